@@ -230,6 +230,18 @@ def _paste(img: Image.Image, src: Image.Image, x: int, y: int, mask: Image.Image
         img.paste(src, (x, y), mask)
 
 
+def _cover(im: Image.Image, width: int, height: int) -> Image.Image:
+    """Scale and centre-crop to exactly width×height in one resize (ImageOps.fit, faster)."""
+    scale = max(width / im.width, height / im.height)
+    crop_w, crop_h = width / scale, height / scale
+    left, top = (im.width - crop_w) / 2, (im.height - crop_h) / 2
+    # bicubic is indistinguishable from Lanczos near 1:1 and ~40 % cheaper; Lanczos keeps
+    # heavy reductions (a 640 px avatar into 96 px) free of aliasing
+    method = Image.Resampling.BICUBIC if scale >= 0.5 else Image.Resampling.LANCZOS
+    return im.resize((width, height), method,
+                     box=(left, top, left + crop_w, top + crop_h), reducing_gap=3.0)
+
+
 def _decode(data: bytes | None, width: int, height: int, *, cover: bool) -> Image.Image | None:
     """Decode uploaded bytes and fit them to the box; None when absent or unreadable."""
     if not data:
@@ -243,7 +255,7 @@ def _decode(data: bytes | None, width: int, height: int, *, cover: bool) -> Imag
             im = im.convert("RGBA" if ("A" in im.getbands() or "transparency" in im.info)
                             else "RGB")
             if cover:
-                return ImageOps.fit(im, (width, height), Image.Resampling.LANCZOS)
+                return _cover(im, width, height)
             im.thumbnail((width, height), Image.Resampling.LANCZOS)
             return im
     except Exception:  # noqa: BLE001 — Pillow raises a zoo of types on bad input; all mean "unreadable"
@@ -266,8 +278,7 @@ class _Painter:
         _fill(self.img, e.x, e.y, _rounded_mask(e.width, e.height, e.radius), e.color)
 
     def image(self, e: ImageBox) -> None:
-        src = ImageOps.fit(self.assets.image(e.src), (e.width, e.height),
-                           Image.Resampling.LANCZOS)
+        src = _cover(self.assets.image(e.src), e.width, e.height)
         mask = _rounded_mask(e.width, e.height, e.radius) if e.radius else None
         _paste(self.img, src, e.x, e.y, mask)
 

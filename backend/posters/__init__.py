@@ -1,0 +1,1 @@
+"""Share posters: layouts as data, a pure renderer, tenant templates and a render cache."""
