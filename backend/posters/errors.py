@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.errors import DomainError
+from backend.errors import Conflict, DomainError, NotFound
 
 
 class InvalidTemplate(DomainError):
@@ -36,3 +36,31 @@ class QrUnavailable(DomainError):
 
     def __init__(self, message: str | None = None, *, details: Any = None) -> None:
         super().__init__(message, details=details)
+
+
+class PosterKindUnknown(NotFound):
+    code = "poster_kind_unknown"
+    message = "海报类型不存在"
+
+
+class PosterKindUnavailable(NotFound):
+    """No domain provides subjects of this kind yet (e.g. live rooms not enabled)."""
+
+    code = "poster_kind_unavailable"
+    message = "该类海报暂未开放"
+
+
+class PosterSubjectRequired(DomainError):
+    code = "poster_subject_required"
+    http_status = 400
+    message = "请指定海报对应的商品、小店或直播间"
+
+
+class PosterTemplateNotFound(NotFound):
+    code = "poster_template_not_found"
+    message = "海报模板不存在"
+
+
+class PosterTemplateActiveConflict(Conflict):
+    code = "poster_template_active_conflict"
+    message = "该类型已有启用的模板，请重试"

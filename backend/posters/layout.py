@@ -331,9 +331,9 @@ def _element(raw: Any, path: str, canvas: Canvas, problems: _Problems,
     f = _Fields(raw, path, problems, _ALLOWED.get(str(kind), set()))
     if not f.ok:
         return None
+    before = len(problems.items)
     x = f.int("x", lo=0, hi=canvas.width - 1)
     y = f.int("y", lo=0, hi=canvas.height - 1)
-    before = len(problems.items)
     element: Element
     if kind in ("rect", "image", "product_image"):
         w = f.int("width", lo=1, hi=MAX_CANVAS)

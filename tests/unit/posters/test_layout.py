@@ -213,3 +213,10 @@ def test_placeholders_are_plain_substitution_never_format_strings() -> None:
     assert fill_placeholders("{nickname}推荐：{title}{missing}", values) == "阿明推荐：茶"
     assert fill_placeholders("{title:>9999}{0.__class__}{TITLE}", values) == \
         "{title:>9999}{0.__class__}{TITLE}"
+
+
+def test_an_out_of_range_coordinate_is_reported_once_not_again_as_an_overflow(
+        assets: Assets) -> None:
+    err = refuse(layout_with({"type": "rect", "x": 5000, "y": 0, "width": 640, "height": 10,
+                              "color": "#000000"}), assets)
+    assert err.problems == [{"field": "elements[2].x", "message": "必须在 0 到 719 之间"}]
