@@ -10,7 +10,13 @@ its default settings — the floor any PNG-producing renderer pays.
           stretches the background), once.
   cached  the rendered-poster cache hit: key digest + file read.
 
-Usage: python benchmarks/bench_posters.py [--n 40]
+Then the same through the service (`render_poster(tenant_id=, member_id=, kind=,
+subject_id=)`) on SQLite with the WeChat sandbox, as a request would run it:
+  service cold    tenant, member, template and credential reads, getUnlimited over
+                  HTTP to the sandbox, render, cache write (a new member each time)
+  service cached  the same reads, then the cache hit (no WeChat call, no render)
+
+Usage: python benchmarks/bench_posters.py [--n 40] [--no-service]
 """
 
 from __future__ import annotations
@@ -92,6 +98,7 @@ def row(name: str, samples: list[float], base_p50: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=40, help="renders per kind")
+    parser.add_argument("--no-service", action="store_true", help="skip the service measures")
     args = parser.parse_args()
     rng = random.Random(7)
     assets = Assets()
@@ -140,6 +147,8 @@ def main() -> None:
         order = iter(rng.sample(keys, len(keys)) * 2)
         cached = timed(lambda: cache.get(next(order)), len(keys))
 
+    service = None if args.no_service else bench_service(rng, args.n)
+
     all_cold = [x for v in cold.values() for x in v]
     sizes = [len(png) for _, _, png in outputs]
     print(f"posters 720x1280, n={args.n} per kind, times in ms")
@@ -150,8 +159,66 @@ def main() -> None:
     print(row("cold, all kinds", all_cold, base_p50))
     print(row("cached (file hit)", cached, base_p50))
     print(row("(Pillow encoder, poster)", pillow_encode, base_p50))
+    if service is not None:
+        print(row("service cold, product", service[0], base_p50))
+        print(row("service cached, product", service[1], base_p50))
     print("first render in process: " + ", ".join(f"{k} {v:.0f}" for k, v in first.items()))
     print(f"PNG size: median {statistics.median(sizes) / 1024:.0f} KiB, max {max(sizes) / 1024:.0f} KiB")
+
+
+def bench_service(rng: random.Random, n: int) -> tuple[list[float], list[float]]:
+    """render_poster through the service: cold (new members) and cached, on SQLite."""
+    from sqlalchemy import create_engine
+
+    from backend.app import create_app
+    from backend.config import load_settings
+    from backend.db import Base, unit_of_work, utcnow
+    from backend.members.service import upsert_member
+    from backend.migrate import upgrade
+    from backend.posters import service as posters
+    from backend.posters.subjects import PosterSubject, register_subject_loader
+    from backend.tenants.service import create_tenant
+    from backend.wechat.demo import demo_credentials
+    from backend.wechat.sandbox import start_sandbox
+
+    tmp = tempfile.TemporaryDirectory()
+    url = f"sqlite:///{tmp.name}/bench.sqlite"
+    upgrade(url)
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)  # tables whose migration the lead has not cut yet
+    engine.dispose()
+    sandbox = start_sandbox(port=0)
+    app = create_app(load_settings({"DATABASE_URL": url, "WECHAT_MODE": "sandbox",
+                                    "WECHAT_SANDBOX_URL": sandbox.url}))
+    app.config["POSTER_CACHE_DIR"] = f"{tmp.name}/cache"
+    picture = photo(rng, 800)
+    register_subject_loader("product", lambda *, tenant_id, subject_id: PosterSubject(
+        id=str(subject_id), version="1", texts={"title": TEXTS["title"]}, picture=picture,
+        price_fen=12900, original_price_fen=19900, scene={"product_id": subject_id}))
+    try:
+        with app.app_context():
+            with unit_of_work():
+                tenant = create_tenant(slug="benchbrand", name="思语优选旗舰店", credentials=(
+                    demo_credentials("benchbrand", pay_notify_url="http://127.0.0.1/n")
+                    .to_flat()))
+                members = [upsert_member(tenant_id=tenant.id, openid=f"o{i}",
+                                         nickname=f"会员{i:05d}", now=utcnow())
+                           for i in range(n + 1)]
+            ids = [m.id for m in members]
+
+            def one(member_id: int) -> None:
+                posters.render_poster(tenant_id=tenant.id, member_id=member_id, kind="product",
+                                      subject_id=7)
+
+            one(ids[0])  # connections, token, first font use
+            it = iter(ids[1:])
+            cold = timed(lambda: one(next(it)), n)
+            again = iter(ids[1:] * 3)
+            cached = timed(lambda: one(next(again)), n * 3)
+    finally:
+        sandbox.stop()
+        tmp.cleanup()
+    return cold, cached
 
 
 if __name__ == "__main__":
