@@ -134,6 +134,14 @@ class PayRequestRejected(WeChatUpstreamError):
     message = "微信支付拒绝了请求"
 
 
+class PayeeNameRequired(WeChatError):
+    """WeChat Pay wants the payee's real name for a transfer of 2000 yuan or more."""
+
+    code = "payee_name_required"
+    http_status = 400
+    message = "单笔转账金额达到2000元时需要填写收款人真实姓名"
+
+
 class PayResponseUnverified(WeChatError):
     """A WeChat Pay answer whose signature did not verify: never trust it."""
 

@@ -28,6 +28,7 @@ from backend.wechat.errors import (
     NotificationBadSignature,
     NotificationMalformed,
     NotificationStale,
+    PayeeNameRequired,
     PayOrderNotFound,
     PayRequestRejected,
     PayResponseUnverified,
@@ -43,6 +44,7 @@ CHINA_TZ = timezone(timedelta(hours=8))
 DEFAULT_TRANSFER_SCENE_ID = "1005"
 DEFAULT_TRANSFER_REPORT_INFOS: tuple[tuple[str, str], ...] = (
     ("岗位类型", "推广员"), ("报酬说明", "推广佣金"))
+TRANSFER_NAME_REQUIRED_FEN = 200_000  # 2000 yuan
 _NOT_FOUND = {"ORDER_NOT_EXIST", "RESOURCE_NOT_EXISTS", "NOT_FOUND", "RESOURCE_NOT_EXIST"}
 _RATE = {"FREQUENCY_LIMITED", "RATELIMIT_EXCEEDED", "FREQUENCY_LIMIT_EXCEED"}
 
@@ -384,6 +386,8 @@ class PayApi:
         `user_name` is encrypted with the WeChat Pay public key (required ≥ 2000 yuan).
         """
         _check_fen("amount_fen", amount_fen)
+        if amount_fen >= TRANSFER_NAME_REQUIRED_FEN and not user_name:
+            raise PayeeNameRequired()
         res = self._request(
             self._wxpay.mch_transfer_bills, out_bill_no=out_bill_no, transfer_scene_id=scene_id,
             openid=openid, transfer_amount=amount_fen, transfer_remark=remark, user_name=user_name,
