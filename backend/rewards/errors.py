@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.errors import DomainError
+from backend.errors import DomainError, NotFound
 
 
 class InvalidPlan(DomainError):
@@ -27,3 +27,21 @@ class InvalidCase(DomainError):
     def __init__(self, errors: list[dict[str, str]], message: str | None = None) -> None:
         super().__init__(message, details=errors)
         self.errors = errors
+
+
+class NoActivePlan(NotFound):
+    code = "no_active_plan"
+    message = "尚未启用奖励方案"
+
+
+class PlanVersionNotFound(NotFound):
+    code = "plan_version_not_found"
+    message = "奖励方案版本不存在"
+
+
+class UnknownLevel(DomainError):
+    """A level or tier key the active plan does not define."""
+
+    code = "unknown_level"
+    http_status = 400
+    message = "当前奖励方案中没有该等级"

@@ -92,7 +92,11 @@ def _fen(value: Any) -> bool:
 
 
 def parse_case(document: Any, *, base_dir: Path | None = None, plan: Plan | None = None) -> Case:
-    """Validate a case document; `plan` replaces the case's own plan when given."""
+    """Validate a case document; `plan` replaces the case's own plan when given.
+
+    A plan given as a file name is read relative to base_dir, and only when base_dir
+    is given (the CLI); the API passes none, so a request never names a server file.
+    """
     errors: list[dict[str, str]] = []
 
     def err(field: str, message: str) -> None:
@@ -106,8 +110,10 @@ def parse_case(document: Any, *, base_dir: Path | None = None, plan: Plan | None
 
     if plan is None:
         raw_plan = document.get("plan")
-        if isinstance(raw_plan, str):
-            path = (base_dir or Path.cwd()) / raw_plan
+        if isinstance(raw_plan, str) and base_dir is None:
+            raise InvalidCase([{"field": "plan", "message": "须为方案对象（此处不读取方案文件）"}])
+        if isinstance(raw_plan, str) and base_dir is not None:
+            path = base_dir / raw_plan
             try:
                 raw_plan = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:

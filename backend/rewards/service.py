@@ -1,0 +1,513 @@
+"""Reward verbs: plan versions, recording payouts for paid order lines, the simulator,
+replays of a draft plan, upgrades (automatic and by hand), referral and team bonuses.
+
+Keyword-only functions that never commit: the caller's unit of work does. The rules
+themselves live in the pure modules (plan, engine, conditions, simulate).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from backend.audit.service import record_audit
+from backend.extensions import db
+from backend.members.errors import MemberNotFound
+from backend.members.models import Member
+from backend.members.service import get_member
+from backend.money import rate_text, yuan
+from backend.rewards.conditions import MemberFacts, UpgradeDecision, decide_upgrade
+from backend.rewards.engine import (
+    AgentTeam,
+    Buyer,
+    ChainMember,
+    OrderLine,
+    PayoutLine,
+    compute_payouts,
+    referral_bonuses,
+    team_performance_bonuses,
+)
+from backend.rewards.errors import InvalidCase, NoActivePlan, PlanVersionNotFound, UnknownLevel
+from backend.rewards.models import LevelChange, Payout, RewardLine, RewardPlan
+from backend.rewards.plan import Plan, parse_plan, plan_to_json
+from backend.rewards.simulate import simulate_document
+from backend.tenants.models import Tenant
+
+# ------------------------------------------------------------------ plans
+
+_PLAN_CACHE: dict[tuple[int, int, str], Plan] = {}
+
+
+def validate_plan(*, document: Any) -> Plan:
+    """Parse and validate a plan document without saving it (raises InvalidPlan)."""
+    return parse_plan(document)
+
+
+def plan_of(row: RewardPlan) -> Plan:
+    """The parsed plan of a stored version (parsed once per version and document)."""
+    key = (row.tenant_id, row.version, json.dumps(row.document, sort_keys=True, ensure_ascii=False))
+    plan = _PLAN_CACHE.get(key)
+    if plan is None:
+        if len(_PLAN_CACHE) > 256:
+            _PLAN_CACHE.clear()
+        plan = _PLAN_CACHE[key] = parse_plan(row.document, version=row.version)
+    return plan
+
+
+def _lock_tenant(tenant_id: int) -> None:
+    """Serialize plan changes of one tenant (version numbers, the single active plan)."""
+    db.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+
+
+def save_plan_version(*, tenant_id: int, document: Any, actor: str) -> RewardPlan:
+    """Validate a plan and store it as the tenant's next version, as a draft."""
+    plan = parse_plan(document)
+    _lock_tenant(tenant_id)
+    last = db.session.scalar(select(func.max(RewardPlan.version)).where(RewardPlan.tenant_id == tenant_id))
+    version = (last or 0) + 1
+    row = RewardPlan(tenant_id=tenant_id, version=version, name=plan.name, document=plan_to_json(plan),
+                     status="draft", created_by=actor)
+    db.session.add(row)
+    db.session.flush()
+    record_audit(tenant_id=tenant_id, actor=actor, action="reward_plan.save", target_type="reward_plan",
+                 target_id=version, before=None, after={"version": version, "name": plan.name})
+    return row
+
+
+def get_plan_version(*, tenant_id: int, version: int) -> RewardPlan:
+    """One stored version of the tenant's plan, or PlanVersionNotFound."""
+    row = db.session.scalar(select(RewardPlan).where(RewardPlan.tenant_id == tenant_id,
+                                                     RewardPlan.version == version))
+    if row is None:
+        raise PlanVersionNotFound()
+    return row
+
+
+def list_plan_versions(*, tenant_id: int, before_version: int | None = None,
+                       limit: int = 50) -> list[RewardPlan]:
+    """The tenant's plan versions, newest first, keyset-paged by version."""
+    stmt = select(RewardPlan).where(RewardPlan.tenant_id == tenant_id)
+    if before_version is not None:
+        stmt = stmt.where(RewardPlan.version < before_version)
+    return list(db.session.scalars(stmt.order_by(RewardPlan.version.desc()).limit(limit)))
+
+
+def active_plan_row(*, tenant_id: int) -> RewardPlan:
+    """The tenant's active plan version, or NoActivePlan."""
+    row = db.session.scalar(select(RewardPlan).where(RewardPlan.tenant_id == tenant_id,
+                                                     RewardPlan.status == "active"))
+    if row is None:
+        raise NoActivePlan()
+    return row
+
+
+def get_active_plan(*, tenant_id: int) -> Plan:
+    """The tenant's active plan, parsed and stamped with its version."""
+    return plan_of(active_plan_row(tenant_id=tenant_id))
+
+
+def activate_plan(*, tenant_id: int, version: int, actor: str, now: datetime) -> RewardPlan:
+    """Make one version the active plan; the previously active one is retired."""
+    _lock_tenant(tenant_id)
+    row = get_plan_version(tenant_id=tenant_id, version=version)
+    previous = db.session.scalar(select(RewardPlan).where(RewardPlan.tenant_id == tenant_id,
+                                                          RewardPlan.status == "active"))
+    if previous is not None and previous.id != row.id:
+        previous.status = "retired"
+        db.session.flush()  # one active row at a time, even inside this transaction
+    row.status = "active"
+    row.activated_at = now
+    record_audit(tenant_id=tenant_id, actor=actor, action="reward_plan.activate", target_type="reward_plan",
+                 target_id=version, before={"active_version": previous.version if previous else None},
+                 after={"active_version": version})
+    return row
+
+
+def plan_view(row: RewardPlan, *, with_document: bool = True) -> dict[str, Any]:
+    """A stored plan version as the API shows it."""
+    out: dict[str, Any] = {"version": row.version, "name": row.name, "status": row.status,
+                           "created_by": row.created_by, "created_at": row.created_at.isoformat(),
+                           "activated_at": row.activated_at.isoformat() if row.activated_at else None}
+    if with_document:
+        out["document"] = row.document
+    return out
+
+
+# ------------------------------------------------------------------ snapshots
+
+
+def _is_active_promoter(member: Member) -> bool:
+    return member.promoter_status == "active"
+
+
+def buyer_snapshot(member: Member) -> Buyer:
+    """The buyer as the engine sees it."""
+    return Buyer(member_id=member.id, is_promoter=_is_active_promoter(member), tier=member.promoter_tier,
+                 agent_level=member.agent_level)
+
+
+def chain_member(member: Member) -> ChainMember:
+    return ChainMember(member_id=member.id, promoter_active=_is_active_promoter(member),
+                       tier=member.promoter_tier, agent_level=member.agent_level)
+
+
+def member_chain(*, tenant_id: int, member_id: int) -> tuple[Buyer, tuple[ChainMember, ...]]:
+    """The buyer and its whole upline (nearest first) as they stand now: what the payment
+    path snapshots at payment and passes to compute_and_record_payouts."""
+    member = get_member(tenant_id=tenant_id, member_id=member_id)
+    ids = member.ancestor_ids()
+    rows = {m.id: m for m in db.session.scalars(
+        select(Member).where(Member.tenant_id == tenant_id, Member.id.in_(ids)))} if ids else {}
+    return buyer_snapshot(member), tuple(chain_member(rows[i]) for i in ids if i in rows)
+
+
+def _member_json(m: Buyer | ChainMember) -> dict[str, Any]:
+    active = m.is_promoter if isinstance(m, Buyer) else m.promoter_active
+    return {"id": m.member_id, "active": active, "tier": m.tier, "level": m.agent_level}
+
+
+def _chain_from_json(items: Iterable[Mapping[str, Any]]) -> tuple[ChainMember, ...]:
+    return tuple(ChainMember(member_id=i["id"], promoter_active=i["active"], tier=i["tier"],
+                             agent_level=i["level"]) for i in items)
+
+
+def _buyer_from_json(item: Mapping[str, Any]) -> Buyer:
+    return Buyer(member_id=item["id"], is_promoter=item["active"], tier=item["tier"], agent_level=item["level"])
+
+
+# ------------------------------------------------------------------ payouts for orders
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSnapshot:
+    """A paid order as the payment path hands it over: ids are the orders domain's."""
+
+    order_id: int
+    buyer: Buyer
+    lines: tuple[OrderLine, ...]  # order_line_id: int; paid_fen/cost_fen totals per line
+    paid_at: datetime
+
+
+def _payout_row(*, tenant_id: int, line: PayoutLine, source_type: str, source_key: str,
+                reward_line_id: int | None = None, order_id: int | None = None) -> Payout:
+    return Payout(
+        tenant_id=tenant_id, source_type=source_type, source_key=source_key, reward_line_id=reward_line_id,
+        order_id=order_id, order_line_id=line.order_line_id, beneficiary_id=line.beneficiary_id,
+        beneficiary_key=line.beneficiary_id or 0, kind=line.kind.value, base=line.base.value,
+        base_fen=line.base_fen, rate=line.rate, nominal_fen=line.nominal_fen, amount_fen=line.amount_fen,
+        withheld=line.withheld.value if line.withheld else None, level=line.level, agent_level=line.agent_level,
+        position=line.position, plan_version=line.plan_version, explanation=line.explanation[:255])
+
+
+def compute_and_record_payouts(*, tenant_id: int, order_snapshot: OrderSnapshot,
+                               chain: Sequence[ChainMember], plan_version: int | None = None) -> list[Payout]:
+    """Compute and persist every payout of a paid order's lines, with the active plan (or
+    the version given); a line already recorded is returned as recorded, never twice.
+
+    `chain` is the buyer's upline nearest first as it stood at payment (member_chain).
+    Callers serialize per order (the payment path holds the order's row lock); the
+    unique keys turn any race into an error, never a double payout.
+    """
+    row = (get_plan_version(tenant_id=tenant_id, version=plan_version) if plan_version is not None
+           else active_plan_row(tenant_id=tenant_id))
+    plan = plan_of(row)
+    line_ids = [line.order_line_id for line in order_snapshot.lines]
+    done = set(db.session.scalars(select(RewardLine.order_line_id).where(
+        RewardLine.tenant_id == tenant_id, RewardLine.order_line_id.in_(line_ids)).with_for_update()))
+    buyer_json = _member_json(order_snapshot.buyer)
+    chain_json = [_member_json(m) for m in chain]
+    for line in order_snapshot.lines:
+        if line.order_line_id in done:
+            continue
+        result = compute_payouts(plan, chain=chain, buyer=order_snapshot.buyer, line=line)
+        reward_line = RewardLine(
+            tenant_id=tenant_id, order_id=order_snapshot.order_id, order_line_id=line.order_line_id,
+            product_id=str(line.product_id), sku_id=None if line.sku_id is None else str(line.sku_id),
+            quantity=line.quantity, paid_fen=line.paid_fen, cost_fen=line.cost_fen, pool_fen=result.pool_fen,
+            buyer=buyer_json, chain=chain_json, plan_version=plan.version, paid_at=order_snapshot.paid_at)
+        db.session.add(reward_line)
+        db.session.flush()
+        db.session.add_all(_payout_row(tenant_id=tenant_id, line=p, source_type="order_line",
+                                       source_key=f"line:{line.order_line_id}", reward_line_id=reward_line.id,
+                                       order_id=order_snapshot.order_id) for p in result.lines)
+    db.session.flush()
+    return list(db.session.scalars(select(Payout).where(
+        Payout.tenant_id == tenant_id, Payout.source_type == "order_line",
+        Payout.order_line_id.in_(line_ids)).order_by(Payout.id)))
+
+
+def list_payouts(*, tenant_id: int, member_id: int | None = None, order_id: int | None = None,
+                 before_id: int | None = None, limit: int = 50) -> list[Payout]:
+    """Payout lines of a tenant, newest first, optionally of one member or one order."""
+    stmt = select(Payout).where(Payout.tenant_id == tenant_id)
+    if member_id is not None:
+        stmt = stmt.where(Payout.beneficiary_id == member_id)
+    if order_id is not None:
+        stmt = stmt.where(Payout.order_id == order_id)
+    if before_id is not None:
+        stmt = stmt.where(Payout.id < before_id)
+    return list(db.session.scalars(stmt.order_by(Payout.id.desc()).limit(limit)))
+
+
+def payout_view(p: Payout) -> dict[str, Any]:
+    """A payout line as the API shows it."""
+    return {"id": p.id, "source_type": p.source_type, "source_key": p.source_key, "order_id": p.order_id,
+            "order_line_id": p.order_line_id, "beneficiary_id": p.beneficiary_id, "kind": p.kind,
+            "base": p.base, "base_fen": p.base_fen, "rate": None if p.rate is None else rate_text(p.rate),
+            "nominal_fen": p.nominal_fen, "amount_fen": p.amount_fen, "amount": yuan(p.amount_fen),
+            "withheld": p.withheld, "level": p.level, "agent_level": p.agent_level,
+            "plan_version": p.plan_version, "explanation": p.explanation,
+            "created_at": p.created_at.isoformat()}
+
+
+# ------------------------------------------------------------------ simulator and replay
+
+
+def simulate_case(*, tenant_id: int, case: Any, version: int | None = None) -> dict[str, Any]:
+    """Run a simulator case (docs/plans.md) with its own plan, or else the given version,
+    or else the tenant's active plan."""
+    if isinstance(case, dict) and case.get("plan") is not None:
+        if version is not None:
+            raise InvalidCase([{"field": "version", "message": "用例已自带方案，不能再指定版本"}])
+        return simulate_document(case)
+    if not isinstance(case, dict):
+        raise InvalidCase([{"field": "case", "message": "用例须为 JSON 对象"}])
+    row = (get_plan_version(tenant_id=tenant_id, version=version) if version is not None
+           else active_plan_row(tenant_id=tenant_id))
+    return simulate_document(case, plan=plan_of(row))
+
+
+def replay_plan(*, tenant_id: int, draft: Any, period_start: datetime, period_end: datetime,
+                top: int = 100) -> dict[str, Any]:
+    """Apply a draft plan (document or Plan) to the order lines paid in [start, end) and
+    compare with what was recorded, per member and in total.
+
+    Order-line rewards only (referral and team bonuses are not order lines). Members
+    are listed by the size of their difference, largest first, at most `top` of them;
+    the totals cover everyone.
+    """
+    plan = draft if isinstance(draft, Plan) else parse_plan(draft)
+    in_period = (RewardLine.tenant_id == tenant_id, RewardLine.paid_at >= period_start,
+                 RewardLine.paid_at < period_end)
+    recorded: dict[int | None, int] = {}
+    for member_id, amount in db.session.execute(
+            select(Payout.beneficiary_id, func.sum(Payout.amount_fen))
+            .join(RewardLine, RewardLine.id == Payout.reward_line_id).where(*in_period)
+            .group_by(Payout.beneficiary_id)):
+        recorded[member_id] = int(amount or 0)
+    drafted: dict[int | None, int] = {}
+    lines = 0
+    stmt = select(RewardLine).where(*in_period).order_by(RewardLine.id).execution_options(yield_per=1000)
+    for rl in db.session.scalars(stmt):
+        lines += 1
+        result = compute_payouts(
+            plan, chain=_chain_from_json(rl.chain), buyer=_buyer_from_json(rl.buyer),
+            line=OrderLine(order_line_id=rl.order_line_id, product_id=rl.product_id, sku_id=rl.sku_id,
+                           quantity=rl.quantity, paid_fen=rl.paid_fen, cost_fen=rl.cost_fen))
+        for p in result.lines:
+            if p.amount_fen:
+                drafted[p.beneficiary_id] = drafted.get(p.beneficiary_id, 0) + p.amount_fen
+    merchant_recorded = recorded.pop(None, 0)
+    merchant_draft = drafted.pop(None, 0)
+    members = [{"member_id": m, "recorded_fen": recorded.get(m, 0), "draft_fen": drafted.get(m, 0),
+                "difference_fen": drafted.get(m, 0) - recorded.get(m, 0)}
+               for m in set(recorded) | set(drafted)]
+    members.sort(key=lambda r: (-abs(r["difference_fen"]), r["member_id"]))
+    recorded_total, draft_total = sum(recorded.values()), sum(drafted.values())
+    return {
+        "plan": {"name": plan.name},
+        "period": {"start": period_start.isoformat(), "end": period_end.isoformat()},
+        "order_lines": lines,
+        "members": [m for m in members if m["difference_fen"] or m["recorded_fen"]][:top],
+        "members_total": len(members),
+        "total": {"recorded_fen": recorded_total, "draft_fen": draft_total,
+                  "difference_fen": draft_total - recorded_total,
+                  "merchant_recorded_fen": merchant_recorded, "merchant_draft_fen": merchant_draft},
+    }
+
+
+# ------------------------------------------------------------------ levels and upgrades
+
+
+def referral_counts(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, MemberFacts]:
+    """Facts holding the referral counts of each member (direct and indirect, by agent
+    level and by tier of active promoters), read from the members table. Callers add
+    sales and recharge facts with dataclasses.replace."""
+    out = {mid: MemberFacts(member_id=mid) for mid in member_ids}
+    if not member_ids:
+        return out
+    counts: dict[int, dict[str, Any]] = {
+        mid: {"direct_referrals": 0, "indirect_referrals": 0, "direct_referrals_by_level": {},
+              "indirect_referrals_by_level": {}, "direct_referrals_by_tier": {},
+              "indirect_referrals_by_tier": {}} for mid in member_ids}
+    for column, prefix in ((Member.parent_id, "direct"), (Member.grandparent_id, "indirect")):
+        rows = db.session.execute(
+            select(column, Member.agent_level, Member.promoter_status, Member.promoter_tier, func.count())
+            .where(Member.tenant_id == tenant_id, column.in_(member_ids))
+            .group_by(column, Member.agent_level, Member.promoter_status, Member.promoter_tier))
+        for owner, level, status, tier, n in rows:
+            c = counts[owner]
+            c[f"{prefix}_referrals"] += n
+            if level is not None:
+                by_level = c[f"{prefix}_referrals_by_level"]
+                by_level[level] = by_level.get(level, 0) + n
+            if status == "active":
+                by_tier = c[f"{prefix}_referrals_by_tier"]
+                by_tier[tier] = by_tier.get(tier, 0) + n
+    for mid, c in counts.items():
+        out[mid] = MemberFacts(member_id=mid, **c)
+    return out
+
+
+def _manually_set(tenant_id: int, member_ids: Sequence[int]) -> set[int]:
+    """Members whose latest agent level change was made by hand (never lowered automatically)."""
+    latest = (select(func.max(LevelChange.id))
+              .where(LevelChange.tenant_id == tenant_id, LevelChange.field == "agent_level",
+                     LevelChange.member_id.in_(member_ids))
+              .group_by(LevelChange.member_id))
+    return set(db.session.scalars(select(LevelChange.member_id).where(
+        LevelChange.id.in_(latest), LevelChange.source == "manual")))
+
+
+def _record_referrals(*, tenant_id: int, plan: Plan, member: Member, old_level: str | None,
+                      new_level: str | None) -> list[Payout]:
+    """Referral bonuses for the member's direct parent when its level rose; once per level."""
+    if new_level is None or member.parent_id is None:
+        return []
+    parent = db.session.get(Member, member.parent_id)
+    lines = referral_bonuses(plan, member_id=member.id, old_level=old_level, new_level=new_level,
+                             parent=chain_member(parent) if parent is not None else None)
+    rows = []
+    for line in lines:
+        key = line.reference or f"referral:{member.id}:{new_level}"
+        exists = db.session.scalar(select(Payout.id).where(
+            Payout.tenant_id == tenant_id, Payout.source_key == key,
+            Payout.beneficiary_key == (line.beneficiary_id or 0), Payout.kind == line.kind.value))
+        if exists is None:
+            row = _payout_row(tenant_id=tenant_id, line=line, source_type="referral", source_key=key)
+            db.session.add(row)
+            rows.append(row)
+    return rows
+
+
+def _change_level(*, tenant_id: int, plan: Plan, member: Member, field: str, new_value: str | None,
+                  source: str, actor: str) -> list[Payout]:
+    old_value = getattr(member, field)
+    if old_value == new_value:
+        return []
+    setattr(member, field, new_value)
+    db.session.add(LevelChange(tenant_id=tenant_id, member_id=member.id, field=field, old_value=old_value,
+                               new_value=new_value, source=source, actor=actor, plan_version=plan.version))
+    if field == "agent_level":
+        return _record_referrals(tenant_id=tenant_id, plan=plan, member=member, old_level=old_value,
+                                 new_level=new_value)
+    return []
+
+
+def apply_upgrades(*, tenant_id: int, facts: Sequence[MemberFacts], actor: str = "system") -> list[UpgradeDecision]:
+    """Evaluate the active plan's upgrade rules for these members and apply every change
+    (agent level, promoter tier), paying referral bonuses for rises. Only active
+    promoters move. Returns the decisions that changed something."""
+    plan_row = active_plan_row(tenant_id=tenant_id)
+    plan = plan_of(plan_row)
+    ids = sorted({f.member_id for f in facts})
+    members = {m.id: m for m in db.session.scalars(
+        select(Member).where(Member.tenant_id == tenant_id, Member.id.in_(ids))
+        .order_by(Member.id).with_for_update())}
+    locked = _manually_set(tenant_id, ids)
+    changed: list[UpgradeDecision] = []
+    for f in facts:
+        member = members.get(f.member_id)
+        if member is None or not _is_active_promoter(member):
+            continue
+        tier = member.promoter_tier if member.promoter_tier in plan.tier_by_key else None
+        current = replace(f, agent_level=member.agent_level, tier=tier,
+                          level_locked=f.level_locked or member.id in locked)
+        decision = decide_upgrade(plan, current)
+        if not decision.changed:
+            continue
+        if decision.level_changed:
+            _change_level(tenant_id=tenant_id, plan=plan, member=member, field="agent_level",
+                          new_value=decision.level_to, source="auto", actor=actor)
+        if decision.tier_changed and decision.tier_to is not None:
+            _change_level(tenant_id=tenant_id, plan=plan, member=member, field="promoter_tier",
+                          new_value=decision.tier_to, source="auto", actor=actor)
+        changed.append(decision)
+    db.session.flush()
+    return changed
+
+
+_UNSET: Any = object()
+
+
+def set_member_level(*, tenant_id: int, member_id: int, actor: str, agent_level: str | None = _UNSET,
+                     promoter_tier: str = _UNSET) -> Member:
+    """An operator sets a member's agent level (None clears it) and/or promoter tier by
+    hand: checked against the active plan, audited, locked against automatic lowering,
+    and paying referral bonuses when the level rises."""
+    plan = get_active_plan(tenant_id=tenant_id)
+    if agent_level is not _UNSET and agent_level is not None and agent_level not in plan.level_by_key:
+        raise UnknownLevel(details=[{"field": "agent_level", "message": f"方案中没有代理等级：{agent_level}"}])
+    if promoter_tier is not _UNSET and promoter_tier not in plan.tier_by_key:
+        raise UnknownLevel(details=[{"field": "promoter_tier", "message": f"方案中没有推广员等级：{promoter_tier}"}])
+    member = db.session.scalar(select(Member).where(Member.tenant_id == tenant_id, Member.id == member_id)
+                               .with_for_update())
+    if member is None:
+        raise MemberNotFound()
+    before = {"agent_level": member.agent_level, "promoter_tier": member.promoter_tier}
+    if agent_level is not _UNSET:
+        _change_level(tenant_id=tenant_id, plan=plan, member=member, field="agent_level",
+                      new_value=agent_level, source="manual", actor=actor)
+    if promoter_tier is not _UNSET:
+        _change_level(tenant_id=tenant_id, plan=plan, member=member, field="promoter_tier",
+                      new_value=promoter_tier, source="manual", actor=actor)
+    record_audit(tenant_id=tenant_id, actor=actor, action="rewards.set_level", target_type="member",
+                 target_id=member.id, before=before,
+                 after={"agent_level": member.agent_level, "promoter_tier": member.promoter_tier})
+    db.session.flush()
+    return member
+
+
+def level_history(*, tenant_id: int, member_id: int, limit: int = 50) -> list[LevelChange]:
+    """A member's level and tier changes, newest first."""
+    get_member(tenant_id=tenant_id, member_id=member_id)  # MemberNotFound for another tenant's member
+    return list(db.session.scalars(select(LevelChange).where(
+        LevelChange.tenant_id == tenant_id, LevelChange.member_id == member_id)
+        .order_by(LevelChange.id.desc()).limit(limit)))
+
+
+def level_change_view(c: LevelChange) -> dict[str, Any]:
+    """A level or tier change as the API shows it."""
+    return {"field": c.field, "from": c.old_value, "to": c.new_value, "source": c.source, "actor": c.actor,
+            "plan_version": c.plan_version, "at": c.created_at.isoformat()}
+
+
+# ------------------------------------------------------------------ team performance
+
+
+def record_team_performance(*, tenant_id: int, period: str, teams: Sequence[AgentTeam]) -> list[Payout]:
+    """Compute and persist one period's team performance bonuses with the active plan;
+    a period already recorded is returned as recorded."""
+    key = f"team:{period}"
+    existing = list(db.session.scalars(select(Payout).where(
+        Payout.tenant_id == tenant_id, Payout.source_key == key).order_by(Payout.id)))
+    if existing:
+        return existing
+    plan = get_active_plan(tenant_id=tenant_id)
+    rows = [_payout_row(tenant_id=tenant_id, line=line, source_type="team", source_key=key)
+            for line in team_performance_bonuses(plan, period=period, teams=teams)]
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+def payout_totals(*, tenant_id: int, member_id: int) -> dict[str, int]:
+    """What one member has been credited, per payout kind (fen)."""
+    rows = db.session.execute(select(Payout.kind, func.sum(Payout.amount_fen)).where(
+        Payout.tenant_id == tenant_id, Payout.beneficiary_id == member_id).group_by(Payout.kind))
+    return {kind: int(total or 0) for kind, total in rows}
