@@ -28,6 +28,7 @@ from backend.rewards.conditions import (
 from backend.rewards.errors import InvalidPlan
 
 MAX_DEPTH = 3
+RATE_DECIMALS = 8  # what a stored payout's rate column keeps exactly
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 
@@ -298,6 +299,10 @@ class _Parser:
             return None
         if rate < 0 or rate > 1:
             self.err(path, over_message if over_message and rate > 1 else "比例须在 0% 到 100% 之间")
+            return None
+        exponent = rate.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -RATE_DECIMALS:
+            self.err(path, f"比例精度过高：最多 {RATE_DECIMALS} 位小数（如 \"0.12345678\" 或 \"12.345678%\"）")
             return None
         return rate
 

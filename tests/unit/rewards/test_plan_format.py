@@ -87,6 +87,14 @@ def test_a_float_rate_is_refused_because_it_has_already_lost_precision() -> None
     assert "不接受浮点数" in error["message"]
 
 
+def test_a_rate_finer_than_the_stored_precision_is_refused() -> None:
+    doc = distribution_doc(tiers=[{"key": "n", "name": "普通", "rates": ["33.3333333%", "20%", "10%"]}])
+    [error] = errors_of(doc)
+    assert error["field"] == "distribution.tiers[0].rates[0]"
+    assert error["message"].startswith("比例精度过高：最多 8 位小数")
+    assert parse_plan(distribution_doc(tiers=[{"key": "n", "name": "普通", "rates": ["33.333333%", "0.2", "1%"]}]))
+
+
 def test_agent_levels_listed_out_of_order_are_refused_at_the_first_lower_rate() -> None:
     doc = agents_doc()
     doc["agents"]["levels"] = list(reversed(agent_levels()))  # 10%, 7%, 5%: highest first
