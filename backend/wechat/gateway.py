@@ -21,6 +21,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+import requests
 from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
@@ -33,6 +34,7 @@ from backend.wechat.credentials import (
     TenantWeChatCredentials,
     WeComCredentials,
 )
+from backend.wechat.errors import WeChatUnavailable
 from backend.wechat.mini_program import MiniProgramApi, PhoneNumber, WxSession
 from backend.wechat.official_account import (
     OaPush,
@@ -126,6 +128,22 @@ class WeChatGateway:
         return self._cached(("wecom", creds), lambda: WeComApi(CorpClient(
             creds.corp_id, creds.secret, endpoints=self.endpoints, session=self.session,
             timeout=self.settings.timeout_seconds), creds))
+
+    def register_with_sandbox(self, creds: TenantWeChatCredentials, *,
+                              oa_push_url: str | None = None,
+                              wecom_callback_url: str | None = None) -> None:
+        """Sandbox mode only: tell a sandbox in another process about a tenant (secrets
+        to check, where to push OA events and WeCom callbacks). No-op when live."""
+        if self.settings.mode != "sandbox":
+            return
+        try:
+            res = requests.post(f"{self.settings.sandbox_url.rstrip('/')}/sandbox/register",
+                                json={"credentials": creds.to_flat(), "oa_push_url": oa_push_url,
+                                      "wecom_callback_url": wecom_callback_url},
+                                timeout=self.settings.timeout_seconds)
+            res.raise_for_status()
+        except requests.RequestException as exc:
+            raise WeChatUnavailable("无法连接本地微信沙箱") from exc
 
     def post_group_robot(self, webhook_key: str, payload: Mapping[str, Any]) -> None:
         """POST to a WeCom group robot (build payloads with robot_text/markdown/image)."""

@@ -13,7 +13,7 @@ from PIL import Image
 
 from backend.wechat.credentials import TenantWeChatCredentials
 from backend.wechat.gateway import WeChatGateway
-from backend.wechat.sandbox import SandboxServer
+from backend.wechat.sandbox import SandboxServer, flask_client_sender
 from tests.wechat.conftest import Receiver
 
 
@@ -104,3 +104,27 @@ def test_the_qr_image_url_serves_a_qr_of_the_ticket_url(
     qr = gw.official_account(creds.official_account).create_qrcode_with_scene("p_9")  # type: ignore[arg-type]
     png = requests.get(qr.image_url, timeout=5).content
     assert [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))] == [qr.url]
+
+
+def test_pushes_can_go_into_a_flask_test_client_instead_of_http(
+        sbx: SandboxServer, creds: TenantWeChatCredentials, receiver: Receiver) -> None:
+    from tests.wechat.conftest import _receiver_app
+
+    client = _receiver_app(receiver).test_client()
+    res = sbx.oa_text(creds.official_account.appid, "fan6", "你好", url="/oa",  # type: ignore[union-attr]
+                      send=flask_client_sender(client), mode="aes")
+    assert res.result.status_code == 200 and res.reply_text == "收到：你好"
+
+
+def test_a_tenant_registered_over_http_gets_its_secret_checked(
+        sbx: SandboxServer, gw: WeChatGateway, creds: TenantWeChatCredentials) -> None:
+    from backend.wechat.credentials import MiniProgramCredentials
+    from backend.wechat.errors import WeChatUpstreamError
+
+    other = TenantWeChatCredentials(mini_program=MiniProgramCredentials(
+        appid="wx00000000000000bb", secret="right-secret"))
+    gw.register_with_sandbox(other, oa_push_url=None)
+    assert sbx.apps["wx00000000000000bb"].secret == "right-secret"
+    with pytest.raises(WeChatUpstreamError):
+        gw.mini_program(MiniProgramCredentials(appid="wx00000000000000bb",
+                                               secret="wrong-secret")).code_to_session("u1")

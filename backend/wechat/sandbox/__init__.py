@@ -20,7 +20,13 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from backend.wechat.sandbox.app import create_sandbox_app
-from backend.wechat.sandbox.core import Sandbox, qr_png, sandbox_openid, sandbox_unionid
+from backend.wechat.sandbox.core import (
+    Sandbox,
+    flask_client_sender,
+    qr_png,
+    sandbox_openid,
+    sandbox_unionid,
+)
 from backend.wechat.sandbox.records import (
     Delivery,
     HttpResult,
@@ -30,7 +36,8 @@ from backend.wechat.sandbox.records import (
 )
 
 __all__ = ["Delivery", "HttpResult", "Notification", "PushResult", "Sandbox", "SandboxServer",
-           "WireRequest", "qr_png", "sandbox_openid", "sandbox_unionid", "start_sandbox"]
+           "WireRequest", "qr_png", "sandbox_openid", "sandbox_unionid", "start_sandbox",
+           "flask_client_sender"]
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -117,6 +117,14 @@ class MerchantKeys:
     balance_fen: int = 10**10
 
 
+def flask_client_sender(client: Any) -> Sender:
+    """Deliver into a Flask test client instead of over HTTP (URLs may be bare paths)."""
+    def send(w: WireRequest) -> HttpResult:
+        res = client.open(w.path, method=w.method, headers=dict(w.headers), data=w.body)
+        return HttpResult(res.status_code, res.get_data(as_text=True))
+    return send
+
+
 def _default_sender(w: WireRequest) -> HttpResult:
     try:
         res = requests.request(w.method, w.url, data=w.body, headers=dict(w.headers), timeout=15)
@@ -173,7 +181,8 @@ class Sandbox:
         self.wecom_messages: list[dict[str, Any]] = []
         self.robot_messages: list[dict[str, Any]] = []
         self._robot_times: dict[str, deque[float]] = {}
-        self.requests_seen: list[tuple[str, str]] = []  # (method, path) for inspection
+        # (method, path) of recent requests, for inspection
+        self.requests_seen: deque[tuple[str, str]] = deque(maxlen=100_000)
 
     # ------------------------------------------------------------------ identities
 
@@ -391,17 +400,16 @@ class Sandbox:
     def _new_notification(self, keys: MerchantKeys, *, event_type: str, summary: str,
                           original_type: str, resource: Mapping[str, Any], url: str) -> Notification:
         plaintext = json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
-        now = self.clock()
+        notification_id = str(uuid.uuid4())
         body = json.dumps({
-            "id": str(uuid.uuid4()), "create_time": china_time(now),
+            "id": notification_id, "create_time": china_time(self.clock()),
             "resource_type": "encrypt-resource", "event_type": event_type, "summary": summary,
             "resource": {"original_type": original_type,
                          **aead_encrypt(keys.apiv3_key, plaintext, original_type)},
         }, ensure_ascii=False, separators=(",", ":"))
-        n = Notification(id=json.loads(body)["id"], mchid=keys.mchid, event_type=event_type,
-                         kind={"transaction": "transaction", "refund": "refund"}.get(
-                             original_type, "transfer"), url=url, resource=dict(resource),
-                         body=body)
+        kind = {"transaction": "transaction", "refund": "refund"}.get(original_type, "transfer")
+        n = Notification(id=notification_id, mchid=keys.mchid, event_type=event_type, kind=kind,
+                         url=url, resource=dict(resource), body=body)
         with self._lock:
             self.notifications.append(n)
         if self.auto_deliver:
