@@ -96,6 +96,14 @@ class WeComApi:
         call(self._client.external_contact.mark_tag, user_id, external_userid,
              add_tag=list(add_tag_ids), remove_tag=list(remove_tag_ids))
 
+    def send_welcome_message(self, *, welcome_code: str, text: str,
+                             attachments: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Greet a customer just added (the callback's WelcomeCode, valid 20 s, once)."""
+        payload: dict[str, Any] = {"welcome_code": welcome_code, "text": {"content": text}}
+        if attachments:
+            payload["attachments"] = [dict(a) for a in attachments]
+        call(self._client.external_contact.send_welcome_msg, payload)
+
     def send_app_text(self, *, user_ids: Sequence[str], content: str) -> str:
         """A text message from the tenant's WeCom app to staff; returns msgid."""
         return self.send_app_message(user_ids=user_ids,

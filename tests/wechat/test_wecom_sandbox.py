@@ -72,3 +72,18 @@ def test_group_robot_messages_are_recorded_and_limited_to_twenty_a_minute(
     with pytest.raises(WeChatRateLimited) as err:
         gw.post_group_robot(key, robot_text("第21条"))
     assert err.value.http_status == 429 and len(sbx.robot_messages) == 20
+
+
+def test_a_new_customer_can_be_welcomed_once_with_the_callbacks_code(
+        sbx: SandboxServer, gw: WeChatGateway, creds: TenantWeChatCredentials,
+        receiver: Receiver) -> None:
+    wc = gw.wecom(creds.wecom)  # type: ignore[arg-type]
+    way = wc.add_contact_way(user_id="wangwu", state="staff_5")
+    ext_id, _ = sbx.wecom_add_customer(way.config_id, "cust3")
+    code = receiver.wecom[0].welcome_code
+    wc.send_welcome_message(welcome_code=code, text="您好，我是您的专属顾问王五")
+    assert [(m["external_userid"], m["userid"], m["text"]) for m in sbx.welcome_messages] == [
+        (ext_id, "wangwu", "您好，我是您的专属顾问王五")]
+    with pytest.raises(WeChatUpstreamError) as err:
+        wc.send_welcome_message(welcome_code=code, text="again")
+    assert err.value.wechat_code == 41051

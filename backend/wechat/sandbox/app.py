@@ -388,6 +388,23 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
                                  "add_tag": list(add), "remove_tag": list(remove)})
         return _ok()
 
+    @app.post("/qyapi/cgi-bin/externalcontact/send_welcome_msg")
+    @corp_api
+    def send_welcome_msg(corp_id: str) -> Response:
+        data = _json() or {}
+        text = data.get("text") or {}
+        attachments = data.get("attachments") or []
+        if not (isinstance(text, dict) and text.get("content")) and not attachments:
+            return _err(41008, "empty welcome message")
+        who = sb.use_welcome_code(corp_id, str(data.get("welcome_code") or ""))
+        if who is None:
+            return _err(41051, "invalid welcome_code: unknown, used or older than 20 seconds")
+        with sb._lock:
+            sb.welcome_messages.append({"corp_id": corp_id, "external_userid": who[0],
+                                        "userid": who[1], "text": text.get("content"),
+                                        "attachments": attachments, "at": sb.clock()})
+        return _ok()
+
     @app.post("/qyapi/cgi-bin/message/send")
     @corp_api
     def message_send(corp_id: str) -> Response:
@@ -747,7 +764,8 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
     def sandbox_messages() -> Response:
         with sb._lock:
             return jsonify({"subscribe": sb.subscribe_messages, "template": sb.template_messages,
-                            "wecom": sb.wecom_messages, "robot": sb.robot_messages})
+                            "wecom": sb.wecom_messages, "welcome": sb.welcome_messages,
+                            "robot": sb.robot_messages})
 
     @app.get("/sandbox/notifications")
     def sandbox_notifications() -> Response:

@@ -179,6 +179,8 @@ class Sandbox:
         self.corp_tags: dict[str, dict[str, Any]] = {}  # tag_id -> {corp, group, name}
         self.tag_marks: list[dict[str, Any]] = []
         self.wecom_messages: list[dict[str, Any]] = []
+        self.welcome_messages: list[dict[str, Any]] = []
+        self._welcome_codes: dict[str, tuple[str, str, str, float]] = {}  # code -> corp, ext, staff, until
         self.robot_messages: list[dict[str, Any]] = []
         self._robot_times: dict[str, deque[float]] = {}
         # (method, path) of recent requests, for inspection
@@ -365,6 +367,7 @@ class Sandbox:
         with self._lock:
             for rec in (self.subscribe_messages, self.template_messages, self.wxa_codes,
                         self.tag_marks, self.wecom_messages, self.robot_messages,
+                        self.welcome_messages,
                         self.deliveries, self.requests_seen):
                 rec.clear()
 
@@ -838,12 +841,23 @@ class Sandbox:
         target = url or (corp.callback_url if corp else None)
         if not target or corp is None:
             return ext, None
+        welcome_code = secrets.token_urlsafe(24)
+        with self._lock:  # WeCom accepts a welcome message for 20 seconds, once
+            self._welcome_codes[welcome_code] = (corp_id, ext, staff, self.clock() + 20)
         fields = {"ToUserName": corp_id, "FromUserName": "sys", "CreateTime": int(self.clock()),
                   "MsgType": "event", "Event": "change_external_contact",
                   "ChangeType": "add_external_contact", "UserID": staff, "ExternalUserID": ext,
-                  "State": way.get("state") or "", "WelcomeCode": secrets.token_urlsafe(24)}
+                  "State": way.get("state") or "", "WelcomeCode": welcome_code}
         w = self.build_wecom_callback(corp_id, fields, url=target)
         return ext, PushResult(request=w, result=(send or _default_sender)(w))
+
+    def use_welcome_code(self, corp_id: str, code: str) -> tuple[str, str] | None:
+        """(external_userid, staff userid) for a fresh welcome code, consuming it."""
+        with self._lock:
+            entry = self._welcome_codes.pop(code, None)
+        if entry is None or entry[0] != corp_id or entry[3] < self.clock():
+            return None
+        return entry[1], entry[2]
 
     def build_wecom_callback(self, corp_id: str, fields: Mapping[str, Any], *,
                              url: str | None = None) -> WireRequest:
