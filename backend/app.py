@@ -1,0 +1,77 @@
+"""The app factory: settings, extensions, error handlers, CLI commands.
+
+Blueprints live in miniprogram_api (which builds on this factory); backend never
+imports them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from backend.config import INSTANCE_DIR, Settings, load_settings
+from backend.errors import DomainError
+from backend.extensions import db, redis_holder
+from backend.models_registry import import_all_models
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
+    """Build a Flask app bound to the database and Redis the settings name."""
+    settings = config if isinstance(config, Settings) else load_settings(
+        **(config or {}))
+    app = Flask("siyu", instance_path=str(INSTANCE_DIR))
+    app.config.update(settings.as_flask_config())
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.database_url.startswith("sqlite"):
+        INSTANCE_DIR.mkdir(exist_ok=True)
+
+    import_all_models()
+    db.init_app(app)
+    redis_holder.init_app(settings.redis_url)
+    if settings.database_url.startswith("sqlite"):
+        _sqlite_pragmas(app)
+    _register_errors(app)
+
+    from backend.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError) -> Any:
+        return jsonify(err.to_dict()), err.http_status
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> Any:
+        codes = {404: ("not_found", "接口不存在"), 405: ("method_not_allowed", "请求方法不允许"),
+                 413: ("payload_too_large", "请求体过大")}
+        code, message = codes.get(err.code or 400, ("bad_request", "请求有误"))
+        return jsonify({"code": code, "message": message}), err.code or 400
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Any:
+        log.exception("unhandled error")
+        return jsonify({"code": "internal_error", "message": "服务器开小差了，请稍后再试"}), 500

@@ -1,0 +1,38 @@
+"""Record and read audit entries; every admin action calls record_audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.audit.models import AuditLog
+from backend.extensions import db
+
+
+def record_audit(*, tenant_id: int | None, actor: str, action: str, target_type: str,
+                 target_id: int | str, before: Any, after: Any) -> AuditLog:
+    """Append one audit entry in the caller's unit of work."""
+    entry = AuditLog(tenant_id=tenant_id, actor=actor, action=action, target_type=target_type,
+                     target_id=str(target_id), before=before, after=after)
+    db.session.add(entry)
+    return entry
+
+
+def list_audit(*, tenant_id: int, target_type: str | None = None, target_id: str | None = None,
+               limit: int = 50, before_id: int | None = None) -> list[AuditLog]:
+    """Newest first audit entries of one tenant, keyset-paged."""
+    stmt = select(AuditLog).where(AuditLog.tenant_id == tenant_id)
+    if target_type:
+        stmt = stmt.where(AuditLog.target_type == target_type)
+    if target_id:
+        stmt = stmt.where(AuditLog.target_id == str(target_id))
+    if before_id:
+        stmt = stmt.where(AuditLog.id < before_id)
+    return list(db.session.scalars(stmt.order_by(AuditLog.id.desc()).limit(limit)))
+
+
+def audit_view(entry: AuditLog) -> dict[str, Any]:
+    return {"id": entry.id, "actor": entry.actor, "action": entry.action,
+            "target_type": entry.target_type, "target_id": entry.target_id,
+            "before": entry.before, "after": entry.after, "at": entry.at.isoformat()}

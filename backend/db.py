@@ -1,0 +1,154 @@
+"""Declarative base, shared column mixins and the unit of work.
+
+The unit of work owns the commit: services only add and flush. Side effects that
+must not happen for a rolled-back change (messages, pushes, publishes) register
+with `after_commit` and run only once the commit has succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Stable constraint names so Alembic migrations are identical on SQLite and MariaDB.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on MariaDB; INTEGER on SQLite, where only "INTEGER PRIMARY KEY" autoincrements.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (MariaDB DATETIME has no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    """The one clock read for edges (API, jobs); pure code gets `now` passed in."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class TenantScoped:
+    """Every row of tenant data carries its tenant; every query filters on it."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(BigId, ForeignKey("tenants.id"), index=True, nullable=False)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+# ---------------------------------------------------------------- unit of work
+
+_DEPTH = "siyu_uow_depth"
+_HOOKS = "siyu_after_commit"
+
+
+def _session() -> Session:
+    from backend.extensions import db
+
+    return db.session()  # type: ignore[no-any-return]
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """Run a block as one transaction: commit on success, roll back on any exception.
+
+    Nested use joins the outer unit; only the outermost commits.
+    """
+    session = _session()
+    depth = session.info.get(_DEPTH, 0)
+    session.info[_DEPTH] = depth + 1
+    try:
+        yield session
+        if depth == 0:
+            session.commit()
+    except BaseException:
+        if depth == 0:
+            session.rollback()
+            session.info.pop(_HOOKS, None)
+        raise
+    finally:
+        session.info[_DEPTH] = depth
+    if depth == 0:
+        hooks = session.info.pop(_HOOKS, [])
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # a failed side effect must not undo a committed change
+                log.exception("after-commit hook failed")
+
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run fn once the current unit of work commits; dropped if it rolls back."""
+    session = _session()
+    if session.info.get(_DEPTH, 0) == 0:
+        raise RuntimeError("after_commit needs an open unit_of_work")
+    session.info.setdefault(_HOOKS, []).append(fn)
+
+
+def is_mysql() -> bool:
+    """Whether the bound database is MariaDB/MySQL (row locks are real there)."""
+    return _session().get_bind().dialect.name == "mysql"
+
+
+_RETRYABLE_MYSQL = {1213, 1205}  # deadlock found; lock wait timeout
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, OperationalError) and exc.orig is not None and exc.orig.args:
+        return exc.orig.args[0] in _RETRYABLE_MYSQL
+    return False
+
+
+def run_in_unit_of_work(fn: Callable[[], T], *, retries: int = 3) -> T:
+    """Run fn in a fresh unit of work; retry it whole when InnoDB picks it as a deadlock victim.
+
+    InnoDB rolls the entire transaction back on a deadlock, so the only correct retry
+    is of the whole unit, from its first read.
+    """
+    attempt = 0
+    while True:
+        try:
+            with unit_of_work():
+                return fn()
+        except Exception as exc:
+            attempt += 1
+            if attempt > retries or not _is_retryable(exc):
+                raise
+            log.info("retrying unit of work after %s (attempt %d)", exc, attempt)

@@ -1,0 +1,100 @@
+"""Members, their place in the tenant's parent forest, and binding provenance.
+
+The forest is stored three ways, each for one kind of read, so that no request
+walks a subtree (a tenant may hold millions of members):
+- `path` (materialized path "/1/5/9/", root first, self last): the upline in one
+  row, the whole team as an index range scan on a path prefix;
+- `parent_id`, `grandparent_id`, `great_grandparent_id`: team lists per level
+  (1/2/3) through their own indexes;
+- `team_total`, `team_l1..l3` counters, maintained on every (un)binding: the team
+  summary is one primary-key read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+
+PROMOTER_STATUSES = ("none", "pending", "active", "frozen", "revoked")
+BIND_SOURCES = ("share", "invite_code", "staff_code", "oa_qrcode", "live_room", "shop", "manual")
+
+
+class Member(TenantScoped, Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "openid"),
+        UniqueConstraint("tenant_id", "invite_code"),
+        Index("ix_members_tenant_unionid", "tenant_id", "unionid"),
+        Index("ix_members_tenant_oa_openid", "tenant_id", "oa_openid"),
+        Index("ix_members_tenant_parent", "tenant_id", "parent_id", "id"),
+        Index("ix_members_tenant_grandparent", "tenant_id", "grandparent_id", "id"),
+        Index("ix_members_tenant_ggparent", "tenant_id", "great_grandparent_id", "id"),
+        Index("ix_members_tenant_path", "tenant_id", "path"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    openid: Mapped[str | None] = mapped_column(String(64))  # mini-program openid
+    unionid: Mapped[str | None] = mapped_column(String(64))
+    oa_openid: Mapped[str | None] = mapped_column(String(64))  # official-account openid
+    nickname: Mapped[str] = mapped_column(String(64), default="", nullable=False)
+    avatar_url: Mapped[str] = mapped_column(String(512), default="", nullable=False)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    invite_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    # Bumped whenever what a poster shows of the member changes (cache invalidation).
+    profile_version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+
+    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("members.id"))
+    grandparent_id: Mapped[int | None] = mapped_column(BigId)
+    great_grandparent_id: Mapped[int | None] = mapped_column(BigId)
+    path: Mapped[str] = mapped_column(String(600), nullable=False, default="")
+    depth: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    team_total: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    team_l1: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    team_l2: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    team_l3: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bind_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bind-on-first-purchase tenants park the first valid share here until the purchase.
+    pending_parent_id: Mapped[int | None] = mapped_column(BigId)
+    pending_source: Mapped[str | None] = mapped_column(String(16))
+    pending_scene: Mapped[str | None] = mapped_column(String(64))
+    last_purchase_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    member_level: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    promoter_status: Mapped[str] = mapped_column(String(16), default="none", nullable=False)
+    promoter_tier: Mapped[str] = mapped_column(String(32), default="normal", nullable=False)
+    agent_level: Mapped[str | None] = mapped_column(String(32))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
+                                                 nullable=False)
+
+    def ancestor_ids(self) -> list[int]:
+        """Upline ids, nearest first, read from the materialized path."""
+        return parse_path(self.path)[:-1][::-1]
+
+
+def parse_path(path: str) -> list[int]:
+    """'/1/5/9/' → [1, 5, 9] (root first)."""
+    return [int(p) for p in path.strip("/").split("/") if p]
+
+
+class Binding(TenantScoped, Base):
+    """Provenance of every binding: who brought whom, how, when, and when it ended."""
+
+    __tablename__ = "member_bindings"
+    __table_args__ = (Index("ix_member_bindings_member", "tenant_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)
+    parent_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    scene: Mapped[str | None] = mapped_column(String(64))
+    bound_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(16))

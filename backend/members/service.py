@@ -1,0 +1,381 @@
+"""Member verbs: log in, bind to a parent, read the team, change attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select, update
+
+from backend.audit.service import record_audit
+from backend.extensions import db
+from backend.members import tree
+from backend.members.errors import (
+    AlreadyBound,
+    BindingCycle,
+    InviteCodeUnknown,
+    MemberNotFound,
+    ParentNotPromoter,
+    SelfBinding,
+)
+from backend.members.invite import new_invite_code, normalise_invite_code
+from backend.members.models import BIND_SOURCES, PROMOTER_STATUSES, Binding, Member, parse_path
+from backend.members.scene import parse_scene
+from backend.tenants.models import Tenant
+from backend.tenants.service import get_tenant
+
+# ------------------------------------------------------------------ accounts
+
+def upsert_member(*, tenant_id: int, openid: str, unionid: str | None = None,
+                  nickname: str = "", now: datetime) -> Member:
+    """Find the member by mini-program openid or create it (with an invite code)."""
+    member = db.session.scalar(select(Member).where(
+        Member.tenant_id == tenant_id, Member.openid == openid))
+    if member is None and unionid:
+        # Known from the official account already: same person, now in the mini-program.
+        member = db.session.scalar(select(Member).where(
+            Member.tenant_id == tenant_id, Member.unionid == unionid, Member.openid.is_(None)))
+        if member is not None:
+            member.openid = openid
+    if member is None:
+        member = _create_member(tenant_id=tenant_id, openid=openid, unionid=unionid,
+                                nickname=nickname, now=now)
+    elif unionid and not member.unionid:
+        member.unionid = unionid
+    return member
+
+
+def upsert_oa_follower(*, tenant_id: int, oa_openid: str, unionid: str | None,
+                       now: datetime) -> Member:
+    """Find the member behind an official-account openid (via unionid) or create one."""
+    member = db.session.scalar(select(Member).where(
+        Member.tenant_id == tenant_id, Member.oa_openid == oa_openid))
+    if member is None and unionid:
+        member = db.session.scalar(select(Member).where(
+            Member.tenant_id == tenant_id, Member.unionid == unionid))
+        if member is not None:
+            member.oa_openid = oa_openid
+    if member is None:
+        member = _create_member(tenant_id=tenant_id, openid=None, unionid=unionid, nickname="",
+                                now=now, oa_openid=oa_openid)
+    return member
+
+
+def _create_member(*, tenant_id: int, openid: str | None, unionid: str | None, nickname: str,
+                   now: datetime, oa_openid: str | None = None) -> Member:
+    tenant = get_tenant(tenant_id=tenant_id)
+    status = "active" if tenant.promoter_mode == "auto" else "none"
+    for _ in range(8):
+        code = new_invite_code()
+        taken = db.session.scalar(select(Member.id).where(
+            Member.tenant_id == tenant_id, Member.invite_code == code))
+        if taken is None:
+            break
+    member = Member(tenant_id=tenant_id, openid=openid, unionid=unionid, oa_openid=oa_openid,
+                    nickname=nickname, invite_code=code, promoter_status=status,
+                    created_at=now, updated_at=now)
+    db.session.add(member)
+    db.session.flush()
+    member.path = f"/{member.id}/"
+    return member
+
+
+def get_member(*, tenant_id: int, member_id: int) -> Member:
+    """One member of this tenant, or MemberNotFound (never another tenant's)."""
+    member = db.session.get(Member, member_id)
+    if member is None or member.tenant_id != tenant_id:
+        raise MemberNotFound()
+    return member
+
+
+def update_profile(*, tenant_id: int, member_id: int, nickname: str | None = None,
+                   avatar_url: str | None = None) -> Member:
+    """Change what others see of a member; bumps the profile version (poster caches)."""
+    member = get_member(tenant_id=tenant_id, member_id=member_id)
+    changed = False
+    if nickname is not None and nickname != member.nickname:
+        member.nickname = nickname
+        changed = True
+    if avatar_url is not None and avatar_url != member.avatar_url:
+        member.avatar_url = avatar_url
+        changed = True
+    if changed:
+        member.profile_version += 1
+    return member
+
+
+def find_by_invite_code(*, tenant_id: int, code: str) -> Member:
+    """The member owning an invite code (case-insensitive), or InviteCodeUnknown."""
+    normal = normalise_invite_code(code)
+    member = None if normal is None else db.session.scalar(select(Member).where(
+        Member.tenant_id == tenant_id, Member.invite_code == normal))
+    if member is None:
+        raise InviteCodeUnknown()
+    return member
+
+
+# ------------------------------------------------------------------ binding
+
+@dataclass(frozen=True)
+class BindResult:
+    status: str  # bound | pending | rebound
+    member_id: int
+    parent_id: int
+
+
+def resolve_scene_parent(*, tenant_id: int, scene: str) -> int:
+    """The promoter a share scene names (by invite code or staff code)."""
+    parsed = parse_scene(scene)
+    if parsed.invite_code:
+        return find_by_invite_code(tenant_id=tenant_id, code=parsed.invite_code).id
+    from backend.staff.service import get_staff
+
+    staff = get_staff(tenant_id=tenant_id, staff_id=parsed.staff_id or 0)
+    if staff.member_id is None:
+        raise ParentNotPromoter("该员工尚未关联会员账号")
+    return staff.member_id
+
+
+def bind_by_scene(*, tenant_id: int, member_id: int, scene: str, source: str,
+                  now: datetime) -> BindResult:
+    """Bind after opening a share link, QR, poster, staff code or live-room share."""
+    parent_id = resolve_scene_parent(tenant_id=tenant_id, scene=scene)
+    return bind_member(tenant_id=tenant_id, member_id=member_id, parent_id=parent_id,
+                       source=source, scene=scene, now=now)
+
+
+def bind_by_invite_code(*, tenant_id: int, member_id: int, code: str, now: datetime) -> BindResult:
+    """Bind after typing a promoter's invite code."""
+    parent = find_by_invite_code(tenant_id=tenant_id, code=code)
+    return bind_member(tenant_id=tenant_id, member_id=member_id, parent_id=parent.id,
+                       source="invite_code", scene=parent.invite_code, now=now)
+
+
+def _lock(tenant_id: int, ids: set[int]) -> dict[int, Member]:
+    """Lock rows in ascending id order (one order for every binder: no deadlock cycles)."""
+    rows = db.session.scalars(
+        select(Member).where(Member.tenant_id == tenant_id, Member.id.in_(sorted(ids)))
+        .order_by(Member.id).with_for_update().execution_options(populate_existing=True))
+    return {m.id: m for m in rows}
+
+
+def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
+                scene: str | None, now: datetime) -> BindResult:
+    """Apply the tenant's binding policy to one attempt; the first valid binding wins."""
+    if source not in BIND_SOURCES:
+        raise ValueError(source)
+    if member_id == parent_id:
+        raise SelfBinding()
+    tenant = get_tenant(tenant_id=tenant_id)
+    probe = get_member(tenant_id=tenant_id, member_id=parent_id)
+    locked = _lock(tenant_id, {member_id, parent_id, *probe.ancestor_ids()})
+    if member_id not in locked:
+        raise MemberNotFound()
+    member, parent = locked[member_id], locked[parent_id]
+    if parent.path != probe.path:  # the parent moved while we locked: lock its new upline
+        locked.update(_lock(tenant_id, set(parent.ancestor_ids())))
+    if parent.promoter_status != "active":
+        raise ParentNotPromoter()
+    if member.id in parse_path(parent.path):
+        raise BindingCycle()
+
+    if member.parent_id is not None:
+        if member.parent_id == parent.id:
+            return BindResult("bound", member.id, parent.id)
+        if not tenant.allow_rebind:
+            raise AlreadyBound()
+        _end_binding(tenant_id=tenant_id, member=member, now=now, reason="rebind")
+        tree.detach(db.session, member=member)
+        _attach(tenant, member, parent, source, scene, now)
+        return BindResult("rebound", member.id, parent.id)
+
+    if tenant.bind_on == "purchase" and member.last_purchase_at is None:
+        if member.pending_parent_id is None:  # first valid share wins until the purchase
+            member.pending_parent_id = parent.id
+            member.pending_source = source
+            member.pending_scene = scene
+        return BindResult("pending", member.id, member.pending_parent_id)
+
+    _attach(tenant, member, parent, source, scene, now)
+    return BindResult("bound", member.id, parent.id)
+
+
+def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: str | None,
+            now: datetime) -> None:
+    # The guard on parent_id makes a racing second binder fail even without row locks
+    # (SQLite), so a member can never end with two parents.
+    won = db.session.execute(
+        update(Member).where(Member.id == member.id, Member.parent_id.is_(None))
+        .values(parent_id=parent.id).execution_options(synchronize_session=False)).rowcount
+    if won != 1:
+        raise AlreadyBound()
+    member.parent_id = None  # the row says parent.id; tree.attach sets it again with the rest
+    tree.attach(db.session, member=member, parent=parent)
+    member.bound_at = now
+    member.bind_expires_at = (now + timedelta(days=tenant.bind_expire_days)
+                              if tenant.bind_expire_days else None)
+    member.pending_parent_id = None
+    member.pending_source = None
+    member.pending_scene = None
+    db.session.add(Binding(tenant_id=tenant.id, member_id=member.id, parent_id=parent.id,
+                           source=source, scene=scene, bound_at=now))
+
+
+def _end_binding(*, tenant_id: int, member: Member, now: datetime, reason: str) -> None:
+    db.session.execute(
+        update(Binding).where(Binding.tenant_id == tenant_id, Binding.member_id == member.id,
+                              Binding.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason).execution_options(synchronize_session=False))
+
+
+def record_purchase(*, tenant_id: int, member_id: int, now: datetime) -> Member:
+    """A member paid an order: confirm a pending binding and extend an expiring one."""
+    tenant = get_tenant(tenant_id=tenant_id)
+    member = get_member(tenant_id=tenant_id, member_id=member_id)
+    member.last_purchase_at = now
+    if member.parent_id is None and member.pending_parent_id is not None:
+        try:
+            bind_member(tenant_id=tenant_id, member_id=member.id,
+                        parent_id=member.pending_parent_id,
+                        source=member.pending_source or "share", scene=member.pending_scene,
+                        now=now)
+        except (BindingCycle, ParentNotPromoter):
+            member.pending_parent_id = None  # the parked share is no longer valid
+    elif member.parent_id is not None and tenant.bind_expire_days:
+        member.bind_expires_at = now + timedelta(days=tenant.bind_expire_days)
+    return member
+
+
+def expire_bindings(*, tenant_id: int, now: datetime, limit: int = 500) -> int:
+    """Unbind members whose binding lapsed without a purchase; returns how many."""
+    ids = list(db.session.scalars(select(Member.id).where(
+        Member.tenant_id == tenant_id, Member.parent_id.is_not(None),
+        Member.bind_expires_at.is_not(None), Member.bind_expires_at < now).limit(limit)))
+    for member_id in ids:
+        member = get_member(tenant_id=tenant_id, member_id=member_id)
+        locked = _lock(tenant_id, {member.id, *member.ancestor_ids()})
+        member = locked[member_id]
+        if member.parent_id is None or member.bind_expires_at is None or member.bind_expires_at >= now:
+            continue
+        _end_binding(tenant_id=tenant_id, member=member, now=now, reason="expired")
+        tree.detach(db.session, member=member)
+        member.bind_expires_at = None
+    return len(ids)
+
+
+# ------------------------------------------------------------------ team views
+
+def upline(*, tenant_id: int, member_id: int, limit: int = 30) -> list[Member]:
+    """The member's upline, nearest first: one indexed read of at most `limit` rows."""
+    member = get_member(tenant_id=tenant_id, member_id=member_id)
+    ids = member.ancestor_ids()[:limit]
+    if not ids:
+        return []
+    rows = {m.id: m for m in db.session.scalars(
+        select(Member).where(Member.tenant_id == tenant_id, Member.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def team_summary(*, tenant_id: int, member_id: int) -> dict[str, int]:
+    """Team size in total and per level 1/2/3, from maintained counters."""
+    m = get_member(tenant_id=tenant_id, member_id=member_id)
+    return {"total": m.team_total, "level1": m.team_l1, "level2": m.team_l2,
+            "level3": m.team_l3}
+
+
+_LEVEL_COLUMN = {1: Member.parent_id, 2: Member.grandparent_id, 3: Member.great_grandparent_id}
+
+
+def team_page(*, tenant_id: int, member_id: int, level: int | None, after_id: int = 0,
+              limit: int = 20) -> list[Member]:
+    """One page of the team: a given level (1/2/3) by id, or everyone below (level None)."""
+    me = get_member(tenant_id=tenant_id, member_id=member_id)
+    if level is None:
+        # Whole team: a range scan on the path prefix, keyset-paged by id.
+        cond = and_(Member.path.like(me.path + "%"), Member.id != me.id)
+    else:
+        cond = _LEVEL_COLUMN[level] == me.id
+    stmt = (select(Member).where(Member.tenant_id == tenant_id, cond, Member.id > after_id)
+            .order_by(Member.id).limit(limit))
+    return list(db.session.scalars(stmt))
+
+
+# ------------------------------------------------------------------ operator changes
+
+ADJUSTABLE = {"member_level": int, "promoter_status": str, "promoter_tier": str,
+              "agent_level": (str, type(None))}
+
+
+def adjust_member(*, tenant_id: int, member_id: int, changes: dict[str, Any],
+                  actor: str) -> Member:
+    """An operator sets levels or promoter status by hand; audited with before/after."""
+    member = get_member(tenant_id=tenant_id, member_id=member_id)
+    if "promoter_status" in changes and changes["promoter_status"] not in PROMOTER_STATUSES:
+        raise ValueError("promoter_status")
+    before = {k: getattr(member, k) for k in changes}
+    for key, value in changes.items():
+        if key not in ADJUSTABLE:
+            raise ValueError(key)
+        setattr(member, key, value)
+    record_audit(tenant_id=tenant_id, actor=actor, action="member.adjust", target_type="member",
+                 target_id=member.id, before=before, after=dict(changes))
+    return member
+
+
+def list_members(*, tenant_id: int, after_id: int = 0, limit: int = 50,
+                 query: str | None = None) -> list[Member]:
+    """Members of a tenant for the back-office, keyset-paged, optional nickname/code search."""
+    stmt = select(Member).where(Member.tenant_id == tenant_id, Member.id > after_id)
+    if query:
+        code = normalise_invite_code(query)
+        stmt = stmt.where(Member.invite_code == code) if code else stmt.where(
+            Member.nickname.like(f"%{query}%"))
+    return list(db.session.scalars(stmt.order_by(Member.id).limit(limit)))
+
+
+def member_view(member: Member, *, private: bool = False) -> dict[str, Any]:
+    """A member as an API shows it; private adds what only the member or an operator sees."""
+    out: dict[str, Any] = {"id": member.id, "nickname": member.nickname,
+                           "avatar_url": member.avatar_url, "invite_code": member.invite_code,
+                           "promoter_status": member.promoter_status,
+                           "promoter_tier": member.promoter_tier,
+                           "agent_level": member.agent_level, "member_level": member.member_level,
+                           "depth": member.depth}
+    if private:
+        out.update(parent_id=member.parent_id,
+                   bound_at=member.bound_at.isoformat() if member.bound_at else None,
+                   pending_parent_id=member.pending_parent_id, phone=member.phone,
+                   team=team_counts(member))
+    return out
+
+
+def team_counts(member: Member) -> dict[str, int]:
+    return {"total": member.team_total, "level1": member.team_l1, "level2": member.team_l2,
+            "level3": member.team_l3}
+
+
+
+def bind_from_request(*, tenant_id: int, member_id: int, source: str, scene: str | None,
+                      invite_code: str | None, now: datetime) -> BindResult:
+    """A binding asked for by the mini-program: exactly one of scene / invite code."""
+    from backend.members.errors import InvalidScene
+
+    if (scene is None) == (invite_code is None):
+        raise InvalidScene("请提供分享参数或邀请码之一")
+    if invite_code is not None:
+        return bind_by_invite_code(tenant_id=tenant_id, member_id=member_id, code=invite_code,
+                                   now=now)
+    return bind_by_scene(tenant_id=tenant_id, member_id=member_id, scene=scene or "",
+                         source=source, now=now)
+
+
+def login_with_code(*, tenant_slug: str, code: str, now: datetime) -> Member:
+    """Mini-program login: code2session through the WeChat edge, then upsert the member."""
+    from backend.tenants.service import get_tenant_by_slug
+    from backend.wechat.service import code_to_session
+
+    tenant = get_tenant_by_slug(slug=tenant_slug)
+    session = code_to_session(tenant_id=tenant.id, js_code=code)
+    return upsert_member(tenant_id=tenant.id, openid=session.openid, unionid=session.unionid,
+                         now=now)

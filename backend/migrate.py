@@ -1,0 +1,43 @@
+"""Alembic, driven from code so every entry point (CLI, tests, run script) agrees."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from backend.config import ROOT
+
+
+def alembic_config(database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Bring the schema to `revision` (default: the newest)."""
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def autogenerate(database_url: str, message: str) -> None:
+    """Write a new revision from the difference between models and the database."""
+    command.revision(alembic_config(database_url), message=message, autogenerate=True)
+
+
+def new_revision(message: str) -> None:
+    """Autogenerate a revision against a scratch SQLite database brought to head."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/scratch.sqlite"
+        upgrade(url)
+        autogenerate(url, message)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "revision":
+        raise SystemExit('usage: python -m backend.migrate revision "message"')
+    new_revision(sys.argv[2])

@@ -1,0 +1,82 @@
+"""The official account (公众号) endpoint's rules: who followed through whose QR,
+and what to say back. The HTTP view only passes the raw request through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from backend.errors import DomainError
+from backend.members import service as members
+from backend.tenants.service import get_tenant_by_slug
+from backend.wechat import service as wx
+from backend.wechat.official_account import OaPush, parse_oa_push, render_oa_reply, verify_oa_url
+
+HELP = ("您好，欢迎来到{brand}！\n回复「邀请码」获取您的专属邀请码，"
+        "回复「团队」查看您的团队人数。")
+
+
+@dataclass(frozen=True)
+class OaResponse:
+    body: str
+    bound_parent_id: int | None = None
+
+
+def verify_url(*, tenant_slug: str, query: dict[str, Any]) -> str:
+    """Answer WeChat's GET URL check with echostr (PushBadSignature → 403)."""
+    tenant = get_tenant_by_slug(slug=tenant_slug)
+    return verify_oa_url(wx.official_account_credentials(tenant_id=tenant.id), query)
+
+
+def handle_push(*, tenant_slug: str, query: dict[str, Any], body: bytes,
+                now: datetime) -> OaResponse:
+    """Verify a pushed event or message, apply it, and render the reply body."""
+    tenant = get_tenant_by_slug(slug=tenant_slug)
+    creds = wx.official_account_credentials(tenant_id=tenant.id)
+    push = parse_oa_push(creds, query=query, body=body)
+    text, parent_id = _react(tenant.id, tenant.name, push, now)
+    return OaResponse(render_oa_reply(creds, push, text), parent_id)
+
+
+def _react(tenant_id: int, brand: str, push: OaPush, now: datetime) -> tuple[str | None, int | None]:
+    if push.kind in ("subscribe", "scan"):
+        member = _follower(tenant_id, push.openid, now)
+        if not push.scene:
+            return (HELP.format(brand=brand) if push.kind == "subscribe" else None), None
+        try:
+            result = members.bind_by_scene(tenant_id=tenant_id, member_id=member.id,
+                                           scene=push.scene, source="oa_qrcode", now=now)
+        except DomainError:
+            # Already bound, own QR, unknown code …: the follow still counts, quietly.
+            return HELP.format(brand=brand) if push.kind == "subscribe" else None, None
+        parent = members.get_member(tenant_id=tenant_id, member_id=result.parent_id)
+        if result.status == "pending":
+            return f"欢迎关注{brand}！您由「{parent.nickname}」推荐，首次下单后完成绑定。", None
+        return f"欢迎关注{brand}！您已成为「{parent.nickname}」的好友粉丝。", parent.id
+    if push.kind == "text":
+        return _answer_text(tenant_id, brand, push, now), None
+    return None, None  # unsubscribe, other events and media: acknowledged, ignored
+
+
+def _answer_text(tenant_id: int, brand: str, push: OaPush, now: datetime) -> str:
+    member = _follower(tenant_id, push.openid, now)
+    content = (push.content or "").strip()
+    if "邀请码" in content:
+        return f"您的专属邀请码是：{member.invite_code}\n好友在小程序「我的-填写邀请码」输入即可绑定。"
+    if "团队" in content:
+        team = members.team_summary(tenant_id=tenant_id, member_id=member.id)
+        return (f"您的团队共 {team['total']} 人：一级 {team['level1']} 人，"
+                f"二级 {team['level2']} 人，三级 {team['level3']} 人。")
+    return HELP.format(brand=brand)
+
+
+def _follower(tenant_id: int, oa_openid: str, now: datetime) -> Any:
+    unionid = None
+    try:
+        creds = wx.official_account_credentials(tenant_id=tenant_id)
+        unionid = wx.gateway().official_account(creds).get_user_info(oa_openid).unionid
+    except DomainError:
+        pass  # without unionid the follower is a member of the OA only, for now
+    return members.upsert_oa_follower(tenant_id=tenant_id, oa_openid=oa_openid, unionid=unionid,
+                                      now=now)

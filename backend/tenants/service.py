@@ -1,0 +1,125 @@
+"""Tenant verbs: create, look up, update policy and credentials."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.audit.service import record_audit
+from backend.extensions import db
+from backend.tenants.crypto import decrypt_json, encrypt_json
+from backend.tenants.errors import TenantAppidTaken, TenantNotFound, TenantSlugTaken
+from backend.tenants.models import Tenant
+from backend.wechat.credentials import FLAT_KEYS
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+
+PUBLIC_FIELDS = ("mp_appid", "oa_appid", "pay_mchid", "wecom_corpid")
+# Every other credential field is a secret: stored encrypted, never returned by any API.
+SECRET_FIELDS = frozenset(FLAT_KEYS) - frozenset(PUBLIC_FIELDS)
+POLICY_FIELDS = ("bind_on", "bind_expire_days", "allow_rebind", "promoter_mode")
+
+
+def create_tenant(*, slug: str, name: str, credentials: dict[str, Any] | None = None,
+                  actor: str = "platform", boss_username: str | None = None,
+                  boss_password: str | None = None) -> Tenant:
+    """Create a brand with its credentials (secrets encrypted at rest) and boss account."""
+    if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise TenantSlugTaken()
+    tenant = Tenant(slug=slug, name=name)
+    db.session.add(tenant)
+    _apply_credentials(tenant, credentials or {})
+    db.session.flush()
+    record_audit(tenant_id=tenant.id, actor=actor, action="tenant.create",
+                 target_type="tenant", target_id=tenant.id, before=None,
+                 after={"slug": slug, "name": name})
+    if boss_password:
+        from backend.staff.service import create_staff
+
+        create_staff(tenant_id=tenant.id, username=boss_username or "boss",
+                     password=boss_password, display_name="老板", role="boss", actor=actor)
+    return tenant
+
+
+def _apply_credentials(tenant: Tenant, credentials: dict[str, Any]) -> None:
+    for field in PUBLIC_FIELDS:
+        if field in credentials:
+            value = credentials[field] or None
+            if value and field in ("mp_appid", "oa_appid"):
+                clash = db.session.scalar(
+                    select(Tenant.id).where(getattr(Tenant, field) == value, Tenant.id != tenant.id)
+                    if tenant.id else select(Tenant.id).where(getattr(Tenant, field) == value))
+                if clash is not None:
+                    raise TenantAppidTaken()
+            setattr(tenant, field, value)
+    secrets = {k: v for k, v in credentials.items() if k in SECRET_FIELDS}
+    if secrets:
+        merged = decrypt_json(tenant.secrets_encrypted)
+        merged.update(secrets)
+        tenant.secrets_encrypted = encrypt_json(merged)
+
+
+def update_credentials(*, tenant_id: int, credentials: dict[str, Any], actor: str) -> Tenant:
+    """Replace some credential fields; the audit names the fields, never their values."""
+    tenant = get_tenant(tenant_id=tenant_id)
+    _apply_credentials(tenant, credentials)
+    record_audit(tenant_id=tenant.id, actor=actor, action="tenant.credentials",
+                 target_type="tenant", target_id=tenant.id, before=None,
+                 after={"fields": sorted(credentials)})
+    return tenant
+
+
+def tenant_credentials(*, tenant_id: int) -> dict[str, Any]:
+    """All credentials of a tenant, decrypted, for the WeChat edge only."""
+    tenant = get_tenant(tenant_id=tenant_id)
+    creds: dict[str, Any] = {f: getattr(tenant, f) for f in PUBLIC_FIELDS}
+    creds.update(decrypt_json(tenant.secrets_encrypted))
+    return creds
+
+
+def get_tenant(*, tenant_id: int) -> Tenant:
+    """The tenant with this id, or TenantNotFound."""
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise TenantNotFound()
+    return tenant
+
+
+def get_tenant_by_slug(*, slug: str) -> Tenant:
+    """The tenant with this slug, or TenantNotFound."""
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise TenantNotFound()
+    return tenant
+
+
+def list_tenants(*, limit: int = 50, after_id: int = 0) -> list[Tenant]:
+    """Tenants in id order, keyset-paged."""
+    stmt = select(Tenant).where(Tenant.id > after_id).order_by(Tenant.id).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def update_policy(*, tenant_id: int, changes: dict[str, Any], actor: str) -> Tenant:
+    """Change the binding / promoter policy of a tenant, audited."""
+    tenant = get_tenant(tenant_id=tenant_id)
+    before = {f: getattr(tenant, f) for f in POLICY_FIELDS}
+    for field, value in changes.items():
+        if field in POLICY_FIELDS:
+            setattr(tenant, field, value)
+    after = {f: getattr(tenant, f) for f in POLICY_FIELDS}
+    record_audit(tenant_id=tenant.id, actor=actor, action="tenant.policy",
+                 target_type="tenant", target_id=tenant.id, before=before, after=after)
+    return tenant
+
+
+def public_view(tenant: Tenant) -> dict[str, Any]:
+    """What an API may show of a tenant: never a secret."""
+    return {
+        "id": tenant.id, "slug": tenant.slug, "name": tenant.name, "status": tenant.status,
+        **{f: getattr(tenant, f) for f in PUBLIC_FIELDS},
+        **{f: getattr(tenant, f) for f in POLICY_FIELDS},
+        "has_secrets": sorted(decrypt_json(tenant.secrets_encrypted)),
+        "created_at": tenant.created_at.isoformat(),
+    }

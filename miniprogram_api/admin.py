@@ -1,0 +1,136 @@
+"""Back-office: staff log in, members, manual adjustments, audit, policy."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint
+from pydantic import Field
+
+from backend.audit.service import audit_view, list_audit
+from backend.auth.tokens import Principal, issue_token
+from backend.members import service as members
+from backend.staff import service as staff
+from backend.tenants import service as tenants
+from miniprogram_api.http import Body, Query, page_of, route
+
+bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
+
+MANAGERS = ("boss", "operator")
+
+
+class StaffLoginIn(Body):
+    tenant: str = Field(min_length=2, max_length=40)
+    username: str = Field(min_length=1, max_length=60)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class MemberPage(Query):
+    after_id: int = Field(0, ge=0)
+    limit: int = Field(50, ge=1, le=200)
+    q: str | None = Field(None, max_length=64)
+
+
+class AdjustIn(Body):
+    member_level: int | None = Field(None, ge=0, le=100)
+    promoter_status: Literal["none", "pending", "active", "frozen", "revoked"] | None = None
+    promoter_tier: str | None = Field(None, min_length=1, max_length=32)
+    agent_level: str | None = Field(None, max_length=32)
+    clear_agent_level: bool = False
+
+
+class PolicyIn(Body):
+    bind_on: Literal["visit", "purchase"] | None = None
+    bind_expire_days: int | None = Field(None, ge=0, le=3650)
+    allow_rebind: bool | None = None
+    promoter_mode: Literal["auto", "apply", "condition"] | None = None
+
+
+class AuditQuery(Query):
+    target_type: str | None = None
+    target_id: str | None = None
+    before_id: int | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+class StaffIn(Body):
+    username: str = Field(min_length=2, max_length=60)
+    password: str = Field(min_length=8, max_length=128)
+    display_name: str = Field(min_length=1, max_length=60)
+    role: Literal["operator", "staff"] = "staff"
+    member_id: int | None = None
+
+
+@route(bp, "/login", method="POST", auth=None, body=StaffLoginIn)
+def login(body: StaffLoginIn) -> dict[str, Any]:
+    """Back-office log in with username and password."""
+    account = staff.login(tenant_slug=body.tenant, username=body.username,
+                          password=body.password)
+    token = issue_token(kind="staff", tenant_id=account.tenant_id, subject_id=account.id,
+                        role=account.role)
+    return {"token": token, "staff": staff.staff_view(account)}
+
+
+@route(bp, "/tenant", auth="staff")
+def my_tenant(principal: Principal) -> dict[str, Any]:
+    """The brand the staff account belongs to (no secrets)."""
+    return tenants.public_view(tenants.get_tenant(tenant_id=principal.tenant_id))
+
+
+@route(bp, "/tenant/policy", method="PATCH", auth="staff", roles=MANAGERS, body=PolicyIn)
+def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
+    """Binding policy: bind on visit/purchase, expiry days (0 = permanent), re-binding."""
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("bind_expire_days") == 0:
+        changes["bind_expire_days"] = None
+    tenant = tenants.update_policy(tenant_id=principal.tenant_id, changes=changes,
+                                   actor=principal.actor)
+    return tenants.public_view(tenant)
+
+
+@route(bp, "/staff", method="POST", auth="staff", roles=("boss",), body=StaffIn, status=201)
+def add_staff(principal: Principal, body: StaffIn) -> dict[str, Any]:
+    """The boss adds an operator or sales staff account."""
+    account = staff.create_staff(tenant_id=principal.tenant_id, username=body.username,
+                                 password=body.password, display_name=body.display_name,
+                                 role=body.role, member_id=body.member_id, actor=principal.actor)
+    return staff.staff_view(account)
+
+
+@route(bp, "/members", auth="staff", query=MemberPage)
+def list_members(principal: Principal, query: MemberPage) -> dict[str, Any]:
+    """Members, paged; q searches nickname or invite code."""
+    rows = members.list_members(tenant_id=principal.tenant_id, after_id=query.after_id,
+                                limit=query.limit, query=query.q)
+    return page_of(rows, lambda m: members.member_view(m, private=True), query.limit)
+
+
+@route(bp, "/members/<int:member_id>", auth="staff")
+def get_member(principal: Principal, member_id: int) -> dict[str, Any]:
+    """One member with upline and team counts."""
+    member = members.get_member(tenant_id=principal.tenant_id, member_id=member_id)
+    view = members.member_view(member, private=True)
+    view["upline"] = [members.member_view(m) for m in members.upline(
+        tenant_id=principal.tenant_id, member_id=member_id)]
+    return view
+
+
+@route(bp, "/members/<int:member_id>", method="PATCH", auth="staff", roles=MANAGERS,
+       body=AdjustIn)
+def adjust_member(principal: Principal, body: AdjustIn, member_id: int) -> dict[str, Any]:
+    """Set a member's level, promoter status or tier, agent level by hand (audited)."""
+    changes = body.model_dump(exclude_unset=True, exclude={"clear_agent_level"})
+    if body.clear_agent_level:
+        changes["agent_level"] = None
+    member = members.adjust_member(tenant_id=principal.tenant_id, member_id=member_id,
+                                   changes=changes, actor=principal.actor)
+    return members.member_view(member, private=True)
+
+
+@route(bp, "/audit", auth="staff", roles=MANAGERS, query=AuditQuery)
+def audit(principal: Principal, query: AuditQuery) -> dict[str, Any]:
+    """The audit trail, newest first."""
+    rows = list_audit(tenant_id=principal.tenant_id, target_type=query.target_type,
+                      target_id=query.target_id, before_id=query.before_id, limit=query.limit)
+    return {"items": [audit_view(e) for e in rows],
+            "next_cursor": rows[-1].id if len(rows) == query.limit else None}

@@ -1,0 +1,92 @@
+"""Mini-program: log in, profile, binding, team views."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint
+from pydantic import Field
+
+from backend.auth.tokens import Principal, issue_token
+from backend.db import utcnow
+from backend.members import service as members
+from miniprogram_api.http import Body, Query, page_of, route
+
+bp = Blueprint("mp_members", __name__, url_prefix="/api/v1/mp")
+
+
+class LoginIn(Body):
+    tenant: str = Field(min_length=2, max_length=40, description="tenant slug")
+    code: str = Field(min_length=1, max_length=128, description="wx.login code")
+
+
+class ProfileIn(Body):
+    nickname: str | None = Field(None, min_length=1, max_length=64)
+    avatar_url: str | None = Field(None, max_length=512)
+
+
+class BindIn(Body):
+    source: Literal["share", "staff_code", "live_room", "shop", "invite_code"]
+    scene: str | None = Field(None, min_length=1, max_length=64)
+    invite_code: str | None = Field(None, min_length=1, max_length=12)
+
+
+class TeamQuery(Query):
+    level: Literal["1", "2", "3", "all"] = "1"
+    after_id: int = Field(0, ge=0)
+    limit: int = Field(20, ge=1, le=100)
+
+
+@route(bp, "/login", method="POST", auth=None, body=LoginIn)
+def login(body: LoginIn) -> dict[str, Any]:
+    """Exchange a wx.login code for Siyu's own token."""
+    member = members.login_with_code(tenant_slug=body.tenant, code=body.code, now=utcnow())
+    token = issue_token(kind="member", tenant_id=member.tenant_id, subject_id=member.id)
+    return {"token": token, "member": members.member_view(member, private=True)}
+
+
+@route(bp, "/me", auth="member")
+def me(principal: Principal) -> dict[str, Any]:
+    """The calling member, with team counts."""
+    member = members.get_member(tenant_id=principal.tenant_id, member_id=principal.subject_id)
+    return members.member_view(member, private=True)
+
+
+@route(bp, "/me", method="PATCH", auth="member", body=ProfileIn)
+def update_me(principal: Principal, body: ProfileIn) -> dict[str, Any]:
+    """Update nickname / avatar."""
+    member = members.update_profile(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                    nickname=body.nickname, avatar_url=body.avatar_url)
+    return members.member_view(member, private=True)
+
+
+@route(bp, "/me/bind", method="POST", auth="member", body=BindIn)
+def bind(principal: Principal, body: BindIn) -> dict[str, Any]:
+    """Bind to the promoter a share scene or an invite code names."""
+    result = members.bind_from_request(tenant_id=principal.tenant_id,
+                                       member_id=principal.subject_id, source=body.source,
+                                       scene=body.scene, invite_code=body.invite_code,
+                                       now=utcnow())
+    return {"status": result.status, "parent_id": result.parent_id}
+
+
+@route(bp, "/me/upline", auth="member")
+def my_upline(principal: Principal) -> dict[str, Any]:
+    """My upline, nearest first (nickname and avatar only)."""
+    rows = members.upline(tenant_id=principal.tenant_id, member_id=principal.subject_id)
+    return {"items": [members.member_view(m) for m in rows]}
+
+
+@route(bp, "/me/team/summary", auth="member")
+def my_team_summary(principal: Principal) -> dict[str, Any]:
+    """Team size in total and per level."""
+    return members.team_summary(tenant_id=principal.tenant_id, member_id=principal.subject_id)
+
+
+@route(bp, "/me/team", auth="member", query=TeamQuery)
+def my_team(principal: Principal, query: TeamQuery) -> dict[str, Any]:
+    """One page of my team: level 1 (direct fans), 2, 3 or all."""
+    level = None if query.level == "all" else int(query.level)
+    rows = members.team_page(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                             level=level, after_id=query.after_id, limit=query.limit)
+    return page_of(rows, members.member_view, query.limit)

@@ -1,0 +1,144 @@
+"""Shared fixtures: one app per session on SQLite (default) or MariaDB
+(TEST_DATABASE_URL), schema built by the real Alembic migrations, tables emptied
+after every test; Redis is real when REDIS_URL is set, else fakeredis.
+
+Markers: `mariadb` tests need real row locks and threads (MariaDB only); `redis`
+tests need a real Redis server. Outside CI they skip with a message when the
+server is absent; under CI=true the test command runs a MariaDB+Redis pass, and a
+missing server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from backend.db import Base
+
+CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    folder = tempfile.mkdtemp(prefix="siyu-test-")
+    return f"sqlite:///{folder}/test.sqlite"
+
+
+DATABASE_URL = _database_url()
+IS_MYSQL = DATABASE_URL.startswith("mysql")
+
+
+def _fresh_mysql(url: str) -> None:
+    base, _, name = url.rpartition("/")
+    name = name.split("?")[0]
+    engine = create_engine(base + "/?charset=utf8mb4")
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 "
+                          "COLLATE utf8mb4_unicode_ci"))
+    engine.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mariadb: needs MariaDB (real row locks, threads)")
+    config.addinivalue_line("markers", "redis: needs a real Redis server")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    has_redis = bool(os.environ.get("REDIS_URL"))
+    keep, dropped = [], []
+    for item in items:
+        needs_db = item.get_closest_marker("mariadb") and not IS_MYSQL
+        needs_redis = item.get_closest_marker("redis") and not has_redis
+        if CI and (needs_db or needs_redis):
+            dropped.append(item)  # the CI's MariaDB+Redis pass runs these
+            continue
+        if needs_db:
+            item.add_marker(pytest.mark.skip(
+                reason="needs MariaDB: set TEST_DATABASE_URL=mysql+pymysql://root@127.0.0.1/siyu_test"))
+        if needs_redis:
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://127.0.0.1:6379/15"))
+        keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Any]:
+    """The local WeChat emulator on a random port, shared by the whole session."""
+    from backend.wechat.sandbox import start_sandbox
+
+    server = start_sandbox(port=0)
+    yield server
+    server.stop()
+
+
+def _create_unmigrated_tables(url: str) -> None:
+    """Tables of models that have no migration yet (work in progress) are created
+    directly; tests/test_migrations.py fails until a revision covers them."""
+    from backend.models_registry import import_all_models
+
+    import_all_models()
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(sandbox: Any) -> Iterator[Any]:
+    from backend.config import load_settings
+    from backend.migrate import upgrade
+    from miniprogram_api import create_web_app
+
+    if IS_MYSQL:
+        _fresh_mysql(DATABASE_URL)
+    upgrade(DATABASE_URL)
+    _create_unmigrated_tables(DATABASE_URL)
+    env = {"DATABASE_URL": DATABASE_URL, "WECHAT_MODE": "sandbox",
+           "WECHAT_SANDBOX_URL": sandbox.url, "SECRET_KEY": "test-secret",
+           "PLATFORM_ADMIN_TOKEN": "test-platform-token"}
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    application = create_web_app(load_settings(env))
+    application.config["TESTING"] = True
+    with application.app_context():
+        yield application
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" not in request.fixturenames:
+        return
+    from backend.extensions import db, get_redis
+
+    db.session.rollback()
+    db.session.remove()
+    with db.engine.begin() as conn:
+        if IS_MYSQL:
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        if IS_MYSQL:
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+    get_redis().flushdb()
+
+
+@pytest.fixture()
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture()
+def factory(app: Any) -> Any:
+    from tests.factories import Factory
+
+    return Factory(app)

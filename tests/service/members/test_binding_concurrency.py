@@ -1,0 +1,87 @@
+"""Real threads against MariaDB: bindings race and exactly one wins."""
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.db import run_in_unit_of_work, utcnow
+from backend.errors import DomainError
+from backend.extensions import db
+from backend.members import service as members
+from backend.members.models import Binding, Member
+from tests.service.members.test_binding import assert_forest_consistent
+
+pytestmark = pytest.mark.mariadb
+
+
+def race(app, jobs):
+    """Run each job in its own thread and app context, all released at once."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes = [None] * len(jobs)
+
+    def worker(i, job):
+        with app.app_context():
+            barrier.wait()
+            try:
+                outcomes[i] = run_in_unit_of_work(job)
+            except DomainError as exc:
+                outcomes[i] = exc.code
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i, j)) for i, j in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # End this thread's REPEATABLE READ snapshot, taken before the racers committed.
+    db.session.rollback()
+    return outcomes
+
+
+def test_twenty_concurrent_bindings_of_one_member_leave_exactly_one_parent(app, factory):
+    t = factory.tenant()
+    parent_ids = [factory.member(t).id for _ in range(20)]
+    fan_id = factory.member(t).id
+    tid = t.id  # plain ints: ORM objects of this thread must not be touched by others
+    outcomes = race(app, [
+        (lambda p=p: members.bind_member(tenant_id=tid, member_id=fan_id, parent_id=p,
+                                         source="share", scene=None, now=utcnow()))
+        for p in parent_ids])
+    winners = [o for o in outcomes if not isinstance(o, str)]
+    assert len(winners) == 1 and outcomes.count("already_bound") == 19
+    db.session.expire_all()
+    assert db.session.get(Member, fan_id).parent_id == winners[0].parent_id
+    assert db.session.scalar(select(func.count()).select_from(Binding).where(
+        Binding.member_id == fan_id)) == 1
+    assert sum(db.session.get(Member, p).team_total for p in parent_ids) == 1
+
+
+def test_crossed_bindings_never_form_a_cycle(app, factory):
+    t = factory.tenant()
+    tid = t.id
+    for _ in range(5):
+        a, b, c = (factory.member(t).id for _ in range(3))
+        bind = lambda m, p: (lambda: members.bind_member(  # noqa: E731
+            tenant_id=tid, member_id=m, parent_id=p, source="share", scene=None,
+            now=utcnow()))
+        race(app, [bind(a, b), bind(b, c), bind(c, a)])
+    db.session.expire_all()
+    assert_forest_consistent(t.id)  # a cycle would make the walk in there loop or mismatch
+
+
+def test_many_fans_binding_under_one_promoter_at_once_keep_exact_counters(app, factory):
+    t = factory.tenant()
+    top, mid = (m.id for m in factory.chain(t, 2))
+    fan_ids = [factory.member(t).id for _ in range(30)]
+    tid = t.id
+    outcomes = race(app, [
+        (lambda f=f: members.bind_member(tenant_id=tid, member_id=f, parent_id=mid,
+                                         source="share", scene=None, now=utcnow()))
+        for f in fan_ids])
+    assert all(not isinstance(o, str) for o in outcomes)
+    db.session.expire_all()
+    assert members.team_summary(tenant_id=tid, member_id=top) == {
+        "total": 31, "level1": 1, "level2": 30, "level3": 0}
+    assert_forest_consistent(tid)
