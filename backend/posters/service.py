@@ -270,7 +270,9 @@ def render_poster(*, tenant_id: int, member_id: int, kind: str,
     layout, template_version = effective_layout(tenant_id=tenant_id, kind=kind)
     scene = Scene(invite_code=member.invite_code, **subject.scene).encode()
     qr = _QrSource(tenant, kind, subject, scene)
-    key = PosterKey(tenant_id=tenant_id, kind=kind, template=template_version,
+    # the brand's name is on every kind of poster ({shop_name} by default)
+    brand = hashlib.sha256(tenant.name.encode()).hexdigest()[:8]
+    key = PosterKey(tenant_id=tenant_id, kind=kind, template=f"{template_version}.{brand}",
                     member_id=member.id, member_version=_member_version(member),
                     subject_id=subject.id, subject_version=subject.version, qr=qr.key)
     cache = _cache()

@@ -24,6 +24,7 @@ from backend.posters.errors import (
     PosterSubjectRequired,
 )
 from backend.posters.layout import AvatarBox
+from backend.tenants.models import Tenant
 from backend.tenants.service import create_tenant
 from tests.service.posters.conftest import Products, png_of
 from tests.unit.posters.conftest import read_qr_texts
@@ -125,6 +126,19 @@ def test_a_subject_change_renders_a_new_poster_and_other_subjects_stay_cached(
                                      kind="product", subject_id=2)
     assert not p1_new.cached and p1_new.png != p1.png
     assert p2_again.cached
+
+
+def test_renaming_the_brand_renders_new_product_posters(factory: Any, products: Products) -> None:
+    tenant = factory.tenant()
+    promoter = factory.member(tenant)
+    products.add(3)
+    before = posters.render_poster(tenant_id=tenant.id, member_id=promoter.id, kind="product",
+                                   subject_id=3)
+    with unit_of_work():
+        db.session.get(Tenant, tenant.id).name = "新品牌名"
+    after = posters.render_poster(tenant_id=tenant.id, member_id=promoter.id, kind="product",
+                                  subject_id=3)
+    assert not after.cached and after.png != before.png
 
 
 def test_a_template_change_renders_a_new_poster_but_a_rename_does_not(factory: Any) -> None:
