@@ -19,11 +19,11 @@ from backend.wechat.v3crypto import sign_lines, verify_lines
 
 @pytest.fixture(scope="module")
 def demo() -> TenantWeChatCredentials:
-    return demo_credentials("unit-demo", pay_notify_url="https://example.test/notify")
+    return demo_credentials("wechat-tests", pay_notify_url="https://example.test/notify")
 
 
 def test_demo_credentials_are_identical_on_every_call(demo: TenantWeChatCredentials) -> None:
-    again = demo_credentials("unit-demo", pay_notify_url="https://example.test/notify")
+    again = demo_credentials("wechat-tests", pay_notify_url="https://example.test/notify")
     assert again == demo
     other = demo_credentials("unit-other", pay_notify_url="https://example.test/notify")
     assert other.mini_program != demo.mini_program and other.pay != demo.pay  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ from backend.wechat.gateway import GatewaySettings, WeChatGateway
 
 @pytest.fixture(scope="module")
 def creds() -> TenantWeChatCredentials:
-    return demo_credentials("unit-config", pay_notify_url="https://example.test/notify")
+    return demo_credentials("wechat-tests", pay_notify_url="https://example.test/notify")
 
 
 def _targets(gw: WeChatGateway, creds: TenantWeChatCredentials) -> dict[str, str]:

@@ -17,7 +17,7 @@ from backend.wechat.sandbox import Sandbox, WireRequest
 
 @pytest.fixture(scope="module")
 def oa() -> OfficialAccountCredentials:
-    creds = demo_credentials("unit-oa", pay_notify_url="https://example.test/n").official_account
+    creds = demo_credentials("wechat-tests", pay_notify_url="https://example.test/n").official_account
     assert creds is not None
     return creds
 

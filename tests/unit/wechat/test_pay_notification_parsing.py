@@ -21,7 +21,7 @@ RESOURCE = {"appid": "wxapp", "mchid": "", "out_trade_no": "ORD1", "trade_state"
 
 @pytest.fixture(scope="module")
 def pay() -> PayCredentials:
-    creds = demo_credentials("unit-pay", pay_notify_url="https://example.test/notify").pay
+    creds = demo_credentials("wechat-tests", pay_notify_url="https://example.test/notify").pay
     assert creds is not None
     return creds
 

@@ -15,7 +15,7 @@ from backend.wechat.wecom import parse_wecom_callback, verify_wecom_url
 
 @pytest.fixture(scope="module")
 def wecom() -> WeComCredentials:
-    creds = demo_credentials("unit-wecom", pay_notify_url="https://example.test/n").wecom
+    creds = demo_credentials("wechat-tests", pay_notify_url="https://example.test/n").wecom
     assert creds is not None
     return creds
 
