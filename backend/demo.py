@@ -54,6 +54,7 @@ def seed_demo(*, public_base_url: str) -> Tenant:
                             now=now)
             made.append(member)
         for module in domain_modules("demo"):
-            if module.__name__ != __name__:
-                module.seed(tenant)
+            seed = getattr(module, "seed", None)
+            if seed is not None:
+                seed(tenant)
     return tenant

@@ -90,3 +90,11 @@ def my_team(principal: Principal, query: TeamQuery) -> dict[str, Any]:
     rows = members.team_page(tenant_id=principal.tenant_id, member_id=principal.subject_id,
                              level=level, after_id=query.after_id, limit=query.limit)
     return page_of(rows, members.member_view, query.limit)
+
+
+@route(bp, "/me/oa-qrcode", auth="member")
+def my_oa_qrcode(principal: Principal) -> dict[str, Any]:
+    """My official-account QR: whoever follows through it becomes my fan."""
+    from backend.oa.service import promoter_qrcode
+
+    return promoter_qrcode(tenant_id=principal.tenant_id, member_id=principal.subject_id)

@@ -80,3 +80,14 @@ def _follower(tenant_id: int, oa_openid: str, now: datetime) -> Any:
         pass  # without unionid the follower is a member of the OA only, for now
     return members.upsert_oa_follower(tenant_id=tenant_id, oa_openid=oa_openid, unionid=unionid,
                                       now=now)
+
+
+def promoter_qrcode(*, tenant_id: int, member_id: int) -> dict[str, Any]:
+    """A parametric OA QR carrying the member's invite code: followers who scan it bind."""
+    from backend.members.scene import Scene
+
+    member = members.get_member(tenant_id=tenant_id, member_id=member_id)
+    scene = Scene(invite_code=member.invite_code).encode()
+    creds = wx.official_account_credentials(tenant_id=tenant_id)
+    qr = wx.gateway().official_account(creds).create_qrcode_with_scene(scene)
+    return {"scene": scene, "ticket": qr.ticket, "url": qr.url, "image_url": qr.image_url}
