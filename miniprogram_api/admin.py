@@ -34,9 +34,6 @@ class MemberPage(Query):
 class AdjustIn(Body):
     member_level: int | None = Field(None, ge=0, le=100)
     promoter_status: Literal["none", "pending", "active", "frozen", "revoked"] | None = None
-    promoter_tier: str | None = Field(None, min_length=1, max_length=32)
-    agent_level: str | None = Field(None, max_length=32)
-    clear_agent_level: bool = False
 
 
 class PolicyIn(Body):
@@ -118,10 +115,9 @@ def get_member(principal: Principal, member_id: int) -> dict[str, Any]:
 @route(bp, "/members/<int:member_id>", method="PATCH", auth="staff", roles=MANAGERS,
        body=AdjustIn)
 def adjust_member(principal: Principal, body: AdjustIn, member_id: int) -> dict[str, Any]:
-    """Set a member's level, promoter status or tier, agent level by hand (audited)."""
-    changes = body.model_dump(exclude_unset=True, exclude={"clear_agent_level"})
-    if body.clear_agent_level:
-        changes["agent_level"] = None
+    """Set a member's VIP level or promoter status by hand (audited). Agent levels and
+    promoter tiers: PUT /api/v1/admin/rewards/members/{id}/level."""
+    changes = body.model_dump(exclude_unset=True)
     member = members.adjust_member(tenant_id=principal.tenant_id, member_id=member_id,
                                    changes=changes, actor=principal.actor)
     return members.member_view(member, private=True)

@@ -303,13 +303,14 @@ def team_page(*, tenant_id: int, member_id: int, level: int | None, after_id: in
 
 # ------------------------------------------------------------------ operator changes
 
-ADJUSTABLE = {"member_level": int, "promoter_status": str, "promoter_tier": str,
-              "agent_level": (str, type(None))}
+# Agent level and promoter tier are rewards-plan facts: they change through
+# backend.rewards.service.set_member_level (plan check, history, referral bonuses).
+ADJUSTABLE = ("member_level", "promoter_status")
 
 
 def adjust_member(*, tenant_id: int, member_id: int, changes: dict[str, Any],
                   actor: str) -> Member:
-    """An operator sets levels or promoter status by hand; audited with before/after."""
+    """An operator sets the member level or promoter status by hand; audited."""
     member = get_member(tenant_id=tenant_id, member_id=member_id)
     if "promoter_status" in changes and changes["promoter_status"] not in PROMOTER_STATUSES:
         raise ValueError("promoter_status")

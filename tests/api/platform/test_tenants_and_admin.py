@@ -55,11 +55,11 @@ def test_operator_sets_a_level_by_hand_and_the_audit_shows_it(client, factory):
     boss = factory.staff(t, role="boss")
     m = factory.member(t)
     resp = client.patch(f"/api/v1/admin/members/{m.id}", headers=factory.staff_headers(boss),
-                        json={"agent_level": "L1", "promoter_tier": "gold"})
-    assert resp.status_code == 200 and resp.json["agent_level"] == "L1"
+                        json={"member_level": 3, "promoter_status": "frozen"})
+    assert resp.status_code == 200 and resp.json["member_level"] == 3
     audit = client.get("/api/v1/admin/audit", headers=factory.staff_headers(boss)).json["items"]
     assert audit[0]["action"] == "member.adjust" and audit[0]["actor"] == f"staff:{boss.id}"
-    assert audit[0]["before"] == {"agent_level": None, "promoter_tier": "normal"}
+    assert audit[0]["before"] == {"member_level": 0, "promoter_status": "active"}
 
 
 def test_sales_staff_cannot_adjust_members_or_policy(client, factory):

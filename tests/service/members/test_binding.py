@@ -215,8 +215,9 @@ def test_manual_adjustments_are_audited_with_before_and_after(factory):
     m = factory.member(t)
     with unit_of_work():
         members.adjust_member(tenant_id=t.id, member_id=m.id,
-                              changes={"agent_level": "L1", "member_level": 2}, actor="staff:9")
+                              changes={"promoter_status": "frozen", "member_level": 2},
+                              actor="staff:9")
     entry = list_audit(tenant_id=t.id, target_type="member")[0]
     assert entry.actor == "staff:9" and entry.action == "member.adjust"
-    assert entry.before == {"agent_level": None, "member_level": 0}
-    assert entry.after == {"agent_level": "L1", "member_level": 2}
+    assert entry.before == {"promoter_status": "active", "member_level": 0}
+    assert entry.after == {"promoter_status": "frozen", "member_level": 2}
