@@ -10,7 +10,9 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from backend.config import INSTANCE_DIR, Settings, load_settings
 from backend.errors import DomainError
@@ -25,6 +27,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(
         **(config or {}))
     app = Flask("siyu", instance_path=str(INSTANCE_DIR))
+    app.url_map.converters["int"] = IdConverter
     app.config.update(settings.as_flask_config())
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -42,6 +45,16 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """<int:x> in a route: a row id, so 1 … 2**63-1; anything else is a 404, never an
+    integer the database cannot hold."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _sqlite_pragmas(app: Flask) -> None:
@@ -70,6 +83,12 @@ def _register_errors(app: Flask) -> None:
                  413: ("payload_too_large", "请求体过大")}
         code, message = codes.get(err.code or 400, ("bad_request", "请求有误"))
         return jsonify({"code": code, "message": message}), err.code or 400
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(err: Exception) -> Any:
+        # A number that passed validation but does not fit a column: the client's error.
+        return jsonify({"code": "value_out_of_range", "message": "数值超出范围"}), 400
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Any:
