@@ -1,0 +1,66 @@
+"""Catalog: products and their SKUs (多规格).
+
+A SKU holds its own price, cost price (the profit base of rewards), stock and
+per-agent-level prices. Stock only changes through one conditional UPDATE
+(`stock = stock - n WHERE stock >= n`), so concurrent buyers can never oversell;
+the CHECK constraint is the database's own last word on it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+
+Fen = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Product(TenantScoped, Base):
+    __tablename__ = "catalog_products"
+    __table_args__ = (Index("ix_catalog_products_tenant_shelf", "tenant_id", "on_shelf", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    subtitle: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    image_url: Mapped[str] = mapped_column(String(512), default="", nullable=False)
+    on_shelf: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # 销售权限: agent level keys allowed to buy; None = everyone.
+    allowed_levels: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
+                                                 nullable=False)
+
+
+class Sku(TenantScoped, Base):
+    __tablename__ = "catalog_skus"
+    __table_args__ = (
+        Index("ix_catalog_skus_tenant_product", "tenant_id", "product_id", "id"),
+        CheckConstraint("stock >= 0", name="stock_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("catalog_products.id"), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)  # 规格, e.g. "500g 礼盒装"
+    price_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # retail price of one piece
+    cost_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)  # cost price of one piece
+    # Price of one piece per agent level key ({"l1": 6000}); levels not listed pay price_fen.
+    level_prices: Mapped[Any] = mapped_column(JSON)
+    stock: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # pieces available
+    sold: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # pieces reserved by orders
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -1,0 +1,384 @@
+"""Catalog verbs: products and SKUs for operators, browsing and pricing for buyers,
+and the stock reservation the orders domain calls.
+
+Keyword-only functions that never commit. Stock moves only through conditional
+UPDATEs (no read-then-write), in ascending SKU id order so multi-SKU orders never
+deadlock each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+
+from backend.audit.service import record_audit
+from backend.catalog.errors import (
+    InvalidCatalogInput,
+    OutOfStock,
+    ProductNotFound,
+    ProductNotPermitted,
+    ProductOffShelf,
+    SkuNotFound,
+    StockWouldGoNegative,
+)
+from backend.catalog.models import Product, Sku
+from backend.extensions import db
+from backend.money import yuan
+
+MAX_PRICE_FEN = 100_000_000  # 1,000,000 yuan per piece
+MAX_STOCK = 10_000_000
+
+
+@dataclass(frozen=True)
+class SkuSpec:
+    """A SKU as an operator describes it (amounts in fen, per piece)."""
+
+    name: str
+    price_fen: int
+    cost_fen: int = 0
+    stock: int = 0
+    level_prices: Mapping[str, int] | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class PricedSku:
+    """A SKU priced for one buyer: what orders.create_order reserves and charges."""
+
+    sku: Sku
+    product: Product
+    unit_price_fen: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ validation
+
+
+def _is_fen(value: Any, *, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_PRICE_FEN
+
+
+def _plan_levels(tenant_id: int) -> set[str] | None:
+    """Agent level keys of the tenant's active plan, or None when it has none."""
+    from backend.rewards.errors import NoActivePlan
+    from backend.rewards.service import get_active_plan
+
+    try:
+        return set(get_active_plan(tenant_id=tenant_id).level_by_key)
+    except NoActivePlan:
+        return None
+
+
+def _check_levels(tenant_id: int, keys: Iterable[str], field_name: str) -> list[dict[str, str]]:
+    errors = []
+    known = _plan_levels(tenant_id)
+    for key in keys:
+        if not isinstance(key, str) or not 1 <= len(key) <= 32:
+            errors.append({"field": field_name, "message": "代理等级须为 1–32 个字符"})
+        elif known is not None and key not in known:
+            errors.append({"field": field_name, "message": f"方案中没有代理等级：{key}"})
+    return errors
+
+
+def _sku_errors(tenant_id: int, spec: SkuSpec, prefix: str) -> list[dict[str, str]]:
+    errors = []
+    if not isinstance(spec.name, str) or not 1 <= len(spec.name.strip()) <= 100:
+        errors.append({"field": f"{prefix}name", "message": "规格名称须为 1–100 个字符"})
+    if not _is_fen(spec.price_fen, minimum=1):
+        errors.append({"field": f"{prefix}price_fen", "message": "售价须为正整数（分）"})
+    if not _is_fen(spec.cost_fen, minimum=0):
+        errors.append({"field": f"{prefix}cost_fen", "message": "成本价须为非负整数（分）"})
+    if not (isinstance(spec.stock, int) and not isinstance(spec.stock, bool) and 0 <= spec.stock <= MAX_STOCK):
+        errors.append({"field": f"{prefix}stock", "message": "库存须为非负整数"})
+    for key, fen in (spec.level_prices or {}).items():
+        if not _is_fen(fen, minimum=1):
+            errors.append({"field": f"{prefix}level_prices.{key}", "message": "等级价须为正整数（分）"})
+    errors += _check_levels(tenant_id, (spec.level_prices or {}).keys(), f"{prefix}level_prices")
+    return errors
+
+
+def _raise(errors: list[dict[str, str]]) -> None:
+    if errors:
+        raise InvalidCatalogInput(details=errors)
+
+
+# ------------------------------------------------------------------ operator verbs
+
+
+def create_product(*, tenant_id: int, name: str, skus: Sequence[SkuSpec], actor: str, subtitle: str = "",
+                   description: str = "", image_url: str = "", allowed_levels: Sequence[str] | None = None,
+                   on_shelf: bool = False) -> Product:
+    """Create a product with at least one SKU (audited)."""
+    errors = []
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+        errors.append({"field": "name", "message": "商品名称须为 1–100 个字符"})
+    if not skus:
+        errors.append({"field": "skus", "message": "至少需要一个规格"})
+    for i, spec in enumerate(skus):
+        errors += _sku_errors(tenant_id, spec, f"skus[{i}].")
+    if allowed_levels is not None:
+        errors += _check_levels(tenant_id, allowed_levels, "allowed_levels")
+    _raise(errors)
+    product = Product(tenant_id=tenant_id, name=name.strip(), subtitle=subtitle, description=description,
+                      image_url=image_url, on_shelf=on_shelf,
+                      allowed_levels=sorted(set(allowed_levels)) if allowed_levels is not None else None)
+    db.session.add(product)
+    db.session.flush()
+    for spec in skus:
+        db.session.add(_sku_row(tenant_id, product.id, spec))
+    db.session.flush()
+    record_audit(tenant_id=tenant_id, actor=actor, action="catalog.product_create", target_type="product",
+                 target_id=product.id, before=None,
+                 after={"name": product.name, "skus": [s.name for s in skus], "on_shelf": on_shelf})
+    return product
+
+
+def _sku_row(tenant_id: int, product_id: int, spec: SkuSpec) -> Sku:
+    return Sku(tenant_id=tenant_id, product_id=product_id, name=spec.name.strip(), price_fen=spec.price_fen,
+               cost_fen=spec.cost_fen, stock=spec.stock, level_prices=dict(spec.level_prices or {}) or None,
+               enabled=spec.enabled)
+
+
+_PRODUCT_FIELDS = ("name", "subtitle", "description", "image_url", "allowed_levels", "on_shelf")
+
+
+def update_product(*, tenant_id: int, product_id: int, changes: Mapping[str, Any], actor: str) -> Product:
+    """Change a product's texts, picture, sale permission or shelf state (audited)."""
+    product = get_product(tenant_id=tenant_id, product_id=product_id)
+    errors = [{"field": k, "message": "不能为空"} for k, v in changes.items()
+              if v is None and k in _PRODUCT_FIELDS and k != "allowed_levels"]
+    name = changes.get("name")
+    if name is not None and (not isinstance(name, str) or not 1 <= len(name.strip()) <= 100):
+        errors.append({"field": "name", "message": "商品名称须为 1–100 个字符"})
+    if changes.get("allowed_levels") is not None:
+        errors += _check_levels(tenant_id, changes["allowed_levels"], "allowed_levels")
+    _raise(errors)
+    before = {f: getattr(product, f) for f in _PRODUCT_FIELDS if f in changes}
+    for key, value in changes.items():
+        if key == "allowed_levels":
+            value = sorted(set(value)) if value is not None else None
+        if key in _PRODUCT_FIELDS:
+            setattr(product, key, value)
+    db.session.flush()
+    record_audit(tenant_id=tenant_id, actor=actor, action="catalog.product_update", target_type="product",
+                 target_id=product.id, before=before,
+                 after={f: getattr(product, f) for f in _PRODUCT_FIELDS if f in changes})
+    return product
+
+
+def add_sku(*, tenant_id: int, product_id: int, spec: SkuSpec, actor: str) -> Sku:
+    """Add a SKU to a product (audited)."""
+    product = get_product(tenant_id=tenant_id, product_id=product_id)
+    _raise(_sku_errors(tenant_id, spec, ""))
+    sku = _sku_row(tenant_id, product.id, spec)
+    db.session.add(sku)
+    db.session.flush()
+    record_audit(tenant_id=tenant_id, actor=actor, action="catalog.sku_create", target_type="sku",
+                 target_id=sku.id, before=None, after=sku_admin_view(sku))
+    return sku
+
+
+_SKU_FIELDS = ("name", "price_fen", "cost_fen", "level_prices", "enabled")
+
+
+def update_sku(*, tenant_id: int, sku_id: int, changes: Mapping[str, Any], actor: str) -> Sku:
+    """Change a SKU's name, price, cost price, level prices or availability (audited).
+    Stock changes go through adjust_stock."""
+    sku = get_sku(tenant_id=tenant_id, sku_id=sku_id)
+    _raise([{"field": k, "message": "不能为空"} for k, v in changes.items()
+            if v is None and k in _SKU_FIELDS and k != "level_prices"])
+    merged = SkuSpec(name=changes.get("name", sku.name), price_fen=changes.get("price_fen", sku.price_fen),
+                     cost_fen=changes.get("cost_fen", sku.cost_fen), stock=0,
+                     level_prices=changes["level_prices"] if "level_prices" in changes else sku.level_prices)
+    _raise(_sku_errors(tenant_id, merged, ""))
+    before = sku_admin_view(sku)
+    for key, value in changes.items():
+        if key == "level_prices":
+            value = dict(value or {}) or None
+        if key in _SKU_FIELDS:
+            setattr(sku, key, value)
+    db.session.flush()
+    record_audit(tenant_id=tenant_id, actor=actor, action="catalog.sku_update", target_type="sku",
+                 target_id=sku.id, before=before, after=sku_admin_view(sku))
+    return sku
+
+
+def adjust_stock(*, tenant_id: int, sku_id: int, delta: int, actor: str) -> Sku:
+    """Add (restock) or remove pieces of stock atomically; never below zero (audited)."""
+    sku = get_sku(tenant_id=tenant_id, sku_id=sku_id)
+    if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0 or abs(delta) > MAX_STOCK:
+        raise InvalidCatalogInput(details=[{"field": "delta", "message": "库存变动须为非零整数"}])
+    result = db.session.execute(
+        update(Sku).where(Sku.tenant_id == tenant_id, Sku.id == sku_id, Sku.stock + delta >= 0,
+                          Sku.stock + delta <= MAX_STOCK)
+        .values(stock=Sku.stock + delta).execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StockWouldGoNegative(details={"sku_id": sku_id, "delta": delta})
+    db.session.refresh(sku)
+    record_audit(tenant_id=tenant_id, actor=actor, action="catalog.stock_adjust", target_type="sku",
+                 target_id=sku.id, before=None, after={"delta": delta, "stock": sku.stock})
+    return sku
+
+
+# ------------------------------------------------------------------ reads
+
+
+def get_product(*, tenant_id: int, product_id: int) -> Product:
+    """One product of this tenant, or ProductNotFound."""
+    product = db.session.scalar(select(Product).where(Product.tenant_id == tenant_id, Product.id == product_id))
+    if product is None:
+        raise ProductNotFound()
+    return product
+
+
+def get_sku(*, tenant_id: int, sku_id: int) -> Sku:
+    """One SKU of this tenant, or SkuNotFound."""
+    sku = db.session.scalar(select(Sku).where(Sku.tenant_id == tenant_id, Sku.id == sku_id))
+    if sku is None:
+        raise SkuNotFound()
+    return sku
+
+
+def list_products(*, tenant_id: int, after_id: int = 0, limit: int = 50, on_shelf: bool | None = None,
+                  q: str | None = None) -> list[Product]:
+    """Products of a tenant in id order, keyset-paged, optionally by shelf state or name."""
+    stmt = select(Product).where(Product.tenant_id == tenant_id, Product.id > after_id)
+    if on_shelf is not None:
+        stmt = stmt.where(Product.on_shelf == on_shelf)
+    if q:
+        stmt = stmt.where(Product.name.contains(q, autoescape=True))
+    return list(db.session.scalars(stmt.order_by(Product.id).limit(limit)))
+
+
+def skus_of(*, tenant_id: int, product_ids: Sequence[int]) -> dict[int, list[Sku]]:
+    """The SKUs of these products, per product id, in id order."""
+    out: dict[int, list[Sku]] = {pid: [] for pid in product_ids}
+    if product_ids:
+        for sku in db.session.scalars(select(Sku).where(Sku.tenant_id == tenant_id,
+                                                        Sku.product_id.in_(product_ids)).order_by(Sku.id)):
+            out[sku.product_id].append(sku)
+    return out
+
+
+def can_buy(product: Product, agent_level: str | None) -> bool:
+    """The sale permission: everyone, or only the listed agent levels."""
+    return product.allowed_levels is None or agent_level in product.allowed_levels
+
+
+def unit_price(sku: Sku, agent_level: str | None) -> int:
+    """What one piece costs a buyer of this agent level (its level price, else the retail price)."""
+    if agent_level and sku.level_prices and agent_level in sku.level_prices:
+        return int(sku.level_prices[agent_level])
+    return sku.price_fen
+
+
+def browse_products(*, tenant_id: int, agent_level: str | None, after_id: int = 0,
+                    limit: int = 20) -> list[Product]:
+    """On-shelf products a buyer of this agent level may buy, keyset-paged."""
+    out: list[Product] = []
+    cursor = after_id
+    while len(out) < limit:
+        batch = list_products(tenant_id=tenant_id, after_id=cursor, limit=limit * 2, on_shelf=True)
+        if not batch:
+            break
+        out += [p for p in batch if can_buy(p, agent_level)]
+        cursor = batch[-1].id
+    return out[:limit]
+
+
+def visible_product(*, tenant_id: int, product_id: int, agent_level: str | None) -> Product:
+    """A product as a buyer may see it: on the shelf and permitted, else not found / forbidden."""
+    product = get_product(tenant_id=tenant_id, product_id=product_id)
+    if not product.on_shelf:
+        raise ProductNotFound()
+    if not can_buy(product, agent_level):
+        raise ProductNotPermitted()
+    return product
+
+
+def price_skus(*, tenant_id: int, sku_ids: Sequence[int], agent_level: str | None) -> dict[int, PricedSku]:
+    """Price SKUs for a buyer, checking each is enabled, on the shelf and permitted."""
+    skus = {s.id: s for s in db.session.scalars(select(Sku).where(Sku.tenant_id == tenant_id,
+                                                                  Sku.id.in_(sku_ids)))}
+    missing = [i for i in sku_ids if i not in skus or not skus[i].enabled]
+    if missing:
+        raise SkuNotFound(details={"sku_ids": missing})
+    products = {p.id: p for p in db.session.scalars(select(Product).where(
+        Product.tenant_id == tenant_id, Product.id.in_({s.product_id for s in skus.values()})))}
+    out = {}
+    for sku_id in sku_ids:
+        sku = skus[sku_id]
+        product = products[sku.product_id]
+        if not product.on_shelf:
+            raise ProductOffShelf(f"商品已下架：{product.name}", details={"product_id": product.id})
+        if not can_buy(product, agent_level):
+            raise ProductNotPermitted(f"您的等级暂不能购买：{product.name}", details={"product_id": product.id})
+        out[sku_id] = PricedSku(sku=sku, product=product, unit_price_fen=unit_price(sku, agent_level))
+    return out
+
+
+# ------------------------------------------------------------------ stock
+
+
+def reserve_stock(*, tenant_id: int, quantities: Mapping[int, int]) -> None:
+    """Take pieces out of stock for an order, all or nothing (OutOfStock names the SKUs
+    short). One conditional UPDATE per SKU, ascending ids: concurrent buyers of the last
+    pieces are serialized by the row lock and the loser's condition fails."""
+    short = []
+    for sku_id in sorted(quantities):
+        n = quantities[sku_id]
+        result = db.session.execute(
+            update(Sku).where(Sku.tenant_id == tenant_id, Sku.id == sku_id, Sku.stock >= n)
+            .values(stock=Sku.stock - n, sold=Sku.sold + n).execution_options(synchronize_session=False))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            short.append(sku_id)
+    if short:
+        # The unit of work rolls back the SKUs already taken.
+        available = dict(db.session.execute(select(Sku.id, Sku.stock).where(
+            Sku.tenant_id == tenant_id, Sku.id.in_(short))).tuples().all())
+        raise OutOfStock(details=[{"sku_id": s, "available": available.get(s, 0)} for s in short])
+
+
+def release_stock(*, tenant_id: int, quantities: Mapping[int, int]) -> None:
+    """Return pieces to stock (cancelled or refunded before shipping), ascending ids."""
+    for sku_id in sorted(quantities):
+        n = quantities[sku_id]
+        db.session.execute(
+            update(Sku).where(Sku.tenant_id == tenant_id, Sku.id == sku_id)
+            .values(stock=Sku.stock + n, sold=Sku.sold - n).execution_options(synchronize_session=False))
+
+
+# ------------------------------------------------------------------ views
+
+
+def sku_admin_view(sku: Sku) -> dict[str, Any]:
+    """A SKU as the back-office sees it (cost and stock included)."""
+    return {"id": sku.id, "product_id": sku.product_id, "name": sku.name, "price_fen": sku.price_fen,
+            "price": yuan(sku.price_fen), "cost_fen": sku.cost_fen, "level_prices": sku.level_prices or {},
+            "stock": sku.stock, "sold": sku.sold, "enabled": sku.enabled}
+
+
+def product_admin_view(product: Product, skus: Sequence[Sku]) -> dict[str, Any]:
+    """A product with every SKU as the back-office sees it."""
+    return {"id": product.id, "name": product.name, "subtitle": product.subtitle,
+            "description": product.description, "image_url": product.image_url, "on_shelf": product.on_shelf,
+            "allowed_levels": product.allowed_levels, "skus": [sku_admin_view(s) for s in skus],
+            "created_at": product.created_at.isoformat(), "updated_at": product.updated_at.isoformat()}
+
+
+def product_buyer_view(product: Product, skus: Sequence[Sku], *, agent_level: str | None) -> dict[str, Any]:
+    """A product as a buyer sees it: its own price per SKU, no cost price."""
+    rows = []
+    for s in skus:
+        if not s.enabled:
+            continue
+        price = unit_price(s, agent_level)
+        rows.append({"id": s.id, "name": s.name, "price_fen": price, "price": yuan(price),
+                     "retail_price_fen": s.price_fen, "in_stock": s.stock > 0, "stock": s.stock})
+    prices = [r["price_fen"] for r in rows]
+    return {"id": product.id, "name": product.name, "subtitle": product.subtitle,
+            "description": product.description, "image_url": product.image_url,
+            "min_price_fen": min(prices) if prices else None, "skus": rows}

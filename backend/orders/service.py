@@ -1,0 +1,540 @@
+"""Order verbs: create (stock reserved), cancel, mark paid (with the whole money path),
+ship, receive, complete, refunds per line or whole; reads and views.
+
+Keyword-only functions that never commit. Every change of an order's state first
+takes the order's row lock (`lock_order`) and re-reads its state under it; calls to
+WeChat Pay live in backend/payments, which calls these.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.audit.service import record_audit
+from backend.catalog import service as catalog
+from backend.extensions import db
+from backend.members import service as members
+from backend.money import yuan
+from backend.orders import finance_link
+from backend.orders.errors import (
+    InvalidOrderInput,
+    NothingToRefund,
+    OrderExpired,
+    OrderNotFound,
+    OrderStateConflict,
+    RefundNotFound,
+    RefundStateConflict,
+)
+from backend.orders.models import SOURCE_TYPES, Order, OrderLine, OrderPolicy, Refund
+
+DEFAULT_PAY_TIMEOUT_MINUTES = 30
+DEFAULT_AUTO_COMPLETE_DAYS = 10
+MAX_LINES = 20
+MAX_QUANTITY = 999
+REFUNDABLE = ("paid", "shipped", "received", "completed", "refunding")
+OPEN_REFUND = ("requested", "processing")
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Receiver:
+    name: str
+    phone: str
+    address: str
+
+
+# ------------------------------------------------------------------ policy
+
+
+def order_policy(*, tenant_id: int) -> OrderPolicy:
+    """The tenant's order timings (the defaults, unsaved, when it never set them)."""
+    row = db.session.scalar(select(OrderPolicy).where(OrderPolicy.tenant_id == tenant_id))
+    return row or OrderPolicy(tenant_id=tenant_id, pay_timeout_minutes=DEFAULT_PAY_TIMEOUT_MINUTES,
+                              auto_complete_days=DEFAULT_AUTO_COMPLETE_DAYS)
+
+
+def update_order_policy(*, tenant_id: int, changes: Mapping[str, int], actor: str) -> OrderPolicy:
+    """Change the unpaid timeout (minutes, 5–1440) or the automatic completion (days, 1–60)."""
+    limits = {"pay_timeout_minutes": (5, 1440), "auto_complete_days": (1, 60)}
+    errors = [{"field": k, "message": f"须为 {lo}–{hi} 之间的整数"} for k, v in changes.items()
+              if k in limits for lo, hi in [limits[k]]
+              if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi]
+    if errors:
+        raise InvalidOrderInput(details=errors)
+    row = order_policy(tenant_id=tenant_id)
+    before = policy_view(row)
+    if row.id is None:
+        db.session.add(row)
+    for key, value in changes.items():
+        if key in limits:
+            setattr(row, key, value)
+    db.session.flush()
+    record_audit(tenant_id=tenant_id, actor=actor, action="orders.policy", target_type="tenant",
+                 target_id=tenant_id, before=before, after=policy_view(row))
+    return row
+
+
+def policy_view(p: OrderPolicy) -> dict[str, int]:
+    return {"pay_timeout_minutes": p.pay_timeout_minutes, "auto_complete_days": p.auto_complete_days}
+
+
+# ------------------------------------------------------------------ create and read
+
+
+def new_order_no(now: datetime) -> str:
+    """24 characters, unique in practice and guarded by a unique key (out_trade_no)."""
+    return f"{now:%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"
+
+
+def _new_refund_no(now: datetime) -> str:
+    return f"RF{now:%y%m%d%H%M%S}{secrets.randbelow(10**12):012d}"
+
+
+def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest], receiver: Receiver,
+                 now: datetime, remark: str = "", source_type: str | None = None,
+                 source_id: int | None = None) -> Order:
+    """Place an order: price every SKU for the buyer's level, reserve the stock (all or
+    nothing), and give it a payment deadline."""
+    _check_items(items, source_type, source_id)
+    quantities: dict[int, int] = {}
+    for item in items:
+        quantities[item.sku_id] = quantities.get(item.sku_id, 0) + item.quantity
+    if any(q > MAX_QUANTITY for q in quantities.values()):
+        raise InvalidOrderInput(details=[{"field": "items", "message": f"单个规格最多购买 {MAX_QUANTITY} 件"}])
+    member = members.get_member(tenant_id=tenant_id, member_id=member_id)
+    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=member.agent_level)
+    catalog.reserve_stock(tenant_id=tenant_id, quantities=quantities)
+    goods = sum(priced[s].unit_price_fen * q for s, q in quantities.items())
+    policy = order_policy(tenant_id=tenant_id)
+    order = Order(tenant_id=tenant_id, order_no=new_order_no(now), member_id=member.id, status="created",
+                  goods_fen=goods, freight_fen=0, payable_fen=goods, receiver_name=receiver.name,
+                  receiver_phone=receiver.phone, receiver_address=receiver.address, remark=remark,
+                  source_type=source_type, source_id=source_id,
+                  pay_deadline=now + timedelta(minutes=policy.pay_timeout_minutes), created_at=now,
+                  updated_at=now)
+    db.session.add(order)
+    db.session.flush()
+    for sku_id, qty in quantities.items():
+        p = priced[sku_id]
+        db.session.add(OrderLine(
+            tenant_id=tenant_id, order_id=order.id, product_id=p.product.id, sku_id=sku_id,
+            product_name=p.product.name, sku_name=p.sku.name, image_url=p.product.image_url, quantity=qty,
+            unit_price_fen=p.unit_price_fen, paid_fen=p.unit_price_fen * qty, cost_fen=p.sku.cost_fen * qty))
+    db.session.flush()
+    return order
+
+
+def _check_items(items: Sequence[LineRequest], source_type: str | None, source_id: int | None) -> None:
+    errors = []
+    if not 1 <= len(items) <= MAX_LINES:
+        errors.append({"field": "items", "message": f"须有 1–{MAX_LINES} 个商品"})
+    for i, item in enumerate(items):
+        if not isinstance(item.quantity, int) or isinstance(item.quantity, bool) or not 1 <= item.quantity <= MAX_QUANTITY:
+            errors.append({"field": f"items[{i}].quantity", "message": f"数量须为 1–{MAX_QUANTITY}"})
+        if not isinstance(item.sku_id, int) or isinstance(item.sku_id, bool) or item.sku_id < 1:
+            errors.append({"field": f"items[{i}].sku_id", "message": "规格无效"})
+    if (source_type is None) != (source_id is None):
+        errors.append({"field": "source", "message": "来源类型与编号须同时给出"})
+    elif source_type is not None and source_type not in SOURCE_TYPES:
+        errors.append({"field": "source.type", "message": "来源须为 shop 或 live"})
+    if errors:
+        raise InvalidOrderInput(details=errors)
+
+
+def get_order(*, tenant_id: int, order_id: int, member_id: int | None = None) -> Order:
+    """One order of this tenant (of this member, when given), or OrderNotFound."""
+    stmt = select(Order).where(Order.tenant_id == tenant_id, Order.id == order_id)
+    if member_id is not None:
+        stmt = stmt.where(Order.member_id == member_id)
+    order = db.session.scalar(stmt)
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def lock_order(*, tenant_id: int, order_id: int | None = None, order_no: str | None = None,
+               member_id: int | None = None) -> Order | None:
+    """The order under its row lock, freshly read (None when there is none)."""
+    stmt = select(Order).where(Order.tenant_id == tenant_id)
+    stmt = stmt.where(Order.id == order_id) if order_id is not None else stmt.where(Order.order_no == order_no)
+    if member_id is not None:
+        stmt = stmt.where(Order.member_id == member_id)
+    return db.session.scalar(stmt.with_for_update().execution_options(populate_existing=True))
+
+
+def _locked(tenant_id: int, order_id: int, member_id: int | None = None) -> Order:
+    order = lock_order(tenant_id=tenant_id, order_id=order_id, member_id=member_id)
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def order_lines(*, tenant_id: int, order_ids: Sequence[int]) -> dict[int, list[OrderLine]]:
+    """The lines of these orders, per order id, in id order."""
+    out: dict[int, list[OrderLine]] = {oid: [] for oid in order_ids}
+    if order_ids:
+        for line in db.session.scalars(select(OrderLine).where(
+                OrderLine.tenant_id == tenant_id, OrderLine.order_id.in_(order_ids)).order_by(OrderLine.id)):
+            out[line.order_id].append(line)
+    return out
+
+
+def list_orders(*, tenant_id: int, member_id: int | None = None, status: str | None = None,
+                before_id: int | None = None, limit: int = 20) -> list[Order]:
+    """Orders newest first, keyset-paged, optionally one member's or in one state."""
+    stmt = select(Order).where(Order.tenant_id == tenant_id)
+    if member_id is not None:
+        stmt = stmt.where(Order.member_id == member_id)
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    if before_id is not None:
+        stmt = stmt.where(Order.id < before_id)
+    return list(db.session.scalars(stmt.order_by(Order.id.desc()).limit(limit)))
+
+
+def check_payable(order: Order, *, now: datetime) -> None:
+    """Refuse paying an order that is not awaiting payment or is past its deadline."""
+    if order.status != "created":
+        raise OrderStateConflict(details={"status": order.status})
+    if order.pay_deadline <= now:
+        raise OrderExpired()
+
+
+# ------------------------------------------------------------------ cancel
+
+
+def cancel_order(*, tenant_id: int, order_id: int, reason: str, now: datetime,
+                 member_id: int | None = None, locked: Order | None = None) -> Order:
+    """Cancel an unpaid order and return its stock, once. The caller has made sure WeChat
+    Pay will not take the money any more (closed the payment, or none was started)."""
+    order = locked or _locked(tenant_id, order_id, member_id)
+    if order.status == "cancelled":
+        return order
+    if order.status != "created":
+        raise OrderStateConflict(details={"status": order.status})
+    order.status = "cancelled"
+    order.cancelled_at = now
+    order.cancel_reason = reason
+    lines = order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
+    catalog.release_stock(tenant_id=tenant_id, quantities=_quantities(lines))
+    return order
+
+
+def _quantities(lines: Sequence[OrderLine]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for line in lines:
+        out[line.sku_id] = out.get(line.sku_id, 0) + line.quantity
+    return out
+
+
+# ------------------------------------------------------------------ paid: the money path
+
+
+def mark_paid(*, order: Order, transaction_id: str | None, paid_fen: int, paid_at: datetime,
+              now: datetime) -> list[Any]:
+    """The payment path, under the order's row lock, once: mark the order paid, confirm
+    the buyer's pending binding, record the rewards of every line on the upline as it
+    stands now (the moment of payment), and hand them to finance frozen. Returns the
+    payout rows."""
+    if order.status != "created":
+        raise OrderStateConflict(details={"status": order.status})
+    tenant_id = order.tenant_id
+    order.status = "paid"
+    order.paid_fen = paid_fen
+    order.transaction_id = transaction_id
+    order.paid_at = paid_at
+    members.record_purchase(tenant_id=tenant_id, member_id=order.member_id, now=now)
+    finance_link.payment_received(order=order, now=now)
+    payouts = _record_rewards(order, paid_at)
+    finance_link.rewards_frozen(order=order, payouts=payouts, now=now)
+    return payouts
+
+
+def _record_rewards(order: Order, paid_at: datetime) -> list[Any]:
+    from backend.rewards import service as rewards
+    from backend.rewards.engine import OrderLine as RewardOrderLine
+    from backend.rewards.errors import NoActivePlan
+
+    tenant_id = order.tenant_id
+    try:
+        plan_row = rewards.active_plan_row(tenant_id=tenant_id)
+    except NoActivePlan:
+        return []  # a brand without a plan pays no rewards
+    lines = order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
+    buyer, chain = rewards.member_chain(tenant_id=tenant_id, member_id=order.member_id)
+    snapshot = rewards.OrderSnapshot(
+        order_id=order.id, buyer=buyer, paid_at=paid_at,
+        lines=tuple(RewardOrderLine(order_line_id=ln.id, product_id=ln.product_id, sku_id=ln.sku_id,
+                                    quantity=ln.quantity, paid_fen=ln.paid_fen, cost_fen=ln.cost_fen)
+                    for ln in lines))
+    return rewards.compute_and_record_payouts(tenant_id=tenant_id, order_snapshot=snapshot, chain=chain,
+                                              plan_version=plan_row.version)
+
+
+# ------------------------------------------------------------------ fulfilment
+
+
+def ship_order(*, tenant_id: int, order_id: int, company: str, tracking_no: str, actor: str,
+               now: datetime) -> Order:
+    """Record the shipment (logistics company and tracking number) of a paid order; a
+    second call corrects the tracking data of a shipped one (audited)."""
+    order = _locked(tenant_id, order_id)
+    if order.status not in ("paid", "shipped"):
+        raise OrderStateConflict(details={"status": order.status})
+    before = {"status": order.status, "company": order.logistics_company, "tracking_no": order.tracking_no}
+    if order.status == "paid":
+        order.status = "shipped"
+        order.shipped_at = now
+    order.logistics_company = company
+    order.tracking_no = tracking_no
+    record_audit(tenant_id=tenant_id, actor=actor, action="orders.ship", target_type="order",
+                 target_id=order.id, before=before,
+                 after={"status": order.status, "company": company, "tracking_no": tracking_no})
+    return order
+
+
+def confirm_receipt(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> Order:
+    """The buyer confirms receipt of a shipped order (it completes at the next run of the
+    completion job)."""
+    order = _locked(tenant_id, order_id, member_id)
+    if order.status == "received":
+        return order
+    if order.status != "shipped":
+        raise OrderStateConflict(details={"status": order.status})
+    order.status = "received"
+    order.received_at = now
+    return order
+
+
+def complete_order(*, tenant_id: int, order_id: int, now: datetime) -> Order:
+    """Complete a received order, or a shipped one the buyer never confirmed (received
+    now): the after-sales window of its rewards starts."""
+    order = _locked(tenant_id, order_id)
+    if order.status == "completed":
+        return order
+    if order.status not in ("shipped", "received"):
+        raise OrderStateConflict(details={"status": order.status})
+    order.status = "completed"
+    order.received_at = order.received_at or now
+    order.completed_at = now
+    finance_link.order_completed(order=order, now=now)
+    return order
+
+
+# ------------------------------------------------------------------ refunds
+
+
+def get_refund(*, tenant_id: int, refund_id: int | None = None, refund_no: str | None = None,
+               lock: bool = False) -> Refund:
+    """One refund of this tenant, by id or number, or RefundNotFound."""
+    stmt = select(Refund).where(Refund.tenant_id == tenant_id)
+    stmt = stmt.where(Refund.id == refund_id) if refund_id is not None else stmt.where(Refund.refund_no == refund_no)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    refund = db.session.scalar(stmt)
+    if refund is None:
+        raise RefundNotFound()
+    return refund
+
+
+def list_refunds(*, tenant_id: int, order_id: int | None = None, status: str | None = None,
+                 before_id: int | None = None, limit: int = 50) -> list[Refund]:
+    """Refunds newest first, optionally of one order or in one state."""
+    stmt = select(Refund).where(Refund.tenant_id == tenant_id)
+    if order_id is not None:
+        stmt = stmt.where(Refund.order_id == order_id)
+    if status is not None:
+        stmt = stmt.where(Refund.status == status)
+    if before_id is not None:
+        stmt = stmt.where(Refund.id < before_id)
+    return list(db.session.scalars(stmt.order_by(Refund.id.desc()).limit(limit)))
+
+
+def open_refund(*, tenant_id: int, order_id: int, order_line_id: int | None, reason: str, requested_by: str,
+                now: datetime, member_id: int | None = None, approved: bool = False) -> Refund:
+    """Open a refund of one line, or of every line not yet refunded (order_line_id None).
+    A buyer's request waits for the operator (requested); an operator's refund is
+    approved at once (processing) and submitted to WeChat Pay by the payments domain."""
+    order = _locked(tenant_id, order_id, member_id)
+    if order.status not in REFUNDABLE:
+        raise OrderStateConflict(details={"status": order.status})
+    lines = order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
+    if order_line_id is not None:
+        chosen = [ln for ln in lines if ln.id == order_line_id]
+        if not chosen:
+            raise InvalidOrderInput(details=[{"field": "order_line_id", "message": "订单中没有该商品"}])
+        if chosen[0].status != "normal":
+            raise NothingToRefund(f"该商品{'退款处理中' if chosen[0].status == 'refunding' else '已退款'}")
+    else:
+        chosen = [ln for ln in lines if ln.status == "normal"]
+        if not chosen:
+            raise NothingToRefund()
+    amount = sum(ln.paid_fen - ln.refunded_fen for ln in chosen)
+    if amount <= 0:
+        raise NothingToRefund()
+    for ln in chosen:
+        ln.status = "refunding"
+    whole = order_line_id is None
+    if whole and order.status != "refunding":
+        order.status_before_refund = order.status
+        order.status = "refunding"
+    refund = Refund(tenant_id=tenant_id, refund_no=_new_refund_no(now), order_id=order.id, whole=whole,
+                    line_ids=[ln.id for ln in chosen], amount_fen=amount, reason=reason,
+                    status="processing" if approved else "requested", requested_by=requested_by,
+                    decided_by=requested_by if approved else None, created_at=now)
+    db.session.add(refund)
+    db.session.flush()
+    if approved:
+        record_audit(tenant_id=tenant_id, actor=requested_by, action="orders.refund", target_type="order",
+                     target_id=order.id, before=None, after=refund_view(refund))
+    return refund
+
+
+def approve_refund(*, tenant_id: int, refund_id: int, actor: str) -> Refund:
+    """The operator approves a buyer's request: it goes to WeChat Pay (audited)."""
+    refund = get_refund(tenant_id=tenant_id, refund_id=refund_id)
+    _locked(tenant_id, refund.order_id)
+    refund = get_refund(tenant_id=tenant_id, refund_id=refund_id, lock=True)
+    if refund.status == "processing":
+        return refund
+    if refund.status != "requested":
+        raise RefundStateConflict(details={"status": refund.status})
+    refund.status = "processing"
+    refund.decided_by = actor
+    record_audit(tenant_id=tenant_id, actor=actor, action="orders.refund_approve", target_type="refund",
+                 target_id=refund.id, before={"status": "requested"}, after={"status": "processing"})
+    return refund
+
+
+def reject_refund(*, tenant_id: int, refund_id: int, actor: str, now: datetime, note: str = "") -> Refund:
+    """The operator refuses a buyer's request: the lines (and order) are as before (audited)."""
+    refund = get_refund(tenant_id=tenant_id, refund_id=refund_id)
+    order = _locked(tenant_id, refund.order_id)
+    refund = get_refund(tenant_id=tenant_id, refund_id=refund_id, lock=True)
+    if refund.status != "requested":
+        raise RefundStateConflict(details={"status": refund.status})
+    refund.status = "rejected"
+    refund.decided_by = actor
+    refund.failure = (note or "rejected")[:64]
+    refund.completed_at = now
+    _release_lines(order, refund)
+    record_audit(tenant_id=tenant_id, actor=actor, action="orders.refund_reject", target_type="refund",
+                 target_id=refund.id, before={"status": "requested"}, after={"status": "rejected", "note": note})
+    return refund
+
+
+def _refund_lines(order: Order, refund: Refund) -> list[OrderLine]:
+    ids = set(refund.line_ids)
+    return [ln for ln in order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id] if ln.id in ids]
+
+
+def _release_lines(order: Order, refund: Refund) -> None:
+    for ln in _refund_lines(order, refund):
+        if ln.status == "refunding":
+            ln.status = "normal"
+    _settle_order_status(order)
+
+
+def _settle_order_status(order: Order) -> None:
+    """After a refund ends: refunded when every line is, refunding while a whole-order
+    refund is still open, else back to the state before the refund."""
+    db.session.flush()
+    lines = order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
+    if lines and all(ln.status == "refunded" for ln in lines):
+        order.status = "refunded"
+        return
+    whole_open = db.session.scalar(select(Refund.id).where(
+        Refund.tenant_id == order.tenant_id, Refund.order_id == order.id, Refund.whole.is_(True),
+        Refund.status.in_(OPEN_REFUND)).limit(1))
+    if order.status == "refunding" and whole_open is None:
+        order.status = order.status_before_refund or "paid"
+        order.status_before_refund = None
+
+
+def refund_succeeded(*, order: Order, refund: Refund, wechat_refund_id: str | None, now: datetime) -> None:
+    """The money went back to the buyer (under the order's lock, once): lines refunded,
+    stock returned if nothing was shipped, the lines' rewards cancelled by finance."""
+    if refund.status == "succeeded":
+        return
+    if refund.status != "processing":
+        raise RefundStateConflict(details={"status": refund.status})
+    refund.status = "succeeded"
+    refund.wechat_status = "SUCCESS"
+    refund.wechat_refund_id = wechat_refund_id or refund.wechat_refund_id
+    refund.completed_at = now
+    lines = _refund_lines(order, refund)
+    for ln in lines:
+        ln.refunded_fen = ln.paid_fen
+        ln.status = "refunded"
+    order.refunded_fen += refund.amount_fen
+    if order.shipped_at is None:
+        catalog.release_stock(tenant_id=order.tenant_id, quantities=_quantities(lines))
+    _settle_order_status(order)
+    finance_link.lines_refunded(order=order, refund=refund, lines=lines, now=now)
+
+
+def refund_failed(*, order: Order, refund: Refund, wechat_status: str, reason: str, now: datetime) -> None:
+    """WeChat Pay could not refund (ABNORMAL, CLOSED, refused): lines back to normal."""
+    if refund.status in ("failed", "succeeded", "rejected"):
+        return
+    refund.status = "failed"
+    refund.wechat_status = wechat_status
+    refund.failure = reason[:64]
+    refund.completed_at = now
+    _release_lines(order, refund)
+
+
+# ------------------------------------------------------------------ views
+
+
+def line_view(ln: OrderLine) -> dict[str, Any]:
+    return {"id": ln.id, "product_id": ln.product_id, "sku_id": ln.sku_id, "product_name": ln.product_name,
+            "sku_name": ln.sku_name, "image_url": ln.image_url, "quantity": ln.quantity,
+            "unit_price_fen": ln.unit_price_fen, "paid_fen": ln.paid_fen, "paid": yuan(ln.paid_fen),
+            "status": ln.status, "refunded_fen": ln.refunded_fen}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def order_view(order: Order, lines: Sequence[OrderLine], *, admin: bool = False) -> dict[str, Any]:
+    """An order with its lines as the buyer (or, with admin, the operator) sees it."""
+    out: dict[str, Any] = {
+        "id": order.id, "order_no": order.order_no, "status": order.status, "goods_fen": order.goods_fen,
+        "freight_fen": order.freight_fen, "payable_fen": order.payable_fen, "payable": yuan(order.payable_fen),
+        "paid_fen": order.paid_fen, "refunded_fen": order.refunded_fen,
+        "receiver": {"name": order.receiver_name, "phone": order.receiver_phone,
+                     "address": order.receiver_address},
+        "remark": order.remark,
+        "source": {"type": order.source_type, "id": order.source_id} if order.source_type else None,
+        "logistics": {"company": order.logistics_company, "tracking_no": order.tracking_no}
+        if order.tracking_no else None,
+        "pay_deadline": order.pay_deadline.isoformat(), "created_at": order.created_at.isoformat(),
+        "paid_at": _iso(order.paid_at), "shipped_at": _iso(order.shipped_at),
+        "received_at": _iso(order.received_at), "completed_at": _iso(order.completed_at),
+        "cancelled_at": _iso(order.cancelled_at), "lines": [line_view(ln) for ln in lines],
+    }
+    if admin:
+        out.update(member_id=order.member_id, transaction_id=order.transaction_id,
+                   cancel_reason=order.cancel_reason)
+    return out
+
+
+def refund_view(r: Refund) -> dict[str, Any]:
+    return {"id": r.id, "refund_no": r.refund_no, "order_id": r.order_id, "whole": r.whole,
+            "order_line_ids": list(r.line_ids), "amount_fen": r.amount_fen, "amount": yuan(r.amount_fen),
+            "reason": r.reason, "status": r.status, "requested_by": r.requested_by, "decided_by": r.decided_by,
+            "wechat_status": r.wechat_status, "failure": r.failure, "created_at": r.created_at.isoformat(),
+            "submitted_at": _iso(r.submitted_at), "completed_at": _iso(r.completed_at)}

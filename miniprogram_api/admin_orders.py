@@ -1,0 +1,288 @@
+"""Back-office shop: products and SKUs, stock, orders, shipping, refunds, payment issues
+and the order timings. Writes need the boss or operator role and are audited."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint
+from pydantic import Field
+
+from backend.auth.tokens import Principal
+from backend.catalog import service as catalog
+from backend.db import utcnow
+from backend.orders import service as orders
+from backend.payments import service as payments
+from miniprogram_api.http import Body, Query, page_of, route
+
+bp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin/shop")
+
+MANAGERS = ("boss", "operator")
+MAX_FEN = catalog.MAX_PRICE_FEN
+PriceFen = Annotated[int, Field(strict=True, ge=1, le=MAX_FEN)]
+CostFen = Annotated[int, Field(strict=True, ge=0, le=MAX_FEN)]
+Stock = Annotated[int, Field(strict=True, ge=0, le=catalog.MAX_STOCK)]
+LevelKey = Annotated[str, Field(min_length=1, max_length=32)]
+Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
+ORDER_STATUS = Literal["created", "paid", "shipped", "received", "completed", "cancelled", "refunding", "refunded"]
+
+
+class SkuIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    price_fen: PriceFen
+    cost_fen: CostFen = 0
+    stock: Stock = 0
+    level_prices: dict[LevelKey, PriceFen] | None = None
+    enabled: bool = True
+
+
+class ProductIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    subtitle: str = Field("", max_length=200)
+    description: str = Field("", max_length=20000)
+    image_url: str = Field("", max_length=512)
+    allowed_levels: list[LevelKey] | None = Field(None, max_length=20)
+    on_shelf: bool = False
+    skus: list[SkuIn] = Field(min_length=1, max_length=100)
+
+
+class ProductPatch(Body):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    subtitle: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=20000)
+    image_url: str | None = Field(None, max_length=512)
+    allowed_levels: list[LevelKey] | None = Field(None, max_length=20)
+    on_shelf: bool | None = None
+
+
+class SkuPatch(Body):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    price_fen: PriceFen | None = None
+    cost_fen: CostFen | None = None
+    level_prices: dict[LevelKey, PriceFen] | None = None
+    enabled: bool | None = None
+
+
+class StockIn(Body):
+    delta: int = Field(strict=True, ge=-catalog.MAX_STOCK, le=catalog.MAX_STOCK)
+
+
+class ProductPage(Query):
+    after_id: int = Field(0, ge=0)
+    limit: int = Field(50, ge=1, le=200)
+    on_shelf: bool | None = None
+    q: str | None = Field(None, max_length=64)
+
+
+class OrderPage(Query):
+    status: ORDER_STATUS | None = None
+    member_id: int | None = Field(None, ge=1)
+    before_id: int | None = Field(None, ge=1)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class ShipIn(Body):
+    company: str = Field(min_length=1, max_length=40)
+    tracking_no: str = Field(min_length=4, max_length=64, pattern=r"^[0-9A-Za-z\-]+$")
+
+
+class RefundIn(Body):
+    order_line_id: Id | None = None
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class RejectIn(Body):
+    note: str = Field("", max_length=64)
+
+
+class RefundPage(Query):
+    status: Literal["requested", "processing", "succeeded", "failed", "rejected"] | None = None
+    order_id: int | None = Field(None, ge=1)
+    before_id: int | None = Field(None, ge=1)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class IssuePage(Query):
+    open_only: bool = True
+    before_id: int | None = Field(None, ge=1)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class ResolveIn(Body):
+    resolution: str = Field(min_length=1, max_length=200)
+
+
+class PolicyIn(Body):
+    pay_timeout_minutes: int | None = Field(None, strict=True, ge=5, le=1440)
+    auto_complete_days: int | None = Field(None, strict=True, ge=1, le=60)
+
+
+def _spec(s: SkuIn) -> catalog.SkuSpec:
+    return catalog.SkuSpec(name=s.name, price_fen=s.price_fen, cost_fen=s.cost_fen, stock=s.stock,
+                           level_prices=s.level_prices, enabled=s.enabled)
+
+
+def _product_out(tenant_id: int, product: Any) -> dict[str, Any]:
+    skus = catalog.skus_of(tenant_id=tenant_id, product_ids=[product.id])[product.id]
+    return catalog.product_admin_view(product, skus)
+
+
+def _order_out(order: Any) -> dict[str, Any]:
+    lines = orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
+    out = orders.order_view(order, lines, admin=True)
+    out["refunds"] = [orders.refund_view(r) for r in orders.list_refunds(tenant_id=order.tenant_id,
+                                                                        order_id=order.id)]
+    return out
+
+
+# ------------------------------------------------------------------ catalog
+
+
+@route(bp, "/products", auth="staff", query=ProductPage)
+def list_products(principal: Principal, query: ProductPage) -> dict[str, Any]:
+    """Products with their SKUs (cost price and stock included)."""
+    rows = catalog.list_products(tenant_id=principal.tenant_id, after_id=query.after_id, limit=query.limit,
+                                 on_shelf=query.on_shelf, q=query.q)
+    skus = catalog.skus_of(tenant_id=principal.tenant_id, product_ids=[p.id for p in rows])
+    return page_of(rows, lambda p: catalog.product_admin_view(p, skus[p.id]), query.limit)
+
+
+@route(bp, "/products", method="POST", auth="staff", roles=MANAGERS, body=ProductIn, status=201)
+def create_product(principal: Principal, body: ProductIn) -> dict[str, Any]:
+    """Create a product with its SKUs."""
+    product = catalog.create_product(
+        tenant_id=principal.tenant_id, name=body.name, subtitle=body.subtitle, description=body.description,
+        image_url=body.image_url, allowed_levels=body.allowed_levels, on_shelf=body.on_shelf,
+        skus=[_spec(s) for s in body.skus], actor=principal.actor)
+    return _product_out(principal.tenant_id, product)
+
+
+@route(bp, "/products/<int:product_id>", auth="staff")
+def get_product(principal: Principal, product_id: int) -> dict[str, Any]:
+    """One product with its SKUs."""
+    return _product_out(principal.tenant_id, catalog.get_product(tenant_id=principal.tenant_id,
+                                                                  product_id=product_id))
+
+
+@route(bp, "/products/<int:product_id>", method="PATCH", auth="staff", roles=MANAGERS, body=ProductPatch)
+def update_product(principal: Principal, product_id: int, body: ProductPatch) -> dict[str, Any]:
+    """Change texts, picture, sale permission (allowed_levels, null = everyone) or shelf state."""
+    changes = body.model_dump(exclude_unset=True)
+    product = catalog.update_product(tenant_id=principal.tenant_id, product_id=product_id, changes=changes,
+                                     actor=principal.actor)
+    return _product_out(principal.tenant_id, product)
+
+
+@route(bp, "/products/<int:product_id>/skus", method="POST", auth="staff", roles=MANAGERS, body=SkuIn,
+       status=201)
+def add_sku(principal: Principal, product_id: int, body: SkuIn) -> dict[str, Any]:
+    """Add a SKU to a product."""
+    sku = catalog.add_sku(tenant_id=principal.tenant_id, product_id=product_id, spec=_spec(body),
+                          actor=principal.actor)
+    return catalog.sku_admin_view(sku)
+
+
+@route(bp, "/skus/<int:sku_id>", method="PATCH", auth="staff", roles=MANAGERS, body=SkuPatch)
+def update_sku(principal: Principal, sku_id: int, body: SkuPatch) -> dict[str, Any]:
+    """Change a SKU's name, prices, cost price, level prices or availability."""
+    sku = catalog.update_sku(tenant_id=principal.tenant_id, sku_id=sku_id,
+                             changes=body.model_dump(exclude_unset=True), actor=principal.actor)
+    return catalog.sku_admin_view(sku)
+
+
+@route(bp, "/skus/<int:sku_id>/stock", method="POST", auth="staff", roles=MANAGERS, body=StockIn)
+def adjust_stock(principal: Principal, sku_id: int, body: StockIn) -> dict[str, Any]:
+    """Add (positive delta) or remove stock; never below zero."""
+    sku = catalog.adjust_stock(tenant_id=principal.tenant_id, sku_id=sku_id, delta=body.delta,
+                               actor=principal.actor)
+    return catalog.sku_admin_view(sku)
+
+
+# ------------------------------------------------------------------ orders
+
+
+@route(bp, "/orders", auth="staff", query=OrderPage)
+def list_orders(principal: Principal, query: OrderPage) -> dict[str, Any]:
+    """Orders newest first, by state or member."""
+    rows = orders.list_orders(tenant_id=principal.tenant_id, member_id=query.member_id, status=query.status,
+                              before_id=query.before_id, limit=query.limit)
+    lines = orders.order_lines(tenant_id=principal.tenant_id, order_ids=[o.id for o in rows])
+    return page_of(rows, lambda o: orders.order_view(o, lines[o.id], admin=True), query.limit)
+
+
+@route(bp, "/orders/<int:order_id>", auth="staff")
+def get_order(principal: Principal, order_id: int) -> dict[str, Any]:
+    """One order with its lines and refunds."""
+    return _order_out(orders.get_order(tenant_id=principal.tenant_id, order_id=order_id))
+
+
+@route(bp, "/orders/<int:order_id>/ship", method="POST", auth="staff", roles=MANAGERS, body=ShipIn)
+def ship(principal: Principal, order_id: int, body: ShipIn) -> dict[str, Any]:
+    """Ship a paid order (or correct a shipped order's tracking number)."""
+    order = orders.ship_order(tenant_id=principal.tenant_id, order_id=order_id, company=body.company,
+                              tracking_no=body.tracking_no, actor=principal.actor, now=utcnow())
+    return _order_out(order)
+
+
+@route(bp, "/orders/<int:order_id>/refunds", method="POST", auth="staff", roles=MANAGERS, body=RefundIn,
+       status=201)
+def refund(principal: Principal, order_id: int, body: RefundIn) -> dict[str, Any]:
+    """Refund one line, or every line not yet refunded, through WeChat Pay."""
+    r = payments.refund_order(tenant_id=principal.tenant_id, order_id=order_id, order_line_id=body.order_line_id,
+                              reason=body.reason, actor=principal.actor, now=utcnow())
+    return orders.refund_view(r)
+
+
+@route(bp, "/refunds", auth="staff", query=RefundPage)
+def list_refunds(principal: Principal, query: RefundPage) -> dict[str, Any]:
+    """Refunds newest first (requests waiting for a decision: status=requested)."""
+    rows = orders.list_refunds(tenant_id=principal.tenant_id, order_id=query.order_id, status=query.status,
+                               before_id=query.before_id, limit=query.limit)
+    return page_of(rows, orders.refund_view, query.limit)
+
+
+@route(bp, "/refunds/<int:refund_id>/approve", method="POST", auth="staff", roles=MANAGERS)
+def approve_refund(principal: Principal, refund_id: int) -> dict[str, Any]:
+    """Approve a buyer's refund request: it goes to WeChat Pay."""
+    return orders.refund_view(payments.approve_refund(tenant_id=principal.tenant_id, refund_id=refund_id,
+                                                      actor=principal.actor))
+
+
+@route(bp, "/refunds/<int:refund_id>/reject", method="POST", auth="staff", roles=MANAGERS, body=RejectIn)
+def reject_refund(principal: Principal, refund_id: int, body: RejectIn) -> dict[str, Any]:
+    """Refuse a buyer's refund request."""
+    return orders.refund_view(orders.reject_refund(tenant_id=principal.tenant_id, refund_id=refund_id,
+                                                   actor=principal.actor, now=utcnow(), note=body.note))
+
+
+# ------------------------------------------------------------------ payment issues and policy
+
+
+@route(bp, "/payment-issues", auth="staff", query=IssuePage)
+def list_issues(principal: Principal, query: IssuePage) -> dict[str, Any]:
+    """Notifications refused or unmatched (wrong amount, unknown order, paid after cancel …)."""
+    rows = payments.list_issues(tenant_id=principal.tenant_id, open_only=query.open_only,
+                                before_id=query.before_id, limit=query.limit)
+    return page_of(rows, payments.issue_view, query.limit)
+
+
+@route(bp, "/payment-issues/<int:issue_id>/resolve", method="POST", auth="staff", roles=MANAGERS,
+       body=ResolveIn)
+def resolve_issue(principal: Principal, issue_id: int, body: ResolveIn) -> dict[str, Any]:
+    """Mark a payment issue handled."""
+    return payments.issue_view(payments.resolve_issue(tenant_id=principal.tenant_id, issue_id=issue_id,
+                                                      actor=principal.actor, resolution=body.resolution,
+                                                      now=utcnow()))
+
+
+@route(bp, "/order-policy", auth="staff")
+def get_policy(principal: Principal) -> dict[str, Any]:
+    """Unpaid timeout (minutes) and automatic completion after shipping (days)."""
+    return orders.policy_view(orders.order_policy(tenant_id=principal.tenant_id))
+
+
+@route(bp, "/order-policy", method="PATCH", auth="staff", roles=MANAGERS, body=PolicyIn)
+def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
+    """Change the unpaid timeout or the automatic completion."""
+    return orders.policy_view(orders.update_order_policy(
+        tenant_id=principal.tenant_id, changes=body.model_dump(exclude_none=True), actor=principal.actor))

@@ -1,0 +1,158 @@
+"""Mini-program shop: browse the catalog, place and pay orders, confirm receipt, ask
+for refunds. Prices are the buyer's own (per agent level)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint
+from pydantic import Field
+
+from backend.auth.tokens import Principal
+from backend.catalog import service as catalog
+from backend.db import utcnow
+from backend.members import service as members
+from backend.orders import service as orders
+from backend.payments import service as payments
+from miniprogram_api.http import Body, Query, page_of, route
+
+bp = Blueprint("shop", __name__, url_prefix="/api/v1/mp/shop")
+
+Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
+
+
+class ProductPage(Query):
+    after_id: int = Field(0, ge=0)
+    limit: int = Field(20, ge=1, le=50)
+
+
+class ItemIn(Body):
+    sku_id: Id
+    quantity: int = Field(strict=True, ge=1, le=orders.MAX_QUANTITY)
+
+
+class ReceiverIn(Body):
+    name: str = Field(min_length=1, max_length=40)
+    phone: str = Field(min_length=5, max_length=20, pattern=r"^[0-9+\- ]+$")
+    address: str = Field(min_length=4, max_length=255)
+
+
+class SourceIn(Body):
+    type: Literal["shop", "live"]
+    id: Id
+
+
+class OrderIn(Body):
+    items: list[ItemIn] = Field(min_length=1, max_length=orders.MAX_LINES)
+    receiver: ReceiverIn
+    remark: str = Field("", max_length=200)
+    source: SourceIn | None = None
+
+
+class OrderPage(Query):
+    status: Literal["created", "paid", "shipped", "received", "completed", "cancelled", "refunding",
+                    "refunded"] | None = None
+    before_id: int | None = Field(None, ge=1)
+    limit: int = Field(20, ge=1, le=50)
+
+
+class RefundIn(Body):
+    order_line_id: Id | None = None
+    reason: str = Field(min_length=1, max_length=200)
+
+
+def _level(principal: Principal) -> str | None:
+    return members.get_member(tenant_id=principal.tenant_id, member_id=principal.subject_id).agent_level
+
+
+def _order_out(order: Any) -> dict[str, Any]:
+    lines = orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
+    return orders.order_view(order, lines)
+
+
+@route(bp, "/products", auth="member", query=ProductPage)
+def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
+    """On-shelf products I may buy, with my prices."""
+    level = _level(principal)
+    rows = catalog.browse_products(tenant_id=principal.tenant_id, agent_level=level, after_id=query.after_id,
+                                   limit=query.limit)
+    skus = catalog.skus_of(tenant_id=principal.tenant_id, product_ids=[p.id for p in rows])
+    return page_of(rows, lambda p: catalog.product_buyer_view(p, skus[p.id], agent_level=level), query.limit)
+
+
+@route(bp, "/products/<int:product_id>", auth="member")
+def product(principal: Principal, product_id: int) -> dict[str, Any]:
+    """One product with its SKUs at my prices."""
+    level = _level(principal)
+    p = catalog.visible_product(tenant_id=principal.tenant_id, product_id=product_id, agent_level=level)
+    skus = catalog.skus_of(tenant_id=principal.tenant_id, product_ids=[p.id])[p.id]
+    return catalog.product_buyer_view(p, skus, agent_level=level)
+
+
+@route(bp, "/orders", method="POST", auth="member", body=OrderIn, status=201)
+def create_order(principal: Principal, body: OrderIn) -> dict[str, Any]:
+    """Place an order: the stock is reserved until the payment deadline."""
+    order = orders.create_order(
+        tenant_id=principal.tenant_id, member_id=principal.subject_id,
+        items=[orders.LineRequest(sku_id=i.sku_id, quantity=i.quantity) for i in body.items],
+        receiver=orders.Receiver(name=body.receiver.name, phone=body.receiver.phone,
+                                 address=body.receiver.address),
+        remark=body.remark, source_type=body.source.type if body.source else None,
+        source_id=body.source.id if body.source else None, now=utcnow())
+    return _order_out(order)
+
+
+@route(bp, "/orders", auth="member", query=OrderPage)
+def my_orders(principal: Principal, query: OrderPage) -> dict[str, Any]:
+    """My orders, newest first."""
+    rows = orders.list_orders(tenant_id=principal.tenant_id, member_id=principal.subject_id, status=query.status,
+                              before_id=query.before_id, limit=query.limit)
+    lines = orders.order_lines(tenant_id=principal.tenant_id, order_ids=[o.id for o in rows])
+    return page_of(rows, lambda o: orders.order_view(o, lines[o.id]), query.limit)
+
+
+@route(bp, "/orders/<int:order_id>", auth="member")
+def my_order(principal: Principal, order_id: int) -> dict[str, Any]:
+    """One of my orders."""
+    return _order_out(orders.get_order(tenant_id=principal.tenant_id, order_id=order_id,
+                                       member_id=principal.subject_id))
+
+
+@route(bp, "/orders/<int:order_id>/prepay", method="POST", auth="member")
+def prepay(principal: Principal, order_id: int) -> dict[str, Any]:
+    """The parameters for wx.requestPayment."""
+    return payments.prepay(tenant_id=principal.tenant_id, member_id=principal.subject_id, order_id=order_id,
+                           now=utcnow())
+
+
+@route(bp, "/orders/<int:order_id>/cancel", method="POST", auth="member")
+def cancel(principal: Principal, order_id: int) -> dict[str, Any]:
+    """Cancel my unpaid order."""
+    order = payments.cancel_unpaid(tenant_id=principal.tenant_id, order_id=order_id, now=utcnow(),
+                                   member_id=principal.subject_id)
+    return _order_out(order)
+
+
+@route(bp, "/orders/<int:order_id>/receive", method="POST", auth="member")
+def receive(principal: Principal, order_id: int) -> dict[str, Any]:
+    """Confirm I received my order."""
+    order = orders.confirm_receipt(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                   order_id=order_id, now=utcnow())
+    return _order_out(order)
+
+
+@route(bp, "/orders/<int:order_id>/refunds", method="POST", auth="member", body=RefundIn, status=201)
+def request_refund(principal: Principal, order_id: int, body: RefundIn) -> dict[str, Any]:
+    """Ask for a refund of one line or of the whole order."""
+    refund = payments.request_refund(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                     order_id=order_id, order_line_id=body.order_line_id, reason=body.reason,
+                                     now=utcnow())
+    return orders.refund_view(refund)
+
+
+@route(bp, "/orders/<int:order_id>/refunds", auth="member")
+def my_refunds(principal: Principal, order_id: int) -> dict[str, Any]:
+    """The refunds of one of my orders."""
+    order = orders.get_order(tenant_id=principal.tenant_id, order_id=order_id, member_id=principal.subject_id)
+    return {"items": [orders.refund_view(r) for r in orders.list_refunds(tenant_id=principal.tenant_id,
+                                                                        order_id=order.id)]}
