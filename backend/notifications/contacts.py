@@ -1,0 +1,144 @@
+"""Chat identities the bot talks to (personal-WeChat contacts, WeCom users), how they
+are linked to members and staff, and how a member can be reached.
+
+Linking uses a one-time code: the member (mini-program) or staff member (back-office)
+asks for a 6-digit code, then sends "绑定 123456" to the bot. Codes live 10 minutes in
+Redis; a chat identity gets 5 tries per 10 minutes, so guessing one is hopeless.
+Invite codes are public (they are printed on posters), so they never link anyone.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+
+from backend.extensions import db, get_redis
+from backend.members.models import Member
+from backend.members.service import get_member
+from backend.notifications.errors import LinkCodeInvalid, LinkCodeThrottled
+from backend.notifications.models import TRANSPORTS, ChatContact, NotificationPreference
+from backend.notifications.routing import Reach
+
+LINK_TTL_SECONDS = 600
+LINK_TRIES = 5
+
+
+def _code_key(tenant_id: int, code: str) -> str:
+    return f"siyu:bot:link:{tenant_id}:{code}"
+
+
+def issue_link_code(*, tenant_id: int, member_id: int | None = None, staff_id: int | None = None) -> str:
+    """A fresh 6-digit code that links the chat identity sending it to this member or staff."""
+    if (member_id is None) == (staff_id is None):
+        raise ValueError("exactly one of member_id / staff_id")
+    if member_id is not None:
+        get_member(tenant_id=tenant_id, member_id=member_id)
+        target = f"m:{member_id}"
+    else:
+        from backend.staff.service import get_staff
+
+        get_staff(tenant_id=tenant_id, staff_id=staff_id or 0)
+        target = f"s:{staff_id}"
+    redis = get_redis()
+    for _ in range(20):
+        code = f"{secrets.randbelow(10**6):06d}"
+        if redis.set(_code_key(tenant_id, code), target, nx=True, ex=LINK_TTL_SECONDS):
+            return code
+    raise RuntimeError("no free link code")  # a million codes taken: something is wrong
+
+
+def get_contact(*, tenant_id: int, transport: str, contact_id: str) -> ChatContact | None:
+    """The stored chat identity, or None for a stranger."""
+    return db.session.scalar(select(ChatContact).where(
+        ChatContact.tenant_id == tenant_id, ChatContact.transport == transport,
+        ChatContact.contact_id == contact_id))
+
+
+def remember_contact(*, tenant_id: int, transport: str, contact_id: str, display_name: str,
+                     now: datetime) -> ChatContact:
+    """Record a chat identity the bot met (friend accepted, joined a room, wrote to it)."""
+    if transport not in TRANSPORTS:
+        raise ValueError(transport)
+    contact = get_contact(tenant_id=tenant_id, transport=transport, contact_id=contact_id)
+    if contact is None:
+        contact = ChatContact(tenant_id=tenant_id, transport=transport, contact_id=contact_id[:128],
+                              display_name=display_name[:64], created_at=now)
+        db.session.add(contact)
+        db.session.flush()
+    elif display_name and contact.display_name != display_name[:64]:
+        contact.display_name = display_name[:64]
+    return contact
+
+
+def link_contact(*, tenant_id: int, transport: str, contact_id: str, display_name: str, code: str,
+                 now: datetime) -> ChatContact:
+    """Link a chat identity to the member or staff member who was issued `code` (used up)."""
+    redis = get_redis()
+    tries_key = f"siyu:bot:link-tries:{tenant_id}:{transport}:{contact_id}"
+    tries = redis.incr(tries_key)
+    if tries == 1:
+        redis.expire(tries_key, LINK_TTL_SECONDS)
+    if tries > LINK_TRIES:
+        raise LinkCodeThrottled()
+    code = code.strip()
+    target = redis.getdel(_code_key(tenant_id, code)) if code.isdigit() and len(code) == 6 else None
+    if target is None:
+        raise LinkCodeInvalid()
+    kind, _, raw_id = target.decode().partition(":")
+    contact = remember_contact(tenant_id=tenant_id, transport=transport, contact_id=contact_id,
+                               display_name=display_name, now=now)
+    if kind == "m":
+        contact.member_id = int(raw_id)
+    else:
+        from backend.staff.service import get_staff
+
+        staff = get_staff(tenant_id=tenant_id, staff_id=int(raw_id))
+        contact.staff_id = staff.id
+        if staff.member_id is not None and contact.member_id is None:
+            contact.member_id = staff.member_id
+    contact.linked_at = now
+    redis.delete(tries_key)
+    return contact
+
+
+def unlink_contact(*, tenant_id: int, transport: str, contact_id: str) -> bool:
+    """Forget who a chat identity is (e.g. "解绑"); returns whether it was linked."""
+    contact = get_contact(tenant_id=tenant_id, transport=transport, contact_id=contact_id)
+    if contact is None or (contact.member_id is None and contact.staff_id is None):
+        return False
+    contact.member_id = None
+    contact.staff_id = None
+    contact.linked_at = None
+    return True
+
+
+def reach_of(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, Reach]:
+    """How each member can be reached, in three queries for the whole batch."""
+    ids = sorted(set(member_ids))
+    if not ids:
+        return {}
+    openids = {r[0]: r[1] for r in db.session.execute(select(Member.id, Member.openid).where(
+        Member.tenant_id == tenant_id, Member.id.in_(ids)))}
+    prefs = {p.member_id: p for p in db.session.scalars(select(NotificationPreference).where(
+        NotificationPreference.tenant_id == tenant_id, NotificationPreference.member_id.in_(ids)))}
+    bots: dict[int, str] = {}
+    wecoms: dict[int, str] = {}
+    for member_id, transport, contact_id in db.session.execute(
+            select(ChatContact.member_id, ChatContact.transport, ChatContact.contact_id).where(
+                ChatContact.tenant_id == tenant_id, ChatContact.member_id.in_(ids))
+            .order_by(ChatContact.id)):
+        (bots if transport == "wechaty" else wecoms)[member_id] = contact_id
+    out: dict[int, Reach] = {}
+    for m in ids:
+        if m not in openids:
+            continue
+        p = prefs.get(m)
+        out[m] = Reach(daily_enabled=p.daily_enabled if p else True,
+                       alerts_enabled=p.alerts_enabled if p else True,
+                       choice=p.channel if p else "auto", bot_contact=bots.get(m), wecom_user=wecoms.get(m),
+                       openid=openids[m], daily_credits=p.daily_credits if p else 0,
+                       alert_credits=p.alert_credits if p else 0)
+    return out

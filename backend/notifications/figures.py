@@ -1,0 +1,115 @@
+"""The figures of a day, for every member of a tenant at once (set-based: a handful of
+grouped queries per tenant and day, never one per member).
+
+Each source sits behind one small function reading the owning domain's tables or
+calling its service, so a change there touches one function here:
+- new team members by level: members (bound_at and the three ancestor columns);
+- team orders: orders paid in the window, attributed to the buyer's three ancestors;
+- commission frozen / settled: ledger entries on members' frozen / available accounts;
+- balance: ledger balances (backend.ledger.service.balances_by_member).
+
+Results are sparse dicts keyed by member id: only members with something that day.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+
+from backend.extensions import db
+from backend.members.models import Member
+
+# Ledger posting kinds whose member_available credits are settlements (finance's names).
+SETTLE_POSTING_KINDS = ("reward_settle", "settle")
+
+
+def new_team_counts(*, tenant_id: int, start: datetime, end: datetime,
+                    member_ids: Sequence[int] | None = None) -> dict[int, list[int]]:
+    """{ancestor id: [level-1, level-2, level-3 new members]} for members bound in [start, end)."""
+    stmt = select(Member.parent_id, Member.grandparent_id, Member.great_grandparent_id).where(
+        Member.tenant_id == tenant_id, Member.bound_at >= start, Member.bound_at < end,
+        Member.parent_id.is_not(None))
+    if member_ids is not None:
+        ids = list(member_ids)
+        stmt = stmt.where((Member.parent_id.in_(ids)) | (Member.grandparent_id.in_(ids))
+                          | (Member.great_grandparent_id.in_(ids)))
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for p, g, gg in db.session.execute(stmt.execution_options(yield_per=20000)):
+        out[p][0] += 1
+        if g is not None:
+            out[g][1] += 1
+            if gg is not None:
+                out[gg][2] += 1
+    return dict(out)
+
+
+def team_order_figures(*, tenant_id: int, start: datetime, end: datetime,
+                       member_ids: Sequence[int] | None = None) -> dict[int, list[int]]:
+    """{ancestor id: [orders, paid fen]} for orders paid in [start, end) by the ancestor's
+    team members at levels 1–3 (the buyer's current upline)."""
+    try:
+        from backend.orders.models import Order
+    except ImportError:  # the orders domain is not installed
+        return {}
+    stmt = (select(Order.paid_fen, Member.parent_id, Member.grandparent_id, Member.great_grandparent_id)
+            .join(Member, and_(Member.id == Order.member_id, Member.tenant_id == Order.tenant_id))
+            .where(Order.tenant_id == tenant_id, Order.paid_at >= start, Order.paid_at < end,
+                   Member.parent_id.is_not(None)))
+    wanted = None if member_ids is None else set(member_ids)
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for paid, *ancestors in db.session.execute(stmt.execution_options(yield_per=20000)):
+        for a in ancestors:
+            if a is not None and (wanted is None or a in wanted):
+                figures = out[a]
+                figures[0] += 1
+                figures[1] += int(paid or 0)
+    return dict(out)
+
+
+def commission_figures(*, tenant_id: int, start: datetime, end: datetime,
+                       member_ids: Sequence[int] | None = None) -> dict[int, list[int]]:
+    """{member id: [frozen fen, settled fen]}: rewards credited frozen in [start, end), and
+    rewards that moved from frozen to withdrawable in it (ledger postings of the window)."""
+    from backend.ledger.models import AccountKind, Entry, LedgerAccount, Posting
+
+    stmt = (select(LedgerAccount.owner_key, LedgerAccount.kind, Posting.kind, func.sum(Entry.amount_fen))
+            .select_from(Posting)
+            .join(Entry, Entry.posting_id == Posting.id)
+            .join(LedgerAccount, LedgerAccount.id == Entry.account_id)
+            .where(Posting.tenant_id == tenant_id, Posting.created_at >= start, Posting.created_at < end,
+                   Entry.amount_fen > 0,
+                   LedgerAccount.kind.in_((AccountKind.MEMBER_FROZEN, AccountKind.MEMBER_AVAILABLE)))
+            .group_by(LedgerAccount.owner_key, LedgerAccount.kind, Posting.kind))
+    if member_ids is not None:
+        stmt = stmt.where(LedgerAccount.owner_key.in_(list(member_ids)))
+    out: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for owner, account_kind, posting_kind, total in db.session.execute(stmt):
+        if account_kind == AccountKind.MEMBER_FROZEN:
+            out[owner][0] += int(total or 0)
+        elif posting_kind in SETTLE_POSTING_KINDS:
+            out[owner][1] += int(total or 0)
+    return dict(out)
+
+
+def available_balances(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, int]:
+    """{member id: withdrawable balance fen} for the given members (one query)."""
+    from backend.ledger.models import AccountKind
+    from backend.ledger.service import balances_by_member
+
+    rows = balances_by_member(tenant_id=tenant_id, member_ids=member_ids)
+    return {m: kinds.get(AccountKind.MEMBER_AVAILABLE, 0) for m, kinds in rows.items()
+            if kinds.get(AccountKind.MEMBER_AVAILABLE)}
+
+
+def tenant_order_totals(*, tenant_id: int, start: datetime, end: datetime) -> tuple[int, int]:
+    """(orders, paid fen) of the whole tenant paid in [start, end)."""
+    try:
+        from backend.orders.models import Order
+    except ImportError:
+        return 0, 0
+    count, total = db.session.execute(select(func.count(), func.coalesce(func.sum(Order.paid_fen), 0)).where(
+        Order.tenant_id == tenant_id, Order.paid_at >= start, Order.paid_at < end)).one()
+    return int(count or 0), int(total or 0)
