@@ -76,3 +76,17 @@ def test_another_tenants_product_is_not_found(factory, shop):
     pid, _ = shop.product(other)
     with pytest.raises(ProductNotFound):
         catalog.get_product(tenant_id=t.id, product_id=pid)
+
+
+def test_the_demo_products_can_be_bought_at_agent_prices(factory, shop):
+    from backend.catalog import demo
+
+    t = factory.tenant()
+    with unit_of_work():
+        demo.seed(t)
+    names = [p.name for p in catalog.browse_products(tenant_id=t.id, agent_level=None)]
+    assert names == ["明前龙井", "紫砂品茗杯"]
+    agent_names = [p.name for p in catalog.browse_products(tenant_id=t.id, agent_level="l2")]
+    assert agent_names == ["明前龙井", "代理进货装 · 龙井 10 罐", "紫砂品茗杯"]
+    tea = catalog.skus_of(tenant_id=t.id, product_ids=[catalog.browse_products(tenant_id=t.id, agent_level=None)[0].id])
+    assert [catalog.unit_price(s, "l2") for s in next(iter(tea.values()))] == [7800, 23800]
