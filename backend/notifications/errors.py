@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from backend.errors import DomainError, NotFound
+from backend.errors import DomainError
 
 
 class UnknownAlertKind(DomainError):
@@ -37,14 +37,3 @@ class StaffOnly(DomainError):
     code = "staff_only"
     http_status = 403
     message = "该功能仅限员工使用"
-
-
-class KeywordRuleInvalid(DomainError):
-    code = "keyword_rule_invalid"
-    http_status = 400
-    message = "关键词规则无效"
-
-
-class KeywordRuleNotFound(NotFound):
-    code = "keyword_rule_not_found"
-    message = "关键词规则不存在"

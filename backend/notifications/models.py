@@ -1,6 +1,5 @@
 """Notifications: the outbox of messages to members, their preferences, the tenant's
-notification settings, chat identities linked to members/staff, keyword tag rules,
-and the daily run's high-water mark.
+notification settings, chat identities linked to members/staff, and the daily run's high-water mark.
 
 The outbox is a table, not a queue in Redis: a row is written in the same
 transaction as the change it reports, so an alert exists exactly when its change
@@ -118,18 +117,6 @@ class ChatContact(TenantScoped, Base):
     member_id: Mapped[int | None] = mapped_column(BigId)
     staff_id: Mapped[int | None] = mapped_column(BigId)
     linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
-
-class KeywordRule(TenantScoped, Base):
-    """When a customer's message contains `keyword`, tag them with `tag`."""
-
-    __tablename__ = "bot_keyword_rules"
-    __table_args__ = (UniqueConstraint("tenant_id", "keyword", "tag"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    keyword: Mapped[str] = mapped_column(String(40), nullable=False)
-    tag: Mapped[str] = mapped_column(String(40), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
