@@ -14,7 +14,6 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import text
 from tqdm import tqdm
 
 from backend.members.invite import ALPHABET, LENGTH
@@ -84,13 +83,13 @@ def insert_forest(engine, *, tenant_id: int, forest: Forest, first_id: int,
         codes.add("".join(rng.choice(ALPHABET) for _ in range(LENGTH)))
     code_list = list(codes)
     now = datetime.now(UTC).replace(tzinfo=None)
-    sql = text(
-        "INSERT INTO members (id, tenant_id, openid, unionid, nickname, avatar_url, invite_code,"
-        " profile_version, parent_id, grandparent_id, great_grandparent_id, path, depth,"
-        " team_total, team_l1, team_l2, team_l3, bound_at, member_level, promoter_status,"
-        " promoter_tier, created_at, updated_at) VALUES (:id, :tenant_id, :openid, :unionid,"
-        " :nickname, '', :code, 1, :parent, :gp, :ggp, :path, :depth, :total, :l1, :l2, :l3,"
-        " :bound, 0, 'active', 'normal', :now, :now)")
+    cols = ("id, tenant_id, openid, nickname, avatar_url, invite_code, profile_version,"
+            " parent_id, grandparent_id, great_grandparent_id, path, depth, team_total, team_l1,"
+            " team_l2, team_l3, bound_at, member_level, promoter_status, promoter_tier,"
+            " created_at, updated_at")
+    mark = "?" if engine.dialect.name == "sqlite" else "%s"
+    # Driver-level executemany: PyMySQL folds it into multi-row INSERTs.
+    sql = f"INSERT INTO members ({cols}) VALUES ({', '.join([mark] * 22)})"
 
     def anc(i: int, k: int) -> int | None:
         for _ in range(k):
@@ -103,13 +102,11 @@ def insert_forest(engine, *, tenant_id: int, forest: Forest, first_id: int,
         for start in range(0, n, batch):
             rows = []
             for i in range(start, min(n, start + batch)):
-                rows.append({
-                    "id": ids[i], "tenant_id": tenant_id, "openid": f"bench-{tenant_id}-{i}",
-                    "unionid": None, "nickname": f"会员{i}", "code": code_list[i],
-                    "parent": anc(i, 1), "gp": anc(i, 2), "ggp": anc(i, 3), "path": paths[i],
-                    "depth": forest.depth[i], "total": total[i], "l1": l1[i], "l2": l2[i],
-                    "l3": l3[i], "bound": now if par[i] >= 0 else None, "now": now})
+                rows.append((
+                    ids[i], tenant_id, f"bench-{tenant_id}-{i}", f"会员{i}", "", code_list[i], 1,
+                    anc(i, 1), anc(i, 2), anc(i, 3), paths[i], forest.depth[i], total[i], l1[i],
+                    l2[i], l3[i], now if par[i] >= 0 else None, 0, "active", "normal", now, now))
             with engine.begin() as conn:
-                conn.execute(sql, rows)
+                conn.exec_driver_sql(sql, rows)
             bar.update(len(rows))
     return ids

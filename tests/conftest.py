@@ -90,6 +90,11 @@ def _create_unmigrated_tables(url: str) -> None:
     engine = create_engine(url)
     Base.metadata.create_all(engine)
     engine.dispose()
+    _TABLES[:] = list(Base.metadata.sorted_tables)
+
+
+# The tables that exist in the test database, in dependency order (emptied after tests).
+_TABLES: list[Any] = []
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +130,7 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     with db.engine.begin() as conn:
         if IS_MYSQL:
             conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed(_TABLES):
             conn.execute(table.delete())
         if IS_MYSQL:
             conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))

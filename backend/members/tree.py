@@ -8,7 +8,7 @@ Callers hold row locks on the member, the parent and the parent's upline.
 
 from __future__ import annotations
 
-from sqlalchemy import func, literal, update
+from sqlalchemy import case, func, literal, update
 from sqlalchemy.orm import Session
 
 from backend.members.models import Member
@@ -20,22 +20,24 @@ def _adjust_counters(session: Session, *, tenant_id: int, upline: list[int], mem
     if not upline:
         return
     size = member.team_total + 1
+    # One statement for every counter of every ancestor: the nearest three also move
+    # their per-level counts (the member lands on their level 1, 2 or 3, and its own
+    # level-1/2 fans one level further down).
+    near = upline[:3]
+    per_level = {
+        "team_l1": {0: 1},
+        "team_l2": {0: member.team_l1, 1: 1},
+        "team_l3": {0: member.team_l2, 1: member.team_l1, 2: 1},
+    }
+    values: dict[str, object] = {"team_total": Member.team_total + sign * size}
+    for column, by_distance in per_level.items():
+        whens = [(Member.id == near[d], sign * n) for d, n in by_distance.items()
+                 if d < len(near) and n]
+        if whens:
+            values[column] = getattr(Member, column) + case(*whens, else_=0)
     session.execute(
         update(Member).where(Member.tenant_id == tenant_id, Member.id.in_(upline))
-        .values(team_total=Member.team_total + sign * size)
-        .execution_options(synchronize_session=False))
-    per_level = [
-        (upline[0], {"team_l1": 1, "team_l2": member.team_l1, "team_l3": member.team_l2}),
-        (upline[1] if len(upline) > 1 else None, {"team_l2": 1, "team_l3": member.team_l1}),
-        (upline[2] if len(upline) > 2 else None, {"team_l3": 1}),
-    ]
-    for ancestor_id, deltas in per_level:
-        if ancestor_id is None:
-            continue
-        values = {name: getattr(Member, name) + sign * n for name, n in deltas.items() if n}
-        session.execute(
-            update(Member).where(Member.id == ancestor_id).values(**values)
-            .execution_options(synchronize_session=False))
+        .values(**values).execution_options(synchronize_session=False))
     for ancestor_id in upline:  # in-memory copies are stale now
         obj = session.identity_map.get(session.identity_key(Member, ancestor_id))  # type: ignore[arg-type]
         if obj is not None:
