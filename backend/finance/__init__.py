@@ -1,0 +1,1 @@
+"""Finance: reward lifecycle, settlement, withdrawals, transfers, recharge, statements (SPEC §6)."""

@@ -1,0 +1,166 @@
+"""The one scheduler process: `python -m backend.jobs`.
+
+Every domain's scheduled work lives in backend/<domain>/jobs.py as plain functions
+`def job_name(*, now) -> int` (the number of things done). They are found here by
+name, with no central list: every public function of such a module whose only
+parameter is the keyword-only `now`. A module may set `INTERVALS = {"job_name":
+seconds}`; the default is every 60 seconds.
+
+Each run takes a Redis lock named after the job (SET NX with a time-to-live, released
+only by its holder), so two scheduler processes — a deploy overlapping the old one, a
+second machine — never run the same job at the same time; the one that does not get
+the lock skips that run. The jobs themselves are idempotent (unique posting keys, row
+locks, high-water marks), so a crash mid-run is resumed by the next run.
+
+    python -m backend.jobs                 # run the scheduler (blocking)
+    python -m backend.jobs --list          # the jobs found and their intervals
+    python -m backend.jobs --once NAME     # run one job now (under its lock) and exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import logging
+import secrets
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from backend.models_registry import domain_modules
+
+log = logging.getLogger("siyu.jobs")
+
+DEFAULT_INTERVAL_SECONDS = 60
+LOCK_PREFIX = "siyu:job:"
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str  # "<domain>.<function>"
+    fn: Callable[..., int]
+    interval_seconds: int
+
+    @property
+    def lock_ttl_ms(self) -> int:
+        # Long enough for a slow run, short enough that a crashed holder frees it soon.
+        return max(60_000, self.interval_seconds * 1000 * 5)
+
+
+def _is_job(fn: Any, module: Any) -> bool:
+    if not inspect.isfunction(fn) or fn.__module__ != module.__name__ or fn.__name__.startswith("_"):
+        return False
+    params = list(inspect.signature(fn).parameters.values())
+    return len(params) == 1 and params[0].name == "now" and params[0].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+def discover_jobs() -> list[Job]:
+    """Every job of every backend/<domain>/jobs.py, in domain then definition order."""
+    jobs = []
+    for module in domain_modules("jobs"):
+        domain = module.__name__.split(".")[1]
+        intervals = getattr(module, "INTERVALS", {})
+        for name, fn in vars(module).items():
+            if _is_job(fn, module):
+                jobs.append(Job(f"{domain}.{name}", fn, int(intervals.get(name, DEFAULT_INTERVAL_SECONDS))))
+    return jobs
+
+
+def _release(redis: Any, key: str, token: str) -> None:
+    """Compare-and-delete under WATCH: only the holder's token releases the lock (a run
+    that outlived its time-to-live must not free a lock another scheduler now holds)."""
+    from redis.exceptions import WatchError
+
+    with redis.pipeline() as pipe:
+        try:
+            pipe.watch(key)
+            held = pipe.get(key)
+            if held is not None and (held.decode() if isinstance(held, bytes) else held) == token:
+                pipe.multi()
+                pipe.delete(key)
+                pipe.execute()
+            else:
+                pipe.unwatch()
+        except WatchError:
+            pass  # the key changed under us: not ours any more
+
+
+def run_locked(job: Job, *, redis: Any, now_fn: Callable[[], Any]) -> int | None:
+    """Run a job under its Redis lock; None when another scheduler holds it."""
+    key, token = LOCK_PREFIX + job.name, secrets.token_hex(16)
+    if not redis.set(key, token, nx=True, px=job.lock_ttl_ms):
+        log.info("job %s skipped: another scheduler is running it", job.name)
+        return None
+    try:
+        done = job.fn(now=now_fn())
+        log.info("job %s done: %s", job.name, done)
+        return int(done or 0)
+    finally:
+        _release(redis, key, token)
+
+
+def _runner(app: Any, job: Job) -> Callable[[], None]:
+    from backend.db import utcnow
+    from backend.extensions import db, get_redis
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                run_locked(job, redis=get_redis(), now_fn=utcnow)
+            except Exception:
+                log.exception("job %s failed", job.name)
+            finally:
+                db.session.remove()
+
+    return run
+
+
+def build_scheduler(app: Any, jobs: list[Job]) -> Any:
+    """An APScheduler BlockingScheduler with one interval trigger per job; a job never
+    overlaps itself in this process and a missed run is merged into the next."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
+                                                                "misfire_grace_time": 300})
+    for job in jobs:
+        scheduler.add_job(_runner(app, job), IntervalTrigger(seconds=job.interval_seconds), id=job.name,
+                          name=job.name)
+    return scheduler
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend.jobs", description="Siyu's scheduler process")
+    parser.add_argument("--list", action="store_true", help="list the jobs and exit")
+    parser.add_argument("--once", metavar="NAME", help="run one job now (domain.function) and exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from backend.app import create_app
+
+    app = create_app()
+    jobs = discover_jobs()
+    if args.list:
+        for job in jobs:
+            print(f"{job.name}\tevery {job.interval_seconds}s")
+        return 0
+    if args.once:
+        found = [j for j in jobs if j.name == args.once]
+        if not found:
+            print(f"no job named {args.once}; see --list", file=sys.stderr)
+            return 2
+        from backend.db import utcnow
+        from backend.extensions import get_redis
+
+        with app.app_context():
+            done = run_locked(found[0], redis=get_redis(), now_fn=utcnow)
+        print("skipped: locked by another scheduler" if done is None else f"done: {done}")
+        return 0
+    log.info("scheduler starting with %d jobs: %s", len(jobs), ", ".join(j.name for j in jobs))
+    build_scheduler(app, jobs).start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,321 @@
+"""Money endpoints: the member's wallet, statement, withdrawals, balance transfers and
+recharges (mini-program); withdrawal review, finance settings, statements with CSV
+export and the ledger check (back-office); WeChat Pay's transfer and recharge
+notifications."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from flask import Blueprint, Response, jsonify, request, send_file
+from pydantic import AwareDatetime, Field, StrictBool, StrictInt
+
+from backend.auth.tokens import Principal
+from backend.db import utcnow
+from backend.finance import service as finance
+from backend.finance import statements
+from backend.finance import withdrawals as wd
+from backend.finance.errors import NotificationMismatch
+from backend.ledger.service import check_ledger
+from miniprogram_api.http import Body, Query, page_of, route
+
+bp = Blueprint("finance", __name__, url_prefix="/api/v1")
+
+MANAGERS = ("boss", "operator")
+MAX_FEN = 10**11
+ROW_ID = 2**53  # ids beyond this are not ours (and overflow BIGINT columns)
+
+
+# ------------------------------------------------------------------ bodies and queries
+
+
+class WithdrawIn(Body):
+    amount_fen: StrictInt = Field(gt=0, le=MAX_FEN, description="amount taken from the available balance")
+    client_token: str | None = Field(None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                     description="the app's retry key: the same token returns the same withdrawal")
+    real_name: str | None = Field(None, min_length=1, max_length=32, description="payee's real name (≥ 2000 yuan)")
+
+
+class TransferIn(Body):
+    amount_fen: StrictInt = Field(gt=0, le=MAX_FEN)
+    client_token: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    to_member_id: StrictInt | None = Field(None, gt=0, lt=ROW_ID)
+    to_invite_code: str | None = Field(None, min_length=4, max_length=12)
+    note: str = Field("", max_length=60)
+
+
+class RechargeIn(Body):
+    amount_fen: StrictInt = Field(gt=0, le=MAX_FEN)
+
+
+class Page(Query):
+    before_id: int | None = Field(None, gt=0, lt=ROW_ID)
+    limit: int = Field(20, ge=1, le=100)
+
+
+class StatementQuery(Page):
+    account: Literal["member_frozen", "member_available", "member_stored"] | None = None
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+
+class RangeQuery(Query):
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+
+class WithdrawalPage(Page):
+    status: Literal["pending", "approved", "paying", "paid", "failed", "rejected", "cancelled"] | None = None
+    member_id: int | None = Field(None, gt=0, lt=ROW_ID)
+
+
+class PostingPage(Page):
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    order_id: int | None = Field(None, gt=0, lt=ROW_ID)
+    member_id: int | None = Field(None, gt=0, lt=ROW_ID)
+
+
+class ApproveIn(Body):
+    note: str | None = Field(None, max_length=200)
+
+
+class RejectIn(Body):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class BonusTier(Body):
+    min_fen: StrictInt = Field(gt=0, le=MAX_FEN)
+    bonus_fen: StrictInt = Field(ge=0, le=MAX_FEN)
+
+
+class SettingsIn(Body):
+    settle_after_days: StrictInt | None = Field(None, ge=0, le=365)
+    withdraw_min_fen: StrictInt | None = None
+    withdraw_fee_rate: str | None = Field(None, max_length=16, description='"0.6%" or "0.006"')
+    withdraw_fee_min_fen: StrictInt | None = None
+    withdraw_daily_limit_fen: StrictInt | None = None
+    withdraw_daily_count: StrictInt | None = None
+    auto_approve_below_fen: StrictInt | None = None
+    transfer_enabled: StrictBool | None = None
+    transfer_min_fen: StrictInt | None = None
+    recharge_min_fen: StrictInt | None = None
+    recharge_bonus: list[BonusTier] | None = None
+
+
+# ------------------------------------------------------------------ member: wallet
+
+
+@route(bp, "/mp/wallet", auth="member")
+def my_wallet(principal: Principal) -> dict[str, Any]:
+    """My balances (frozen, available, stored value), withdrawals in progress, today's limits."""
+    return statements.wallet(tenant_id=principal.tenant_id, member_id=principal.subject_id, now=utcnow())
+
+
+@route(bp, "/mp/wallet/statement", auth="member", query=StatementQuery)
+def my_statement(principal: Principal, query: StatementQuery) -> dict[str, Any]:
+    """My statement: every entry on my accounts with the order and reward rule behind it."""
+    return statements.member_statement(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                       before_id=query.before_id, limit=query.limit, start=query.start,
+                                       end=query.end, account=query.account)
+
+
+@route(bp, "/mp/wallet/withdrawals", method="POST", auth="member", body=WithdrawIn, status=201)
+def withdraw(principal: Principal, body: WithdrawIn) -> dict[str, Any]:
+    """Apply to withdraw to WeChat change; 409 insufficient_balance beyond the available balance."""
+    w = wd.apply_withdrawal(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                            amount_fen=body.amount_fen, now=utcnow(), client_token=body.client_token,
+                            real_name=body.real_name)
+    return wd.withdrawal_view(w)
+
+
+@route(bp, "/mp/wallet/withdrawals", auth="member", query=Page)
+def my_withdrawals(principal: Principal, query: Page) -> dict[str, Any]:
+    """My withdrawals, newest first."""
+    rows = wd.list_withdrawals(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                               before_id=query.before_id, limit=query.limit)
+    return page_of(rows, wd.withdrawal_view, query.limit)
+
+
+@route(bp, "/mp/wallet/withdrawals/<int:withdrawal_id>", auth="member")
+def my_withdrawal(principal: Principal, withdrawal_id: int) -> dict[str, Any]:
+    """One of my withdrawals (while paying: package_info for wx.requestMerchantTransfer)."""
+    return wd.withdrawal_view(wd.get_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id,
+                                                member_id=principal.subject_id))
+
+
+@route(bp, "/mp/wallet/withdrawals/<int:withdrawal_id>/cancel", method="POST", auth="member")
+def cancel_my_withdrawal(principal: Principal, withdrawal_id: int) -> dict[str, Any]:
+    """Cancel my withdrawal while it waits for review; the money returns."""
+    return wd.withdrawal_view(wd.cancel_withdrawal(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                                   withdrawal_id=withdrawal_id, now=utcnow()))
+
+
+@route(bp, "/mp/wallet/transfers", method="POST", auth="member", body=TransferIn, status=201)
+def transfer(principal: Principal, body: TransferIn) -> dict[str, Any]:
+    """余额转赠: give stored value to another member (by id or invite code)."""
+    t = finance.transfer_balance(tenant_id=principal.tenant_id, from_member_id=principal.subject_id,
+                                 amount_fen=body.amount_fen, client_token=body.client_token, now=utcnow(),
+                                 to_member_id=body.to_member_id, to_invite_code=body.to_invite_code,
+                                 note=body.note)
+    return {"id": t.id, "to_member_id": t.to_member_id, "amount_fen": t.amount_fen, "note": t.note,
+            "created_at": t.created_at.isoformat()}
+
+
+@route(bp, "/mp/wallet/recharges", method="POST", auth="member", body=RechargeIn, status=201)
+def recharge(principal: Principal, body: RechargeIn) -> dict[str, Any]:
+    """充值: create a recharge and its WeChat Pay prepay; returns wx.requestPayment's parameters."""
+    row, prepay = finance.create_recharge(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                          amount_fen=body.amount_fen, now=utcnow())
+    return {**finance.recharge_view(row), "request_payment": dict(prepay.request_payment)}
+
+
+@route(bp, "/mp/wallet/recharges/<int:recharge_id>", auth="member")
+def my_recharge(principal: Principal, recharge_id: int) -> dict[str, Any]:
+    """One of my recharges."""
+    return finance.recharge_view(finance.get_recharge(tenant_id=principal.tenant_id,
+                                                      member_id=principal.subject_id, recharge_id=recharge_id))
+
+
+# ------------------------------------------------------------------ back-office
+
+
+@route(bp, "/admin/finance/settings", auth="staff", roles=MANAGERS)
+def get_settings(principal: Principal) -> dict[str, Any]:
+    """The tenant's finance rules."""
+    return finance.get_rules(tenant_id=principal.tenant_id).as_dict()
+
+
+@route(bp, "/admin/finance/settings", method="PATCH", auth="staff", roles=MANAGERS, body=SettingsIn)
+def update_settings(principal: Principal, body: SettingsIn) -> dict[str, Any]:
+    """Change finance rules (settlement days, withdrawal minimum/fee/limits/auto-approval,
+    transfers, recharge bonus tiers); audited. Send null to clear an optional limit."""
+    changes = body.model_dump(exclude_unset=True)
+    return finance.update_rules(tenant_id=principal.tenant_id, changes=changes, actor=principal.actor).as_dict()
+
+
+@route(bp, "/admin/finance/withdrawals", auth="staff", roles=MANAGERS, query=WithdrawalPage)
+def list_withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
+    """Withdrawals newest first, by status (e.g. pending review) or member."""
+    rows = wd.list_withdrawals(tenant_id=principal.tenant_id, member_id=query.member_id, status=query.status,
+                               before_id=query.before_id, limit=query.limit)
+    return page_of(rows, lambda w: wd.withdrawal_view(w, admin=True), query.limit)
+
+
+@route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>", auth="staff", roles=MANAGERS)
+def get_withdrawal(principal: Principal, withdrawal_id: int) -> dict[str, Any]:
+    """One withdrawal with its payout details."""
+    return wd.withdrawal_view(wd.get_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id),
+                              admin=True)
+
+
+@route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>/approve", method="POST", auth="staff",
+       roles=MANAGERS, body=ApproveIn)
+def approve(principal: Principal, body: ApproveIn, withdrawal_id: int) -> dict[str, Any]:
+    """Approve a pending withdrawal; the WeChat Pay transfer starts once this commits."""
+    w = wd.approve_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id, actor=principal.actor,
+                              now=utcnow(), note=body.note)
+    return wd.withdrawal_view(w, admin=True)
+
+
+@route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>/reject", method="POST", auth="staff",
+       roles=MANAGERS, body=RejectIn)
+def reject(principal: Principal, body: RejectIn, withdrawal_id: int) -> dict[str, Any]:
+    """Reject a pending withdrawal with a reason; the amount and fee return to the member."""
+    w = wd.reject_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id, actor=principal.actor,
+                             reason=body.reason, now=utcnow())
+    return wd.withdrawal_view(w, admin=True)
+
+
+@route(bp, "/admin/finance/summary", auth="staff", roles=MANAGERS)
+def summary(principal: Principal) -> dict[str, Any]:
+    """The tenant's accounts in total, the reward pipeline and the settlement mark."""
+    return statements.tenant_summary(tenant_id=principal.tenant_id)
+
+
+@route(bp, "/admin/finance/postings", auth="staff", roles=MANAGERS, query=PostingPage)
+def postings(principal: Principal, query: PostingPage) -> dict[str, Any]:
+    """The tenant's postings (newest first) with their entries and the rules behind them."""
+    return statements.tenant_postings(tenant_id=principal.tenant_id, before_id=query.before_id,
+                                      limit=query.limit, start=query.start, end=query.end,
+                                      order_id=query.order_id, member_id=query.member_id)
+
+
+@route(bp, "/admin/finance/members/<int:member_id>/statement", auth="staff", roles=MANAGERS,
+       query=StatementQuery)
+def member_statement(principal: Principal, query: StatementQuery, member_id: int) -> dict[str, Any]:
+    """A member's statement, as the member sees it."""
+    return statements.member_statement(tenant_id=principal.tenant_id, member_id=member_id,
+                                       before_id=query.before_id, limit=query.limit, start=query.start,
+                                       end=query.end, account=query.account)
+
+
+@route(bp, "/admin/finance/members/<int:member_id>/wallet", auth="staff", roles=MANAGERS)
+def member_wallet(principal: Principal, member_id: int) -> dict[str, Any]:
+    """A member's balances and withdrawals in numbers."""
+    from backend.members.service import get_member
+
+    get_member(tenant_id=principal.tenant_id, member_id=member_id)
+    return statements.wallet(tenant_id=principal.tenant_id, member_id=member_id, now=utcnow())
+
+
+def _csv(lines: Iterator[str], filename: str) -> Response:
+    # Written out while the request (and its database session) is alive, spilling to a
+    # temporary file past 8 MB, then sent: memory stays bounded for any period.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    for line in lines:
+        spool.write(line.encode("utf-8"))
+    spool.seek(0)
+    return send_file(spool, mimetype="text/csv; charset=utf-8", as_attachment=True, download_name=filename)
+
+
+@route(bp, "/admin/finance/members/<int:member_id>/statement.csv", auth="staff", roles=MANAGERS,
+       query=RangeQuery, raw=True)
+def member_statement_csv(principal: Principal, query: RangeQuery, member_id: int) -> Response:
+    """A member's statement as CSV (UTF-8 with BOM, opens in Excel), oldest first."""
+    lines = statements.member_statement_csv(tenant_id=principal.tenant_id, member_id=member_id,
+                                            start=query.start, end=query.end)
+    return _csv(lines, f"statement-member-{member_id}.csv")
+
+
+@route(bp, "/admin/finance/statement.csv", auth="staff", roles=MANAGERS, query=RangeQuery, raw=True)
+def tenant_statement_csv(principal: Principal, query: RangeQuery) -> Response:
+    """Every ledger entry of the tenant in a period as CSV (UTF-8 with BOM), oldest first."""
+    lines = statements.tenant_statement_csv(tenant_id=principal.tenant_id, start=query.start, end=query.end)
+    return _csv(lines, "statement.csv")
+
+
+@route(bp, "/admin/finance/ledger/check", auth="staff", roles=MANAGERS)
+def ledger_check(principal: Principal) -> dict[str, Any]:
+    """Rebuild every balance from the entries and compare (read only); ok=false lists the differences."""
+    return check_ledger(tenant_id=principal.tenant_id).as_dict()
+
+
+# ------------------------------------------------------------------ WeChat Pay notifications
+
+
+def _notification(tenant_slug: str, expect: str) -> Response:
+    outcome = finance.handle_finance_notification(tenant_slug=tenant_slug, headers=request.headers,
+                                                  body=request.get_data(cache=True), now=utcnow(),
+                                                  expect=expect)
+    if outcome == "mismatch":  # recorded for the operator (this unit of work commits it)
+        res = jsonify(NotificationMismatch().to_dict())
+        res.status_code = NotificationMismatch.http_status
+        return res
+    return Response(status=204)
+
+
+@route(bp, "/pay/transfer-notify/<tenant_slug>", method="POST", auth=None, raw=True)
+def transfer_notify(tenant_slug: str) -> Response:
+    """WeChat Pay merchant-transfer result (MCHTRANSFER.BILL.FINISHED) for a withdrawal:
+    204 when applied (or already applied); 401 forged, tampered or stale."""
+    return _notification(tenant_slug, "transfer")
+
+
+@route(bp, "/pay/recharge-notify/<tenant_slug>", method="POST", auth=None, raw=True)
+def recharge_notify(tenant_slug: str) -> Response:
+    """WeChat Pay payment result of a recharge: 204 when credited (or already); 401 forged,
+    tampered or stale; 400 when it does not match the recharge (recorded)."""
+    return _notification(tenant_slug, "recharge")
