@@ -20,6 +20,7 @@ from backend.audit.service import record_audit
 from backend.catalog import service as catalog
 from backend.extensions import db
 from backend.members import service as members
+from backend.members.models import Member
 from backend.money import yuan
 from backend.orders import finance_link
 from backend.orders.errors import (
@@ -254,32 +255,38 @@ def mark_paid(*, order: Order, transaction_id: str | None, paid_fen: int, paid_a
     order.paid_fen = paid_fen
     order.transaction_id = transaction_id
     order.paid_at = paid_at
-    members.record_purchase(tenant_id=tenant_id, member_id=order.member_id, now=now)
+    buyer = members.record_purchase(tenant_id=tenant_id, member_id=order.member_id, now=now)
     finance_link.payment_received(order=order, now=now)
-    payouts = _record_rewards(order, paid_at)
+    payouts = _record_rewards(order, buyer, paid_at)
     finance_link.rewards_frozen(order=order, payouts=payouts, now=now)
     return payouts
 
 
-def _record_rewards(order: Order, paid_at: datetime) -> list[Any]:
+def _record_rewards(order: Order, buyer: Any, paid_at: datetime) -> list[Any]:
+    """The rewards of every line, on the buyer's upline as it stands now (after
+    record_purchase confirmed a parked binding), with the tenant's active plan."""
     from backend.rewards import service as rewards
     from backend.rewards.engine import OrderLine as RewardOrderLine
     from backend.rewards.errors import NoActivePlan
 
     tenant_id = order.tenant_id
-    try:
-        plan_row = rewards.active_plan_row(tenant_id=tenant_id)
-    except NoActivePlan:
-        return []  # a brand without a plan pays no rewards
     lines = order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
-    buyer, chain = rewards.member_chain(tenant_id=tenant_id, member_id=order.member_id)
+    # The upline in one read of the four columns the snapshot needs (same shape as
+    # rewards.member_chain, without reloading the buyer record_purchase just loaded).
+    ids = buyer.ancestor_ids()
+    rows = {r.id: r for r in db.session.execute(
+        select(Member.id, Member.promoter_status, Member.promoter_tier, Member.agent_level)
+        .where(Member.tenant_id == tenant_id, Member.id.in_(ids)))} if ids else {}
+    chain = tuple(rewards.chain_member(rows[i]) for i in ids if i in rows)  # type: ignore[arg-type]
     snapshot = rewards.OrderSnapshot(
-        order_id=order.id, buyer=buyer, paid_at=paid_at,
+        order_id=order.id, buyer=rewards.buyer_snapshot(buyer), paid_at=paid_at,
         lines=tuple(RewardOrderLine(order_line_id=ln.id, product_id=ln.product_id, sku_id=ln.sku_id,
                                     quantity=ln.quantity, paid_fen=ln.paid_fen, cost_fen=ln.cost_fen)
                     for ln in lines))
-    return rewards.compute_and_record_payouts(tenant_id=tenant_id, order_snapshot=snapshot, chain=chain,
-                                              plan_version=plan_row.version)
+    try:
+        return rewards.compute_and_record_payouts(tenant_id=tenant_id, order_snapshot=snapshot, chain=chain)
+    except NoActivePlan:  # raised by its first read, before it writes anything
+        return []  # a brand without a plan pays no rewards
 
 
 # ------------------------------------------------------------------ fulfilment

@@ -1,0 +1,351 @@
+"""Paid notifications per second, end to end, against one insert per request.
+
+    ./dev bench payments                       # defaults below, MariaDB on 127.0.0.1:3306
+    ./dev bench payments --orders 600 --storm 150 --workers 4
+
+A real HTTP server (gunicorn, several gthread workers) serves the product's
+/api/v1/pay/notify/<tenant> and, from the same app, a baseline endpoint that runs
+one unit of work doing one INSERT. Setup (not timed) builds a tenant with the 3+3
+plan of docs/examples/three_plus_three.json, chains of depth 10 (random promoter tiers
+and agent levels), orders prepaid through the gateway and paid at the WeChat sandbox,
+whose notifications are signed before the clock starts so the client only posts.
+
+Timed, in one run: baseline → payments (each notification once) → baseline again →
+replay storm (a fresh set of orders, every notification 10×, shuffled, all at once).
+Then the checks: every order paid once, one reward line per order line, no duplicate
+payout, and the ledger balanced (rebuilt from its entries) when finance is installed.
+
+The database `siyu_bench_payments` is dropped and recreated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OUT = Path(__file__).parent / "out"
+SECRET = "bench-payments-secret"
+SLUG = "benchpay"
+PLAN_FILE = ROOT / "docs" / "examples" / "three_plus_three.json"
+
+
+# ---------------------------------------------------------------- the server side
+
+
+def wsgi_app() -> Any:
+    """gunicorn factory: the product's web app plus the baseline endpoint."""
+    from flask import Blueprint, Response, request
+    from sqlalchemy import text
+
+    from backend.config import load_settings
+    from backend.extensions import db
+    from miniprogram_api import create_web_app
+    from miniprogram_api.http import route
+
+    app = create_web_app(load_settings())
+    bp = Blueprint("bench_baseline", __name__, url_prefix="/bench")
+
+    @route(bp, "/baseline", method="POST", auth=None, raw=True)
+    def baseline() -> Response:
+        """One unit of work with one INSERT (same routing, auth, unit of work and commit)."""
+        body = request.get_data(cache=True)
+        db.session.execute(text("INSERT INTO bench_baseline (size, created_at) VALUES (:n, NOW(6))"),
+                           {"n": len(body)})
+        return Response(status=204)
+
+    app.register_blueprint(bp)
+    return app
+
+
+# ---------------------------------------------------------------- the client side
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] if values else 0.0
+
+
+def fire(wires: list[Any], concurrency: int) -> dict[str, Any]:
+    """POST every prepared request with `concurrency` keep-alive clients; the rate and
+    latencies of the whole batch."""
+    import requests
+
+    local = threading.local()
+    latencies: list[float] = [0.0] * len(wires)
+    statuses: list[int] = [0] * len(wires)
+
+    def one(i: int) -> None:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        w = wires[i]
+        t0 = time.perf_counter()
+        try:
+            res = session.post(w.url, data=w.body, headers=dict(w.headers), timeout=60)
+            statuses[i] = res.status_code
+        except requests.RequestException:
+            statuses[i] = -1
+        latencies[i] = time.perf_counter() - t0
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one, range(len(wires))))
+    elapsed = time.perf_counter() - start
+    return {"requests": len(wires), "seconds": round(elapsed, 3), "per_second": round(len(wires) / elapsed, 1),
+            "p50_ms": round(pct(latencies, 50) * 1000, 1), "p95_ms": round(pct(latencies, 95) * 1000, 1),
+            "statuses": dict(Counter(statuses))}
+
+
+def wait_up(url: str, seconds: float = 60) -> None:
+    import requests
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            requests.get(url + "/healthz", timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.3)
+    raise SystemExit("the server did not start")
+
+
+# ---------------------------------------------------------------- setup
+
+
+def build(app: Any, sandbox: Any, server: str, *, chains: int, orders_n: int, seed: int) -> dict[str, Any]:
+    """Tenant, 3+3 plan, chains of depth 10, products; then orders prepaid and paid at
+    the sandbox: their notifications, in creation order."""
+    from backend.catalog import service as catalog
+    from backend.db import unit_of_work, utcnow
+    from backend.extensions import db
+    from backend.members import service as members
+    from backend.members.models import Member
+    from backend.orders import service as orders
+    from backend.payments import service as payments
+    from backend.rewards import service as rewards
+    from backend.tenants.service import create_tenant
+    from backend.wechat.demo import demo_credentials
+
+    rnd = random.Random(seed)
+    plan_doc = json.loads(PLAN_FILE.read_text(encoding="utf-8"))["plan"]
+    tiers = [t["key"] for t in plan_doc["distribution"]["tiers"]]
+    levels = [None, None, "l3", "l3", "l2", "l1"]
+    now = utcnow()
+    with app.app_context():
+        with unit_of_work():
+            creds = demo_credentials(SLUG, pay_notify_url=f"{server}/api/v1/pay/notify/{SLUG}")
+            tenant = create_tenant(slug=SLUG, name="压测品牌", credentials=creds.to_flat(), actor="bench")
+            row = rewards.save_plan_version(tenant_id=tenant.id, document=plan_doc, actor="bench")
+            rewards.activate_plan(tenant_id=tenant.id, version=row.version, actor="bench", now=now)
+            tid = tenant.id
+            skus = []
+            for name, price, cost in (("明前龙井", 12800, 5000), ("紫砂品茗杯", 3900, 1200)):
+                p = catalog.create_product(tenant_id=tid, name=name, on_shelf=True, actor="bench", skus=[
+                    catalog.SkuSpec(name="标准", price_fen=price, cost_fen=cost, stock=1_000_000)])
+                skus.append(catalog.skus_of(tenant_id=tid, product_ids=[p.id])[p.id][0].id)
+        buyers = []
+        n = 0
+        for _ in range(chains):
+            with unit_of_work():
+                parent = None
+                for depth in range(11):  # 10 uplines above the buyer
+                    n += 1
+                    m = members.upsert_member(tenant_id=tid, openid=f"bench-openid-{n}", nickname=f"会员{n}", now=now)
+                    if parent is not None:
+                        members.bind_member(tenant_id=tid, member_id=m.id, parent_id=parent.id, source="share",
+                                            scene=None, now=now)
+                    if depth < 10:
+                        m.promoter_tier = rnd.choice(tiers)
+                        m.agent_level = rnd.choice(levels)
+                    parent = m
+                buyers.append(parent.id)
+        made = []
+        for i in range(orders_n):
+            items = [orders.LineRequest(sku_id=skus[0], quantity=rnd.randint(1, 3))]
+            if i % 3 == 0:
+                items.append(orders.LineRequest(sku_id=skus[1], quantity=1))
+            with unit_of_work():
+                order = orders.create_order(tenant_id=tid, member_id=rnd.choice(buyers), items=items,
+                                            receiver=orders.Receiver(name="张三", phone="13800138000",
+                                                                     address="上海市黄浦区南京东路 1 号"),
+                                            now=utcnow())
+                payments.prepay(tenant_id=tid, member_id=order.member_id, order_id=order.id, now=utcnow())
+                made.append((order.id, order.order_no, len(items)))
+        notifications = [sandbox.pay_order(no) for _, no, _ in made]
+        depth = max(len(m.ancestor_ids()) for m in db.session.query(Member).filter(Member.id.in_(buyers[:5])))
+    return {"tenant_id": tid, "orders": made, "notifications": notifications, "chain_depth": depth}
+
+
+def verify(app: Any, tenant_id: int, orders_made: list[tuple[int, str, int]]) -> dict[str, Any]:
+    """Every order paid once, one reward line per order line, no duplicate payout, and
+    the ledger (when present) balanced and equal to its entries."""
+    from sqlalchemy import func, select
+
+    from backend.extensions import db
+    from backend.orders.models import Order
+    from backend.rewards.models import Payout, RewardLine
+
+    ids = [o for o, _, _ in orders_made]
+    with app.app_context():
+        paid = db.session.scalar(select(func.count()).select_from(Order).where(Order.id.in_(ids),
+                                                                              Order.status == "paid"))
+        reward_lines = db.session.scalar(select(func.count()).select_from(RewardLine).where(
+            RewardLine.order_id.in_(ids)))
+        payouts, distinct = db.session.execute(select(
+            func.count(), func.count(func.distinct(func.concat(Payout.order_line_id, ":", Payout.beneficiary_key,
+                                                               ":", Payout.kind))))
+            .where(Payout.order_id.in_(ids))).one()
+        member_fen = db.session.scalar(select(func.coalesce(func.sum(Payout.amount_fen), 0)).where(
+            Payout.order_id.in_(ids), Payout.beneficiary_id.is_not(None))) or 0
+        out: dict[str, Any] = {
+            "orders": len(ids), "paid": paid, "order_lines": sum(n for _, _, n in orders_made),
+            "reward_lines": reward_lines, "payouts": payouts, "duplicate_payouts": payouts - distinct,
+            "rewards_to_members_fen": int(member_fen)}
+        try:
+            from backend.ledger import service as ledger
+        except ImportError:
+            out["ledger"] = "not installed"
+            return out
+        report = ledger.check_ledger(tenant_id=tenant_id)
+        out["ledger"] = {"ok": report.ok, "postings": report.postings, "entries": report.entries,
+                         "entries_total_fen": report.entries_total_fen,
+                         "balances_total_fen": report.balances_total_fen,
+                         "differences": len(report.differences)}
+        db.session.rollback()
+    return out
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--orders", type=int, default=1000, help="orders paid once in the timed run")
+    ap.add_argument("--storm", type=int, default=200, help="orders whose notification is sent 10× shuffled")
+    ap.add_argument("--chains", type=int, default=60, help="chains of depth 10 (buyers at their ends)")
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--mysql", default="mysql+pymysql://root@127.0.0.1:3306/siyu_bench_payments")
+    ap.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    args = ap.parse_args()
+
+    from sqlalchemy import create_engine, text
+
+    base, _, name = args.mysql.rpartition("/")
+    admin = create_engine(base + "/")
+    with admin.connect() as c:
+        c.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        c.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    admin.dispose()
+    url = args.mysql + "?charset=utf8mb4"
+
+    from backend.db import Base
+    from backend.migrate import upgrade
+    from backend.models_registry import import_all_models
+
+    upgrade(url)
+    import_all_models()
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)  # tables whose migration the lead has not written yet
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE bench_baseline (id BIGINT AUTO_INCREMENT PRIMARY KEY, size INT NOT NULL,"
+                       " created_at DATETIME(6) NOT NULL) ENGINE=InnoDB"))
+    engine.dispose()
+
+    from backend.config import load_settings
+    from backend.wechat.sandbox import start_sandbox
+    from miniprogram_api import create_web_app
+
+    sandbox = start_sandbox(port=0)
+    port = free_port()
+    server = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis, "SECRET_KEY": SECRET,
+           "WECHAT_MODE": "sandbox", "WECHAT_SANDBOX_URL": sandbox.url, "PUBLIC_BASE_URL": server,
+           "PYTHONPATH": str(ROOT)}
+    app = create_web_app(load_settings(env))
+
+    warm_n = 40
+    t0 = time.perf_counter()
+    built = build(app, sandbox, server, chains=args.chains, orders_n=warm_n + args.orders + args.storm,
+                  seed=args.seed)
+    setup_s = time.perf_counter() - t0
+    made, notes = built["orders"], built["notifications"]
+    warm = (made[:warm_n], notes[:warm_n])
+    timed = (made[warm_n:warm_n + args.orders], notes[warm_n:warm_n + args.orders])
+    storm = (made[warm_n + args.orders:], notes[warm_n + args.orders:])
+
+    gunicorn = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(args.workers), "-k", "gthread",
+         "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "benchmarks.bench_payments:wsgi_app()"], cwd=str(ROOT), env=env)
+    try:
+        wait_up(server)
+
+        def sign(ns: list[Any], times: int = 1) -> list[Any]:
+            return [sandbox.build_notification_request(n) for n in ns for _ in range(times)]
+
+        def baseline_wires(count: int) -> list[Any]:
+            template = sign(notes[:1])[0]
+            from backend.wechat.sandbox.records import WireRequest
+
+            return [WireRequest("POST", f"{server}/bench/baseline", template.headers, template.body)
+                    for _ in range(count)]
+
+        fire(baseline_wires(200), args.concurrency)  # warm every worker
+        fire(sign(warm[1]), args.concurrency)
+        results: dict[str, Any] = {"setup_seconds": round(setup_s, 1), "chain_depth": built["chain_depth"],
+                                   "workers": args.workers, "threads": args.threads,
+                                   "concurrency": args.concurrency, "cpus": os.cpu_count()}
+        base1 = fire(baseline_wires(args.orders), args.concurrency)
+        pay_wires = sign(timed[1])
+        payments_run = fire(pay_wires, args.concurrency)
+        base2 = fire(baseline_wires(args.orders), args.concurrency)
+        storm_wires = sign(storm[1], 10)
+        random.Random(args.seed).shuffle(storm_wires)
+        storm_run = fire(storm_wires, args.concurrency)
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(timeout=30)
+        sandbox.stop()
+
+    baseline = statistics.mean([base1["per_second"], base2["per_second"]])
+    results.update(
+        baseline_first=base1, payments=payments_run, baseline_second=base2,
+        ratio_vs_baseline=round(payments_run["per_second"] / baseline, 3),
+        storm=storm_run,
+        verify_timed=verify(app, built["tenant_id"], timed[0]),
+        verify_storm=verify(app, built["tenant_id"], storm[0]),
+    )
+    OUT.mkdir(exist_ok=True)
+    out = OUT / f"payments_{args.orders}_{args.storm}.json"
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"\nbaseline (one insert): {baseline:.1f}/s   paid notifications: {payments_run['per_second']:.1f}/s"
+          f"   ratio {results['ratio_vs_baseline']:.2f}   storm: {storm_run['per_second']:.1f} deliveries/s")
+
+
+if __name__ == "__main__":
+    main()
