@@ -62,10 +62,10 @@ def summarize(member_id: int, f: DayFigures, balance_fen: int) -> DaySummary:
 
 
 def member_day(*, tenant_id: int, member_id: int, day: date) -> DaySummary:
-    """One member's day (the bot's "today"): the same figures, restricted to one member."""
-    f = day_figures(tenant_id=tenant_id, day=day, member_ids=[member_id])
-    balance = figures.available_balances(tenant_id=tenant_id, member_ids=[member_id]).get(member_id, 0)
-    return summarize(member_id, f, balance)
+    """One member's day (the bot's "today"): the same figures through per-member indexes."""
+    start, end = day_window(day)
+    return DaySummary(member_id=member_id, day=day,
+                      **figures.member_figures(tenant_id=tenant_id, member_id=member_id, start=start, end=end))
 
 
 def start_run(*, tenant_id: int, day: date, now: datetime) -> DailyRun:

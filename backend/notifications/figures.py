@@ -22,8 +22,9 @@ from sqlalchemy import and_, func, select
 from backend.extensions import db
 from backend.members.models import Member
 
-# Ledger posting kinds whose member_available credits are settlements (finance's names).
-SETTLE_POSTING_KINDS = ("reward_settle", "settle")
+# Ledger posting kinds whose member_available credits count as settled: settlements of
+# frozen rewards, and bonuses credited straight to the withdrawable balance (finance).
+SETTLE_POSTING_KINDS = ("reward_settle", "reward_bonus")
 
 
 def new_team_counts(*, tenant_id: int, start: datetime, end: datetime,
@@ -113,3 +114,50 @@ def tenant_order_totals(*, tenant_id: int, start: datetime, end: datetime) -> tu
     count, total = db.session.execute(select(func.count(), func.coalesce(func.sum(Order.paid_fen), 0)).where(
         Order.tenant_id == tenant_id, Order.paid_at >= start, Order.paid_at < end)).one()
     return int(count or 0), int(total or 0)
+
+
+_LEVELS = (Member.parent_id, Member.grandparent_id, Member.great_grandparent_id)
+
+
+def member_figures(*, tenant_id: int, member_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    """One member's figures for [start, end) through the per-member indexes (the bot's
+    "today"; also the benchmark's per-member baseline)."""
+    out: dict[str, int] = {}
+    for level, column in enumerate(_LEVELS, 1):
+        out[f"new_l{level}"] = int(db.session.scalar(select(func.count()).select_from(Member).where(
+            Member.tenant_id == tenant_id, column == member_id, Member.bound_at >= start,
+            Member.bound_at < end)) or 0)
+    out["orders"] = out["order_fen"] = 0
+    try:
+        from backend.orders.models import Order
+    except ImportError:
+        Order = None  # noqa: N806
+    if Order is not None:
+        for column in _LEVELS:
+            count, paid = db.session.execute(
+                select(func.count(), func.coalesce(func.sum(Order.paid_fen), 0))
+                .select_from(Member)
+                .join(Order, and_(Order.member_id == Member.id, Order.tenant_id == Member.tenant_id))
+                .where(Member.tenant_id == tenant_id, column == member_id, Order.paid_at >= start,
+                       Order.paid_at < end)).one()
+            out["orders"] += int(count or 0)
+            out["order_fen"] += int(paid or 0)
+    from backend.ledger.models import AccountKind, Entry, LedgerAccount, Posting
+
+    out["frozen_fen"] = out["settled_fen"] = 0
+    rows = db.session.execute(
+        select(LedgerAccount.kind, Posting.kind, func.sum(Entry.amount_fen))
+        .select_from(LedgerAccount)
+        .join(Entry, Entry.account_id == LedgerAccount.id)
+        .join(Posting, Posting.id == Entry.posting_id)
+        .where(LedgerAccount.tenant_id == tenant_id, LedgerAccount.owner_key == member_id,
+               LedgerAccount.kind.in_((AccountKind.MEMBER_FROZEN, AccountKind.MEMBER_AVAILABLE)),
+               Entry.amount_fen > 0, Posting.created_at >= start, Posting.created_at < end)
+        .group_by(LedgerAccount.kind, Posting.kind))
+    for account_kind, posting_kind, total in rows:
+        if account_kind == AccountKind.MEMBER_FROZEN:
+            out["frozen_fen"] += int(total or 0)
+        elif posting_kind in SETTLE_POSTING_KINDS:
+            out["settled_fen"] += int(total or 0)
+    out["balance_fen"] = available_balances(tenant_id=tenant_id, member_ids=[member_id]).get(member_id, 0)
+    return out
