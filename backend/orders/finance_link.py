@@ -1,9 +1,8 @@
-"""The one place the orders domain calls the finance domain (ledger, reward
-lifecycle). Every call runs inside the caller's unit of work, under the order's row
-lock, so the money moves commit or roll back with the order's state change.
-
-Finance's functions are idempotent per order line / refund; these adapters only
-translate the orders domain's rows into their arguments.
+"""The one place the orders and payments domains call the finance domain (ledger,
+reward lifecycle, withdrawals). Every call runs inside the caller's unit of work,
+under the order's row lock, so the money moves commit or roll back with the order's
+state change. Finance's functions are idempotent (per order, order line, refund and
+transfer bill); these adapters only translate our rows into their arguments.
 """
 
 from __future__ import annotations
@@ -12,27 +11,36 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from backend.finance import service as finance
+
 if TYPE_CHECKING:
     from backend.orders.models import Order, OrderLine, Refund
     from backend.rewards.models import Payout
     from backend.wechat.pay import TransferBill
 
 
-def payment_received(*, order: Order, now: datetime) -> None:
-    """The buyer's money reached the merchant account at WeChat Pay."""
-
-
-def rewards_frozen(*, order: Order, payouts: Sequence[Payout], now: datetime) -> None:
-    """The payouts computed at payment become frozen rewards (冻结)."""
+def order_paid(*, order: Order, payouts: Sequence[Payout], now: datetime) -> None:
+    """The buyer's money reached the merchant (clearing → merchant) and the payouts
+    computed at payment become frozen rewards (冻结), once per order line."""
+    finance.on_order_paid(tenant_id=order.tenant_id, order_id=order.id, paid_fen=order.paid_fen, payouts=payouts,
+                          now=now)
 
 
 def order_completed(*, order: Order, now: datetime) -> None:
-    """The order completed: its after-sales window (settlement clock) starts."""
+    """The order completed: its rewards settle after the tenant's after-sales window."""
+    assert order.completed_at is not None
+    finance.on_order_completed(tenant_id=order.tenant_id, order_id=order.id, completed_at=order.completed_at)
 
 
 def lines_refunded(*, order: Order, refund: Refund, lines: Sequence[OrderLine], now: datetime) -> None:
-    """Money went back to the buyer for these lines: cancel (or reverse) their rewards."""
+    """Money went back to the buyer for these lines: the refund posted once per refund
+    number, their rewards cancelled (frozen) or reversed (settled)."""
+    finance.on_lines_refunded(tenant_id=order.tenant_id, order_id=order.id, order_line_ids=[ln.id for ln in lines],
+                              now=now, refund_fen=refund.amount_fen, refund_key=refund.refund_no)
 
 
-def transfer_finished(*, tenant_id: int, bill: TransferBill, now: datetime) -> None:
-    """A merchant transfer (withdrawal payout) reached its final state at WeChat Pay."""
+def transfer_finished(*, tenant_id: int, bill: TransferBill, now: datetime) -> str:
+    """A merchant transfer (withdrawal payout) result that reached the orders notify URL."""
+    from backend.finance.withdrawals import on_transfer_bill
+
+    return on_transfer_bill(tenant_id=tenant_id, bill=bill, now=now)

@@ -22,6 +22,7 @@ from backend.payments import service as payments
 log = logging.getLogger(__name__)
 
 BATCH = 500
+INTERVALS = {"cancel_unpaid_orders": 60, "complete_due_orders": 300, "retry_refund_submissions": 120}
 
 
 def cancel_unpaid_orders(*, now: datetime) -> int:

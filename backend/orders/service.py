@@ -256,9 +256,8 @@ def mark_paid(*, order: Order, transaction_id: str | None, paid_fen: int, paid_a
     order.transaction_id = transaction_id
     order.paid_at = paid_at
     buyer = members.record_purchase(tenant_id=tenant_id, member_id=order.member_id, now=now)
-    finance_link.payment_received(order=order, now=now)
     payouts = _record_rewards(order, buyer, paid_at)
-    finance_link.rewards_frozen(order=order, payouts=payouts, now=now)
+    finance_link.order_paid(order=order, payouts=payouts, now=now)
     return payouts
 
 

@@ -172,7 +172,8 @@ def handle_notification(*, tenant_slug: str, headers: Mapping[str, Any], body: b
         return apply_refund(tenant_id=tenant.id, creds=creds, wx=n.refund(), event_type=n.event_type,
                             source_key=n.id, now=now)
     if n.kind == "transfer":
-        finance_link.transfer_finished(tenant_id=tenant.id, bill=n.transfer_bill(), now=now)
+        if finance_link.transfer_finished(tenant_id=tenant.id, bill=n.transfer_bill(), now=now) == "mismatch":
+            return _refused("transfer_mismatch", "转账结果与提现单不符")
         return _accepted("transfer")
     log.info("ignored pay notification %s of type %s", n.id, n.event_type)
     return _accepted("ignored")

@@ -14,6 +14,8 @@ from backend.catalog.models import Sku
 from backend.db import run_in_unit_of_work, utcnow
 from backend.errors import DomainError
 from backend.extensions import db
+from backend.ledger import service as ledger
+from backend.ledger.models import Posting
 from backend.orders import jobs
 from backend.orders import service as orders
 from backend.orders.models import Order
@@ -103,6 +105,9 @@ def test_the_same_notification_ten_times_at_once_pays_once_with_one_set_of_rewar
                                    .where(Payout.order_id == order.id)).all())
     assert paid == {c.id: 1800, b.id: 1200, a.id: 600, None: 2400}
     assert db.session.scalar(select(func.count()).select_from(PaymentIssue)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Posting).where(Posting.order_id == order.id)) == 2
+    assert ledger.balances_of(tenant_id=t.id, owner_id=c.id) == {"member_frozen": 1800}
+    assert ledger.check_ledger(tenant_id=t.id).ok
 
 
 def test_a_late_payment_racing_the_timeout_job_leaves_the_order_paid(app, factory, shop):
