@@ -24,7 +24,12 @@ from backend.notifications import contacts, dispatch
 from backend.notifications.daily import member_day
 from backend.notifications.errors import ChatNotLinked, StaffOnly
 from backend.notifications.messages import china_day, summary_text
-from backend.notifications.scrm_port import apply_keyword_tags, customer_for_chat, find_customer_card
+from backend.notifications.scrm_port import (
+    apply_keyword_tags,
+    befriend,
+    customer_for_chat,
+    find_customer_card,
+)
 from backend.notifications.service import get_settings, set_preferences
 from backend.tenants.service import get_tenant
 from bot import replies
@@ -63,8 +68,9 @@ class Response:
 
 class Assistant:
     def __init__(self, app: Flask, tenant_id: int, *, clock: Callable[[], datetime] = utcnow,
-                 images: bool = True) -> None:
+                 images: bool = True, owner_staff_id: int | None = None) -> None:
         self.app = app
+        self.owner_staff_id = owner_staff_id  # the staff member whose WeChat account the bot runs
         self.tenant_id = tenant_id
         self.clock = clock
         self.images = images  # False where the transport cannot send images (WeCom app)
@@ -189,6 +195,9 @@ class Assistant:
         now = self.clock()
         contacts.remember_contact(tenant_id=self.tenant_id, transport=chat.transport,
                                   contact_id=chat.contact_id, display_name=chat.name, now=now)
+        if self.owner_staff_id is not None and chat.transport == "wechaty":
+            befriend(tenant_id=self.tenant_id, staff_id=self.owner_staff_id, im_contact_id=chat.contact_id,
+                     name=chat.name, now=now)
         settings = get_settings(tenant_id=self.tenant_id)
         response = Response().say(replies.welcome(chat.name, get_tenant(tenant_id=self.tenant_id).name,
                                                   settings.welcome_text))
