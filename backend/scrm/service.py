@@ -43,6 +43,7 @@ from backend.members.errors import (
     ParentNotPromoter,
     SelfBinding,
 )
+from backend.members.invite import normalise_invite_code
 from backend.members.models import Member
 from backend.members.scene import Scene, parse_scene
 from backend.members.service import bind_by_scene, get_member
@@ -556,6 +557,10 @@ def list_customers(*, tenant_id: int, staff_id: int, owner_staff_id: int | None 
         cond = Customer.name.contains(q, autoescape=True)
         if len(digits) >= 4 and digits == q:
             cond = or_(cond, Customer.phone.startswith(digits), Customer.phone.endswith(digits))
+        code = normalise_invite_code(q)
+        if code:  # a member's invite code finds the customer behind that member
+            cond = or_(cond, Customer.member_id.in_(select(Member.id).where(
+                Member.tenant_id == tenant_id, Member.invite_code == code)))
         stmt = stmt.where(cond)
     return list(db.session.scalars(stmt.order_by(Customer.id).limit(limit)))
 

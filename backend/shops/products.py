@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -46,18 +45,22 @@ def lookup_products(*, tenant_id: int, product_ids: Iterable[int]) -> dict[int, 
 
 
 def _from_catalog(*, tenant_id: int, product_ids: list[int]) -> dict[int, ProductCard]:
-    try:
-        from backend.catalog import service as catalog
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("backend.catalog", "backend.catalog.service"):
-            raise
-        return {}
-    rows: Any = catalog.get_products(tenant_id=tenant_id, product_ids=product_ids)
-    return {p.id: _card(p) for p in rows}
+    """Cards from the catalog domain: the price shown is the lowest enabled SKU's retail
+    price; a product is on sale when it is on the shelf with at least one enabled SKU."""
+    from sqlalchemy import select
 
+    from backend.catalog import service as catalog
+    from backend.catalog.models import Product
+    from backend.extensions import db
 
-def _card(p: Any) -> ProductCard:
-    return ProductCard(id=p.id, title=p.title, price_fen=p.price_fen,
-                       original_price_fen=getattr(p, "original_price_fen", None),
-                       picture_url=getattr(p, "picture_url", None) or None,
-                       on_sale=getattr(p, "status", "on") in ("on", "on_sale", "active"))
+    products = list(db.session.scalars(select(Product).where(
+        Product.tenant_id == tenant_id, Product.id.in_(product_ids))))
+    skus = catalog.skus_of(tenant_id=tenant_id, product_ids=[p.id for p in products])
+    out: dict[int, ProductCard] = {}
+    for p in products:
+        enabled = [s for s in skus.get(p.id, []) if s.enabled]
+        prices = [s.price_fen for s in enabled]
+        out[p.id] = ProductCard(id=p.id, title=p.name, price_fen=min(prices) if prices else 0,
+                                original_price_fen=None, picture_url=p.image_url or None,
+                                on_sale=bool(p.on_shelf and enabled))
+    return out

@@ -219,6 +219,10 @@ def test_sales_staff_see_only_their_customers_and_managers_see_all(factory: Any)
                                               query="0002")] == [theirs.id]
     assert [c.id for c in scrm.find_customers(tenant_id=tenant.id, staff_id=a.id, text="客户")] == [
         mine.id]
+    member = factory.member(tenant)
+    fan = arrive(tenant, member, a)
+    assert [c.id for c in scrm.find_customers(tenant_id=tenant.id, staff_id=a.id,
+                                              text=member.invite_code.lower())] == [fan.customer_id]
     with pytest.raises(CustomerNotYours):
         scrm.get_customer(tenant_id=tenant.id, staff_id=a.id, customer_id=theirs.id)
     with pytest.raises(CustomerNotYours), unit_of_work():
