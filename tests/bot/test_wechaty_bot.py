@@ -14,6 +14,7 @@ import zxingcpp
 from PIL import Image
 
 from backend.db import unit_of_work
+from backend.extensions import db
 from backend.members.service import bind_by_scene
 from backend.notifications import service
 from backend.notifications.contacts import get_contact, issue_link_code
@@ -68,6 +69,7 @@ def test_a_friend_request_carrying_a_link_code_is_accepted_welcomed_and_linked(a
     assert puppet.texts_to("wxid_mei") == [
         f"你好小美，我是{tenant.name}的小助手，很高兴认识你！发送「帮助」看看我能做什么。",
         "绑定成功！已关联会员账号「小美」。发送「帮助」查看可用功能。"]
+    db.session.rollback()  # the bot wrote from its own thread: read after its commit
     contact = get_contact(tenant_id=tenant.id, transport="wechaty", contact_id="wxid_mei")
     assert contact is not None and contact.member_id == member.id
 
@@ -233,5 +235,6 @@ def test_members_opt_out_and_back_in_from_chat(app: Any, factory: Any, text: str
         puppet.receive_text("wxid_mei", text)
 
     run(app, tenant, scenario)
+    db.session.rollback()
     prefs = service.get_preferences(tenant_id=tenant.id, member_id=member.id)
     assert prefs["daily_enabled"] is (text == "订阅")

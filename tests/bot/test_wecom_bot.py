@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from backend.db import unit_of_work
+from backend.extensions import db
 from backend.notifications.contacts import get_contact, issue_link_code
 from backend.wechat.demo import demo_credentials
 from backend.wechat.sandbox import flask_client_sender
@@ -48,6 +49,7 @@ def test_a_staff_member_links_their_wecom_user_and_looks_up_a_customer(app: Any,
     assert texts[0] == "绑定成功！已关联员工账号「staff」。发送「帮助」查看可用功能。"
     assert texts[1].splitlines()[0] == "客户：王女士（13800138000）"
     assert texts[1].splitlines()[-1].endswith("想要礼盒装")
+    db.session.rollback()
     contact = get_contact(tenant_id=tenant.id, transport="wecom", contact_id="zhangsan")
     assert contact is not None and contact.staff_id == staff.id
 

@@ -157,3 +157,33 @@ def test_the_channel_rate_limit_defers_the_rest_to_the_next_minute(promoter: Any
     assert later.sent == 2
     deferred = [r for r in _rows(tenant) if r.status == "pending"]
     assert len(deferred) == 1 and deferred[0].attempts == 0
+
+
+@pytest.mark.mariadb
+def test_concurrent_deliverers_send_every_alert_exactly_once(promoter: Any, app: Any, sandbox: Any) -> None:
+    import threading
+
+    tenant, member = promoter
+    app.config["NOTIFY_RATE_LIMITS"] = {"wecom": 1000}
+    with unit_of_work():
+        for n in range(40):
+            service.enqueue_alert(tenant_id=tenant.id, member_id=member.id, kind="settlement",
+                                  data={"amount_fen": n + 1}, dedupe_key=str(n), now=NOW)
+    reports: list[Any] = []
+
+    def deliver() -> None:
+        with app.app_context():
+            reports.append(dispatch.deliver_due(now=NOW, batch=5))
+
+    try:
+        threads = [threading.Thread(target=deliver) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        app.config.pop("NOTIFY_RATE_LIMITS")
+    assert sum(r.sent for r in reports) == 40
+    texts = wecom_texts(sandbox, tenant, f"staff-{member.id}")
+    assert len(texts) == 40 and len(set(texts)) == 40
+    assert {r.status for r in _rows(tenant)} == {"sent"}
