@@ -51,7 +51,7 @@ def reconcile_withdrawals(*, now: datetime) -> int:
         stuck = stuck_withdrawals(now=now)
     for tenant_id, withdrawal_id in stuck:
         try:
-            reconcile_payout(tenant_id=tenant_id, withdrawal_id=withdrawal_id)
+            reconcile_payout(tenant_id=tenant_id, withdrawal_id=withdrawal_id, now=now)
         except Exception:  # one bad withdrawal must not stop the others
             log.exception("reconciling withdrawal %s failed", withdrawal_id)
     return len(stuck)

@@ -131,17 +131,17 @@ def apply_withdrawal(*, tenant_id: int, member_id: int, amount_fen: int, now: da
         member_id=member_id, withdrawal_id=w.id).posting_id
     if rules.auto_approve_below_fen and amount_fen < rules.auto_approve_below_fen:
         w.status, w.auto_approved, w.reviewed_by, w.reviewed_at = "approved", True, "system", now
-        _payout_after_commit(tenant_id, w.id)
+        _payout_after_commit(tenant_id, w.id, now)
     return w
 
 
-def _payout_after_commit(tenant_id: int, withdrawal_id: int) -> None:
-    after_commit(lambda: _safe_payout(tenant_id, withdrawal_id))
+def _payout_after_commit(tenant_id: int, withdrawal_id: int, now: datetime) -> None:
+    after_commit(lambda: _safe_payout(tenant_id, withdrawal_id, now))
 
 
-def _safe_payout(tenant_id: int, withdrawal_id: int) -> None:
+def _safe_payout(tenant_id: int, withdrawal_id: int, now: datetime) -> None:
     try:
-        run_payout(tenant_id=tenant_id, withdrawal_id=withdrawal_id)
+        run_payout(tenant_id=tenant_id, withdrawal_id=withdrawal_id, now=now)
     except Exception:  # the reconcile job retries; the approval itself stands
         log.exception("payout of withdrawal %s failed to start", withdrawal_id)
 
@@ -164,7 +164,7 @@ def approve_withdrawal(*, tenant_id: int, withdrawal_id: int, actor: str, now: d
     w.status, w.reviewed_by, w.reviewed_at, w.review_note, w.updated_at = "approved", actor, now, note, now
     record_audit(tenant_id=tenant_id, actor=actor, action="finance.withdrawal.approve", target_type="withdrawal",
                  target_id=w.id, before={"status": "pending"}, after={"status": "approved", "note": note})
-    _payout_after_commit(tenant_id, w.id)
+    _payout_after_commit(tenant_id, w.id, now)
     return w
 
 
@@ -230,26 +230,26 @@ def on_transfer_bill(*, tenant_id: int, bill: Any, now: datetime) -> str:
     return "paying"
 
 
-def _fail_refused(tenant_id: int, withdrawal_id: int, reason: str) -> str:
+def _fail_refused(tenant_id: int, withdrawal_id: int, reason: str, now: datetime) -> str:
     w = _locked(tenant_id, withdrawal_id)
     if w.status != "approved":
         return w.status
-    now = utcnow()
     _return_money(tenant_id, w, now, f"提现未到账，退回 {w.amount_fen / 100:.2f} 元：{reason}")
     w.status, w.fail_reason, w.last_error, w.updated_at = "failed", reason[:200], reason[:200], now
     return "failed"
 
 
-def _note_error(tenant_id: int, withdrawal_id: int, error: str) -> str:
+def _note_error(tenant_id: int, withdrawal_id: int, error: str, now: datetime) -> str:
     w = _locked(tenant_id, withdrawal_id)
-    w.last_error, w.updated_at = error[:200], utcnow()
+    w.last_error, w.updated_at = error[:200], now
     return w.status
 
 
-def run_payout(*, tenant_id: int, withdrawal_id: int) -> str:
+def run_payout(*, tenant_id: int, withdrawal_id: int, now: datetime | None = None) -> str:
     """Create (or re-create: the bill number makes it idempotent at WeChat) the merchant
     transfer of an approved withdrawal and record the answer. Runs its own units of
-    work; call it after commit or from a job. Returns the withdrawal's status."""
+    work; call it after commit or from a job. Returns the outcome: the status it left
+    ("approved" when it will be retried, "paying", "paid", "failed") or "duplicate"."""
     from backend.wechat.errors import PayRequestRejected, WeChatError
     from backend.wechat.service import gateway, pay_credentials
 
@@ -258,12 +258,13 @@ def run_payout(*, tenant_id: int, withdrawal_id: int) -> str:
         if w.status != "approved":
             return w.status
         w.payout_attempts += 1
-        w.updated_at = utcnow()
+        w.updated_at = at
         from backend.tenants.service import get_tenant
 
         slug = get_tenant(tenant_id=tenant_id).slug
         return (w.out_bill_no, w.openid or "", w.net_fen, w.real_name, slug)
 
+    at = now or utcnow()
     claimed = run_in_unit_of_work(claim)
     if isinstance(claimed, str):
         return claimed
@@ -278,16 +279,12 @@ def run_payout(*, tenant_id: int, withdrawal_id: int) -> str:
         code = str(exc.wechat_code or "")
         reason = f"微信支付拒绝转账（{code}）：{(exc.details or {}).get('wechat_message', '')}"
         if code in DEFINITIVE_REFUSALS:
-            return run_in_unit_of_work(lambda: _fail_refused(tenant_id, withdrawal_id, reason))
-        return run_in_unit_of_work(lambda: _note_error(tenant_id, withdrawal_id, reason))
+            return run_in_unit_of_work(lambda: _fail_refused(tenant_id, withdrawal_id, reason, at))
+        return run_in_unit_of_work(lambda: _note_error(tenant_id, withdrawal_id, reason, at))
     except WeChatError as exc:  # unavailable, rate limited, unverifiable answer: retried later
         error = f"{exc.code}: {exc.message}"
-        return run_in_unit_of_work(lambda: _note_error(tenant_id, withdrawal_id, error))
-    return run_in_unit_of_work(lambda: _apply_bill(tenant_id, bill))
-
-
-def _apply_bill(tenant_id: int, bill: Any) -> str:
-    return on_transfer_bill(tenant_id=tenant_id, bill=bill, now=utcnow())
+        return run_in_unit_of_work(lambda: _note_error(tenant_id, withdrawal_id, error, at))
+    return run_in_unit_of_work(lambda: on_transfer_bill(tenant_id=tenant_id, bill=bill, now=at))
 
 
 def _state(tenant_id: int, withdrawal_id: int) -> tuple[str, str]:
@@ -295,7 +292,7 @@ def _state(tenant_id: int, withdrawal_id: int) -> tuple[str, str]:
     return w.status, w.out_bill_no
 
 
-def reconcile_payout(*, tenant_id: int, withdrawal_id: int) -> str:
+def reconcile_payout(*, tenant_id: int, withdrawal_id: int, now: datetime) -> str:
     """Ask WeChat Pay for the state of a withdrawal in payment and apply it (own units of
     work, like run_payout). Returns the outcome."""
     from backend.wechat.errors import PayOrderNotFound, WeChatError
@@ -303,17 +300,17 @@ def reconcile_payout(*, tenant_id: int, withdrawal_id: int) -> str:
 
     status, out_bill_no = run_in_unit_of_work(lambda: _state(tenant_id, withdrawal_id))
     if status == "approved":
-        return run_payout(tenant_id=tenant_id, withdrawal_id=withdrawal_id)
+        return run_payout(tenant_id=tenant_id, withdrawal_id=withdrawal_id, now=now)
     if status != "paying":
         return "duplicate"
     try:
         bill = gateway().pay(pay_credentials(tenant_id=tenant_id)).query_transfer(out_bill_no=out_bill_no)
     except PayOrderNotFound:
-        return run_in_unit_of_work(lambda: _note_error(tenant_id, withdrawal_id, "转账单在微信支付查不到"))
+        return run_in_unit_of_work(lambda: _note_error(tenant_id, withdrawal_id, "转账单在微信支付查不到", now))
     except WeChatError as exc:
         error = f"{exc.code}: {exc.message}"
-        return run_in_unit_of_work(lambda: _note_error(tenant_id, withdrawal_id, error))
-    return run_in_unit_of_work(lambda: _apply_bill(tenant_id, bill))
+        return run_in_unit_of_work(lambda: _note_error(tenant_id, withdrawal_id, error, now))
+    return run_in_unit_of_work(lambda: on_transfer_bill(tenant_id=tenant_id, bill=bill, now=now))
 
 
 def stuck_withdrawals(*, now: datetime, approved_for: timedelta = timedelta(minutes=2),

@@ -1,0 +1,93 @@
+"""The scheduler process: jobs found in every domain's jobs.py, one Redis lock per job
+run so two schedulers never run a job at once, APScheduler triggers."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import fakeredis
+import pytest
+
+from backend.jobs import Job, build_scheduler, discover_jobs, run_locked
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_jobs_are_discovered_from_every_domain_with_their_intervals():
+    jobs = {j.name: j for j in discover_jobs()}
+    assert jobs["finance.settle_due_rewards"].interval_seconds == 300
+    assert jobs["finance.reconcile_withdrawals"].interval_seconds == 120
+    for job in jobs.values():
+        [param] = inspect.signature(job.fn).parameters.values()
+        assert (param.name, param.kind) == ("now", inspect.Parameter.KEYWORD_ONLY)
+    assert not any(name.split(".")[1].startswith("_") for name in jobs)
+
+
+def counting_job(calls, *, fail=False):
+    def job(*, now):
+        calls.append(now)
+        if fail:
+            raise RuntimeError("boom")
+        return 3
+
+    return Job("test.counting", job, 60)
+
+
+def test_a_job_runs_under_its_lock_and_releases_it():
+    redis, calls = fakeredis.FakeRedis(), []
+    assert run_locked(counting_job(calls), redis=redis, now_fn=lambda: "t1") == 3
+    assert calls == ["t1"] and redis.get("siyu:job:test.counting") is None
+
+
+def test_a_second_scheduler_skips_a_run_while_the_first_holds_the_lock():
+    redis, calls = fakeredis.FakeRedis(), []
+    redis.set("siyu:job:test.counting", "other-scheduler", px=60_000)
+    assert run_locked(counting_job(calls), redis=redis, now_fn=lambda: "t1") is None
+    assert calls == [] and redis.get("siyu:job:test.counting") == b"other-scheduler"
+
+
+def test_a_failing_job_still_releases_its_lock():
+    redis, calls = fakeredis.FakeRedis(), []
+    with pytest.raises(RuntimeError):
+        run_locked(counting_job(calls, fail=True), redis=redis, now_fn=lambda: "t1")
+    assert redis.get("siyu:job:test.counting") is None
+
+
+def test_a_run_that_outlived_its_lock_does_not_free_the_next_holders_lock():
+    redis = fakeredis.FakeRedis()
+
+    def slow(*, now):
+        redis.set("siyu:job:test.slow", "next-holder")  # our lock expired; another took it
+        return 1
+
+    run_locked(Job("test.slow", slow, 60), redis=redis, now_fn=lambda: None)
+    assert redis.get("siyu:job:test.slow") == b"next-holder"
+
+
+def test_the_lock_outlives_a_slow_run_but_frees_a_crashed_holder_soon():
+    assert Job("x.y", lambda *, now: 0, 300).lock_ttl_ms == 1_500_000
+    assert Job("x.y", lambda *, now: 0, 5).lock_ttl_ms == 60_000
+
+
+def test_the_scheduler_has_one_interval_trigger_per_job(app):
+    jobs = discover_jobs()
+    sched = build_scheduler(app, jobs)
+    added = {j.id: j for j in sched.get_jobs()}
+    assert set(added) == {j.name for j in jobs}
+    assert added["finance.settle_due_rewards"].trigger.interval.total_seconds() == 300
+
+
+def test_python_m_backend_jobs_lists_the_jobs(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/jobs.sqlite"}
+    env.pop("REDIS_URL", None)
+    out = subprocess.run([sys.executable, "-m", "backend.jobs", "--list"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    assert "finance.settle_due_rewards\tevery 300s" in out.splitlines()
+    unknown = subprocess.run([sys.executable, "-m", "backend.jobs", "--once", "nope.nothing"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and "no job named nope.nothing" in unknown.stderr
+
