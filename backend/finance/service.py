@@ -58,6 +58,19 @@ from backend.members.errors import MemberNotFound
 from backend.members.models import Member
 from backend.tenants.models import Tenant
 
+# ------------------------------------------------------------------ alerts
+
+
+def alert(*, tenant_id: int, member_id: int, kind: str, data: dict[str, Any], dedupe_key: str,
+          now: datetime) -> None:
+    """Tell a member about a money change (settlement, withdrawal result) through the
+    notifications outbox: written in this unit of work, sent after it commits, once
+    per dedupe key."""
+    from backend.notifications.service import enqueue_alert
+
+    enqueue_alert(tenant_id=tenant_id, member_id=member_id, kind=kind, data=data, dedupe_key=dedupe_key, now=now)
+
+
 # ------------------------------------------------------------------ settings
 
 
@@ -354,8 +367,16 @@ def settle_due_batch(*, tenant_id: int, now: datetime, limit: int = 200) -> int:
     if not rows:
         return 0
     entries = _member_entries(tenant_id, rows)
+    settled: dict[int, list[int]] = {}  # member id -> [fen, order lines]
     for a in rows:
         _settle(tenant_id, a, entries[a.id], now)
+        for e in entries[a.id]:
+            totals = settled.setdefault(e.owner_key, [0, 0])
+            totals[0] += e.amount_fen
+            totals[1] += 1
+    for member_id, (fen, n) in sorted(settled.items()):
+        alert(tenant_id=tenant_id, member_id=member_id, kind="settlement", data={"amount_fen": fen, "count": n},
+              dedupe_key=f"{rows[-1].id}:{member_id}", now=now)
     mark.through_at, mark.through_id = rows[-1].settle_due_at, rows[-1].id
     mark.settled_total += len(rows)
     mark.updated_at = now

@@ -42,7 +42,7 @@ from backend.finance.errors import (
 )
 from backend.finance.models import WITHDRAWAL_OPEN, WITHDRAWAL_RETURNED, Withdrawal
 from backend.finance.rules import WECHAT_MIN_TRANSFER_FEN, china_day, withdrawal_fee
-from backend.finance.service import _member_of, _record_mismatch, get_rules, pay_notify_base
+from backend.finance.service import _member_of, _record_mismatch, alert, get_rules, pay_notify_base
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, member, system
@@ -155,6 +155,13 @@ def _return_money(tenant_id: int, w: Withdrawal, now: datetime, memo: str) -> No
                                    reverses_id=w.hold_posting_id).posting_id
 
 
+def _tell_member(tenant_id: int, w: Withdrawal, now: datetime, reason: str | None = None) -> None:
+    """The member's withdrawal result alert (paid, failed, rejected), once per outcome."""
+    alert(tenant_id=tenant_id, member_id=w.member_id, kind="withdrawal", now=now, dedupe_key=f"{w.id}:{w.status}",
+          data={"withdrawal_id": w.id, "status": w.status, "reason": reason,
+                "amount_fen": w.net_fen if w.status == "paid" else w.amount_fen})
+
+
 def approve_withdrawal(*, tenant_id: int, withdrawal_id: int, actor: str, now: datetime,
                        note: str | None = None) -> Withdrawal:
     """An operator approves a pending withdrawal; the transfer starts after commit. Audited."""
@@ -175,6 +182,7 @@ def reject_withdrawal(*, tenant_id: int, withdrawal_id: int, actor: str, reason:
         raise WithdrawalStateConflict(details={"status": w.status})
     _return_money(tenant_id, w, now, f"提现被驳回，退回 {w.amount_fen / 100:.2f} 元：{reason}")
     w.status, w.reviewed_by, w.reviewed_at, w.review_note, w.updated_at = "rejected", actor, now, reason, now
+    _tell_member(tenant_id, w, now, reason)
     record_audit(tenant_id=tenant_id, actor=actor, action="finance.withdrawal.reject", target_type="withdrawal",
                  target_id=w.id, before={"status": "pending"}, after={"status": "rejected", "reason": reason})
     return w
@@ -218,11 +226,13 @@ def on_transfer_bill(*, tenant_id: int, bill: Any, now: datetime) -> str:
             memo=f"提现到账 {w.net_fen / 100:.2f} 元（微信零钱）", member_id=w.member_id, withdrawal_id=w.id,
             legs=[Leg(system(K.PAYOUT_TRANSIT), -w.net_fen), Leg(system(K.WECHAT_CLEARING), w.net_fen)]).posting_id
         w.status, w.paid_at, w.package_info = "paid", now, None
+        _tell_member(tenant_id, w, now)
         return "paid"
     if bill.state in ("FAIL", "CANCELLED"):
         reason = "收款人未在有效期内确认收款" if bill.state == "CANCELLED" else (bill.fail_reason or "转账失败")
         _return_money(tenant_id, w, now, f"提现未到账，退回 {w.amount_fen / 100:.2f} 元：{reason}")
         w.status, w.fail_reason, w.package_info = "failed", reason, None
+        _tell_member(tenant_id, w, now, reason)
         return "failed"
     w.status = "paying"
     if bill.package_info:
@@ -236,6 +246,7 @@ def _fail_refused(tenant_id: int, withdrawal_id: int, reason: str, now: datetime
         return w.status
     _return_money(tenant_id, w, now, f"提现未到账，退回 {w.amount_fen / 100:.2f} 元：{reason}")
     w.status, w.fail_reason, w.last_error, w.updated_at = "failed", reason[:200], reason[:200], now
+    _tell_member(tenant_id, w, now, reason[:60])
     return "failed"
 
 

@@ -211,3 +211,29 @@ def test_bonuses_go_straight_to_the_available_balance_once(factory):
         assert finance.credit_bonuses(tenant_id=t.id, payouts=[bonus], now=T0) == 0
     assert balances(t, m) == {"frozen": 0, "available": 8000, "stored": 0}
     assert_ledger_balanced(t)
+
+
+def test_settlement_tells_each_member_once_what_became_withdrawable(factory):
+    from backend.notifications.models import OutboxMessage
+
+    t, a, b, c, d, e = deck(factory)
+    first, _, _ = paid_order(t, e, [(15000, 5000)])
+    second, _, _ = paid_order(t, e, [(15000, 5000), (2000, 1000)])
+    complete(t, first, T0)
+    complete(t, second, T0)
+    jobs.settle_due_rewards(now=T0 + days(7))
+    jobs.settle_due_rewards(now=T0 + days(8))
+    alerts = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "settlement")).all()
+    assert sorted((m.member_id, m.payload["amount_fen"], m.payload["count"]) for m in alerts) == [
+        (b.id, 2100, 3), (c.id, 4200, 3), (d.id, 6300, 3)]
+
+
+def test_the_demo_tenant_gets_its_finance_rules(factory):
+    from backend.finance.demo import DEMO_RULES, seed
+
+    t = factory.tenant()
+    with unit_of_work():
+        seed(t)
+    with unit_of_work():
+        shown = finance.get_rules(tenant_id=t.id).as_dict()
+    assert {k: shown[k] for k in DEMO_RULES} == DEMO_RULES

@@ -258,3 +258,19 @@ def test_a_transfer_notification_that_does_not_match_is_recorded_and_changes_not
     assert get(w.id).status == "paying"
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "finance.transfer_mismatch"))
     assert (audit.before["amount_fen"], audit.after["amount_fen"]) == (2000, 20_000)
+
+
+def test_the_member_is_told_the_result_of_each_withdrawal_once(app, factory, sandbox):
+    from backend.notifications.models import OutboxMessage
+
+    t, m = funded(factory)
+    paid = approve(t, apply(t, m, 2000))
+    n = sandbox.confirm_transfer(paid.out_bill_no, mchid=t.pay_mchid)
+    sandbox.deliver(n, times=2, send=flask_client_sender(app.test_client()))
+    rejected = apply(t, m, 1000)
+    with unit_of_work():
+        wd.reject_withdrawal(tenant_id=t.id, withdrawal_id=rejected, actor="staff:1", reason="资料不全", now=T0)
+    alerts = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "withdrawal")
+                                .order_by(OutboxMessage.id)).all()
+    assert [(a.member_id, a.payload["status"], a.payload["amount_fen"], a.payload["reason"]) for a in alerts] == [
+        (m.id, "paid", 2000, None), (m.id, "rejected", 1000, "资料不全")]
