@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from backend.db import after_commit, run_in_unit_of_work
+from backend.db import after_commit, is_mysql, run_in_unit_of_work
 from backend.extensions import db
 from backend.members import service as members
 from backend.money import yuan
@@ -160,9 +160,21 @@ def prepay(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> d
 # ------------------------------------------------------------------ notifications
 
 
+def _read_committed() -> None:
+    """Run the rest of this unit of work at READ COMMITTED (MariaDB; its first statement).
+
+    Exactly-once here rests on the order's row lock and on unique keys, never on gap
+    locks; at REPEATABLE READ, concurrent payments of different orders take gap locks
+    on the same index ranges when they check for rows that do not exist yet (reward
+    lines, issues, postings) and then deadlock inserting into them."""
+    if is_mysql():
+        db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+
+
 def handle_notification(*, tenant_slug: str, headers: Mapping[str, Any], body: bytes, now: datetime) -> NotifyOutcome:
     """A notification WeChat Pay posted for this tenant: verify it (401 when forged,
     tampered or stale), then apply it once. Transfer results go to finance."""
+    _read_committed()
     tenant = get_tenant_by_slug(slug=tenant_slug)
     creds = pay_credentials(tenant_id=tenant.id)
     n = parse_pay_notification(creds, headers=headers, body=body, now=now)
@@ -298,6 +310,7 @@ def _paid_meanwhile(tenant_id: int, order: Order, now: datetime) -> bool:
 def expire_unpaid(*, tenant_id: int, order_id: int, now: datetime) -> str:
     """The timeout job's step for one order: cancelled, paid (WeChat had the money) or
     skipped (no longer due)."""
+    _read_committed()
     order = orders.lock_order(tenant_id=tenant_id, order_id=order_id)
     if order is None or order.status != "created" or order.pay_deadline > now:
         return "skipped"
