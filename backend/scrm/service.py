@@ -286,9 +286,33 @@ def _insert_ignore(values: dict[str, Any]) -> None:
     db.session.execute(sqlite_insert(Customer).values(**values).on_conflict_do_nothing())
 
 
+# Locking, on MariaDB: a locking read of a key that does not exist takes a gap lock, and
+# two such gap locks make racing inserts deadlock. So customers are looked up with a plain
+# read and locked by primary key (a record lock); only after our own insert attempt — when
+# the row surely exists — is the unique key read with a lock (a current read that also sees
+# a racing transaction's committed row).
+
+def _lock_customer(customer_id: int) -> Customer | None:
+    return db.session.scalar(select(Customer).where(Customer.id == customer_id).with_for_update()
+                             .execution_options(populate_existing=True))
+
+
 def _customer_by(tenant_id: int, column: Any, value: Any) -> Customer | None:
-    return db.session.scalar(select(Customer).where(Customer.tenant_id == tenant_id, column == value)
-                             .with_for_update().execution_options(populate_existing=True))
+    """The customer with this unique key value, locked, or None."""
+    customer_id = db.session.scalar(select(Customer.id).where(Customer.tenant_id == tenant_id,
+                                                              column == value))
+    return None if customer_id is None else _lock_customer(customer_id)
+
+
+def _unlinked_twin(tenant_id: int, column: Any, value: Any, free: Any) -> Customer | None:
+    """The oldest customer with column == value whose `free` column is still empty, locked."""
+    for customer_id in db.session.scalars(select(Customer.id).where(
+            Customer.tenant_id == tenant_id, column == value, free.is_(None))
+            .order_by(Customer.id).limit(3)):
+        customer = _lock_customer(customer_id)
+        if customer is not None and getattr(customer, free.key) is None:
+            return customer
+    return None
 
 
 def _get_or_create(tenant_id: int, column: Any, value: Any, defaults: dict[str, Any],
@@ -298,7 +322,9 @@ def _get_or_create(tenant_id: int, column: Any, value: Any, defaults: dict[str, 
         return found
     _insert_ignore({"tenant_id": tenant_id, column.key: value, "created_at": now,
                     "updated_at": now, "channel": "", "name": "", **defaults})
-    customer = _customer_by(tenant_id, column, value)  # ours, or the racing winner's
+    customer = db.session.scalar(  # ours, or the racing winner's (a current read)
+        select(Customer).where(Customer.tenant_id == tenant_id, column == value)
+        .with_for_update().execution_options(populate_existing=True))
     assert customer is not None
     return customer
 
@@ -311,10 +337,7 @@ def _customer_for_member(tenant_id: int, member: Member, *, source: str, channel
     if found is not None:
         return found
     if member.unionid:
-        twin = db.session.scalar(select(Customer).where(
-            Customer.tenant_id == tenant_id, Customer.unionid == member.unionid,
-            Customer.member_id.is_(None)).order_by(Customer.id).limit(1)
-            .with_for_update().execution_options(populate_existing=True))
+        twin = _unlinked_twin(tenant_id, Customer.unionid, member.unionid, Customer.member_id)
         if twin is not None:
             twin.member_id = member.id
             twin.updated_at = now
@@ -398,15 +421,19 @@ def arrive_by_scene(*, tenant_id: int, member_id: int, scene: str, now: datetime
                         code_id=code.id if code else None, now=now)
     bind_status = "unchanged"
     if staff.member_id is not None or parsed.invite_code:
-        before = (member.parent_id, member.pending_parent_id)
+        pending_before = member.pending_parent_id
         try:
             result = bind_by_scene(tenant_id=tenant_id, member_id=member.id, scene=scene,
                                    source="staff_code", now=now)
         except _NOT_BINDABLE:
             pass
         else:
-            already = before[0] if result.status != "pending" else before[1]
-            bind_status = "unchanged" if already == result.parent_id else result.status
+            # "bound" is also the answer for an existing binding to the same parent; one made
+            # now carries bound_at == now on the row bind_member locked and refreshed
+            if result.status == "pending":
+                bind_status = "unchanged" if pending_before == result.parent_id else "pending"
+            else:
+                bind_status = result.status if member.bound_at == now else "unchanged"
     return Arrival(customer_id=customer.id, owner_staff_id=customer.owner_staff_id, status=status,
                    bind_status=bind_status)
 
@@ -486,9 +513,7 @@ def capture_phone(*, tenant_id: int, member_id: int, code: str, now: datetime) -
     number = gateway().mini_program(mp).get_phone_number(code).pure_phone_number
     customer = _customer_by(tenant_id, Customer.member_id, member.id)
     if customer is None:
-        typed = db.session.scalar(select(Customer).where(
-            Customer.tenant_id == tenant_id, Customer.phone == number, Customer.member_id.is_(None))
-            .order_by(Customer.id).limit(1).with_for_update())
+        typed = _unlinked_twin(tenant_id, Customer.phone, number, Customer.member_id)
         if typed is not None:
             typed.member_id = member.id
             typed.unionid = typed.unionid or member.unionid
@@ -769,9 +794,7 @@ def _wecom_customer(tenant_id: int, external_userid: str, *, name: str, unionid:
     if found is not None:
         return found
     if unionid:
-        twin = db.session.scalar(select(Customer).where(
-            Customer.tenant_id == tenant_id, Customer.unionid == unionid,
-            Customer.external_userid.is_(None)).order_by(Customer.id).limit(1).with_for_update())
+        twin = _unlinked_twin(tenant_id, Customer.unionid, unionid, Customer.external_userid)
         if twin is None:
             member = db.session.scalar(select(Member).where(
                 Member.tenant_id == tenant_id, Member.unionid == unionid).limit(1))

@@ -286,8 +286,11 @@ def apply_tags(*, customer: Customer, add: Sequence[int] = (), remove: Sequence[
     if set(add_ids) & set(remove_ids):
         raise InvalidTagField(details=[{"field": "add", "message": "同一标签不能同时添加和移除"}])
     tags = _tags_by_id(tenant_id, [*add_ids, *remove_ids])
+    # a current (locking) read: the caller holds the customer's lock, and the tags must be the
+    # last committed ones, not an older snapshot
     current = {ct.tag_id: ct for ct in db.session.scalars(select(CustomerTag).where(
-        CustomerTag.tenant_id == tenant_id, CustomerTag.customer_id == customer.id))}
+        CustomerTag.tenant_id == tenant_id, CustomerTag.customer_id == customer.id)
+        .with_for_update().execution_options(populate_existing=True))}
     exclusive_groups = set(db.session.scalars(select(TagGroup.id).where(
         TagGroup.tenant_id == tenant_id, TagGroup.exclusive.is_(True),
         TagGroup.id.in_(sorted({tags[i].group_id for i in add_ids}) or [0]))))

@@ -194,11 +194,15 @@ def list_shops(*, tenant_id: int, after_id: int = 0, limit: int = 50,
 
 # ------------------------------------------------------------------ products
 
-def shop_items(*, tenant_id: int, shop_id: int) -> list[ShopItem]:
-    """The shop's products in the owner's order."""
-    return list(db.session.scalars(select(ShopItem).where(
-        ShopItem.tenant_id == tenant_id, ShopItem.shop_id == shop_id)
-        .order_by(ShopItem.position, ShopItem.id)))
+def shop_items(*, tenant_id: int, shop_id: int, lock: bool = False) -> list[ShopItem]:
+    """The shop's products in the owner's order (lock: a current read, for edits)."""
+    stmt = (select(ShopItem).where(ShopItem.tenant_id == tenant_id, ShopItem.shop_id == shop_id)
+            .order_by(ShopItem.position, ShopItem.id))
+    if lock:
+        # Under the shop's lock, edits must see the last committed list, not the snapshot
+        # MariaDB's REPEATABLE READ may have taken before the lock was granted.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return list(db.session.scalars(stmt))
 
 
 def _check_ids(product_ids: Sequence[int]) -> list[int]:
@@ -241,7 +245,7 @@ def set_products(*, tenant_id: int, member_id: int, product_ids: Sequence[int],
     if len(ids) > MAX_PRODUCTS:
         raise TooManyProducts(details={"max": MAX_PRODUCTS})
     shop = _lock_shop(tenant_id, member_id)
-    current = {i.product_id: i for i in shop_items(tenant_id=tenant_id, shop_id=shop.id)}
+    current = {i.product_id: i for i in shop_items(tenant_id=tenant_id, shop_id=shop.id, lock=True)}
     _require_on_sale(tenant_id, [i for i in ids if i not in current])
     gone = [pid for pid in current if pid not in set(ids)]
     if gone:
@@ -256,7 +260,7 @@ def set_products(*, tenant_id: int, member_id: int, product_ids: Sequence[int],
             item.position = position
     shop.updated_at = now
     db.session.flush()
-    return shop_items(tenant_id=tenant_id, shop_id=shop.id)
+    return shop_items(tenant_id=tenant_id, shop_id=shop.id, lock=True)
 
 
 def add_products(*, tenant_id: int, member_id: int, product_ids: Sequence[int],
@@ -264,7 +268,7 @@ def add_products(*, tenant_id: int, member_id: int, product_ids: Sequence[int],
     """Append products to the end of the shop (ones already in it stay where they are)."""
     ids = _check_ids(product_ids)
     shop = _lock_shop(tenant_id, member_id)
-    current = [i.product_id for i in shop_items(tenant_id=tenant_id, shop_id=shop.id)]
+    current = [i.product_id for i in shop_items(tenant_id=tenant_id, shop_id=shop.id, lock=True)]
     new = [i for i in ids if i not in set(current)]
     return set_products(tenant_id=tenant_id, member_id=member_id, product_ids=current + new,
                         now=now)
@@ -274,7 +278,7 @@ def remove_product(*, tenant_id: int, member_id: int, product_id: int,
                    now: datetime) -> list[ShopItem]:
     """Take one product out of the shop."""
     shop = _lock_shop(tenant_id, member_id)
-    current = [i.product_id for i in shop_items(tenant_id=tenant_id, shop_id=shop.id)]
+    current = [i.product_id for i in shop_items(tenant_id=tenant_id, shop_id=shop.id, lock=True)]
     if product_id not in current:
         raise ProductNotInShop()
     return set_products(tenant_id=tenant_id, member_id=member_id,
@@ -285,7 +289,7 @@ def move_product(*, tenant_id: int, member_id: int, product_id: int, position: i
                  now: datetime) -> list[ShopItem]:
     """Move one product to a position (0 = first; past the end = last)."""
     shop = _lock_shop(tenant_id, member_id)
-    current = [i.product_id for i in shop_items(tenant_id=tenant_id, shop_id=shop.id)]
+    current = [i.product_id for i in shop_items(tenant_id=tenant_id, shop_id=shop.id, lock=True)]
     if product_id not in current:
         raise ProductNotInShop()
     if position < 0:
@@ -383,7 +387,7 @@ def enter_shop(*, tenant_id: int, member_id: int, scene: str, now: datetime) -> 
         raise InvalidScene("分享参数缺少小店")
     shop = get_open_shop(tenant_id=tenant_id, shop_id=parsed.shop_id)
     visitor = get_member(tenant_id=tenant_id, member_id=member_id)
-    before = (visitor.parent_id, visitor.pending_parent_id)
+    pending_before = visitor.pending_parent_id
     status, parent_id = "unchanged", visitor.parent_id
     try:
         result = bind_by_scene(tenant_id=tenant_id, member_id=member_id, scene=scene,
@@ -392,12 +396,20 @@ def enter_shop(*, tenant_id: int, member_id: int, scene: str, now: datetime) -> 
         pass
     else:
         parent_id = result.parent_id
-        # bind_member answers "bound"/"pending" again for an existing binding to the same parent
-        already = before[0] if result.status != "pending" else before[1]
-        status = "unchanged" if already == result.parent_id else result.status
+        status = _new_binding(visitor, result.status, result.parent_id, pending_before, now)
     _record_visit(tenant_id=tenant_id, shop_id=shop.id, member_id=member_id, now=now,
                   bound=status != "unchanged")
     return ShopEntry(shop_id=shop.id, bind_status=status, parent_id=parent_id)
+
+
+def _new_binding(member: Member, status: str, parent_id: int, pending_before: int | None,
+                 now: datetime) -> str:
+    """bind_member answers "bound" (or "pending") again for an existing binding to the same
+    parent; what this visit did is told by the locked row it refreshed: a binding made now
+    carries bound_at == now."""
+    if status == "pending":
+        return "unchanged" if pending_before == parent_id else "pending"
+    return status if member.bound_at == now else "unchanged"
 
 
 def _record_visit(*, tenant_id: int, shop_id: int, member_id: int, now: datetime,

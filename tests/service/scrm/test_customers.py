@@ -240,7 +240,7 @@ def test_remarks_and_follow_ups_form_a_newest_first_timeline_on_the_card(factory
     tenant = factory.tenant()
     sales = factory.staff(tenant, "staff")
     customer = add_customer(tenant, sales)
-    t0 = utcnow()
+    t0 = utcnow().replace(microsecond=0)  # MariaDB DATETIME keeps whole seconds
     with unit_of_work():
         scrm.add_remark(tenant_id=tenant.id, staff_id=sales.id, customer_id=customer.id,
                         content="喜欢熟普", now=t0)
@@ -265,7 +265,7 @@ def test_a_reminder_falls_due_is_completed_as_a_follow_up_and_cannot_close_twice
     tenant = factory.tenant()
     sales, other = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
     customer = add_customer(tenant, sales)
-    now = utcnow()
+    now = utcnow().replace(microsecond=0)  # MariaDB DATETIME keeps whole seconds
     with unit_of_work():
         reminder = scrm.create_reminder(tenant_id=tenant.id, staff_id=sales.id,
                                         customer_id=customer.id, due_at=now + timedelta(days=2),
@@ -296,7 +296,7 @@ def test_a_reminder_in_the_past_or_beyond_a_year_is_refused(factory: Any, offset
     tenant = factory.tenant()
     sales = factory.staff(tenant, "staff")
     customer = add_customer(tenant, sales)
-    now = utcnow()
+    now = utcnow().replace(microsecond=0)  # MariaDB DATETIME keeps whole seconds
     with pytest.raises(InvalidReminder), unit_of_work():
         scrm.create_reminder(tenant_id=tenant.id, staff_id=sales.id, customer_id=customer.id,
                              due_at=now + offset, now=now)
@@ -309,7 +309,7 @@ def test_due_reminders_are_sent_once_to_the_staff_members_wecom(factory: Any, sa
         scrm.set_staff_wecom_user(tenant_id=tenant.id, staff_id=sales.id,
                                   wecom_user_id=f"zhangsan{tenant.id}", actor="test")
     customer = add_customer(tenant, sales, name="复购客户")
-    now = utcnow()
+    now = utcnow().replace(microsecond=0)  # MariaDB DATETIME keeps whole seconds
     with unit_of_work():
         scrm.create_reminder(tenant_id=tenant.id, staff_id=sales.id, customer_id=customer.id,
                              due_at=now + timedelta(hours=1), note="提醒复购", now=now)

@@ -85,14 +85,14 @@ def test_a_hand_over_moves_customers_and_reminders_and_keeps_the_history(factory
     tenant = factory.tenant()
     leaver, heir = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
     stays = factory.staff(tenant, "staff")
-    t0 = utcnow() - timedelta(days=3)
+    t0 = utcnow().replace(microsecond=0) - timedelta(days=3)
     c1 = add_customer(tenant, leaver, name="一", now=t0)
     c2 = add_customer(tenant, leaver, name="二", now=t0)
     other = add_customer(tenant, stays, name="别人的", now=t0)
     with unit_of_work():
         reminder = scrm.create_reminder(tenant_id=tenant.id, staff_id=leaver.id, customer_id=c1.id,
                                         due_at=t0 + timedelta(days=5), note="回访", now=t0)
-    now = utcnow()
+    now = utcnow().replace(microsecond=0)  # MariaDB DATETIME keeps whole seconds
     with unit_of_work():
         moved = workload.hand_over_customers(tenant_id=tenant.id, from_staff_id=leaver.id,
                                              to_staff_id=heir.id, actor="staff:1", now=now)
