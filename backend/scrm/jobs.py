@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 # every 10 minutes with a 30-minute window misses nothing a slow commit paid late.
 BUYER_WINDOW = timedelta(minutes=30)
 MAX_BUYERS = 20_000
+INTERVALS = {"notify_due_follow_ups": 60, "tag_recent_buyers": 600}
 
 
 def notify_due_follow_ups(*, now: datetime) -> int:
