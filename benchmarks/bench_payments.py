@@ -58,6 +58,15 @@ def wsgi_app() -> Any:
     from miniprogram_api.http import route
 
     app = create_web_app(load_settings())
+    log_file = os.environ.get("BENCH_RETRY_LOG")
+    if log_file:  # count deadlock retries of units of work (backend.db logs each at INFO)
+        import logging
+
+        handler = logging.FileHandler(log_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(message)s"))
+        retries = logging.getLogger("backend.db")
+        retries.setLevel(logging.INFO)
+        retries.addHandler(handler)
     bp = Blueprint("bench_baseline", __name__, url_prefix="/bench")
 
     @route(bp, "/baseline", method="POST", auth=None, raw=True)
@@ -115,6 +124,56 @@ def fire(wires: list[Any], concurrency: int) -> dict[str, Any]:
     return {"requests": len(wires), "seconds": round(elapsed, 3), "per_second": round(len(wires) / elapsed, 1),
             "p50_ms": round(pct(latencies, 50) * 1000, 1), "p95_ms": round(pct(latencies, 95) * 1000, 1),
             "statuses": dict(Counter(statuses))}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), 0 when unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _mariadb_pid() -> int | None:
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip() in ("mariadbd", "mysqld"):
+                    return int(d.name)
+            except OSError:
+                continue
+    return None
+
+
+class CpuMeter:
+    """CPU seconds spent by the server's workers, MariaDB and this client during a phase
+    (MariaDB is shared with anything else using it on the machine)."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.db_pid = _mariadb_pid()
+
+    def sample(self) -> dict[str, float]:
+        workers = [self.server_pid, *_children(self.server_pid)]
+        return {"server": sum(_cpu_seconds(p) for p in workers),
+                "mariadb": _cpu_seconds(self.db_pid) if self.db_pid else 0.0,
+                "client": sum(os.times()[:2])}
+
+    def measure(self, fn: Any, *args: Any) -> dict[str, Any]:
+        before = self.sample()
+        result = fn(*args)
+        after = self.sample()
+        n = result["requests"]
+        result["cpu_ms_per_request"] = {k: round((after[k] - before[k]) / n * 1000, 2) for k in before}
+        return result
 
 
 def wait_up(url: str, seconds: float = 60) -> None:
@@ -227,6 +286,16 @@ def verify(app: Any, tenant_id: int, orders_made: list[tuple[int, str, int]]) ->
         except ImportError:
             out["ledger"] = "not installed"
             return out
+        from backend.ledger.models import LedgerAccount, LedgerBalance
+
+        frozen = db.session.scalar(
+            select(func.coalesce(func.sum(LedgerBalance.balance_fen), 0))
+            .join(LedgerAccount, LedgerAccount.id == LedgerBalance.account_id)
+            .where(LedgerAccount.tenant_id == tenant_id, LedgerAccount.kind == "member_frozen")) or 0
+        all_rewards = db.session.scalar(select(func.coalesce(func.sum(Payout.amount_fen), 0)).where(
+            Payout.tenant_id == tenant_id, Payout.beneficiary_id.is_not(None))) or 0
+        # Every order of the tenant is paid and none settled: frozen = all member payouts.
+        out["frozen_equals_all_member_payouts"] = int(frozen) == int(all_rewards)
         report = ledger.check_ledger(tenant_id=tenant_id)
         out["ledger"] = {"ok": report.ok, "postings": report.postings, "entries": report.entries,
                          "entries_total_fen": report.entries_total_fen,
@@ -250,6 +319,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--mysql", default="mysql+pymysql://root@127.0.0.1:3306/siyu_bench_payments")
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    ap.add_argument("--app", default="benchmarks.bench_payments:wsgi_app()", help="gunicorn app (experiments)")
     args = ap.parse_args()
 
     from sqlalchemy import create_engine, text
@@ -282,9 +352,12 @@ def main() -> None:
     sandbox = start_sandbox(port=0)
     port = free_port()
     server = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis, "SECRET_KEY": SECRET,
+    retry_log = OUT / "payments_retries.log"
+    OUT.mkdir(exist_ok=True)
+    retry_log.unlink(missing_ok=True)
+    env = {**os.environ, "BENCH_RETRY_LOG": str(retry_log), "DATABASE_URL": url, "REDIS_URL": args.redis, "SECRET_KEY": SECRET,
            "WECHAT_MODE": "sandbox", "WECHAT_SANDBOX_URL": sandbox.url, "PUBLIC_BASE_URL": server,
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     app = create_web_app(load_settings(env))
 
     warm_n = 40
@@ -300,7 +373,7 @@ def main() -> None:
     gunicorn = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(args.workers), "-k", "gthread",
          "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         "benchmarks.bench_payments:wsgi_app()"], cwd=str(ROOT), env=env)
+         args.app], cwd=str(ROOT), env=env)
     try:
         wait_up(server)
 
@@ -319,19 +392,22 @@ def main() -> None:
         results: dict[str, Any] = {"setup_seconds": round(setup_s, 1), "chain_depth": built["chain_depth"],
                                    "workers": args.workers, "threads": args.threads,
                                    "concurrency": args.concurrency, "cpus": os.cpu_count()}
-        base1 = fire(baseline_wires(args.orders), args.concurrency)
+        meter = CpuMeter(gunicorn.pid)
+        base1 = meter.measure(fire, baseline_wires(args.orders), args.concurrency)
         pay_wires = sign(timed[1])
-        payments_run = fire(pay_wires, args.concurrency)
-        base2 = fire(baseline_wires(args.orders), args.concurrency)
+        payments_run = meter.measure(fire, pay_wires, args.concurrency)
+        base2 = meter.measure(fire, baseline_wires(args.orders), args.concurrency)
         storm_wires = sign(storm[1], 10)
         random.Random(args.seed).shuffle(storm_wires)
-        storm_run = fire(storm_wires, args.concurrency)
+        storm_run = meter.measure(fire, storm_wires, args.concurrency)
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=30)
         sandbox.stop()
 
     baseline = statistics.mean([base1["per_second"], base2["per_second"]])
+    results["deadlock_retries"] = (sum(1 for line in retry_log.read_text().splitlines() if "retrying" in line)
+                                   if retry_log.exists() else 0)
     results.update(
         baseline_first=base1, payments=payments_run, baseline_second=base2,
         ratio_vs_baseline=round(payments_run["per_second"] / baseline, 3),
