@@ -34,6 +34,8 @@ class Member(TenantScoped, Base):
         Index("ix_members_tenant_grandparent", "tenant_id", "grandparent_id", "id"),
         Index("ix_members_tenant_ggparent", "tenant_id", "great_grandparent_id", "id"),
         Index("ix_members_tenant_path", "tenant_id", "path"),
+        # "New team members today" for the daily summaries: a range, not a scan.
+        Index("ix_members_tenant_bound_at", "tenant_id", "bound_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -220,6 +220,10 @@ def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: 
     member.pending_scene = None
     db.session.add(Binding(tenant_id=tenant.id, member_id=member.id, parent_id=parent.id,
                            source=source, scene=scene, bound_at=now))
+    # The promoter hears of the new fan through the outbox, i.e. only if this commits.
+    from backend.notifications.service import enqueue_team_member_alert
+
+    enqueue_team_member_alert(tenant_id=tenant.id, member_id=member.id, now=now)
 
 
 def _end_binding(*, tenant_id: int, member: Member, now: datetime, reason: str) -> None:

@@ -221,3 +221,15 @@ def test_manual_adjustments_are_audited_with_before_and_after(factory):
     assert entry.actor == "staff:9" and entry.action == "member.adjust"
     assert entry.before == {"promoter_status": "active", "member_level": 0}
     assert entry.after == {"promoter_status": "frozen", "member_level": 2}
+
+
+def test_a_binding_queues_a_new_fan_alert_for_the_promoter(factory):
+    from backend.notifications.models import OutboxMessage
+
+    t = factory.tenant()
+    promoter = factory.member(t)
+    fan = factory.member(t, parent=promoter)
+    alerts = list(db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.tenant_id == t.id, OutboxMessage.member_id == promoter.id)))
+    assert [a.kind for a in alerts] == ["team_member"]
+    assert alerts[0].payload["new_member_id"] == fan.id
