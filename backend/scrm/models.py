@@ -197,7 +197,7 @@ class CustomerEvent(TenantScoped, Base):
     staff_id: Mapped[int | None] = mapped_column(BigId)  # who did it; None = the system / rules
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     content: Mapped[str] = mapped_column(String(1000), default="", nullable=False)
-    data: Mapped[Any] = mapped_column(JSON)
+    data: Mapped[Any] = mapped_column(JSON, nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     day: Mapped[date] = mapped_column(Date, nullable=False)  # China-local date of `at`
 
