@@ -167,7 +167,7 @@ def _read_committed() -> None:
     locks; at REPEATABLE READ, concurrent payments of different orders take gap locks
     on the same index ranges when they check for rows that do not exist yet (reward
     lines, issues, postings) and then deadlock inserting into them."""
-    if is_mysql():
+    if is_mysql() and not db.session().in_transaction():  # a caller's open transaction keeps its level
         db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
 
 
