@@ -82,3 +82,8 @@ class NotificationMismatch(DomainError):
 class UnknownBill(NotFound):
     code = "bill_not_found"
     message = "单据不存在"
+
+
+class DuplicateRequest(Conflict):
+    code = "duplicate_request"
+    message = "相同的请求正在处理，请稍后查看结果"

@@ -132,6 +132,22 @@ class Withdrawal(TenantScoped, Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class WithdrawalDay(TenantScoped, Base):
+    """What a member has withdrawn on one China day (amount and count of applications
+    not returned), for the daily limits: one row read and written under the member's
+    balance lock by unique key, so concurrent applications of different members never
+    lock each other's ranges."""
+
+    __tablename__ = "finance_withdrawal_days"
+    __table_args__ = (UniqueConstraint("tenant_id", "member_id", "day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    amount_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)
+    count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
 class BalanceTransfer(TenantScoped, Base):
     """余额转赠: stored value moved from one member to another."""
 

@@ -5,7 +5,7 @@ For the orders / payments domain. Call these inside the unit of work that change
 order (while holding the order's row lock); every one is idempotent, so a repeated
 notification or a retried unit of work changes nothing the second time:
 
-    on_order_paid(tenant_id=, order_id=, paid_fen=, payouts=, now=) -> list[RewardAccrual]
+    on_order_paid(tenant_id=, order_id=, paid_fen=, payouts=, now=) -> list[Frozen]
         The payment (WeChat clearing → merchant, once per order) and the order lines'
         rewards frozen (once per order line). `payouts` is what
         backend.rewards.service.compute_and_record_payouts returned for the order's
@@ -38,7 +38,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select, update
 
 from backend.audit.service import record_audit
 from backend.extensions import db
@@ -53,7 +53,7 @@ from backend.finance.models import BalanceTransfer, FinanceSettings, Recharge, R
 from backend.finance.rules import DEFAULT_RULES, FinanceRules, apply_changes, recharge_bonus, settle_due_at
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
-from backend.ledger.service import Leg, insert_ignore, member, system
+from backend.ledger.service import Leg, PostingSpec, insert_ignore, member, system
 from backend.members.errors import MemberNotFound
 from backend.members.models import Member
 from backend.tenants.models import Tenant
@@ -117,14 +117,17 @@ def update_rules(*, tenant_id: int, changes: dict[str, Any], actor: str) -> Fina
 # ------------------------------------------------------------------ order money
 
 
+def _payment_spec(order_id: int, paid_fen: int) -> PostingSpec:
+    return PostingSpec(key=f"order:paid:{order_id}", kind="order_paid", memo=f"订单 {order_id} 微信支付收款",
+                       order_id=order_id,
+                       legs=[Leg(system(K.WECHAT_CLEARING), -paid_fen), Leg(system(K.MERCHANT), paid_fen)])
+
+
 def record_payment(*, tenant_id: int, order_id: int, paid_fen: int, now: datetime) -> int | None:
     """An order's WeChat Pay payment: clearing → merchant, once per order. Returns the posting id."""
     if paid_fen <= 0:
         return None
-    return ledger.post(tenant_id=tenant_id, key=f"order:paid:{order_id}", kind="order_paid", now=now,
-                       memo=f"订单 {order_id} 微信支付收款", order_id=order_id,
-                       legs=[Leg(system(K.WECHAT_CLEARING), -paid_fen), Leg(system(K.MERCHANT), paid_fen)]
-                       ).posting_id
+    return ledger.post_many(tenant_id=tenant_id, now=now, postings=[_payment_spec(order_id, paid_fen)])[0].posting_id
 
 
 def record_refund(*, tenant_id: int, order_id: int, refund_fen: int, refund_key: str, now: datetime) -> int | None:
@@ -146,10 +149,22 @@ class PayoutLike(Protocol):
     amount_fen: int
 
 
-def freeze_rewards(*, tenant_id: int, order_id: int, lines: Sequence[PayoutLike], now: datetime
-                   ) -> list[RewardAccrual]:
-    """Post the payout lines of a paid order as frozen rewards: one posting and one
-    accrual per order line, each line once, whatever the number of calls."""
+@dataclass(frozen=True)
+class Frozen:
+    """One order line's rewards as frozen by this call (created) or an earlier one."""
+
+    order_line_id: int
+    amount_fen: int  # what its beneficiaries got, together
+    beneficiaries: int
+    posting_id: int
+    created: bool
+
+
+_INSERT_ACCRUALS = insert(RewardAccrual.__table__)
+
+
+def _freeze(tenant_id: int, order_id: int, lines: Sequence[PayoutLike], now: datetime,
+            payment: PostingSpec | None) -> list[Frozen]:
     by_line: dict[int, list[PayoutLike]] = {}
     for p in lines:
         if p.order_line_id is None:
@@ -157,44 +172,47 @@ def freeze_rewards(*, tenant_id: int, order_id: int, lines: Sequence[PayoutLike]
         payable = by_line.setdefault(p.order_line_id, [])
         if p.beneficiary_id is not None and p.amount_fen > 0:
             payable.append(p)
-    if not by_line:
-        return []
-    done = {a.order_line_id: a for a in db.session.scalars(select(RewardAccrual).where(
-        RewardAccrual.tenant_id == tenant_id, RewardAccrual.order_line_id.in_(list(by_line))))}
-    out: list[RewardAccrual] = []
+    freezes: list[tuple[int, list[PayoutLike], PostingSpec]] = []
     for line_id in sorted(by_line):
-        if line_id in done:
-            out.append(done[line_id])
-            continue
         payouts = by_line[line_id]
         if not payouts:
             continue
-        total = sum(p.amount_fen for p in payouts)
         legs = [Leg(member(K.MEMBER_FROZEN, p.beneficiary_id), p.amount_fen, payout_id=p.id)  # type: ignore[arg-type]
                 for p in payouts]
-        legs.append(Leg(system(K.MERCHANT), -total))
-        result = ledger.post(tenant_id=tenant_id, key=f"reward:freeze:{line_id}", kind="reward_freeze",
-                             legs=legs, now=now, memo=f"订单 {order_id} 奖励冻结", order_id=order_id,
-                             order_line_id=line_id)
-        if not result.created:  # a concurrent caller posted it, and wrote the accrual with it
-            accrual = _accruals_locked(tenant_id, [line_id])
-            out.extend(accrual)
-            continue
-        accrual = RewardAccrual(
-            tenant_id=tenant_id, order_id=order_id, order_line_id=line_id, status="frozen", amount_fen=total,
-            beneficiaries=len({p.beneficiary_id for p in payouts}), frozen_at=now,
-            freeze_posting_id=result.posting_id)
-        db.session.add(accrual)
-        out.append(accrual)
-    db.session.flush()
+        legs.append(Leg(system(K.MERCHANT), -sum(p.amount_fen for p in payouts)))
+        freezes.append((line_id, payouts, PostingSpec(
+            key=f"reward:freeze:{line_id}", kind="reward_freeze", legs=legs, memo=f"订单 {order_id} 奖励冻结",
+            order_id=order_id, order_line_id=line_id)))
+    specs = ([payment] if payment else []) + [spec for _, _, spec in freezes]
+    if not specs:
+        return []
+    results = ledger.post_many(tenant_id=tenant_id, postings=specs, now=now)[1 if payment else 0:]
+    out = [Frozen(order_line_id=line_id, amount_fen=sum(p.amount_fen for p in payouts),
+                  beneficiaries=len({p.beneficiary_id for p in payouts}), posting_id=result.posting_id,
+                  created=result.created)
+           for (line_id, payouts, _), result in zip(freezes, results, strict=True)]
+    new_rows = [{"tenant_id": tenant_id, "order_id": order_id, "order_line_id": f.order_line_id, "status": "frozen",
+                 "amount_fen": f.amount_fen, "beneficiaries": f.beneficiaries, "frozen_at": now,
+                 "freeze_posting_id": f.posting_id} for f in out if f.created]
+    if new_rows:  # a replayed line's accrual was written with its posting, by the first
+        db.session.execute(_INSERT_ACCRUALS, new_rows)
     return out
 
 
+def freeze_rewards(*, tenant_id: int, order_id: int, lines: Sequence[PayoutLike], now: datetime
+                   ) -> list[Frozen]:
+    """Post the payout lines of a paid order as frozen rewards: one posting and one
+    accrual per order line, each line once, whatever the number of calls. Returns the
+    lines that pay anyone, by order line id."""
+    return _freeze(tenant_id, order_id, lines, now, payment=None)
+
+
 def on_order_paid(*, tenant_id: int, order_id: int, paid_fen: int, payouts: Sequence[PayoutLike],
-                  now: datetime) -> list[RewardAccrual]:
-    """A paid order: its payment into the ledger and its lines' rewards frozen (idempotent)."""
-    record_payment(tenant_id=tenant_id, order_id=order_id, paid_fen=paid_fen, now=now)
-    return freeze_rewards(tenant_id=tenant_id, order_id=order_id, lines=payouts, now=now)
+                  now: datetime) -> list[Frozen]:
+    """A paid order: its payment into the ledger and its lines' rewards frozen, in one
+    batch (idempotent)."""
+    payment = _payment_spec(order_id, paid_fen) if paid_fen > 0 else None
+    return _freeze(tenant_id, order_id, payouts, now, payment=payment)
 
 
 def _mark(tenant_id: int, *, exclusive: bool, now: datetime) -> SettlementMark:
@@ -215,6 +233,7 @@ def on_order_completed(*, tenant_id: int, order_id: int, completed_at: datetime)
     (an accrual keeps its first completion time)."""
     days = get_rules(tenant_id=tenant_id).settle_after_days
     mark = _mark(tenant_id, exclusive=False, now=completed_at)  # held until commit: the job waits
+    # A locking read: it sees accruals committed after this transaction's snapshot.
     rows = list(db.session.scalars(
         select(RewardAccrual).where(RewardAccrual.tenant_id == tenant_id, RewardAccrual.order_id == order_id,
                                     RewardAccrual.status == "frozen", RewardAccrual.completed_at.is_(None))
@@ -228,9 +247,11 @@ def on_order_completed(*, tenant_id: int, order_id: int, completed_at: datetime)
 
 
 def _accruals_locked(tenant_id: int, order_line_ids: Sequence[int]) -> list[RewardAccrual]:
+    # A locking read by the unique (tenant, order line): it sees accruals committed after
+    # this transaction's snapshot (a refund racing the payment it refunds).
     return list(db.session.scalars(
         select(RewardAccrual).where(RewardAccrual.tenant_id == tenant_id,
-                                    RewardAccrual.order_line_id.in_(list(order_line_ids)))
+                                    RewardAccrual.order_line_id.in_(sorted(order_line_ids)))
         .order_by(RewardAccrual.id).with_for_update().execution_options(populate_existing=True)))
 
 
@@ -241,38 +262,43 @@ def _member_entries(tenant_id: int, accruals: Sequence[RewardAccrual]) -> dict[i
             for a in accruals}
 
 
-def _settle(tenant_id: int, a: RewardAccrual, entries: Sequence[ledger.EntryLine], now: datetime) -> None:
+def _settle_spec(a: RewardAccrual, entries: Sequence[ledger.EntryLine]) -> PostingSpec:
     legs: list[Leg] = []
     for e in entries:
         legs.append(Leg(member(K.MEMBER_FROZEN, e.owner_key), -e.amount_fen, payout_id=e.payout_id))
         legs.append(Leg(member(K.MEMBER_AVAILABLE, e.owner_key), e.amount_fen, payout_id=e.payout_id))
-    result = ledger.post(tenant_id=tenant_id, key=f"reward:settle:{a.order_line_id}", kind="reward_settle",
-                         legs=legs, now=now, memo=f"订单 {a.order_id} 奖励结算，转入可提现余额",
-                         order_id=a.order_id, order_line_id=a.order_line_id)
-    a.status, a.ended_at, a.settle_posting_id = "settled", now, result.posting_id
+    return PostingSpec(key=f"reward:settle:{a.order_line_id}", kind="reward_settle", legs=legs,
+                       memo=f"订单 {a.order_id} 奖励结算，转入可提现余额", order_id=a.order_id,
+                       order_line_id=a.order_line_id)
 
 
-def _void(tenant_id: int, a: RewardAccrual, entries: Sequence[ledger.EntryLine], now: datetime, *,
-          reverse: bool) -> None:
+def _void_spec(a: RewardAccrual, entries: Sequence[ledger.EntryLine], *, reverse: bool) -> PostingSpec:
     kind = K.MEMBER_AVAILABLE if reverse else K.MEMBER_FROZEN
     legs = [Leg(member(kind, e.owner_key), -e.amount_fen, payout_id=e.payout_id) for e in entries]
     legs.append(Leg(system(K.MERCHANT), sum(e.amount_fen for e in entries)))
     verb = "reverse" if reverse else "cancel"
     memo = (f"订单 {a.order_id} 退款，已结算奖励冲回" if reverse else f"订单 {a.order_id} 退款，冻结奖励取消")
-    result = ledger.post(tenant_id=tenant_id, key=f"reward:{verb}:{a.order_line_id}", kind=f"reward_{verb}",
-                         legs=legs, now=now, memo=memo, order_id=a.order_id, order_line_id=a.order_line_id,
-                         reverses_id=a.settle_posting_id if reverse else a.freeze_posting_id)
-    a.status = "reversed" if reverse else "cancelled"
-    a.ended_at, a.void_posting_id = now, result.posting_id
+    return PostingSpec(key=f"reward:{verb}:{a.order_line_id}", kind=f"reward_{verb}", legs=legs, memo=memo,
+                       order_id=a.order_id, order_line_id=a.order_line_id,
+                       reverses_id=a.settle_posting_id if reverse else a.freeze_posting_id)
+
+
+def _void(tenant_id: int, rows: Sequence[RewardAccrual], now: datetime) -> None:
+    """Cancel (frozen) or reverse (settled) these locked accruals, in one batch. The
+    accrual row locks make the keys ours: a line is voided once, by whoever holds it."""
+    entries = _member_entries(tenant_id, rows)
+    specs = [_void_spec(a, entries[a.id], reverse=a.status == "settled") for a in rows]
+    results = ledger.post_many(tenant_id=tenant_id, postings=specs, now=now, keys_owned=True)
+    for a, result in zip(rows, results, strict=True):
+        a.status = "reversed" if a.status == "settled" else "cancelled"
+        a.ended_at, a.void_posting_id = now, result.posting_id
 
 
 def cancel_rewards(*, tenant_id: int, order_line_ids: Sequence[int], now: datetime) -> list[RewardAccrual]:
     """Cancel the frozen rewards of these order lines (refunded before settlement).
     Lines already settled, cancelled or reversed are left as they are."""
     rows = [a for a in _accruals_locked(tenant_id, order_line_ids) if a.status == "frozen"]
-    entries = _member_entries(tenant_id, rows)
-    for a in rows:
-        _void(tenant_id, a, entries[a.id], now, reverse=False)
+    _void(tenant_id, rows, now)
     db.session.flush()
     return rows
 
@@ -281,9 +307,7 @@ def reverse_rewards(*, tenant_id: int, order_line_ids: Sequence[int], now: datet
     """Reverse the settled rewards of these order lines (refunded after settlement): new
     postings take them back from the available balance, which may go below zero."""
     rows = [a for a in _accruals_locked(tenant_id, order_line_ids) if a.status == "settled"]
-    entries = _member_entries(tenant_id, rows)
-    for a in rows:
-        _void(tenant_id, a, entries[a.id], now, reverse=True)
+    _void(tenant_id, rows, now)
     db.session.flush()
     return rows
 
@@ -306,11 +330,9 @@ def on_lines_refunded(*, tenant_id: int, order_id: int, order_line_ids: Sequence
         out.refund_posting_id = record_refund(tenant_id=tenant_id, order_id=order_id, refund_fen=refund_fen,
                                               refund_key=refund_key, now=now)
     rows = [a for a in _accruals_locked(tenant_id, order_line_ids) if a.status in ("frozen", "settled")]
-    entries = _member_entries(tenant_id, rows)
     for a in rows:
-        reverse = a.status == "settled"
-        _void(tenant_id, a, entries[a.id], now, reverse=reverse)
-        (out.reversed if reverse else out.cancelled).append(a.order_line_id)
+        (out.reversed if a.status == "settled" else out.cancelled).append(a.order_line_id)
+    _void(tenant_id, rows, now)
     db.session.flush()
     return out
 
@@ -324,16 +346,12 @@ def order_rewards(*, tenant_id: int, order_id: int) -> list[RewardAccrual]:
 def credit_bonuses(*, tenant_id: int, payouts: Sequence[PayoutLike], now: datetime) -> int:
     """Referral and team bonuses (no order line, nothing to refund): straight into the
     available balance, once per payout. Returns how many were posted now."""
-    posted = 0
-    for p in sorted(payouts, key=lambda p: p.id):
-        if p.beneficiary_id is None or p.amount_fen <= 0:
-            continue
-        result = ledger.post(tenant_id=tenant_id, key=f"reward:bonus:{p.id}", kind="reward_bonus", now=now,
-                             memo="团队奖励入账", member_id=p.beneficiary_id,
-                             legs=[Leg(system(K.MERCHANT), -p.amount_fen),
-                                   Leg(member(K.MEMBER_AVAILABLE, p.beneficiary_id), p.amount_fen, payout_id=p.id)])
-        posted += int(result.created)
-    return posted
+    specs = [PostingSpec(key=f"reward:bonus:{p.id}", kind="reward_bonus", memo="团队奖励入账",
+                         member_id=p.beneficiary_id,
+                         legs=[Leg(system(K.MERCHANT), -p.amount_fen),
+                               Leg(member(K.MEMBER_AVAILABLE, p.beneficiary_id), p.amount_fen, payout_id=p.id)])
+             for p in sorted(payouts, key=lambda p: p.id) if p.beneficiary_id is not None and p.amount_fen > 0]
+    return sum(r.created for r in ledger.post_many(tenant_id=tenant_id, postings=specs, now=now))
 
 
 # ------------------------------------------------------------------ settlement
@@ -353,6 +371,7 @@ def settle_due_batch(*, tenant_id: int, now: datetime, limit: int = 200) -> int:
 
     The mark row is locked exclusively first: a second scheduler waits here and then
     starts after the first's mark; completions wait too, so none is scheduled behind it.
+    The accruals are locked too, which makes their settlement keys this batch's own.
     """
     mark = _mark(tenant_id, exclusive=True, now=now)
     stmt = select(RewardAccrual).where(RewardAccrual.tenant_id == tenant_id, RewardAccrual.status == "frozen",
@@ -367,9 +386,15 @@ def settle_due_batch(*, tenant_id: int, now: datetime, limit: int = 200) -> int:
     if not rows:
         return 0
     entries = _member_entries(tenant_id, rows)
+    results = ledger.post_many(tenant_id=tenant_id, postings=[_settle_spec(a, entries[a.id]) for a in rows],
+                               now=now, keys_owned=True)
+    db.session.execute(  # one statement for the batch, not one UPDATE per accrual
+        update(RewardAccrual.__table__).where(RewardAccrual.__table__.c.id.in_([a.id for a in rows]))
+        .values(status="settled", ended_at=now, settle_posting_id=case(
+            {a.id: r.posting_id for a, r in zip(rows, results, strict=True)},
+            value=RewardAccrual.__table__.c.id)))
     settled: dict[int, list[int]] = {}  # member id -> [fen, order lines]
     for a in rows:
-        _settle(tenant_id, a, entries[a.id], now)
         for e in entries[a.id]:
             totals = settled.setdefault(e.owner_key, [0, 0])
             totals[0] += e.amount_fen
@@ -377,7 +402,10 @@ def settle_due_batch(*, tenant_id: int, now: datetime, limit: int = 200) -> int:
     for member_id, (fen, n) in sorted(settled.items()):
         alert(tenant_id=tenant_id, member_id=member_id, kind="settlement", data={"amount_fen": fen, "count": n},
               dedupe_key=f"{rows[-1].id}:{member_id}", now=now)
-    mark.through_at, mark.through_id = rows[-1].settle_due_at, rows[-1].id
+    last_due, last_id = rows[-1].settle_due_at, rows[-1].id
+    for a in rows:
+        db.session.expire(a)  # changed behind the ORM's back just above
+    mark.through_at, mark.through_id = last_due, last_id
     mark.settled_total += len(rows)
     mark.updated_at = now
     db.session.flush()

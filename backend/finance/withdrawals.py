@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from backend.audit.service import record_audit
 from backend.db import after_commit, run_in_unit_of_work, utcnow
 from backend.extensions import db
 from backend.finance.errors import (
+    DuplicateRequest,
     InsufficientBalance,
     NegativeBalance,
     PayeeNameRequired,
@@ -40,12 +42,12 @@ from backend.finance.errors import (
     WithdrawalNotFound,
     WithdrawalStateConflict,
 )
-from backend.finance.models import WITHDRAWAL_OPEN, WITHDRAWAL_RETURNED, Withdrawal
+from backend.finance.models import WITHDRAWAL_OPEN, WITHDRAWAL_RETURNED, Withdrawal, WithdrawalDay
 from backend.finance.rules import WECHAT_MIN_TRANSFER_FEN, china_day, withdrawal_fee
 from backend.finance.service import _member_of, _record_mismatch, alert, get_rules, pay_notify_base
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
-from backend.ledger.service import Leg, member, system
+from backend.ledger.service import Leg, insert_ignore, member, system
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,25 @@ def _new_bill_no(now: datetime) -> str:
     return f"WD{now:%Y%m%d}{secrets.token_hex(10)}"
 
 
+def _day_tally(tenant_id: int, member_id: int, day: date) -> WithdrawalDay:
+    """The member's tally of one day, created if need be, locked by its unique key."""
+    stmt = (select(WithdrawalDay).where(WithdrawalDay.tenant_id == tenant_id, WithdrawalDay.member_id == member_id,
+                                        WithdrawalDay.day == day)
+            .with_for_update().execution_options(populate_existing=True))
+    db.session.execute(insert_ignore(WithdrawalDay.__table__).values(
+        tenant_id=tenant_id, member_id=member_id, day=day, amount_fen=0, count=0))
+    tally = db.session.scalar(stmt)
+    assert tally is not None
+    return tally
+
+
+def _untally(tenant_id: int, w: Withdrawal) -> None:
+    """A returned withdrawal no longer counts against its day's limits."""
+    db.session.execute(update(WithdrawalDay.__table__).where(
+        WithdrawalDay.tenant_id == tenant_id, WithdrawalDay.member_id == w.member_id, WithdrawalDay.day == w.day)
+        .values(amount_fen=WithdrawalDay.amount_fen - w.amount_fen, count=WithdrawalDay.count - 1))
+
+
 def apply_withdrawal(*, tenant_id: int, member_id: int, amount_fen: int, now: datetime,
                      client_token: str | None = None, real_name: str | None = None) -> Withdrawal:
     """A member asks to withdraw `amount_fen` of the available balance to WeChat change.
@@ -92,35 +113,39 @@ def apply_withdrawal(*, tenant_id: int, member_id: int, amount_fen: int, now: da
         raise PayeeUnknown()
     if net >= TRANSFER_NAME_REQUIRED_FEN and not real_name:
         raise PayeeNameRequired()
-    # Everything below runs under the member's available-balance locks, so checks and
-    # writes see every earlier application (locking reads see the latest commits).
-    balance = ledger.lock_balance(tenant_id=tenant_id, account=member(K.MEMBER_AVAILABLE, member_id))
-    if client_token:
+    if client_token:  # the app's retry of an application that went through
         again = db.session.scalar(select(Withdrawal).where(
             Withdrawal.tenant_id == tenant_id, Withdrawal.member_id == member_id,
-            Withdrawal.client_token == client_token).with_for_update(read=True)
-            .execution_options(populate_existing=True))
+            Withdrawal.client_token == client_token))
         if again is not None:
             return again
+    # Everything below runs under the member's available-balance locks (every path that
+    # changes this member's withdrawals takes them first), and reads only rows it
+    # locks by unique key, so it sees every earlier application and locks no ranges.
+    balance = ledger.lock_balance(tenant_id=tenant_id, account=member(K.MEMBER_AVAILABLE, member_id))
     if balance < 0:
         raise NegativeBalance(details={"available_fen": balance})
     if balance < amount_fen:
         raise InsufficientBalance(details={"available_fen": balance, "needed_fen": amount_fen})
     day = china_day(now)
-    used_fen, used_count = db.session.execute(
-        select(func.coalesce(func.sum(Withdrawal.amount_fen), 0), func.count())
-        .where(Withdrawal.tenant_id == tenant_id, Withdrawal.member_id == member_id, Withdrawal.day == day,
-               Withdrawal.status.not_in(WITHDRAWAL_RETURNED)).with_for_update(read=True)).one()
+    tally = _day_tally(tenant_id, member_id, day)
     limit = rules.withdraw_daily_limit_fen
-    if limit is not None and int(used_fen) + amount_fen > limit:
-        raise WithdrawalDailyLimit(details={"limit_fen": limit, "used_fen": int(used_fen)})
-    if rules.withdraw_daily_count is not None and int(used_count) >= rules.withdraw_daily_count:
+    if limit is not None and tally.amount_fen + amount_fen > limit:
+        raise WithdrawalDailyLimit(details={"limit_fen": limit, "used_fen": tally.amount_fen})
+    if rules.withdraw_daily_count is not None and tally.count >= rules.withdraw_daily_count:
         raise WithdrawalDailyLimit("今日提现次数已用完", details={"count_limit": rules.withdraw_daily_count})
+    tally.amount_fen += amount_fen
+    tally.count += 1
     w = Withdrawal(tenant_id=tenant_id, member_id=member_id, client_token=client_token, amount_fen=amount_fen,
                    fee_fen=fee, net_fen=net, status="pending", day=day, openid=m.openid,
                    real_name=real_name or None, out_bill_no=_new_bill_no(now), created_at=now, updated_at=now)
     db.session.add(w)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # the same client_token, racing itself: the first one wins
+        if client_token and "client_token" in str(exc.orig):
+            raise DuplicateRequest() from None
+        raise
     legs = [Leg(member(K.MEMBER_AVAILABLE, member_id), -amount_fen, covered=True),
             Leg(system(K.PAYOUT_TRANSIT), net)]
     if fee:
@@ -153,6 +178,7 @@ def _return_money(tenant_id: int, w: Withdrawal, now: datetime, memo: str) -> No
     w.end_posting_id = ledger.post(tenant_id=tenant_id, key=f"withdraw:return:{w.id}", kind="withdraw_return",
                                    legs=legs, now=now, memo=memo, member_id=w.member_id, withdrawal_id=w.id,
                                    reverses_id=w.hold_posting_id).posting_id
+    _untally(tenant_id, w)  # after the balance, in the order apply_withdrawal locks them
 
 
 def _tell_member(tenant_id: int, w: Withdrawal, now: datetime, reason: str | None = None) -> None:

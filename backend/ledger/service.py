@@ -5,14 +5,16 @@ and entries, check and rebuild balances from the entries.
                                         Leg(system(AccountKind.MERCHANT), -3000)], now=)
 
 How `post` stays exactly-once and never overdraws, under any concurrency:
-1. a replayed key is found by a plain read and returned (no write at all);
-2. otherwise the key is claimed with INSERT IGNORE on the unique (tenant, key): a
+1. the key is claimed with INSERT IGNORE on the unique (tenant, key): a replay finds
+   the row there and returns the first posting without touching any balance; a
    concurrent poster of the same key waits on the index lock until the first commits,
    then finds it and returns it (a rolled-back first lets the second proceed);
-3. the balance shards it touches are locked with SELECT … FOR UPDATE in ascending
-   (account id, shard) order, one statement, so two postings never deadlock on them;
-   a debit that must be covered locks all shards of its account and checks the sum;
-4. balances are incremented and the entries inserted, in the caller's transaction.
+2. the balance shards it touches are locked in ascending (account id, shard) order in
+   one statement — the UPDATE that increments them, or first a SELECT … FOR UPDATE
+   when a debit must be covered (it locks all shards of that account and checks their
+   sum) — so two postings never wait on each other's balances in a circle;
+3. the entries are inserted, in the caller's transaction; `post_many` does all this
+   for a batch of postings with one update and one insert for all of them.
 
 Services never commit: the caller's unit of work does. Nothing here reads the clock.
 """
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 
 from backend.extensions import db
 from backend.ledger.errors import InsufficientBalance, UnbalancedPosting
@@ -96,19 +98,21 @@ def insert_ignore(table: Any) -> Any:
     return insert(table).prefix_with("IGNORE", dialect="mysql").prefix_with("OR IGNORE", dialect="sqlite")
 
 
+_SELECT_ACCOUNTS = (
+    select(_accounts.c.id, _accounts.c.kind, _accounts.c.owner_key, _accounts.c.shards)
+    .where(_accounts.c.tenant_id == bindparam("tenant_id"), _accounts.c.owner_key.in_(bindparam("owners", expanding=True)),
+           _accounts.c.kind.in_(bindparam("kinds", expanding=True))))
+# A locking read sees rows other transactions committed after our snapshot.
+_SELECT_ACCOUNTS_LOCKED = _SELECT_ACCOUNTS.with_for_update(read=True)
+
+
 def _select_accounts(tenant_id: int, refs: Iterable[AccountRef], *, lock: bool = False
                      ) -> dict[AccountRef, AccountInfo]:
     wanted = set(refs)
-    owners = sorted({o for _, o in wanted})
-    kinds = sorted({k for k, _ in wanted})
-    stmt = (select(_accounts.c.id, _accounts.c.kind, _accounts.c.owner_key, _accounts.c.shards)
-            .where(_accounts.c.tenant_id == tenant_id, _accounts.c.owner_key.in_(owners),
-                   _accounts.c.kind.in_(kinds)))
-    if lock:
-        # A locking read sees rows other transactions committed after our snapshot.
-        stmt = stmt.with_for_update(read=True)
+    params = {"tenant_id": tenant_id, "owners": sorted({o for _, o in wanted}),
+              "kinds": sorted({k for k, _ in wanted})}
     out = {}
-    for row in db.session.execute(stmt):
+    for row in db.session.execute(_SELECT_ACCOUNTS_LOCKED if lock else _SELECT_ACCOUNTS, params):
         ref = (row.kind, row.owner_key)
         if ref in wanted:
             out[ref] = AccountInfo(row.id, row.kind, row.owner_key, row.shards)
@@ -171,6 +175,21 @@ def find_posting(*, tenant_id: int, key: str, lock: bool = False) -> int | None:
     return db.session.scalar(stmt)
 
 
+@dataclass(frozen=True, slots=True)
+class PostingSpec:
+    """One posting of a batch (post_many): its key, kind, legs and references."""
+
+    key: str
+    kind: str
+    legs: Sequence[Leg]
+    memo: str = ""
+    member_id: int | None = None
+    order_id: int | None = None
+    order_line_id: int | None = None
+    withdrawal_id: int | None = None
+    reverses_id: int | None = None
+
+
 def post(*, tenant_id: int, key: str, kind: str, legs: Sequence[Leg], now: datetime, memo: str = "",
          member_id: int | None = None, order_id: int | None = None, order_line_id: int | None = None,
          withdrawal_id: int | None = None, reverses_id: int | None = None) -> PostingResult:
@@ -179,26 +198,69 @@ def post(*, tenant_id: int, key: str, kind: str, legs: Sequence[Leg], now: datet
     Raises InsufficientBalance (409) when a covered debit would take its account below
     zero; the caller's unit of work then rolls everything back.
     """
-    _check_legs(legs)
-    existing = find_posting(tenant_id=tenant_id, key=key)
-    if existing is not None:
-        return PostingResult(existing, False)
-    accounts = ensure_accounts(tenant_id=tenant_id, refs={leg.account for leg in legs}, now=now)
-    claimed = db.session.execute(insert_ignore(_postings).values(
-        tenant_id=tenant_id, idem_key=key, kind=kind, memo=memo[:255], member_id=member_id,
-        order_id=order_id, order_line_id=order_line_id, withdrawal_id=withdrawal_id,
-        reverses_id=reverses_id, created_at=now))
-    if claimed.rowcount != 1:
-        first = find_posting(tenant_id=tenant_id, key=key, lock=True)
+    return post_many(tenant_id=tenant_id, now=now, postings=[PostingSpec(
+        key=key, kind=kind, legs=legs, memo=memo, member_id=member_id, order_id=order_id,
+        order_line_id=order_line_id, withdrawal_id=withdrawal_id, reverses_id=reverses_id)])[0]
+
+
+_INSERT_POSTING = insert(_postings)
+_INSERT_POSTING_IGNORE = insert_ignore(_postings)
+_INSERT_ENTRIES = insert(_entries)
+
+
+def _posting_row(tenant_id: int, p: PostingSpec, now: datetime) -> dict[str, Any]:
+    return {"tenant_id": tenant_id, "idem_key": p.key, "kind": p.kind, "memo": p.memo[:255],
+            "member_id": p.member_id, "order_id": p.order_id, "order_line_id": p.order_line_id,
+            "withdrawal_id": p.withdrawal_id, "reverses_id": p.reverses_id, "created_at": now}
+
+
+def post_many(*, tenant_id: int, postings: Sequence[PostingSpec], now: datetime,
+              keys_owned: bool = False) -> list[PostingResult]:
+    """Post several movements at once, each once per key (results in the same order).
+
+    Same guarantees as `post`; the balances of all of them are locked in one statement
+    (ascending), changed in one and their entries written in one, so a paid order's
+    payment and its lines' rewards, or a settlement batch, cost a few round trips.
+
+    keys_owned: the caller's row locks already make these keys its own — none was
+    posted before and nobody can post one concurrently (the settlement job holding the
+    accruals it settles). The postings are then inserted in one statement; a key that
+    exists anyway is an IntegrityError, a bug, not a replay.
+    """
+    keys = [p.key for p in postings]
+    if len(set(keys)) != len(keys):
+        raise ValueError("duplicate keys in one batch")
+    for p in postings:
+        _check_legs(p.legs)
+    if not postings:
+        return []
+    results: list[PostingResult] = []
+    claimed: list[tuple[PostingSpec, int]] = []
+    if keys_owned:
+        db.session.execute(_INSERT_POSTING, [_posting_row(tenant_id, p, now) for p in postings])
+        ids = dict(db.session.execute(select(_postings.c.idem_key, _postings.c.id).where(
+            _postings.c.tenant_id == tenant_id, _postings.c.idem_key.in_(keys))).all())
+        claimed = [(p, ids[p.key]) for p in postings]
+        results = [PostingResult(ids[p.key], True) for p in postings]
+    for p in postings if not keys_owned else ():
+        r = db.session.execute(_INSERT_POSTING_IGNORE, _posting_row(tenant_id, p, now))
+        if r.rowcount == 1:
+            claimed.append((p, int(r.lastrowid)))
+            results.append(PostingResult(int(r.lastrowid), True))
+            continue
+        first = find_posting(tenant_id=tenant_id, key=p.key, lock=True)
         if first is None:  # pragma: no cover - the ignored insert collided with a row that vanished
-            raise RuntimeError(f"posting key {key!r} collided but is not there")
-        return PostingResult(first, False)
-    posting_id = int(claimed.lastrowid)
+            raise RuntimeError(f"posting key {p.key!r} collided but is not there")
+        results.append(PostingResult(first, False))
+    if not claimed:
+        return results
+    legs = [leg for p, _ in claimed for leg in p.legs]
+    accounts = ensure_accounts(tenant_id=tenant_id, refs={leg.account for leg in legs}, now=now)
     _apply_to_balances(accounts, legs)
-    db.session.execute(insert(_entries), [
+    db.session.execute(_INSERT_ENTRIES, [
         {"tenant_id": tenant_id, "posting_id": posting_id, "account_id": accounts[leg.account].id,
-         "amount_fen": leg.amount_fen, "payout_id": leg.payout_id} for leg in legs])
-    return PostingResult(posting_id, True)
+         "amount_fen": leg.amount_fen, "payout_id": leg.payout_id} for p, posting_id in claimed for leg in p.legs])
+    return results
 
 
 def _apply_to_balances(accounts: dict[AccountRef, AccountInfo], legs: Sequence[Leg]) -> None:
@@ -223,23 +285,30 @@ def _apply_to_balances(accounts: dict[AccountRef, AccountInfo], legs: Sequence[L
             row = balance_row_id(account_id, _random.randrange(a.shards))
             lock_ids.append(row)
             target[account_id] = row
-    locked = dict(db.session.execute(
-        select(_balances.c.id, _balances.c.balance_fen).where(_balances.c.id.in_(lock_ids))
-        .order_by(_balances.c.id).with_for_update()).all())
-    if len(locked) != len(lock_ids):
+    changes = {target[acc]: d for acc, d in delta.items() if d}
+    if covered:
+        # Read (and lock) every shard first: the covered sums must hold until commit.
+        locked = dict(db.session.execute(
+            select(_balances.c.id, _balances.c.balance_fen).where(_balances.c.id.in_(lock_ids))
+            .order_by(_balances.c.id).with_for_update()).all())
+        if len(locked) != len(lock_ids):
+            raise RuntimeError("ledger balance shards missing; run `flask ledger check --fix`")
+        for account_id in sorted(covered):
+            a = info[account_id]
+            have = sum(locked[balance_row_id(account_id, s)] for s in range(a.shards))
+            if have + delta[account_id] < 0:
+                raise InsufficientBalance(details={"account": a.kind, "balance_fen": have,
+                                                   "needed_fen": -delta[account_id]})
+    if not changes:
+        return
+    # One statement for every shard the batch changes. Without a covered debit it is
+    # also the lock: the UPDATE walks the primary key ascending, the same order as the
+    # SELECT … FOR UPDATE above, so no two postings ever wait on each other in a circle.
+    done = db.session.execute(
+        update(_balances).where(_balances.c.id.in_(sorted(changes)))
+        .values(balance_fen=_balances.c.balance_fen + case(changes, value=_balances.c.id, else_=0)))
+    if not covered and done.rowcount != len(changes):
         raise RuntimeError("ledger balance shards missing; run `flask ledger check --fix`")
-    for account_id in sorted(covered):
-        a = info[account_id]
-        have = sum(locked[balance_row_id(account_id, s)] for s in range(a.shards))
-        if have + delta[account_id] < 0:
-            raise InsufficientBalance(details={"account": a.kind, "balance_fen": have,
-                                               "needed_fen": -delta[account_id]})
-    changes = [{"b_id": target[acc], "d": d} for acc, d in sorted(delta.items()) if d]
-    if changes:
-        db.session.execute(
-            update(_balances).where(_balances.c.id == bindparam("b_id"))
-            .values(balance_fen=_balances.c.balance_fen + bindparam("d")),
-            changes, execution_options={"synchronize_session": False})
 
 
 # ------------------------------------------------------------------ reading

@@ -201,3 +201,30 @@ def test_crossed_balance_transfers_neither_deadlock_nor_overdraw(app, factory):
     ba, bb = balances(t, a)["stored"], balances(t, b)["stored"]
     assert ba >= 0 and bb >= 0 and ba + bb == 2000
     assert_ledger_balanced(t)
+
+
+def test_a_double_tap_with_one_client_token_makes_one_withdrawal(app, factory):
+    t = factory.tenant()
+    m = factory.member(t)
+    give_available(t, m, 10_000)
+    tid, mid = t.id, m.id
+    outcomes = race(app, [lambda: wd.apply_withdrawal(tenant_id=tid, member_id=mid, amount_fen=1000, now=T0,
+                                                      client_token="tap-once-1").id for _ in range(10)])
+    ids = {o for o in outcomes if isinstance(o, int)}
+    assert len(ids) == 1 and set(outcomes) - ids <= {"duplicate_request"}, outcomes
+    assert balances(t, m)["available"] == 9000
+    assert_ledger_balanced(t)
+
+
+def test_fifty_members_withdrawing_at_once_do_not_hold_each_other_up(app, factory):
+    t = factory.tenant()
+    rules(t, withdraw_daily_limit_fen=5000, withdraw_daily_count=3)
+    members_ = [factory.member(t) for _ in range(50)]
+    for m in members_:
+        give_available(t, m, 2000)
+    tid = t.id
+    outcomes = race(app, [lambda mid=m.id: wd.apply_withdrawal(tenant_id=tid, member_id=mid, amount_fen=1500,
+                                                                now=T0).id for m in members_])
+    assert all(isinstance(o, int) for o in outcomes), outcomes
+    assert {balances(t, m)["available"] for m in members_} == {500}
+    assert_ledger_balanced(t)
