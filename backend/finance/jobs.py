@@ -10,7 +10,7 @@ from backend.extensions import db
 
 log = logging.getLogger(__name__)
 
-INTERVALS = {"settle_due_rewards": 300, "reconcile_withdrawals": 120}
+INTERVALS = {"settle_due_rewards": 300, "reconcile_withdrawals": 120, "credit_reward_bonuses": 60}
 SETTLE_BATCH = 200
 
 
@@ -55,3 +55,11 @@ def reconcile_withdrawals(*, now: datetime) -> int:
         except Exception:  # one bad withdrawal must not stop the others
             log.exception("reconciling withdrawal %s failed", withdrawal_id)
     return len(stuck)
+
+
+def credit_reward_bonuses(*, now: datetime) -> int:
+    """Post referral and team bonuses recorded by the rewards service to the members'
+    available balances (once each)."""
+    from backend.finance.service import credit_recorded_bonuses
+
+    return run_in_unit_of_work(lambda: credit_recorded_bonuses(now=now))

@@ -186,3 +186,15 @@ class Recharge(TenantScoped, Base):
     posting_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FinanceCursor(Base):
+    """Where a scanning job stands (e.g. the last reward payout id it posted), across
+    tenants. It only moves past rows old enough that no transaction can still commit
+    one below it."""
+
+    __tablename__ = "finance_cursors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(BigId, default=0, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from flask import current_app
@@ -49,7 +49,14 @@ from backend.finance.errors import (
     TransferInvalid,
     UnknownBill,
 )
-from backend.finance.models import BalanceTransfer, FinanceSettings, Recharge, RewardAccrual, SettlementMark
+from backend.finance.models import (
+    BalanceTransfer,
+    FinanceCursor,
+    FinanceSettings,
+    Recharge,
+    RewardAccrual,
+    SettlementMark,
+)
 from backend.finance.rules import DEFAULT_RULES, FinanceRules, apply_changes, recharge_bonus, settle_due_at
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
@@ -352,6 +359,41 @@ def credit_bonuses(*, tenant_id: int, payouts: Sequence[PayoutLike], now: dateti
                                Leg(member(K.MEMBER_AVAILABLE, p.beneficiary_id), p.amount_fen, payout_id=p.id)])
              for p in sorted(payouts, key=lambda p: p.id) if p.beneficiary_id is not None and p.amount_fen > 0]
     return sum(r.created for r in ledger.post_many(tenant_id=tenant_id, postings=specs, now=now))
+
+
+BONUS_SOURCES = ("referral", "team")
+BONUS_SETTLE_LAG = timedelta(minutes=10)  # no unit of work runs longer: later rows are final
+
+
+def credit_recorded_bonuses(*, now: datetime, limit: int = 1000) -> int:
+    """Post the referral and team bonuses the rewards service recorded (level rises,
+    team periods) to the members' available balances, once each. Scans reward payouts
+    past a cursor that only moves over rows older than a few minutes, so a bonus
+    committed late is still seen; re-seeing one is a no-op (its posting key).
+    Returns how many were posted."""
+    from backend.rewards.models import Payout
+
+    cursor = db.session.scalar(select(FinanceCursor).where(FinanceCursor.name == "reward_bonuses")
+                               .with_for_update().execution_options(populate_existing=True))
+    if cursor is None:
+        db.session.execute(insert_ignore(FinanceCursor.__table__).values(name="reward_bonuses", position=0,
+                                                                         updated_at=now))
+        cursor = db.session.scalar(select(FinanceCursor).where(FinanceCursor.name == "reward_bonuses")
+                                   .with_for_update())
+    assert cursor is not None
+    rows = list(db.session.scalars(
+        select(Payout).where(Payout.id > cursor.position, Payout.source_type.in_(BONUS_SOURCES))
+        .order_by(Payout.id).limit(limit)))
+    by_tenant: dict[int, list[Any]] = {}
+    for p in rows:
+        by_tenant.setdefault(p.tenant_id, []).append(p)
+    posted = sum(credit_bonuses(tenant_id=t, payouts=ps, now=now) for t, ps in sorted(by_tenant.items()))
+    for p in rows:  # move over the old ones, in id order, up to the first recent one
+        if p.created_at > now - BONUS_SETTLE_LAG:
+            break
+        cursor.position = p.id
+    cursor.updated_at = now
+    return posted
 
 
 # ------------------------------------------------------------------ settlement

@@ -237,3 +237,31 @@ def test_the_demo_tenant_gets_its_finance_rules(factory):
     with unit_of_work():
         shown = finance.get_rules(tenant_id=t.id).as_dict()
     assert {k: shown[k] for k in DEMO_RULES} == DEMO_RULES
+
+
+def test_referral_bonuses_recorded_by_the_rewards_service_become_available_once(factory):
+    from backend.db import utcnow
+    from backend.finance.models import FinanceCursor
+    from backend.rewards import service as rewards
+
+    t = factory.tenant()
+    activate_plan(t, {"name": "代理", "agents": {"levels": [
+        {"key": "l3", "name": "三级代理", "rate": "5%", "referral_bonus_fen": {"lower": 0, "peer": 3000, "over": 0}},
+        {"key": "l1", "name": "一级代理", "rate": "10%",
+         "referral_bonus_fen": {"lower": 10000, "peer": 8000, "over": 5000}}]}})
+    parent, child = factory.chain(t, 2)
+    with unit_of_work():
+        rewards.set_member_level(tenant_id=t.id, member_id=parent.id, actor="staff:1", agent_level="l1")
+        rewards.set_member_level(tenant_id=t.id, member_id=child.id, actor="staff:1", agent_level="l3")
+    now = utcnow()
+    assert jobs.credit_reward_bonuses(now=now) == 1
+    assert jobs.credit_reward_bonuses(now=now) == 0  # seen again (too recent to pass), posted once
+    assert balances(t, parent) == {"frozen": 0, "available": 10000, "stored": 0}
+    assert db.session.scalar(select(FinanceCursor.position)) == 0
+    assert jobs.credit_reward_bonuses(now=now + days(1)) == 0
+    assert db.session.scalar(select(FinanceCursor.position)) > 0
+    from backend.finance.statements import member_statement
+
+    [line] = member_statement(tenant_id=t.id, member_id=parent.id)["items"]
+    assert (line["title"], line["amount_fen"], line["rule"]["title"]) == ("奖励入账", 10000, "下级推荐奖")
+    assert_ledger_balanced(t)
