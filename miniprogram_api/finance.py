@@ -141,9 +141,9 @@ def my_withdrawals(principal: Principal, query: Page) -> dict[str, Any]:
 
 @route(bp, "/mp/wallet/withdrawals/<int:withdrawal_id>", auth="member")
 def my_withdrawal(principal: Principal, withdrawal_id: int) -> dict[str, Any]:
-    """One of my withdrawals (while paying: package_info for wx.requestMerchantTransfer)."""
-    return wd.withdrawal_view(wd.get_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id,
-                                                member_id=principal.subject_id))
+    """One of my withdrawals; while it waits for me, `confirm` is wx.requestMerchantTransfer's parameters."""
+    return wd.member_withdrawal(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                withdrawal_id=withdrawal_id)
 
 
 @route(bp, "/mp/wallet/withdrawals/<int:withdrawal_id>/cancel", method="POST", auth="member")

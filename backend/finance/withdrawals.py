@@ -424,3 +424,17 @@ def withdrawal_view(w: Withdrawal, *, admin: bool = False) -> dict[str, Any]:
                    transfer_state=w.transfer_state, auto_approved=w.auto_approved, reviewed_by=w.reviewed_by,
                    payout_attempts=w.payout_attempts, last_error=w.last_error, day=w.day.isoformat())
     return out
+
+
+def member_withdrawal(*, tenant_id: int, member_id: int, withdrawal_id: int) -> dict[str, Any]:
+    """One of the member's withdrawals as the mini-program shows it; while it waits for
+    the member's confirmation, `confirm` holds what wx.requestMerchantTransfer takes."""
+    from backend.wechat.service import pay_credentials
+
+    w = get_withdrawal(tenant_id=tenant_id, withdrawal_id=withdrawal_id, member_id=member_id)
+    out = withdrawal_view(w)
+    out["confirm"] = None
+    if w.status == "paying" and w.package_info:
+        creds = pay_credentials(tenant_id=tenant_id)
+        out["confirm"] = {"mchId": creds.mchid, "appId": creds.appid, "package": w.package_info}
+    return out

@@ -66,7 +66,9 @@ def test_review_approve_pays_through_wechat_and_the_notification_finishes_it(app
         "paying", "WAIT_USER_CONFIRM", "核对无误")
     assert detail["reviewed_by"].startswith("staff:") and detail["payout_attempts"] == 1
     mine = client.get(f"/api/v1/mp/wallet/withdrawals/{wid}", headers=factory.member_headers(m)).json
-    assert mine["status_text"] == "待确认收款" and mine["package_info"]
+    assert mine["status_text"] == "待确认收款"
+    assert mine["confirm"] == {"mchId": t.pay_mchid, "appId": sandbox.transfers[
+        (t.pay_mchid, detail["out_bill_no"])].appid, "package": mine["package_info"]}
     n = sandbox.confirm_transfer(detail["out_bill_no"], mchid=t.pay_mchid)
     [d] = sandbox.deliver(n, send=flask_client_sender(app.test_client()))
     assert d.result.status_code == 204
