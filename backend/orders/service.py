@@ -269,7 +269,11 @@ def _record_rewards(order: Order, buyer: Any, paid_at: datetime) -> list[Any]:
     from backend.rewards.errors import NoActivePlan
 
     tenant_id = order.tenant_id
-    lines = order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
+    # Plain rows: the payment path reads lines, it never changes them.
+    lines = db.session.execute(
+        select(OrderLine.id, OrderLine.product_id, OrderLine.sku_id, OrderLine.quantity, OrderLine.paid_fen,
+               OrderLine.cost_fen).where(OrderLine.tenant_id == tenant_id, OrderLine.order_id == order.id)
+        .order_by(OrderLine.id)).all()
     # The upline in one read of the four columns the snapshot needs (same shape as
     # rewards.member_chain, without reloading the buyer record_purchase just loaded).
     ids = buyer.ancestor_ids()
