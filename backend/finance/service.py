@@ -24,7 +24,12 @@ notification or a retried unit of work changes nothing the second time:
 
 Finer verbs they are made of: record_payment, record_refund, freeze_rewards,
 cancel_rewards, reverse_rewards. Referral and team bonuses (no order line, nothing
-to refund) go straight to the available balance: credit_bonuses.
+to refund) go straight to the available balance: credit_bonuses, or the job
+credit_reward_bonuses, which posts whatever the rewards service recorded.
+
+For other readers: get_rules (a tenant's finance rules), recharge_totals (upgrade
+facts), order_rewards, settlement_mark; balances through backend.ledger.service
+(balances_of, balances_by_member).
 
 Functions here never commit: the caller's unit of work does.
 """
