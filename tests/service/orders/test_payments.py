@@ -219,3 +219,33 @@ def test_unpaid_transactions_are_ignored(factory, shop, app):
                                         "appid": creds.appid, "amount": {"total": order.payable_fen}})
         outcome = payments.apply_transaction(tenant_id=t.id, creds=creds, tx=tx, source_key="x", now=utcnow())
     assert outcome.result == "ignored" and _order(order.id).status == "created"
+
+
+def test_notifications_delivered_shuffled_and_late_leave_every_order_right(factory, shop, sandbox):
+    import random
+
+    from backend.db import unit_of_work, utcnow
+    from backend.payments import service as payments
+
+    t = factory.tenant()
+    shop.plan(t)
+    buyer = factory.member(t, parent=factory.member(t))
+    _, sku = shop.product(t, price_fen=10000, cost_fen=4000)
+    placed = [shop.order(t, buyer, [(sku, 1)]) for _ in range(5)]
+    notes = [shop.payment(t, buyer, o) for o in placed]
+    batch = notes * 2
+    random.Random(5).shuffle(batch)
+    assert {d.result.status_code for n in batch for d in shop.deliver(n)} == {204}
+    assert {_order(o.id).status for o in placed} == {"paid"}
+    with unit_of_work():
+        refund = payments.refund_order(tenant_id=t.id, order_id=placed[0].id, order_line_id=None, reason="退货",
+                                       actor="staff:1", now=utcnow())
+    refunded = sandbox.complete_refund(refund.refund_no)
+    shop.deliver(refunded)
+    # The payment notification of a refunded order arrives again, then the refund's:
+    # neither brings the order back or pays its rewards twice.
+    assert shop.deliver(notes[0])[0].result.status_code == 204
+    assert shop.deliver(refunded)[0].result.status_code == 204
+    assert _order(placed[0].id).status == "refunded"
+    assert _count(Payout, Payout.order_id.in_([o.id for o in placed])) == 10  # 2 lines of payout each
+    assert _count(RewardLine) == 5
