@@ -208,7 +208,22 @@ def _freeze(tenant_id: int, order_id: int, lines: Sequence[PayoutLike], now: dat
                  "freeze_posting_id": f.posting_id} for f in out if f.created]
     if new_rows:  # a replayed line's accrual was written with its posting, by the first
         db.session.execute(_INSERT_ACCRUALS, new_rows)
+        # "New commission" alerts, once: only for the lines this call froze.
+        from backend.notifications.service import enqueue_commission_alerts
+
+        fresh = {f.order_line_id for f in out if f.created}
+        enqueue_commission_alerts(tenant_id=tenant_id, now=now, payouts=[
+            _Alerted(p.beneficiary_id, p.amount_fen, order_id, getattr(p, "kind", "reward"))
+            for line_id, payouts, _ in freezes if line_id in fresh for p in payouts])
     return out
+
+
+@dataclass(frozen=True)
+class _Alerted:
+    beneficiary_id: int | None
+    amount_fen: int
+    order_id: int | None
+    kind: str
 
 
 def freeze_rewards(*, tenant_id: int, order_id: int, lines: Sequence[PayoutLike], now: datetime

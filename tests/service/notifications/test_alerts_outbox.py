@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from backend.db import run_in_unit_of_work, unit_of_work
 from backend.extensions import db
+from backend.members.service import bind_member
 from backend.notifications import dispatch, service
 from backend.notifications.errors import UnknownAlertKind
 from backend.notifications.models import OutboxMessage
@@ -107,9 +108,10 @@ def test_opted_out_members_get_no_alerts_and_the_row_says_why(promoter: Any, san
 def test_a_member_without_any_channel_is_skipped_as_unreachable(factory: Any) -> None:
     tenant = factory.tenant()
     member = factory.member(tenant)
-    with unit_of_work():
-        service.enqueue_team_member_alert(tenant_id=tenant.id, member_id=factory.member(tenant, parent=member).id,
-                                          now=NOW)
+    fan = factory.member(tenant)
+    with unit_of_work():  # binding queues the promoter's new-fan alert
+        bind_member(tenant_id=tenant.id, member_id=fan.id, parent_id=member.id, source="share",
+                    scene=None, now=NOW)
     assert dispatch.deliver_due(now=NOW).skipped == 1
     assert _rows(tenant)[0].last_error == "no_channel"
 

@@ -25,8 +25,9 @@ BEFORE_DAY = datetime(2026, 11, 1, 15, 59, tzinfo=UTC)  # 23:59 on Nov 1, China
 
 def _outbox(tenant: Any) -> list[OutboxMessage]:
     db.session.rollback()
-    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.tenant_id == tenant.id)
-                                   .order_by(OutboxMessage.member_id)))
+    return list(db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.tenant_id == tenant.id, OutboxMessage.kind == "daily_summary")
+        .order_by(OutboxMessage.member_id)))
 
 
 @pytest.fixture()
@@ -60,7 +61,8 @@ def test_yesterdays_summary_counts_new_members_by_level_and_china_day_commission
     assert (rows[b.id].status, rows[b.id].channel) == ("bot_pending", "bot")
 
     dispatch.deliver_due(now=DAY_NOW)
-    assert wecom_texts(sandbox, tenant, "u-a") == ["\n".join([
+    # The new-fan alert queued when 阿二 bound goes out too, before the summary.
+    assert wecom_texts(sandbox, tenant, "u-a") == [f"【{tenant.name}】新成员加入：阿二 成为您的一级团队成员。", "\n".join([
         f"【{tenant.name}】11月2日团队与佣金",
         "新增团队成员：2 人（一级 0 / 二级 1 / 三级 1）",
         "团队订单：0 单，金额 ¥0.00",
