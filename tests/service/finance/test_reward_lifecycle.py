@@ -265,3 +265,17 @@ def test_referral_bonuses_recorded_by_the_rewards_service_become_available_once(
     [line] = member_statement(tenant_id=t.id, member_id=parent.id)["items"]
     assert (line["title"], line["amount_fen"], line["rule"]["title"]) == ("奖励入账", 10000, "下级推荐奖")
     assert_ledger_balanced(t)
+
+
+def test_frozen_rewards_queue_one_new_commission_alert_per_beneficiary_and_no_more_on_replay(factory):
+    from backend.notifications.models import OutboxMessage
+
+    t, a, b, c, d, e = deck(factory)
+    order_id, _, payouts = paid_order(t, e, [(15000, 5000)])
+    with unit_of_work():
+        finance.on_order_paid(tenant_id=t.id, order_id=order_id, paid_fen=15000, payouts=payouts, now=T0)
+    alerts = list(db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.tenant_id == t.id, OutboxMessage.kind == "commission")
+        .order_by(OutboxMessage.member_id)))
+    assert [(x.member_id, x.payload["amount_fen"]) for x in alerts] == [
+        (b.id, 1000), (c.id, 2000), (d.id, 3000)]
