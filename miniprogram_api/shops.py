@@ -65,7 +65,7 @@ def _items(principal: Principal) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ the owner
 
-@route(bp, "/mp/shop", method="POST", auth="member", body=OpenShopIn, status=201)
+@route(bp, "/mp/my-shop", method="POST", auth="member", body=OpenShopIn, status=201)
 def open_shop(principal: Principal, body: OpenShopIn) -> dict[str, Any]:
     """Open my shop (active promoters; one shop each)."""
     shops.open_shop(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -74,13 +74,13 @@ def open_shop(principal: Principal, body: OpenShopIn) -> dict[str, Any]:
     return _items(principal)
 
 
-@route(bp, "/mp/shop", auth="member")
+@route(bp, "/mp/my-shop", auth="member")
 def my_shop(principal: Principal) -> dict[str, Any]:
     """My shop with every product I picked (on sale or not) and its numbers."""
     return _items(principal)
 
 
-@route(bp, "/mp/shop", method="PATCH", auth="member", body=ShopPatch)
+@route(bp, "/mp/my-shop", method="PATCH", auth="member", body=ShopPatch)
 def update_shop(principal: Principal, body: ShopPatch) -> dict[str, Any]:
     """Edit name, intro, banner, video; close or reopen the shop."""
     shops.update_shop(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -88,7 +88,7 @@ def update_shop(principal: Principal, body: ShopPatch) -> dict[str, Any]:
     return _items(principal)
 
 
-@route(bp, "/mp/shop/products", method="PUT", auth="member", body=ProductListIn)
+@route(bp, "/mp/my-shop/products", method="PUT", auth="member", body=ProductListIn)
 def set_products(principal: Principal, body: ProductListIn) -> dict[str, Any]:
     """Replace my shop's product list (picks, removals and order in one call)."""
     shops.set_products(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -96,7 +96,7 @@ def set_products(principal: Principal, body: ProductListIn) -> dict[str, Any]:
     return _items(principal)
 
 
-@route(bp, "/mp/shop/products", method="POST", auth="member", body=ProductAddIn)
+@route(bp, "/mp/my-shop/products", method="POST", auth="member", body=ProductAddIn)
 def add_products(principal: Principal, body: ProductAddIn) -> dict[str, Any]:
     """Add products to the end of my shop."""
     shops.add_products(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -104,7 +104,7 @@ def add_products(principal: Principal, body: ProductAddIn) -> dict[str, Any]:
     return _items(principal)
 
 
-@route(bp, "/mp/shop/products/<int:product_id>", method="DELETE", auth="member")
+@route(bp, "/mp/my-shop/products/<int:product_id>", method="DELETE", auth="member")
 def remove_product(principal: Principal, product_id: int) -> dict[str, Any]:
     """Take a product out of my shop."""
     shops.remove_product(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -112,7 +112,7 @@ def remove_product(principal: Principal, product_id: int) -> dict[str, Any]:
     return _items(principal)
 
 
-@route(bp, "/mp/shop/products/<int:product_id>/position", method="PUT", auth="member", body=MoveIn)
+@route(bp, "/mp/my-shop/products/<int:product_id>/position", method="PUT", auth="member", body=MoveIn)
 def move_product(principal: Principal, body: MoveIn, product_id: int) -> dict[str, Any]:
     """Move a product to a position in my shop (0 = first)."""
     shops.move_product(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -120,7 +120,7 @@ def move_product(principal: Principal, body: MoveIn, product_id: int) -> dict[st
     return _items(principal)
 
 
-@route(bp, "/mp/shop/qr", auth="member", raw=True)
+@route(bp, "/mp/my-shop/qr", auth="member", raw=True)
 def shop_qr(principal: Principal) -> Response:
     """My shop's code (PNG): scanning it opens the shop and binds the visitor to me."""
     png = shops.shop_qr(tenant_id=principal.tenant_id, member_id=principal.subject_id)
