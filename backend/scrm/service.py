@@ -511,6 +511,7 @@ def capture_phone(*, tenant_id: int, member_id: int, code: str, now: datetime) -
     member = get_member(tenant_id=tenant_id, member_id=member_id)
     mp = mini_program_credentials(tenant_id=tenant_id)
     number = gateway().mini_program(mp).get_phone_number(code).pure_phone_number
+    member.phone = number  # the member's own record carries it too (statements, back-office)
     customer = _customer_by(tenant_id, Customer.member_id, member.id)
     if customer is None:
         typed = _unlinked_twin(tenant_id, Customer.phone, number, Customer.member_id)

@@ -186,6 +186,7 @@ def test_phone_capture_through_the_sandbox_links_a_customer_typed_in_with_that_n
     assert customer.id == typed.id
     row = fresh(Customer, typed.id)
     assert (row.member_id, row.phone, row.owner_staff_id) == (member.id, "13912345678", sales.id)
+    assert fresh(Member, member.id).phone == "13912345678"
 
     stranger = factory.member(tenant)
     with unit_of_work():
