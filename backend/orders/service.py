@@ -116,6 +116,15 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
     member = members.get_member(tenant_id=tenant_id, member_id=member_id)
     priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=member.agent_level)
     catalog.reserve_stock(tenant_id=tenant_id, quantities=quantities)
+    if source_type == "shop" and source_id is not None:
+        # Credit a mini-shop only if it is this tenant's, open, and shows one of these
+        # products; otherwise the order stands, unattributed (never block a purchase).
+        from backend.shops.service import order_attribution
+
+        shown = order_attribution(tenant_id=tenant_id, shop_id=source_id,
+                                  product_ids=[priced[s].product.id for s in quantities])
+        if shown is None:
+            source_type = source_id = None
     goods = sum(priced[s].unit_price_fen * q for s, q in quantities.items())
     policy = order_policy(tenant_id=tenant_id)
     order = Order(tenant_id=tenant_id, order_no=new_order_no(now), member_id=member.id, status="created",

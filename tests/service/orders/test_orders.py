@@ -104,12 +104,13 @@ def test_bad_items_are_refused_with_every_field_named(factory, shop):
     assert [d["field"] for d in err.value.details] == ["items[0].sku_id", "items[1].quantity", "source"]
 
 
-def test_the_order_remembers_the_mini_shop_it_was_placed_in(factory, shop):
+def test_the_order_remembers_the_live_room_it_was_placed_in(factory, shop):
+    # Mini-shop attribution is checked against the shop (tests/service/shops).
     t = factory.tenant()
     buyer = factory.member(t)
     _, sku = shop.product(t)
-    order = shop.order(t, buyer, [(sku, 1)], source_type="shop", source_id=42)
-    assert (order.source_type, order.source_id) == ("shop", 42)
+    order = shop.order(t, buyer, [(sku, 1)], source_type="live", source_id=42)
+    assert (order.source_type, order.source_id) == ("live", 42)
 
 
 def test_the_buyer_cancels_an_unpaid_order_and_the_stock_returns(factory, shop, sandbox):

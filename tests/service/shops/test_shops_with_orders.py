@@ -64,3 +64,16 @@ def test_paid_orders_attributed_to_a_shop_count_in_its_numbers(
     orders.order(tenant, buyer, [(tea_sku, 1)], source_type="shop", source_id=shop.id)  # unpaid
     stats = shops.shop_stats(tenant_id=tenant.id, shop_ids=[shop.id])[shop.id]
     assert (stats["orders"], stats["sales_fen"]) == (1, 2 * 12900 + 3900)
+
+
+def test_an_order_naming_a_shop_that_does_not_show_its_products_stays_unattributed(
+        factory: Any, orders: OrdersFactory) -> None:
+    tenant = factory.tenant()
+    owner, buyer = factory.member(tenant), factory.member(tenant)
+    tea, tea_sku = orders.product(tenant, price_fen=12900)
+    cup, cup_sku = orders.product(tenant, price_fen=3900)
+    shop = open_shop(tenant, owner, product_ids=[tea])
+    order = orders.order(tenant, buyer, [(cup_sku, 1)], source_type="shop", source_id=shop.id)
+    assert (order.source_type, order.source_id) == (None, None)
+    shown = orders.order(tenant, buyer, [(tea_sku, 1)], source_type="shop", source_id=shop.id)
+    assert (shown.source_type, shown.source_id) == ("shop", shop.id)
