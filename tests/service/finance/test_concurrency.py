@@ -3,21 +3,19 @@ settled twice, and the balances always equal the ledger rebuilt from its entries
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
-from backend.db import run_in_unit_of_work
-from backend.errors import DomainError
 from backend.extensions import db
 from backend.finance import jobs
 from backend.finance import service as finance
 from backend.finance import withdrawals as wd
 from backend.finance.models import RewardAccrual, Withdrawal
 from backend.ledger.models import Posting
+from tests.concurrency import race
 from tests.finance_factories import (
     T0,
     activate_plan,
@@ -34,61 +32,13 @@ from tests.finance_factories import (
 pytestmark = pytest.mark.mariadb
 
 
-def race(app, jobs_):
-    """Run each job in its own thread, app context and unit of work, all released at once."""
-    barrier = threading.Barrier(len(jobs_))
-    outcomes: list = [None] * len(jobs_)
-
-    def worker(i, job):
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcomes[i] = run_in_unit_of_work(job, retries=10)
-            except DomainError as exc:
-                outcomes[i] = exc.code
-            except Exception as exc:  # noqa: BLE001 - reported by the test
-                outcomes[i] = f"crash: {exc!r}"
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, j)) for i, j in enumerate(jobs_)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    db.session.rollback()  # end this thread's snapshot, taken before the racers committed
-    return outcomes
-
-
-def in_threads(app, fns):
-    """Run whole jobs (which open their own units of work) in threads started at once."""
-    barrier = threading.Barrier(len(fns))
-    results: list = [None] * len(fns)
-
-    def worker(i, fn):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[i] = fn()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, f)) for i, f in enumerate(fns)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    db.session.rollback()
-    return results
-
-
 def test_fifty_withdrawals_at_once_never_overdraw_one_balance(app, factory):
     t = factory.tenant()
     rules(t, withdraw_fee_rate="1%")
     m = factory.member(t)
     give_available(t, m, 10_000)
     tid, mid = t.id, m.id
-    outcomes = race(app, [lambda: wd.apply_withdrawal(tenant_id=tid, member_id=mid, amount_fen=300, now=T0).id
+    outcomes = race(app, retries=10, jobs=[lambda: wd.apply_withdrawal(tenant_id=tid, member_id=mid, amount_fen=300, now=T0).id
                           for _ in range(50)])
     codes = Counter(o if isinstance(o, str) else "ok" for o in outcomes)
     assert codes == {"ok": 33, "insufficient_balance": 17}, codes
@@ -104,7 +54,7 @@ def test_withdrawals_racing_the_daily_limit_stop_exactly_at_it(app, factory):
     m = factory.member(t)
     give_available(t, m, 100_000)
     tid, mid = t.id, m.id
-    outcomes = race(app, [lambda: wd.apply_withdrawal(tenant_id=tid, member_id=mid, amount_fen=700, now=T0).id
+    outcomes = race(app, retries=10, jobs=[lambda: wd.apply_withdrawal(tenant_id=tid, member_id=mid, amount_fen=700, now=T0).id
                           for _ in range(20)])
     assert Counter(o if isinstance(o, str) else "ok" for o in outcomes) == {"ok": 7, "withdraw_daily_limit": 13}
     assert balances(t, m)["available"] == 100_000 - 4900
@@ -121,7 +71,7 @@ def test_the_same_paid_order_handed_over_ten_times_at_once_freezes_once(app, fac
     order_id, tid = next_id(), t.id
     again = [SimpleNamespace(id=p.id + 10_000, order_line_id=p.order_line_id + 10_000,
                              beneficiary_id=p.beneficiary_id, amount_fen=p.amount_fen) for p in payouts]
-    outcomes = race(app, [lambda: len(finance.on_order_paid(tenant_id=tid, order_id=order_id, paid_fen=15000,
+    outcomes = race(app, retries=10, jobs=[lambda: len(finance.on_order_paid(tenant_id=tid, order_id=order_id, paid_fen=15000,
                                                              payouts=again, now=T0)) for _ in range(10)])
     assert outcomes == [1] * 10, outcomes
     assert [balances(t, m)["frozen"] for m in (b, c, d)] == [2000, 4000, 6000]
@@ -141,7 +91,7 @@ def test_forty_orders_paying_the_same_upline_at_once_keep_every_balance_exact(ap
         prepared.append((next_id(), [SimpleNamespace(id=next_id(), order_line_id=lid, beneficiary_id=who,
                                                      amount_fen=fen) for who, fen in
                                      ((d.id, 3000), (c.id, 2000), (b.id, 1000))]))
-    outcomes = race(app, [lambda o=o, p=p: len(finance.on_order_paid(tenant_id=tid, order_id=o, paid_fen=15000,
+    outcomes = race(app, retries=10, jobs=[lambda o=o, p=p: len(finance.on_order_paid(tenant_id=tid, order_id=o, paid_fen=15000,
                                                                      payouts=p, now=T0)) for o, p in prepared])
     assert outcomes == [1] * 40, outcomes
     assert [balances(t, m)["frozen"] for m in (b, c, d)] == [40_000, 80_000, 120_000]
@@ -158,7 +108,7 @@ def test_two_schedulers_settling_at_once_settle_each_line_once(app, factory):
     for i, o in enumerate(orders):
         with unit_of_work():
             finance.on_order_completed(tenant_id=t.id, order_id=o, completed_at=T0 + days(i / 1440))
-    settled = in_threads(app, [lambda: jobs.settle_due_rewards(now=T0 + days(8))] * 3)
+    settled = race(app, own_unit=False, jobs=[lambda: jobs.settle_due_rewards(now=T0 + days(8))] * 3)
     assert sum(settled) == 30, settled
     assert [balances(t, m)["available"] for m in (b, c, d)] == [30_000, 60_000, 90_000]
     assert db.session.scalar(select(func.count()).select_from(Posting).where(Posting.kind == "reward_settle")) == 30
@@ -195,7 +145,7 @@ def test_crossed_balance_transfers_neither_deadlock_nor_overdraw(app, factory):
         return lambda: finance.transfer_balance(tenant_id=tid, from_member_id=src, to_member_id=dst, amount_fen=150,
                                                 client_token=f"tok-{next_id()}", now=T0).id
 
-    outcomes = race(app, [send(a.id, b.id) for _ in range(10)] + [send(b.id, a.id) for _ in range(10)])
+    outcomes = race(app, retries=10, jobs=[send(a.id, b.id) for _ in range(10)] + [send(b.id, a.id) for _ in range(10)])
     codes = Counter(o if isinstance(o, str) else "ok" for o in outcomes)
     assert set(codes) <= {"ok", "insufficient_balance"} and codes["ok"] >= 12, codes
     ba, bb = balances(t, a)["stored"], balances(t, b)["stored"]
@@ -208,7 +158,7 @@ def test_a_double_tap_with_one_client_token_makes_one_withdrawal(app, factory):
     m = factory.member(t)
     give_available(t, m, 10_000)
     tid, mid = t.id, m.id
-    outcomes = race(app, [lambda: wd.apply_withdrawal(tenant_id=tid, member_id=mid, amount_fen=1000, now=T0,
+    outcomes = race(app, retries=10, jobs=[lambda: wd.apply_withdrawal(tenant_id=tid, member_id=mid, amount_fen=1000, now=T0,
                                                       client_token="tap-once-1").id for _ in range(10)])
     ids = {o for o in outcomes if isinstance(o, int)}
     assert len(ids) == 1 and set(outcomes) - ids <= {"duplicate_request"}, outcomes
@@ -223,7 +173,7 @@ def test_fifty_members_withdrawing_at_once_do_not_hold_each_other_up(app, factor
     for m in members_:
         give_available(t, m, 2000)
     tid = t.id
-    outcomes = race(app, [lambda mid=m.id: wd.apply_withdrawal(tenant_id=tid, member_id=mid, amount_fen=1500,
+    outcomes = race(app, retries=10, jobs=[lambda mid=m.id: wd.apply_withdrawal(tenant_id=tid, member_id=mid, amount_fen=1500,
                                                                 now=T0).id for m in members_])
     assert all(isinstance(o, int) for o in outcomes), outcomes
     assert {balances(t, m)["available"] for m in members_} == {500}

@@ -1,43 +1,17 @@
 """Real threads against MariaDB: bindings race and exactly one wins."""
 
-import threading
 
 import pytest
 from sqlalchemy import func, select
 
-from backend.db import run_in_unit_of_work, utcnow
-from backend.errors import DomainError
+from backend.db import utcnow
 from backend.extensions import db
 from backend.members import service as members
 from backend.members.models import Binding, Member
+from tests.concurrency import race
 from tests.service.members.test_binding import assert_forest_consistent
 
 pytestmark = pytest.mark.mariadb
-
-
-def race(app, jobs):
-    """Run each job in its own thread and app context, all released at once."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes = [None] * len(jobs)
-
-    def worker(i, job):
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcomes[i] = run_in_unit_of_work(job)
-            except DomainError as exc:
-                outcomes[i] = exc.code
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, j)) for i, j in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    # End this thread's REPEATABLE READ snapshot, taken before the racers committed.
-    db.session.rollback()
-    return outcomes
 
 
 def test_twenty_concurrent_bindings_of_one_member_leave_exactly_one_parent(app, factory):

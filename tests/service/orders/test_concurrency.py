@@ -4,15 +4,13 @@ rewards; a late payment racing the timeout job leaves the order paid, not cancel
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from backend.catalog.models import Sku
-from backend.db import run_in_unit_of_work, utcnow
-from backend.errors import DomainError
+from backend.db import utcnow
 from backend.extensions import db
 from backend.ledger import service as ledger
 from backend.ledger.models import Posting
@@ -21,34 +19,10 @@ from backend.orders import service as orders
 from backend.orders.models import Order
 from backend.payments.models import PaymentIssue
 from backend.rewards.models import Payout, RewardLine
+from tests.concurrency import race
 from tests.orders_factories import RECEIVER
 
 pytestmark = pytest.mark.mariadb
-
-
-def race(app: Any, jobs_: list[Any], *, own_unit: bool = True) -> list[Any]:
-    """Run each job in its own thread and app context, all released at once (each in
-    its own unit of work unless the job opens its own)."""
-    barrier = threading.Barrier(len(jobs_))
-    outcomes: list[Any] = [None] * len(jobs_)
-
-    def worker(i: int, job: Any) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcomes[i] = run_in_unit_of_work(job) if own_unit else job()
-            except DomainError as exc:
-                outcomes[i] = exc.code
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, j)) for i, j in enumerate(jobs_)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    db.session.rollback()  # end this thread's snapshot, taken before the racers committed
-    return outcomes
 
 
 def _place(tid: int, member_id: int, items: list[tuple[int, int]]) -> Any:

@@ -6,49 +6,22 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from backend.db import run_in_unit_of_work, unit_of_work, utcnow
-from backend.errors import DomainError
+from backend.db import unit_of_work, utcnow
 from backend.extensions import db
 from backend.scrm import service as scrm
 from backend.scrm import workload
 from backend.scrm.models import Customer, CustomerEvent, Ownership
 from backend.wechat.sandbox import flask_client_sender
 from backend.wechat.service import credentials
+from tests.concurrency import race
 from tests.scrm_factories import add_customer
 
 pytestmark = pytest.mark.mariadb
-
-
-def race(app: Any, jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run each job in its own thread, app context and unit of work, released together."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[Any] = [None] * len(jobs)
-
-    def worker(i: int, job: Callable[[], Any]) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                outcomes[i] = run_in_unit_of_work(job)
-            except DomainError as exc:
-                outcomes[i] = exc.code
-            except Exception as exc:  # noqa: BLE001 - reported by the assertion
-                outcomes[i] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, j)) for i, j in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    db.session.rollback()  # end this thread's snapshot, taken before the racers committed
-    return outcomes
 
 
 def test_one_member_scanning_ten_staff_codes_at_once_is_one_customer_with_one_owner(
