@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from backend.db import after_commit, is_mysql, run_in_unit_of_work
@@ -160,6 +160,9 @@ def prepay(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> d
 # ------------------------------------------------------------------ notifications
 
 
+_READ_COMMITTED_NEXT = text("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+
 def _read_committed() -> None:
     """Run the rest of this unit of work at READ COMMITTED (MariaDB; its first statement).
 
@@ -168,7 +171,9 @@ def _read_committed() -> None:
     on the same index ranges when they check for rows that do not exist yet (reward
     lines, issues, postings) and then deadlock inserting into them."""
     if is_mysql() and not db.session().in_transaction():  # a caller's open transaction keeps its level
-        db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+        # For this transaction only (one round trip; the connection's own level, which
+        # an execution option would set and reset with a COMMIT each, stays as it is).
+        db.session.execute(_READ_COMMITTED_NEXT)
 
 
 def handle_notification(*, tenant_slug: str, headers: Mapping[str, Any], body: bytes, now: datetime) -> NotifyOutcome:
