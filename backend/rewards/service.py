@@ -7,13 +7,13 @@ themselves live in the pure modules (plan, engine, conditions, simulate).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from backend.audit.service import record_audit
 from backend.extensions import db
@@ -40,7 +40,12 @@ from backend.tenants.models import Tenant
 
 # ------------------------------------------------------------------ plans
 
-_PLAN_CACHE: dict[tuple[int, int, str], Plan] = {}
+# Parsed plans, per stored version. A version's document never changes (every change
+# is a new version), so a version is parsed once per process. The row's id and
+# created_at are part of the key so that a database emptied and refilled (tests, a
+# restore) cannot hand out the plan of an earlier row that had the same numbers.
+_PLAN_CACHE: dict[tuple[int, int, int, datetime], Plan] = {}
+_PLAN_CACHE_SIZE = 256
 
 
 def validate_plan(*, document: Any) -> Plan:
@@ -48,15 +53,32 @@ def validate_plan(*, document: Any) -> Plan:
     return parse_plan(document)
 
 
-def plan_of(row: RewardPlan) -> Plan:
-    """The parsed plan of a stored version (parsed once per version and document)."""
-    key = (row.tenant_id, row.version, json.dumps(row.document, sort_keys=True, ensure_ascii=False))
+def _cached_plan(tenant_id: int, version: int, row_id: int, created_at: datetime,
+                 document: Callable[[], Any]) -> Plan:
+    key = (tenant_id, version, row_id, created_at)
     plan = _PLAN_CACHE.get(key)
     if plan is None:
-        if len(_PLAN_CACHE) > 256:
+        if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
             _PLAN_CACHE.clear()
-        plan = _PLAN_CACHE[key] = parse_plan(row.document, version=row.version)
+        plan = _PLAN_CACHE[key] = parse_plan(document(), version=version)
     return plan
+
+
+def plan_of(row: RewardPlan) -> Plan:
+    """The parsed plan of a stored version (parsed once per version)."""
+    return _cached_plan(row.tenant_id, row.version, row.id, row.created_at, lambda: row.document)
+
+
+def _stored_plan(*, tenant_id: int, version: int | None) -> Plan:
+    """The active plan (or the version given) without reading its document again once
+    this process has parsed it: NoActivePlan / PlanVersionNotFound."""
+    stmt = select(RewardPlan.id, RewardPlan.version, RewardPlan.created_at).where(RewardPlan.tenant_id == tenant_id)
+    stmt = stmt.where(RewardPlan.status == "active") if version is None else stmt.where(RewardPlan.version == version)
+    row = db.session.execute(stmt).first()
+    if row is None:
+        raise NoActivePlan() if version is None else PlanVersionNotFound()
+    return _cached_plan(tenant_id, row.version, row.id, row.created_at, lambda: db.session.scalar(
+        select(RewardPlan.document).where(RewardPlan.id == row.id)))
 
 
 def _lock_tenant(tenant_id: int) -> None:
@@ -108,7 +130,7 @@ def active_plan_row(*, tenant_id: int) -> RewardPlan:
 
 def get_active_plan(*, tenant_id: int) -> Plan:
     """The tenant's active plan, parsed and stamped with its version."""
-    return plan_of(active_plan_row(tenant_id=tenant_id))
+    return _stored_plan(tenant_id=tenant_id, version=None)
 
 
 def activate_plan(*, tenant_id: int, version: int, actor: str, now: datetime) -> RewardPlan:
@@ -204,41 +226,111 @@ def _payout_row(*, tenant_id: int, line: PayoutLine, source_type: str, source_ke
         position=line.position, plan_version=line.plan_version, explanation=line.explanation[:255])
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedPayout:
+    """A stored payout line (the columns of Payout), as compute_and_record_payouts
+    returns it: plain values, no ORM object to build, track or read back."""
+
+    id: int
+    tenant_id: int
+    source_type: str
+    source_key: str
+    reward_line_id: int | None
+    order_id: int | None
+    order_line_id: int | None
+    beneficiary_id: int | None
+    beneficiary_key: int
+    kind: str
+    base: str
+    base_fen: int
+    rate: Decimal | None
+    nominal_fen: int
+    amount_fen: int
+    withheld: str | None
+    level: int | None
+    agent_level: str | None
+    position: int | None
+    plan_version: int
+    explanation: str
+    created_at: datetime
+
+
+_lines_table = RewardLine.__table__
+_payouts_table = Payout.__table__
+_PAYOUT_COLUMNS = [_payouts_table.c[f.name] for f in fields(RecordedPayout)]
+# One statement per table for all the lines of an order. RETURNING gives the ids, and
+# the two values the database may store differently from what was sent (the rate's
+# scale, created_at's precision); rows are matched by their unique key, not position.
+_INSERT_REWARD_LINES = insert(_lines_table).returning(_lines_table.c.id, _lines_table.c.order_line_id)
+_INSERT_PAYOUTS = insert(_payouts_table).returning(
+    _payouts_table.c.id, _payouts_table.c.order_line_id, _payouts_table.c.beneficiary_key, _payouts_table.c.kind,
+    _payouts_table.c.rate, _payouts_table.c.created_at)
+
+
+def _recorded_payouts(tenant_id: int, order_line_ids: Sequence[int]) -> list[RecordedPayout]:
+    # A locking (shared) read sees lines a concurrent recorder committed after this
+    # transaction's snapshot, like the reward line check before it.
+    rows = db.session.execute(
+        select(*_PAYOUT_COLUMNS).where(_payouts_table.c.tenant_id == tenant_id,
+                                       _payouts_table.c.source_type == "order_line",
+                                       _payouts_table.c.order_line_id.in_(list(order_line_ids)))
+        .order_by(_payouts_table.c.id).with_for_update(read=True))
+    return [RecordedPayout(*r) for r in rows]
+
+
 def compute_and_record_payouts(*, tenant_id: int, order_snapshot: OrderSnapshot,
-                               chain: Sequence[ChainMember], plan_version: int | None = None) -> list[Payout]:
+                               chain: Sequence[ChainMember], plan_version: int | None = None
+                               ) -> list[RecordedPayout]:
     """Compute and persist every payout of a paid order's lines, with the active plan (or
     the version given); a line already recorded is returned as recorded, never twice.
+    Returns the order's payout lines in id order.
 
     `chain` is the buyer's upline nearest first as it stood at payment (member_chain).
     Callers serialize per order (the payment path holds the order's row lock); the
     unique keys turn any race into an error, never a double payout.
     """
-    row = (get_plan_version(tenant_id=tenant_id, version=plan_version) if plan_version is not None
-           else active_plan_row(tenant_id=tenant_id))
-    plan = plan_of(row)
+    plan = _stored_plan(tenant_id=tenant_id, version=plan_version)
     line_ids = [line.order_line_id for line in order_snapshot.lines]
     done = set(db.session.scalars(select(RewardLine.order_line_id).where(
         RewardLine.tenant_id == tenant_id, RewardLine.order_line_id.in_(line_ids)).with_for_update()))
+    out = _recorded_payouts(tenant_id, sorted(done)) if done else []
+    new = [(line, compute_payouts(plan, chain=chain, buyer=order_snapshot.buyer, line=line))
+           for line in order_snapshot.lines if line.order_line_id not in done]
+    if not new:
+        return out
+    order_id = order_snapshot.order_id
     buyer_json = _member_json(order_snapshot.buyer)
     chain_json = [_member_json(m) for m in chain]
-    for line in order_snapshot.lines:
-        if line.order_line_id in done:
-            continue
-        result = compute_payouts(plan, chain=chain, buyer=order_snapshot.buyer, line=line)
-        reward_line = RewardLine(
-            tenant_id=tenant_id, order_id=order_snapshot.order_id, order_line_id=line.order_line_id,
-            product_id=str(line.product_id), sku_id=None if line.sku_id is None else str(line.sku_id),
-            quantity=line.quantity, paid_fen=line.paid_fen, cost_fen=line.cost_fen, pool_fen=result.pool_fen,
-            buyer=buyer_json, chain=chain_json, plan_version=plan.version, paid_at=order_snapshot.paid_at)
-        db.session.add(reward_line)
-        db.session.flush()
-        db.session.add_all(_payout_row(tenant_id=tenant_id, line=p, source_type="order_line",
-                                       source_key=f"line:{line.order_line_id}", reward_line_id=reward_line.id,
-                                       order_id=order_snapshot.order_id) for p in result.lines)
-    db.session.flush()
-    return list(db.session.scalars(select(Payout).where(
-        Payout.tenant_id == tenant_id, Payout.source_type == "order_line",
-        Payout.order_line_id.in_(line_ids)).order_by(Payout.id)))
+    reward_line_ids: dict[int, int] = {order_line_id: rid for rid, order_line_id in db.session.execute(
+        _INSERT_REWARD_LINES, [
+            {"tenant_id": tenant_id, "order_id": order_id, "order_line_id": line.order_line_id,
+             "product_id": str(line.product_id), "sku_id": None if line.sku_id is None else str(line.sku_id),
+             "quantity": line.quantity, "paid_fen": line.paid_fen, "cost_fen": line.cost_fen,
+             "pool_fen": result.pool_fen, "buyer": buyer_json, "chain": chain_json,
+             "plan_version": plan.version, "paid_at": order_snapshot.paid_at}
+            for line, result in new])}
+    rows = [{"tenant_id": tenant_id, "source_type": "order_line", "source_key": f"line:{line.order_line_id}",
+             "reward_line_id": reward_line_ids[line.order_line_id], "order_id": order_id,
+             "order_line_id": line.order_line_id, "beneficiary_id": p.beneficiary_id,
+             "beneficiary_key": p.beneficiary_id or 0, "kind": p.kind.value, "base": p.base.value,
+             "base_fen": p.base_fen, "rate": p.rate, "nominal_fen": p.nominal_fen, "amount_fen": p.amount_fen,
+             "withheld": p.withheld.value if p.withheld else None, "level": p.level,
+             "agent_level": p.agent_level, "position": p.position, "plan_version": p.plan_version,
+             "explanation": p.explanation[:255]}
+            for line, result in new for p in result.lines]
+    if not rows:
+        return out
+    stored = {(r.order_line_id, r.beneficiary_key, r.kind): r for r in db.session.execute(_INSERT_PAYOUTS, rows)}
+    for row in rows:
+        r = stored[(row["order_line_id"], row["beneficiary_key"], row["kind"])]
+        out.append(RecordedPayout(id=r.id, rate=r.rate, created_at=r.created_at, **{
+            k: v for k, v in row.items() if k != "rate"}))
+    out.sort(key=_by_id)
+    return out
+
+
+def _by_id(p: RecordedPayout) -> int:
+    return p.id
 
 
 def list_payouts(*, tenant_id: int, member_id: int | None = None, order_id: int | None = None,
@@ -254,7 +346,7 @@ def list_payouts(*, tenant_id: int, member_id: int | None = None, order_id: int 
     return list(db.session.scalars(stmt.order_by(Payout.id.desc()).limit(limit)))
 
 
-def payout_view(p: Payout) -> dict[str, Any]:
+def payout_view(p: Payout | RecordedPayout) -> dict[str, Any]:
     """A payout line as the API shows it."""
     return {"id": p.id, "source_type": p.source_type, "source_key": p.source_key, "order_id": p.order_id,
             "order_line_id": p.order_line_id, "beneficiary_id": p.beneficiary_id, "kind": p.kind,
