@@ -203,8 +203,8 @@ def post(*, tenant_id: int, key: str, kind: str, legs: Sequence[Leg], now: datet
         order_line_id=order_line_id, withdrawal_id=withdrawal_id, reverses_id=reverses_id)])[0]
 
 
-_INSERT_POSTING = insert(_postings)
-_INSERT_POSTING_IGNORE = insert_ignore(_postings)
+_INSERT_POSTINGS = insert(_postings).returning(_postings.c.idem_key, _postings.c.id)
+_CLAIM_POSTINGS = insert_ignore(_postings).returning(_postings.c.idem_key, _postings.c.id)
 _INSERT_ENTRIES = insert(_entries)
 
 
@@ -237,21 +237,24 @@ def post_many(*, tenant_id: int, postings: Sequence[PostingSpec], now: datetime,
     results: list[PostingResult] = []
     claimed: list[tuple[PostingSpec, int]] = []
     if keys_owned:
-        db.session.execute(_INSERT_POSTING, [_posting_row(tenant_id, p, now) for p in postings])
-        ids = dict(db.session.execute(select(_postings.c.idem_key, _postings.c.id).where(
-            _postings.c.tenant_id == tenant_id, _postings.c.idem_key.in_(keys))).all())
+        ids = dict(db.session.execute(_INSERT_POSTINGS, [_posting_row(tenant_id, p, now) for p in postings]).all())
         claimed = [(p, ids[p.key]) for p in postings]
         results = [PostingResult(ids[p.key], True) for p in postings]
-    for p in postings if not keys_owned else ():
-        r = db.session.execute(_INSERT_POSTING_IGNORE, _posting_row(tenant_id, p, now))
-        if r.rowcount == 1:
-            claimed.append((p, int(r.lastrowid)))
-            results.append(PostingResult(int(r.lastrowid), True))
-            continue
-        first = find_posting(tenant_id=tenant_id, key=p.key, lock=True)
-        if first is None:  # pragma: no cover - the ignored insert collided with a row that vanished
-            raise RuntimeError(f"posting key {p.key!r} collided but is not there")
-        results.append(PostingResult(first, False))
+    else:
+        # One INSERT IGNORE for the batch (keys claimed in the batch's order, as one by
+        # one): RETURNING names the rows it inserted; every other key was posted before.
+        inserted = dict(db.session.execute(_CLAIM_POSTINGS, [_posting_row(tenant_id, p, now)
+                                                             for p in postings]).all())
+        for p in postings:
+            posting_id = inserted.get(p.key)
+            if posting_id is not None:
+                claimed.append((p, posting_id))
+                results.append(PostingResult(posting_id, True))
+                continue
+            first = find_posting(tenant_id=tenant_id, key=p.key, lock=True)
+            if first is None:  # pragma: no cover - the ignored insert collided with a row that vanished
+                raise RuntimeError(f"posting key {p.key!r} collided but is not there")
+            results.append(PostingResult(first, False))
     if not claimed:
         return results
     legs = [leg for p, _ in claimed for leg in p.legs]
