@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from backend.audit.service import record_audit
 from backend.catalog import service as catalog
@@ -270,6 +270,18 @@ def mark_paid(*, order: Order, transaction_id: str | None, paid_fen: int, paid_a
     return payouts
 
 
+_lines_table = OrderLine.__table__
+_members_table = Member.__table__
+_PAID_LINES = (
+    select(_lines_table.c.id, _lines_table.c.product_id, _lines_table.c.sku_id, _lines_table.c.quantity,
+           _lines_table.c.paid_fen, _lines_table.c.cost_fen)
+    .where(_lines_table.c.tenant_id == bindparam("tenant_id"), _lines_table.c.order_id == bindparam("order_id"))
+    .order_by(_lines_table.c.id))
+_UPLINE = select(_members_table.c.id, _members_table.c.promoter_status, _members_table.c.promoter_tier,
+                 _members_table.c.agent_level).where(_members_table.c.tenant_id == bindparam("tenant_id"),
+                                                     _members_table.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def _record_rewards(order: Order, buyer: Any, paid_at: datetime) -> list[Any]:
     """The rewards of every line, on the buyer's upline as it stands now (after
     record_purchase confirmed a parked binding), with the tenant's active plan."""
@@ -278,17 +290,15 @@ def _record_rewards(order: Order, buyer: Any, paid_at: datetime) -> list[Any]:
     from backend.rewards.errors import NoActivePlan
 
     tenant_id = order.tenant_id
+    # What this unit of work changed so far reaches the database first (what an ORM
+    # query's autoflush would do): the reads below are prebuilt Core statements.
+    db.session.flush()
     # Plain rows: the payment path reads lines, it never changes them.
-    lines = db.session.execute(
-        select(OrderLine.id, OrderLine.product_id, OrderLine.sku_id, OrderLine.quantity, OrderLine.paid_fen,
-               OrderLine.cost_fen).where(OrderLine.tenant_id == tenant_id, OrderLine.order_id == order.id)
-        .order_by(OrderLine.id)).all()
+    lines = db.session.execute(_PAID_LINES, {"tenant_id": tenant_id, "order_id": order.id}).all()
     # The upline in one read of the four columns the snapshot needs (same shape as
     # rewards.member_chain, without reloading the buyer record_purchase just loaded).
     ids = buyer.ancestor_ids()
-    rows = {r.id: r for r in db.session.execute(
-        select(Member.id, Member.promoter_status, Member.promoter_tier, Member.agent_level)
-        .where(Member.tenant_id == tenant_id, Member.id.in_(ids)))} if ids else {}
+    rows = {r.id: r for r in db.session.execute(_UPLINE, {"tenant_id": tenant_id, "ids": ids})} if ids else {}
     chain = tuple(rewards.chain_member(rows[i]) for i in ids if i in rows)  # type: ignore[arg-type]
     snapshot = rewards.OrderSnapshot(
         order_id=order.id, buyer=rewards.buyer_snapshot(buyer), paid_at=paid_at,

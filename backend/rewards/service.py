@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from backend.audit.service import record_audit
 from backend.extensions import db
@@ -69,12 +69,19 @@ def plan_of(row: RewardPlan) -> Plan:
     return _cached_plan(row.tenant_id, row.version, row.id, row.created_at, lambda: row.document)
 
 
+_plans_table = RewardPlan.__table__
+_PLAN_IDENTITY = select(_plans_table.c.id, _plans_table.c.version, _plans_table.c.created_at).where(
+    _plans_table.c.tenant_id == bindparam("tenant_id"))
+_ACTIVE_PLAN_IDENTITY = _PLAN_IDENTITY.where(_plans_table.c.status == "active")
+_VERSION_IDENTITY = _PLAN_IDENTITY.where(_plans_table.c.version == bindparam("version"))
+
+
 def _stored_plan(*, tenant_id: int, version: int | None) -> Plan:
     """The active plan (or the version given) without reading its document again once
     this process has parsed it: NoActivePlan / PlanVersionNotFound."""
-    stmt = select(RewardPlan.id, RewardPlan.version, RewardPlan.created_at).where(RewardPlan.tenant_id == tenant_id)
-    stmt = stmt.where(RewardPlan.status == "active") if version is None else stmt.where(RewardPlan.version == version)
-    row = db.session.execute(stmt).first()
+    db.session.flush()  # a plan activated earlier in this unit of work counts (ORM autoflush)
+    row = db.session.execute(_ACTIVE_PLAN_IDENTITY if version is None else _VERSION_IDENTITY,
+                             {"tenant_id": tenant_id, "version": version}).first()
     if row is None:
         raise NoActivePlan() if version is None else PlanVersionNotFound()
     return _cached_plan(tenant_id, row.version, row.id, row.created_at, lambda: db.session.scalar(
@@ -267,6 +274,11 @@ _INSERT_PAYOUTS = insert(_payouts_table).returning(
     _payouts_table.c.rate, _payouts_table.c.created_at)
 
 
+_LINES_RECORDED = select(_lines_table.c.order_line_id).where(
+    _lines_table.c.tenant_id == bindparam("tenant_id"),
+    _lines_table.c.order_line_id.in_(bindparam("ids", expanding=True))).with_for_update()
+
+
 def _recorded_payouts(tenant_id: int, order_line_ids: Sequence[int]) -> list[RecordedPayout]:
     # A locking (shared) read sees lines a concurrent recorder committed after this
     # transaction's snapshot, like the reward line check before it.
@@ -291,8 +303,7 @@ def compute_and_record_payouts(*, tenant_id: int, order_snapshot: OrderSnapshot,
     """
     plan = _stored_plan(tenant_id=tenant_id, version=plan_version)
     line_ids = [line.order_line_id for line in order_snapshot.lines]
-    done = set(db.session.scalars(select(RewardLine.order_line_id).where(
-        RewardLine.tenant_id == tenant_id, RewardLine.order_line_id.in_(line_ids)).with_for_update()))
+    done = set(db.session.scalars(_LINES_RECORDED, {"tenant_id": tenant_id, "ids": line_ids}))
     out = _recorded_payouts(tenant_id, sorted(done)) if done else []
     new = [(line, compute_payouts(plan, chain=chain, buyer=order_snapshot.buyer, line=line))
            for line in order_snapshot.lines if line.order_line_id not in done]
