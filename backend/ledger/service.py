@@ -266,6 +266,24 @@ def post_many(*, tenant_id: int, postings: Sequence[PostingSpec], now: datetime,
     return results
 
 
+_BALANCE_UPDATES: dict[int, Any] = {}
+
+
+def _balance_update(n: int) -> Any:
+    """UPDATE adding a delta to each of n shard rows (:i0… ids ascending, :d0… deltas),
+    built once per n: no statement to build or cache key to compute per posting."""
+    stmt = _BALANCE_UPDATES.get(n)
+    if stmt is None:
+        if len(_BALANCE_UPDATES) >= 256:
+            _BALANCE_UPDATES.clear()
+        ids = [bindparam(f"i{k}", type_=_balances.c.id.type) for k in range(n)]
+        deltas = [bindparam(f"d{k}", type_=_balances.c.balance_fen.type) for k in range(n)]
+        stmt = _BALANCE_UPDATES[n] = update(_balances).where(_balances.c.id.in_(ids)).values(
+            balance_fen=_balances.c.balance_fen + case(dict(zip(ids, deltas, strict=True)), value=_balances.c.id,
+                                                       else_=0))
+    return stmt
+
+
 def _apply_to_balances(accounts: dict[AccountRef, AccountInfo], legs: Sequence[Leg]) -> None:
     delta: dict[int, int] = defaultdict(int)
     covered: set[int] = set()
@@ -307,9 +325,10 @@ def _apply_to_balances(accounts: dict[AccountRef, AccountInfo], legs: Sequence[L
     # One statement for every shard the batch changes. Without a covered debit it is
     # also the lock: the UPDATE walks the primary key ascending, the same order as the
     # SELECT … FOR UPDATE above, so no two postings ever wait on each other in a circle.
-    done = db.session.execute(
-        update(_balances).where(_balances.c.id.in_(sorted(changes)))
-        .values(balance_fen=_balances.c.balance_fen + case(changes, value=_balances.c.id, else_=0)))
+    ids = sorted(changes)
+    params = {f"i{k}": row_id for k, row_id in enumerate(ids)}
+    params.update((f"d{k}", changes[row_id]) for k, row_id in enumerate(ids))
+    done = db.session.execute(_balance_update(len(ids)), params)
     if not covered and done.rowcount != len(changes):
         raise RuntimeError("ledger balance shards missing; run `flask ledger check --fix`")
 
