@@ -173,14 +173,24 @@ def get_order(*, tenant_id: int, order_id: int, member_id: int | None = None) ->
     return order
 
 
+def _lock_order_stmt(by_id: bool, by_member: bool) -> Any:
+    stmt = select(Order).where(Order.tenant_id == bindparam("tenant_id"))
+    stmt = stmt.where(Order.id == bindparam("order_id")) if by_id else stmt.where(Order.order_no == bindparam("order_no"))
+    if by_member:
+        stmt = stmt.where(Order.member_id == bindparam("member_id"))
+    return stmt.with_for_update().execution_options(populate_existing=True)
+
+
+# Built once (no statement to build or cache key to compute per payment).
+_LOCK_ORDER = {(by_id, by_member): _lock_order_stmt(by_id, by_member)
+               for by_id in (True, False) for by_member in (True, False)}
+
+
 def lock_order(*, tenant_id: int, order_id: int | None = None, order_no: str | None = None,
                member_id: int | None = None) -> Order | None:
     """The order under its row lock, freshly read (None when there is none)."""
-    stmt = select(Order).where(Order.tenant_id == tenant_id)
-    stmt = stmt.where(Order.id == order_id) if order_id is not None else stmt.where(Order.order_no == order_no)
-    if member_id is not None:
-        stmt = stmt.where(Order.member_id == member_id)
-    return db.session.scalar(stmt.with_for_update().execution_options(populate_existing=True))
+    return db.session.scalar(_LOCK_ORDER[order_id is not None, member_id is not None], {
+        "tenant_id": tenant_id, "order_id": order_id, "order_no": order_no, "member_id": member_id})
 
 
 def _locked(tenant_id: int, order_id: int, member_id: int | None = None) -> Order:
