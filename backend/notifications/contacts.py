@@ -10,8 +10,9 @@ Invite codes are public (they are printed on posters), so they never link anyone
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -19,6 +20,7 @@ from backend.extensions import db, get_redis
 from backend.members.models import Member
 from backend.members.service import get_member
 from backend.notifications.errors import LinkCodeInvalid, LinkCodeThrottled
+from backend.notifications.figures import id_in, in_batches
 from backend.notifications.models import TRANSPORTS, ChatContact, NotificationPreference
 from backend.notifications.routing import Reach
 
@@ -115,30 +117,38 @@ def unlink_contact(*, tenant_id: int, transport: str, contact_id: str) -> bool:
     return True
 
 
-def reach_of(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, Reach]:
-    """How each member can be reached, in three queries for the whole batch."""
+def reach_of(*, tenant_id: int, member_ids: Sequence[int],
+             openids: Mapping[int, str | None] | None = None) -> dict[int, Reach]:
+    """How each member can be reached, in three queries for the whole batch (two when the
+    caller already read the members: `openids`, {member id: openid} of those that exist)."""
     ids = sorted(set(member_ids))
     if not ids:
         return {}
-    openids = {r[0]: r[1] for r in db.session.execute(select(Member.id, Member.openid).where(
-        Member.tenant_id == tenant_id, Member.id.in_(ids)))}
-    prefs = {p.member_id: p for p in db.session.scalars(select(NotificationPreference).where(
-        NotificationPreference.tenant_id == tenant_id, NotificationPreference.member_id.in_(ids)))}
+    if openids is None:
+        openids = {r[0]: r[1] for batch in in_batches(ids) for r in db.session.execute(
+            select(Member.id, Member.openid).where(Member.tenant_id == tenant_id, id_in(Member.id, batch)))}
+    P = NotificationPreference  # noqa: N806
+    prefs: dict[int, Any] = {}
     bots: dict[int, str] = {}
     wecoms: dict[int, str] = {}
-    for member_id, transport, contact_id in db.session.execute(
-            select(ChatContact.member_id, ChatContact.transport, ChatContact.contact_id).where(
-                ChatContact.tenant_id == tenant_id, ChatContact.member_id.in_(ids))
-            .order_by(ChatContact.id)):
-        (bots if transport == "wechaty" else wecoms)[member_id] = contact_id
+    for batch in in_batches(ids):
+        prefs.update((r[0], r[1:]) for r in db.session.execute(select(
+            P.member_id, P.daily_enabled, P.alerts_enabled, P.channel, P.daily_credits, P.alert_credits)
+            .where(P.tenant_id == tenant_id, id_in(P.member_id, batch))))
+        for member_id, transport, contact_id in db.session.execute(
+                select(ChatContact.member_id, ChatContact.transport, ChatContact.contact_id).where(
+                    ChatContact.tenant_id == tenant_id, id_in(ChatContact.member_id, batch))
+                .order_by(ChatContact.id)):  # the newest link of a member wins
+            (bots if transport == "wechaty" else wecoms)[member_id] = contact_id
     out: dict[int, Reach] = {}
     for m in ids:
         if m not in openids:
             continue
         p = prefs.get(m)
-        out[m] = Reach(daily_enabled=p.daily_enabled if p else True,
-                       alerts_enabled=p.alerts_enabled if p else True,
-                       choice=p.channel if p else "auto", bot_contact=bots.get(m), wecom_user=wecoms.get(m),
-                       openid=openids[m], daily_credits=p.daily_credits if p else 0,
-                       alert_credits=p.alert_credits if p else 0)
+        if p is None:
+            out[m] = Reach(bot_contact=bots.get(m), wecom_user=wecoms.get(m), openid=openids[m])
+        else:
+            out[m] = Reach(daily_enabled=bool(p[0]), alerts_enabled=bool(p[1]), choice=p[2],
+                           bot_contact=bots.get(m), wecom_user=wecoms.get(m), openid=openids[m],
+                           daily_credits=p[3], alert_credits=p[4])
     return out

@@ -1,20 +1,24 @@
 """The daily summary: every active promoter's day in figures, queued to their channel.
 
-Set-based: the day's activity is read once per tenant as sparse dicts (a few grouped
-queries, see figures.py); promoters are then walked in id chunks, each chunk costing
-one query for its ids plus, for the members with something to report, one for
-balances and three for how to reach them. One chunk is one unit of work: its outbox
-rows and the run's high-water mark commit together, so a crashed run resumes at the
-next chunk and never queues a summary twice (the dedupe key backs that up).
+Set-based: the day's activity is read once per tenant as sparse dicts (a few range
+queries, see figures.py), which also names the promoters with news. Those are then
+walked in id chunks: per chunk one query counts the active promoters in its id range
+(the quiet ones, who are sent nothing), one reads the chunk's members, two say how to
+reach them and one reads the balances of those who will be sent a summary. One chunk
+is one unit of work: its outbox rows and the run's high-water mark commit together,
+so a crashed run resumes at the next chunk and never queues a summary twice (the
+dedupe key backs that up).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, select
 
 from backend.extensions import db
 from backend.members.models import Member
@@ -36,9 +40,16 @@ class DayFigures:
     new: dict[int, list[int]] = field(default_factory=dict)  # member → [l1, l2, l3]
     orders: dict[int, list[int]] = field(default_factory=dict)  # member → [count, fen]
     commission: dict[int, list[int]] = field(default_factory=dict)  # member → [frozen, settled]
+    _sorted: list[int] | None = field(default=None, repr=False, compare=False)
 
     def active_ids(self) -> set[int]:
         return set(self.new) | set(self.orders) | set(self.commission)
+
+    def sorted_active_ids(self) -> list[int]:
+        """The members with news, in id order (computed once)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.active_ids())
+        return self._sorted
 
 
 def day_figures(*, tenant_id: int, day: date, member_ids: list[int] | None = None) -> DayFigures:
@@ -81,54 +92,85 @@ def start_run(*, tenant_id: int, day: date, now: datetime) -> DailyRun:
 
 @dataclass
 class ChunkResult:
-    built: int  # summaries computed (active promoters walked)
+    built: int  # active promoters walked (quiet ones included)
     enqueued: int  # queued for sending
     quiet: int  # nothing happened: nothing sent
     unreachable: int  # opted out or no channel
     finished: bool
 
 
+def _walk(tenant_id: int, after: int, upto: int | None, batch: Sequence[int]) -> tuple[int, int | None, list[int]]:
+    """The active promoters in the id range (after, upto], which holds `batch`: how many,
+    the highest id, and which of `batch` are among them. One range scan: the quiet
+    promoters are only counted, and the common case (every member of `batch` is an
+    active promoter) reads no rows."""
+    where = [Member.tenant_id == tenant_id, Member.promoter_status == "active", Member.id > after]
+    if upto is not None:
+        where.append(Member.id <= upto)
+    in_batch = func.count(case((figures.id_in(Member.id, batch), 1))) if batch else literal(0)
+    count, top, hits = db.session.execute(select(func.count(), func.max(Member.id), in_batch).where(*where)).one()
+    if hits == len(batch):
+        return int(count or 0), top, list(batch)
+    active = [m for ids in figures.in_batches(batch) for m in db.session.scalars(
+        select(Member.id).where(*where, figures.id_in(Member.id, ids)).order_by(Member.id))]
+    return int(count or 0), top, active
+
+
 def build_chunk(*, tenant_id: int, day: date, f: DayFigures, due: datetime, now: datetime,
                 chunk: int = CHUNK) -> ChunkResult:
-    """Summaries for the next chunk of active promoters after the run's mark; queues
-    those with news to their channel and moves the mark (one unit of work per call)."""
+    """Summaries for the next `chunk` promoters with news after the run's mark; queues
+    them to their channel, counts the quiet promoters in between and moves the mark (one
+    unit of work per call).
+
+    Only members with news are read one by one (by id, through the primary key): the
+    others have nothing to say, so the id range up to the chunk's last member is only
+    counted. Balances are read for those who will be sent a summary, the others'
+    summaries carry none."""
     run = start_run(tenant_id=tenant_id, day=day, now=now)
     if run.finished_at is not None:
         return ChunkResult(0, 0, 0, 0, True)
-    ids = list(db.session.scalars(
-        select(Member.id).where(Member.tenant_id == tenant_id, Member.promoter_status == "active",
-                                Member.id > run.last_member_id).order_by(Member.id).limit(chunk)))
-    active = f.active_ids()
-    newsworthy = [m for m in ids if m in active]
-    balances = figures.available_balances(tenant_id=tenant_id, member_ids=newsworthy) if newsworthy else {}
-    settings = get_settings(tenant_id=tenant_id)
-    reach = reach_of(tenant_id=tenant_id, member_ids=newsworthy)
-    rows: list[dict[str, Any]] = []
-    quiet = unreachable = 0
-    for member_id in newsworthy:
-        summary = summarize(member_id, f, balances.get(member_id, 0))
+    candidates = f.sorted_active_ids()
+    first = bisect_right(candidates, run.last_member_id)
+    batch = candidates[first:first + chunk]
+    finished = first + chunk >= len(candidates)
+    built, top, active = _walk(tenant_id, run.last_member_id, None if finished else batch[-1], batch)
+    daily_template = bool(get_settings(tenant_id=tenant_id).daily_template_id)
+    # Openids only matter for subscribe messages: without a template there are none to read.
+    reach = reach_of(tenant_id=tenant_id, member_ids=active,
+                     openids=None if daily_template else dict.fromkeys(active))
+    summaries: list[tuple[DaySummary, str]] = []
+    quiet = built - len(active)
+    unreachable = 0
+    for member_id in active:
+        summary = summarize(member_id, f, 0)
         if not summary.has_news():
             quiet += 1
             continue
         r = reach.get(member_id)
-        route = choose_route(r, daily=True, daily_template=bool(settings.daily_template_id)) if r else None
+        route = choose_route(r, daily=True, daily_template=daily_template) if r else None
         if route is None or route.channel is None:
             unreachable += 1
             continue
-        rows.append({"tenant_id": tenant_id, "member_id": member_id, "kind": "daily_summary",
-                     "dedupe_key": f"daily:{day.isoformat()}:{member_id}", "payload": summary.as_payload(),
-                     "priority": 1, "status": "bot_pending" if route.channel == "bot" else "pending",
-                     "channel": route.channel, "attempts": 0, "next_attempt_at": due, "created_at": now})
+        summaries.append((summary, route.channel))
+    balances = figures.available_balances(tenant_id=tenant_id, member_ids=[s.member_id for s, _ in summaries])
+    key = f"daily:{day.isoformat()}:"
+    rows: list[dict[str, Any]] = [
+        {"tenant_id": tenant_id, "member_id": s.member_id, "kind": "daily_summary",
+         "dedupe_key": f"{key}{s.member_id}",
+         "payload": replace(s, balance_fen=balances.get(s.member_id, 0)).as_payload(),
+         "priority": 1, "status": "bot_pending" if channel == "bot" else "pending", "channel": channel,
+         "attempts": 0, "next_attempt_at": due, "created_at": now}
+        for s, channel in summaries]
     insert_outbox_rows(rows)
-    quiet += len(ids) - len(newsworthy)
-    run.built += len(ids)
+    run.built += built
     run.enqueued += len(rows)
-    if ids:
-        run.last_member_id = ids[-1]
-    finished = len(ids) < chunk
     if finished:
+        if top is not None:
+            run.last_member_id = max(run.last_member_id, top)
         run.finished_at = now
-    return ChunkResult(len(ids), len(rows), quiet, unreachable, finished)
+    elif batch:
+        run.last_member_id = batch[-1]
+    return ChunkResult(built, len(rows), quiet, unreachable, finished)
 
 
 def brand_day(*, tenant_id: int, f: DayFigures, top: int = 5) -> BrandDay:

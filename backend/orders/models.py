@@ -34,6 +34,8 @@ class Order(TenantScoped, Base):
         Index("ix_orders_tenant_status", "tenant_id", "status", "id"),
         Index("ix_orders_status_deadline", "status", "pay_deadline"),
         Index("ix_orders_status_shipped", "status", "shipped_at"),
+        # A day's paid orders (daily summaries, staff workload): a range, not a scan.
+        Index("ix_orders_tenant_paid", "tenant_id", "paid_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

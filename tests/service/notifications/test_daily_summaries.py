@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from backend.db import unit_of_work
 from backend.extensions import db
+from backend.members.service import adjust_member
 from backend.notifications import dispatch, service
 from backend.notifications.daily import member_day
 from backend.notifications.jobs import build_daily_summaries, build_tenant_daily
@@ -119,6 +120,33 @@ def test_opted_out_and_unreachable_promoters_get_nothing(team: Any) -> None:
     result = build_tenant_daily(tenant_id=tenant.id, day=IN_DAY.date(), now=DAY_NOW)
     assert [r.member_id for r in _outbox(tenant)] == [a.id]
     assert (result.built, result.enqueued, result.unreachable, result.quiet) == (4, 1, 2, 1)
+
+
+def test_a_frozen_promoter_with_news_gets_no_summary_and_is_not_counted(team: Any) -> None:
+    tenant, a, b, c, _ = team
+    for m in (a, b, c):
+        link(tenant, transport="wecom", contact_id=f"u-{m.id}", member=m, now=IN_DAY)
+    with unit_of_work():
+        adjust_member(tenant_id=tenant.id, member_id=b.id, changes={"promoter_status": "frozen"}, actor="test")
+    result = build_tenant_daily(tenant_id=tenant.id, day=IN_DAY.date(), now=DAY_NOW, chunk=2)
+    assert [r.member_id for r in _outbox(tenant)] == [a.id, c.id]
+    assert (result.built, result.enqueued, result.quiet) == (3, 2, 1)  # a, c and the quiet d
+
+
+def test_quiet_promoters_between_and_after_those_with_news_are_counted_once(factory: Any) -> None:
+    tenant = factory.tenant()
+    root = factory.member(tenant, now=BEFORE_DAY - timedelta(days=5))
+    quiet = [factory.member(tenant, now=BEFORE_DAY) for _ in range(3)]
+    news = factory.member(tenant, parent=root, now=IN_DAY)  # root has news: a new team member
+    freeze_reward(tenant, news, 500, key="f-news", now=IN_DAY)  # and so has news itself
+    tail = [factory.member(tenant, now=BEFORE_DAY) for _ in range(2)]
+    link(tenant, transport="wecom", contact_id="u-root", member=root, now=IN_DAY)
+    result = build_tenant_daily(tenant_id=tenant.id, day=IN_DAY.date(), now=DAY_NOW, chunk=1)
+    assert [r.member_id for r in _outbox(tenant)] == [root.id]
+    assert (result.built, result.enqueued, result.unreachable, result.quiet) == (
+        1 + len(quiet) + 1 + len(tail), 1, 1, len(quiet) + len(tail))
+    run = db.session.scalar(select(DailyRun).where(DailyRun.tenant_id == tenant.id))
+    assert (run.built, run.last_member_id, run.finished_at is not None) == (7, tail[-1].id, True)
 
 
 def test_subscribe_messages_spend_one_consent_each_and_stop_when_none_is_left(team: Any, sandbox: Any) -> None:
