@@ -8,10 +8,10 @@ with `after_commit` and run only once the commit has succeeded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
@@ -152,3 +152,18 @@ def run_in_unit_of_work(fn: Callable[[], T], *, retries: int = 3) -> T:
             if attempt > retries or not _is_retryable(exc):
                 raise
             log.info("retrying unit of work after %s (attempt %d)", exc, attempt)
+
+
+def newest_first(model: Any, *, tenant_id: int, before_id: int | None, limit: int,
+                 where: Mapping[Any, Any] | None = None) -> list[Any]:
+    """One keyset page of a tenant's rows, newest first. `where` maps a column to the
+    value it must equal; a None value means no filter on that column."""
+    from sqlalchemy import select
+
+    stmt = select(model).where(model.tenant_id == tenant_id)
+    for column, value in (where or {}).items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if before_id is not None:
+        stmt = stmt.where(model.id < before_id)
+    return list(_session().scalars(stmt.order_by(model.id.desc()).limit(limit)))

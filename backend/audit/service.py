@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from backend.audit.models import AuditLog
+from backend.db import newest_first
 from backend.extensions import db
 
 
@@ -22,14 +21,9 @@ def record_audit(*, tenant_id: int | None, actor: str, action: str, target_type:
 def list_audit(*, tenant_id: int, target_type: str | None = None, target_id: str | None = None,
                limit: int = 50, before_id: int | None = None) -> list[AuditLog]:
     """Newest first audit entries of one tenant, keyset-paged."""
-    stmt = select(AuditLog).where(AuditLog.tenant_id == tenant_id)
-    if target_type:
-        stmt = stmt.where(AuditLog.target_type == target_type)
-    if target_id:
-        stmt = stmt.where(AuditLog.target_id == str(target_id))
-    if before_id:
-        stmt = stmt.where(AuditLog.id < before_id)
-    return list(db.session.scalars(stmt.order_by(AuditLog.id.desc()).limit(limit)))
+    return newest_first(AuditLog, tenant_id=tenant_id, before_id=before_id or None, limit=limit,
+                        where={AuditLog.target_type: target_type or None,
+                               AuditLog.target_id: str(target_id) if target_id else None})
 
 
 def audit_view(entry: AuditLog) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.audit.service import record_audit
-from backend.db import after_commit, run_in_unit_of_work, utcnow
+from backend.db import after_commit, newest_first, run_in_unit_of_work, utcnow
 from backend.extensions import db
 from backend.finance.errors import (
     DuplicateRequest,
@@ -379,14 +379,8 @@ def get_withdrawal(*, tenant_id: int, withdrawal_id: int, member_id: int | None 
 def list_withdrawals(*, tenant_id: int, member_id: int | None = None, status: str | None = None,
                      before_id: int | None = None, limit: int = 50) -> list[Withdrawal]:
     """Withdrawals newest first, optionally of one member or in one status; keyset-paged."""
-    stmt = select(Withdrawal).where(Withdrawal.tenant_id == tenant_id)
-    if member_id is not None:
-        stmt = stmt.where(Withdrawal.member_id == member_id)
-    if status is not None:
-        stmt = stmt.where(Withdrawal.status == status)
-    if before_id is not None:
-        stmt = stmt.where(Withdrawal.id < before_id)
-    return list(db.session.scalars(stmt.order_by(Withdrawal.id.desc()).limit(limit)))
+    return newest_first(Withdrawal, tenant_id=tenant_id, before_id=before_id, limit=limit,
+                        where={Withdrawal.member_id: member_id, Withdrawal.status: status})
 
 
 def withdrawal_totals(*, tenant_id: int, member_id: int, now: datetime) -> dict[str, int]:

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 
 from backend.audit.service import record_audit
 from backend.catalog import service as catalog
+from backend.db import newest_first
 from backend.extensions import db
 from backend.members import service as members
 from backend.members.models import Member
@@ -213,14 +214,8 @@ def order_lines(*, tenant_id: int, order_ids: Sequence[int]) -> dict[int, list[O
 def list_orders(*, tenant_id: int, member_id: int | None = None, status: str | None = None,
                 before_id: int | None = None, limit: int = 20) -> list[Order]:
     """Orders newest first, keyset-paged, optionally one member's or in one state."""
-    stmt = select(Order).where(Order.tenant_id == tenant_id)
-    if member_id is not None:
-        stmt = stmt.where(Order.member_id == member_id)
-    if status is not None:
-        stmt = stmt.where(Order.status == status)
-    if before_id is not None:
-        stmt = stmt.where(Order.id < before_id)
-    return list(db.session.scalars(stmt.order_by(Order.id.desc()).limit(limit)))
+    return newest_first(Order, tenant_id=tenant_id, before_id=before_id, limit=limit,
+                        where={Order.member_id: member_id, Order.status: status})
 
 
 def check_payable(order: Order, *, now: datetime) -> None:
@@ -390,14 +385,8 @@ def get_refund(*, tenant_id: int, refund_id: int | None = None, refund_no: str |
 def list_refunds(*, tenant_id: int, order_id: int | None = None, status: str | None = None,
                  before_id: int | None = None, limit: int = 50) -> list[Refund]:
     """Refunds newest first, optionally of one order or in one state."""
-    stmt = select(Refund).where(Refund.tenant_id == tenant_id)
-    if order_id is not None:
-        stmt = stmt.where(Refund.order_id == order_id)
-    if status is not None:
-        stmt = stmt.where(Refund.status == status)
-    if before_id is not None:
-        stmt = stmt.where(Refund.id < before_id)
-    return list(db.session.scalars(stmt.order_by(Refund.id.desc()).limit(limit)))
+    return newest_first(Refund, tenant_id=tenant_id, before_id=before_id, limit=limit,
+                        where={Refund.order_id: order_id, Refund.status: status})
 
 
 def open_refund(*, tenant_id: int, order_id: int, order_line_id: int | None, reason: str, requested_by: str,

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select
 
 from backend.audit.service import record_audit
+from backend.db import newest_first
 from backend.extensions import db
 from backend.members.errors import MemberNotFound
 from backend.members.models import Member
@@ -347,14 +348,8 @@ def _by_id(p: RecordedPayout) -> int:
 def list_payouts(*, tenant_id: int, member_id: int | None = None, order_id: int | None = None,
                  before_id: int | None = None, limit: int = 50) -> list[Payout]:
     """Payout lines of a tenant, newest first, optionally of one member or one order."""
-    stmt = select(Payout).where(Payout.tenant_id == tenant_id)
-    if member_id is not None:
-        stmt = stmt.where(Payout.beneficiary_id == member_id)
-    if order_id is not None:
-        stmt = stmt.where(Payout.order_id == order_id)
-    if before_id is not None:
-        stmt = stmt.where(Payout.id < before_id)
-    return list(db.session.scalars(stmt.order_by(Payout.id.desc()).limit(limit)))
+    return newest_first(Payout, tenant_id=tenant_id, before_id=before_id, limit=limit,
+                        where={Payout.beneficiary_id: member_id, Payout.order_id: order_id})
 
 
 def payout_view(p: Payout | RecordedPayout) -> dict[str, Any]:
