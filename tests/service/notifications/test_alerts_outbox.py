@@ -172,10 +172,14 @@ def test_concurrent_deliverers_send_every_alert_exactly_once(promoter: Any, app:
             service.enqueue_alert(tenant_id=tenant.id, member_id=member.id, kind="settlement",
                                   data={"amount_fen": n + 1}, dedupe_key=str(n), now=NOW)
     reports: list[Any] = []
+    errors: list[BaseException] = []
 
     def deliver() -> None:
         with app.app_context():
-            reports.append(dispatch.deliver_due(now=NOW, batch=5))
+            try:
+                reports.append(dispatch.deliver_due(now=NOW, batch=5))
+            except BaseException as exc:  # reported below, with the reports
+                errors.append(exc)
 
     try:
         threads = [threading.Thread(target=deliver) for _ in range(4)]
@@ -185,7 +189,7 @@ def test_concurrent_deliverers_send_every_alert_exactly_once(promoter: Any, app:
             t.join()
     finally:
         app.config.pop("NOTIFY_RATE_LIMITS")
-    assert sum(r.sent for r in reports) == 40
+    assert not errors and sum(r.sent for r in reports) == 40, (errors, reports)
     texts = wecom_texts(sandbox, tenant, f"staff-{member.id}")
     assert len(texts) == 40 and len(set(texts)) == 40
     assert {r.status for r in _rows(tenant)} == {"sent"}
