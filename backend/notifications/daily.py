@@ -122,10 +122,9 @@ def build_chunk(*, tenant_id: int, day: date, f: DayFigures, due: datetime, now:
     them to their channel, counts the quiet promoters in between and moves the mark (one
     unit of work per call).
 
-    Only members with news are read one by one (by id, through the primary key): the
-    others have nothing to say, so the id range up to the chunk's last member is only
-    counted. Balances are read for those who will be sent a summary, the others'
-    summaries carry none."""
+    Only members with news are looked at one by one (their preferences and contacts):
+    the others have nothing to say, so the id range up to the chunk's last member is
+    only counted. Balances are read for those who will be sent a summary."""
     run = start_run(tenant_id=tenant_id, day=day, now=now)
     if run.finished_at is not None:
         return ChunkResult(0, 0, 0, 0, True)

@@ -1,5 +1,5 @@
 """The figures of a day, for every member of a tenant at once (set-based: a handful of
-grouped queries per tenant and day, never one per member).
+range queries per tenant and day, summed here, never one query per member).
 
 Each source sits behind one small function reading the owning domain's tables or
 calling its service, so a change there touches one function here:
