@@ -25,6 +25,21 @@ def autogenerate(database_url: str, message: str) -> None:
     command.revision(alembic_config(database_url), message=message, autogenerate=True)
 
 
+def recreate_mysql_database(url: str) -> str:
+    """Drop and create the MariaDB database a URL names (utf8mb4: nicknames carry emoji);
+    for tests and benchmarks. Returns the URL with the charset set."""
+    from sqlalchemy import create_engine, text
+
+    base, _, rest = url.rpartition("/")
+    name = rest.split("?")[0]
+    admin = create_engine(base + "/?charset=utf8mb4")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+    admin.dispose()
+    return f"{base}/{name}?charset=utf8mb4"
+
+
 def new_revision(message: str) -> None:
     """Autogenerate a revision against a scratch SQLite database brought to head."""
     import tempfile

@@ -41,14 +41,9 @@ _ids = count(1)
 
 
 def fresh_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
+    from backend.migrate import recreate_mysql_database
 
-    base, _, name = url.rpartition("/")
-    engine = create_engine(base + "/?charset=utf8mb4")
-    with engine.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-    engine.dispose()
+    recreate_mysql_database(url)
 
 
 def build_app(url: str) -> Any:

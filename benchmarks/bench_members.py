@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from benchmarks.treegen import grow_forest, insert_forest  # noqa: E402
 
@@ -58,13 +58,9 @@ def main() -> None:
         db_path.unlink(missing_ok=True)
         url = f"sqlite:///{db_path}"
     else:
-        url = args.mysql + "?charset=utf8mb4"
-        base, _, name = args.mysql.rpartition("/")
-        admin = create_engine(base + "/")
-        with admin.connect() as c:
-            c.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-            c.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-        admin.dispose()
+        from backend.migrate import recreate_mysql_database
+
+        url = recreate_mysql_database(args.mysql)
 
     from backend.app import create_app
     from backend.config import load_settings

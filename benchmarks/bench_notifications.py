@@ -222,11 +222,9 @@ def main() -> None:
         record = OUT / f"notifications_seed_{name}.json"
         seeded = seeded_before(url, record, wanted) if args.reuse else None
         if seeded is None:
-            admin = create_engine(base + "/")
-            with admin.connect() as c:
-                c.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-                c.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-            admin.dispose()
+            from backend.migrate import recreate_mysql_database
+
+            recreate_mysql_database(url)
 
     from backend.app import create_app
     from backend.config import load_settings

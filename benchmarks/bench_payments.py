@@ -324,13 +324,9 @@ def main() -> None:
 
     from sqlalchemy import create_engine, text
 
-    base, _, name = args.mysql.rpartition("/")
-    admin = create_engine(base + "/")
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        c.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
-    admin.dispose()
-    url = args.mysql + "?charset=utf8mb4"
+    from backend.migrate import recreate_mysql_database
+
+    url = recreate_mysql_database(args.mysql)
 
     from backend.db import Base
     from backend.migrate import upgrade

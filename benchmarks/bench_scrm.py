@@ -67,13 +67,9 @@ def main() -> None:
     ap.add_argument("--mysql", default="mysql+pymysql://root@127.0.0.1:3306/siyu_bench_scrm")
     args = ap.parse_args()
 
-    url = args.mysql + "?charset=utf8mb4"
-    base, _, name = args.mysql.rpartition("/")
-    admin = create_engine(base + "/")
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        c.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    admin.dispose()
+    from backend.migrate import recreate_mysql_database
+
+    url = recreate_mysql_database(args.mysql)
 
     from backend.app import create_app
     from backend.config import load_settings

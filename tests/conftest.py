@@ -36,14 +36,9 @@ IS_MYSQL = DATABASE_URL.startswith("mysql")
 
 
 def _fresh_mysql(url: str) -> None:
-    base, _, name = url.rpartition("/")
-    name = name.split("?")[0]
-    engine = create_engine(base + "/?charset=utf8mb4")
-    with engine.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-        conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 "
-                          "COLLATE utf8mb4_unicode_ci"))
-    engine.dispose()
+    from backend.migrate import recreate_mysql_database
+
+    recreate_mysql_database(url)
 
 
 def pytest_configure(config: pytest.Config) -> None:
