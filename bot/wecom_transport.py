@@ -56,7 +56,7 @@ def create_wecom_app(app: Flask, *, owner_staff_id: int | None = None) -> Flask:
             except DomainError as exc:
                 return Response(exc.message, status=exc.http_status)
             if event.msg_type == "text":
-                assistant = assistants.setdefault(tenant_id, Assistant(app, tenant_id, images=False,
+                assistant = assistants.setdefault(tenant_id, Assistant(app, tenant_id,
                                                                        owner_staff_id=owner_staff_id))
                 handle_app_text(assistant, creds, user_id=str(event.fields.get("FromUserName") or ""),
                                 text=str(event.fields.get("Content") or ""))
@@ -84,10 +84,13 @@ def handle_app_text(assistant: Assistant, creds: Any, *, user_id: str, text: str
     with assistant.app.app_context():
         api = gateway().wecom(creds)
         for reply in response.replies:
-            if reply.text:
-                try:
+            try:
+                if reply.image_png is not None:
+                    api.send_app_image(user_ids=[user_id], png=reply.image_png, name=reply.image_name)
+                    sent += 1
+                if reply.text:
                     api.send_app_text(user_ids=[user_id], content=reply.text)
                     sent += 1
-                except DomainError as exc:
-                    log.warning("WeCom reply to %s not sent: %s", user_id, exc.code)
+            except DomainError as exc:
+                log.warning("WeCom reply to %s not sent: %s", user_id, exc.code)
     return sent

@@ -109,6 +109,12 @@ class WeComApi:
         return self.send_app_message(user_ids=user_ids,
                                      msg={"msgtype": "text", "text": {"content": content}})
 
+    def send_app_image(self, *, user_ids: Sequence[str], png: bytes, name: str = "image.png") -> str:
+        """An image from the tenant's WeCom app: uploaded as temporary media, then sent."""
+        res = call(self._client.media.upload, "image", (name, png, "image/png"))
+        return self.send_app_message(user_ids=user_ids, msg={
+            "msgtype": "image", "image": {"media_id": res["media_id"]}})
+
     def send_app_message(self, *, user_ids: Sequence[str], msg: Mapping[str, Any]) -> str:
         """Any app message (msg holds msgtype and its body)."""
         res = call(self._client.message.send, self.credentials.agent_id, list(user_ids),

@@ -54,13 +54,24 @@ def test_a_staff_member_links_their_wecom_user_and_looks_up_a_customer(app: Any,
     assert contact is not None and contact.staff_id == staff.id
 
 
-def test_a_member_asks_for_a_poster_in_wecom_and_is_sent_to_the_mini_program(app: Any, factory: Any,
-                                                                            sandbox: Any) -> None:
+def test_a_member_asks_for_a_poster_in_wecom_and_gets_the_image_whose_qr_binds_fans(
+        app: Any, factory: Any, sandbox: Any) -> None:
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
     tenant = factory.tenant()
     member = factory.member(tenant)
     link(tenant, transport="wecom", contact_id="lisi", member=member, now=NOW)
     say(app, sandbox, tenant, "lisi", "海报")
-    assert wecom_texts(sandbox, tenant, "lisi") == ["海报已为您准备好，请在小程序「推广海报」页面查看并保存。"]
+    corp_id = demo_credentials(tenant.slug, pay_notify_url="http://x").wecom.corp_id
+    [image] = [m for m in sandbox.wecom_messages
+               if m["corp_id"] == corp_id and m["touser"] == ["lisi"] and m["msgtype"] == "image"]
+    png = sandbox.wecom_media[image["body"]["media_id"]]
+    [scene] = [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+    assert scene == f"i={member.invite_code}"
+    assert wecom_texts(sandbox, tenant, "lisi") == ["这是您的专属邀请海报，好友扫码即可绑定到您的团队。"]
 
 
 def test_only_staff_may_look_up_customers(app: Any, factory: Any, sandbox: Any) -> None:

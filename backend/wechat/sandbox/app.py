@@ -405,6 +405,27 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
                                         "attachments": attachments, "at": sb.clock()})
         return _ok()
 
+    @app.post("/qyapi/cgi-bin/media/upload")
+    @corp_api
+    def media_upload(corp_id: str) -> Response:
+        # Temporary media, as WeCom: multipart field "media"; images are JPG/PNG ≤ 10 MB.
+        kind = request.args.get("type", "")
+        if kind not in ("image", "file", "voice", "video"):
+            return _err(40004, "invalid media type")
+        upload = request.files.get("media")
+        if upload is None:
+            return _err(41001, "missing media")
+        data = upload.read()
+        if not data:
+            return _err(44001, "empty media data")
+        if kind == "image" and (len(data) > 10 * 1024 * 1024
+                                or not (data.startswith(b"\x89PNG") or data.startswith(b"\xff\xd8"))):
+            return _err(40005, "invalid image: JPG or PNG up to 10 MB")
+        media_id = "sb_media_" + secrets.token_urlsafe(18)
+        with sb._lock:
+            sb.wecom_media[media_id] = data
+        return _ok(type=kind, media_id=media_id, created_at=str(int(sb.clock())))
+
     @app.post("/qyapi/cgi-bin/message/send")
     @corp_api
     def message_send(corp_id: str) -> Response:
@@ -420,6 +441,9 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
             return _err(41008, "missing msgtype or message body")
         if not (data.get("touser") or data.get("toparty") or data.get("totag")):
             return _err(40031, "invalid user list")
+        media_id = data[msgtype].get("media_id")
+        if msgtype in ("image", "file", "voice", "video") and media_id not in sb.wecom_media:
+            return _err(40007, "invalid media_id")
         msgid = secrets.token_urlsafe(24)
         with sb._lock:
             sb.wecom_messages.append({"corp_id": corp_id, "agentid": data.get("agentid"),

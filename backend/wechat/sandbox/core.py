@@ -179,6 +179,7 @@ class Sandbox:
         self.corp_tags: dict[str, dict[str, Any]] = {}  # tag_id -> {corp, group, name}
         self.tag_marks: list[dict[str, Any]] = []
         self.wecom_messages: list[dict[str, Any]] = []
+        self.wecom_media: dict[str, bytes] = {}  # media_id -> uploaded file (3 days in WeCom)
         self.welcome_messages: list[dict[str, Any]] = []
         self._welcome_codes: dict[str, tuple[str, str, str, float]] = {}  # code -> corp, ext, staff, until
         self.robot_messages: list[dict[str, Any]] = []
