@@ -68,12 +68,11 @@ class Response:
 
 class Assistant:
     def __init__(self, app: Flask, tenant_id: int, *, clock: Callable[[], datetime] = utcnow,
-                 images: bool = True, owner_staff_id: int | None = None) -> None:
+                 owner_staff_id: int | None = None) -> None:
         self.app = app
         self.owner_staff_id = owner_staff_id  # the staff member whose WeChat account the bot runs
         self.tenant_id = tenant_id
         self.clock = clock
-        self.images = images  # False where the transport cannot send images (WeCom app)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -167,8 +166,6 @@ class Assistant:
         return [Reply(replies.HELP)]
 
     def _poster(self, member_id: int) -> list[Reply]:
-        if not self.images:
-            return [Reply(replies.poster_not_here())]
         from backend.posters.service import render_poster
 
         poster = render_poster(tenant_id=self.tenant_id, member_id=member_id, kind="invite")

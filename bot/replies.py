@@ -36,10 +36,6 @@ def poster_caption() -> str:
     return "这是您的专属邀请海报，好友扫码即可绑定到您的团队。"
 
 
-def poster_not_here() -> str:
-    return "海报已为您准备好，请在小程序「推广海报」页面查看并保存。"
-
-
 def linked(name: str, staff: bool) -> str:
     who = "员工账号" if staff else "会员账号"
     return f"绑定成功！已关联{who}「{name}」。发送「帮助」查看可用功能。"
