@@ -9,6 +9,7 @@ from typing import Any
 
 from backend.errors import DomainError
 from backend.members import service as members
+from backend.members.scene import Scene
 from backend.tenants.service import get_tenant_by_slug
 from backend.wechat import service as wx
 from backend.wechat.official_account import OaPush, parse_oa_push, render_oa_reply, verify_oa_url
@@ -84,10 +85,36 @@ def _follower(tenant_id: int, oa_openid: str, now: datetime) -> Any:
 
 def promoter_qrcode(*, tenant_id: int, member_id: int) -> dict[str, Any]:
     """A parametric OA QR carrying the member's invite code: followers who scan it bind."""
-    from backend.members.scene import Scene
-
     member = members.get_member(tenant_id=tenant_id, member_id=member_id)
     scene = Scene(invite_code=member.invite_code).encode()
     creds = wx.official_account_credentials(tenant_id=tenant_id)
     qr = wx.gateway().official_account(creds).create_qrcode_with_scene(scene)
     return {"scene": scene, "ticket": qr.ticket, "url": qr.url, "image_url": qr.image_url}
+
+
+def share_landing(*, tenant_slug: str, scene: str) -> dict[str, Any]:
+    """What the share-link page shows (brands without a mini-program share links and
+    plain QR codes): who invites, and the OA parametric QR carrying the same scene, so
+    following the official account binds exactly as a mini-program share would."""
+    from backend.extensions import get_redis
+    from backend.members.scene import parse_scene
+
+    tenant = get_tenant_by_slug(slug=tenant_slug)
+    parsed = parse_scene(scene)
+    inviter = members.get_member(tenant_id=tenant.id, member_id=members.resolve_scene_parent(
+        tenant_id=tenant.id, scene=scene))
+    page: dict[str, Any] = {"brand": tenant.name, "inviter": inviter.nickname,
+                            "invite_code": inviter.invite_code, "qr_image_url": None}
+    if tenant.oa_appid:
+        # One WeChat call per scene a month: the QR lives 30 days, the cache 29.
+        key = f"siyu:oa-share-qr:{tenant.id}:{scene}"
+        cached = get_redis().get(key)
+        if cached is None:
+            creds = wx.official_account_credentials(tenant_id=tenant.id)
+            qr = wx.gateway().official_account(creds).create_qrcode_with_scene(
+                Scene(invite_code=inviter.invite_code, product_id=parsed.product_id,
+                      live_room_id=parsed.live_room_id, shop_id=parsed.shop_id).encode())
+            cached = qr.image_url.encode()
+            get_redis().set(key, cached, ex=29 * 24 * 3600)
+        page["qr_image_url"] = cached.decode()
+    return page
