@@ -36,6 +36,8 @@ class Member(TenantScoped, Base):
         Index("ix_members_tenant_path", "tenant_id", "path"),
         # "New team members today" for the daily summaries: a range, not a scan.
         Index("ix_members_tenant_bound_at", "tenant_id", "bound_at"),
+        # The expiry job's range, across tenants (only bound members have a value).
+        Index("ix_members_bind_expires_at", "bind_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

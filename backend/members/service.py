@@ -251,21 +251,24 @@ def record_purchase(*, tenant_id: int, member_id: int, now: datetime) -> Member:
     return member
 
 
-def expire_bindings(*, tenant_id: int, now: datetime, limit: int = 500) -> int:
-    """Unbind members whose binding lapsed without a purchase; returns how many."""
-    ids = list(db.session.scalars(select(Member.id).where(
-        Member.tenant_id == tenant_id, Member.parent_id.is_not(None),
-        Member.bind_expires_at.is_not(None), Member.bind_expires_at < now).limit(limit)))
-    for member_id in ids:
-        member = get_member(tenant_id=tenant_id, member_id=member_id)
-        locked = _lock(tenant_id, {member.id, *member.ancestor_ids()})
-        member = locked[member_id]
-        if member.parent_id is None or member.bind_expires_at is None or member.bind_expires_at >= now:
-            continue
-        _end_binding(tenant_id=tenant_id, member=member, now=now, reason="expired")
-        tree.detach(db.session, member=member)
-        member.bind_expires_at = None
-    return len(ids)
+def expire_binding(*, tenant_id: int, member_id: int, now: datetime) -> bool:
+    """Unbind one member whose binding lapsed without a purchase (re-checked under the
+    locks); True when it was unbound."""
+    member = get_member(tenant_id=tenant_id, member_id=member_id)
+    member = _lock(tenant_id, {member.id, *member.ancestor_ids()})[member_id]
+    if member.parent_id is None or member.bind_expires_at is None or member.bind_expires_at >= now:
+        return False
+    _end_binding(tenant_id=tenant_id, member=member, now=now, reason="expired")
+    tree.detach(db.session, member=member)
+    member.bind_expires_at = None
+    return True
+
+
+def lapsed_bindings(*, now: datetime, limit: int = 500) -> list[tuple[int, int]]:
+    """(tenant id, member id) of bindings past their expiry, oldest first, all tenants."""
+    return [(t, m) for t, m in db.session.execute(
+        select(Member.tenant_id, Member.id).where(Member.bind_expires_at < now)
+        .order_by(Member.bind_expires_at).limit(limit))]
 
 
 # ------------------------------------------------------------------ team views

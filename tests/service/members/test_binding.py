@@ -166,9 +166,10 @@ def test_expiring_bindings_lapse_without_a_purchase_and_purchases_extend_them(fa
     buyer = factory.member(t, parent=p, now=start)
     with unit_of_work():
         members.record_purchase(tenant_id=t.id, member_id=buyer.id, now=start + timedelta(days=5))
-    with unit_of_work():
-        n = members.expire_bindings(tenant_id=t.id, now=start + timedelta(days=8))
-    assert n == 1
+    from backend.members.jobs import expire_lapsed_bindings
+
+    assert expire_lapsed_bindings(now=start + timedelta(days=8)) == 1
+    assert expire_lapsed_bindings(now=start + timedelta(days=8)) == 0
     assert fresh(idle).parent_id is None and fresh(buyer).parent_id == p.id
     assert members.team_summary(tenant_id=t.id, member_id=p.id)["total"] == 1
     assert_forest_consistent(t.id)
