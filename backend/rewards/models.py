@@ -86,6 +86,7 @@ class Payout(TenantScoped, Base):
     kind: Mapped[str] = mapped_column(String(24), nullable=False)
     base: Mapped[str] = mapped_column(String(16), nullable=False)
     base_fen: Mapped[int] = mapped_column(Fen, nullable=False)
+    # The rate applied, not money: an exact Decimal with the 8 decimals plans allow.
     rate: Mapped[Decimal | None] = mapped_column(Numeric(12, 8))
     nominal_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # what the rule gives
     amount_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # what is paid (after cap, freezing)
