@@ -36,6 +36,9 @@ class Settings:
     wechat_mode: str = "sandbox"
     wechat_sandbox_url: str = "http://127.0.0.1:5081"
     public_base_url: str = "http://127.0.0.1:5080"
+    # When a paid order's follow-up (rewards, ledger, alerts) runs: "inline" right after
+    # the payment commits, or "worker" (the scheduler drains it in batches; for volume).
+    paid_followup: str = "inline"
     extra: dict[str, object] = field(default_factory=dict)
 
     def as_flask_config(self) -> dict[str, object]:
@@ -87,6 +90,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         wechat_mode=wechat_mode,
         wechat_sandbox_url=env.get("WECHAT_SANDBOX_URL", "http://127.0.0.1:5081"),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5080"),
+        paid_followup=env.get("PAID_FOLLOWUP", "inline"),
     )
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]
@@ -99,6 +103,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("WECHAT_MODE must be 'sandbox' or 'live'")
     if not (s.database_url.startswith("sqlite") or s.database_url.startswith("mysql+pymysql")):
         raise ConfigError("DATABASE_URL must be sqlite:/// or mysql+pymysql://")
+    if s.paid_followup not in {"inline", "worker"}:
+        raise ConfigError("PAID_FOLLOWUP must be 'inline' or 'worker'")
     if s.token_ttl_seconds <= 0:
         raise ConfigError("TOKEN_TTL_SECONDS must be positive")
     if s.env == "production":

@@ -4,7 +4,7 @@ Every domain's scheduled work lives in backend/<domain>/jobs.py as plain functio
 `def job_name(*, now) -> int` (the number of things done). They are found here by
 name, with no central list: every public function of such a module whose only
 parameter is the keyword-only `now`. A module may set `INTERVALS = {"job_name":
-seconds}`; the default is every 60 seconds.
+seconds}` (a float for sub-second polling); the default is every 60 seconds.
 
 Each run takes a Redis lock named after the job (SET NX with a time-to-live, released
 only by its holder), so two scheduler processes — a deploy overlapping the old one, a
@@ -15,6 +15,7 @@ locks, high-water marks), so a crash mid-run is resumed by the next run.
     python -m backend.jobs                 # run the scheduler (blocking)
     python -m backend.jobs --list          # the jobs found and their intervals
     python -m backend.jobs --once NAME     # run one job now (under its lock) and exit
+    python -m backend.jobs --only NAME,…   # schedule only these jobs (a dedicated process)
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ LOCK_PREFIX = "siyu:job:"
 class Job:
     name: str  # "<domain>.<function>"
     fn: Callable[..., int]
-    interval_seconds: int
+    interval_seconds: float
 
     @property
     def lock_ttl_ms(self) -> int:
         # Long enough for a slow run, short enough that a crashed holder frees it soon.
-        return max(60_000, self.interval_seconds * 1000 * 5)
+        return max(60_000, int(self.interval_seconds * 1000 * 5))
 
 
 def _is_job(fn: Any, module: Any) -> bool:
@@ -63,7 +64,7 @@ def discover_jobs() -> list[Job]:
         intervals = getattr(module, "INTERVALS", {})
         for name, fn in vars(module).items():
             if _is_job(fn, module):
-                jobs.append(Job(f"{domain}.{name}", fn, int(intervals.get(name, DEFAULT_INTERVAL_SECONDS))))
+                jobs.append(Job(f"{domain}.{name}", fn, float(intervals.get(name, DEFAULT_INTERVAL_SECONDS))))
     return jobs
 
 
@@ -94,7 +95,8 @@ def run_locked(job: Job, *, redis: Any, now_fn: Callable[[], Any]) -> int | None
         return None
     try:
         done = job.fn(now=now_fn())
-        log.info("job %s done: %s", job.name, done)
+        # Frequent pollers find nothing most of the time: only work done is worth a line.
+        log.log(logging.INFO if done else logging.DEBUG, "job %s done: %s", job.name, done)
         return int(done or 0)
     finally:
         _release(redis, key, token)
@@ -134,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend.jobs", description="Siyu's scheduler process")
     parser.add_argument("--list", action="store_true", help="list the jobs and exit")
     parser.add_argument("--once", metavar="NAME", help="run one job now (domain.function) and exit")
+    parser.add_argument("--only", metavar="NAMES", help="comma-separated jobs to schedule (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
@@ -142,9 +145,16 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_app()
     jobs = discover_jobs()
+    if args.only:
+        wanted = set(args.only.split(","))
+        unknown = wanted - {j.name for j in jobs}
+        if unknown:
+            print(f"no job named {', '.join(sorted(unknown))}; see --list", file=sys.stderr)
+            return 2
+        jobs = [j for j in jobs if j.name in wanted]
     if args.list:
         for job in jobs:
-            print(f"{job.name}\tevery {job.interval_seconds}s")
+            print(f"{job.name}\tevery {job.interval_seconds:g}s")
         return 0
     if args.once:
         found = [j for j in jobs if j.name == args.once]

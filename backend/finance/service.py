@@ -10,6 +10,8 @@ notification or a retried unit of work changes nothing the second time:
         rewards frozen (once per order line). `payouts` is what
         backend.rewards.service.compute_and_record_payouts returned for the order's
         lines (merchant remainder and zero lines are skipped).
+    on_orders_paid(tenant_id=, orders=[PaidOrder(order_id, paid_fen, payouts)], now=)
+        The same for a batch of one tenant's orders (the paid-order follow-up).
     on_order_completed(tenant_id=, order_id=, completed_at=) -> int
         Starts the after-sales window: the order's frozen rewards become available
         `settle_after_days` (tenant setting, default 7) after completed_at, moved by the
@@ -175,46 +177,65 @@ class Frozen:
 _INSERT_ACCRUALS = insert(RewardAccrual.__table__)
 
 
-def _freeze(tenant_id: int, order_id: int, lines: Sequence[PayoutLike], now: datetime,
-            payment: PostingSpec | None) -> list[Frozen]:
-    by_line: dict[int, list[PayoutLike]] = {}
-    for p in lines:
-        if p.order_line_id is None:
-            raise ValueError("freeze_rewards takes order-line payouts; bonuses go to credit_bonuses")
-        payable = by_line.setdefault(p.order_line_id, [])
-        if p.beneficiary_id is not None and p.amount_fen > 0:
-            payable.append(p)
-    freezes: list[tuple[int, list[PayoutLike], PostingSpec]] = []
-    for line_id in sorted(by_line):
-        payouts = by_line[line_id]
-        if not payouts:
-            continue
-        legs = [Leg(member(K.MEMBER_FROZEN, p.beneficiary_id), p.amount_fen, payout_id=p.id)  # type: ignore[arg-type]
-                for p in payouts]
-        legs.append(Leg(system(K.MERCHANT), -sum(p.amount_fen for p in payouts)))
-        freezes.append((line_id, payouts, PostingSpec(
-            key=f"reward:freeze:{line_id}", kind="reward_freeze", legs=legs, memo=f"订单 {order_id} 奖励冻结",
-            order_id=order_id, order_line_id=line_id)))
-    specs = ([payment] if payment else []) + [spec for _, _, spec in freezes]
+@dataclass(frozen=True)
+class PaidOrder:
+    """One paid order as on_orders_paid takes it: what WeChat Pay collected and the
+    payout lines the rewards engine recorded for its lines."""
+
+    order_id: int
+    paid_fen: int
+    payouts: Sequence[PayoutLike]
+
+
+def _freeze(tenant_id: int, orders: Sequence[PaidOrder], now: datetime, *, with_payment: bool
+            ) -> dict[int, list[Frozen]]:
+    payments: list[PostingSpec] = []
+    freezes: list[tuple[int, int, list[PayoutLike], PostingSpec]] = []  # order, line, payouts, spec
+    for o in orders:
+        if with_payment and o.paid_fen > 0:
+            payments.append(_payment_spec(o.order_id, o.paid_fen))
+        by_line: dict[int, list[PayoutLike]] = {}
+        for p in o.payouts:
+            if p.order_line_id is None:
+                raise ValueError("freeze_rewards takes order-line payouts; bonuses go to credit_bonuses")
+            payable = by_line.setdefault(p.order_line_id, [])
+            if p.beneficiary_id is not None and p.amount_fen > 0:
+                payable.append(p)
+        for line_id in sorted(by_line):
+            payouts = by_line[line_id]
+            if not payouts:
+                continue
+            legs = [Leg(member(K.MEMBER_FROZEN, p.beneficiary_id), p.amount_fen, payout_id=p.id)  # type: ignore[arg-type]
+                    for p in payouts]
+            legs.append(Leg(system(K.MERCHANT), -sum(p.amount_fen for p in payouts)))
+            freezes.append((o.order_id, line_id, payouts, PostingSpec(
+                key=f"reward:freeze:{line_id}", kind="reward_freeze", legs=legs, memo=f"订单 {o.order_id} 奖励冻结",
+                order_id=o.order_id, order_line_id=line_id)))
+    out: dict[int, list[Frozen]] = {o.order_id: [] for o in orders}
+    specs = payments + [spec for *_, spec in freezes]
     if not specs:
-        return []
-    results = ledger.post_many(tenant_id=tenant_id, postings=specs, now=now)[1 if payment else 0:]
-    out = [Frozen(order_line_id=line_id, amount_fen=sum(p.amount_fen for p in payouts),
-                  beneficiaries=len({p.beneficiary_id for p in payouts}), posting_id=result.posting_id,
-                  created=result.created)
-           for (line_id, payouts, _), result in zip(freezes, results, strict=True)]
-    new_rows = [{"tenant_id": tenant_id, "order_id": order_id, "order_line_id": f.order_line_id, "status": "frozen",
-                 "amount_fen": f.amount_fen, "beneficiaries": f.beneficiaries, "frozen_at": now,
-                 "freeze_posting_id": f.posting_id} for f in out if f.created]
-    if new_rows:  # a replayed line's accrual was written with its posting, by the first
+        return out
+    results = ledger.post_many(tenant_id=tenant_id, postings=specs, now=now)[len(payments):]
+    fresh: list[tuple[int, list[PayoutLike]]] = []
+    new_rows = []
+    for (order_id, line_id, payouts, _), result in zip(freezes, results, strict=True):
+        f = Frozen(order_line_id=line_id, amount_fen=sum(p.amount_fen for p in payouts),
+                   beneficiaries=len({p.beneficiary_id for p in payouts}), posting_id=result.posting_id,
+                   created=result.created)
+        out[order_id].append(f)
+        if f.created:  # a replayed line's accrual was written with its posting, by the first
+            fresh.append((order_id, payouts))
+            new_rows.append({"tenant_id": tenant_id, "order_id": order_id, "order_line_id": line_id,
+                             "status": "frozen", "amount_fen": f.amount_fen, "beneficiaries": f.beneficiaries,
+                             "frozen_at": now, "freeze_posting_id": f.posting_id})
+    if new_rows:
         db.session.execute(_INSERT_ACCRUALS, new_rows)
         # "New commission" alerts, once: only for the lines this call froze.
         from backend.notifications.service import enqueue_commission_alerts
 
-        fresh = {f.order_line_id for f in out if f.created}
         enqueue_commission_alerts(tenant_id=tenant_id, now=now, payouts=[
             _Alerted(p.beneficiary_id, p.amount_fen, order_id, getattr(p, "kind", "reward"))
-            for line_id, payouts, _ in freezes if line_id in fresh for p in payouts])
+            for order_id, payouts in fresh for p in payouts])
     return out
 
 
@@ -231,15 +252,20 @@ def freeze_rewards(*, tenant_id: int, order_id: int, lines: Sequence[PayoutLike]
     """Post the payout lines of a paid order as frozen rewards: one posting and one
     accrual per order line, each line once, whatever the number of calls. Returns the
     lines that pay anyone, by order line id."""
-    return _freeze(tenant_id, order_id, lines, now, payment=None)
+    return _freeze(tenant_id, [PaidOrder(order_id, 0, lines)], now, with_payment=False)[order_id]
 
 
 def on_order_paid(*, tenant_id: int, order_id: int, paid_fen: int, payouts: Sequence[PayoutLike],
                   now: datetime) -> list[Frozen]:
     """A paid order: its payment into the ledger and its lines' rewards frozen, in one
     batch (idempotent)."""
-    payment = _payment_spec(order_id, paid_fen) if paid_fen > 0 else None
-    return _freeze(tenant_id, order_id, payouts, now, payment=payment)
+    return _freeze(tenant_id, [PaidOrder(order_id, paid_fen, payouts)], now, with_payment=True)[order_id]
+
+
+def on_orders_paid(*, tenant_id: int, orders: Sequence[PaidOrder], now: datetime) -> dict[int, list[Frozen]]:
+    """on_order_paid for several orders of one tenant in one batch (one ledger batch,
+    one accruals insert, one alerts insert): the paid-order follow-up's path."""
+    return _freeze(tenant_id, orders, now, with_payment=True)
 
 
 def _mark(tenant_id: int, *, exclusive: bool, now: datetime) -> SettlementMark:

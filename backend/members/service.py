@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, case, select, update
 
 from backend.audit.service import record_audit
 from backend.extensions import db
@@ -249,6 +250,32 @@ def record_purchase(*, tenant_id: int, member_id: int, now: datetime) -> Member:
     elif member.parent_id is not None and tenant.bind_expire_days:
         member.bind_expires_at = now + timedelta(days=tenant.bind_expire_days)
     return member
+
+
+def record_purchases(*, tenant_id: int, member_ids: Sequence[int], now: datetime) -> None:
+    """record_purchase for a batch of buyers (the paid-order follow-up): parked bindings
+    confirmed one by one (rare), everyone else stamped in one UPDATE."""
+    ids = sorted(set(member_ids))
+    if not ids:
+        return
+    parked = set(db.session.scalars(select(Member.id).where(
+        Member.tenant_id == tenant_id, Member.id.in_(ids), Member.parent_id.is_(None),
+        Member.pending_parent_id.is_not(None))))
+    for member_id in sorted(parked):
+        record_purchase(tenant_id=tenant_id, member_id=member_id, now=now)
+    rest = [i for i in ids if i not in parked]
+    if not rest:
+        return
+    values: dict[str, Any] = {"last_purchase_at": now}
+    days = get_tenant(tenant_id=tenant_id).bind_expire_days
+    if days:
+        values["bind_expires_at"] = case((Member.parent_id.is_not(None), now + timedelta(days=days)),
+                                         else_=Member.bind_expires_at)
+    db.session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id.in_(rest)).values(**values)
+                       .execution_options(synchronize_session=False))
+    stamped = set(rest)
+    for obj in [o for o in db.session.identity_map.values() if isinstance(o, Member) and o.id in stamped]:
+        db.session.expire(obj, list(values))  # reloaded on next access
 
 
 def expire_binding(*, tenant_id: int, member_id: int, now: datetime) -> bool:

@@ -12,29 +12,24 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from backend.finance import service as finance
+from backend.orders import paid
 
 if TYPE_CHECKING:
     from backend.orders.models import Order, OrderLine, Refund
-    from backend.rewards.models import Payout
     from backend.wechat.pay import TransferBill
-
-
-def order_paid(*, order: Order, payouts: Sequence[Payout], now: datetime) -> None:
-    """The buyer's money reached the merchant (clearing → merchant) and the payouts
-    computed at payment become frozen rewards (冻结), once per order line."""
-    finance.on_order_paid(tenant_id=order.tenant_id, order_id=order.id, paid_fen=order.paid_fen, payouts=payouts,
-                          now=now)
 
 
 def order_completed(*, order: Order, now: datetime) -> None:
     """The order completed: its rewards settle after the tenant's after-sales window."""
     assert order.completed_at is not None
+    paid.ensure_followed_up(order, now=now)
     finance.on_order_completed(tenant_id=order.tenant_id, order_id=order.id, completed_at=order.completed_at)
 
 
 def lines_refunded(*, order: Order, refund: Refund, lines: Sequence[OrderLine], now: datetime) -> None:
     """Money went back to the buyer for these lines: the refund posted once per refund
     number, their rewards cancelled (frozen) or reversed (settled)."""
+    paid.ensure_followed_up(order, now=now)
     finance.on_lines_refunded(tenant_id=order.tenant_id, order_id=order.id, order_line_ids=[ln.id for ln in lines],
                               now=now, refund_fen=refund.amount_fen, refund_key=refund.refund_no)
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from backend.db import run_in_unit_of_work
 from backend.errors import DomainError
 from backend.extensions import db
+from backend.orders import paid
 from backend.orders import service as orders
 from backend.orders.models import Order
 from backend.payments import service as payments
@@ -22,7 +23,15 @@ from backend.payments import service as payments
 log = logging.getLogger(__name__)
 
 BATCH = 500
-INTERVALS = {"cancel_unpaid_orders": 60, "complete_due_orders": 300, "retry_refund_submissions": 120}
+INTERVALS = {"cancel_unpaid_orders": 60, "complete_due_orders": 300, "retry_refund_submissions": 120,
+             "follow_up_paid_orders": 0.25}
+
+
+def follow_up_paid_orders(*, now: datetime) -> int:
+    """Drain the paid-order follow-up backlog (rewards, ledger, alerts) in batches: all
+    of it under PAID_FOLLOWUP=worker, and any inline run a crash cut short; returns how
+    many orders it followed up."""
+    return paid.drain()
 
 
 def cancel_unpaid_orders(*, now: datetime) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
@@ -36,6 +36,8 @@ class Order(TenantScoped, Base):
         Index("ix_orders_status_shipped", "status", "shipped_at"),
         # A day's paid orders (daily summaries, staff workload): a range, not a scan.
         Index("ix_orders_tenant_paid", "tenant_id", "paid_at"),
+        # The paid-order follow-up's backlog (backend/orders/paid.py): `= 1`, oldest first.
+        Index("ix_orders_followup", "followup_pending", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -65,6 +67,10 @@ class Order(TenantScoped, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(16))  # timeout | buyer | operator
+    # True from payment until the paid-order follow-up (the buyer's binding, rewards,
+    # ledger postings, alerts; backend/orders/paid.py) has run, then NULL: the backlog
+    # is an index range of only the pending orders' keys.
+    followup_pending: Mapped[bool | None] = mapped_column(Boolean)
     # Where a whole-order refund returns the order if it fails.
     status_before_refund: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

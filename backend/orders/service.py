@@ -21,9 +21,8 @@ from backend.catalog import service as catalog
 from backend.db import newest_first
 from backend.extensions import db
 from backend.members import service as members
-from backend.members.models import Member
 from backend.money import yuan
-from backend.orders import finance_link
+from backend.orders import finance_link, paid
 from backend.orders.errors import (
     InvalidOrderInput,
     NothingToRefund,
@@ -257,63 +256,19 @@ def _quantities(lines: Sequence[OrderLine]) -> dict[int, int]:
 
 
 def mark_paid(*, order: Order, transaction_id: str | None, paid_fen: int, paid_at: datetime,
-              now: datetime) -> list[Any]:
-    """The payment path, under the order's row lock, once: mark the order paid, confirm
-    the buyer's pending binding, record the rewards of every line on the upline as it
-    stands now (the moment of payment), and hand them to finance frozen. Returns the
-    payout rows."""
+              now: datetime) -> None:
+    """Mark the order paid, under its row lock, once. What the payment sets off (the
+    buyer's binding, rewards on the upline, frozen postings, alerts) is the paid-order
+    follow-up (backend/orders/paid.py): right after this unit of work commits, or in the
+    worker's next batch."""
     if order.status != "created":
         raise OrderStateConflict(details={"status": order.status})
-    tenant_id = order.tenant_id
     order.status = "paid"
     order.paid_fen = paid_fen
     order.transaction_id = transaction_id
     order.paid_at = paid_at
-    buyer = members.record_purchase(tenant_id=tenant_id, member_id=order.member_id, now=now)
-    payouts = _record_rewards(order, buyer, paid_at)
-    finance_link.order_paid(order=order, payouts=payouts, now=now)
-    return payouts
-
-
-_lines_table = OrderLine.__table__
-_members_table = Member.__table__
-_PAID_LINES = (
-    select(_lines_table.c.id, _lines_table.c.product_id, _lines_table.c.sku_id, _lines_table.c.quantity,
-           _lines_table.c.paid_fen, _lines_table.c.cost_fen)
-    .where(_lines_table.c.tenant_id == bindparam("tenant_id"), _lines_table.c.order_id == bindparam("order_id"))
-    .order_by(_lines_table.c.id))
-_UPLINE = select(_members_table.c.id, _members_table.c.promoter_status, _members_table.c.promoter_tier,
-                 _members_table.c.agent_level).where(_members_table.c.tenant_id == bindparam("tenant_id"),
-                                                     _members_table.c.id.in_(bindparam("ids", expanding=True)))
-
-
-def _record_rewards(order: Order, buyer: Any, paid_at: datetime) -> list[Any]:
-    """The rewards of every line, on the buyer's upline as it stands now (after
-    record_purchase confirmed a parked binding), with the tenant's active plan."""
-    from backend.rewards import service as rewards
-    from backend.rewards.engine import OrderLine as RewardOrderLine
-    from backend.rewards.errors import NoActivePlan
-
-    tenant_id = order.tenant_id
-    # What this unit of work changed so far reaches the database first (what an ORM
-    # query's autoflush would do): the reads below are prebuilt Core statements.
-    db.session.flush()
-    # Plain rows: the payment path reads lines, it never changes them.
-    lines = db.session.execute(_PAID_LINES, {"tenant_id": tenant_id, "order_id": order.id}).all()
-    # The upline in one read of the four columns the snapshot needs (same shape as
-    # rewards.member_chain, without reloading the buyer record_purchase just loaded).
-    ids = buyer.ancestor_ids()
-    rows = {r.id: r for r in db.session.execute(_UPLINE, {"tenant_id": tenant_id, "ids": ids})} if ids else {}
-    chain = tuple(rewards.chain_member(rows[i]) for i in ids if i in rows)  # type: ignore[arg-type]
-    snapshot = rewards.OrderSnapshot(
-        order_id=order.id, buyer=rewards.buyer_snapshot(buyer), paid_at=paid_at,
-        lines=tuple(RewardOrderLine(order_line_id=ln.id, product_id=ln.product_id, sku_id=ln.sku_id,
-                                    quantity=ln.quantity, paid_fen=ln.paid_fen, cost_fen=ln.cost_fen)
-                    for ln in lines))
-    try:
-        return rewards.compute_and_record_payouts(tenant_id=tenant_id, order_snapshot=snapshot, chain=chain)
-    except NoActivePlan:  # raised by its first read, before it writes anything
-        return []  # a brand without a plan pays no rewards
+    order.followup_pending = True
+    paid.schedule(order)
 
 
 # ------------------------------------------------------------------ fulfilment

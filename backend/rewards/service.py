@@ -302,42 +302,55 @@ def compute_and_record_payouts(*, tenant_id: int, order_snapshot: OrderSnapshot,
     Callers serialize per order (the payment path holds the order's row lock); the
     unique keys turn any race into an error, never a double payout.
     """
+    return record_orders_payouts(tenant_id=tenant_id, orders=[(order_snapshot, chain)],
+                                 plan_version=plan_version)[order_snapshot.order_id]
+
+
+def record_orders_payouts(*, tenant_id: int, orders: Sequence[tuple[OrderSnapshot, Sequence[ChainMember]]],
+                          plan_version: int | None = None) -> dict[int, list[RecordedPayout]]:
+    """compute_and_record_payouts for several paid orders of one tenant at once (the
+    paid-order follow-up's batch): the same rows, in one statement per table for all of
+    them. Returns each order's payout lines in id order, by order id."""
     plan = _stored_plan(tenant_id=tenant_id, version=plan_version)
-    line_ids = [line.order_line_id for line in order_snapshot.lines]
-    done = set(db.session.scalars(_LINES_RECORDED, {"tenant_id": tenant_id, "ids": line_ids}))
-    out = _recorded_payouts(tenant_id, sorted(done)) if done else []
-    new = [(line, compute_payouts(plan, chain=chain, buyer=order_snapshot.buyer, line=line))
-           for line in order_snapshot.lines if line.order_line_id not in done]
+    line_ids = [line.order_line_id for snapshot, _ in orders for line in snapshot.lines]
+    done = set(db.session.scalars(_LINES_RECORDED, {"tenant_id": tenant_id, "ids": line_ids})) if line_ids else set()
+    out: dict[int, list[RecordedPayout]] = {snapshot.order_id: [] for snapshot, _ in orders}
+    if done:
+        for p in _recorded_payouts(tenant_id, sorted(done)):
+            out[p.order_id].append(p)  # type: ignore[index]
+    new = [(snapshot, chain, line, compute_payouts(plan, chain=chain, buyer=snapshot.buyer, line=line))
+           for snapshot, chain in orders for line in snapshot.lines if line.order_line_id not in done]
     if not new:
         return out
-    order_id = order_snapshot.order_id
-    buyer_json = _member_json(order_snapshot.buyer)
-    chain_json = [_member_json(m) for m in chain]
+    json_of: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {
+        snapshot.order_id: (_member_json(snapshot.buyer), [_member_json(m) for m in chain])
+        for snapshot, chain in orders}
     reward_line_ids: dict[int, int] = {order_line_id: rid for rid, order_line_id in db.session.execute(
         _INSERT_REWARD_LINES, [
-            {"tenant_id": tenant_id, "order_id": order_id, "order_line_id": line.order_line_id,
+            {"tenant_id": tenant_id, "order_id": snapshot.order_id, "order_line_id": line.order_line_id,
              "product_id": str(line.product_id), "sku_id": None if line.sku_id is None else str(line.sku_id),
              "quantity": line.quantity, "paid_fen": line.paid_fen, "cost_fen": line.cost_fen,
-             "pool_fen": result.pool_fen, "buyer": buyer_json, "chain": chain_json,
-             "plan_version": plan.version, "paid_at": order_snapshot.paid_at}
-            for line, result in new])}
+             "pool_fen": result.pool_fen, "buyer": json_of[snapshot.order_id][0],
+             "chain": json_of[snapshot.order_id][1], "plan_version": plan.version, "paid_at": snapshot.paid_at}
+            for snapshot, _, line, result in new])}
     rows = [{"tenant_id": tenant_id, "source_type": "order_line", "source_key": f"line:{line.order_line_id}",
-             "reward_line_id": reward_line_ids[line.order_line_id], "order_id": order_id,
+             "reward_line_id": reward_line_ids[line.order_line_id], "order_id": snapshot.order_id,
              "order_line_id": line.order_line_id, "beneficiary_id": p.beneficiary_id,
              "beneficiary_key": p.beneficiary_id or 0, "kind": p.kind.value, "base": p.base.value,
              "base_fen": p.base_fen, "rate": p.rate, "nominal_fen": p.nominal_fen, "amount_fen": p.amount_fen,
              "withheld": p.withheld.value if p.withheld else None, "level": p.level,
              "agent_level": p.agent_level, "position": p.position, "plan_version": p.plan_version,
              "explanation": p.explanation[:255]}
-            for line, result in new for p in result.lines]
-    if not rows:
-        return out
-    stored = {(r.order_line_id, r.beneficiary_key, r.kind): r for r in db.session.execute(_INSERT_PAYOUTS, rows)}
-    for row in rows:
-        r = stored[(row["order_line_id"], row["beneficiary_key"], row["kind"])]
-        out.append(RecordedPayout(id=r.id, rate=r.rate, created_at=r.created_at, **{
-            k: v for k, v in row.items() if k != "rate"}))
-    out.sort(key=_by_id)
+            for snapshot, _, line, result in new for p in result.lines]
+    if rows:
+        stored = {(r.order_line_id, r.beneficiary_key, r.kind): r
+                  for r in db.session.execute(_INSERT_PAYOUTS, rows)}
+        for row in rows:
+            r = stored[(row["order_line_id"], row["beneficiary_key"], row["kind"])]
+            out[row["order_id"]].append(RecordedPayout(id=r.id, rate=r.rate, created_at=r.created_at, **{
+                k: v for k, v in row.items() if k != "rate"}))
+    for payouts in out.values():
+        payouts.sort(key=_by_id)
     return out
 
 
