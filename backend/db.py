@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -60,11 +60,17 @@ class Base(DeclarativeBase):
 
 
 class TenantScoped:
-    """Every row of tenant data carries its tenant; every query filters on it."""
+    """Every row of tenant data carries its tenant; every query filters on it.
+
+    A table whose unique key already starts with tenant_id sets `tenant_id_index =
+    False`: that key serves the tenant's lookups and its foreign key, and a second index
+    would only cost a write per row (it matters on the payment path's tables)."""
+
+    tenant_id_index: bool = True
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:  # noqa: N805
-        return mapped_column(BigId, ForeignKey("tenants.id"), index=True, nullable=False)
+        return mapped_column(BigId, ForeignKey("tenants.id"), index=cls.tenant_id_index, nullable=False)
 
 
 class Timestamps:
@@ -123,6 +129,23 @@ def after_commit(fn: Callable[[], None]) -> None:
 def is_mysql() -> bool:
     """Whether the bound database is MariaDB/MySQL (row locks are real there)."""
     return _session().get_bind().dialect.name == "mysql"
+
+
+_READ_COMMITTED_NEXT = text("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+
+def read_committed() -> None:
+    """Run the rest of this unit of work at READ COMMITTED (MariaDB; call it first).
+
+    For units whose exactly-once rests on row locks and unique keys, never on gap
+    locks: at REPEATABLE READ, concurrent units that check for rows that do not exist
+    yet (reward lines, issues, postings) take gap locks on the same index ranges and
+    then deadlock inserting into them. Locking reads at READ COMMITTED also see what
+    others committed after the unit began."""
+    if is_mysql() and not _session().in_transaction():  # a caller's open transaction keeps its level
+        # For this transaction only: one round trip, and the connection's own level
+        # (which an execution option would set, and reset on return) stays as it is.
+        _session().execute(_READ_COMMITTED_NEXT)
 
 
 _RETRYABLE_MYSQL = {1213, 1205}  # deadlock found; lock wait timeout

@@ -5,20 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from backend.db import is_mysql, run_in_unit_of_work, unit_of_work
-from backend.extensions import db
+from backend.db import read_committed, run_in_unit_of_work, unit_of_work
 
 log = logging.getLogger(__name__)
 
 INTERVALS = {"settle_due_rewards": 300, "reconcile_withdrawals": 120, "credit_reward_bonuses": 60}
 SETTLE_BATCH = 200
-
-
-def _read_committed() -> None:
-    """The batch's locking reads take no gap locks (MariaDB), so payments and completions
-    of the tenant keep flowing while a batch settles; the mark row keeps the order."""
-    if is_mysql():
-        db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
 
 
 def settle_due_rewards(*, now: datetime) -> int:
@@ -32,7 +24,7 @@ def settle_due_rewards(*, now: datetime) -> int:
     for tenant_id in tenants:
         while True:
             def batch(t: int = tenant_id) -> int:
-                _read_committed()
+                read_committed()
                 return settle_due_batch(tenant_id=t, now=now, limit=SETTLE_BATCH)
 
             n = run_in_unit_of_work(batch)

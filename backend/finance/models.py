@@ -49,6 +49,7 @@ class RewardAccrual(TenantScoped, Base):
     settlement); or frozen → cancelled (refund before settlement)."""
 
     __tablename__ = "finance_reward_accruals"
+    tenant_id_index = False  # the unique key starts with tenant_id
     __table_args__ = (UniqueConstraint("tenant_id", "order_line_id"),
                       Index("ix_finance_reward_accruals_due", "tenant_id", "status", "settle_due_at", "id"),
                       Index("ix_finance_reward_accruals_status_due", "status", "settle_due_at"),

@@ -90,6 +90,7 @@ class Posting(TenantScoped, Base):
     tenant, so posting the same thing twice returns the first."""
 
     __tablename__ = "ledger_postings"
+    tenant_id_index = False  # the unique key starts with tenant_id
     __table_args__ = (UniqueConstraint("tenant_id", "idem_key"),
                       Index("ix_ledger_postings_tenant_time", "tenant_id", "created_at", "id"),
                       Index("ix_ledger_postings_tenant_order", "tenant_id", "order_id"))

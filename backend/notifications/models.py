@@ -32,6 +32,7 @@ class OutboxMessage(TenantScoped, Base):
     """One message to one member: a change alert or a daily summary."""
 
     __tablename__ = "notification_outbox"
+    tenant_id_index = False  # the unique key starts with tenant_id
     __table_args__ = (
         UniqueConstraint("tenant_id", "dedupe_key"),
         Index("ix_notification_outbox_due", "status", "priority", "next_attempt_at", "id"),

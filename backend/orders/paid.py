@@ -39,7 +39,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from backend.db import after_commit, is_mysql, run_in_unit_of_work, utcnow
+from backend.db import after_commit, is_mysql, read_committed, run_in_unit_of_work, utcnow
 from backend.extensions import db
 from backend.finance import service as finance
 from backend.members import service as members
@@ -121,6 +121,13 @@ def follow_up(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> int
     return len(ids)
 
 
+def _read_committed_then(fn: Any, **kwargs: Any) -> int:
+    # Its own unit of work: rows that do not exist yet are checked under unique keys and
+    # the orders' row locks, never gap locks (see backend.db.read_committed).
+    read_committed()
+    return int(fn(**kwargs))
+
+
 def ensure_followed_up(order: Order, *, now: datetime) -> None:
     """Before a path changes a paid order's money (refund, completion): its follow-up has
     run. The caller holds the order's row lock."""
@@ -136,7 +143,8 @@ def schedule(order: Order) -> None:
     tenant_id, order_id = order.tenant_id, order.id
 
     def run() -> None:
-        run_in_unit_of_work(lambda: follow_up(tenant_id=tenant_id, order_ids=[order_id], now=utcnow()))
+        run_in_unit_of_work(lambda: _read_committed_then(follow_up, tenant_id=tenant_id, order_ids=[order_id],
+                                                          now=utcnow()))
 
     after_commit(run)
 
@@ -165,7 +173,7 @@ def drain(*, now_fn: Any = utcnow, limit: int = BATCH, max_batches: int | None =
     while max_batches is None or batches < max_batches:
         batches += 1
         try:
-            done = run_in_unit_of_work(lambda: follow_up_backlog(now=now_fn(), limit=limit))
+            done = run_in_unit_of_work(lambda: _read_committed_then(follow_up_backlog, now=now_fn(), limit=limit))
         except Exception:
             log.exception("paid-order follow-up batch failed; retrying its orders one by one")
             done = _one_by_one(now_fn, limit)
@@ -181,8 +189,8 @@ def _one_by_one(now_fn: Any, limit: int) -> int:
     done = 0
     for tenant_id, order_id in due:
         try:
-            done += run_in_unit_of_work(
-                lambda t=tenant_id, o=order_id: follow_up(tenant_id=t, order_ids=[o], now=now_fn()))
+            done += run_in_unit_of_work(lambda t=tenant_id, o=order_id: _read_committed_then(
+                follow_up, tenant_id=t, order_ids=[o], now=now_fn()))
         except Exception:
             log.exception("paid-order follow-up of order %s failed", order_id)
     return done

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from backend.db import after_commit, is_mysql, run_in_unit_of_work
+from backend.db import after_commit, read_committed, run_in_unit_of_work
 from backend.extensions import db
 from backend.members import service as members
 from backend.money import yuan
@@ -30,12 +30,11 @@ from backend.orders.errors import OrderNotFound, OrderStateConflict, RefundNotFo
 from backend.orders.models import Order, Refund
 from backend.payments.errors import MemberHasNoOpenid, PaymentIssueNotFound
 from backend.payments.models import PaymentIssue
-from backend.tenants.service import get_tenant_by_slug
 from backend.wechat.credentials import PayCredentials
 from backend.wechat.errors import PayOrderNotFound, PayRequestRejected, WeChatError
 from backend.wechat.gateway import Transaction, parse_pay_notification
 from backend.wechat.pay import Refund as WxRefund
-from backend.wechat.service import gateway, pay_credentials
+from backend.wechat.service import gateway, pay_credentials, pay_credentials_by_slug
 
 log = logging.getLogger(__name__)
 
@@ -160,36 +159,19 @@ def prepay(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> d
 # ------------------------------------------------------------------ notifications
 
 
-_READ_COMMITTED_NEXT = text("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-
-
-def _read_committed() -> None:
-    """Run the rest of this unit of work at READ COMMITTED (MariaDB; its first statement).
-
-    Exactly-once here rests on the order's row lock and on unique keys, never on gap
-    locks; at REPEATABLE READ, concurrent payments of different orders take gap locks
-    on the same index ranges when they check for rows that do not exist yet (reward
-    lines, issues, postings) and then deadlock inserting into them."""
-    if is_mysql() and not db.session().in_transaction():  # a caller's open transaction keeps its level
-        # For this transaction only (one round trip; the connection's own level, which
-        # an execution option would set and reset with a COMMIT each, stays as it is).
-        db.session.execute(_READ_COMMITTED_NEXT)
-
-
 def handle_notification(*, tenant_slug: str, headers: Mapping[str, Any], body: bytes, now: datetime) -> NotifyOutcome:
     """A notification WeChat Pay posted for this tenant: verify it (401 when forged,
     tampered or stale), then apply it once. Transfer results go to finance."""
-    _read_committed()
-    tenant = get_tenant_by_slug(slug=tenant_slug)
-    creds = pay_credentials(tenant_id=tenant.id)
+    read_committed()
+    tenant_id, creds = pay_credentials_by_slug(slug=tenant_slug)
     n = parse_pay_notification(creds, headers=headers, body=body, now=now)
     if n.kind == "transaction":
-        return apply_transaction(tenant_id=tenant.id, creds=creds, tx=n.transaction(), source_key=n.id, now=now)
+        return apply_transaction(tenant_id=tenant_id, creds=creds, tx=n.transaction(), source_key=n.id, now=now)
     if n.kind == "refund":
-        return apply_refund(tenant_id=tenant.id, creds=creds, wx=n.refund(), event_type=n.event_type,
+        return apply_refund(tenant_id=tenant_id, creds=creds, wx=n.refund(), event_type=n.event_type,
                             source_key=n.id, now=now)
     if n.kind == "transfer":
-        if finance_link.transfer_finished(tenant_id=tenant.id, bill=n.transfer_bill(), now=now) == "mismatch":
+        if finance_link.transfer_finished(tenant_id=tenant_id, bill=n.transfer_bill(), now=now) == "mismatch":
             return _refused("transfer_mismatch", "转账结果与提现单不符")
         return _accepted("transfer")
     log.info("ignored pay notification %s of type %s", n.id, n.event_type)
@@ -315,7 +297,7 @@ def _paid_meanwhile(tenant_id: int, order: Order, now: datetime) -> bool:
 def expire_unpaid(*, tenant_id: int, order_id: int, now: datetime) -> str:
     """The timeout job's step for one order: cancelled, paid (WeChat had the money) or
     skipped (no longer due)."""
-    _read_committed()
+    read_committed()
     order = orders.lock_order(tenant_id=tenant_id, order_id=order_id)
     if order is None or order.status != "created" or order.pay_deadline > now:
         return "skipped"

@@ -45,6 +45,7 @@ class RewardLine(TenantScoped, Base):
     marker (one per order line) and the input of replays."""
 
     __tablename__ = "reward_lines"
+    tenant_id_index = False  # the unique key starts with tenant_id
     __table_args__ = (UniqueConstraint("tenant_id", "order_line_id"),
                       Index("ix_reward_lines_tenant_paid_at", "tenant_id", "paid_at", "id"),
                       Index("ix_reward_lines_tenant_order", "tenant_id", "order_id"))
@@ -71,6 +72,7 @@ class Payout(TenantScoped, Base):
     beneficiary id, or 0 for the merchant line (NULLs never collide in a unique key)."""
 
     __tablename__ = "reward_payouts"
+    tenant_id_index = False  # the unique key starts with tenant_id
     __table_args__ = (UniqueConstraint("tenant_id", "source_key", "beneficiary_key", "kind"),
                       Index("ix_reward_payouts_tenant_beneficiary", "tenant_id", "beneficiary_id", "id"),
                       Index("ix_reward_payouts_tenant_order", "tenant_id", "order_id"))

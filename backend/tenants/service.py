@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from backend.audit.service import record_audit
 from backend.extensions import db
@@ -77,6 +77,21 @@ def tenant_credentials(*, tenant_id: int) -> dict[str, Any]:
     creds: dict[str, Any] = {f: getattr(tenant, f) for f in PUBLIC_FIELDS}
     creds.update(decrypt_json(tenant.secrets_encrypted))
     return creds
+
+
+# The pay notification's read: the tenant's id and stored credentials by slug, as plain
+# values (no ORM row to build for a path that runs on every payment).
+_CREDENTIALS_BY_SLUG = select(Tenant.id, Tenant.secrets_encrypted, *(getattr(Tenant, f) for f in PUBLIC_FIELDS)
+                              ).where(Tenant.slug == bindparam("slug"))
+
+
+def stored_credentials_by_slug(*, slug: str) -> tuple[int, tuple[tuple[str, Any], ...], str | None]:
+    """(tenant id, public credential fields, encrypted secrets) of the tenant with this
+    slug, or TenantNotFound: what a per-process cache of decrypted credentials keys on."""
+    row = db.session.execute(_CREDENTIALS_BY_SLUG, {"slug": slug}).first()
+    if row is None:
+        raise TenantNotFound()
+    return row[0], tuple(zip(PUBLIC_FIELDS, row[2:], strict=True)), row[1]
 
 
 def get_tenant(*, tenant_id: int) -> Tenant:

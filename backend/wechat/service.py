@@ -6,11 +6,15 @@ storage and credential decryption are decided in one place.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from flask import current_app
 
 from backend.errors import DomainError
 from backend.extensions import get_redis
-from backend.tenants.service import tenant_credentials
+from backend.tenants.crypto import decrypt_json
+from backend.tenants.service import stored_credentials_by_slug, tenant_credentials
 from backend.wechat.credentials import (
     MiniProgramCredentials,
     OfficialAccountCredentials,
@@ -47,6 +51,25 @@ def gateway() -> WeChatGateway:
 def credentials(*, tenant_id: int) -> TenantWeChatCredentials:
     """The tenant's decrypted credentials as the gateway's value objects."""
     return TenantWeChatCredentials.from_flat(tenant_credentials(tenant_id=tenant_id))
+
+
+@lru_cache(maxsize=1024)
+def _decrypted_pay(public: tuple[tuple[str, Any], ...], secrets: str | None, key: str) -> PayCredentials | None:
+    # Keyed by the stored values themselves (and the encryption key): a credential
+    # change is a new key, so nothing here is ever stale; `key` only keys the cache.
+    flat: dict[str, Any] = dict(public)
+    flat.update(decrypt_json(secrets))
+    return TenantWeChatCredentials.from_flat(flat).pay
+
+
+def pay_credentials_by_slug(*, slug: str) -> tuple[int, PayCredentials]:
+    """(tenant id, pay credentials) for the payment notification: one narrow read, and
+    the decryption done once per process for as long as the stored values stay the same."""
+    tenant_id, public, secrets = stored_credentials_by_slug(slug=slug)
+    creds = _decrypted_pay(public, secrets, current_app.config["SIYU_SETTINGS"].encryption_key)
+    if creds is None:
+        raise ChannelNotConfigured("商户尚未配置微信支付")
+    return tenant_id, creds
 
 
 def mini_program_credentials(*, tenant_id: int) -> MiniProgramCredentials:
