@@ -136,11 +136,10 @@ def ensure_followed_up(order: Order, *, now: datetime) -> None:
         db.session.expire(order, ["followup_pending"])
 
 
-def schedule(order: Order) -> None:
+def schedule(*, tenant_id: int, order_id: int) -> None:
     """mark_paid's hand-over: inline after the commit, or left to the worker."""
     if current_app.config["SIYU_SETTINGS"].paid_followup != "inline":
         return
-    tenant_id, order_id = order.tenant_id, order.id
 
     def run() -> None:
         run_in_unit_of_work(lambda: _read_committed_then(follow_up, tenant_id=tenant_id, order_ids=[order_id],

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from backend.audit.service import record_audit
 from backend.catalog import service as catalog
@@ -255,20 +255,50 @@ def _quantities(lines: Sequence[OrderLine]) -> dict[int, int]:
 # ------------------------------------------------------------------ paid: the money path
 
 
-def mark_paid(*, order: Order, transaction_id: str | None, paid_fen: int, paid_at: datetime,
-              now: datetime) -> None:
-    """Mark the order paid, under its row lock, once. What the payment sets off (the
-    buyer's binding, rewards on the upline, frozen postings, alerts) is the paid-order
-    follow-up (backend/orders/paid.py): right after this unit of work commits, or in the
-    worker's next batch."""
+@dataclass(frozen=True, slots=True)
+class PayableOrder:
+    """What the payment path reads of an order, under its row lock (five columns, not an
+    ORM row of thirty: on the notification's path every column costs)."""
+
+    id: int
+    order_no: str
+    status: str
+    payable_fen: int
+    transaction_id: str | None
+
+
+_orders_table = Order.__table__
+_LOCK_PAYABLE = (
+    select(_orders_table.c.id, _orders_table.c.order_no, _orders_table.c.status, _orders_table.c.payable_fen,
+           _orders_table.c.transaction_id)
+    .where(_orders_table.c.tenant_id == bindparam("tenant_id"), _orders_table.c.order_no == bindparam("order_no"))
+    .with_for_update())
+_MARK_PAID = (
+    update(_orders_table)
+    .where(_orders_table.c.id == bindparam("order_id"), _orders_table.c.status == "created")
+    .values(status="paid", paid_fen=bindparam("b_paid_fen"), transaction_id=bindparam("b_transaction_id"),
+            paid_at=bindparam("b_paid_at"), followup_pending=True, updated_at=bindparam("b_now")))
+
+
+def lock_for_payment(*, tenant_id: int, order_no: str) -> PayableOrder | None:
+    """The order with this out_trade_no under its row lock, as the payment path needs it."""
+    row = db.session.execute(_LOCK_PAYABLE, {"tenant_id": tenant_id, "order_no": order_no}).first()
+    return None if row is None else PayableOrder(*row)
+
+
+def mark_paid(*, tenant_id: int, order: PayableOrder, transaction_id: str | None, paid_fen: int,
+              paid_at: datetime, now: datetime) -> None:
+    """Mark the order paid, under its row lock (lock_for_payment), once. What the payment
+    sets off (the buyer's binding, rewards on the upline, frozen postings, alerts) is the
+    paid-order follow-up (backend/orders/paid.py): right after this unit of work
+    commits, or in the worker's next batch."""
     if order.status != "created":
         raise OrderStateConflict(details={"status": order.status})
-    order.status = "paid"
-    order.paid_fen = paid_fen
-    order.transaction_id = transaction_id
-    order.paid_at = paid_at
-    order.followup_pending = True
-    paid.schedule(order)
+    db.session.execute(_MARK_PAID, {"order_id": order.id, "b_paid_fen": paid_fen,
+                                    "b_transaction_id": transaction_id, "b_paid_at": paid_at, "b_now": now})
+    for obj in [o for o in db.session.identity_map.values() if isinstance(o, Order) and o.id == order.id]:
+        db.session.expire(obj)  # a caller's ORM copy (the timeout job's) reloads what changed
+    paid.schedule(tenant_id=tenant_id, order_id=order.id)
 
 
 # ------------------------------------------------------------------ fulfilment

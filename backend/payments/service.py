@@ -28,6 +28,7 @@ from backend.orders import finance_link
 from backend.orders import service as orders
 from backend.orders.errors import OrderNotFound, OrderStateConflict, RefundNotFound
 from backend.orders.models import Order, Refund
+from backend.orders.service import PayableOrder
 from backend.payments.errors import MemberHasNoOpenid, PaymentIssueNotFound
 from backend.payments.models import PaymentIssue
 from backend.wechat.credentials import PayCredentials
@@ -65,7 +66,7 @@ def _refused(code: str, message: str, *, http_status: int = 400, order_id: int |
 # ------------------------------------------------------------------ issues
 
 
-def _record_issue(*, tenant_id: int, kind: str, dedupe_key: str, order: Order | None = None,
+def _record_issue(*, tenant_id: int, kind: str, dedupe_key: str, order: Order | PayableOrder | None = None,
                   refund: Refund | None = None, out_trade_no: str | None = None,
                   expected_fen: int | None = None, reported_fen: int | None = None,
                   details: Mapping[str, Any] | None = None) -> PaymentIssue:
@@ -183,7 +184,7 @@ def apply_transaction(*, tenant_id: int, creds: PayCredentials, tx: Transaction,
     """Apply a payment WeChat Pay reports (notification or query) to its order, once."""
     if not tx.paid:
         return _accepted("ignored")
-    order = orders.lock_order(tenant_id=tenant_id, order_no=tx.out_trade_no)
+    order = orders.lock_for_payment(tenant_id=tenant_id, order_no=tx.out_trade_no)
     if order is None:
         _record_issue(tenant_id=tenant_id, kind="unknown_order", dedupe_key=source_key, out_trade_no=tx.out_trade_no,
                       reported_fen=tx.amount_total_fen, details={"transaction_id": tx.transaction_id})
@@ -203,8 +204,8 @@ def apply_transaction(*, tenant_id: int, creds: PayCredentials, tx: Transaction,
         kind, message, _ = mismatches[0]
         return _refused(kind, message, order_id=order.id)
     if order.status == "created":
-        orders.mark_paid(order=order, transaction_id=tx.transaction_id, paid_fen=tx.amount_total_fen,
-                         paid_at=tx.success_time or now, now=now)
+        orders.mark_paid(tenant_id=tenant_id, order=order, transaction_id=tx.transaction_id,
+                         paid_fen=tx.amount_total_fen, paid_at=tx.success_time or now, now=now)
         return _accepted("paid", order.id)
     if order.transaction_id is not None and order.transaction_id == tx.transaction_id:
         return _accepted("duplicate", order.id)
