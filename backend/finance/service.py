@@ -45,8 +45,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from flask import current_app
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
+from backend import bulk
 from backend.audit.service import record_audit
 from backend.extensions import db
 from backend.finance.errors import (
@@ -174,7 +175,7 @@ class Frozen:
     created: bool
 
 
-_INSERT_ACCRUALS = insert(RewardAccrual.__table__)
+_accruals = RewardAccrual.__table__
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,7 @@ def _freeze(tenant_id: int, orders: Sequence[PaidOrder], now: datetime, *, with_
                              "status": "frozen", "amount_fen": f.amount_fen, "beneficiaries": f.beneficiaries,
                              "frozen_at": now, "freeze_posting_id": f.posting_id})
     if new_rows:
-        db.session.execute(_INSERT_ACCRUALS, new_rows)
+        bulk.insert_rows(_accruals, new_rows)
         # "New commission" alerts, once: only for the lines this call froze.
         from backend.notifications.service import enqueue_commission_alerts
 

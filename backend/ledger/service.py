@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert, select, update
 
+from backend import bulk
 from backend.extensions import db
 from backend.ledger.errors import InsufficientBalance, UnbalancedPosting
 from backend.ledger.models import (
@@ -203,9 +204,7 @@ def post(*, tenant_id: int, key: str, kind: str, legs: Sequence[Leg], now: datet
         order_line_id=order_line_id, withdrawal_id=withdrawal_id, reverses_id=reverses_id)])[0]
 
 
-_INSERT_POSTINGS = insert(_postings).returning(_postings.c.idem_key, _postings.c.id)
-_CLAIM_POSTINGS = insert_ignore(_postings).returning(_postings.c.idem_key, _postings.c.id)
-_INSERT_ENTRIES = insert(_entries)
+_POSTING_KEY_ID = (_postings.c.idem_key, _postings.c.id)
 
 
 def _posting_row(tenant_id: int, p: PostingSpec, now: datetime) -> dict[str, Any]:
@@ -237,14 +236,15 @@ def post_many(*, tenant_id: int, postings: Sequence[PostingSpec], now: datetime,
     results: list[PostingResult] = []
     claimed: list[tuple[PostingSpec, int]] = []
     if keys_owned:
-        ids = dict(db.session.execute(_INSERT_POSTINGS, [_posting_row(tenant_id, p, now) for p in postings]).all())
+        ids = dict(bulk.insert_rows(_postings, [_posting_row(tenant_id, p, now) for p in postings],
+                                    returning=_POSTING_KEY_ID))
         claimed = [(p, ids[p.key]) for p in postings]
         results = [PostingResult(ids[p.key], True) for p in postings]
     else:
         # One INSERT IGNORE for the batch (keys claimed in the batch's order, as one by
         # one): RETURNING names the rows it inserted; every other key was posted before.
-        inserted = dict(db.session.execute(_CLAIM_POSTINGS, [_posting_row(tenant_id, p, now)
-                                                             for p in postings]).all())
+        inserted = dict(bulk.insert_rows(_postings, [_posting_row(tenant_id, p, now) for p in postings],
+                                         ignore=True, returning=_POSTING_KEY_ID))
         for p in postings:
             posting_id = inserted.get(p.key)
             if posting_id is not None:
@@ -260,7 +260,7 @@ def post_many(*, tenant_id: int, postings: Sequence[PostingSpec], now: datetime,
     legs = [leg for p, _ in claimed for leg in p.legs]
     accounts = ensure_accounts(tenant_id=tenant_id, refs={leg.account for leg in legs}, now=now)
     _apply_to_balances(accounts, legs)
-    db.session.execute(_INSERT_ENTRIES, [
+    bulk.insert_rows(_entries, [
         {"tenant_id": tenant_id, "posting_id": posting_id, "account_id": accounts[leg.account].id,
          "amount_fen": leg.amount_fen, "payout_id": leg.payout_id} for p, posting_id in claimed for leg in p.legs])
     return results

@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from backend import bulk
 from backend.audit.service import record_audit
 from backend.db import is_mysql
 from backend.extensions import db
@@ -44,11 +44,10 @@ def insert_outbox_rows(rows: Sequence[Mapping[str, Any]]) -> None:
         return
     table = OutboxMessage.__table__
     if is_mysql():
-        stmt = mysql_insert(table)
-        stmt = stmt.on_duplicate_key_update(id=stmt.inserted.id)  # no-op on a duplicate
+        bulk.insert_rows(table, rows, keep_existing=True)
     else:
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"])
-    db.session.execute(stmt, list(rows))
+        db.session.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"]),
+                           list(rows))
 
 
 def _outbox_row(*, tenant_id: int, member_id: int, kind: str, payload: Mapping[str, Any],

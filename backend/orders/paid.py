@@ -165,9 +165,14 @@ def follow_up_backlog(*, now: datetime, limit: int = BATCH) -> int:
 
 
 def drain(*, now_fn: Any = utcnow, limit: int = BATCH, max_batches: int | None = None) -> int:
-    """Follow up batches until the backlog is empty (or max_batches ran); each batch is
+    """Follow up batches while they come back full (or max_batches ran); each batch is
     its own unit of work. A batch that fails for another reason than a deadlock is
-    retried order by order, so one bad order holds up only itself."""
+    retried order by order, so one bad order holds up only itself.
+
+    A partial batch means the backlog is caught up: the run ends there, and the next
+    (the job's interval later) finds the orders paid meanwhile as one batch. Looping on
+    would chase each payment as it lands, paying a batch's dozen statements for one
+    or two orders."""
     total = batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1
@@ -177,7 +182,7 @@ def drain(*, now_fn: Any = utcnow, limit: int = BATCH, max_batches: int | None =
             log.exception("paid-order follow-up batch failed; retrying its orders one by one")
             done = _one_by_one(now_fn, limit)
         total += done
-        if done == 0:
+        if done < limit:
             break
     return total
 

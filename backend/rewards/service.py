@@ -13,8 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, select
 
+from backend import bulk
 from backend.audit.service import record_audit
 from backend.db import newest_first
 from backend.extensions import db
@@ -266,13 +267,13 @@ class RecordedPayout:
 _lines_table = RewardLine.__table__
 _payouts_table = Payout.__table__
 _PAYOUT_COLUMNS = [_payouts_table.c[f.name] for f in fields(RecordedPayout)]
-# One statement per table for all the lines of an order. RETURNING gives the ids, and
+# One statement per table for all the lines of a batch (backend.bulk renders it).
+# RETURNING gives the ids, and
 # the two values the database may store differently from what was sent (the rate's
 # scale, created_at's precision); rows are matched by their unique key, not position.
-_INSERT_REWARD_LINES = insert(_lines_table).returning(_lines_table.c.id, _lines_table.c.order_line_id)
-_INSERT_PAYOUTS = insert(_payouts_table).returning(
-    _payouts_table.c.id, _payouts_table.c.order_line_id, _payouts_table.c.beneficiary_key, _payouts_table.c.kind,
-    _payouts_table.c.rate, _payouts_table.c.created_at)
+_REWARD_LINES_RETURN = (_lines_table.c.id, _lines_table.c.order_line_id)
+_PAYOUTS_RETURN = (_payouts_table.c.id, _payouts_table.c.order_line_id, _payouts_table.c.beneficiary_key,
+                   _payouts_table.c.kind, _payouts_table.c.rate, _payouts_table.c.created_at)
 
 
 _LINES_RECORDED = select(_lines_table.c.order_line_id).where(
@@ -325,8 +326,8 @@ def record_orders_payouts(*, tenant_id: int, orders: Sequence[tuple[OrderSnapsho
     json_of: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {
         snapshot.order_id: (_member_json(snapshot.buyer), [_member_json(m) for m in chain])
         for snapshot, chain in orders}
-    reward_line_ids: dict[int, int] = {order_line_id: rid for rid, order_line_id in db.session.execute(
-        _INSERT_REWARD_LINES, [
+    reward_line_ids: dict[int, int] = {order_line_id: rid for rid, order_line_id in bulk.insert_rows(
+        _lines_table, returning=_REWARD_LINES_RETURN, rows=[
             {"tenant_id": tenant_id, "order_id": snapshot.order_id, "order_line_id": line.order_line_id,
              "product_id": str(line.product_id), "sku_id": None if line.sku_id is None else str(line.sku_id),
              "quantity": line.quantity, "paid_fen": line.paid_fen, "cost_fen": line.cost_fen,
@@ -343,11 +344,12 @@ def record_orders_payouts(*, tenant_id: int, orders: Sequence[tuple[OrderSnapsho
              "explanation": p.explanation[:255]}
             for snapshot, _, line, result in new for p in result.lines]
     if rows:
-        stored = {(r.order_line_id, r.beneficiary_key, r.kind): r
-                  for r in db.session.execute(_INSERT_PAYOUTS, rows)}
+        stored = {(order_line_id, beneficiary_key, kind): (payout_id, rate, created_at)
+                  for payout_id, order_line_id, beneficiary_key, kind, rate, created_at
+                  in bulk.insert_rows(_payouts_table, rows, returning=_PAYOUTS_RETURN)}
         for row in rows:
-            r = stored[(row["order_line_id"], row["beneficiary_key"], row["kind"])]
-            out[row["order_id"]].append(RecordedPayout(id=r.id, rate=r.rate, created_at=r.created_at, **{
+            payout_id, rate, created_at = stored[(row["order_line_id"], row["beneficiary_key"], row["kind"])]
+            out[row["order_id"]].append(RecordedPayout(id=payout_id, rate=rate, created_at=created_at, **{
                 k: v for k, v in row.items() if k != "rate"}))
     for payouts in out.values():
         payouts.sort(key=_by_id)
