@@ -130,6 +130,9 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         if IS_MYSQL:
             conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
     get_redis().flushdb()
+    from backend.wechat.service import forget_pay_credentials
+
+    forget_pay_credentials()  # the next test's tenants reuse slugs (and, on SQLite, ids)
 
 
 @pytest.fixture()

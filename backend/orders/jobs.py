@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 INTERVALS = {"cancel_unpaid_orders": 60, "complete_due_orders": 300, "retry_refund_submissions": 120,
-             "follow_up_paid_orders": 0.25}
+             "follow_up_paid_orders": 0.1}
 
 
 def follow_up_paid_orders(*, now: datetime) -> int:

@@ -32,10 +32,16 @@ from backend.orders.service import PayableOrder
 from backend.payments.errors import MemberHasNoOpenid, PaymentIssueNotFound
 from backend.payments.models import PaymentIssue
 from backend.wechat.credentials import PayCredentials
-from backend.wechat.errors import PayOrderNotFound, PayRequestRejected, WeChatError
+from backend.wechat.errors import (
+    NotificationBadSignature,
+    NotificationMalformed,
+    PayOrderNotFound,
+    PayRequestRejected,
+    WeChatError,
+)
 from backend.wechat.gateway import Transaction, parse_pay_notification
 from backend.wechat.pay import Refund as WxRefund
-from backend.wechat.service import gateway, pay_credentials, pay_credentials_by_slug
+from backend.wechat.service import cached_pay_credentials, gateway, pay_credentials, pay_credentials_by_slug
 
 log = logging.getLogger(__name__)
 
@@ -163,13 +169,30 @@ def prepay(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> d
 def handle_notification(*, tenant_slug: str, headers: Mapping[str, Any], body: bytes, now: datetime) -> NotifyOutcome:
     """A notification WeChat Pay posted for this tenant: verify it (401 when forged,
     tampered or stale), then apply it once. Transfer results go to finance."""
-    read_committed()
-    tenant_id, creds = pay_credentials_by_slug(slug=tenant_slug)
-    n = parse_pay_notification(creds, headers=headers, body=body, now=now)
+    pay = cached_pay_credentials(slug=tenant_slug)
+    if pay is None:
+        read_committed()  # the credentials' read opens the unit of work: at READ COMMITTED
+        pay = pay_credentials_by_slug(slug=tenant_slug)
+    try:
+        n = parse_pay_notification(pay.creds, headers=headers, body=body, now=now)
+    except (NotificationBadSignature, NotificationMalformed):
+        if not pay.cached:
+            raise
+        # Keys rotated since they were cached? The stored credentials decide.
+        pay = pay_credentials_by_slug(slug=tenant_slug, fresh=True)
+        n = parse_pay_notification(pay.creds, headers=headers, body=body, now=now)
+    tenant_id = pay.tenant_id
     if n.kind == "transaction":
-        return apply_transaction(tenant_id=tenant_id, creds=creds, tx=n.transaction(), source_key=n.id, now=now)
+        # A payment only locks its order by its unique key and updates it (an issue row
+        # aside, whose rare deadlock the route's unit of work retries): the isolation
+        # level is moot, so no statement is spent setting it.
+        tx = n.transaction()
+        if pay.cached and (tx.mchid != pay.creds.mchid or tx.appid != pay.creds.appid):
+            pay = pay_credentials_by_slug(slug=tenant_slug, fresh=True)
+        return apply_transaction(tenant_id=tenant_id, creds=pay.creds, tx=tx, source_key=n.id, now=now)
+    read_committed()  # refunds and transfers check for rows that may not exist yet
     if n.kind == "refund":
-        return apply_refund(tenant_id=tenant_id, creds=creds, wx=n.refund(), event_type=n.event_type,
+        return apply_refund(tenant_id=tenant_id, creds=pay.creds, wx=n.refund(), event_type=n.event_type,
                             source_key=n.id, now=now)
     if n.kind == "transfer":
         if finance_link.transfer_finished(tenant_id=tenant_id, bill=n.transfer_bill(), now=now) == "mismatch":

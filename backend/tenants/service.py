@@ -81,8 +81,10 @@ def tenant_credentials(*, tenant_id: int) -> dict[str, Any]:
 
 # The pay notification's read: the tenant's id and stored credentials by slug, as plain
 # values (no ORM row to build for a path that runs on every payment).
-_CREDENTIALS_BY_SLUG = select(Tenant.id, Tenant.secrets_encrypted, *(getattr(Tenant, f) for f in PUBLIC_FIELDS)
-                              ).where(Tenant.slug == bindparam("slug"))
+# Core columns, not ORM attributes: no ORM statement processing for six plain values.
+_tenants = Tenant.__table__
+_CREDENTIALS_BY_SLUG = select(_tenants.c.id, _tenants.c.secrets_encrypted, *(_tenants.c[f] for f in PUBLIC_FIELDS)
+                              ).where(_tenants.c.slug == bindparam("slug"))
 
 
 def stored_credentials_by_slug(*, slug: str) -> tuple[int, tuple[tuple[str, Any], ...], str | None]:

@@ -6,6 +6,8 @@ storage and credential decryption are decided in one place.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -62,14 +64,50 @@ def _decrypted_pay(public: tuple[tuple[str, Any], ...], secrets: str | None, key
     return TenantWeChatCredentials.from_flat(flat).pay
 
 
-def pay_credentials_by_slug(*, slug: str) -> tuple[int, PayCredentials]:
-    """(tenant id, pay credentials) for the payment notification: one narrow read, and
-    the decryption done once per process for as long as the stored values stay the same."""
+# The payment notification's credentials, per process and slug, for a short while: a
+# tenant's slug and id never change, and its pay credentials rarely do. A notification
+# that fails verification or names another merchant than the cached credentials is
+# checked again against the stored ones (pay_credentials_by_slug(fresh=True)), so a key
+# rotation is picked up at its first notification; anything else waits at most this long.
+PAY_CREDENTIALS_TTL_SECONDS = 30.0
+_PAY_CACHE = "siyu_pay_credentials"
+
+
+@dataclass(frozen=True, slots=True)
+class TenantPay:
+    tenant_id: int
+    creds: PayCredentials
+    cached: bool  # from this process's cache (up to PAY_CREDENTIALS_TTL_SECONDS old)
+
+
+def cached_pay_credentials(*, slug: str) -> TenantPay | None:
+    """The cached entry for this slug, if fresh; never touches the database."""
+    hit = current_app.extensions.get(_PAY_CACHE, {}).get(slug)
+    if hit is None or hit[0] <= time.monotonic():
+        return None
+    return TenantPay(hit[1], hit[2], cached=True)
+
+
+def pay_credentials_by_slug(*, slug: str, fresh: bool = False) -> TenantPay:
+    """(tenant id, pay credentials) for the payment notification: from the cache unless
+    `fresh`, else one narrow read, the decryption done once per process for as long as
+    the stored values stay the same."""
+    if not fresh:
+        hit = cached_pay_credentials(slug=slug)
+        if hit is not None:
+            return hit
     tenant_id, public, secrets = stored_credentials_by_slug(slug=slug)
     creds = _decrypted_pay(public, secrets, current_app.config["SIYU_SETTINGS"].encryption_key)
     if creds is None:
         raise ChannelNotConfigured("商户尚未配置微信支付")
-    return tenant_id, creds
+    current_app.extensions.setdefault(_PAY_CACHE, {})[slug] = (
+        time.monotonic() + PAY_CREDENTIALS_TTL_SECONDS, tenant_id, creds)
+    return TenantPay(tenant_id, creds, cached=False)
+
+
+def forget_pay_credentials() -> None:
+    """Drop this process's cached pay credentials (tests; after a credential change)."""
+    current_app.extensions.pop(_PAY_CACHE, None)
 
 
 def mini_program_credentials(*, tenant_id: int) -> MiniProgramCredentials:

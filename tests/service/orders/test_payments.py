@@ -249,3 +249,41 @@ def test_notifications_delivered_shuffled_and_late_leave_every_order_right(facto
     assert _order(placed[0].id).status == "refunded"
     assert _count(Payout, Payout.order_id.in_([o.id for o in placed])) == 10  # 2 lines of payout each
     assert _count(RewardLine) == 5
+
+
+def test_rotated_wechat_pay_keys_are_picked_up_at_the_first_notification_they_sign(factory, shop, sandbox):
+    """The notify endpoint caches a tenant's pay credentials per process: a notification
+    the cached keys cannot verify is checked against the stored ones before it is refused."""
+    from backend.db import unit_of_work
+    from backend.tenants.service import update_credentials
+    from backend.wechat.credentials import TenantWeChatCredentials
+    from backend.wechat.service import cached_pay_credentials, credentials
+
+    t = factory.tenant(slug="rotating-keys")
+    buyer = factory.member(t)
+    _, sku = shop.product(t)
+    shop.paid_order(t, buyer, [(sku, 1)])  # the keys are cached now
+    assert cached_pay_credentials(slug=t.slug) is not None
+    # WeChat Pay issues a new platform key; the operator stores it.
+    pay = credentials(tenant_id=t.id).pay
+    from cryptography.hazmat.primitives import serialization
+
+    from backend.wechat.sandbox.core import load_private_key
+
+    merchant_public = load_private_key(pay.private_key_pem).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    new_pem, new_id = sandbox.register_merchant(mchid=pay.mchid, merchant_public_key_pem=merchant_public,
+                                                cert_serial_no=pay.cert_serial_no, apiv3_key=pay.apiv3_key)
+    assert new_id != pay.public_key_id
+    with unit_of_work():
+        update_credentials(tenant_id=t.id, credentials={"pay_public_key": new_pem, "pay_public_key_id": new_id},
+                           actor="test")
+    assert isinstance(credentials(tenant_id=t.id), TenantWeChatCredentials)
+    order = shop.order(t, buyer, [(sku, 1)])
+    (d,) = shop.deliver(shop.payment(t, buyer, order))
+    assert d.result.status_code == 204
+    assert _order(order.id).status == "paid"
+    # A forgery is still refused, cached keys or not.
+    other = shop.order(t, buyer, [(sku, 1)])
+    (forged,) = shop.deliver(shop.payment(t, buyer, other), forge_signature=True)
+    assert forged.result.status_code == 401 and _order(other.id).status == "created"
