@@ -8,7 +8,9 @@ from flask import Blueprint
 from pydantic import Field
 
 from backend.auth.tokens import Principal
+from backend.db import after_commit
 from backend.tenants import service as tenants
+from backend.wechat.service import forget_pay_credentials
 from miniprogram_api.http import Body, Query, route
 
 bp = Blueprint("platform", __name__, url_prefix="/api/v1/platform")
@@ -75,4 +77,7 @@ def put_credentials(principal: Principal, body: Credentials, tenant_id: int) -> 
     tenant = tenants.update_credentials(tenant_id=tenant_id,
                                         credentials=body.model_dump(exclude_none=True),
                                         actor=principal.actor)
+    # This process's cached pay credentials go now; other processes' within 30 s, or
+    # at the first notification the old ones cannot verify.
+    after_commit(forget_pay_credentials)
     return tenants.public_view(tenant)

@@ -1,5 +1,6 @@
-"""The one place the orders and payments domains call the finance domain (ledger,
-reward lifecycle, withdrawals). Every call runs inside the caller's unit of work,
+"""Where the orders and payments domains call the finance domain (ledger, reward
+lifecycle, withdrawals) for completions, refunds and transfers; a payment's postings
+are the paid-order follow-up's (paid.py). Every call runs inside the caller's unit of work,
 under the order's row lock, so the money moves commit or roll back with the order's
 state change. Finance's functions are idempotent (per order, order line, refund and
 transfer bill); these adapters only translate our rows into their arguments.
