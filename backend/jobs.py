@@ -118,6 +118,21 @@ def _runner(app: Any, job: Job) -> Callable[[], None]:
     return run
 
 
+class _PollerOverlapFilter(logging.Filter):
+    """A sub-second poller still busy at its next tick is the normal case under load
+    (it drains until caught up); APScheduler's warning for it, once per tick, is
+    noise. Slower jobs keep the warning: for them an overlap is news."""
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("maximum number of running instances" in message
+                    and any(f'"{name} (' in message for name in self.names))
+
+
 def build_scheduler(app: Any, jobs: list[Job]) -> Any:
     """An APScheduler BlockingScheduler with one interval trigger per job; a job never
     overlaps itself in this process and a missed run is merged into the next."""
@@ -126,6 +141,10 @@ def build_scheduler(app: Any, jobs: list[Job]) -> Any:
 
     scheduler = BlockingScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                                 "misfire_grace_time": 300})
+    aps_log = logging.getLogger("apscheduler.scheduler")
+    for old in [f for f in aps_log.filters if isinstance(f, _PollerOverlapFilter)]:
+        aps_log.removeFilter(old)  # one scheduler per process; a rebuilt one replaces it
+    aps_log.addFilter(_PollerOverlapFilter({j.name for j in jobs if j.interval_seconds < 1}))
     for job in jobs:
         scheduler.add_job(_runner(app, job), IntervalTrigger(seconds=job.interval_seconds), id=job.name,
                           name=job.name)

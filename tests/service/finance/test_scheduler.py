@@ -91,3 +91,33 @@ def test_python_m_backend_jobs_lists_the_jobs(tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert unknown.returncode == 2 and "no job named nope.nothing" in unknown.stderr
 
+
+
+def test_only_schedules_the_jobs_named(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/jobs.sqlite"}
+    env.pop("REDIS_URL", None)
+    out = subprocess.run([sys.executable, "-m", "backend.jobs", "--only", "orders.follow_up_paid_orders", "--list"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.splitlines() == ["orders.follow_up_paid_orders\tevery 0.1s"]
+    unknown = subprocess.run([sys.executable, "-m", "backend.jobs", "--only", "orders.nope", "--list"], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and "no job named orders.nope" in unknown.stderr
+
+
+def test_a_busy_poller_skipping_a_tick_is_not_logged_but_a_slow_job_is(app):
+    import logging
+
+    jobs = discover_jobs()
+    build_scheduler(app, jobs)
+    log = logging.getLogger("apscheduler.scheduler")
+
+    def shown(name: str) -> bool:
+        record = log.makeRecord(log.name, logging.WARNING, __file__, 1, 'Execution of job "%s (trigger: …)" '
+                                "skipped: maximum number of running instances reached (1)", (name,), None)
+        return all(f.filter(record) for f in log.filters)
+
+    try:
+        assert not shown("orders.follow_up_paid_orders")
+        assert shown("finance.settle_due_rewards")
+    finally:
+        log.filters.clear()
