@@ -171,8 +171,8 @@ def drain(*, now_fn: Any = utcnow, limit: int = BATCH, max_batches: int | None =
 
     A partial batch means the backlog is caught up: the run ends there, and the next
     (the job's interval later) finds the orders paid meanwhile as one batch. Looping on
-    would chase each payment as it lands, paying a batch's dozen statements for one
-    or two orders."""
+    would chase each payment as it lands, paying a batch's twenty-odd statements for
+    one or two orders."""
     total = batches = 0
     while max_batches is None or batches < max_batches:
         batches += 1

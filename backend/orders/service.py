@@ -1,5 +1,6 @@
-"""Order verbs: create (stock reserved), cancel, mark paid (with the whole money path),
-ship, receive, complete, refunds per line or whole; reads and views.
+"""Order verbs: create (stock reserved), cancel, mark paid (what the payment sets off is
+the paid-order follow-up, paid.py), ship, receive, complete, refunds per line or
+whole; reads and views.
 
 Keyword-only functions that never commit. Every change of an order's state first
 takes the order's row lock (`lock_order`) and re-reads its state under it; calls to
