@@ -68,7 +68,8 @@ def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]], *, ignore: bool
                 raise ValueError(f"{table.name}.{col.name}: a SQL default cannot be rendered here")
     names += list(defaults)
     columns += [table.c[n] for n in defaults]
-    processors = [col.type._cached_bind_processor(dialect) for col in columns]
+    processors = [col.type.bind_processor(dialect) for col in columns]
+    # PyMySQL's Connection.escape: what its own parameter substitution calls per value.
     escape = connection.connection.dbapi_connection.escape  # type: ignore[union-attr]
     head = (f"INSERT {'IGNORE ' if ignore else ''}INTO {quote(table.name)} "
             f"({', '.join(quote(n) for n in names)}) VALUES ")
@@ -76,7 +77,7 @@ def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]], *, ignore: bool
     tail = f" ON DUPLICATE KEY UPDATE {key} = {key}" if keep_existing else ""
     if returning:
         tail += f" RETURNING {', '.join(quote(c.name) for c in returning)}"
-    result_processors = [c.type._cached_result_processor(dialect, None) for c in returning]
+    result_processors = [c.type.result_processor(dialect, None) for c in returning]
     out: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), CHUNK_ROWS):
         rendered = []
