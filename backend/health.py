@@ -1,4 +1,6 @@
-"""Health checks for /healthz: the database answers, Redis answers."""
+"""Health checks for /healthz: the database answers, Redis answers; and, reported
+without failing the check (the web node is fine, the worker is not), whether paid
+orders' follow-up (rewards, postings) is keeping up."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ def check_health() -> tuple[bool, dict[str, str]]:
         ok = False
     finally:
         db.session.rollback()
+    if ok:
+        checks["paid_followup"] = _followup_line()
     try:
         get_redis().ping()
         checks["redis"] = "ok" if redis_holder.is_real else "ok (embedded fakeredis)"
@@ -26,3 +30,19 @@ def check_health() -> tuple[bool, dict[str, str]]:
         checks["redis"] = f"error: {type(exc).__name__}"
         ok = False
     return ok, checks
+
+
+def _followup_line() -> str:
+    from backend.db import utcnow
+    from backend.orders.paid import backlog
+
+    try:
+        count, age, stalled = backlog(now=utcnow())
+    except Exception as exc:  # reported, never raised
+        return f"unknown: {type(exc).__name__}"
+    finally:
+        db.session.rollback()
+    if not count:
+        return "ok (nothing pending)"
+    line = f"{count} paid orders pending, oldest {age:.0f} s"
+    return f"stalled: {line}; is the scheduler running orders.follow_up_paid_orders?" if stalled else f"ok ({line})"

@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from backend.db import after_commit, is_mysql, read_committed, run_in_unit_of_work, utcnow
 from backend.extensions import db
@@ -146,6 +146,23 @@ def schedule(*, tenant_id: int, order_id: int) -> None:
                                                           now=utcnow()))
 
     after_commit(run)
+
+
+_BACKLOG = select(func.count(), func.min(_orders.c.paid_at)).where(_orders.c.followup_pending.is_(True))
+
+# A backlog older than this means nothing is draining it (PAID_FOLLOWUP=worker without
+# the scheduler, or the job failing): rewards and postings wait.
+STALLED_AFTER = timedelta(minutes=2)
+
+
+def backlog(*, now: datetime) -> tuple[int, float | None, bool]:
+    """(paid orders awaiting their follow-up, age in seconds of the oldest, stalled):
+    an index range of just the pending orders."""
+    count, oldest = db.session.execute(_BACKLOG).one()
+    if not count:
+        return 0, None, False
+    age = (now - oldest).total_seconds() if oldest is not None else None
+    return int(count), age, age is not None and age > STALLED_AFTER.total_seconds()
 
 
 _CLAIM = (select(_orders.c.tenant_id, _orders.c.id).where(_orders.c.followup_pending.is_(True))

@@ -190,3 +190,18 @@ def test_concurrent_workers_share_the_backlog_and_post_each_order_once(app, fact
         .where(Payout.order_id.in_(ids))).one()
     assert payouts == distinct == 30 * 4
     _ledger_ok(t.id)
+
+
+def test_health_reports_the_backlog_and_a_stalled_one_without_failing(factory, shop, worker_mode, client):
+    from datetime import timedelta
+
+    t, buyers, sku, _ = _setup(factory, shop, buyers=2)
+    for m in buyers:
+        shop.paid_order(t, m, [(sku, 1)])
+    count, age, stalled = paid.backlog(now=utcnow())
+    assert count == 2 and age is not None and age >= 0 and not stalled
+    assert paid.backlog(now=utcnow() + timedelta(minutes=3))[2] is True
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["paid_followup"].startswith("ok (2 paid orders pending")
+    paid.drain()
+    assert client.get("/healthz").get_json()["paid_followup"] == "ok (nothing pending)"
