@@ -10,6 +10,12 @@ plan of docs/examples/three_plus_three.json, chains of depth 10 (random promoter
 and agent levels), orders prepaid through the gateway and paid at the WeChat sandbox,
 whose notifications are signed before the clock starts so the client only posts.
 
+With --followup worker (the default) the server runs PAID_FOLLOWUP=worker and a second
+process, `python -m backend.jobs --only orders.follow_up_paid_orders`, writes the paid
+orders' rewards, postings and alerts in batches; a payment phase ends only when that
+backlog is empty (end to end), and its CPU counts both processes. --followup inline
+runs each order's follow-up in its request instead.
+
 Timed, in one run: baseline → payments (each notification once) → baseline again →
 replay storm (a fresh set of orders, every notification 10×, shuffled, all at once).
 Then the checks: every order paid once, one reward line per order line, no duplicate
