@@ -62,7 +62,15 @@ def test_crossing_multi_sku_orders_neither_oversell_nor_deadlock(app, factory, s
     assert {sku: sold for sku, _, sold in lines} == ordered
 
 
-def test_the_same_notification_ten_times_at_once_pays_once_with_one_set_of_rewards(app, factory, shop):
+@pytest.mark.parametrize("followup", ["inline", "worker"])
+def test_the_same_notification_ten_times_at_once_pays_once_with_one_set_of_rewards(app, factory, shop, followup,
+                                                                                     monkeypatch):
+    import dataclasses
+
+    from backend.orders import paid as paid_followup
+
+    monkeypatch.setitem(app.config, "SIYU_SETTINGS",
+                        dataclasses.replace(app.config["SIYU_SETTINGS"], paid_followup=followup))
     t = factory.tenant()
     shop.plan(t)
     a, b, c = factory.chain(t, 3)
@@ -72,6 +80,8 @@ def test_the_same_notification_ten_times_at_once_pays_once_with_one_set_of_rewar
     n = shop.payment(t, buyer, order)
     deliveries = shop.deliver(n, times=10, concurrency=10)
     assert [d.result.status_code for d in deliveries] == [204] * 10
+    if followup == "worker":  # the worker's next batch, twice: the second finds nothing
+        assert [paid_followup.drain(), paid_followup.drain()] == [1, 0]
     db.session.rollback()
     assert db.session.get(Order, order.id).status == "paid"
     assert db.session.scalar(select(func.count()).select_from(RewardLine)) == 1
