@@ -32,6 +32,11 @@ from backend.extensions import db
 CHUNK_ROWS = 2000  # rows per statement: far below max_allowed_packet for these tables
 
 
+def insert_ignore(table: Table) -> Any:
+    """INSERT that skips rows colliding with a unique key (waiting for an uncommitted one)."""
+    return insert(table).prefix_with("IGNORE", dialect="mysql").prefix_with("OR IGNORE", dialect="sqlite")
+
+
 def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]], *, ignore: bool = False,
                 keep_existing: bool = False, returning: Sequence[Column[Any]] = ()) -> list[tuple[Any, ...]]:
     """INSERT the rows (same keys in each) in the current unit of work; the RETURNING
@@ -45,32 +50,32 @@ def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]], *, ignore: bool
     if connection.dialect.name != "mysql":
         if keep_existing:
             raise ValueError("keep_existing is MariaDB's; use the dialect's own upsert elsewhere")
-        stmt = insert(table)
-        if ignore:
-            stmt = stmt.prefix_with("OR IGNORE", dialect="sqlite")
+        stmt = insert_ignore(table) if ignore else insert(table)
         if returning:
             return [tuple(r) for r in db.session.execute(stmt.returning(*returning), list(rows))]
         db.session.execute(stmt, list(rows))
         return []
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
-    names = list(rows[0])
-    columns = [table.c[n] for n in names]
-    defaults = {}
-    for col in table.columns:
-        if col.name not in rows[0] and col.default is not None and not col.primary_key:
-            default: Any = col.default
-            if default.is_scalar:
-                defaults[col.name] = default.arg
-            elif default.is_callable:  # once per batch: SQLAlchemy would call it per row
-                defaults[col.name] = default.arg(None)
-            else:
-                raise ValueError(f"{table.name}.{col.name}: a SQL default cannot be rendered here")
-    names += list(defaults)
-    columns += [table.c[n] for n in defaults]
-    processors = [col.type.bind_processor(dialect) for col in columns]
     # PyMySQL's Connection.escape: what its own parameter substitution calls per value.
     escape = connection.connection.dbapi_connection.escape  # type: ignore[union-attr]
+    own = [(name, table.c[name].type.bind_processor(dialect)) for name in rows[0]]
+    # Python-side defaults of the columns the rows leave out: one value for the whole
+    # batch (SQLAlchemy would call a callable per row: the same instant here), rendered once.
+    defaults: list[tuple[str, str]] = []
+    for col in table.columns:
+        if col.name in rows[0] or col.default is None or col.primary_key:
+            continue
+        default: Any = col.default
+        if default.is_scalar:
+            value = default.arg
+        elif default.is_callable:
+            value = default.arg(None)
+        else:
+            raise ValueError(f"{table.name}.{col.name}: a SQL default cannot be rendered here")
+        defaults.append((col.name, _literal(value, col.type.bind_processor(dialect), escape)))
+    defaults_sql = "".join(", " + sql for _, sql in defaults)
+    names = [name for name, _ in own] + [name for name, _ in defaults]
     head = (f"INSERT {'IGNORE ' if ignore else ''}INTO {quote(table.name)} "
             f"({', '.join(quote(n) for n in names)}) VALUES ")
     key = quote(table.primary_key.columns[0].name)
@@ -80,27 +85,27 @@ def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]], *, ignore: bool
     result_processors = [c.type.result_processor(dialect, None) for c in returning]
     out: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), CHUNK_ROWS):
-        rendered = []
-        for row in rows[start:start + CHUNK_ROWS]:
-            values = [row[n] for n in names[:len(names) - len(defaults)]] + list(defaults.values())
-            parts = []
-            for value, process in zip(values, processors, strict=True):
-                if process is not None:
-                    value = process(value)
-                kind = type(value)
-                if value is None:
-                    parts.append("NULL")
-                elif kind is int:
-                    parts.append(int.__repr__(value))
-                elif kind is bool:
-                    parts.append("1" if value else "0")
-                else:
-                    parts.append(escape(value))
-            rendered.append("(" + ", ".join(parts) + ")")
-        sql = head + ", ".join(rendered) + tail
-        result = connection.exec_driver_sql(sql, execution_options={"no_parameters": True})
+        rendered = ["(" + ", ".join([_literal(row[name], process, escape) for name, process in own])
+                    + defaults_sql + ")" for row in rows[start:start + CHUNK_ROWS]]
+        result = connection.exec_driver_sql(head + ", ".join(rendered) + tail,
+                                            execution_options={"no_parameters": True})
         if returning:
             for raw in result:
                 out.append(tuple(p(v) if p is not None else v
                                  for v, p in zip(raw, result_processors, strict=True)))
     return out
+
+
+def _literal(value: Any, process: Any, escape: Any) -> str:
+    """One value as SQL: through its column's bind processing, then digits for ints,
+    NULL for None, and the driver's escape for everything else."""
+    if process is not None:
+        value = process(value)
+    if value is None:
+        return "NULL"
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "1" if value else "0"
+    return str(escape(value))

@@ -8,7 +8,7 @@ with `after_commit` and run only once the commit has succeeded.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -124,6 +124,17 @@ def after_commit(fn: Callable[[], None]) -> None:
     if session.info.get(_DEPTH, 0) == 0:
         raise RuntimeError("after_commit needs an open unit_of_work")
     session.info.setdefault(_HOOKS, []).append(fn)
+
+
+def expire_loaded(model: Any, ids: Iterable[int], attrs: Iterable[str] | None = None) -> None:
+    """After a Core UPDATE of these rows: the session's in-memory copies (if any) reload
+    on their next access instead of showing the old values."""
+    session = _session()
+    names = None if attrs is None else list(attrs)
+    for row_id in ids:
+        obj = session.identity_map.get(session.identity_key(model, row_id))  # type: ignore[arg-type]
+        if obj is not None:
+            session.expire(obj, names)
 
 
 def is_mysql() -> bool:

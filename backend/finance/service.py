@@ -49,6 +49,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 
 from backend import bulk
 from backend.audit.service import record_audit
+from backend.bulk import insert_ignore
 from backend.extensions import db
 from backend.finance.errors import (
     RechargeInvalid,
@@ -68,7 +69,7 @@ from backend.finance.models import (
 from backend.finance.rules import DEFAULT_RULES, FinanceRules, apply_changes, recharge_bonus, settle_due_at
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
-from backend.ledger.service import Leg, PostingSpec, insert_ignore, member, system
+from backend.ledger.service import Leg, PostingSpec, member, system
 from backend.members.errors import MemberNotFound
 from backend.members.models import Member
 from backend.tenants.models import Tenant

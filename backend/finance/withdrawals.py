@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.audit.service import record_audit
+from backend.bulk import insert_ignore
 from backend.db import after_commit, newest_first, run_in_unit_of_work, utcnow
 from backend.extensions import db
 from backend.finance.errors import (
@@ -47,7 +48,7 @@ from backend.finance.rules import WECHAT_MIN_TRANSFER_FEN, china_day, withdrawal
 from backend.finance.service import _member_of, _record_mismatch, alert, get_rules, pay_notify_base
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
-from backend.ledger.service import Leg, insert_ignore, member, system
+from backend.ledger.service import Leg, member, system
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, select, update
 
 from backend import bulk
+from backend.bulk import insert_ignore
 from backend.extensions import db
 from backend.ledger.errors import InsufficientBalance, UnbalancedPosting
 from backend.ledger.models import (
@@ -92,11 +93,6 @@ class AccountInfo:
 
 
 # ------------------------------------------------------------------ accounts
-
-
-def insert_ignore(table: Any) -> Any:
-    """INSERT that skips rows colliding with a unique key (waiting for an uncommitted one)."""
-    return insert(table).prefix_with("IGNORE", dialect="mysql").prefix_with("OR IGNORE", dialect="sqlite")
 
 
 _SELECT_ACCOUNTS = (

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, select, update
 
 from backend.audit.service import record_audit
+from backend.db import expire_loaded
 from backend.extensions import db
 from backend.members import tree
 from backend.members.errors import (
@@ -218,6 +219,12 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
     return BindResult("bound", member_id, parent_id)
 
 
+def _bind_expiry(tenant: Tenant, now: datetime) -> datetime | None:
+    """When a binding made or renewed (by a purchase) at `now` lapses: never, unless the
+    tenant sets bind_expire_days."""
+    return now + timedelta(days=tenant.bind_expire_days) if tenant.bind_expire_days else None
+
+
 def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: str | None,
             now: datetime) -> None:
     # The guard on parent_id makes a racing second binder fail even without row locks
@@ -233,8 +240,7 @@ def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: 
     member.parent_id = None  # the row says parent.id; tree.attach sets it again with the rest
     tree.attach(db.session, member=member, parent=parent)
     member.bound_at = now
-    member.bind_expires_at = (now + timedelta(days=tenant.bind_expire_days)
-                              if tenant.bind_expire_days else None)
+    member.bind_expires_at = _bind_expiry(tenant, now)
     member.pending_parent_id = None
     member.pending_source = None
     member.pending_scene = None
@@ -267,7 +273,7 @@ def record_purchase(*, tenant_id: int, member_id: int, now: datetime) -> Member:
         except (BindingCycle, ParentNotPromoter):
             member.pending_parent_id = None  # the parked share is no longer valid
     elif member.parent_id is not None and tenant.bind_expire_days:
-        member.bind_expires_at = now + timedelta(days=tenant.bind_expire_days)
+        member.bind_expires_at = _bind_expiry(tenant, now)
     return member
 
 
@@ -286,15 +292,12 @@ def record_purchases(*, tenant_id: int, member_ids: Sequence[int], now: datetime
     if not rest:
         return
     values: dict[str, Any] = {"last_purchase_at": now}
-    days = get_tenant(tenant_id=tenant_id).bind_expire_days
-    if days:
-        values["bind_expires_at"] = case((Member.parent_id.is_not(None), now + timedelta(days=days)),
-                                         else_=Member.bind_expires_at)
+    expires = _bind_expiry(get_tenant(tenant_id=tenant_id), now)
+    if expires is not None:
+        values["bind_expires_at"] = case((Member.parent_id.is_not(None), expires), else_=Member.bind_expires_at)
     db.session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id.in_(rest)).values(**values)
                        .execution_options(synchronize_session=False))
-    stamped = set(rest)
-    for obj in [o for o in db.session.identity_map.values() if isinstance(o, Member) and o.id in stamped]:
-        db.session.expire(obj, list(values))  # reloaded on next access
+    expire_loaded(Member, rest, values)
 
 
 def expire_binding(*, tenant_id: int, member_id: int, now: datetime) -> bool:

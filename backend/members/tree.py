@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, literal, update
 from sqlalchemy.orm import Session
 
+from backend.db import expire_loaded
 from backend.members.models import Member
 
 
@@ -38,10 +39,7 @@ def _adjust_counters(session: Session, *, tenant_id: int, upline: list[int], mem
     session.execute(
         update(Member).where(Member.tenant_id == tenant_id, Member.id.in_(upline))
         .values(**values).execution_options(synchronize_session=False))
-    for ancestor_id in upline:  # in-memory copies are stale now
-        obj = session.identity_map.get(session.identity_key(Member, ancestor_id))  # type: ignore[arg-type]
-        if obj is not None:
-            session.expire(obj)
+    expire_loaded(Member, upline)  # in-memory copies are stale now
 
 
 def _rewrite_subtree(session: Session, *, tenant_id: int, member: Member, new_path: str,

@@ -54,8 +54,10 @@ _orders = Order.__table__
 _lines = OrderLine.__table__
 _members = Member.__table__
 
+# A pending paid order as the follow-up reads it (under its row lock).
+_PENDING_COLUMNS = (_orders.c.id, _orders.c.member_id, _orders.c.paid_fen, _orders.c.paid_at)
 _PENDING_LOCKED = (
-    select(_orders.c.id, _orders.c.member_id, _orders.c.paid_fen, _orders.c.paid_at)
+    select(*_PENDING_COLUMNS)
     .where(_orders.c.tenant_id == bindparam("tenant_id"), _orders.c.id.in_(bindparam("ids", expanding=True)),
            _orders.c.followup_pending.is_(True))
     .order_by(_orders.c.id).with_for_update())
@@ -76,15 +78,21 @@ _DONE = (update(_orders).where(_orders.c.tenant_id == bindparam("tenant"),
 def follow_up(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> int:
     """Run the follow-up of these paid orders of one tenant (those still pending, under
     their row locks) in the caller's unit of work; returns how many it ran."""
-    from backend.rewards import service as rewards
-    from backend.rewards.engine import OrderLine as RewardOrderLine
-    from backend.rewards.errors import NoActivePlan
-
     if not order_ids:
         return 0
     # Pending changes of the caller (an ORM order it marked) reach the database first.
     db.session.flush()
     orders = db.session.execute(_PENDING_LOCKED, {"tenant_id": tenant_id, "ids": sorted(set(order_ids))}).all()
+    return _follow_up_locked(tenant_id, orders, now)
+
+
+def _follow_up_locked(tenant_id: int, orders: Sequence[Any], now: datetime) -> int:
+    """The follow-up of pending orders this transaction has locked (rows of
+    _PENDING_COLUMNS, one tenant's)."""
+    from backend.rewards import service as rewards
+    from backend.rewards.engine import OrderLine as RewardOrderLine
+    from backend.rewards.errors import NoActivePlan
+
     if not orders:
         return 0
     ids = [o.id for o in orders]
@@ -165,7 +173,7 @@ def backlog(*, now: datetime) -> tuple[int, float | None, bool]:
     return int(count), age, age is not None and age > STALLED_AFTER.total_seconds()
 
 
-_CLAIM = (select(_orders.c.tenant_id, _orders.c.id).where(_orders.c.followup_pending.is_(True))
+_CLAIM = (select(_orders.c.tenant_id, *_PENDING_COLUMNS).where(_orders.c.followup_pending.is_(True))
           .order_by(_orders.c.id).limit(bindparam("limit")))
 
 
@@ -176,8 +184,9 @@ def follow_up_backlog(*, now: datetime, limit: int = BATCH) -> int:
     stmt = _CLAIM.with_for_update(skip_locked=True) if is_mysql() else _CLAIM
     claimed = db.session.execute(stmt, {"limit": limit}).all()
     done = 0
-    for tenant_id, rows in groupby(sorted(claimed), key=lambda r: r[0]):
-        done += follow_up(tenant_id=tenant_id, order_ids=[r[1] for r in rows], now=now)
+    # The claim read and locked what the follow-up needs: no second read of the orders.
+    for tenant_id, rows in groupby(sorted(claimed, key=lambda r: (r.tenant_id, r.id)), key=lambda r: r.tenant_id):
+        done += _follow_up_locked(tenant_id, list(rows), now)
     return done
 
 
@@ -205,7 +214,7 @@ def drain(*, now_fn: Any = utcnow, limit: int = BATCH, max_batches: int | None =
 
 
 def _one_by_one(now_fn: Any, limit: int) -> int:
-    due = db.session.execute(_CLAIM, {"limit": limit}).all()
+    due = [(r.tenant_id, r.id) for r in db.session.execute(_CLAIM, {"limit": limit})]
     db.session.rollback()
     done = 0
     for tenant_id, order_id in due:

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select, update
 
 from backend.audit.service import record_audit
 from backend.catalog import service as catalog
-from backend.db import newest_first
+from backend.db import expire_loaded, newest_first
 from backend.extensions import db
 from backend.members import service as members
 from backend.money import yuan
@@ -297,8 +297,7 @@ def mark_paid(*, tenant_id: int, order: PayableOrder, transaction_id: str | None
         raise OrderStateConflict(details={"status": order.status})
     db.session.execute(_MARK_PAID, {"order_id": order.id, "b_paid_fen": paid_fen,
                                     "b_transaction_id": transaction_id, "b_paid_at": paid_at, "b_now": now})
-    for obj in [o for o in db.session.identity_map.values() if isinstance(o, Order) and o.id == order.id]:
-        db.session.expire(obj)  # a caller's ORM copy (the timeout job's) reloads what changed
+    expire_loaded(Order, [order.id])  # a caller's ORM copy (the timeout job's) reloads what changed
     paid.schedule(tenant_id=tenant_id, order_id=order.id)
 
 
