@@ -380,14 +380,12 @@ def main() -> None:
 
     url = recreate_mysql_database(args.mysql)
 
-    from backend.db import Base
     from backend.migrate import upgrade
     from backend.models_registry import import_all_models
 
     upgrade(url)
     import_all_models()
     engine = create_engine(url)
-    Base.metadata.create_all(engine)  # tables whose migration the lead has not written yet
     with engine.begin() as c:
         c.execute(text("CREATE TABLE bench_baseline (id BIGINT AUTO_INCREMENT PRIMARY KEY, size INT NOT NULL,"
                        " created_at DATETIME(6) NOT NULL) ENGINE=InnoDB"))

@@ -168,11 +168,10 @@ def main() -> None:
 
 def bench_service(rng: random.Random, n: int) -> tuple[list[float], list[float]]:
     """render_poster through the service: cold (new members) and cached, on SQLite."""
-    from sqlalchemy import create_engine
 
     from backend.app import create_app
     from backend.config import load_settings
-    from backend.db import Base, unit_of_work, utcnow
+    from backend.db import unit_of_work, utcnow
     from backend.members.service import upsert_member
     from backend.migrate import upgrade
     from backend.posters import service as posters
@@ -184,9 +183,6 @@ def bench_service(rng: random.Random, n: int) -> tuple[list[float], list[float]]
     tmp = tempfile.TemporaryDirectory()
     url = f"sqlite:///{tmp.name}/bench.sqlite"
     upgrade(url)
-    engine = create_engine(url)
-    Base.metadata.create_all(engine)  # tables whose migration the lead has not cut yet
-    engine.dispose()
     sandbox = start_sandbox(port=0)
     app = create_app(load_settings({"DATABASE_URL": url, "WECHAT_MODE": "sandbox",
                                     "WECHAT_SANDBOX_URL": sandbox.url}))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from benchmarks.treegen import grow_forest, insert_forest  # noqa: E402
 
@@ -73,7 +73,7 @@ def main() -> None:
 
     from backend.app import create_app
     from backend.config import load_settings
-    from backend.db import Base, unit_of_work, utcnow
+    from backend.db import unit_of_work, utcnow
     from backend.extensions import db
     from backend.migrate import upgrade
     from backend.models_registry import import_all_models
@@ -86,9 +86,6 @@ def main() -> None:
 
     upgrade(url)
     import_all_models()
-    engine = create_engine(url)
-    Base.metadata.create_all(engine)  # tables whose migration the lead has not written yet
-    engine.dispose()
     app = create_app(load_settings({"DATABASE_URL": url}))
     rng = random.Random(5)
     results: dict[str, object] = {"staff": args.staff, "customers": args.customers,
