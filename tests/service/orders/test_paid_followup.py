@@ -205,3 +205,38 @@ def test_health_reports_the_backlog_and_a_stalled_one_without_failing(factory, s
     assert body["status"] == "ok" and body["paid_followup"].startswith("ok (2 paid orders pending")
     paid.drain()
     assert client.get("/healthz").get_json()["paid_followup"] == "ok (nothing pending)"
+
+
+def test_the_scheduler_process_drains_the_backlog(factory, shop, worker_mode):
+    """`python -m backend.jobs --once orders.follow_up_paid_orders`: the job, in its own
+    process under its Redis lock, as a deployment runs it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import DATABASE_URL
+
+    t, buyers, sku, (a, b, c) = _setup(factory, shop, buyers=3)
+    ids = [shop.paid_order(t, m, [(sku, 2)]).id for m in buyers]
+    db.session.rollback()
+    env = {**os.environ, "DATABASE_URL": DATABASE_URL, "SECRET_KEY": "test-secret", "PAID_FOLLOWUP": "worker"}
+    run = subprocess.run([sys.executable, "-m", "backend.jobs", "--once", "orders.follow_up_paid_orders"],
+                         cwd=Path(__file__).resolve().parents[3], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0 and "done: 3" in run.stdout, (run.stdout, run.stderr)
+    assert _count(Order, Order.id.in_(ids), Order.followup_pending.is_(True)) == 0
+    assert _member_rewards(ids) == {c.id: 3 * 3600, b.id: 3 * 2400, a.id: 3 * 1200}
+    _ledger_ok(t.id)
+
+
+def test_health_names_a_stalled_backlog(factory, shop, worker_mode, client, monkeypatch):
+    from datetime import timedelta
+
+    t, (buyer,), sku, _ = _setup(factory, shop, buyers=1)
+    shop.paid_order(t, buyer, [(sku, 1)])
+    monkeypatch.setattr(paid, "STALLED_AFTER", timedelta(seconds=-1))
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok"  # the web node still serves
+    assert body["paid_followup"].startswith("stalled: 1 paid orders pending")
+    assert "orders.follow_up_paid_orders" in body["paid_followup"]

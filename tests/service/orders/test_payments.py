@@ -287,3 +287,17 @@ def test_rotated_wechat_pay_keys_are_picked_up_at_the_first_notification_they_si
     other = shop.order(t, buyer, [(sku, 1)])
     (forged,) = shop.deliver(shop.payment(t, buyer, other), forge_signature=True)
     assert forged.result.status_code == 401 and _order(other.id).status == "created"
+
+
+def test_storing_new_credentials_drops_this_processs_cached_pay_credentials(factory, shop, client):
+    from backend.wechat.service import cached_pay_credentials
+
+    t = factory.tenant()
+    buyer = factory.member(t)
+    _, sku = shop.product(t)
+    shop.paid_order(t, buyer, [(sku, 1)])
+    assert cached_pay_credentials(slug=t.slug) is not None
+    resp = client.put(f"/api/v1/platform/tenants/{t.id}/credentials",
+                      headers={"Authorization": "Bearer test-platform-token"}, json={"pay_mchid": "1900000109"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert cached_pay_credentials(slug=t.slug) is None
