@@ -24,8 +24,8 @@ notification or a retried unit of work changes nothing the second time:
     pay_with_stored_value(...) / refund_stored_value(...)
         An order paid (partly) from a member's stored value, and its refund.
 
-Finer verbs they are made of: record_payment, record_refund, freeze_rewards,
-cancel_rewards, reverse_rewards. Referral and team bonuses (no order line, nothing
+Finer verbs they are made of: record_payment, record_refund, cancel_rewards,
+reverse_rewards. Referral and team bonuses (no order line, nothing
 to refund) go straight to the available balance: credit_bonuses, or the job
 credit_reward_bonuses, which posts whatever the rewards service recorded.
 
@@ -157,7 +157,7 @@ def record_refund(*, tenant_id: int, order_id: int, refund_fen: int, refund_key:
 
 
 class PayoutLike(Protocol):
-    """What freeze_rewards reads of a payout (backend.rewards.models.Payout fits)."""
+    """What on_order(s)_paid reads of a payout (backend.rewards.models.Payout fits)."""
 
     id: int
     order_line_id: int | None
@@ -189,17 +189,19 @@ class PaidOrder:
     payouts: Sequence[PayoutLike]
 
 
-def _freeze(tenant_id: int, orders: Sequence[PaidOrder], now: datetime, *, with_payment: bool
-            ) -> dict[int, list[Frozen]]:
+def _freeze(tenant_id: int, orders: Sequence[PaidOrder], now: datetime) -> dict[int, list[Frozen]]:
+    """Each order's payment (when it has one) and its lines' rewards frozen: one posting
+    and one accrual per order line that pays anyone, each once, whatever the number of
+    calls; alerts only for the lines this call froze."""
     payments: list[PostingSpec] = []
     freezes: list[tuple[int, int, list[PayoutLike], PostingSpec]] = []  # order, line, payouts, spec
     for o in orders:
-        if with_payment and o.paid_fen > 0:
+        if o.paid_fen > 0:
             payments.append(_payment_spec(o.order_id, o.paid_fen))
         by_line: dict[int, list[PayoutLike]] = {}
         for p in o.payouts:
             if p.order_line_id is None:
-                raise ValueError("freeze_rewards takes order-line payouts; bonuses go to credit_bonuses")
+                raise ValueError("paid orders take order-line payouts; bonuses go to credit_bonuses")
             payable = by_line.setdefault(p.order_line_id, [])
             if p.beneficiary_id is not None and p.amount_fen > 0:
                 payable.append(p)
@@ -249,25 +251,17 @@ class _Alerted:
     kind: str
 
 
-def freeze_rewards(*, tenant_id: int, order_id: int, lines: Sequence[PayoutLike], now: datetime
-                   ) -> list[Frozen]:
-    """Post the payout lines of a paid order as frozen rewards: one posting and one
-    accrual per order line, each line once, whatever the number of calls. Returns the
-    lines that pay anyone, by order line id."""
-    return _freeze(tenant_id, [PaidOrder(order_id, 0, lines)], now, with_payment=False)[order_id]
-
-
 def on_order_paid(*, tenant_id: int, order_id: int, paid_fen: int, payouts: Sequence[PayoutLike],
                   now: datetime) -> list[Frozen]:
     """A paid order: its payment into the ledger and its lines' rewards frozen, in one
     batch (idempotent)."""
-    return _freeze(tenant_id, [PaidOrder(order_id, paid_fen, payouts)], now, with_payment=True)[order_id]
+    return _freeze(tenant_id, [PaidOrder(order_id, paid_fen, payouts)], now)[order_id]
 
 
 def on_orders_paid(*, tenant_id: int, orders: Sequence[PaidOrder], now: datetime) -> dict[int, list[Frozen]]:
     """on_order_paid for several orders of one tenant in one batch (one ledger batch,
     one accruals insert, one alerts insert): the paid-order follow-up's path."""
-    return _freeze(tenant_id, orders, now, with_payment=True)
+    return _freeze(tenant_id, orders, now)
 
 
 def _mark(tenant_id: int, *, exclusive: bool, now: datetime) -> SettlementMark:
