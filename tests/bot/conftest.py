@@ -1,17 +1,5 @@
-"""Notification tests read what the sandbox received: start each from empty records."""
+"""The bot's tests read what the sandbox received, as the notification tests do."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-try:  # a domain folder without __init__.py is missed by import_all_models: load its tables too
-    import backend.finance.models  # noqa: F401
-except ImportError:
-    pass
-
-
-@pytest.fixture(autouse=True)
-def _fresh_sandbox_records(sandbox: Any) -> None:
-    sandbox.clear_records()
+from tests.service.notifications.conftest import _fresh_sandbox_records  # noqa: F401  (autouse fixture)

@@ -6,11 +6,6 @@ from typing import Any
 
 import pytest
 
-try:  # a domain folder without __init__.py is missed by import_all_models: load its tables too
-    import backend.finance.models  # noqa: F401
-except ImportError:
-    pass
-
 
 @pytest.fixture(autouse=True)
 def _fresh_sandbox_records(sandbox: Any) -> None:
