@@ -1,0 +1,1 @@
+"""Pushes from WeChat, WeChat Pay and WeCom (signed callbacks, no bearer token)."""

@@ -1,0 +1,1 @@
+"""Routes for the platform operator across tenants: /api/v1/platform/..."""
