@@ -1,6 +1,5 @@
-"""SCRM (销售助手): staff pages (my codes, my customers, tags, remarks, reminders), the
-boss's back-office (tags and rules, staff codes, workload, hand-over), the member's
-arrival through a staff code and phone capture, and the WeCom callback."""
+"""SCRM (销售助手) for staff: staff pages (my codes, my customers, tags, remarks,
+reminders) and the boss's back-office (tags and rules, staff codes, workload, hand-over)."""
 
 from __future__ import annotations
 
@@ -8,24 +7,25 @@ import base64
 from datetime import date
 from typing import Any, Literal
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 from pydantic import AwareDatetime, Field
 
 from backend.auth.tokens import Principal
-from backend.db import run_in_unit_of_work, utcnow
+from backend.db import utcnow
 from backend.scrm import service as scrm
 from backend.scrm import tags as tagging
 from backend.scrm import workload
-from miniprogram_api.http import ROUTES, Body, Query, RouteDoc, page_of, route
+from miniprogram_api.http import Body, Query, page_of, route
 
-# No prefix: the API lives under /api/v1, the WeCom callback under /wecom/<tenant slug>.
-bp = Blueprint("scrm", __name__)
+bp = Blueprint("scrm", __name__, url_prefix="/api/v1")
+
+
 
 MANAGERS = ("boss", "operator")
+
+
 Id = Field(ge=1, le=2**53)
 
-
-# ------------------------------------------------------------------ bodies and queries
 
 class CustomerIn(Body):
     name: str = Field(min_length=1, max_length=64)
@@ -133,14 +133,6 @@ class HandoverIn(Body):
     customer_ids: list[int] | None = Field(None, min_length=1, max_length=10_000)
 
 
-class ArriveIn(Body):
-    scene: str = Field(min_length=1, max_length=64)
-
-
-class PhoneIn(Body):
-    code: str = Field(min_length=1, max_length=128, description="getPhoneNumber button code")
-
-
 def _png(data: bytes) -> Response:
     response = Response(data, mimetype="image/png")
     response.cache_control.private = True
@@ -153,16 +145,14 @@ def _card(principal: Principal, customer_id: int) -> dict[str, Any]:
                               customer_id=customer_id)
 
 
-# ------------------------------------------------------------------ staff pages
-
-@route(bp, "/api/v1/scrm/me/codes", auth="staff")
+@route(bp, "/scrm/me/codes", auth="staff")
 def my_codes(principal: Principal) -> dict[str, Any]:
     """My staff codes (mini-program code and WeCom contact ways)."""
     rows = scrm.staff_codes(tenant_id=principal.tenant_id, staff_id=principal.subject_id)
     return {"items": [scrm.staff_code_view(c) for c in rows]}
 
 
-@route(bp, "/api/v1/scrm/me/code", auth="staff")
+@route(bp, "/scrm/me/code", auth="staff")
 def my_code(principal: Principal) -> dict[str, Any]:
     """My mini-program code: customers who scan it become mine (PNG as a data URL for <image>)."""
     png = scrm.staff_code_png(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
@@ -171,7 +161,7 @@ def my_code(principal: Principal) -> dict[str, Any]:
             "image": "data:image/png;base64," + base64.b64encode(png).decode()}
 
 
-@route(bp, "/api/v1/scrm/customers", auth="staff", query=CustomerQuery)
+@route(bp, "/scrm/customers", auth="staff", query=CustomerQuery)
 def list_customers(principal: Principal, query: CustomerQuery) -> dict[str, Any]:
     """Customers (staff: mine; managers: all, one owner's, or unowned), by tags or name/phone."""
     tag_ids = [int(t) for t in query.tag_ids.split(",")] if query.tag_ids else []
@@ -183,7 +173,7 @@ def list_customers(principal: Principal, query: CustomerQuery) -> dict[str, Any]
     return page_of(rows, lambda _c: next(views), query.limit)
 
 
-@route(bp, "/api/v1/scrm/customers", method="POST", auth="staff", body=CustomerIn, status=201)
+@route(bp, "/scrm/customers", method="POST", auth="staff", body=CustomerIn, status=201)
 def add_customer(principal: Principal, body: CustomerIn) -> dict[str, Any]:
     """Add a customer by hand; I own them."""
     customer = scrm.add_customer(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
@@ -192,13 +182,13 @@ def add_customer(principal: Principal, body: CustomerIn) -> dict[str, Any]:
     return _card(principal, customer.id)
 
 
-@route(bp, "/api/v1/scrm/customers/<int:customer_id>", auth="staff")
+@route(bp, "/scrm/customers/<int:customer_id>", auth="staff")
 def customer_card(principal: Principal, customer_id: int) -> dict[str, Any]:
     """A customer: tags by group, latest remarks, pending reminders."""
     return _card(principal, customer_id)
 
 
-@route(bp, "/api/v1/scrm/customers/<int:customer_id>", method="PATCH", auth="staff", body=CustomerPatch)
+@route(bp, "/scrm/customers/<int:customer_id>", method="PATCH", auth="staff", body=CustomerPatch)
 def update_customer(principal: Principal, body: CustomerPatch, customer_id: int) -> dict[str, Any]:
     """Correct a customer's name or phone."""
     scrm.update_customer(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
@@ -206,7 +196,7 @@ def update_customer(principal: Principal, body: CustomerPatch, customer_id: int)
     return _card(principal, customer_id)
 
 
-@route(bp, "/api/v1/scrm/customers/<int:customer_id>/tags", method="PUT", auth="staff", body=TagsIn)
+@route(bp, "/scrm/customers/<int:customer_id>/tags", method="PUT", auth="staff", body=TagsIn)
 def tag_customer(principal: Principal, body: TagsIn, customer_id: int) -> dict[str, Any]:
     """Add and remove tags on a customer."""
     tags = tagging.tag_customer(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
@@ -215,7 +205,7 @@ def tag_customer(principal: Principal, body: TagsIn, customer_id: int) -> dict[s
     return {"tags": [tagging.tag_view(t) for t in tags]}
 
 
-@route(bp, "/api/v1/scrm/customers/<int:customer_id>/timeline", auth="staff", query=TimelineQuery)
+@route(bp, "/scrm/customers/<int:customer_id>/timeline", auth="staff", query=TimelineQuery)
 def customer_timeline(principal: Principal, query: TimelineQuery, customer_id: int) -> dict[str, Any]:
     """The customer's timeline, newest first."""
     rows = scrm.timeline(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
@@ -224,7 +214,7 @@ def customer_timeline(principal: Principal, query: TimelineQuery, customer_id: i
             "next_cursor": rows[-1].id if len(rows) == query.limit else None}
 
 
-@route(bp, "/api/v1/scrm/customers/<int:customer_id>/remarks", method="POST", auth="staff", body=RemarkIn,
+@route(bp, "/scrm/customers/<int:customer_id>/remarks", method="POST", auth="staff", body=RemarkIn,
        status=201)
 def add_remark(principal: Principal, body: RemarkIn, customer_id: int) -> dict[str, Any]:
     """Write a remark; follow_up=true records a contact with the customer."""
@@ -234,7 +224,7 @@ def add_remark(principal: Principal, body: RemarkIn, customer_id: int) -> dict[s
     return scrm.event_view(event)
 
 
-@route(bp, "/api/v1/scrm/customers/<int:customer_id>/reminders", method="POST", auth="staff",
+@route(bp, "/scrm/customers/<int:customer_id>/reminders", method="POST", auth="staff",
        body=ReminderIn, status=201)
 def create_reminder(principal: Principal, body: ReminderIn, customer_id: int) -> dict[str, Any]:
     """Remind me to follow this customer up."""
@@ -244,7 +234,7 @@ def create_reminder(principal: Principal, body: ReminderIn, customer_id: int) ->
     return scrm.reminder_view(reminder)
 
 
-@route(bp, "/api/v1/scrm/reminders", auth="staff", query=ReminderQuery)
+@route(bp, "/scrm/reminders", auth="staff", query=ReminderQuery)
 def list_reminders(principal: Principal, query: ReminderQuery) -> dict[str, Any]:
     """My reminders (pending by default; due_before for what is due)."""
     rows = scrm.list_reminders(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
@@ -253,7 +243,7 @@ def list_reminders(principal: Principal, query: ReminderQuery) -> dict[str, Any]
     return page_of(rows, scrm.reminder_view, query.limit)
 
 
-@route(bp, "/api/v1/scrm/reminders/<int:reminder_id>/done", method="POST", auth="staff", body=DoneIn)
+@route(bp, "/scrm/reminders/<int:reminder_id>/done", method="POST", auth="staff", body=DoneIn)
 def complete_reminder(principal: Principal, body: DoneIn, reminder_id: int) -> dict[str, Any]:
     """I followed up: close the reminder (on the timeline as a follow-up)."""
     reminder = scrm.complete_reminder(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
@@ -261,7 +251,7 @@ def complete_reminder(principal: Principal, body: DoneIn, reminder_id: int) -> d
     return scrm.reminder_view(reminder)
 
 
-@route(bp, "/api/v1/scrm/reminders/<int:reminder_id>/cancel", method="POST", auth="staff")
+@route(bp, "/scrm/reminders/<int:reminder_id>/cancel", method="POST", auth="staff")
 def cancel_reminder(principal: Principal, reminder_id: int) -> dict[str, Any]:
     """Drop a reminder."""
     reminder = scrm.cancel_reminder(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
@@ -269,15 +259,13 @@ def cancel_reminder(principal: Principal, reminder_id: int) -> dict[str, Any]:
     return scrm.reminder_view(reminder)
 
 
-@route(bp, "/api/v1/scrm/tag-groups", auth="staff")
+@route(bp, "/scrm/tag-groups", auth="staff")
 def list_tag_groups(principal: Principal) -> dict[str, Any]:
     """The brand's tag groups and tags, with how many customers carry each."""
     return {"items": tagging.list_tag_groups(tenant_id=principal.tenant_id)}
 
 
-# ------------------------------------------------------------------ back-office: tags
-
-@route(bp, "/api/v1/admin/scrm/tag-groups", method="POST", auth="staff", roles=MANAGERS, body=TagGroupIn,
+@route(bp, "/admin/scrm/tag-groups", method="POST", auth="staff", roles=MANAGERS, body=TagGroupIn,
        status=201)
 def create_tag_group(principal: Principal, body: TagGroupIn) -> dict[str, Any]:
     """A tag group (exclusive: one tag of it per customer) with its first tags."""
@@ -288,7 +276,7 @@ def create_tag_group(principal: Principal, body: TagGroupIn) -> dict[str, Any]:
                 if g["id"] == group.id)
 
 
-@route(bp, "/api/v1/admin/scrm/tag-groups/<int:group_id>", method="PATCH", auth="staff", roles=MANAGERS,
+@route(bp, "/admin/scrm/tag-groups/<int:group_id>", method="PATCH", auth="staff", roles=MANAGERS,
        body=TagGroupPatch)
 def update_tag_group(principal: Principal, body: TagGroupPatch, group_id: int) -> dict[str, Any]:
     """Rename a group or change whether it is exclusive."""
@@ -298,7 +286,7 @@ def update_tag_group(principal: Principal, body: TagGroupPatch, group_id: int) -
     return {"id": group.id, "name": group.name, "exclusive": group.exclusive}
 
 
-@route(bp, "/api/v1/admin/scrm/tag-groups/<int:group_id>", method="DELETE", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/tag-groups/<int:group_id>", method="DELETE", auth="staff", roles=MANAGERS)
 def delete_tag_group(principal: Principal, group_id: int) -> dict[str, Any]:
     """Delete a group with its tags (customers lose them)."""
     removed = tagging.delete_tag_group(tenant_id=principal.tenant_id, group_id=group_id,
@@ -306,7 +294,7 @@ def delete_tag_group(principal: Principal, group_id: int) -> dict[str, Any]:
     return {"deleted": group_id, "customer_tags_removed": removed}
 
 
-@route(bp, "/api/v1/admin/scrm/tag-groups/<int:group_id>/tags", method="POST", auth="staff",
+@route(bp, "/admin/scrm/tag-groups/<int:group_id>/tags", method="POST", auth="staff",
        roles=MANAGERS, body=TagIn, status=201)
 def create_tag(principal: Principal, body: TagIn, group_id: int) -> dict[str, Any]:
     """Add a tag to a group."""
@@ -314,14 +302,14 @@ def create_tag(principal: Principal, body: TagIn, group_id: int) -> dict[str, An
                                                name=body.name, actor=principal.actor))
 
 
-@route(bp, "/api/v1/admin/scrm/tags/<int:tag_id>", method="PATCH", auth="staff", roles=MANAGERS, body=TagIn)
+@route(bp, "/admin/scrm/tags/<int:tag_id>", method="PATCH", auth="staff", roles=MANAGERS, body=TagIn)
 def rename_tag(principal: Principal, body: TagIn, tag_id: int) -> dict[str, Any]:
     """Rename a tag."""
     return tagging.tag_view(tagging.rename_tag(tenant_id=principal.tenant_id, tag_id=tag_id,
                                                name=body.name, actor=principal.actor))
 
 
-@route(bp, "/api/v1/admin/scrm/tags/<int:tag_id>", method="DELETE", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/tags/<int:tag_id>", method="DELETE", auth="staff", roles=MANAGERS)
 def delete_tag(principal: Principal, tag_id: int) -> dict[str, Any]:
     """Delete a tag (customers lose it)."""
     removed = tagging.delete_tag(tenant_id=principal.tenant_id, tag_id=tag_id,
@@ -329,14 +317,14 @@ def delete_tag(principal: Principal, tag_id: int) -> dict[str, Any]:
     return {"deleted": tag_id, "customer_tags_removed": removed}
 
 
-@route(bp, "/api/v1/admin/scrm/tag-rules", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/tag-rules", auth="staff", roles=MANAGERS)
 def list_tag_rules(principal: Principal) -> dict[str, Any]:
     """Automatic tagging rules (channel, keyword, purchase)."""
     return {"items": [tagging.rule_view(r) for r in tagging.list_tag_rules(
         tenant_id=principal.tenant_id)]}
 
 
-@route(bp, "/api/v1/admin/scrm/tag-rules", method="POST", auth="staff", roles=MANAGERS, body=RuleIn,
+@route(bp, "/admin/scrm/tag-rules", method="POST", auth="staff", roles=MANAGERS, body=RuleIn,
        status=201)
 def create_tag_rule(principal: Principal, body: RuleIn) -> dict[str, Any]:
     """A rule: tag customers by arrival channel, message keywords, or purchases."""
@@ -345,7 +333,7 @@ def create_tag_rule(principal: Principal, body: RuleIn) -> dict[str, Any]:
         active=body.active, actor=principal.actor))
 
 
-@route(bp, "/api/v1/admin/scrm/tag-rules/<int:rule_id>", method="PATCH", auth="staff", roles=MANAGERS,
+@route(bp, "/admin/scrm/tag-rules/<int:rule_id>", method="PATCH", auth="staff", roles=MANAGERS,
        body=RulePatch)
 def update_tag_rule(principal: Principal, body: RulePatch, rule_id: int) -> dict[str, Any]:
     """Change a rule's parameters or switch it on/off."""
@@ -354,16 +342,14 @@ def update_tag_rule(principal: Principal, body: RulePatch, rule_id: int) -> dict
         actor=principal.actor))
 
 
-@route(bp, "/api/v1/admin/scrm/tag-rules/<int:rule_id>", method="DELETE", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/tag-rules/<int:rule_id>", method="DELETE", auth="staff", roles=MANAGERS)
 def delete_tag_rule(principal: Principal, rule_id: int) -> dict[str, Any]:
     """Delete a rule (tags it gave stay)."""
     tagging.delete_tag_rule(tenant_id=principal.tenant_id, rule_id=rule_id, actor=principal.actor)
     return {"deleted": rule_id}
 
 
-# ------------------------------------------------------------------ back-office: staff
-
-@route(bp, "/api/v1/admin/scrm/staff/<int:staff_id>/wecom-user", method="PUT", auth="staff",
+@route(bp, "/admin/scrm/staff/<int:staff_id>/wecom-user", method="PUT", auth="staff",
        roles=("boss",), body=WeComUserIn)
 def set_wecom_user(principal: Principal, body: WeComUserIn, staff_id: int) -> dict[str, Any]:
     """Link a staff account to their WeCom user id (null unlinks)."""
@@ -372,14 +358,14 @@ def set_wecom_user(principal: Principal, body: WeComUserIn, staff_id: int) -> di
     return {"staff_id": profile.staff_id, "wecom_user_id": profile.wecom_user_id}
 
 
-@route(bp, "/api/v1/admin/scrm/staff/<int:staff_id>/codes", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/staff/<int:staff_id>/codes", auth="staff", roles=MANAGERS)
 def list_staff_codes(principal: Principal, staff_id: int) -> dict[str, Any]:
     """A staff member's codes."""
     rows = scrm.staff_codes(tenant_id=principal.tenant_id, staff_id=staff_id)
     return {"items": [scrm.staff_code_view(c) for c in rows]}
 
 
-@route(bp, "/api/v1/admin/scrm/staff/<int:staff_id>/codes", method="POST", auth="staff", roles=MANAGERS,
+@route(bp, "/admin/scrm/staff/<int:staff_id>/codes", method="POST", auth="staff", roles=MANAGERS,
        body=CodeIn, status=201)
 def create_staff_code(principal: Principal, body: CodeIn, staff_id: int) -> dict[str, Any]:
     """Give a staff member a code: their mini-program code, or a WeCom contact way per channel."""
@@ -389,14 +375,14 @@ def create_staff_code(principal: Principal, body: CodeIn, staff_id: int) -> dict
     return scrm.staff_code_view(code)
 
 
-@route(bp, "/api/v1/admin/scrm/staff/<int:staff_id>/code.png", auth="staff", roles=MANAGERS, raw=True)
+@route(bp, "/admin/scrm/staff/<int:staff_id>/code.png", auth="staff", roles=MANAGERS, raw=True)
 def staff_code_png(principal: Principal, staff_id: int) -> Response:
     """A staff member's mini-program code (PNG)."""
     return _png(scrm.staff_code_png(tenant_id=principal.tenant_id, staff_id=staff_id,
                                     viewer_id=principal.subject_id))
 
 
-@route(bp, "/api/v1/admin/scrm/codes/<int:code_id>/active", method="PUT", auth="staff", roles=MANAGERS,
+@route(bp, "/admin/scrm/codes/<int:code_id>/active", method="PUT", auth="staff", roles=MANAGERS,
        body=ActiveIn)
 def set_code_active(principal: Principal, body: ActiveIn, code_id: int) -> dict[str, Any]:
     """Switch a staff code off or on."""
@@ -404,7 +390,7 @@ def set_code_active(principal: Principal, body: ActiveIn, code_id: int) -> dict[
         tenant_id=principal.tenant_id, code_id=code_id, active=body.active, actor=principal.actor))
 
 
-@route(bp, "/api/v1/admin/scrm/workload", auth="staff", roles=MANAGERS, query=WorkloadQuery)
+@route(bp, "/admin/scrm/workload", auth="staff", roles=MANAGERS, query=WorkloadQuery)
 def staff_workload(principal: Principal, query: WorkloadQuery) -> dict[str, Any]:
     """Each staff member's day: customers added, tagged, followed up; orders and sales of
     their customers (China-local days; default today)."""
@@ -414,7 +400,7 @@ def staff_workload(principal: Principal, query: WorkloadQuery) -> dict[str, Any]
     return workload.staff_workload(tenant_id=principal.tenant_id, start=start, end=end)
 
 
-@route(bp, "/api/v1/admin/scrm/handover", method="POST", auth="staff", roles=("boss",), body=HandoverIn)
+@route(bp, "/admin/scrm/handover", method="POST", auth="staff", roles=("boss",), body=HandoverIn)
 def hand_over(principal: Principal, body: HandoverIn) -> dict[str, Any]:
     """Hand a (leaving) staff member's customers — all or some — to another."""
     moved = workload.hand_over_customers(
@@ -424,53 +410,10 @@ def hand_over(principal: Principal, body: HandoverIn) -> dict[str, Any]:
     return {"moved": moved}
 
 
-@route(bp, "/api/v1/admin/scrm/customers/<int:customer_id>/ownership", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/customers/<int:customer_id>/ownership", auth="staff", roles=MANAGERS)
 def ownership(principal: Principal, customer_id: int) -> dict[str, Any]:
     """Who owned the customer when, oldest first."""
     scrm.get_customer(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
                       customer_id=customer_id)
     rows = workload.ownership_history(tenant_id=principal.tenant_id, customer_id=customer_id)
     return {"items": [workload.ownership_view(o) for o in rows]}
-
-
-# ------------------------------------------------------------------ members
-
-@route(bp, "/api/v1/mp/scrm/arrive", method="POST", auth="member", body=ArriveIn)
-def arrive(principal: Principal, body: ArriveIn) -> dict[str, Any]:
-    """I opened the mini-program through a staff code (scene s=<staff id>)."""
-    result = scrm.arrive_by_scene(tenant_id=principal.tenant_id, member_id=principal.subject_id,
-                                  scene=body.scene, now=utcnow())
-    return {"status": result.status, "bind_status": result.bind_status}
-
-
-@route(bp, "/api/v1/mp/scrm/phone", method="POST", auth="member", body=PhoneIn)
-def capture_phone(principal: Principal, body: PhoneIn) -> dict[str, Any]:
-    """I shared my phone number (getPhoneNumber button)."""
-    customer = scrm.capture_phone(tenant_id=principal.tenant_id, member_id=principal.subject_id,
-                                  code=body.code, now=utcnow())
-    phone = customer.phone or ""
-    return {"phone": phone[:3] + "****" + phone[-4:] if len(phone) == 11 else phone}
-
-
-# ------------------------------------------------------------------ WeCom callback
-
-@bp.get("/wecom/<slug>")
-def wecom_verify(slug: str) -> Response:
-    """WeCom's URL check: the decrypted echostr when the signature verifies."""
-    echo = scrm.verify_wecom_url(tenant_slug=slug, query=request.args.to_dict())
-    return Response(echo, mimetype="text/plain")
-
-
-@bp.post("/wecom/<slug>")
-def wecom_callback(slug: str) -> Response:
-    """Customer-contact events (a customer added or deleted a staff member)."""
-    body = request.get_data()
-    answer = run_in_unit_of_work(lambda: scrm.handle_wecom_callback(
-        tenant_slug=slug, query=request.args.to_dict(), body=body, now=utcnow()))
-    return Response(answer, mimetype="text/plain")
-
-
-ROUTES.append(RouteDoc(rule="/wecom/<slug>", method="GET", summary="企业微信回调 URL 校验",
-                       tag="scrm_wecom", auth=None, body=None, query=None, path_params=["slug"]))
-ROUTES.append(RouteDoc(rule="/wecom/<slug>", method="POST", summary="企业微信客户联系事件回调",
-                       tag="scrm_wecom", auth=None, body=None, query=None, path_params=["slug"]))

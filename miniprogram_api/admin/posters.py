@@ -1,4 +1,4 @@
-"""Share posters: a member's poster PNG; the back-office edits the tenant's templates."""
+"""The back-office edits the tenant's poster templates."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from backend.auth.tokens import Principal
 from backend.posters import service as posters
 from miniprogram_api.http import Body, Query, route
 
-bp = Blueprint("posters", __name__, url_prefix="/api/v1")
+bp = Blueprint("admin_posters", __name__, url_prefix="/api/v1")
+
+
 
 MANAGERS = ("boss", "operator")
+
+
 Kind = Literal["invite", "product", "shop", "live"]
-
-
-class PosterQuery(Query):
-    subject_id: int | None = Field(None, ge=1, description="product / shop / live-room id")
 
 
 class TemplateListQuery(Query):
@@ -53,14 +53,6 @@ def _png(data: bytes, *, etag: str | None = None, max_age: int = 0) -> Response:
     else:
         response.cache_control.no_store = True
     return response
-
-
-@route(bp, "/mp/posters/<kind>", auth="member", query=PosterQuery, raw=True)
-def my_poster(principal: Principal, query: PosterQuery, kind: str) -> Response:
-    """My share poster (PNG) of a kind: invite, or a product / shop / live room by subject_id."""
-    poster = posters.render_poster(tenant_id=principal.tenant_id, member_id=principal.subject_id,
-                                   kind=kind, subject_id=query.subject_id)
-    return _png(poster.png, etag=poster.etag, max_age=300)
 
 
 @route(bp, "/admin/poster-templates", auth="staff", query=TemplateListQuery)
@@ -118,3 +110,4 @@ def preview_template(principal: Principal, body: PreviewIn) -> Response:
     """Render a layout with sample data (PNG) without saving it."""
     return _png(posters.preview_template(tenant_id=principal.tenant_id, kind=body.kind,
                                          layout=body.layout))
+

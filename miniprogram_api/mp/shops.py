@@ -1,4 +1,4 @@
-"""Mini-shops: a promoter opens and arranges a shop; visitors open it; operators oversee."""
+"""Mini-shops: a promoter opens and arranges a shop; visitors open it."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from pydantic import Field
 from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.shops import service as shops
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, route
 
 bp = Blueprint("shops", __name__, url_prefix="/api/v1")
 
-MANAGERS = ("boss", "operator")
 
 
 class OpenShopIn(Body):
@@ -49,21 +48,9 @@ class EnterIn(Body):
     scene: str = Field(min_length=1, max_length=64, description="the code's scene, h=<shop>&i=<code>")
 
 
-class ShopPage(Query):
-    after_id: int = Field(0, ge=0)
-    limit: int = Field(50, ge=1, le=200)
-    status: Literal["open", "closed", "suspended"] | None = None
-
-
-class ShopStatusIn(Body):
-    status: Literal["open", "suspended"]
-
-
 def _items(principal: Principal) -> dict[str, Any]:
     return shops.owner_view(tenant_id=principal.tenant_id, member_id=principal.subject_id)
 
-
-# ------------------------------------------------------------------ the owner
 
 @route(bp, "/mp/my-shop", method="POST", auth="member", body=OpenShopIn, status=201)
 def open_shop(principal: Principal, body: OpenShopIn) -> dict[str, Any]:
@@ -130,8 +117,6 @@ def shop_qr(principal: Principal) -> Response:
     return response
 
 
-# ------------------------------------------------------------------ visitors
-
 @route(bp, "/mp/shops/<int:shop_id>", auth="member")
 def shop_page(principal: Principal, shop_id: int) -> dict[str, Any]:
     """A shop as visitors see it: banner, video, owner and on-sale products in order."""
@@ -146,22 +131,3 @@ def enter_shop(principal: Principal, body: EnterIn) -> dict[str, Any]:
     return {"bind_status": entry.bind_status, "parent_id": entry.parent_id,
             **shops.shop_page(tenant_id=principal.tenant_id, shop_id=entry.shop_id)}
 
-
-# ------------------------------------------------------------------ back-office
-
-@route(bp, "/admin/shops", auth="staff", query=ShopPage)
-def list_shops(principal: Principal, query: ShopPage) -> dict[str, Any]:
-    """The brand's shops with visitors, bound visitors, orders and sales."""
-    rows = shops.list_shops(tenant_id=principal.tenant_id, after_id=query.after_id,
-                            limit=query.limit, status=query.status)
-    stats = shops.shop_stats(tenant_id=principal.tenant_id, shop_ids=[s.id for s in rows])
-    return page_of(rows, lambda s: {**shops.shop_view(s), "stats": stats[s.id]}, query.limit)
-
-
-@route(bp, "/admin/shops/<int:shop_id>/status", method="PUT", auth="staff", roles=MANAGERS,
-       body=ShopStatusIn)
-def set_shop_status(principal: Principal, body: ShopStatusIn, shop_id: int) -> dict[str, Any]:
-    """Suspend a shop or lift the suspension (audited)."""
-    shop = shops.set_shop_status(tenant_id=principal.tenant_id, shop_id=shop_id,
-                                 status=body.status, actor=principal.actor, now=utcnow())
-    return shops.shop_view(shop)
