@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 from backend.config import ROOT
 
@@ -15,8 +18,21 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
+def ensure_sqlite_folder(database_url: str) -> None:
+    """Create the folder a SQLite file URL points into (`instance/` on a fresh clone):
+    SQLite creates the file but not its folder, and fails with "unable to open database
+    file" otherwise. Relative paths are relative to the working directory, as SQLite
+    reads them. Other URLs (and in-memory SQLite) are left alone."""
+    if not database_url.startswith("sqlite"):
+        return
+    path = make_url(database_url).database
+    if path and path != ":memory:" and not path.startswith("file:"):
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the schema to `revision` (default: the newest)."""
+    ensure_sqlite_folder(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -103,7 +103,10 @@ def main() -> None:
             puppet.login("wxid_siyu_memory_bot")  # type: ignore[attr-defined]
         await transport.deliver_forever(config.deliver_seconds)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole `./dev run` process group
+        pass
 
 
 if __name__ == "__main__":

@@ -1,10 +1,17 @@
 """`./dev run`: the whole product on one machine.
 
-Migrates the database, starts the local WeChat sandbox (WECHAT_MODE=sandbox), seeds
-the demo tenant, starts the scheduler (`python -m backend.jobs`, one child process:
-order timeouts, completions, settlement, alerts, daily summaries) and serves the API
-with a threaded development server. Production runs
-`gunicorn 'miniprogram_api:create_web_app()'` and one `python -m backend.jobs`.
+Migrates the database (creating `instance/` for the default SQLite file), starts the
+local WeChat sandbox (WECHAT_MODE=sandbox), seeds the demo tenant, starts the scheduler
+(`python -m backend.jobs`: order timeouts, completions, settlement, alerts, daily
+summaries) and the bot (`python -m bot` for the demo tenant: the in-memory personal-WeChat
+puppet and the WeCom callback, both wired to the sandbox) as child processes, and serves
+the API with a threaded development server. Production runs
+`gunicorn 'miniprogram_api:create_web_app()'`, one `python -m backend.jobs` and the bot.
+
+Stopping: Ctrl-C (SIGINT to the terminal's process group) or SIGTERM to this process
+stops everything: the children are sent SIGTERM, waited for (then SIGKILLed after 10
+seconds), the sandbox thread is shut down, and the process exits. Nothing is left
+running.
 """
 
 from __future__ import annotations
@@ -12,8 +19,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 from urllib.parse import urlsplit
 
 from werkzeug.serving import run_simple
@@ -30,12 +39,24 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=None, help="default: PUBLIC_BASE_URL's port")
     ap.add_argument("--no-demo", action="store_true", help="do not seed the demo tenant")
     ap.add_argument("--no-jobs", action="store_true", help="do not start the scheduler")
+    ap.add_argument("--no-bot", action="store_true", help="do not start the bot")
+    ap.add_argument("--bot-port", type=int, default=None,
+                    help="the bot's WeCom callback port (default: BOT_WECOM_PORT, else API port + 2)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
+    # SIGTERM (a service manager, `kill`, CI) unwinds like Ctrl-C: the finally below
+    # stops the children and the sandbox instead of orphaning them.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # A shell starting us in the background (`./dev run &`) leaves SIGINT ignored, and
+    # Python then never raises KeyboardInterrupt: Ctrl-C / kill -INT must still stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     settings = load_settings()
     port = args.port or urlsplit(settings.public_base_url).port or 5080
+    bot_port = args.bot_port or int(os.environ.get("BOT_WECOM_PORT") or port + 2)
+    run_bot = not args.no_bot and not args.no_demo
     base = settings.public_base_url.rstrip("/")
     print(f"==> database: {settings.database_url.split('@')[-1]}", flush=True)
     upgrade(settings.database_url)
@@ -53,14 +74,24 @@ def main() -> None:
             if sandbox is not None:
                 from backend.wechat.service import credentials
 
+                # With the bot running, WeCom's one callback URL is the bot's (app texts
+                # and external-contact events); without it, the API's (events only).
+                wecom_base = f"http://127.0.0.1:{bot_port}" if run_bot else base
                 sandbox.register_tenant(credentials(tenant_id=tenant.id),
                                         oa_push_url=f"{base}/oa/{DEMO_SLUG}",
-                                        wecom_callback_url=f"{base}/wecom/{DEMO_SLUG}")
+                                        wecom_callback_url=f"{wecom_base}/wecom/{DEMO_SLUG}")
 
-    scheduler = None
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    children: list[subprocess.Popen[bytes]] = []
+    scheduler = bot = None
     if not args.no_jobs:
-        env = {**os.environ, "DATABASE_URL": settings.database_url}
         scheduler = subprocess.Popen([sys.executable, "-m", "backend.jobs"], env=env)
+        children.append(scheduler)
+    if run_bot:
+        bot = subprocess.Popen([sys.executable, "-m", "bot"], env={
+            **env, "BOT_TENANT": DEMO_SLUG, "BOT_MEMORY_PUPPET": "1",
+            "BOT_WECOM_HOST": "127.0.0.1", "BOT_WECOM_PORT": str(bot_port)})
+        children.append(bot)
 
     print(f"""
 Siyu is running.
@@ -69,6 +100,8 @@ Siyu is running.
   health        {base}/healthz
   WeChat        {"sandbox at " + sandbox.url + "/sandbox" if sandbox else "live"}
   scheduler     {"python -m backend.jobs (pid " + str(scheduler.pid) + ")" if scheduler else "off"}
+  bot           {f"python -m bot (pid {bot.pid}), WeCom callback http://127.0.0.1:{bot_port}/wecom/{DEMO_SLUG}"
+                 if bot else "off"}
   demo tenant   '{DEMO_SLUG}': back-office {DEMO_BOSS[0]} / {DEMO_BOSS[1]};
                 mini-program login codes {", ".join(c for c, _, _ in DEMO_MEMBERS[:3])} …
   try           curl -s {base}/api/v1/mp/login -H 'content-type: application/json' \\
@@ -77,12 +110,34 @@ Ctrl-C stops.
 """, flush=True)
     try:
         run_simple(args.host, port, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
     finally:
-        if scheduler is not None:
-            scheduler.terminate()
-            scheduler.wait(timeout=10)
+        # A second Ctrl-C or SIGTERM must not interrupt the cleanup itself.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_children(children)
         if sandbox is not None:
             sandbox.stop()
+        print("==> stopped", flush=True)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_children(children: list[subprocess.Popen[bytes]], *, grace: float = 10.0) -> None:
+    """SIGTERM every child still running, wait up to `grace` seconds, SIGKILL the rest."""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    deadline = time.monotonic() + grace
+    for child in children:
+        try:
+            child.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 if __name__ == "__main__":
