@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+import backend.flows  # noqa: F401  (registers the flows' listeners for what domains announce)
 from backend.config import INSTANCE_DIR, Settings, load_settings
 from backend.errors import DomainError
 from backend.extensions import db, redis_holder

@@ -38,6 +38,8 @@ class Product(TenantScoped, Base):
     subtitle: Mapped[str] = mapped_column(String(200), default="", nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     image_url: Mapped[str] = mapped_column(String(512), default="", nullable=False)
+    # 商品分类 (a name the brand chooses): what coupon scopes and the material library group by.
+    category: Mapped[str] = mapped_column(String(40), default="", server_default="", nullable=False)
     on_shelf: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # 销售权限: agent level keys allowed to buy; None = everyone.
     allowed_levels: Mapped[Any] = mapped_column(JSON)

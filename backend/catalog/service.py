@@ -110,7 +110,7 @@ def _raise(errors: list[dict[str, str]]) -> None:
 
 def create_product(*, tenant_id: int, name: str, skus: Sequence[SkuSpec], actor: str, subtitle: str = "",
                    description: str = "", image_url: str = "", allowed_levels: Sequence[str] | None = None,
-                   on_shelf: bool = False) -> Product:
+                   on_shelf: bool = False, category: str = "") -> Product:
     """Create a product with at least one SKU (audited)."""
     errors = []
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
@@ -123,7 +123,7 @@ def create_product(*, tenant_id: int, name: str, skus: Sequence[SkuSpec], actor:
         errors += _check_levels(tenant_id, allowed_levels, "allowed_levels")
     _raise(errors)
     product = Product(tenant_id=tenant_id, name=name.strip(), subtitle=subtitle, description=description,
-                      image_url=image_url, on_shelf=on_shelf,
+                      image_url=image_url, on_shelf=on_shelf, category=category.strip()[:40],
                       allowed_levels=sorted(set(allowed_levels)) if allowed_levels is not None else None)
     db.session.add(product)
     db.session.flush()
@@ -142,7 +142,7 @@ def _sku_row(tenant_id: int, product_id: int, spec: SkuSpec) -> Sku:
                enabled=spec.enabled)
 
 
-_PRODUCT_FIELDS = ("name", "subtitle", "description", "image_url", "allowed_levels", "on_shelf")
+_PRODUCT_FIELDS = ("name", "subtitle", "description", "image_url", "allowed_levels", "on_shelf", "category")
 
 
 def update_product(*, tenant_id: int, product_id: int, changes: Mapping[str, Any], actor: str) -> Product:
@@ -299,6 +299,14 @@ def visible_product(*, tenant_id: int, product_id: int, agent_level: str | None)
     return product
 
 
+def product_categories(*, tenant_id: int, product_ids: Sequence[int]) -> dict[int, str]:
+    """The category of each of these products of the tenant ("" when it has none)."""
+    if not product_ids:
+        return {}
+    return dict(db.session.execute(select(Product.id, Product.category).where(
+        Product.tenant_id == tenant_id, Product.id.in_(sorted(set(product_ids))))).tuples().all())
+
+
 def price_skus(*, tenant_id: int, sku_ids: Sequence[int], agent_level: str | None) -> dict[int, PricedSku]:
     """Price SKUs for a buyer, checking each is enabled, on the shelf and permitted."""
     skus = {s.id: s for s in db.session.scalars(select(Sku).where(Sku.tenant_id == tenant_id,
@@ -363,7 +371,7 @@ def sku_admin_view(sku: Sku) -> dict[str, Any]:
 
 def product_admin_view(product: Product, skus: Sequence[Sku]) -> dict[str, Any]:
     """A product with every SKU as the back-office sees it."""
-    return {"id": product.id, "name": product.name, "subtitle": product.subtitle,
+    return {"id": product.id, "name": product.name, "subtitle": product.subtitle, "category": product.category,
             "description": product.description, "image_url": product.image_url, "on_shelf": product.on_shelf,
             "allowed_levels": product.allowed_levels, "skus": [sku_admin_view(s) for s in skus],
             "created_at": product.created_at.isoformat(), "updated_at": product.updated_at.isoformat()}
@@ -379,6 +387,6 @@ def product_buyer_view(product: Product, skus: Sequence[Sku], *, agent_level: st
         rows.append({"id": s.id, "name": s.name, "price_fen": price, "price": yuan(price),
                      "retail_price_fen": s.price_fen, "in_stock": s.stock > 0, "stock": s.stock})
     prices = [r["price_fen"] for r in rows]
-    return {"id": product.id, "name": product.name, "subtitle": product.subtitle,
+    return {"id": product.id, "name": product.name, "subtitle": product.subtitle, "category": product.category,
             "description": product.description, "image_url": product.image_url,
             "min_price_fen": min(prices) if prices else None, "skus": rows}

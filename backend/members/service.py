@@ -11,6 +11,7 @@ from sqlalchemy import and_, bindparam, case, select, update
 
 from backend.audit.service import record_audit
 from backend.db import expire_loaded
+from backend.events import announce
 from backend.extensions import db
 from backend.members import tree
 from backend.members.errors import (
@@ -80,6 +81,7 @@ def _create_member(*, tenant_id: int, openid: str | None, unionid: str | None, n
     db.session.add(member)
     db.session.flush()
     member.path = f"/{member.id}/"
+    announce("member_created", tenant_id=tenant_id, member_id=member.id, now=now)
     return member
 
 
@@ -250,6 +252,8 @@ def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: 
     from backend.notifications.service import enqueue_team_member_alert
 
     enqueue_team_member_alert(tenant_id=tenant_id, member_id=member_id, now=now)
+    announce("member_bound", tenant_id=tenant_id, member_id=member_id, parent_id=parent_id, source=source,
+             scene=scene, now=now)
 
 
 def _end_binding(*, tenant_id: int, member: Member, now: datetime, reason: str) -> None:

@@ -40,6 +40,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
 from backend.db import after_commit, is_mysql, read_committed, run_in_unit_of_work, utcnow
+from backend.events import announce
 from backend.extensions import db
 from backend.finance import service as finance
 from backend.members import service as members
@@ -126,6 +127,7 @@ def _follow_up_locked(tenant_id: int, orders: Sequence[Any], now: datetime) -> i
         finance.PaidOrder(o.id, o.paid_fen, payouts.get(o.id, [])) for o in orders])
     # 5. Done.
     db.session.execute(_DONE, {"tenant": tenant_id, "ids": ids})
+    announce("orders_followed_up", tenant_id=tenant_id, order_ids=ids, now=now)
     return len(ids)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, select, update
 from backend.audit.service import record_audit
 from backend.catalog import service as catalog
 from backend.db import expire_loaded, newest_first
+from backend.events import announce
 from backend.extensions import db
 from backend.members import service as members
 from backend.money import yuan
@@ -146,6 +147,30 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
     return order
 
 
+def apply_discounts(*, tenant_id: int, order_id: int, line_discounts: Mapping[int, int]) -> Order:
+    """Lower the lines of an order just placed (still awaiting payment) by these amounts
+    (order line id -> fen, from backend/flows/checkout.py: activity prices, coupons,
+    points): each line's paid_fen is what the buyer pays for it (the base of its
+    rewards and refunds), the order's payable_fen their sum. The order keeps at least
+    1 fen to pay (WeChat Pay takes no zero payments)."""
+    order = _locked(tenant_id, order_id)
+    if order.status != "created":
+        raise OrderStateConflict(details={"status": order.status})
+    lines = {ln.id: ln for ln in order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]}
+    total = 0
+    for line_id, fen in line_discounts.items():
+        line = lines.get(line_id)
+        if line is None or not isinstance(fen, int) or fen < 0 or fen > line.paid_fen:
+            raise ValueError(f"discount {fen!r} does not fit order line {line_id}")
+        line.paid_fen -= fen
+        total += fen
+    if order.payable_fen - total < 1:
+        raise ValueError("an order keeps at least 1 fen to pay")
+    order.payable_fen -= total
+    db.session.flush()
+    return order
+
+
 def _check_items(items: Sequence[LineRequest], source_type: str | None, source_id: int | None) -> None:
     errors = []
     if not 1 <= len(items) <= MAX_LINES:
@@ -243,6 +268,7 @@ def cancel_order(*, tenant_id: int, order_id: int, reason: str, now: datetime,
     order.cancel_reason = reason
     lines = order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
     catalog.release_stock(tenant_id=tenant_id, quantities=_quantities(lines))
+    announce("order_cancelled", order=order, now=now)
     return order
 
 
@@ -348,6 +374,7 @@ def complete_order(*, tenant_id: int, order_id: int, now: datetime) -> Order:
     order.received_at = order.received_at or now
     order.completed_at = now
     finance_link.order_completed(order=order, now=now)
+    announce("order_completed", order=order, now=now)
     return order
 
 
@@ -495,6 +522,7 @@ def refund_succeeded(*, order: Order, refund: Refund, wechat_refund_id: str | No
         catalog.release_stock(tenant_id=order.tenant_id, quantities=_quantities(lines))
     _settle_order_status(order)
     finance_link.lines_refunded(order=order, refund=refund, lines=lines, now=now)
+    announce("lines_refunded", order=order, refund=refund, lines=lines, now=now)
 
 
 def refund_failed(*, order: Order, refund: Refund, wechat_status: str, reason: str, now: datetime) -> None:
@@ -526,7 +554,8 @@ def order_view(order: Order, lines: Sequence[OrderLine], *, admin: bool = False)
     """An order with its lines as the buyer (or, with admin, the operator) sees it."""
     out: dict[str, Any] = {
         "id": order.id, "order_no": order.order_no, "status": order.status, "goods_fen": order.goods_fen,
-        "freight_fen": order.freight_fen, "payable_fen": order.payable_fen, "payable": yuan(order.payable_fen),
+        "freight_fen": order.freight_fen, "discount_fen": order.goods_fen + order.freight_fen - order.payable_fen,
+        "payable_fen": order.payable_fen, "payable": yuan(order.payable_fen),
         "paid_fen": order.paid_fen, "refunded_fen": order.refunded_fen,
         "receiver": {"name": order.receiver_name, "phone": order.receiver_phone,
                      "address": order.receiver_address},

@@ -43,6 +43,7 @@ class ProductIn(Body):
     image_url: str = Field("", max_length=512)
     allowed_levels: list[LevelKey] | None = Field(None, max_length=20)
     on_shelf: bool = False
+    category: str = Field("", max_length=40)
     skus: list[SkuIn] = Field(min_length=1, max_length=100)
 
 
@@ -53,6 +54,7 @@ class ProductPatch(Body):
     image_url: str | None = Field(None, max_length=512)
     allowed_levels: list[LevelKey] | None = Field(None, max_length=20)
     on_shelf: bool | None = None
+    category: str | None = Field(None, max_length=40)
 
 
 class SkuPatch(Body):
@@ -153,7 +155,7 @@ def create_product(principal: Principal, body: ProductIn) -> dict[str, Any]:
     product = catalog.create_product(
         tenant_id=principal.tenant_id, name=body.name, subtitle=body.subtitle, description=body.description,
         image_url=body.image_url, allowed_levels=body.allowed_levels, on_shelf=body.on_shelf,
-        skus=[_spec(s) for s in body.skus], actor=principal.actor)
+        category=body.category, skus=[_spec(s) for s in body.skus], actor=principal.actor)
     return _product_out(principal.tenant_id, product)
 
 

@@ -1,0 +1,41 @@
+"""What a lower domain announces, and who listens: the one way a lower domain lets
+the domains above it react (an order completed, a member bound) without importing
+them.
+
+`announce(name, **payload)` calls every listener of that name synchronously, inside
+the announcer's unit of work, so the reactions commit or roll back with the change
+that caused them. Listeners are the sequences in backend/flows/, registered with
+`@listen(name)` when the app loads them (backend/app.py imports backend.flows).
+
+Announced today:
+- members: `member_created(tenant_id, member_id, now)`,
+  `member_bound(tenant_id, member_id, parent_id, source, scene, now)`;
+- orders: `orders_followed_up(tenant_id, order_ids, now)` (paid, rewards recorded),
+  `order_cancelled(order, now)`, `order_completed(order, now)`,
+  `lines_refunded(order, refund, lines, now)`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+_LISTENERS: dict[str, list[Callable[..., None]]] = defaultdict(list)
+
+
+def listen(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register the decorated function for announcements of `name` (once per function)."""
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        if fn not in _LISTENERS[name]:
+            _LISTENERS[name].append(fn)
+        return fn
+
+    return register
+
+
+def announce(name: str, **payload: Any) -> None:
+    """Call every listener of `name` with the payload, in registration order."""
+    for fn in _LISTENERS.get(name, ()):
+        fn(**payload)

@@ -1,0 +1,9 @@
+"""Flows: the one place where domains meet. Each module is a sequence that touches
+several domains (checkout with coupons and points, an order paid or refunded and what
+marketing does about it). Importing this package registers the flows' listeners for
+what lower domains announce (backend/events.py); backend/app.py does so at start.
+"""
+
+from backend.flows import checkout, marketing_events
+
+__all__ = ["checkout", "marketing_events"]

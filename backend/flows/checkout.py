@@ -1,0 +1,143 @@
+"""Checkout (下单结算): an order priced with the buyer's coupon (and points), its
+discount spread over the lines to the fen.
+
+    quote(...)        what the order would cost: every coupon the buyer holds with
+                      what it takes off (or why not), the best one picked;
+    place_order(...)  the order placed (orders), the discounts applied to its lines
+                      (orders.apply_discounts: what each line costs the buyer is
+                      what its rewards and refunds are based on), the coupon redeemed.
+
+Both run the same plan (`_plan`), so the quote is what the order will cost. Order of
+the discounts: the coupon on the lines it covers, in proportion to their amounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from backend.catalog import service as catalog
+from backend.marketing import coupons
+from backend.marketing.pricing import CouponResult, Line, allocate
+from backend.members import service as members
+from backend.money import yuan
+from backend.orders import service as orders
+from backend.orders.models import Order
+
+BEST = "best"  # pick the coupon that takes off the most
+NONE = "none"  # use no coupon
+
+CouponChoice = int | str
+
+
+@dataclass(frozen=True)
+class Plan:
+    goods_fen: int
+    freight_fen: int
+    options: list[coupons.CouponOption]
+    coupon: coupons.CouponOption | None
+    line_discounts: dict[int, int] = field(default_factory=dict)  # line key -> fen off
+
+    @property
+    def coupon_fen(self) -> int:
+        return self.coupon.result.discount_fen if self.coupon else 0
+
+    @property
+    def payable_fen(self) -> int:
+        return self.goods_fen + self.freight_fen - sum(self.line_discounts.values())
+
+
+def _plan(*, tenant_id: int, member_id: int, lines: Sequence[Line], freight_fen: int, coupon: CouponChoice,
+          now: datetime) -> Plan:
+    goods = sum(ln.amount_fen for ln in lines)
+    options = coupons.options_for(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=freight_fen,
+                                  now=now)
+    chosen: coupons.CouponOption | None = None
+    if coupon == BEST:
+        chosen = next((o for o in options if o.result.discount_fen > 0), None)
+    elif coupon != NONE:
+        chosen = coupons.check_usable(next((o for o in options if o.member_coupon_id == coupon), None))
+    discounts: dict[int, int] = {}
+    if chosen is not None:
+        # Never the whole order: WeChat Pay takes no zero payment.
+        if goods + freight_fen - chosen.result.discount_fen < 1:
+            chosen = _trimmed(chosen, lines, goods + freight_fen - 1)
+        for key, fen in chosen.result.lines.items():
+            discounts[key] = discounts.get(key, 0) + fen
+    return Plan(goods_fen=goods, freight_fen=freight_fen, options=options, coupon=chosen, line_discounts=discounts)
+
+
+def _trimmed(option: coupons.CouponOption, lines: Sequence[Line], most: int) -> coupons.CouponOption:
+    """A coupon worth more than the order less one fen, cut down to that."""
+    keys = [k for k in option.result.lines]
+    weights = [next(ln.amount_fen for ln in lines if ln.key == k) for k in keys]
+    shares = allocate(most, weights)
+    result = CouponResult(most, "", dict(zip(keys, shares, strict=True)))
+    return coupons.CouponOption(option.member_coupon_id, option.name, option.description, result)
+
+
+def _plan_view(plan: Plan) -> dict[str, Any]:
+    return {
+        "goods_fen": plan.goods_fen, "freight_fen": plan.freight_fen, "coupon_fen": plan.coupon_fen,
+        "payable_fen": plan.payable_fen, "payable": yuan(plan.payable_fen),
+        "coupon": {"member_coupon_id": plan.coupon.member_coupon_id, "name": plan.coupon.name,
+                   "discount_fen": plan.coupon.result.discount_fen} if plan.coupon else None,
+        "coupons": [{"member_coupon_id": o.member_coupon_id, "name": o.name, "description": o.description,
+                     "usable": o.result.discount_fen > 0, "discount_fen": o.result.discount_fen,
+                     "reason": o.result.reason} for o in plan.options],
+    }
+
+
+def quote(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest], now: datetime,
+          coupon: CouponChoice = BEST) -> dict[str, Any]:
+    """What this order would cost the buyer: the coupons it holds (usable or why not),
+    the one chosen (the best, unless it names one or none), and what is left to pay."""
+    member = members.get_member(tenant_id=tenant_id, member_id=member_id)
+    quantities: dict[int, int] = {}
+    for item in items:
+        quantities[item.sku_id] = quantities.get(item.sku_id, 0) + item.quantity
+    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=member.agent_level)
+    cats = catalog.product_categories(tenant_id=tenant_id, product_ids=[p.product.id for p in priced.values()])
+    lines = [Line(key=i, product_id=priced[s].product.id, category=cats.get(priced[s].product.id, ""),
+                  amount_fen=priced[s].unit_price_fen * q) for i, (s, q) in enumerate(quantities.items())]
+    plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=0, coupon=coupon, now=now)
+    return _plan_view(plan)
+
+
+def place_order(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest], receiver: orders.Receiver,
+                now: datetime, remark: str = "", source_type: str | None = None, source_id: int | None = None,
+                coupon: CouponChoice = BEST) -> Order:
+    """Place an order with the buyer's coupon: the order (stock reserved), the discount
+    on its lines, the coupon used. All in the caller's unit of work: a refused coupon
+    leaves no order and no stock taken."""
+    order = orders.create_order(tenant_id=tenant_id, member_id=member_id, items=items, receiver=receiver, now=now,
+                                remark=remark, source_type=source_type, source_id=source_id)
+    rows = orders.order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
+    cats = catalog.product_categories(tenant_id=tenant_id, product_ids=[ln.product_id for ln in rows])
+    lines = [Line(key=ln.id, product_id=ln.product_id, category=cats.get(ln.product_id, ""),
+                  amount_fen=ln.paid_fen) for ln in rows]
+    plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=order.freight_fen,
+                 coupon=coupon, now=now)
+    if plan.line_discounts:
+        orders.apply_discounts(tenant_id=tenant_id, order_id=order.id, line_discounts=plan.line_discounts)
+    if plan.coupon is not None:
+        coupons.redeem(tenant_id=tenant_id, member_id=member_id, member_coupon_id=plan.coupon.member_coupon_id,
+                       order_id=order.id, discount_fen=plan.coupon.result.discount_fen, now=now)
+    return order
+
+
+def product_category(*, tenant_id: int, product_id: int | None) -> str:
+    """A product's category ("" for none or no product)."""
+    if product_id is None:
+        return ""
+    return catalog.product_categories(tenant_id=tenant_id, product_ids=[product_id]).get(product_id, "")
+
+
+def order_out(order: Order) -> dict[str, Any]:
+    """The order as the buyer sees it, with the coupon it used."""
+    lines = orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
+    out = orders.order_view(order, lines)
+    out["coupon_fen"] = coupons.order_discount(tenant_id=order.tenant_id, order_id=order.id)
+    return out
