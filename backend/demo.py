@@ -1,18 +1,54 @@
-"""The demo tenant the embedded product starts with: a brand, its boss, a team tree.
+"""The demo tenant the embedded product starts with: a brand, its boss, a team tree, and
+(with a sandbox) a shop that has been trading for a while.
 
-Idempotent: running it again changes nothing. Other domains add their demo data
-(products, plans …) in backend/<domain>/demo.py with a `seed(tenant)` function,
-called in domain name order inside the same unit of work.
+`seed_demo` creates the tenant, its boss and the team tree, then calls every domain's
+`backend/<domain>/demo.py` `seed(tenant)` in domain name order inside the same unit of
+work (products, the 3+3 plan and levels, finance rules, notification templates,
+SCRM staff and customers, a mini-shop). `seed_demo_activity` then plays the shop's
+history through the services and the WeChat sandbox, as members and staff would:
+orders placed and paid with wx.requestPayment at the sandbox (the signed payment
+notifications delivered to the product's notify route), shipped, received, completed
+and settled after the after-sales window, one cancelled, one refunded through WeChat
+Pay, withdrawals (one paid by merchant transfer, one waiting for review), and the
+alerts all that queued delivered. Everything runs where it would run in production,
+so rewards, ledger postings and alerts are real and `flask ledger check` is clean.
+
+Both are idempotent: the first returns an existing demo tenant untouched, the second
+does nothing once the demo tenant has orders.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
+from backend.catalog.service import list_products, skus_of
 from backend.db import unit_of_work, utcnow
 from backend.extensions import db
+from backend.finance import service as finance
+from backend.finance import withdrawals
+from backend.finance.jobs import credit_reward_bonuses
+from backend.ledger.models import AccountKind
+from backend.ledger.service import balances_of
+from backend.members.demo import demo_member
+from backend.members.service import bind_member, upsert_member
 from backend.models_registry import domain_modules
+from backend.notifications.jobs import deliver_notifications
+from backend.orders import service as orders
+from backend.payments import service as payments
 from backend.tenants.models import Tenant
+from backend.tenants.service import create_tenant
+from backend.wechat.demo import demo_credentials
+from backend.wechat.sandbox import sandbox_openid
+
+if TYPE_CHECKING:
+    from backend.wechat.sandbox import HttpResult, Sandbox, WireRequest
+
+log = logging.getLogger(__name__)
 
 DEMO_SLUG = "demo"
 DEMO_BOSS = ("boss", "demo1234")
@@ -26,15 +62,21 @@ DEMO_MEMBERS: list[tuple[str, str, int | None]] = [
     ("demo-frank", "阿福", 0),
     ("demo-grace", "格蕾丝", 5),
     ("demo-heidi", "海蒂", 1),
+    ("demo-ivan", "伊万", 4),
+    ("demo-judy", "朱迪", 6),
 ]
+DEMO_RECEIVER = {"name": "张三", "phone": "13800138000", "address": "杭州市西湖区龙井路 1 号"}
+# The settlement of the demo's completed orders runs this far after they completed
+# (past the demo finance rules' 7-day after-sales window), as the console's
+# "move the clock on" control does.
+SETTLE_AFTER = timedelta(days=8)
+
+Send = Callable[["WireRequest"], "HttpResult"]
+
 
 def seed_demo(*, public_base_url: str) -> Tenant:
-    """Create the demo tenant with sandbox credentials, its boss and members (once)."""
-    from backend.members.service import bind_member, upsert_member
-    from backend.tenants.service import create_tenant
-    from backend.wechat.demo import demo_credentials
-    from backend.wechat.sandbox import sandbox_openid
-
+    """Create the demo tenant with sandbox credentials, its boss, members and every
+    domain's demo data (once)."""
     existing = db.session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
     if existing is not None:
         return existing
@@ -58,3 +100,171 @@ def seed_demo(*, public_base_url: str) -> Tenant:
             if seed is not None:
                 seed(tenant)
     return tenant
+
+
+# ---------------------------------------------------------------------- the shop's history
+
+
+class _Journey:
+    """Members and staff acting through the services; payments at the sandbox."""
+
+    def __init__(self, tenant: Tenant, sandbox: Sandbox, send: Send) -> None:
+        self.tenant_id = tenant.id
+        self.sandbox = sandbox
+        self.send = send
+        with unit_of_work():
+            self.members = {code: demo_member(tenant_id=tenant.id, code=code).id
+                            for code, _, _ in DEMO_MEMBERS}
+            products = list_products(tenant_id=tenant.id, limit=200)
+            skus = skus_of(tenant_id=tenant.id, product_ids=[p.id for p in products])
+            self.skus = {f"{p.name}/{s.name}": s.id for p in products for s in skus[p.id]}
+
+    def deliver_pending(self) -> None:
+        """Deliver every notification the sandbox queued to the product (signed, real wire)."""
+        for d in self.sandbox.deliver_pending(send=self.send):
+            if not d.result.ok:
+                raise RuntimeError(f"demo: notification refused: {d.result.status_code} {d.result.body}")
+
+    def order(self, code: str, items: dict[str, int]) -> int:
+        with unit_of_work():
+            order = orders.create_order(
+                tenant_id=self.tenant_id, member_id=self.members[code],
+                items=[orders.LineRequest(sku_id=self.skus[k], quantity=q) for k, q in items.items()],
+                receiver=orders.Receiver(**DEMO_RECEIVER), now=utcnow())
+            return order.id
+
+    def pay(self, code: str, order_id: int) -> None:
+        """Prepay, then wx.requestPayment at the sandbox (paySign checked), then the
+        TRANSACTION.SUCCESS notification into the product."""
+        with unit_of_work():
+            prepaid = payments.prepay(tenant_id=self.tenant_id, member_id=self.members[code],
+                                      order_id=order_id, now=utcnow())
+        self.sandbox.request_payment(prepaid["request_payment"], appid=prepaid["appid"])
+        self.deliver_pending()
+
+    def ship(self, order_id: int) -> None:
+        with unit_of_work():
+            orders.ship_order(tenant_id=self.tenant_id, order_id=order_id, company="顺丰速运",
+                              tracking_no=f"SF{1000000000 + order_id}", actor="demo", now=utcnow())
+
+    def receive(self, code: str, order_id: int) -> None:
+        with unit_of_work():
+            orders.confirm_receipt(tenant_id=self.tenant_id, member_id=self.members[code],
+                                   order_id=order_id, now=utcnow())
+
+    def complete(self, order_id: int) -> None:
+        with unit_of_work():
+            orders.complete_order(tenant_id=self.tenant_id, order_id=order_id, now=utcnow())
+
+    def cancel(self, code: str, order_id: int) -> None:
+        with unit_of_work():
+            payments.cancel_unpaid(tenant_id=self.tenant_id, order_id=order_id, now=utcnow(),
+                                   member_id=self.members[code])
+
+    def refund(self, order_id: int) -> None:
+        """The boss refunds the whole order: submitted to WeChat Pay after the commit; the
+        sandbox settles it and its REFUND.SUCCESS notification comes back."""
+
+
+        with unit_of_work():
+            refund = payments.refund_order(tenant_id=self.tenant_id, order_id=order_id, order_line_id=None,
+                                           reason="买家拍错规格", actor="demo", now=utcnow())
+            refund_no = refund.refund_no
+        if not self.sandbox.auto_settle:  # a sandbox that waits to be told
+            self.sandbox.complete_refund(refund_no)
+        self.deliver_pending()
+
+    def settle(self) -> int:
+        total = 0
+        while True:
+            with unit_of_work():
+                done = finance.settle_due_batch(tenant_id=self.tenant_id, now=utcnow() + SETTLE_AFTER)
+            total += done
+            if not done:
+                return total
+
+    def available(self, code: str) -> int:
+        with unit_of_work():
+            return balances_of(tenant_id=self.tenant_id,
+                               owner_id=self.members[code]).get(AccountKind.MEMBER_AVAILABLE, 0)
+
+    def withdraw(self, code: str, amount_fen: int) -> None:
+        with unit_of_work():
+            w = withdrawals.apply_withdrawal(tenant_id=self.tenant_id, member_id=self.members[code],
+                                             amount_fen=amount_fen, now=utcnow(),
+                                             client_token=f"demo-{code}-{amount_fen}")
+            withdrawal_id, bill_no = w.id, w.out_bill_no
+        # An auto-approved one was transferred after the commit; the payee confirms it
+        # (by itself with an auto-settling sandbox) and the result notification comes back.
+        with unit_of_work():
+            transferring = withdrawals.get_withdrawal(tenant_id=self.tenant_id,
+                                                      withdrawal_id=withdrawal_id).status != "pending"
+        if transferring and not self.sandbox.auto_settle:
+            self.sandbox.confirm_transfer(bill_no)
+        self.deliver_pending()
+
+    def run_jobs(self) -> None:
+        """What the scheduler would do next: credit bonuses, deliver the queued alerts
+        (the settlement alerts are dated at the settlement's moved-on clock)."""
+        credit_reward_bonuses(now=utcnow())
+        deliver_notifications(now=utcnow() + SETTLE_AFTER)
+
+
+def seed_demo_activity(tenant: Tenant, *, sandbox: Sandbox, send: Send) -> bool:
+    """Play the demo shop's history (see the module docstring); False when it already
+    has one. `send` delivers the sandbox's signed notifications to the product's routes
+    (a Flask test client of the web app, or HTTP); the sandbox must know the tenant."""
+    with unit_of_work():
+        if orders.list_orders(tenant_id=tenant.id, limit=1):
+            return False
+    j = _Journey(tenant, sandbox, send)
+    tea, box, cup = "明前龙井/250g 罐装", "明前龙井/500g 礼盒", "紫砂品茗杯/单只"
+    pack = "代理进货装 · 龙井 10 罐/10 × 250g"
+
+    # Completed and settled: commission and agent rewards reach the uplines' balances.
+    for code, items in (("demo-bob", {box: 1}), ("demo-dave", {tea: 2}), ("demo-erin", {box: 1, cup: 2}),
+                        ("demo-carol", {pack: 1})):
+        order_id = j.order(code, items)
+        j.pay(code, order_id)
+        j.ship(order_id)
+        j.receive(code, order_id)
+        j.complete(order_id)
+    settled = j.settle()
+    # Completed within the after-sales window: rewards still frozen.
+    order_id = j.order("demo-grace", {cup: 2})
+    j.pay("demo-grace", order_id)
+    j.ship(order_id)
+    j.complete(order_id)
+    # Received, shipped, paid: frozen rewards along the way.
+    order_id = j.order("demo-heidi", {box: 1})
+    j.pay("demo-heidi", order_id)
+    j.ship(order_id)
+    j.receive("demo-heidi", order_id)
+    order_id = j.order("demo-ivan", {tea: 1})
+    j.pay("demo-ivan", order_id)
+    j.ship(order_id)
+    order_id = j.order("demo-alice", {box: 1})
+    j.pay("demo-alice", order_id)
+    j.ship(order_id)
+    order_id = j.order("demo-judy", {tea: 1, cup: 1})
+    j.pay("demo-judy", order_id)
+    # Refunded through WeChat Pay: its rewards are cancelled.
+    order_id = j.order("demo-frank", {cup: 1})
+    j.pay("demo-frank", order_id)
+    j.refund(order_id)
+    # Cancelled before payment, and one still waiting for payment.
+    j.cancel("demo-erin", j.order("demo-erin", {cup: 1}))
+    j.order("demo-judy", {box: 1})
+
+    j.run_jobs()
+    # Withdrawals: a small one is paid at once (merchant transfer at the sandbox), a large
+    # one waits for the boss's review (the demo rules approve below 50 yuan by themselves).
+    small = min(2_000, j.available("demo-carol"))
+    if small >= 100:
+        j.withdraw("demo-carol", small)
+    large = j.available("demo-alice") // 2
+    if large >= 5_000:
+        j.withdraw("demo-alice", large)
+    j.run_jobs()
+    log.info("demo: history played (%d rewards settled)", settled)
+    return True

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from werkzeug.serving import run_simple
 
 from backend.config import load_settings
-from backend.demo import DEMO_BOSS, DEMO_MEMBERS, DEMO_SLUG, seed_demo
+from backend.demo import DEMO_BOSS, DEMO_MEMBERS, DEMO_SLUG, seed_demo, seed_demo_activity
 from backend.migrate import upgrade
 from miniprogram_api import create_web_app
 
@@ -67,7 +67,9 @@ def main() -> None:
         from backend.wechat.sandbox import start_sandbox
 
         sandbox_port = urlsplit(settings.wechat_sandbox_url).port or 5081
-        sandbox = start_sandbox(port=sandbox_port, auto_deliver=True, auto_settle=True)
+        # Notifications are delivered by hand while the demo's history is played (the API
+        # does not listen yet), then at once as WeChat Pay would.
+        sandbox = start_sandbox(port=sandbox_port, auto_deliver=False, auto_settle=True)
     with app.app_context():
         if not args.no_demo:
             tenant = seed_demo(public_base_url=base)
@@ -80,6 +82,14 @@ def main() -> None:
                 sandbox.register_tenant(credentials(tenant_id=tenant.id),
                                         oa_push_url=f"{base}/oa/{DEMO_SLUG}",
                                         wecom_callback_url=f"{wecom_base}/wecom/{DEMO_SLUG}")
+                from backend.wechat.sandbox import flask_client_sender
+
+                # The shop's history: notifications go into the web app's own routes.
+                if seed_demo_activity(tenant, sandbox=sandbox,
+                                      send=flask_client_sender(app.test_client())):
+                    print("==> demo: orders, rewards, withdrawals and alerts seeded", flush=True)
+    if sandbox is not None:
+        sandbox.auto_deliver = True
 
     env = {**os.environ, "DATABASE_URL": settings.database_url}
     children: list[subprocess.Popen[bytes]] = []
