@@ -12,7 +12,8 @@ Announced today:
   `member_bound(tenant_id, member_id, parent_id, source, scene, now)`;
 - orders: `orders_followed_up(tenant_id, order_ids, now)` (paid, rewards recorded),
   `order_cancelled(order, now)`, `order_completed(order, now)`,
-  `lines_refunded(order, refund, lines, now)`.
+  `lines_refunded(order, refund, lines, now)`, `refund_requested(order)` (before a
+  refund opens: a listener raising a DomainError refuses it).
 """
 
 from __future__ import annotations

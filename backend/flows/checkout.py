@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.catalog import service as catalog
+from backend.flows import agent_channel
 from backend.marketing import coupons
 from backend.marketing.pricing import CouponResult, Line, allocate
 from backend.members import service as members
@@ -112,8 +113,10 @@ def place_order(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRe
     """Place an order with the buyer's coupon: the order (stock reserved), the discount
     on its lines, the coupon used. All in the caller's unit of work: a refused coupon
     leaves no order and no stock taken."""
-    order = orders.create_order(tenant_id=tenant_id, member_id=member_id, items=items, receiver=receiver, now=now,
-                                remark=remark, source_type=source_type, source_id=source_id)
+    # Through an agent's link or shop: drop-shipped from its cloud stock (agent_channel).
+    order = agent_channel.place_retail_order(tenant_id=tenant_id, member_id=member_id, items=items,
+                                             receiver=receiver, now=now, remark=remark, source_type=source_type,
+                                             source_id=source_id)
     rows = orders.order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
     cats = catalog.product_categories(tenant_id=tenant_id, product_ids=[ln.product_id for ln in rows])
     lines = [Line(key=ln.id, product_id=ln.product_id, category=cats.get(ln.product_id, ""),

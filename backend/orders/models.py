@@ -23,7 +23,8 @@ Fen = BigInteger().with_variant(Integer(), "sqlite")
 ORDER_STATUSES = ("created", "paid", "shipped", "received", "completed", "cancelled", "refunding", "refunded")
 LINE_STATUSES = ("normal", "refunding", "refunded")
 REFUND_STATUSES = ("requested", "processing", "succeeded", "failed", "rejected")
-SOURCE_TYPES = ("shop", "live")
+SOURCE_TYPES = ("shop", "live", "agent", "restock")
+STOCK_SOURCES = ("catalog", "cloud", "none")
 
 
 class Order(TenantScoped, Base):
@@ -56,6 +57,11 @@ class Order(TenantScoped, Base):
     # Attribution: the mini-shop or live room the order was placed in, if any.
     source_type: Mapped[str | None] = mapped_column(String(16))
     source_id: Mapped[int | None] = mapped_column(BigId)
+    # Where the pieces come from: the catalog's stock (reserved at creation, returned on
+    # cancel), an agent's cloud stock (drop-ship, backend/warehouse), or none (a restock
+    # from an upline's cloud stock).
+    stock_source: Mapped[str] = mapped_column(String(8), default="catalog", server_default="catalog",
+                                              nullable=False)
     pay_deadline: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     prepay_id: Mapped[str | None] = mapped_column(String(64))
     transaction_id: Mapped[str | None] = mapped_column(String(64))

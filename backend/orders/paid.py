@@ -125,7 +125,7 @@ def _follow_up_locked(tenant_id: int, orders: Sequence[Any], now: datetime) -> i
     # 4. Money: payments and frozen rewards, accruals, alerts.
     finance.on_orders_paid(tenant_id=tenant_id, now=now, orders=[
         finance.PaidOrder(o.id, o.paid_fen, payouts.get(o.id, [])) for o in orders])
-    # 5. Done.
+    # 5. Done; the flows above act on it (a restock's pieces, backend/flows).
     db.session.execute(_DONE, {"tenant": tenant_id, "ids": ids})
     announce("orders_followed_up", tenant_id=tenant_id, order_ids=ids, now=now)
     return len(ids)

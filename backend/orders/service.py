@@ -34,7 +34,7 @@ from backend.orders.errors import (
     RefundNotFound,
     RefundStateConflict,
 )
-from backend.orders.models import SOURCE_TYPES, Order, OrderLine, OrderPolicy, Refund
+from backend.orders.models import SOURCE_TYPES, STOCK_SOURCES, Order, OrderLine, OrderPolicy, Refund
 
 DEFAULT_PAY_TIMEOUT_MINUTES = 30
 DEFAULT_AUTO_COMPLETE_DAYS = 10
@@ -106,10 +106,13 @@ def _new_refund_no(now: datetime) -> str:
 
 def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest], receiver: Receiver,
                  now: datetime, remark: str = "", source_type: str | None = None,
-                 source_id: int | None = None) -> Order:
+                 source_id: int | None = None, stock_source: str = "catalog") -> Order:
     """Place an order: price every SKU for the buyer's level, reserve the stock (all or
-    nothing), and give it a payment deadline."""
+    nothing; only catalog stock here, the flows move cloud stock), and give it a
+    payment deadline."""
     _check_items(items, source_type, source_id)
+    if stock_source not in STOCK_SOURCES:
+        raise ValueError(f"unknown stock source {stock_source!r}")
     quantities: dict[int, int] = {}
     for item in items:
         quantities[item.sku_id] = quantities.get(item.sku_id, 0) + item.quantity
@@ -117,7 +120,8 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
         raise InvalidOrderInput(details=[{"field": "items", "message": f"单个规格最多购买 {MAX_QUANTITY} 件"}])
     member = members.get_member(tenant_id=tenant_id, member_id=member_id)
     priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=member.agent_level)
-    catalog.reserve_stock(tenant_id=tenant_id, quantities=quantities)
+    if stock_source == "catalog":
+        catalog.reserve_stock(tenant_id=tenant_id, quantities=quantities)
     if source_type == "shop" and source_id is not None:
         # Credit a mini-shop only if it is this tenant's, open, and shows one of these
         # products; otherwise the order stands, unattributed (never block a purchase).
@@ -132,7 +136,7 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
     order = Order(tenant_id=tenant_id, order_no=new_order_no(now), member_id=member.id, status="created",
                   goods_fen=goods, freight_fen=0, payable_fen=goods, receiver_name=receiver.name,
                   receiver_phone=receiver.phone, receiver_address=receiver.address, remark=remark,
-                  source_type=source_type, source_id=source_id,
+                  source_type=source_type, source_id=source_id, stock_source=stock_source,
                   pay_deadline=now + timedelta(minutes=policy.pay_timeout_minutes), created_at=now,
                   updated_at=now)
     db.session.add(order)
@@ -183,7 +187,7 @@ def _check_items(items: Sequence[LineRequest], source_type: str | None, source_i
     if (source_type is None) != (source_id is None):
         errors.append({"field": "source", "message": "来源类型与编号须同时给出"})
     elif source_type is not None and source_type not in SOURCE_TYPES:
-        errors.append({"field": "source.type", "message": "来源须为 shop 或 live"})
+        errors.append({"field": "source.type", "message": "来源须为 shop、live、agent 或 restock"})
     if errors:
         raise InvalidOrderInput(details=errors)
 
@@ -267,7 +271,8 @@ def cancel_order(*, tenant_id: int, order_id: int, reason: str, now: datetime,
     order.cancelled_at = now
     order.cancel_reason = reason
     lines = order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
-    catalog.release_stock(tenant_id=tenant_id, quantities=_quantities(lines))
+    if order.stock_source == "catalog":
+        catalog.release_stock(tenant_id=tenant_id, quantities=_quantities(lines))
     announce("order_cancelled", order=order, now=now)
     return order
 
@@ -409,6 +414,7 @@ def open_refund(*, tenant_id: int, order_id: int, order_line_id: int | None, rea
     order = _locked(tenant_id, order_id, member_id)
     if order.status not in REFUNDABLE:
         raise OrderStateConflict(details={"status": order.status})
+    announce("refund_requested", order=order)
     lines = order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
     if order_line_id is not None:
         chosen = [ln for ln in lines if ln.id == order_line_id]
@@ -518,7 +524,7 @@ def refund_succeeded(*, order: Order, refund: Refund, wechat_refund_id: str | No
         ln.refunded_fen = ln.paid_fen
         ln.status = "refunded"
     order.refunded_fen += refund.amount_fen
-    if order.shipped_at is None:
+    if order.shipped_at is None and order.stock_source == "catalog":
         catalog.release_stock(tenant_id=order.tenant_id, quantities=_quantities(lines))
     _settle_order_status(order)
     finance_link.lines_refunded(order=order, refund=refund, lines=lines, now=now)

@@ -18,7 +18,7 @@ from typing import Any
 from backend.posters.errors import InvalidTemplate
 
 FORMAT_VERSION = 1
-KINDS: tuple[str, ...] = ("invite", "product", "shop", "live")
+KINDS: tuple[str, ...] = ("invite", "product", "shop", "live", "certificate")
 DEFAULT_FONT = "fonts/wqy-microhei.ttc"
 
 MIN_CANVAS, MAX_CANVAS = 100, 2000

@@ -56,6 +56,8 @@ PAGES = {"invite": "pages/index/index", "product": "pages/product/detail",
          "shop": "pages/shop/index", "live": "pages/live/room"}
 DEFAULT_TEXTS = {"headline": "好物自用省钱，分享还能赚"}
 SAMPLE_NICKNAME = "示例昵称"
+SAMPLE_CERTIFICATE = {"level_name": "一级代理", "products": "全部商品", "region": "浙江省杭州市",
+                      "valid_from": "2026-01-01", "valid_until": "2026-12-31", "serial": "ACSAMPLE00000"}
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,17 @@ def render_poster(*, tenant_id: int, member_id: int, kind: str,
     return RenderedPoster(png=png, etag=key.digest(), cached=False)
 
 
+def render_document(*, tenant_id: int, kind: str, texts: dict[str, str], qr_text: str, holder: str) -> bytes:
+    """A poster that is a document rather than a share (an agent certificate): the
+    tenant's layout of the kind, the texts given and a plain QR of `qr_text` (a
+    verification link). Not cached: documents are rendered rarely and change status."""
+    _check_kind(kind)
+    tenant = get_tenant(tenant_id=tenant_id)
+    layout, _ = effective_layout(tenant_id=tenant_id, kind=kind)
+    return draw(layout, PosterData(qr=QrText(qr_text), nickname=holder,
+                                   texts={"shop_name": tenant.name, **texts}))
+
+
 def preview_template(*, tenant_id: int, kind: str, layout: str | dict[str, Any]) -> bytes:
     """Render a layout with sample data before saving it (validates like create)."""
     _check_kind(kind)
@@ -302,7 +315,8 @@ def preview_template(*, tenant_id: int, kind: str, layout: str | dict[str, Any])
         qr=QrText(share_link(tenant=tenant, scene="i=PREVIEW")), nickname=SAMPLE_NICKNAME,
         price_fen=9900, original_price_fen=12900,
         texts={**DEFAULT_TEXTS, "shop_name": tenant.name, "invite_code": "PREVIEW",
-               "title": "示例商品标题", "intro": "示例小店介绍", "start_time": "今晚 20:00"},
+               "title": "示例商品标题", "intro": "示例小店介绍", "start_time": "今晚 20:00",
+               **SAMPLE_CERTIFICATE},
     )
     return draw(parsed, data)
 

@@ -42,7 +42,7 @@ class ReceiverIn(Body):
 
 
 class SourceIn(Body):
-    type: Literal["shop", "live"]
+    type: Literal["shop", "live", "agent"]  # agent: an agent's share link (drop-ship)
     id: Id
 
 

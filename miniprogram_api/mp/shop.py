@@ -11,6 +11,7 @@ from pydantic import Field
 from backend.auth.tokens import Principal
 from backend.catalog import service as catalog
 from backend.db import utcnow
+from backend.flows import agent_channel as channel
 from backend.members import service as members
 from backend.orders import service as orders
 from backend.payments import service as payments
@@ -38,7 +39,7 @@ class ReceiverIn(Body):
 
 
 class SourceIn(Body):
-    type: Literal["shop", "live"]
+    type: Literal["shop", "live", "agent"]  # agent: an agent's share link (drop-ship from its cloud stock)
     id: Id
 
 
@@ -91,8 +92,9 @@ def product(principal: Principal, product_id: int) -> dict[str, Any]:
 
 @route(bp, "/orders", method="POST", auth="member", body=OrderIn, status=201)
 def create_order(principal: Principal, body: OrderIn) -> dict[str, Any]:
-    """Place an order: the stock is reserved until the payment deadline."""
-    order = orders.create_order(
+    """Place an order: the stock is reserved until the payment deadline (an agent's link
+    or shop ships from the agent's cloud stock, backend/flows/agent_channel.py)."""
+    order = channel.place_retail_order(
         tenant_id=principal.tenant_id, member_id=principal.subject_id,
         items=[orders.LineRequest(sku_id=i.sku_id, quantity=i.quantity) for i in body.items],
         receiver=orders.Receiver(name=body.receiver.name, phone=body.receiver.phone,

@@ -1,0 +1,516 @@
+"""Agent channel verbs: the tenant's channel policy, applications and their review,
+authorizations (levels, products, regions, validity, suspension, revocation) and
+certificates. Keyword-only, never commit; every staff change is audited.
+
+Levels are the reward plan's agent levels (backend/rewards): an approval sets the
+member's level there too, so rewards and prices follow the authorization.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from backend.agents.errors import (
+    ApplicationNotFound,
+    ApplicationPending,
+    ApplicationStateConflict,
+    AuthorizationExpired,
+    AuthorizationInactive,
+    AuthorizationNotFound,
+    CertificateNotFound,
+    InvalidAgentInput,
+    NotAnAgent,
+    NotYourReview,
+    ProductNotAuthorized,
+    RegionNotAuthorized,
+)
+from backend.agents.models import Application, Authorization, Certificate, ChannelSettings
+from backend.audit.service import record_audit
+from backend.extensions import db
+from backend.members import service as members
+from backend.rewards import service as rewards
+from backend.rewards.errors import NoActivePlan
+
+REVIEW_BY = ("hq", "upline")
+SETTLEMENT_MODES = ("platform", "upline")
+SHORTAGE_POLICIES = ("refuse", "platform")
+
+
+# ------------------------------------------------------------------ policy
+
+
+def get_settings(*, tenant_id: int) -> ChannelSettings:
+    """The tenant's channel policy (an unsaved default row when it never set one)."""
+    row = db.session.scalar(select(ChannelSettings).where(ChannelSettings.tenant_id == tenant_id))
+    if row is None:
+        row = ChannelSettings(tenant_id=tenant_id, review_by="hq", settlement_mode="platform",
+                              dropship_shortage="refuse", transfer_confirmation=False, pickup_freight_fen=0,
+                              certificate_days=365, restock_limits=None)
+    return row
+
+
+def settings_view(s: ChannelSettings) -> dict[str, Any]:
+    return {"review_by": s.review_by, "settlement_mode": s.settlement_mode,
+            "dropship_shortage": s.dropship_shortage, "transfer_confirmation": s.transfer_confirmation,
+            "pickup_freight_fen": s.pickup_freight_fen, "certificate_days": s.certificate_days,
+            "restock_limits": s.restock_limits or {}}
+
+
+def update_settings(*, tenant_id: int, changes: Mapping[str, Any], actor: str, now: datetime) -> ChannelSettings:
+    """Change the channel policy (audited); level keys are checked against the plan."""
+    errors = []
+    if "review_by" in changes and changes["review_by"] not in REVIEW_BY:
+        errors.append({"field": "review_by", "message": "审核方须为 hq 或 upline"})
+    if "settlement_mode" in changes and changes["settlement_mode"] not in SETTLEMENT_MODES:
+        errors.append({"field": "settlement_mode", "message": "结算模式须为 platform 或 upline"})
+    if "dropship_shortage" in changes and changes["dropship_shortage"] not in SHORTAGE_POLICIES:
+        errors.append({"field": "dropship_shortage", "message": "库存不足策略须为 refuse 或 platform"})
+    limits = changes.get("restock_limits")
+    if limits is not None:
+        known = set(_plan_levels(tenant_id))
+        for key, rule in limits.items():
+            if key not in known:
+                errors.append({"field": f"restock_limits.{key}", "message": f"方案中没有代理等级：{key}"})
+            lo, hi = rule.get("min_pieces", 0), rule.get("max_pieces")
+            if hi is not None and hi < lo:
+                errors.append({"field": f"restock_limits.{key}", "message": "最大进货量不能小于最小进货量"})
+    if errors:
+        raise InvalidAgentInput(details=errors)
+    row = get_settings(tenant_id=tenant_id)
+    before = settings_view(row)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    row.updated_at = now
+    db.session.add(row)
+    db.session.flush()
+    record_audit(tenant_id=tenant_id, actor=actor, action="agents.settings", target_type="tenant",
+                 target_id=tenant_id, before=before, after=settings_view(row))
+    return row
+
+
+# ------------------------------------------------------------------ levels
+
+
+@dataclass(frozen=True)
+class Level:
+    key: str
+    name: str
+    rank: int  # 1 = lowest
+
+
+def _plan_levels(tenant_id: int) -> dict[str, Level]:
+    try:
+        plan = rewards.get_active_plan(tenant_id=tenant_id)
+    except NoActivePlan:
+        return {}
+    return {k: Level(k, lv.name, lv.rank) for k, lv in plan.level_by_key.items()}
+
+
+def levels(*, tenant_id: int) -> dict[str, Level]:
+    """The agent levels of the active reward plan, by key."""
+    return _plan_levels(tenant_id)
+
+
+def level_of(*, tenant_id: int, key: str) -> Level:
+    """One level of the plan, or InvalidAgentInput."""
+    found = _plan_levels(tenant_id).get(key)
+    if found is None:
+        raise InvalidAgentInput(f"代理等级不存在：{key}", details=[{"field": "level", "message": "方案中没有该等级"}])
+    return found
+
+
+# ------------------------------------------------------------------ authorizations
+
+
+def find_authorization(*, tenant_id: int, member_id: int, lock: bool = False) -> Authorization | None:
+    stmt = select(Authorization).where(Authorization.tenant_id == tenant_id, Authorization.member_id == member_id)
+    return db.session.scalar(stmt.with_for_update() if lock else stmt)
+
+
+def get_authorization(*, tenant_id: int, authorization_id: int, lock: bool = False) -> Authorization:
+    stmt = select(Authorization).where(Authorization.tenant_id == tenant_id, Authorization.id == authorization_id)
+    row = db.session.scalar(stmt.with_for_update() if lock else stmt)
+    if row is None:
+        raise AuthorizationNotFound()
+    return row
+
+
+def list_authorizations(*, tenant_id: int, status: str | None = None, after_id: int = 0,
+                        limit: int = 50) -> list[Authorization]:
+    stmt = select(Authorization).where(Authorization.tenant_id == tenant_id, Authorization.id > after_id)
+    if status:
+        stmt = stmt.where(Authorization.status == status)
+    return list(db.session.scalars(stmt.order_by(Authorization.id).limit(limit)))
+
+
+def active_agent(*, tenant_id: int, member_id: int, now: datetime) -> Authorization:
+    """The member's authorization if it is active and in force; else a clear refusal."""
+    auth = find_authorization(tenant_id=tenant_id, member_id=member_id)
+    if auth is None:
+        raise NotAnAgent()
+    if auth.status != "active":
+        raise AuthorizationInactive(f"代理授权{'已暂停' if auth.status == 'suspended' else '已撤销'}")
+    if not auth.valid_from <= now < auth.valid_until:
+        raise AuthorizationExpired(f"代理授权已于 {auth.valid_until:%Y-%m-%d} 过期")
+    return auth
+
+
+def region_matches(regions: Sequence[Mapping[str, Any]] | None, province: str | None, city: str | None) -> bool:
+    """Whether (province, city) falls in the regions (None = nationwide)."""
+    if regions is None:
+        return True
+    if not province:
+        return False
+    return any(r.get("province") == province and (not r.get("city") or r.get("city") == city) for r in regions)
+
+
+def address_matches(regions: Sequence[Mapping[str, Any]] | None, address: str) -> bool:
+    """Whether a free-text Chinese address lies in the regions (its province and city appear in it)."""
+    if regions is None:
+        return True
+    return any(r.get("province", "\0") in address and (not r.get("city") or r["city"] in address) for r in regions)
+
+
+def check_can_sell(*, tenant_id: int, member_id: int, product_ids: Sequence[int], now: datetime,
+                   province: str | None = None, city: str | None = None, address: str | None = None
+                   ) -> Authorization:
+    """An agent may sell (or hold stock of) these products in this region now: active,
+    in force, the products and the region inside its authorization."""
+    auth = active_agent(tenant_id=tenant_id, member_id=member_id, now=now)
+    if auth.product_ids is not None:
+        outside = sorted(set(product_ids) - set(auth.product_ids))
+        if outside:
+            raise ProductNotAuthorized(details={"product_ids": outside})
+    if address is not None and not address_matches(auth.regions, address):
+        raise RegionNotAuthorized(details={"regions": auth.regions})
+    if province is not None and not region_matches(auth.regions, province, city):
+        raise RegionNotAuthorized(details={"regions": auth.regions})
+    return auth
+
+
+def authorization_view(a: Authorization, *, now: datetime | None = None) -> dict[str, Any]:
+    out = {"id": a.id, "member_id": a.member_id, "upline_id": a.upline_id or None, "level": a.level,
+           "holder_name": a.holder_name, "product_ids": a.product_ids, "regions": a.regions,
+           "valid_from": a.valid_from.isoformat(), "valid_until": a.valid_until.isoformat(), "status": a.status,
+           "status_reason": a.status_reason}
+    if now is not None:
+        out["in_force"] = a.status == "active" and a.valid_from <= now < a.valid_until
+    return out
+
+
+def _check_scope(tenant_id: int, product_ids: Any, regions: Any) -> None:
+    errors = []
+    if product_ids is not None and (not isinstance(product_ids, list) or not all(
+            isinstance(p, int) and not isinstance(p, bool) and p > 0 for p in product_ids)):
+        errors.append({"field": "product_ids", "message": "授权商品须为商品编号列表"})
+    if regions is not None:
+        if not isinstance(regions, list) or not regions:
+            errors.append({"field": "regions", "message": "授权地区须为非空列表（全国授权请留空）"})
+        else:
+            for i, r in enumerate(regions):
+                if not isinstance(r, dict) or not isinstance(r.get("province"), str) or not r["province"] or (
+                        r.get("city") is not None and not isinstance(r["city"], str)) or set(r) - {"province",
+                                                                                                     "city"}:
+                    errors.append({"field": f"regions[{i}]", "message": "地区须为 {province, city?}"})
+    if errors:
+        raise InvalidAgentInput(details=errors)
+
+
+def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: datetime,
+              product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None,
+              valid_until: datetime | None = None, holder_name: str | None = None) -> tuple[Authorization, bool]:
+    """Grant (or renew and change) a member's authorization, audited. Returns it and
+    whether the level changed (a new certificate is due then)."""
+    lv = level_of(tenant_id=tenant_id, key=level)
+    _check_scope(tenant_id, product_ids, regions)
+    member = members.get_member(tenant_id=tenant_id, member_id=member_id)
+    policy = get_settings(tenant_id=tenant_id)
+    until = valid_until or now + timedelta(days=policy.certificate_days)
+    if until <= now:
+        raise InvalidAgentInput(details=[{"field": "valid_until", "message": "有效期须晚于现在"}])
+    upline = _supervisor(tenant_id, member_id, lv.rank)
+    auth = find_authorization(tenant_id=tenant_id, member_id=member_id, lock=True)
+    before = None if auth is None else authorization_view(auth)
+    level_changed = auth is None or auth.level != level or auth.status != "active"
+    if auth is None:
+        auth = Authorization(tenant_id=tenant_id, member_id=member_id, created_at=now, valid_from=now)
+        db.session.add(auth)
+    auth.level = level
+    auth.upline_id = upline
+    auth.holder_name = (holder_name or auth.holder_name or member.nickname or f"会员{member_id}")[:40]
+    auth.product_ids = product_ids
+    auth.regions = regions
+    auth.valid_until = until
+    if auth.status != "active":
+        auth.valid_from = now
+    auth.status = "active"
+    auth.status_reason = ""
+    auth.updated_at = now
+    db.session.flush()
+    if member.agent_level != level:
+        rewards.set_member_level(tenant_id=tenant_id, member_id=member_id, actor=actor, agent_level=level)
+    record_audit(tenant_id=tenant_id, actor=actor, action="agents.authorize", target_type="authorization",
+                 target_id=auth.id, before=before, after=authorization_view(auth))
+    return auth, level_changed
+
+
+def update_authorization(*, tenant_id: int, authorization_id: int, changes: Mapping[str, Any], actor: str,
+                         now: datetime) -> Authorization:
+    """Change an authorization's products, regions or validity (audited)."""
+    auth = get_authorization(tenant_id=tenant_id, authorization_id=authorization_id, lock=True)
+    _check_scope(tenant_id, changes.get("product_ids"), changes.get("regions"))
+    before = authorization_view(auth)
+    for key in ("product_ids", "regions", "valid_until"):
+        if key in changes:
+            setattr(auth, key, changes[key])
+    if auth.valid_until <= auth.valid_from:
+        raise InvalidAgentInput(details=[{"field": "valid_until", "message": "有效期须晚于生效时间"}])
+    auth.updated_at = now
+    record_audit(tenant_id=tenant_id, actor=actor, action="agents.authorization_update",
+                 target_type="authorization", target_id=auth.id, before=before, after=authorization_view(auth))
+    return auth
+
+
+STATUS_MOVES = {"suspend": ("active", "suspended"), "reinstate": ("suspended", "active"),
+                "revoke": (None, "revoked")}
+
+
+def change_status(*, tenant_id: int, authorization_id: int, action: str, reason: str, actor: str,
+                  now: datetime) -> Authorization:
+    """Suspend, reinstate or revoke an authorization (audited); revoking ends the level."""
+    if action not in STATUS_MOVES:
+        raise InvalidAgentInput(details=[{"field": "action", "message": "操作须为 suspend、reinstate 或 revoke"}])
+    auth = get_authorization(tenant_id=tenant_id, authorization_id=authorization_id, lock=True)
+    source, target = STATUS_MOVES[action]
+    if auth.status == "revoked" or (source is not None and auth.status != source):
+        raise InvalidAgentInput(f"授权当前为{_STATUS_NAMES[auth.status]}，不能{_ACTION_NAMES[action]}",
+                                code="authorization_state_conflict", http_status=409)
+    before = authorization_view(auth)
+    auth.status = target
+    auth.status_reason = reason[:200]
+    auth.updated_at = now
+    if target == "revoked":
+        rewards.set_member_level(tenant_id=tenant_id, member_id=auth.member_id, actor=actor, agent_level=None)
+    record_audit(tenant_id=tenant_id, actor=actor, action=f"agents.{action}", target_type="authorization",
+                 target_id=auth.id, before=before, after=authorization_view(auth))
+    return auth
+
+
+_STATUS_NAMES = {"active": "有效", "suspended": "暂停", "revoked": "已撤销"}
+_ACTION_NAMES = {"suspend": "暂停", "reinstate": "恢复", "revoke": "撤销"}
+
+
+def _supervisor(tenant_id: int, member_id: int, rank: int) -> int:
+    """The nearest upline agent (active) of a higher level than `rank`; 0 = headquarters."""
+    ups = members.upline(tenant_id=tenant_id, member_id=member_id)
+    if not ups:
+        return 0
+    levels_ = _plan_levels(tenant_id)
+    auths = {a.member_id: a for a in db.session.scalars(select(Authorization).where(
+        Authorization.tenant_id == tenant_id, Authorization.member_id.in_([m.id for m in ups]),
+        Authorization.status == "active"))}
+    for m in ups:
+        a = auths.get(m.id)
+        if a is not None and a.level in levels_ and levels_[a.level].rank > rank:
+            return m.id
+    return 0
+
+
+def supplying_upline(*, tenant_id: int, member_id: int, now: datetime) -> Authorization | None:
+    """The nearest upline agent in force whose level is above the member's: who supplies
+    its restocks from the upline."""
+    auth = active_agent(tenant_id=tenant_id, member_id=member_id, now=now)
+    levels_ = _plan_levels(tenant_id)
+    rank = levels_[auth.level].rank if auth.level in levels_ else 0
+    up = _supervisor(tenant_id, member_id, rank)
+    if not up:
+        return None
+    a = find_authorization(tenant_id=tenant_id, member_id=up)
+    return a if a is not None and a.valid_from <= now < a.valid_until else None
+
+
+def is_downline(*, tenant_id: int, member_id: int, of_member_id: int) -> bool:
+    """Whether member_id is in of_member_id's team (any depth)."""
+    return any(m.id == of_member_id for m in members.upline(tenant_id=tenant_id, member_id=member_id, limit=100))
+
+
+# ------------------------------------------------------------------ applications
+
+
+def apply(*, tenant_id: int, member_id: int, level: str, real_name: str, id_number: str, phone: str,
+          province: str, city: str | None, images: list[str], package_fen: int, now: datetime) -> Application:
+    """A member applies for an agent level; it waits for its upline agent or HQ (policy)."""
+    lv = level_of(tenant_id=tenant_id, key=level)
+    members.get_member(tenant_id=tenant_id, member_id=member_id)
+    pending = db.session.scalar(select(Application.id).where(
+        Application.tenant_id == tenant_id, Application.member_id == member_id, Application.status == "pending"))
+    if pending is not None:
+        raise ApplicationPending(details={"application_id": pending})
+    reviewer = 0
+    if get_settings(tenant_id=tenant_id).review_by == "upline":
+        reviewer = _supervisor(tenant_id, member_id, lv.rank)
+    app = Application(tenant_id=tenant_id, member_id=member_id, level=level, real_name=real_name,
+                      id_number=id_number, phone=phone, province=province, city=city, images=images,
+                      package_fen=package_fen, reviewer_id=reviewer, status="pending", created_at=now)
+    db.session.add(app)
+    db.session.flush()
+    return app
+
+
+def get_application(*, tenant_id: int, application_id: int, lock: bool = False) -> Application:
+    stmt = select(Application).where(Application.tenant_id == tenant_id, Application.id == application_id)
+    row = db.session.scalar(stmt.with_for_update() if lock else stmt)
+    if row is None:
+        raise ApplicationNotFound()
+    return row
+
+
+def list_applications(*, tenant_id: int, status: str | None = None, reviewer_id: int | None = None,
+                      member_id: int | None = None, before_id: int | None = None,
+                      limit: int = 50) -> list[Application]:
+    stmt = select(Application).where(Application.tenant_id == tenant_id)
+    if status:
+        stmt = stmt.where(Application.status == status)
+    if reviewer_id is not None:
+        stmt = stmt.where(Application.reviewer_id == reviewer_id)
+    if member_id is not None:
+        stmt = stmt.where(Application.member_id == member_id)
+    if before_id:
+        stmt = stmt.where(Application.id < before_id)
+    return list(db.session.scalars(stmt.order_by(Application.id.desc()).limit(limit)))
+
+
+def decide_application(*, tenant_id: int, application_id: int, approve: bool, reason: str, actor: str,
+                       now: datetime, reviewer_member_id: int | None = None,
+                       product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None
+                       ) -> tuple[Application, Authorization | None, bool]:
+    """Approve (granting the authorization) or reject with a reason, once. A member
+    reviewer may decide only the applications waiting for it; staff decide any.
+    Returns the application, the authorization and whether its level changed."""
+    app = get_application(tenant_id=tenant_id, application_id=application_id, lock=True)
+    if reviewer_member_id is not None and app.reviewer_id != reviewer_member_id:
+        raise NotYourReview()
+    if app.status != "pending":
+        raise ApplicationStateConflict()
+    if not approve and not reason.strip():
+        raise InvalidAgentInput(details=[{"field": "reason", "message": "驳回须填写原因"}])
+    app.status = "approved" if approve else "rejected"
+    app.reason = reason[:200]
+    app.decided_by = actor
+    app.decided_at = now
+    auth, changed = None, False
+    if approve:
+        if regions is None:
+            regions = [{"province": app.province, **({"city": app.city} if app.city else {})}]
+        auth, changed = authorize(tenant_id=tenant_id, member_id=app.member_id, level=app.level, actor=actor,
+                                  now=now, product_ids=product_ids, regions=regions, holder_name=app.real_name)
+    record_audit(tenant_id=tenant_id, actor=actor, action="agents.application_" + app.status,
+                 target_type="agent_application", target_id=app.id, before={"status": "pending"},
+                 after={"status": app.status, "reason": app.reason})
+    return app, auth, changed
+
+
+def application_view(a: Application, *, private: bool = True) -> dict[str, Any]:
+    out = {"id": a.id, "member_id": a.member_id, "level": a.level, "real_name": a.real_name, "phone": a.phone,
+           "province": a.province, "city": a.city, "images": a.images, "package_fen": a.package_fen,
+           "reviewer": "hq" if not a.reviewer_id else "upline", "reviewer_id": a.reviewer_id or None,
+           "status": a.status, "reason": a.reason, "created_at": a.created_at.isoformat(),
+           "decided_at": a.decided_at.isoformat() if a.decided_at else None}
+    out["id_number"] = a.id_number if private else a.id_number[:3] + "*" * max(len(a.id_number) - 7, 0) + a.id_number[-4:]
+    return out
+
+
+# ------------------------------------------------------------------ certificates
+
+
+def _serial() -> str:
+    # 12 characters of a 31-letter alphabet (no 0/O/1/I/L): about 59 random bits, unguessable
+    # among the few certificates a tenant issues; the unique key catches the rest.
+    alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+    return "AC" + "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+def issue_certificate(*, tenant_id: int, authorization_id: int, products_text: str, now: datetime) -> Certificate:
+    """A new certificate for the authorization as it stands; the previous one is superseded."""
+    auth = get_authorization(tenant_id=tenant_id, authorization_id=authorization_id)
+    lv = _plan_levels(tenant_id).get(auth.level)
+    for old in db.session.scalars(select(Certificate).where(
+            Certificate.tenant_id == tenant_id, Certificate.authorization_id == auth.id,
+            Certificate.status == "valid").with_for_update()):
+        old.status = "superseded"
+        old.ended_at = now
+    cert = Certificate(tenant_id=tenant_id, serial=_serial(), authorization_id=auth.id, member_id=auth.member_id,
+                       holder_name=auth.holder_name, level=auth.level, level_name=lv.name if lv else auth.level,
+                       products_text=products_text[:255], region_text=region_text(auth.regions)[:255],
+                       valid_from=auth.valid_from, valid_until=auth.valid_until, status="valid", issued_at=now)
+    db.session.add(cert)
+    db.session.flush()
+    return cert
+
+
+def region_text(regions: Sequence[Mapping[str, Any]] | None) -> str:
+    if regions is None:
+        return "全国"
+    return "、".join(r["province"] + (r.get("city") or "") for r in regions)
+
+
+def revoke_certificates(*, tenant_id: int, authorization_id: int, now: datetime) -> int:
+    """End every valid certificate of an authorization (it was revoked)."""
+    n = 0
+    for cert in db.session.scalars(select(Certificate).where(
+            Certificate.tenant_id == tenant_id, Certificate.authorization_id == authorization_id,
+            Certificate.status == "valid").with_for_update()):
+        cert.status = "revoked"
+        cert.ended_at = now
+        n += 1
+    return n
+
+
+def certificates_of(*, tenant_id: int, member_id: int) -> list[Certificate]:
+    return list(db.session.scalars(select(Certificate).where(
+        Certificate.tenant_id == tenant_id, Certificate.member_id == member_id).order_by(Certificate.id.desc())))
+
+
+def get_certificate(*, tenant_id: int, certificate_id: int) -> Certificate:
+    row = db.session.scalar(select(Certificate).where(Certificate.tenant_id == tenant_id,
+                                                      Certificate.id == certificate_id))
+    if row is None:
+        raise CertificateNotFound()
+    return row
+
+
+def verify_certificate(*, serial: str, now: datetime) -> dict[str, Any]:
+    """The public verification of a serial: holder, level, validity and status
+    (valid, expired, superseded, revoked); CertificateNotFound for a forged one."""
+    serial = serial.strip().upper()
+    cert = db.session.scalar(select(Certificate).where(Certificate.serial == serial)) if len(serial) <= 24 else None
+    if cert is None:
+        raise CertificateNotFound()
+    auth = db.session.get(Authorization, cert.authorization_id)
+    status = cert.status
+    if status == "valid" and auth is not None and auth.status == "suspended":
+        status = "suspended"
+    if status == "valid" and now >= cert.valid_until:
+        status = "expired"
+    return {"serial": cert.serial, "holder_name": cert.holder_name, "level": cert.level,
+            "level_name": cert.level_name, "products": cert.products_text, "region": cert.region_text,
+            "valid_from": cert.valid_from.date().isoformat(), "valid_until": cert.valid_until.date().isoformat(),
+            "status": status, "status_text": CERT_STATUS_TEXT[status], "issued_at": cert.issued_at.isoformat(),
+            "tenant_id": cert.tenant_id, "certificate_id": cert.id}
+
+
+CERT_STATUS_TEXT = {"valid": "有效", "expired": "已过期", "superseded": "已被新证书替代", "revoked": "已撤销",
+                    "suspended": "授权暂停中"}
+
+
+def certificate_view(c: Certificate) -> dict[str, Any]:
+    return {"id": c.id, "serial": c.serial, "holder_name": c.holder_name, "level": c.level,
+            "level_name": c.level_name, "products": c.products_text, "region": c.region_text,
+            "valid_from": c.valid_from.isoformat(), "valid_until": c.valid_until.isoformat(), "status": c.status,
+            "issued_at": c.issued_at.isoformat()}

@@ -1,0 +1,333 @@
+"""The agent channel's sequences across domains (SPEC §7, §5):
+
+- an application decided → authorization, level in the reward plan, certificate;
+- an authorization revoked → its certificates revoked;
+- a restock placed → an order (orders) at the buyer's level price + pieces set aside
+  (warehouse); paid (WeChat Pay through payments, or stored value through finance) →
+  the paid-order follow-up pays the plan's agent rewards, then (`followed_up`) the
+  pieces enter the buyer's cloud stock and the money is settled by the tenant's
+  settlement mode (ledger);
+- a retail order through an agent's link or shop → drop-ship from the agent's cloud
+  stock, or per tenant policy refused / from the platform's stock;
+- a pickup → pieces out of the cloud stock, freight from stored value (ledger);
+- orders cancelled or refunded → pieces back where they came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from backend.agents import service as agents
+from backend.catalog import service as catalog
+from backend.extensions import db
+from backend.finance import service as finance
+from backend.ledger import service as ledger
+from backend.ledger.models import AccountKind as K
+from backend.ledger.service import Leg, member, system
+from backend.members import service as members
+from backend.events import listen
+from backend.orders import service as orders
+from backend.orders.errors import OrderStateConflict
+from backend.shops import service as shops
+from backend.warehouse import service as warehouse
+from backend.warehouse.errors import (
+    InsufficientPieces,
+    InvalidStockInput,
+    NoSupplyingUpline,
+    NotRefundable,
+    RestockLimitExceeded,
+    RestockStateConflict,
+)
+from backend.warehouse.models import Restock
+
+RESTOCK_SOURCES = ("upline", "platform")
+
+
+# ------------------------------------------------------------------ applications and authorizations
+
+
+def products_text(*, tenant_id: int, product_ids: Sequence[int] | None) -> str:
+    """The products an authorization covers, as a certificate prints them."""
+    if product_ids is None:
+        return "全部商品"
+    names = []
+    for pid in product_ids[:10]:
+        try:
+            names.append(catalog.get_product(tenant_id=tenant_id, product_id=pid).name)
+        except Exception:  # noqa: BLE001 - a product deleted since: its id stands in
+            names.append(f"商品{pid}")
+    return "、".join(names) + ("等" if len(product_ids) > 10 else "")
+
+
+def decide_application(*, tenant_id: int, application_id: int, approve: bool, reason: str, actor: str,
+                       now: datetime, reviewer_member_id: int | None = None,
+                       product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None
+                       ) -> dict[str, Any]:
+    """Approve or reject an application; an approval grants the authorization, sets the
+    level in the reward plan and issues a certificate."""
+    app, auth, changed = agents.decide_application(
+        tenant_id=tenant_id, application_id=application_id, approve=approve, reason=reason, actor=actor, now=now,
+        reviewer_member_id=reviewer_member_id, product_ids=product_ids, regions=regions)
+    out: dict[str, Any] = {"application": agents.application_view(app)}
+    if auth is not None:
+        out["authorization"] = agents.authorization_view(auth, now=now)
+        if changed:
+            cert = agents.issue_certificate(tenant_id=tenant_id, authorization_id=auth.id, now=now,
+                                            products_text=products_text(tenant_id=tenant_id,
+                                                                        product_ids=auth.product_ids))
+            out["certificate"] = agents.certificate_view(cert)
+    return out
+
+
+def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: datetime,
+              product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None,
+              valid_until: datetime | None = None) -> dict[str, Any]:
+    """HQ grants or changes an authorization directly; a new certificate when the level
+    changed (or the products, regions or validity printed on it did)."""
+    auth, _ = agents.authorize(tenant_id=tenant_id, member_id=member_id, level=level, actor=actor, now=now,
+                               product_ids=product_ids, regions=regions, valid_until=valid_until)
+    cert = agents.issue_certificate(tenant_id=tenant_id, authorization_id=auth.id, now=now,
+                                    products_text=products_text(tenant_id=tenant_id, product_ids=auth.product_ids))
+    return {"authorization": agents.authorization_view(auth, now=now), "certificate": agents.certificate_view(cert)}
+
+
+def change_authorization_status(*, tenant_id: int, authorization_id: int, action: str, reason: str, actor: str,
+                                now: datetime) -> dict[str, Any]:
+    """Suspend, reinstate or revoke; revoking revokes its certificates."""
+    auth = agents.change_status(tenant_id=tenant_id, authorization_id=authorization_id, action=action,
+                                reason=reason, actor=actor, now=now)
+    if auth.status == "revoked":
+        agents.revoke_certificates(tenant_id=tenant_id, authorization_id=auth.id, now=now)
+    return agents.authorization_view(auth, now=now)
+
+
+# ------------------------------------------------------------------ restock
+
+
+_CLOUD_RECEIVER = orders.Receiver(name="云仓入库", phone="0", address="云仓入库，不发货")
+
+
+def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, int]], source: str,
+                  now: datetime) -> tuple[Restock, Any]:
+    """An agent restocks from its upline or the platform at its own level's price; the
+    order waits for payment, the upline's pieces are set aside. Returns (restock, order)."""
+    if source not in RESTOCK_SOURCES:
+        raise InvalidStockInput(details=[{"field": "source", "message": "进货来源须为 upline 或 platform"}])
+    auth = agents.active_agent(tenant_id=tenant_id, member_id=member_id, now=now)
+    quantities: dict[int, int] = {}
+    for sku_id, qty in items:
+        quantities[sku_id] = quantities.get(sku_id, 0) + qty
+    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=auth.level)
+    product_ids = sorted({p.product.id for p in priced.values()})
+    agents.check_can_sell(tenant_id=tenant_id, member_id=member_id, product_ids=product_ids, now=now)
+    policy = agents.get_settings(tenant_id=tenant_id)
+    limits = (policy.restock_limits or {}).get(auth.level) or {}
+    total = sum(quantities.values())
+    lo, hi = limits.get("min_pieces", 0), limits.get("max_pieces")
+    if total < lo or (hi is not None and total > hi):
+        level_name = agents.levels(tenant_id=tenant_id).get(auth.level)
+        raise RestockLimitExceeded(
+            f"{level_name.name if level_name else auth.level}每次进货须为 {lo}–{hi if hi is not None else '不限'} 件，"
+            f"本次 {total} 件", details={"min_pieces": lo, "max_pieces": hi, "pieces": total})
+    supplier_id = 0
+    if source == "upline":
+        up = agents.supplying_upline(tenant_id=tenant_id, member_id=member_id, now=now)
+        if up is None:
+            raise NoSupplyingUpline()
+        agents.check_can_sell(tenant_id=tenant_id, member_id=up.member_id, product_ids=product_ids, now=now)
+        supplier_id = up.member_id
+    order = orders.create_order(
+        tenant_id=tenant_id, member_id=member_id, receiver=_CLOUD_RECEIVER, now=now, remark="云仓进货",
+        items=[orders.LineRequest(sku_id=s, quantity=q) for s, q in sorted(quantities.items())],
+        source_type="restock", source_id=supplier_id, stock_source="none" if supplier_id else "catalog")
+    lines = orders.order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
+    restock = warehouse.record_restock(
+        tenant_id=tenant_id, buyer_id=member_id, supplier_id=supplier_id, order_id=order.id, now=now,
+        settlement_mode=policy.settlement_mode,
+        lines=[{"sku_id": ln.sku_id, "quantity": ln.quantity, "unit_price_fen": ln.unit_price_fen} for ln in lines])
+    return restock, order
+
+
+def pay_restock_with_stored_value(*, tenant_id: int, member_id: int, restock_id: int, now: datetime) -> Restock:
+    """Pay a restock from the agent's stored value (409 insufficient_balance when it
+    does not cover it): the order is paid, and its follow-up (rewards, then the pieces)
+    runs as for a WeChat payment. The order's paid_fen stays what WeChat Pay took: 0."""
+    restock = warehouse.get_restock(tenant_id=tenant_id, restock_id=restock_id)
+    if restock.buyer_id != member_id:
+        raise RestockStateConflict("只能支付自己的进货单")
+    order = orders.get_order(tenant_id=tenant_id, order_id=restock.order_id, member_id=member_id)
+    payable = orders.lock_for_payment(tenant_id=tenant_id, order_no=order.order_no)
+    if payable is None or payable.status != "created":
+        raise RestockStateConflict("进货单已支付或已取消")
+    orders.check_payable(order, now=now)
+    finance.pay_with_stored_value(tenant_id=tenant_id, member_id=member_id, order_id=order.id,
+                                  amount_fen=payable.payable_fen, now=now)
+    orders.mark_paid(tenant_id=tenant_id, order=payable, transaction_id=None, paid_fen=0, paid_at=now, now=now)
+    restock.paid_via = "stored"
+    return restock
+
+
+def _settle_restock(tenant_id: int, r: Restock, now: datetime) -> None:
+    """Money for pieces an upline supplied: `upline` mode, the whole payment to the
+    upline; `platform` mode, the platform keeps the payment and pays the upline back
+    what the pieces cost it (its own level's price). Both from the merchant account to
+    the upline's withdrawable balance, once per restock."""
+    if not r.supplier_id:
+        return
+    if r.settlement_mode == "upline":
+        amount = r.amount_fen
+    else:
+        up = members.get_member(tenant_id=tenant_id, member_id=r.supplier_id)
+        skus = {ln["sku_id"]: catalog.get_sku(tenant_id=tenant_id, sku_id=ln["sku_id"]) for ln in r.lines}
+        amount = sum(catalog.unit_price(skus[ln["sku_id"]], up.agent_level) * ln["quantity"] for ln in r.lines)
+    if amount <= 0:
+        return
+    ledger.post(tenant_id=tenant_id, key=f"restock:settle:{r.id}", kind="restock_settlement", now=now,
+                memo=f"进货单 {r.id} 货款结算给上级", member_id=r.supplier_id, order_id=r.order_id,
+                legs=[Leg(system(K.MERCHANT), -amount), Leg(member(K.MEMBER_AVAILABLE, r.supplier_id), amount)])
+
+
+@listen("orders_followed_up")
+def on_orders_followed_up(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> None:
+    """Paid restock orders (rewards already recorded): pieces in, money settled, and the
+    order delivered to the cloud at once (it completes by the orders' job)."""
+    for r in warehouse.restocks_of_orders(tenant_id=tenant_id, order_ids=order_ids, lock=True):
+        if not warehouse.restock_paid(tenant_id=tenant_id, restock=r, paid_via=r.paid_via or "wechat", now=now):
+            continue
+        _settle_restock(tenant_id, r, now)
+        try:
+            orders.ship_order(tenant_id=tenant_id, order_id=r.order_id, company="云仓入库", tracking_no=f"RS{r.id}",
+                              actor="system:warehouse", now=now)
+        except OrderStateConflict:  # refunded meanwhile by an operator: the pieces stay booked
+            pass
+
+
+@listen("order_cancelled")
+def on_order_cancelled(*, order: Any, now: datetime) -> None:
+    """An unpaid order cancelled: a restock's held pieces back to the upline, a
+    drop-ship order's pieces back to the agent."""
+    if order.source_type == "restock":
+        warehouse.restock_cancelled(tenant_id=order.tenant_id, order_id=order.id, now=now)
+    elif order.stock_source == "cloud":
+        warehouse.return_for_order(tenant_id=order.tenant_id, order_id=order.id, quantities=None, now=now,
+                                   key="cancel")
+
+
+@listen("lines_refunded")
+def on_lines_refunded(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
+    """Drop-ship lines refunded before the brand shipped: their pieces back to the agent."""
+    if order.stock_source != "cloud" or order.shipped_at is not None:
+        return
+    quantities: dict[int, int] = {}
+    for ln in lines:
+        quantities[ln.sku_id] = quantities.get(ln.sku_id, 0) + ln.quantity
+    warehouse.return_for_order(tenant_id=order.tenant_id, order_id=order.id, quantities=quantities, now=now,
+                               key=f"refund:{refund.id}")
+
+
+@listen("refund_requested")
+def on_refund_requested(*, order: Any) -> None:
+    """Restock orders are not refunded through WeChat Pay: the pieces are in the cloud."""
+    if order.source_type == "restock":
+        raise NotRefundable()
+
+
+# ------------------------------------------------------------------ drop-ship
+
+
+def place_retail_order(*, tenant_id: int, member_id: int, items: Sequence[Any], receiver: Any, now: datetime,
+                       remark: str = "", source_type: str | None = None, source_id: int | None = None) -> Any:
+    """A retail order. Through an agent's link (source agent) or an agent's mini-shop it
+    ships from that agent's cloud stock (厂家一件代发) when the agent holds the pieces;
+    short, the tenant's policy refuses it or falls back to the platform's stock. An
+    agent whose authorization is not in force, or does not cover the products or the
+    delivery region, cannot sell."""
+    agent_id = _selling_agent(tenant_id, items, source_type, source_id)
+    if agent_id is None:
+        return orders.create_order(tenant_id=tenant_id, member_id=member_id, items=items, receiver=receiver, now=now,
+                                   remark=remark, source_type=source_type, source_id=source_id)
+    quantities: dict[int, int] = {}
+    for it in items:
+        quantities[it.sku_id] = quantities.get(it.sku_id, 0) + it.quantity
+    buyer = members.get_member(tenant_id=tenant_id, member_id=member_id)
+    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=buyer.agent_level)
+    agents.check_can_sell(tenant_id=tenant_id, member_id=agent_id, now=now, address=receiver.address,
+                          product_ids=sorted({p.product.id for p in priced.values()}))
+    fallback = agents.get_settings(tenant_id=tenant_id).dropship_shortage == "platform"
+    if warehouse.has_pieces(tenant_id=tenant_id, member_id=agent_id, quantities=quantities):
+        if not fallback:  # short after all (a concurrent order took them): refused, all rolled back
+            return _dropship_order(tenant_id, member_id, agent_id, items, receiver, quantities, remark, source_type,
+                                   source_id, now)
+        try:
+            # Falling back needs this attempt undone alone. (A deadlock inside rolls the
+            # whole transaction back; the unit of work retries it.)
+            with db.session.begin_nested():
+                return _dropship_order(tenant_id, member_id, agent_id, items, receiver, quantities, remark,
+                                       source_type, source_id, now)
+        except InsufficientPieces:  # taken by a concurrent order since the look
+            pass
+    if not fallback:
+        raise InsufficientPieces("代理云仓库存不足，暂时无法下单")
+    return orders.create_order(tenant_id=tenant_id, member_id=member_id, items=items, receiver=receiver, now=now,
+                               remark=remark, source_type=source_type, source_id=source_id)
+
+
+def _dropship_order(tenant_id: int, member_id: int, agent_id: int, items: Sequence[Any], receiver: Any,
+                    quantities: Mapping[int, int], remark: str, source_type: str | None, source_id: int | None,
+                    now: datetime) -> Any:
+    order = orders.create_order(tenant_id=tenant_id, member_id=member_id, items=items, receiver=receiver, now=now,
+                                remark=remark, source_type=source_type, source_id=source_id, stock_source="cloud")
+    warehouse.consume_for_order(tenant_id=tenant_id, order_id=order.id, agent_id=agent_id, quantities=quantities,
+                                now=now)
+    return order
+
+
+def _selling_agent(tenant_id: int, items: Sequence[Any], source_type: str | None, source_id: int | None) -> int | None:
+    if source_type == "agent" and source_id:
+        if agents.find_authorization(tenant_id=tenant_id, member_id=source_id) is None:
+            raise InvalidStockInput("链接中的代理不存在", code="agent_not_found", http_status=404)
+        return source_id
+    if source_type == "shop" and source_id:
+        product_ids = []
+        for it in items:
+            try:
+                product_ids.append(catalog.get_sku(tenant_id=tenant_id, sku_id=it.sku_id).product_id)
+            except Exception:  # noqa: BLE001 - an unknown SKU is create_order's error to give
+                continue
+        shown = shops.order_attribution(tenant_id=tenant_id, shop_id=source_id, product_ids=product_ids)
+        if shown is not None and agents.find_authorization(tenant_id=tenant_id,
+                                                            member_id=shown.owner_member_id) is not None:
+            return shown.owner_member_id
+    return None
+
+
+# ------------------------------------------------------------------ transfer and pickup
+
+
+def transfer(*, tenant_id: int, from_id: int, to_id: int, sku_id: int, pieces: int, client_token: str,
+             now: datetime, note: str = "") -> Any:
+    """Pieces to a downline agent, confirmed by the receiver when the tenant wants it."""
+    sku = catalog.get_sku(tenant_id=tenant_id, sku_id=sku_id)
+    return warehouse.transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id, sku_id=sku_id,
+                              product_id=sku.product_id, pieces=pieces, client_token=client_token, note=note,
+                              confirmation=agents.get_settings(tenant_id=tenant_id).transfer_confirmation, now=now)
+
+
+
+def request_pickup(*, tenant_id: int, member_id: int, sku_id: int, pieces: int, client_token: str,
+                   receiver: Mapping[str, str], now: datetime) -> Any:
+    """An agent has its own pieces shipped: out of the cloud stock at once, the tenant's
+    freight paid from stored value (409 when either does not cover it), once per token."""
+    sku = catalog.get_sku(tenant_id=tenant_id, sku_id=sku_id)
+    freight = agents.get_settings(tenant_id=tenant_id).pickup_freight_fen
+    pickup, created = warehouse.request_pickup(
+        tenant_id=tenant_id, member_id=member_id, sku_id=sku_id, product_id=sku.product_id, pieces=pieces,
+        freight_fen=freight, client_token=client_token, receiver=receiver, now=now)
+    if created and freight > 0:
+        ledger.post(tenant_id=tenant_id, key=f"pickup:freight:{pickup.id}", kind="pickup_freight", now=now,
+                    memo=f"提货单 {pickup.id} 运费", member_id=member_id,
+                    legs=[Leg(member(K.MEMBER_STORED, member_id), -freight, covered=True),
+                          Leg(system(K.MERCHANT), freight)])
+    return pickup

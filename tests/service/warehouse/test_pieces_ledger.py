@@ -1,0 +1,73 @@
+"""The pieces ledger: balanced postings once per key, agents never below zero, the
+balances rebuilt from the entries, and `flask warehouse check` saying so."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from backend.db import unit_of_work, utcnow
+from backend.extensions import db
+from backend.warehouse import ledger
+from backend.warehouse.errors import InsufficientPieces
+from backend.warehouse.ledger import HELD, SUPPLY, Leg, agent
+from backend.warehouse.models import StockBalance
+
+
+def _issue(tenant_id, member_id, sku_id, n, key):
+    return ledger.post(tenant_id=tenant_id, key=key, kind="restock", now=utcnow(),
+                       legs=[Leg(SUPPLY, sku_id, -n), Leg(agent(member_id), sku_id, n)])
+
+
+def test_a_posting_is_applied_once_per_key_and_sums_to_zero(app, factory):
+    t = factory.tenant()
+    m = factory.member(t)
+    with unit_of_work():
+        first = _issue(t.id, m.id, 7, 5, "k1")
+        again = _issue(t.id, m.id, 7, 5, "k1")
+    assert first.created and not again.created and first.posting_id == again.posting_id
+    with app.app_context():
+        assert ledger.pieces_of(tenant_id=t.id, member_id=m.id) == {7: 5}
+        assert ledger.balance(tenant_id=t.id, account=SUPPLY, sku_id=7) == -5
+        assert ledger.check(tenant_id=t.id).ok
+
+
+def test_unbalanced_or_empty_postings_are_refused(app, factory):
+    t = factory.tenant()
+    m = factory.member(t)
+    with app.app_context(), pytest.raises(ValueError):
+        ledger.post(tenant_id=t.id, key="bad", kind="x", now=utcnow(), legs=[Leg(agent(m.id), 7, 5)])
+    with app.app_context(), pytest.raises(ValueError):
+        ledger.post(tenant_id=t.id, key="bad2", kind="x", now=utcnow(),
+                    legs=[Leg(agent(m.id), 7, 5), Leg(SUPPLY, 8, -5)])  # balanced in count, not per SKU
+
+
+def test_a_debit_beyond_the_balance_changes_nothing(app, factory):
+    t = factory.tenant()
+    m = factory.member(t)
+    with unit_of_work():
+        _issue(t.id, m.id, 7, 3, "in")
+    with pytest.raises(InsufficientPieces) as exc, unit_of_work():
+        ledger.post(tenant_id=t.id, key="out", kind="transfer", now=utcnow(),
+                    legs=[Leg(agent(m.id), 7, -4), Leg(HELD, 7, 4)])
+    assert exc.value.details == {"sku_id": 7, "available": 3, "wanted": 4}
+    with app.app_context():
+        assert ledger.pieces_of(tenant_id=t.id, member_id=m.id) == {7: 3}
+        assert not ledger.posting_exists(tenant_id=t.id, key="out")
+        assert ledger.check(tenant_id=t.id).postings == 1
+
+
+def test_check_command_reports_a_balance_that_drifted_from_the_ledger(app, factory):
+    t = factory.tenant(slug="drift")
+    m = factory.member(t)
+    with unit_of_work():
+        _issue(t.id, m.id, 7, 3, "in")
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["warehouse", "check", "--tenant", "drift"])
+    assert ok.exit_code == 0 and "OK" in ok.output
+    with unit_of_work():
+        db.session.execute(update(StockBalance).where(StockBalance.tenant_id == t.id, StockBalance.kind == "agent")
+                           .values(pieces=9))
+    bad = runner.invoke(args=["warehouse", "check", "--tenant", "drift", "--as-json"])
+    assert bad.exit_code == 1
+    assert '"ok": false' in bad.output and '"balance": 9, "entries": 3' in bad.output
