@@ -21,13 +21,13 @@ from typing import Any
 
 from backend.agents import service as agents
 from backend.catalog import service as catalog
+from backend.events import listen
 from backend.extensions import db
 from backend.finance import service as finance
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, member, system
 from backend.members import service as members
-from backend.events import listen
 from backend.orders import service as orders
 from backend.orders.errors import OrderStateConflict
 from backend.shops import service as shops
