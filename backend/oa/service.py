@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from backend.catalog import service as catalog
+from backend.catalog.errors import ProductNotFound, ProductNotPermitted
 from backend.errors import DomainError
 from backend.members import service as members
 from backend.members.scene import Scene
@@ -92,6 +94,22 @@ def promoter_qrcode(*, tenant_id: int, member_id: int) -> dict[str, Any]:
     return {"scene": scene, "ticket": qr.ticket, "url": qr.url, "image_url": qr.image_url}
 
 
+def _shared_product(tenant_id: int, product_id: int | None) -> dict[str, Any] | None:
+    """The product a share is about (p= in the scene), as a visitor may see it: on the
+    shelf and open to everyone; else None (the page still binds, without the card)."""
+    if product_id is None:
+        return None
+    try:
+        product = catalog.visible_product(tenant_id=tenant_id, product_id=product_id, agent_level=None)
+    except (ProductNotFound, ProductNotPermitted):
+        return None
+    skus = [s for s in catalog.skus_of(tenant_id=tenant_id, product_ids=[product.id])[product.id]
+            if s.enabled]
+    return {"id": product.id, "name": product.name, "subtitle": product.subtitle,
+            "image_url": product.image_url or None,
+            "price_fen": min((s.price_fen for s in skus), default=None)}
+
+
 def share_landing(*, tenant_slug: str, scene: str) -> dict[str, Any]:
     """What the share-link page shows (brands without a mini-program share links and
     plain QR codes): who invites, and the OA parametric QR carrying the same scene, so
@@ -104,7 +122,8 @@ def share_landing(*, tenant_slug: str, scene: str) -> dict[str, Any]:
     inviter = members.get_member(tenant_id=tenant.id, member_id=members.resolve_scene_parent(
         tenant_id=tenant.id, scene=scene))
     page: dict[str, Any] = {"brand": tenant.name, "inviter": inviter.nickname,
-                            "invite_code": inviter.invite_code, "qr_image_url": None}
+                            "invite_code": inviter.invite_code, "qr_image_url": None,
+                            "product": _shared_product(tenant.id, parsed.product_id)}
     if tenant.oa_appid:
         # One WeChat call per scene a month: the QR lives 30 days, the cache 29.
         key = f"siyu:oa-share-qr:{tenant.id}:{scene}"

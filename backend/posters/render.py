@@ -15,6 +15,7 @@ a working code is worse than none.
 
 from __future__ import annotations
 
+import colorsys
 import io
 import struct
 import unicodedata
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import qrcode
-from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from backend.money import yuan
 from backend.posters.assets import Assets, default_assets
@@ -46,6 +47,7 @@ from backend.posters.layout import (
 
 ELLIPSIS = "…"
 DEFAULT_NICKNAME = "微信用户"
+DEFAULT_PICTURE_TAGLINE = "店主精选 · 品质好物"
 PNG_ZLIB_LEVEL = 2  # 1–3 compress several times faster than 6 and only ~10 % larger
 MAX_SOURCE_PIXELS = 40_000_000  # refuse to decode absurd uploads (decompression bombs)
 QR_QUIET_MODULES = 2  # white modules around the code inside the QR box
@@ -305,11 +307,55 @@ class _Painter:
         mask = _rounded_mask(e.width, e.height, e.radius)
         picture = _decode(data.product_image, e.width, e.height, cover=True)
         if picture is None:
-            _fill(self.img, e.x, e.y, mask, e.placeholder_color)
+            # no banner or picture (a new shop, a product without one): a designed panel
+            # in the layout's colour with the subject's name, never an empty box
+            _paste(self.img, self._default_picture(e, data), e.x, e.y, mask)
             return
         if picture.mode == "RGBA":
             _fill(self.img, e.x, e.y, mask, e.placeholder_color)
         _paste(self.img, picture, e.x, e.y, mask if e.radius else None)
+
+    def _default_picture(self, e: ProductImageBox, data: PosterData) -> Image.Image:
+        """A soft diagonal gradient from the placeholder colour, two glows, and the
+        subject's name (shop or product) with a tagline, centred."""
+        w, h = e.width, e.height
+        base = e.placeholder_color[:3]
+        hue, sat, val = colorsys.rgb_to_hsv(*(c / 255 for c in base))
+        # placeholder colours are pale; the panel runs from it to a richer tone of its hue
+        # (a grey placeholder gets a warm one) so it reads as designed, not as missing
+        if sat < 0.05:
+            hue = 0.07
+        light = tuple(min(255, c + 20) for c in base)
+        deep = tuple(round(c * 255) for c in colorsys.hsv_to_rgb(hue, max(sat, 0.45), 0.82))
+        dark_panel = False  # both ends stay light enough for dark type
+        ramp = Image.linear_gradient("L").resize((w, h)).rotate(30, expand=False,
+                                                                fillcolor=128)
+        panel = Image.composite(Image.new("RGB", (w, h), deep), Image.new("RGB", (w, h), light),
+                                ramp)
+        glow = Image.new("L", (w, h), 0)
+        gd = ImageDraw.Draw(glow)
+        gd.ellipse((int(w * 0.55), -int(h * 0.25), int(w * 1.25), int(h * 0.45)), fill=90)
+        gd.ellipse((-int(w * 0.3), int(h * 0.6), int(w * 0.4), int(h * 1.3)), fill=70)
+        glow = glow.filter(ImageFilter.GaussianBlur(max(4, w // 20)))
+        panel.paste((255, 255, 255), (0, 0), glow)
+        draw = ImageDraw.Draw(panel)
+        ink = (255, 255, 255) if dark_panel else (60, 50, 45)
+        name = data.texts.get("title") or data.texts.get("shop_name") or ""
+        size = max(12, min(h // 6, w // 8))
+        font = self.font(size)
+        lines = wrap_text(clean_text(name, font), font, int(w * 0.8), 2)
+        tag_font = self.font(max(10, size // 2))
+        tagline = clean_text(DEFAULT_PICTURE_TAGLINE, tag_font)
+        line_h = int(size * 1.3)
+        block = line_h * len(lines) + int(size * 0.9)
+        y = (h - block) // 2
+        for line in lines:
+            draw.text((w / 2, y), line, font=font, fill=ink, anchor="ma")
+            y += line_h
+        draw.line((w * 0.38, y + size * 0.25, w * 0.62, y + size * 0.25), fill=ink,
+                  width=max(1, size // 16))
+        draw.text((w / 2, y + size * 0.45), tagline, font=tag_font, fill=ink, anchor="ma")
+        return panel
 
     def text(self, e: TextBox, data: PosterData) -> None:
         font = self.font(e.font_size)

@@ -228,12 +228,19 @@ def test_unreadable_avatar_bytes_fall_back_like_no_avatar(assets: Assets) -> Non
     assert broken.tobytes() == missing.tobytes()
 
 
-def test_a_missing_product_picture_leaves_a_plain_panel(assets: Assets) -> None:
-    layout = assets.default_layout("product")
+def test_a_missing_picture_gets_a_designed_panel_with_the_name(assets: Assets) -> None:
+    layout = assets.default_layout("shop")
     box = first(layout, ProductImageBox)
-    image = render_image(layout, sample(product_image=None))
-    region = image.crop((box.x + 20, box.y + 20, box.x + box.width - 20, box.y + box.height - 20))
-    assert region.getcolors() == [(region.width * region.height, box.placeholder_color[:3])]
+    shop_texts = {k: v for k, v in TEXTS.items() if k != "title"}  # a shop has a name, no title
+    named = render_image(layout, sample(product_image=None, texts={**shop_texts, "shop_name": "阿明的小店"}))
+    other = render_image(layout, sample(product_image=None, texts={**shop_texts, "shop_name": "另一家店铺"}))
+    area = (box.x, box.y, box.x + box.width, box.y + box.height)
+    region = named.crop(area)
+    # not an empty box: a gradient of many tones, with dark type for the shop's name
+    assert len(region.getcolors(maxcolors=1 << 16) or []) > 100
+    middle = region.crop((box.width // 4, box.height // 3, box.width * 3 // 4, box.height * 2 // 3))
+    assert min(sum(px) for px in middle.getdata()) < 3 * 90
+    assert region.tobytes() != other.crop(area).tobytes()
 
 
 def test_the_product_picture_fills_its_box_with_rounded_corners(assets: Assets) -> None:
