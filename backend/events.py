@@ -10,7 +10,8 @@ that caused them. Listeners are the sequences in backend/flows/, registered with
 Announced today:
 - members: `member_created(tenant_id, member_id, now)`,
   `member_bound(tenant_id, member_id, parent_id, source, scene, now)`;
-- orders: `orders_followed_up(tenant_id, order_ids, now)` (paid, rewards recorded),
+- orders: `order_placed(order, now)` (lines written, before any checkout discount),
+  `orders_followed_up(tenant_id, order_ids, now)` (paid, rewards recorded),
   `order_cancelled(order, now)`, `order_completed(order, now)`,
   `lines_refunded(order, refund, lines, now)`, `refund_requested(order)` (before a
   refund opens: a listener raising a DomainError refuses it).

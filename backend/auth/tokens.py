@@ -9,7 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from backend.errors import Unauthorized
 
-KINDS = ("member", "staff")
+KINDS = ("member", "staff", "supplier")  # supplier: a supplier's login (role "supplier")
 
 
 class TokenExpired(Unauthorized):
@@ -26,10 +26,10 @@ class TokenInvalid(Unauthorized):
 class Principal:
     """Who is calling: a member or staff account of one tenant, or the platform operator."""
 
-    kind: str  # member | staff | platform
+    kind: str  # member | staff | supplier | platform
     tenant_id: int | None
     subject_id: int | None
-    role: str | None = None  # staff: boss | operator | staff
+    role: str | None = None  # staff: boss | operator | staff; supplier: supplier
 
     @property
     def actor(self) -> str:
@@ -41,7 +41,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def issue_token(*, kind: str, tenant_id: int, subject_id: int, role: str | None = None) -> str:
-    """Sign a token for a member or staff account."""
+    """Sign a token for a member, staff or supplier account."""
     if kind not in KINDS:
         raise ValueError(kind)
     return _serializer().dumps({"k": kind, "t": tenant_id, "s": subject_id, "r": role})

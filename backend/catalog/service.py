@@ -105,6 +105,11 @@ def _raise(errors: list[dict[str, str]]) -> None:
         raise InvalidCatalogInput(details=errors)
 
 
+def check_sku(*, tenant_id: int, spec: SkuSpec) -> None:
+    """Refuse (InvalidCatalogInput) a SKU description that create/update would refuse."""
+    _raise(_sku_errors(tenant_id, spec, ""))
+
+
 # ------------------------------------------------------------------ operator verbs
 
 

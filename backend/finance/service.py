@@ -392,6 +392,16 @@ def order_rewards(*, tenant_id: int, order_id: int) -> list[RewardAccrual]:
         RewardAccrual.tenant_id == tenant_id, RewardAccrual.order_id == order_id).order_by(RewardAccrual.id)))
 
 
+def rewards_by_line(*, tenant_id: int, order_ids: Sequence[int]) -> dict[int, int]:
+    """What the members' rewards on each order line of these orders come to (fen, by
+    order line id), whatever their state."""
+    if not order_ids:
+        return {}
+    return {line_id: int(fen) for line_id, fen in db.session.execute(
+        select(RewardAccrual.order_line_id, RewardAccrual.amount_fen).where(
+            RewardAccrual.tenant_id == tenant_id, RewardAccrual.order_id.in_(sorted(set(order_ids)))))}
+
+
 def credit_bonuses(*, tenant_id: int, payouts: Sequence[PayoutLike], now: datetime) -> int:
     """Referral and team bonuses (no order line, nothing to refund): straight into the
     available balance, once per payout. Returns how many were posted now."""

@@ -26,12 +26,18 @@ POSTING_TITLES = {
     "reward_settle": "佣金结算", "reward_cancel": "佣金取消（退款）", "reward_reverse": "佣金冲回（售后退款）",
     "reward_bonus": "奖励入账", "withdraw_hold": "提现申请", "withdraw_paid": "提现到账",
     "withdraw_return": "提现退回", "transfer": "余额转赠", "recharge": "充值", "stored_spend": "余额支付",
-    "stored_refund": "余额退回",
+    "stored_refund": "余额退回", "supplier_freeze": "供应商货款冻结", "supplier_settle": "供应商货款结算",
+    "supplier_cancel": "供应商货款取消（退款）", "supplier_reverse": "供应商货款冲回（售后退款）",
+    "supplier_withdraw_hold": "供应商提现申请", "supplier_withdraw_paid": "供应商提现到账",
+    "supplier_withdraw_return": "供应商提现退回", "sharing_request": "分账请求", "sharing_done": "分账完成",
+    "sharing_failed": "分账失败退回", "sharing_return": "分账回退",
 }
 ACCOUNT_TITLES = {
     K.MEMBER_FROZEN: "冻结佣金", K.MEMBER_AVAILABLE: "可提现余额", K.MEMBER_STORED: "储值余额",
     K.MERCHANT: "商户", K.FEE_INCOME: "手续费收入", K.PLATFORM_FEES: "平台服务费",
     K.PAYOUT_TRANSIT: "提现在途", K.WECHAT_CLEARING: "微信支付清算",
+    K.SUPPLIER_FROZEN: "供应商待结算", K.SUPPLIER_AVAILABLE: "供应商可提现", K.SHARING_TRANSIT: "分账在途",
+    K.OFFLINE_CLEARING: "线下打款清算",
 }
 PAYOUT_TITLES = {
     "dist_l1": "一级佣金", "dist_l2": "二级佣金", "dist_l3": "三级佣金", "agent_dividend": "代理分红",

@@ -1,10 +1,11 @@
 """Flows: the one place where domains meet. Each module is a sequence that touches
 several domains (checkout with coupons and points, an order paid or refunded and what
-marketing does about it, the agent channel's restock, drop-ship and certificates).
-Importing this package registers the flows' listeners for what lower domains announce
-(backend/events.py); backend/app.py does so at start.
+marketing and the suppliers do about it, the agent channel's restock, drop-ship and
+certificates, a supplier's orders and after-sales). Importing this package registers
+the flows' listeners for what lower domains announce (backend/events.py);
+backend/app.py does so at start.
 """
 
-from backend.flows import agent_channel, checkout, marketing_events
+from backend.flows import agent_channel, checkout, marketing_events, supplier_events, suppliers
 
-__all__ = ["agent_channel", "checkout", "marketing_events"]
+__all__ = ["agent_channel", "checkout", "marketing_events", "supplier_events", "suppliers"]

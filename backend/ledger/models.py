@@ -26,7 +26,9 @@ Fen = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class AccountKind:
-    """Kinds of account. Member accounts have owner_key = member id; the others 0."""
+    """Kinds of account. Member accounts have owner_key = member id; supplier accounts
+    owner_key = −supplier id (negative, so they never share an owner with a member);
+    the others 0."""
 
     MEMBER_FROZEN = "member_frozen"  # rewards earned, waiting for the after-sales window
     MEMBER_AVAILABLE = "member_available"  # withdrawable rewards (may go negative on reversals)
@@ -36,10 +38,16 @@ class AccountKind:
     PLATFORM_FEES = "platform_fees"  # the platform's commission on the brand's sales
     PAYOUT_TRANSIT = "payout_transit"  # withdrawals approved or being paid out by WeChat Pay
     WECHAT_CLEARING = "wechat_clearing"  # money through WeChat Pay: negative = came in
+    SUPPLIER_FROZEN = "supplier_frozen"  # a supplier's income, waiting for the after-sales window
+    SUPPLIER_AVAILABLE = "supplier_available"  # a supplier's withdrawable income (may go negative)
+    SHARING_TRANSIT = "sharing_transit"  # profit shares (分账) requested, not yet confirmed by WeChat Pay
+    OFFLINE_CLEARING = "offline_clearing"  # money paid outside WeChat Pay (manual bank transfers)
 
     MEMBER = (MEMBER_FROZEN, MEMBER_AVAILABLE, MEMBER_STORED)
-    SYSTEM = (MERCHANT, FEE_INCOME, PLATFORM_FEES, PAYOUT_TRANSIT, WECHAT_CLEARING)
-    ALL = MEMBER + SYSTEM
+    SUPPLIER = (SUPPLIER_FROZEN, SUPPLIER_AVAILABLE)
+    SYSTEM = (MERCHANT, FEE_INCOME, PLATFORM_FEES, PAYOUT_TRANSIT, WECHAT_CLEARING, SHARING_TRANSIT,
+              OFFLINE_CLEARING)
+    ALL = MEMBER + SUPPLIER + SYSTEM
 
 
 # Balance shards per account kind. A credit goes to one shard picked at random; a
@@ -53,6 +61,10 @@ SHARDS = {
     AccountKind.PLATFORM_FEES: 4,
     AccountKind.PAYOUT_TRANSIT: 8,
     AccountKind.WECHAT_CLEARING: 16,
+    AccountKind.SUPPLIER_FROZEN: 4,
+    AccountKind.SUPPLIER_AVAILABLE: 4,
+    AccountKind.SHARING_TRANSIT: 4,
+    AccountKind.OFFLINE_CLEARING: 1,
 }
 MAX_SHARDS = 64  # balance row id = account id × MAX_SHARDS + shard
 

@@ -45,7 +45,7 @@ from backend.ledger.models import (
     balance_row_id,
 )
 
-AccountRef = tuple[str, int]  # (kind, owner key): member id, or 0 for the tenant's own accounts
+AccountRef = tuple[str, int]  # (kind, owner key): member id, −supplier id, or 0 for the tenant's own
 
 _accounts = LedgerAccount.__table__
 _balances = LedgerBalance.__table__
@@ -59,6 +59,13 @@ def member(kind: str, member_id: int) -> AccountRef:
     if kind not in AccountKind.MEMBER or member_id <= 0:
         raise ValueError(f"not a member account: {kind} {member_id}")
     return (kind, member_id)
+
+
+def supplier(kind: str, supplier_id: int) -> AccountRef:
+    """A supplier's account of one kind (frozen, available); owner key −supplier id."""
+    if kind not in AccountKind.SUPPLIER or supplier_id <= 0:
+        raise ValueError(f"not a supplier account: {kind} {supplier_id}")
+    return (kind, -supplier_id)
 
 
 def system(kind: str) -> AccountRef:

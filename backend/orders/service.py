@@ -148,6 +148,7 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
             product_name=p.product.name, sku_name=p.sku.name, image_url=p.product.image_url, quantity=qty,
             unit_price_fen=p.unit_price_fen, paid_fen=p.unit_price_fen * qty, cost_fen=p.sku.cost_fen * qty))
     db.session.flush()
+    announce("order_placed", order=order, now=now)
     return order
 
 
@@ -201,6 +202,14 @@ def get_order(*, tenant_id: int, order_id: int, member_id: int | None = None) ->
     if order is None:
         raise OrderNotFound()
     return order
+
+
+def orders_by_ids(*, tenant_id: int, order_ids: Sequence[int]) -> dict[int, Order]:
+    """Orders of this tenant by id (missing ids are left out)."""
+    if not order_ids:
+        return {}
+    return {o.id: o for o in db.session.scalars(select(Order).where(
+        Order.tenant_id == tenant_id, Order.id.in_(sorted(set(order_ids)))))}
 
 
 def _lock_order_stmt(by_id: bool, by_member: bool) -> Any:

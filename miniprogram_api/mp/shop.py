@@ -12,6 +12,7 @@ from backend.auth.tokens import Principal
 from backend.catalog import service as catalog
 from backend.db import utcnow
 from backend.flows import agent_channel as channel
+from backend.flows import suppliers as supplier_flows
 from backend.members import service as members
 from backend.orders import service as orders
 from backend.payments import service as payments
@@ -118,6 +119,13 @@ def my_order(principal: Principal, order_id: int) -> dict[str, Any]:
     """One of my orders."""
     return _order_out(orders.get_order(tenant_id=principal.tenant_id, order_id=order_id,
                                        member_id=principal.subject_id))
+
+
+@route(bp, "/orders/<int:order_id>/shipments", auth="member")
+def my_shipments(principal: Principal, order_id: int) -> dict[str, Any]:
+    """The parcels of my order: one per supplier, each with its logistics company and number."""
+    order = orders.get_order(tenant_id=principal.tenant_id, order_id=order_id, member_id=principal.subject_id)
+    return {"items": supplier_flows.order_sub_orders(tenant_id=principal.tenant_id, order_id=order.id)}
 
 
 @route(bp, "/orders/<int:order_id>/prepay", method="POST", auth="member")

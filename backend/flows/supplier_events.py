@@ -1,0 +1,54 @@
+"""What the suppliers do when orders announce something (backend/events.py), all in
+the announcer's unit of work (under the order's row lock):
+
+- an order placed → one sub-order per supplier among its lines (拆单);
+- orders paid and followed up (rewards recorded) → each supplier line's income frozen,
+  net of the commission and, where the tenant says so, of the rewards on it;
+- an order completed → its income settles after the after-sales window;
+- lines refunded → their income cancelled (frozen) or reversed (settled).
+
+Tenants without suppliers pay one indexed read per announcement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from backend.events import listen
+from backend.finance import service as finance
+from backend.orders import service as orders
+from backend.suppliers import income as supplier_income
+from backend.suppliers import service as suppliers
+
+
+@listen("order_placed")
+def split_into_sub_orders(*, order: Any, now: datetime) -> None:
+    if not suppliers.has_suppliers(tenant_id=order.tenant_id):
+        return
+    lines = orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
+    suppliers.split_order(tenant_id=order.tenant_id, order_id=order.id, order_no=order.order_no, now=now,
+                          lines=[suppliers.LineFact(ln.id, ln.product_id) for ln in lines])
+
+
+@listen("orders_followed_up")
+def freeze_supplier_income(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> None:
+    if not suppliers.has_suppliers(tenant_id=tenant_id):
+        return
+    lines = orders.order_lines(tenant_id=tenant_id, order_ids=order_ids)
+    rewards = finance.rewards_by_line(tenant_id=tenant_id, order_ids=order_ids)
+    supplier_income.on_orders_paid(tenant_id=tenant_id, now=now, orders=[supplier_income.PaidOrderLines(
+        oid, [supplier_income.PaidLine(ln.id, ln.product_id, ln.paid_fen) for ln in lines[oid]],
+        {ln.id: rewards.get(ln.id, 0) for ln in lines[oid]}) for oid in order_ids])
+
+
+@listen("order_completed")
+def schedule_supplier_settlement(*, order: Any, now: datetime) -> None:
+    supplier_income.on_order_completed(tenant_id=order.tenant_id, order_id=order.id,
+                                       completed_at=order.completed_at or now)
+
+
+@listen("lines_refunded")
+def void_supplier_income(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
+    supplier_income.on_lines_refunded(tenant_id=order.tenant_id, order_line_ids=[ln.id for ln in lines], now=now)

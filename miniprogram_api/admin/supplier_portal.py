@@ -1,0 +1,325 @@
+"""The supplier back-office (/api/v1/admin/supplier/...): a supplier applies, logs in
+with its own account (token kind "supplier", role "supplier") and sees only its own
+products, orders and money. The supplier is always the caller's; an id of another
+supplier's row reads as not found."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint, Response, send_file
+from pydantic import AwareDatetime, Field
+
+from backend.auth.tokens import Principal, issue_token
+from backend.catalog import service as catalog
+from backend.db import utcnow
+from backend.flows import suppliers as supplier_flows
+from backend.suppliers import income as supplier_income
+from backend.suppliers import service as suppliers
+from backend.suppliers import statements as supplier_statements
+from backend.tenants import service as tenants
+from miniprogram_api.http import Body, Query, page_of, route
+
+bp = Blueprint("supplier_portal", __name__, url_prefix="/api/v1/admin/supplier")
+
+Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
+MAX_FEN = catalog.MAX_PRICE_FEN
+PriceFen = Annotated[int, Field(strict=True, ge=1, le=MAX_FEN)]
+CostFen = Annotated[int, Field(strict=True, ge=0, le=MAX_FEN)]
+Stock = Annotated[int, Field(strict=True, ge=0, le=catalog.MAX_STOCK)]
+
+
+class Material(Body):
+    kind: str = Field(min_length=1, max_length=20)
+    url: str = Field(min_length=8, max_length=512)
+
+
+class ApplyIn(Body):
+    tenant: str = Field(min_length=2, max_length=40)
+    username: str = Field(min_length=3, max_length=60)
+    password: str = Field(min_length=8, max_length=128)
+    name: str = Field(min_length=1, max_length=60)
+    company_name: str = Field(min_length=2, max_length=100)
+    license_no: str = Field(min_length=15, max_length=20)
+    contact_name: str = Field(min_length=1, max_length=40)
+    contact_phone: str = Field(min_length=6, max_length=20)
+    materials: list[Material] = Field(min_length=1, max_length=20)
+
+
+class LoginIn(Body):
+    tenant: str = Field(min_length=2, max_length=40)
+    username: str = Field(min_length=1, max_length=60)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class BankCardIn(Body):
+    bank_name: str = Field(min_length=2, max_length=60)
+    account_name: str = Field(min_length=2, max_length=100)
+    card_no: str = Field(min_length=12, max_length=23)
+
+
+class UserIn(Body):
+    username: str = Field(min_length=3, max_length=60)
+    password: str = Field(min_length=8, max_length=128)
+    display_name: str = Field(min_length=1, max_length=60)
+
+
+class SkuIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    price_fen: PriceFen
+    cost_fen: CostFen = 0
+    stock: Stock = 0
+
+
+class ProductIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    category: str = Field("", max_length=32)
+    subtitle: str = Field("", max_length=200)
+    description: str = Field("", max_length=20000)
+    image_url: str = Field("", max_length=512)
+    skus: list[SkuIn] = Field(min_length=1, max_length=100)
+
+
+class SkuPatch(Body):
+    id: Id
+    name: str | None = Field(None, min_length=1, max_length=100)
+    price_fen: PriceFen | None = None
+    cost_fen: CostFen | None = None
+
+
+class ProductPatch(Body):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    category: str | None = Field(None, max_length=32)
+    subtitle: str | None = Field(None, max_length=200)
+    description: str | None = Field(None, max_length=20000)
+    image_url: str | None = Field(None, max_length=512)
+    skus: list[SkuPatch] = Field(default_factory=list, max_length=100)
+
+
+class StockIn(Body):
+    delta: int = Field(strict=True, ge=-catalog.MAX_STOCK, le=catalog.MAX_STOCK)
+
+
+class ShipIn(Body):
+    company: str = Field(min_length=1, max_length=40)
+    tracking_no: str = Field(min_length=4, max_length=64)
+
+
+class RejectIn(Body):
+    note: str = Field(min_length=1, max_length=200)
+
+
+class Page(Query):
+    before_id: int | None = Field(None, ge=1, le=2**53)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class ProductPage(Page):
+    review_status: Literal["pending", "approved", "rejected"] | None = None
+
+
+class OrderPage(Page):
+    status: Literal["open", "shipped"] | None = None
+
+
+class RangeQuery(Query):
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+
+class StatementPage(Page, RangeQuery):
+    pass
+
+
+def _me(principal: Principal, *, active: bool = True) -> Any:
+    return suppliers.supplier_of_user(tenant_id=principal.tenant_id, user_id=principal.subject_id, active=active)
+
+
+def _session(user: Any) -> dict[str, Any]:
+    token = issue_token(kind="supplier", tenant_id=user.tenant_id, subject_id=user.id, role="supplier")
+    s = suppliers.get_supplier(tenant_id=user.tenant_id, supplier_id=user.supplier_id)
+    return {"token": token, "user": suppliers.user_view(user), "supplier": suppliers.supplier_view(s)}
+
+
+# ------------------------------------------------------------------ account
+
+
+@route(bp, "/apply", method="POST", auth=None, body=ApplyIn, status=201)
+def apply(body: ApplyIn) -> dict[str, Any]:
+    """Apply to sell on the brand's platform (入驻申请); the login follows the review."""
+    tenant = tenants.get_tenant_by_slug(slug=body.tenant)
+    _, user = suppliers.apply(tenant_id=tenant.id, username=body.username, password=body.password, now=utcnow(),
+                              application=suppliers.Application(
+                                  name=body.name, company_name=body.company_name, license_no=body.license_no,
+                                  contact_name=body.contact_name, contact_phone=body.contact_phone,
+                                  materials=[m.model_dump() for m in body.materials]))
+    return _session(user)
+
+
+@route(bp, "/login", method="POST", auth=None, body=LoginIn)
+def login(body: LoginIn) -> dict[str, Any]:
+    """Supplier log in (its own account, role supplier)."""
+    return _session(suppliers.login(tenant_slug=body.tenant, username=body.username, password=body.password))
+
+
+@route(bp, "/me", auth="supplier")
+def me(principal: Principal) -> dict[str, Any]:
+    """My supplier: its application state, rate and (masked) bank card."""
+    return suppliers.supplier_view(_me(principal, active=False))
+
+
+@route(bp, "/bank-card", method="PUT", auth="supplier", body=BankCardIn)
+def bank_card(principal: Principal, body: BankCardIn) -> dict[str, Any]:
+    """Set the card withdrawals are paid to (stored encrypted, shown masked)."""
+    s = suppliers.set_bank_card(tenant_id=principal.tenant_id, supplier_id=_me(principal).id, now=utcnow(),
+                                bank_name=body.bank_name, account_name=body.account_name, card_no=body.card_no,
+                                actor=principal.actor)
+    return suppliers.supplier_view(s)
+
+
+@route(bp, "/users", method="POST", auth="supplier", body=UserIn, status=201)
+def add_user(principal: Principal, body: UserIn) -> dict[str, Any]:
+    """Another login for my supplier."""
+    return suppliers.user_view(suppliers.add_user(
+        tenant_id=principal.tenant_id, supplier_id=_me(principal).id, username=body.username,
+        password=body.password, display_name=body.display_name, actor=principal.actor, now=utcnow()))
+
+
+# ------------------------------------------------------------------ products
+
+
+@route(bp, "/products", auth="supplier", query=ProductPage)
+def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
+    """My products with their review state."""
+    rows = suppliers.list_supplier_products(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
+                                            review_status=query.review_status, before_id=query.before_id,
+                                            limit=query.limit)
+    return page_of(rows, suppliers.product_with_review, query.limit)
+
+
+@route(bp, "/products", method="POST", auth="supplier", body=ProductIn, status=201)
+def submit_product(principal: Principal, body: ProductIn) -> dict[str, Any]:
+    """Submit a product (SKUs, price, cost, stock) for the operator's review."""
+    row = suppliers.submit_product(
+        tenant_id=principal.tenant_id, supplier_id=_me(principal).id, actor=principal.actor, now=utcnow(),
+        submission=suppliers.ProductSubmission(
+            name=body.name, category=body.category, subtitle=body.subtitle, description=body.description,
+            image_url=body.image_url, skus=[catalog.SkuSpec(name=s.name, price_fen=s.price_fen, cost_fen=s.cost_fen,
+                                                            stock=s.stock) for s in body.skus]))
+    return suppliers.product_with_review(row)
+
+
+@route(bp, "/products/<int:product_id>", auth="supplier")
+def product(principal: Principal, product_id: int) -> dict[str, Any]:
+    """One of my products."""
+    return suppliers.product_with_review(suppliers.supplier_product(
+        tenant_id=principal.tenant_id, product_id=product_id, supplier_id=_me(principal).id))
+
+
+@route(bp, "/products/<int:product_id>", method="PATCH", auth="supplier", body=ProductPatch)
+def edit_product(principal: Principal, product_id: int, body: ProductPatch) -> dict[str, Any]:
+    """Edit my product: a new price or cost goes back to review."""
+    changes = body.model_dump(exclude_unset=True, exclude={"skus"})
+    sku_changes = {s.id: s.model_dump(exclude_unset=True, exclude={"id"}) for s in body.skus}
+    row = suppliers.edit_product(tenant_id=principal.tenant_id, supplier_id=_me(principal).id, product_id=product_id,
+                                 changes=changes, sku_changes=sku_changes, actor=principal.actor, now=utcnow())
+    return suppliers.product_with_review(row)
+
+
+@route(bp, "/products/<int:product_id>/resubmit", method="POST", auth="supplier")
+def resubmit(principal: Principal, product_id: int) -> dict[str, Any]:
+    """Send a rejected product back for review."""
+    return suppliers.product_with_review(suppliers.resubmit_product(
+        tenant_id=principal.tenant_id, supplier_id=_me(principal).id, product_id=product_id, now=utcnow()))
+
+
+@route(bp, "/skus/<int:sku_id>/stock", method="POST", auth="supplier", body=StockIn)
+def stock(principal: Principal, sku_id: int, body: StockIn) -> dict[str, Any]:
+    """Add or remove stock of one of my SKUs."""
+    sku = suppliers.adjust_stock(tenant_id=principal.tenant_id, supplier_id=_me(principal).id, sku_id=sku_id,
+                                 delta=body.delta, actor=principal.actor)
+    return catalog.sku_admin_view(sku)
+
+
+# ------------------------------------------------------------------ orders and after-sales
+
+
+@route(bp, "/orders", auth="supplier", query=OrderPage)
+def orders(principal: Principal, query: OrderPage) -> dict[str, Any]:
+    """My sub-orders, newest first (only my lines of each order)."""
+    return supplier_flows.supplier_orders(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
+                                          status=query.status, before_id=query.before_id, limit=query.limit)
+
+
+@route(bp, "/orders/<int:sub_order_id>", auth="supplier")
+def order(principal: Principal, sub_order_id: int) -> dict[str, Any]:
+    """One of my sub-orders."""
+    return supplier_flows.supplier_order(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
+                                         sub_order_id=sub_order_id)
+
+
+@route(bp, "/orders/<int:sub_order_id>/ship", method="POST", auth="supplier", body=ShipIn)
+def ship(principal: Principal, sub_order_id: int, body: ShipIn) -> dict[str, Any]:
+    """Ship my sub-order (logistics company and number); again to correct them."""
+    return supplier_flows.ship(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
+                               sub_order_id=sub_order_id, company=body.company, tracking_no=body.tracking_no,
+                               actor=principal.actor, now=utcnow())
+
+
+@route(bp, "/orders/<int:sub_order_id>/refunds", auth="supplier")
+def refunds(principal: Principal, sub_order_id: int) -> dict[str, Any]:
+    """After-sales requests on my sub-order."""
+    return {"items": supplier_flows.supplier_refunds(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
+                                                     sub_order_id=sub_order_id)}
+
+
+@route(bp, "/refunds/<int:refund_id>/approve", method="POST", auth="supplier")
+def approve_refund(principal: Principal, refund_id: int) -> dict[str, Any]:
+    """Approve a buyer's after-sales request on my lines: refunded through WeChat Pay."""
+    return supplier_flows.decide_refund(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
+                                        refund_id=refund_id, approve=True, actor=principal.actor, now=utcnow())
+
+
+@route(bp, "/refunds/<int:refund_id>/reject", method="POST", auth="supplier", body=RejectIn)
+def reject_refund(principal: Principal, refund_id: int, body: RejectIn) -> dict[str, Any]:
+    """Reject a buyer's after-sales request on my lines, with the reason."""
+    return supplier_flows.decide_refund(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
+                                        refund_id=refund_id, approve=False, actor=principal.actor, now=utcnow(),
+                                        note=body.note)
+
+
+# ------------------------------------------------------------------ money
+
+
+@route(bp, "/income", auth="supplier")
+def income(principal: Principal) -> dict[str, Any]:
+    """My income per state (frozen, settled, cancelled, reversed) and my balances."""
+    return supplier_income.income_summary(tenant_id=principal.tenant_id, supplier_id=_me(principal).id)
+
+
+@route(bp, "/statement", auth="supplier", query=StatementPage)
+def statement(principal: Principal, query: StatementPage) -> dict[str, Any]:
+    """My statement: every entry on my accounts, newest first."""
+    return supplier_statements.supplier_statement(
+        tenant_id=principal.tenant_id, supplier_id=_me(principal).id, before_id=query.before_id, limit=query.limit,
+        start=query.start, end=query.end)
+
+
+def csv_response(lines: Iterator[str], filename: str) -> Response:
+    """CSV lines written out while the request lives (spilling to disk past 8 MB), then sent."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    for line in lines:
+        spool.write(line.encode("utf-8"))
+    spool.seek(0)
+    return send_file(spool, mimetype="text/csv; charset=utf-8", as_attachment=True, download_name=filename)
+
+
+@route(bp, "/statement.csv", auth="supplier", query=RangeQuery, raw=True)
+def statement_csv(principal: Principal, query: RangeQuery) -> Response:
+    """My statement as CSV (for Excel)."""
+    s = _me(principal)
+    return csv_response(supplier_statements.supplier_statement_csv(
+        tenant_id=principal.tenant_id, supplier_id=s.id, start=query.start, end=query.end),
+        f"statement-supplier-{s.id}.csv")

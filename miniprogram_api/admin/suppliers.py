@@ -1,0 +1,156 @@
+"""The operator's side of suppliers (/api/v1/admin/suppliers/...): the rules
+(commission rates, who bears rewards, profit sharing, payout mode), applications and
+their review, products under review, sub-orders. Boss or operator; audited."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint
+from pydantic import Field
+
+from backend.auth.tokens import Principal
+from backend.db import utcnow
+from backend.flows import suppliers as supplier_flows
+from backend.suppliers import income as supplier_income
+from backend.suppliers import service as suppliers
+from miniprogram_api.http import Body, Query, page_of, route
+
+bp = Blueprint("admin_suppliers", __name__, url_prefix="/api/v1/admin/suppliers")
+
+MANAGERS = ("boss", "operator")
+Rate = Annotated[str, Field(min_length=1, max_length=16)]
+
+
+class RulesIn(Body):
+    commission_rate: Rate | None = None
+    category_rates: dict[Annotated[str, Field(min_length=1, max_length=32)], Rate] | None = Field(None, max_length=200)
+    suppliers_bear_rewards: bool | None = None
+    profit_sharing: bool | None = None
+    payout_mode: Literal["manual", "bank_api"] | None = None
+
+
+class ReviewIn(Body):
+    approve: bool
+    note: str = Field("", max_length=200)
+    commission_rate: Rate | None = None
+
+
+class SupplierPatch(Body):
+    commission_rate: Rate | None = None
+    status: Literal["active", "suspended"] | None = None
+    sharing_receiver: str | None = Field(None, min_length=8, max_length=32)
+
+
+class UserIn(Body):
+    username: str = Field(min_length=3, max_length=60)
+    password: str = Field(min_length=8, max_length=128)
+    display_name: str = Field(min_length=1, max_length=60)
+
+
+class Page(Query):
+    before_id: int | None = Field(None, ge=1, le=2**53)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class SupplierPage(Page):
+    status: Literal["pending", "active", "rejected", "suspended"] | None = None
+
+
+class ProductPage(Page):
+    review_status: Literal["pending", "approved", "rejected"] | None = None
+    supplier_id: int | None = Field(None, ge=1, le=2**53)
+
+
+class SubOrderPage(Page):
+    status: Literal["open", "shipped"] | None = None
+
+
+def _rules(principal: Principal) -> dict[str, Any]:
+    return suppliers.get_rules(tenant_id=principal.tenant_id).as_dict()
+
+
+@route(bp, "/settings", auth="staff", roles=MANAGERS)
+def settings(principal: Principal) -> dict[str, Any]:
+    """The supplier rules: commission rates, rewards borne, profit sharing, payout mode."""
+    return _rules(principal)
+
+
+@route(bp, "/settings", method="PATCH", auth="staff", roles=MANAGERS, body=RulesIn)
+def update_settings(principal: Principal, body: RulesIn) -> dict[str, Any]:
+    """Change the supplier rules (audited)."""
+    return suppliers.update_rules(tenant_id=principal.tenant_id, changes=body.model_dump(exclude_unset=True),
+                                  actor=principal.actor, now=utcnow()).as_dict()
+
+
+@route(bp, "", auth="staff", roles=MANAGERS, query=SupplierPage)
+def list_suppliers(principal: Principal, query: SupplierPage) -> dict[str, Any]:
+    """Suppliers (applications first by status), newest first."""
+    rows = suppliers.list_suppliers(tenant_id=principal.tenant_id, status=query.status, before_id=query.before_id,
+                                    limit=query.limit)
+    return page_of(rows, lambda s: suppliers.supplier_view(s, admin=True), query.limit)
+
+
+@route(bp, "/<int:supplier_id>", auth="staff", roles=MANAGERS)
+def get_supplier(principal: Principal, supplier_id: int) -> dict[str, Any]:
+    """One supplier with its income and balances."""
+    s = suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)
+    return {**suppliers.supplier_view(s, admin=True),
+            "income": supplier_income.income_summary(tenant_id=principal.tenant_id, supplier_id=s.id)}
+
+
+@route(bp, "/<int:supplier_id>/review", method="POST", auth="staff", roles=MANAGERS, body=ReviewIn)
+def review(principal: Principal, supplier_id: int, body: ReviewIn) -> dict[str, Any]:
+    """Approve (optionally with its own commission rate) or reject (with the reason) an application."""
+    s = suppliers.review_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id, approve=body.approve,
+                                  note=body.note, commission_rate=body.commission_rate, actor=principal.actor,
+                                  now=utcnow())
+    return suppliers.supplier_view(s, admin=True)
+
+
+@route(bp, "/<int:supplier_id>", method="PATCH", auth="staff", roles=MANAGERS, body=SupplierPatch)
+def update_supplier(principal: Principal, supplier_id: int, body: SupplierPatch) -> dict[str, Any]:
+    """Change a supplier's own rate (null: the category's or the tenant's), suspend or
+    resume it, or set its WeChat Pay receiver (分账接收方)."""
+    s = suppliers.update_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id,
+                                  changes=body.model_dump(exclude_unset=True), actor=principal.actor, now=utcnow())
+    return suppliers.supplier_view(s, admin=True)
+
+
+@route(bp, "/<int:supplier_id>/users", method="POST", auth="staff", roles=MANAGERS, body=UserIn, status=201)
+def add_user(principal: Principal, supplier_id: int, body: UserIn) -> dict[str, Any]:
+    """Add a login for a supplier."""
+    return suppliers.user_view(suppliers.add_user(
+        tenant_id=principal.tenant_id, supplier_id=supplier_id, username=body.username, password=body.password,
+        display_name=body.display_name, actor=principal.actor, now=utcnow()))
+
+
+@route(bp, "/products", auth="staff", roles=MANAGERS, query=ProductPage)
+def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
+    """Suppliers' products, e.g. those waiting for review (review_status=pending)."""
+    rows = suppliers.list_supplier_products(tenant_id=principal.tenant_id, supplier_id=query.supplier_id,
+                                            review_status=query.review_status, before_id=query.before_id,
+                                            limit=query.limit)
+    return page_of(rows, suppliers.product_with_review, query.limit)
+
+
+@route(bp, "/products/<int:product_id>/review", method="POST", auth="staff", roles=MANAGERS, body=ReviewIn)
+def review_product(principal: Principal, product_id: int, body: ReviewIn) -> dict[str, Any]:
+    """Approve a supplier's product or its new prices (on the shelf), or reject with the reason."""
+    row = suppliers.review_product(tenant_id=principal.tenant_id, product_id=product_id, approve=body.approve,
+                                   note=body.note, actor=principal.actor, now=utcnow())
+    return suppliers.product_with_review(row)
+
+
+@route(bp, "/<int:supplier_id>/orders", auth="staff", roles=MANAGERS, query=SubOrderPage)
+def supplier_orders(principal: Principal, supplier_id: int, query: SubOrderPage) -> dict[str, Any]:
+    """A supplier's sub-orders as the supplier sees them."""
+    suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)
+    return supplier_flows.supplier_orders(tenant_id=principal.tenant_id, supplier_id=supplier_id,
+                                          status=query.status, before_id=query.before_id, limit=query.limit)
+
+
+@route(bp, "/order-split/<int:order_id>", auth="staff", roles=MANAGERS)
+def order_split(principal: Principal, order_id: int) -> dict[str, Any]:
+    """How an order was split among suppliers (sub-orders, shipments)."""
+    return {"items": supplier_flows.order_sub_orders(tenant_id=principal.tenant_id, order_id=order_id)}
