@@ -50,3 +50,29 @@ class SuppliersFactory:
             ok = self.client.post(f"{ADMIN}/products/{pid}/review", headers=boss, json={"approve": True})
             assert ok.status_code == 200 and ok.json["on_shelf"], ok.json
         return pid, sku
+
+
+def service_supplier(tenant: Any, *, card: bool = True, price_fen: int = 10000) -> tuple[int, int]:
+    """A supplier approved through the services, with its bank card and one approved
+    product; returns (supplier id, sku id)."""
+    from backend.catalog import service as catalog
+    from backend.db import unit_of_work, utcnow
+    from backend.suppliers import service as suppliers
+
+    now = utcnow()
+    with unit_of_work():
+        s, _ = suppliers.apply(tenant_id=tenant.id, username=f"s{tenant.id}x{now.microsecond}", password="password123",
+                               now=now, application=suppliers.Application(
+                                   name="山间茶园", company_name="山间茶园有限公司", license_no=LICENSE,
+                                   contact_name="李四", contact_phone="13900001111",
+                                   materials=[{"kind": "营业执照", "url": "https://img.example/l.png"}]))
+        suppliers.review_supplier(tenant_id=tenant.id, supplier_id=s.id, approve=True, actor="test", now=now)
+        if card:
+            suppliers.set_bank_card(tenant_id=tenant.id, supplier_id=s.id, bank_name="招商银行", account_name="山间茶园",
+                                    card_no="6225880012345678", actor="test", now=now)
+        row = suppliers.submit_product(tenant_id=tenant.id, supplier_id=s.id, actor="test", now=now,
+                                       submission=suppliers.ProductSubmission(name="高山云雾", skus=[catalog.SkuSpec(
+                                           name="500g", price_fen=price_fen, cost_fen=6000, stock=10_000)]))
+        suppliers.review_product(tenant_id=tenant.id, product_id=row.product_id, approve=True, actor="test", now=now)
+        sku = catalog.skus_of(tenant_id=tenant.id, product_ids=[row.product_id])[row.product_id][0]
+        return s.id, sku.id

@@ -20,7 +20,7 @@ Fen = BigInteger().with_variant(Integer(), "sqlite")
 
 SUPPLIER_STATUSES = ("pending", "active", "rejected", "suspended")
 PRODUCT_REVIEW = ("pending", "approved", "rejected")
-PAYOUT_MODES = ("manual", "bank_api")
+PAYOUT_MODES = ("manual",)  # bank_api (WeChat Pay transfer to a bank card) follows
 
 
 class SupplierSettings(TenantScoped, Base):

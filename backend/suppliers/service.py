@@ -112,7 +112,7 @@ def update_rules(*, tenant_id: int, changes: Mapping[str, Any], actor: str, now:
             values[flag] = changes[flag]
     if "payout_mode" in changes:
         if changes["payout_mode"] not in PAYOUT_MODES:
-            problems.append({"field": "payout_mode", "message": "须为 manual（线下批量打款）或 bank_api（微信支付付款到银行卡）"})
+            problems.append({"field": "payout_mode", "message": "须为 manual（线下批量打款）"})
         values["payout_mode"] = changes["payout_mode"]
     if problems:
         raise InvalidSupplierInput("供应商设置有误", details=problems)

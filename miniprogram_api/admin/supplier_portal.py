@@ -19,6 +19,7 @@ from backend.flows import suppliers as supplier_flows
 from backend.suppliers import income as supplier_income
 from backend.suppliers import service as suppliers
 from backend.suppliers import statements as supplier_statements
+from backend.suppliers import withdrawals as supplier_withdrawals
 from backend.tenants import service as tenants
 from miniprogram_api.http import Body, Query, page_of, route
 
@@ -122,6 +123,15 @@ class ProductPage(Page):
 
 class OrderPage(Page):
     status: Literal["open", "shipped"] | None = None
+
+
+class WithdrawIn(Body):
+    amount_fen: int = Field(strict=True, ge=1, le=10**11)
+    client_token: str | None = Field(None, min_length=8, max_length=64)
+
+
+class WithdrawalPage(Page):
+    status: Literal["pending", "approved", "paying", "paid", "failed", "rejected"] | None = None
 
 
 class RangeQuery(Query):
@@ -323,3 +333,20 @@ def statement_csv(principal: Principal, query: RangeQuery) -> Response:
     return csv_response(supplier_statements.supplier_statement_csv(
         tenant_id=principal.tenant_id, supplier_id=s.id, start=query.start, end=query.end),
         f"statement-supplier-{s.id}.csv")
+
+
+@route(bp, "/withdrawals", method="POST", auth="supplier", body=WithdrawIn, status=201)
+def withdraw(principal: Principal, body: WithdrawIn) -> dict[str, Any]:
+    """Withdraw available income to my bank card (the tenant's minimum, fee and daily limits)."""
+    w = supplier_withdrawals.apply_withdrawal(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
+                                              amount_fen=body.amount_fen, client_token=body.client_token,
+                                              now=utcnow())
+    return supplier_withdrawals.withdrawal_view(w)
+
+
+@route(bp, "/withdrawals", auth="supplier", query=WithdrawalPage)
+def my_withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
+    """My withdrawals, newest first (card numbers masked)."""
+    rows = supplier_withdrawals.list_withdrawals(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
+                                                 status=query.status, before_id=query.before_id, limit=query.limit)
+    return page_of(rows, supplier_withdrawals.withdrawal_view, query.limit)

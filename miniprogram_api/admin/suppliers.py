@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint
+from flask import Blueprint, Response
 from pydantic import Field
 
 from backend.auth.tokens import Principal
@@ -14,6 +14,8 @@ from backend.db import utcnow
 from backend.flows import suppliers as supplier_flows
 from backend.suppliers import income as supplier_income
 from backend.suppliers import service as suppliers
+from backend.suppliers import withdrawals as supplier_withdrawals
+from miniprogram_api.admin.supplier_portal import csv_response
 from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_suppliers", __name__, url_prefix="/api/v1/admin/suppliers")
@@ -27,7 +29,7 @@ class RulesIn(Body):
     category_rates: dict[Annotated[str, Field(min_length=1, max_length=32)], Rate] | None = Field(None, max_length=200)
     suppliers_bear_rewards: bool | None = None
     profit_sharing: bool | None = None
-    payout_mode: Literal["manual", "bank_api"] | None = None
+    payout_mode: Literal["manual"] | None = None
 
 
 class ReviewIn(Body):
@@ -64,6 +66,26 @@ class ProductPage(Page):
 
 class SubOrderPage(Page):
     status: Literal["open", "shipped"] | None = None
+
+
+class WithdrawalPage(Page):
+    status: Literal["pending", "approved", "paying", "paid", "failed", "rejected"] | None = None
+    supplier_id: int | None = Field(None, ge=1, le=2**53)
+
+
+class WithdrawalReviewIn(Body):
+    approve: bool
+    note: str = Field("", max_length=200)
+
+
+class FailedIn(Body):
+    id: Annotated[int, Field(strict=True, ge=1, le=2**53)]
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class ConfirmIn(Body):
+    paid: list[Annotated[int, Field(strict=True, ge=1, le=2**53)]] = Field(default_factory=list, max_length=500)
+    failed: list[FailedIn] = Field(default_factory=list, max_length=500)
 
 
 def _rules(principal: Principal) -> dict[str, Any]:
@@ -154,3 +176,41 @@ def supplier_orders(principal: Principal, supplier_id: int, query: SubOrderPage)
 def order_split(principal: Principal, order_id: int) -> dict[str, Any]:
     """How an order was split among suppliers (sub-orders, shipments)."""
     return {"items": supplier_flows.order_sub_orders(tenant_id=principal.tenant_id, order_id=order_id)}
+
+
+@route(bp, "/withdrawals", auth="staff", roles=MANAGERS, query=WithdrawalPage)
+def withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
+    """Suppliers' withdrawals, e.g. those waiting for review (status=pending)."""
+    rows = supplier_withdrawals.list_withdrawals(tenant_id=principal.tenant_id, supplier_id=query.supplier_id,
+                                                 status=query.status, before_id=query.before_id, limit=query.limit)
+    return page_of(rows, lambda w: supplier_withdrawals.withdrawal_view(w, admin=True), query.limit)
+
+
+@route(bp, "/withdrawals/<int:withdrawal_id>/review", method="POST", auth="staff", roles=MANAGERS,
+       body=WithdrawalReviewIn)
+def review_withdrawal(principal: Principal, withdrawal_id: int, body: WithdrawalReviewIn) -> dict[str, Any]:
+    """Approve a supplier's withdrawal (paid in the next batch) or reject it (money returned)."""
+    w = supplier_withdrawals.review_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id,
+                                               approve=body.approve, note=body.note, actor=principal.actor,
+                                               now=utcnow())
+    return supplier_withdrawals.withdrawal_view(w, admin=True)
+
+
+@route(bp, "/withdrawals/batches", method="POST", auth="staff", roles=("boss",), raw=True)
+def export_batch(principal: Principal) -> Response:
+    """Put every approved withdrawal into one bank batch and download the bank's CSV
+    (header X-Batch-No names the batch to confirm later). Boss only: the file carries
+    whole card numbers."""
+    batch = supplier_withdrawals.export_batch(tenant_id=principal.tenant_id, actor=principal.actor, now=utcnow())
+    resp = csv_response(supplier_withdrawals.batch_csv(batch), f"supplier-payouts-{batch.batch_no}.csv")
+    resp.headers["X-Batch-No"] = batch.batch_no
+    return resp
+
+
+@route(bp, "/withdrawals/batches/<batch_no>/confirm", method="POST", auth="staff", roles=MANAGERS, body=ConfirmIn)
+def confirm_batch(principal: Principal, batch_no: str, body: ConfirmIn) -> dict[str, Any]:
+    """Report the bank's result of a batch: paid ones done, failed ones returned."""
+    rows = supplier_withdrawals.confirm_batch(tenant_id=principal.tenant_id, batch_no=batch_no[:32],
+                                              paid_ids=body.paid, failed={f.id: f.reason for f in body.failed},
+                                              actor=principal.actor, now=utcnow())
+    return {"items": [supplier_withdrawals.withdrawal_view(w, admin=True) for w in rows]}

@@ -243,3 +243,67 @@ def test_bad_supplier_input_is_refused_with_the_field_named(client, factory, sup
     assert "6225880012345678" not in card.get_data(as_text=True)
     assert client.put(f"{PORTAL}/bank-card", headers=headers,
                       json={"bank_name": "招商银行", "account_name": "甲", "card_no": "12ab34567890"}).status_code == 400
+
+
+def _settled_supplier(client, factory, sup, shop, t, boss, price_fen=20000):
+    """A supplier with `price_fen` × 0.9 settled income, its card set; (headers, id)."""
+    member = factory.member(t)
+    headers, sid = sup.active(t, boss)
+    _, sku = sup.product(headers, boss, price_fen=price_fen)
+    order = shop.paid_order(t, member, [(sku, 1)])
+    with unit_of_work():
+        from backend.orders import service as orders
+
+        orders.ship_order(tenant_id=t.id, order_id=order.id, company="顺丰", tracking_no="SF0001", actor="test",
+                          now=utcnow())
+    at = utcnow()
+    _complete(t.id, order.id, at)
+    assert _settle(at + timedelta(days=8)) == 1
+    client.put(f"{PORTAL}/bank-card", headers=headers, json={"bank_name": "招商银行", "account_name": "甲茶园",
+                                                            "card_no": "6225880012345678"})
+    return headers, sid
+
+
+def test_supplier_withdrawals_follow_the_members_rules_and_are_paid_in_a_bank_batch(client, factory, sup, shop):
+    t = factory.tenant()
+    boss = factory.staff_headers(factory.staff(t, "boss"))
+    client.patch("/api/v1/admin/finance/settings", headers=boss,
+                 json={"withdraw_min_fen": 1000, "withdraw_fee_rate": "1%", "withdraw_daily_count": 2})
+    headers, sid = _settled_supplier(client, factory, sup, shop, t, boss)  # 18000 available
+    small = client.post(f"{PORTAL}/withdrawals", headers=headers, json={"amount_fen": 999})
+    assert (small.status_code, small.json["code"]) == (400, "withdraw_below_minimum")
+    too_much = client.post(f"{PORTAL}/withdrawals", headers=headers, json={"amount_fen": 18001})
+    assert (too_much.status_code, too_much.json["code"]) == (409, "insufficient_balance")
+    first = client.post(f"{PORTAL}/withdrawals", headers=headers, json={"amount_fen": 10000, "client_token": "tok-0001"})
+    assert (first.status_code, first.json["fee_fen"], first.json["net_fen"]) == (201, 100, 9900)
+    assert first.json["card_no"] == "**** **** **** 5678"
+    again = client.post(f"{PORTAL}/withdrawals", headers=headers, json={"amount_fen": 10000, "client_token": "tok-0001"})
+    assert again.json["id"] == first.json["id"]
+    second = client.post(f"{PORTAL}/withdrawals", headers=headers, json={"amount_fen": 5000})
+    third = client.post(f"{PORTAL}/withdrawals", headers=headers, json={"amount_fen": 1000})
+    assert (third.status_code, third.json["code"]) == (409, "withdraw_daily_limit")
+    assert client.get(f"{PORTAL}/income", headers=headers).json["available_fen"] == 3000
+    rejected = client.post(f"{ADMIN}/withdrawals/{second.json['id']}/review", headers=boss,
+                           json={"approve": False, "note": "资料不符"})
+    assert rejected.json["status"] == "rejected"
+    assert client.get(f"{PORTAL}/income", headers=headers).json["available_fen"] == 8000
+    client.post(f"{ADMIN}/withdrawals/{first.json['id']}/review", headers=boss, json={"approve": True})
+    operator = factory.staff_headers(factory.staff(t, "operator"))
+    assert client.post(f"{ADMIN}/withdrawals/batches", headers=operator).status_code == 403
+    batch = client.post(f"{ADMIN}/withdrawals/batches", headers=boss)
+    assert batch.status_code == 200
+    text = batch.data.decode("utf-8-sig")
+    assert "6225880012345678" in text and "99.00" in text
+    batch_no = batch.headers["X-Batch-No"]
+    listed = client.get(f"{PORTAL}/withdrawals", headers=headers).get_data(as_text=True)
+    assert "6225880012345678" not in listed and "5678" in listed
+    done = client.post(f"{ADMIN}/withdrawals/batches/{batch_no}/confirm", headers=boss,
+                       json={"paid": [first.json["id"]]})
+    assert [w["status"] for w in done.json["items"]] == ["paid"]
+    twice = client.post(f"{ADMIN}/withdrawals/batches/{batch_no}/confirm", headers=boss,
+                        json={"failed": [{"id": first.json["id"], "reason": "退票"}]})
+    assert (twice.status_code, twice.json["code"]) == (409, "withdrawal_state")
+    with unit_of_work():
+        report = ledger.check_ledger(tenant_id=t.id)
+        assert report.ok
+        assert ledger.balances_of(tenant_id=t.id, owner_id=0)["offline_clearing"] == 9900
