@@ -44,13 +44,23 @@ def refuse(raw: Any, assets: Assets) -> InvalidTemplate:
     return caught.value
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_every_shipped_template_is_valid_720_by_1280_with_one_qr(kind: str, assets: Assets) -> None:
+SHARE_KINDS = [k for k in KINDS if k != "certificate"]
+
+
+@pytest.mark.parametrize("kind", SHARE_KINDS)
+def test_every_shipped_share_template_is_valid_720_by_1280_with_one_qr(kind: str, assets: Assets) -> None:
     layout = assets.default_layout(kind)
     assert (layout.canvas.width, layout.canvas.height) == (720, 1280)
     assert sum(isinstance(e, QrBox) for e in layout.elements) == 1
     assert layout.background.image == f"images/{kind}_bg.png"
     assert any(isinstance(e, AvatarBox) for e in layout.elements)
+
+
+def test_the_certificate_template_is_landscape_with_one_verification_qr(assets: Assets) -> None:
+    # an agent certificate (代理证书) is a document, not a share poster: landscape, no avatar
+    layout = assets.default_layout("certificate")
+    assert layout.canvas.width > layout.canvas.height
+    assert sum(isinstance(e, QrBox) for e in layout.elements) == 1
 
 
 def test_a_minimal_layout_parses_with_defaults_filled_in(assets: Assets) -> None:

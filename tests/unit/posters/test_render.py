@@ -68,11 +68,15 @@ def near(a: tuple[int, ...], b: tuple[int, ...], tol: int = 12) -> bool:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_each_kind_renders_a_720x1280_png_whose_qr_scans_to_the_share_link(kind: str,
+def test_each_kind_renders_a_png_of_its_canvas_whose_qr_scans_to_the_link(kind: str,
                                                                           assets: Assets) -> None:
-    png = render_poster(assets.default_layout(kind), sample())
+    layout = assets.default_layout(kind)
+    png = render_poster(layout, sample())
     image = Image.open(io.BytesIO(png))
-    assert (image.format, image.size) == ("PNG", (720, 1280))
+    # share posters are 720×1280; the agent certificate is a landscape document
+    size = (1000, 720) if kind == "certificate" else (720, 1280)
+    assert (image.format, image.size) == ("PNG", size)
+    assert (layout.canvas.width, layout.canvas.height) == size
     assert read_qr_texts(png) == [SHARE_URL]
 
 
