@@ -1,14 +1,17 @@
-"""Checkout (下单结算): an order priced with the buyer's coupon (and points), its
+"""Checkout (下单结算): an order priced with the buyer's coupon and points, the
 discount spread over the lines to the fen.
 
     quote(...)        what the order would cost: every coupon the buyer holds with
                       what it takes off (or why not), the best one picked;
     place_order(...)  the order placed (orders), the discounts applied to its lines
                       (orders.apply_discounts: what each line costs the buyer is
-                      what its rewards and refunds are based on), the coupon redeemed.
+                      what its rewards and refunds are based on), the coupon redeemed,
+                      the points spent.
 
 Both run the same plan (`_plan`), so the quote is what the order will cost. Order of
-the discounts: the coupon on the lines it covers, in proportion to their amounts.
+the discounts: the coupon on the lines it covers, in proportion to their amounts;
+then points (up to the tenant's share of what is left, never the last fen) over every
+line, in proportion to what is left of each.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from typing import Any
 
 from backend.catalog import service as catalog
 from backend.flows import agent_channel
-from backend.marketing import coupons
-from backend.marketing.pricing import CouponResult, Line, allocate
+from backend.marketing import coupons, points
+from backend.marketing.errors import InsufficientPoints, PointsOverCap
+from backend.marketing.pricing import CouponResult, Line, allocate, points_cap_fen
 from backend.members import service as members
 from backend.money import yuan
 from backend.orders import service as orders
@@ -39,7 +43,13 @@ class Plan:
     freight_fen: int
     options: list[coupons.CouponOption]
     coupon: coupons.CouponOption | None
+    points: points.PointsOffer
+    points_used: int = 0
     line_discounts: dict[int, int] = field(default_factory=dict)  # line key -> fen off
+
+    @property
+    def points_fen(self) -> int:
+        return self.points.fen(self.points_used)
 
     @property
     def coupon_fen(self) -> int:
@@ -51,7 +61,7 @@ class Plan:
 
 
 def _plan(*, tenant_id: int, member_id: int, lines: Sequence[Line], freight_fen: int, coupon: CouponChoice,
-          now: datetime) -> Plan:
+          now: datetime, use_points: int = 0) -> Plan:
     goods = sum(ln.amount_fen for ln in lines)
     options = coupons.options_for(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=freight_fen,
                                   now=now)
@@ -67,7 +77,20 @@ def _plan(*, tenant_id: int, member_id: int, lines: Sequence[Line], freight_fen:
             chosen = _trimmed(chosen, lines, goods + freight_fen - 1)
         for key, fen in chosen.result.lines.items():
             discounts[key] = discounts.get(key, 0) + fen
-    return Plan(goods_fen=goods, freight_fen=freight_fen, options=options, coupon=chosen, line_discounts=discounts)
+    left = [ln.amount_fen - discounts.get(ln.key, 0) for ln in lines]
+    offer = points.offer(tenant_id=tenant_id, member_id=member_id,
+                         cap_fen_for=lambda ratio: points_cap_fen(remaining_fen=sum(left), max_ratio=ratio))
+    if use_points > offer.balance:
+        raise InsufficientPoints(f"积分不足，当前可用 {offer.balance} 积分",
+                                 details={"balance": offer.balance, "needed": use_points})
+    if use_points > offer.max_points:
+        raise PointsOverCap(f"本单最多可用 {offer.max_points} 积分", details={"max_points": offer.max_points})
+    if use_points:
+        for ln, fen in zip(lines, allocate(offer.fen(use_points), left), strict=True):
+            if fen:
+                discounts[ln.key] = discounts.get(ln.key, 0) + fen
+    return Plan(goods_fen=goods, freight_fen=freight_fen, options=options, coupon=chosen, points=offer,
+                points_used=use_points, line_discounts=discounts)
 
 
 def _trimmed(option: coupons.CouponOption, lines: Sequence[Line], most: int) -> coupons.CouponOption:
@@ -82,6 +105,9 @@ def _trimmed(option: coupons.CouponOption, lines: Sequence[Line], most: int) -> 
 def _plan_view(plan: Plan) -> dict[str, Any]:
     return {
         "goods_fen": plan.goods_fen, "freight_fen": plan.freight_fen, "coupon_fen": plan.coupon_fen,
+        "points": {"balance": plan.points.balance, "max_points": plan.points.max_points,
+                   "point_value_fen": plan.points.point_value_fen, "used": plan.points_used,
+                   "fen": plan.points_fen},
         "payable_fen": plan.payable_fen, "payable": yuan(plan.payable_fen),
         "coupon": {"member_coupon_id": plan.coupon.member_coupon_id, "name": plan.coupon.name,
                    "discount_fen": plan.coupon.result.discount_fen} if plan.coupon else None,
@@ -92,7 +118,7 @@ def _plan_view(plan: Plan) -> dict[str, Any]:
 
 
 def quote(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest], now: datetime,
-          coupon: CouponChoice = BEST) -> dict[str, Any]:
+          coupon: CouponChoice = BEST, use_points: int = 0) -> dict[str, Any]:
     """What this order would cost the buyer: the coupons it holds (usable or why not),
     the one chosen (the best, unless it names one or none), and what is left to pay."""
     member = members.get_member(tenant_id=tenant_id, member_id=member_id)
@@ -103,16 +129,17 @@ def quote(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest]
     cats = catalog.product_categories(tenant_id=tenant_id, product_ids=[p.product.id for p in priced.values()])
     lines = [Line(key=i, product_id=priced[s].product.id, category=cats.get(priced[s].product.id, ""),
                   amount_fen=priced[s].unit_price_fen * q) for i, (s, q) in enumerate(quantities.items())]
-    plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=0, coupon=coupon, now=now)
+    plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=0, coupon=coupon, now=now,
+                 use_points=use_points)
     return _plan_view(plan)
 
 
 def place_order(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest], receiver: orders.Receiver,
                 now: datetime, remark: str = "", source_type: str | None = None, source_id: int | None = None,
-                coupon: CouponChoice = BEST) -> Order:
-    """Place an order with the buyer's coupon: the order (stock reserved), the discount
-    on its lines, the coupon used. All in the caller's unit of work: a refused coupon
-    leaves no order and no stock taken."""
+                coupon: CouponChoice = BEST, use_points: int = 0) -> Order:
+    """Place an order with the buyer's coupon and points: the order (stock reserved), the
+    discount on its lines, the coupon used, the points spent. All in the caller's unit
+    of work: a refused coupon or points leave no order and no stock taken."""
     # Through an agent's link or shop: drop-shipped from its cloud stock (agent_channel).
     order = agent_channel.place_retail_order(tenant_id=tenant_id, member_id=member_id, items=items,
                                              receiver=receiver, now=now, remark=remark, source_type=source_type,
@@ -122,12 +149,15 @@ def place_order(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRe
     lines = [Line(key=ln.id, product_id=ln.product_id, category=cats.get(ln.product_id, ""),
                   amount_fen=ln.paid_fen) for ln in rows]
     plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=order.freight_fen,
-                 coupon=coupon, now=now)
+                 coupon=coupon, now=now, use_points=use_points)
     if plan.line_discounts:
         orders.apply_discounts(tenant_id=tenant_id, order_id=order.id, line_discounts=plan.line_discounts)
     if plan.coupon is not None:
         coupons.redeem(tenant_id=tenant_id, member_id=member_id, member_coupon_id=plan.coupon.member_coupon_id,
                        order_id=order.id, discount_fen=plan.coupon.result.discount_fen, now=now)
+    if plan.points_used:
+        points.spend_on_order(tenant_id=tenant_id, member_id=member_id, order_id=order.id, points=plan.points_used,
+                              now=now)
     return order
 
 
@@ -143,4 +173,5 @@ def order_out(order: Order) -> dict[str, Any]:
     lines = orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
     out = orders.order_view(order, lines)
     out["coupon_fen"] = coupons.order_discount(tenant_id=order.tenant_id, order_id=order.id)
+    out["points_used"] = -points.entry_delta(tenant_id=order.tenant_id, key=f"spend:{order.id}")
     return out

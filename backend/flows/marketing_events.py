@@ -1,10 +1,12 @@
 """What marketing does when other domains announce something (backend/events.py):
 
-- an unpaid order cancelled → its coupon back to the buyer;
-- an order refunded in full → its coupon back, by the tenant's rule, if still valid;
+- an unpaid order cancelled → its coupon and points back to the buyer;
+- an order refunded in full → its coupon back (by the tenant's rule, if still valid)
+  and its points back; a refund after completion takes back the points it earned;
+- an order completed → points per yuan paid;
 - a new member → the new-member coupon (新人礼), once;
-- a member bound through someone's share → the invite coupon to that promoter, once
-  per member brought.
+- a member bound through someone's share → the invite coupon and the binding points
+  to that promoter, once per member brought.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.events import listen
-from backend.marketing import coupons
+from backend.marketing import coupons, points
 
 SHARE_SOURCES = ("share", "invite_code", "oa_qrcode", "live_room", "shop")
 
@@ -22,12 +24,24 @@ SHARE_SOURCES = ("share", "invite_code", "oa_qrcode", "live_room", "shop")
 @listen("order_cancelled")
 def coupon_back_on_cancel(*, order: Any, now: datetime) -> None:
     coupons.return_for_order(tenant_id=order.tenant_id, order_id=order.id, now=now, refund=False)
+    points.return_for_order(tenant_id=order.tenant_id, member_id=order.member_id, order_id=order.id, now=now)
 
 
 @listen("lines_refunded")
 def coupon_back_on_refund(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
     if order.status == "refunded":
         coupons.return_for_order(tenant_id=order.tenant_id, order_id=order.id, now=now, refund=True)
+        points.return_for_order(tenant_id=order.tenant_id, member_id=order.member_id, order_id=order.id, now=now)
+    if order.completed_at is not None:
+        points.reverse_for_refund(tenant_id=order.tenant_id, member_id=order.member_id, order_id=order.id,
+                                  refund_key=refund.refund_no, refunded_fen=refund.amount_fen,
+                                  paid_fen=order.paid_fen, now=now)
+
+
+@listen("order_completed")
+def points_for_completed_order(*, order: Any, now: datetime) -> None:
+    points.earn_for_order(tenant_id=order.tenant_id, member_id=order.member_id, order_id=order.id,
+                          paid_fen=order.paid_fen - order.refunded_fen, now=now)
 
 
 @listen("member_created")
@@ -45,3 +59,4 @@ def invite_reward(*, tenant_id: int, member_id: int, parent_id: int, source: str
     rules = coupons.policy(tenant_id=tenant_id)
     coupons.gift_coupon(tenant_id=tenant_id, coupon_id=rules.invite_coupon_id, member_id=parent_id,
                         source="invite", issue_key=f"invite:{member_id}", now=now)
+    points.reward_binding(tenant_id=tenant_id, promoter_id=parent_id, member_id=member_id, now=now)

@@ -66,7 +66,9 @@ class CouponSpec:
 def policy(*, tenant_id: int) -> MarketingPolicy:
     """The tenant's marketing rules (the defaults, unsaved, when it never set them)."""
     row = db.session.scalar(select(MarketingPolicy).where(MarketingPolicy.tenant_id == tenant_id))
-    return row or MarketingPolicy(tenant_id=tenant_id, return_coupon_on_refund=True)
+    return row or MarketingPolicy(tenant_id=tenant_id, return_coupon_on_refund=True, point_value_fen=1,
+                                  points_max_ratio="0.5", earn_points_per_yuan=1, signin_points=5, bind_points=10,
+                                  points_expire_days=365)
 
 
 def policy_view(p: MarketingPolicy) -> dict[str, Any]:

@@ -33,3 +33,38 @@ class CouponLimitReached(Conflict):
 class CouponNotUsable(Conflict):
     code = "coupon_not_usable"
     message = "该优惠券不可用于本单"
+
+
+class InsufficientPoints(Conflict):
+    code = "insufficient_points"
+    message = "积分不足"
+
+
+class PointsOverCap(Conflict):
+    code = "points_over_cap"
+    message = "超出本单可用积分上限"
+
+
+class AlreadySignedIn(Conflict):
+    code = "already_signed_in"
+    message = "今天已经签到过了"
+
+
+class PointsTaskNotFound(NotFound):
+    code = "points_task_not_found"
+    message = "任务不存在或已结束"
+
+
+class PointsTaskDone(Conflict):
+    code = "points_task_done"
+    message = "该任务已完成"
+
+
+class WrongTaskCode(DomainError):
+    code = "wrong_task_code"
+    message = "任务口令不正确"
+
+
+class InvalidTransfer(DomainError):
+    code = "invalid_points_transfer"
+    message = "积分转赠有误"

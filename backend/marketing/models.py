@@ -106,3 +106,67 @@ class MarketingPolicy(TenantScoped, Base):
     return_coupon_on_refund: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     new_member_coupon_id: Mapped[int | None] = mapped_column(BigId)  # 新人礼
     invite_coupon_id: Mapped[int | None] = mapped_column(BigId)  # to the promoter whose share brought a member
+    # Points (积分): what one point is worth at checkout, the share of an order points may
+    # pay, what is earned per yuan paid (on completion), per daily sign-in and per member
+    # a share brings; points expire this many days after they are credited (0: never).
+    point_value_fen: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
+    points_max_ratio: Mapped[str] = mapped_column(String(8), default="0.5", server_default="0.5", nullable=False)
+    earn_points_per_yuan: Mapped[int] = mapped_column(Integer, default=1, server_default="1", nullable=False)
+    signin_points: Mapped[int] = mapped_column(Integer, default=5, server_default="5", nullable=False)
+    bind_points: Mapped[int] = mapped_column(Integer, default=10, server_default="10", nullable=False)
+    points_expire_days: Mapped[int] = mapped_column(Integer, default=365, server_default="365", nullable=False)
+
+
+class PointsAccount(TenantScoped, Base):
+    """A member's points balance: a cache of the sum of its entries (rebuildable, see
+    `flask marketing points-check`), changed only by a guarded UPDATE that never lets it
+    go below zero (and a CHECK as the database's last word)."""
+
+    __tablename__ = "points_accounts"
+    tenant_id_index = False
+    __table_args__ = (UniqueConstraint("tenant_id", "member_id"),
+                      CheckConstraint("balance >= 0", name="balance_nonnegative"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)
+    balance: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0, nullable=False)
+
+
+POINTS_KINDS = ("earn_order", "reverse_order", "signin", "bind", "task", "grant", "spend", "spend_return",
+                "transfer_out", "transfer_in", "expire", "group_leader")
+
+
+class PointsEntry(TenantScoped, Base):
+    """One movement of a member's points, append-only, once per idempotency key."""
+
+    __tablename__ = "points_entries"
+    tenant_id_index = False
+    __table_args__ = (UniqueConstraint("tenant_id", "idem_key"),
+                      Index("ix_points_entries_member", "tenant_id", "member_id", "id"),
+                      Index("ix_points_entries_expiry", "expires_at"),
+                      Index("ix_points_entries_order", "tenant_id", "order_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)
+    idem_key: Mapped[str] = mapped_column(String(80), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    delta: Mapped[int] = mapped_column(Integer, nullable=False)  # signed points
+    memo: Mapped[str] = mapped_column(String(100), default="", nullable=False)  # Chinese, for the member
+    order_id: Mapped[int | None] = mapped_column(BigId)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # credits only, by the tenant's rule
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class PointsTask(TenantScoped, Base):
+    """A task the brand defines (品牌任务): points for doing it, once or once a day; a
+    claim code (given out at the event, in the article, …) proves it was done."""
+
+    __tablename__ = "points_tasks"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(60), nullable=False)
+    points: Mapped[int] = mapped_column(Integer, nullable=False)
+    repeat: Mapped[str] = mapped_column(String(8), default="once", nullable=False)  # once | daily
+    claim_code: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -1,5 +1,6 @@
-"""Back-office marketing: coupons (create, stop, grant, what was issued and used) and
-the tenant's marketing rules. Writes are boss/operator, audited."""
+"""Back-office marketing: coupons (create, stop, grant, what was issued and used), the
+points rules and tasks, a member's points, and the tenant's marketing rules. Writes
+are boss/operator, audited."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pydantic import AwareDatetime, Field
 
 from backend.auth.tokens import Principal
 from backend.db import utcnow
-from backend.marketing import coupons
+from backend.marketing import coupons, points
 from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_marketing", __name__, url_prefix="/api/v1/admin/marketing")
@@ -112,3 +113,70 @@ def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
     return coupons.policy_view(coupons.update_policy(tenant_id=principal.tenant_id,
                                                      changes=body.model_dump(exclude_unset=True),
                                                      actor=principal.actor))
+
+
+class PointsRulesIn(Body):
+    point_value_fen: int | None = Field(None, strict=True, ge=1, le=10000)
+    points_max_ratio: str | None = Field(None, max_length=8, pattern=r"^(0?\.[0-9]{1,4}|0|1)$")
+    earn_points_per_yuan: int | None = Field(None, strict=True, ge=0, le=10000)
+    signin_points: int | None = Field(None, strict=True, ge=0, le=10000)
+    bind_points: int | None = Field(None, strict=True, ge=0, le=100000)
+    points_expire_days: int | None = Field(None, strict=True, ge=0, le=3650)
+
+
+class TaskIn(Body):
+    title: str = Field(min_length=1, max_length=60)
+    points: int = Field(strict=True, ge=1, le=100000)
+    repeat: Literal["once", "daily"] = "once"
+    claim_code: str | None = Field(None, min_length=2, max_length=32)
+
+
+class EntriesQuery(Query):
+    before_id: int | None = Field(None, ge=1)
+    limit: int = Field(50, ge=1, le=100)
+
+
+@route(bp, "/points-rules", auth="staff")
+def get_points_rules(principal: Principal) -> dict[str, Any]:
+    """The points rules: value, share per order, earning, expiry."""
+    return points.rules_view(points.effective_rules(tenant_id=principal.tenant_id))
+
+
+@route(bp, "/points-rules", method="PATCH", auth="staff", roles=MANAGERS, body=PointsRulesIn)
+def update_points_rules(principal: Principal, body: PointsRulesIn) -> dict[str, Any]:
+    """Change the points rules."""
+    return points.rules_view(points.update_points_rules(tenant_id=principal.tenant_id,
+                                                        changes=body.model_dump(exclude_unset=True),
+                                                        actor=principal.actor))
+
+
+@route(bp, "/points-tasks", auth="staff")
+def list_tasks(principal: Principal) -> dict[str, Any]:
+    """The brand's points tasks, ended ones included."""
+    rows = points.list_tasks(tenant_id=principal.tenant_id, active_only=False)
+    return {"items": [points.task_view(t, admin=True) for t in rows]}
+
+
+@route(bp, "/points-tasks", method="POST", auth="staff", roles=MANAGERS, body=TaskIn, status=201)
+def create_task(principal: Principal, body: TaskIn) -> dict[str, Any]:
+    """Define a task members do for points."""
+    return points.task_view(points.create_task(tenant_id=principal.tenant_id, title=body.title, points=body.points,
+                                               repeat=body.repeat, claim_code=body.claim_code,
+                                               actor=principal.actor), admin=True)
+
+
+@route(bp, "/points-tasks/<int:task_id>/status", method="POST", auth="staff", roles=MANAGERS, body=StatusIn)
+def task_status(principal: Principal, task_id: int, body: StatusIn) -> dict[str, Any]:
+    """End a task or reopen it."""
+    return points.task_view(points.set_task_status(tenant_id=principal.tenant_id, task_id=task_id,
+                                                   status=body.status, actor=principal.actor), admin=True)
+
+
+@route(bp, "/members/<int:member_id>/points", auth="staff", query=EntriesQuery)
+def member_points(principal: Principal, member_id: int, query: EntriesQuery) -> dict[str, Any]:
+    """A member's points balance and entries."""
+    balance, rows = points.member_points(tenant_id=principal.tenant_id, member_id=member_id,
+                                         before_id=query.before_id, limit=query.limit)
+    page = page_of(rows, points.entry_view, query.limit)
+    page["balance"] = balance
+    return page

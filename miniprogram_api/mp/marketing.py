@@ -1,5 +1,5 @@
-"""Mini-program marketing: the coupon centre, my coupons, and checkout with a coupon
-(quote, then place the order)."""
+"""Mini-program marketing: the coupon centre, my coupons, my points (sign-in, tasks,
+transfers), and checkout with a coupon and points (quote, then place the order)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydantic import Field
 from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.flows import checkout
-from backend.marketing import coupons
+from backend.marketing import coupons, points
 from backend.orders import service as orders
 from miniprogram_api.http import Body, Query, page_of, route
 
@@ -49,6 +49,7 @@ class SourceIn(Body):
 class QuoteIn(Body):
     items: list[ItemIn] = Field(min_length=1, max_length=orders.MAX_LINES)
     coupon: Id | Literal["best", "none"] = Field("best", description="a held coupon id, best or none")
+    points: int = Field(0, strict=True, ge=0, le=points.MAX_POINTS, description="points to spend")
 
 
 class CheckoutIn(QuoteIn):
@@ -93,7 +94,7 @@ def my_coupons(principal: Principal, query: MyCouponsQuery) -> dict[str, Any]:
 def quote(principal: Principal, body: QuoteIn) -> dict[str, Any]:
     """What an order would cost me: my coupons (usable or why not), the best picked."""
     return checkout.quote(tenant_id=principal.tenant_id, member_id=principal.subject_id, items=_items(body),
-                          coupon=body.coupon, now=utcnow())
+                          coupon=body.coupon, use_points=body.points, now=utcnow())
 
 
 @route(bp, "/checkout/orders", method="POST", auth="member", body=CheckoutIn, status=201)
@@ -103,5 +104,62 @@ def place_order(principal: Principal, body: CheckoutIn) -> dict[str, Any]:
         tenant_id=principal.tenant_id, member_id=principal.subject_id, items=_items(body),
         receiver=orders.Receiver(name=body.receiver.name, phone=body.receiver.phone, address=body.receiver.address),
         remark=body.remark, source_type=body.source.type if body.source else None,
-        source_id=body.source.id if body.source else None, coupon=body.coupon, now=utcnow())
+        source_id=body.source.id if body.source else None, coupon=body.coupon, use_points=body.points,
+        now=utcnow())
     return checkout.order_out(order)
+
+
+class EntriesQuery(Query):
+    before_id: int | None = Field(None, ge=1)
+    limit: int = Field(20, ge=1, le=50)
+
+
+class TaskIn(Body):
+    code: str | None = Field(None, max_length=32)
+
+
+class TransferIn(Body):
+    to_invite_code: str = Field(min_length=4, max_length=12)
+    points: int = Field(strict=True, ge=1, le=points.MAX_POINTS)
+    client_token: str = Field(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+@route(bp, "/me/points", auth="member", query=EntriesQuery)
+def my_points(principal: Principal, query: EntriesQuery) -> dict[str, Any]:
+    """My points balance and entries, newest first."""
+    rows = points.entries(tenant_id=principal.tenant_id, member_id=principal.subject_id, before_id=query.before_id,
+                          limit=query.limit)
+    page = page_of(rows, points.entry_view, query.limit)
+    page["balance"] = points.balance_of(tenant_id=principal.tenant_id, member_id=principal.subject_id)
+    return page
+
+
+@route(bp, "/me/points/sign-in", method="POST", auth="member")
+def sign_in(principal: Principal) -> dict[str, Any]:
+    """Daily sign-in (每日签到)."""
+    got = points.sign_in(tenant_id=principal.tenant_id, member_id=principal.subject_id, now=utcnow())
+    return {"points": got, "balance": points.balance_of(tenant_id=principal.tenant_id,
+                                                        member_id=principal.subject_id)}
+
+
+@route(bp, "/points/tasks", auth="member")
+def tasks(principal: Principal) -> dict[str, Any]:
+    """The brand's points tasks."""
+    return {"items": [points.task_view(t) for t in points.list_tasks(tenant_id=principal.tenant_id)]}
+
+
+@route(bp, "/points/tasks/<int:task_id>/complete", method="POST", auth="member", body=TaskIn)
+def complete_task(principal: Principal, task_id: int, body: TaskIn) -> dict[str, Any]:
+    """Complete a task (with its code, if it has one) for its points."""
+    got = points.complete_task(tenant_id=principal.tenant_id, member_id=principal.subject_id, task_id=task_id,
+                               code=body.code, now=utcnow())
+    return {"points": got, "balance": points.balance_of(tenant_id=principal.tenant_id,
+                                                        member_id=principal.subject_id)}
+
+
+@route(bp, "/me/points/transfer", method="POST", auth="member", body=TransferIn)
+def transfer(principal: Principal, body: TransferIn) -> dict[str, Any]:
+    """Give points to another member (积分转赠), once per client_token."""
+    return points.transfer_by_invite_code(tenant_id=principal.tenant_id, from_member_id=principal.subject_id,
+                                          invite_code=body.to_invite_code, points=body.points,
+                                          client_token=body.client_token, now=utcnow())
