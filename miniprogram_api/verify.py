@@ -1,5 +1,7 @@
 """Public verification, no login: an agent certificate by serial (the QR on the
-certificate opens /verify/certificate/<serial>). HTML pages in Chinese, sent with
+certificate opens /verify/certificate/<serial>), and an anti-counterfeit code (the QR
+printed on the goods opens /scan/<code>; a coarse location rides along as
+?province=&city=, from the page's geolocation or the mini-program). HTML pages in Chinese, sent with
 nosniff and a restrictive CSP; the same answers as JSON under /api/v1/public/."""
 
 from __future__ import annotations
@@ -7,12 +9,14 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
+from pydantic import Field
 
 from backend.agents import service as agents
-from backend.db import utcnow
+from backend.anticounterfeit import service as ac
+from backend.db import run_in_unit_of_work, utcnow
 from backend.errors import DomainError
-from miniprogram_api.http import ROUTES, RouteDoc, route
+from miniprogram_api.http import ROUTES, Body, RouteDoc, route
 
 bp = Blueprint("verify", __name__)
 
@@ -65,3 +69,36 @@ def certificate_api(serial: str) -> dict[str, Any]:
 
 ROUTES.append(RouteDoc(rule="/verify/certificate/<serial>", method="GET", summary="代理证书验证页（公开）",
                        tag="verify", auth=None, body=None, query=None, path_params=["serial"]))
+
+
+class ScanIn(Body):
+    province: str | None = Field(None, max_length=20)
+    city: str | None = Field(None, max_length=20)
+
+
+def _place() -> tuple[str | None, str | None]:
+    return request.args.get("province", "")[:20] or None, request.args.get("city", "")[:20] or None
+
+
+@bp.route("/scan/<code>", methods=["GET"])
+def scan_page(code: str) -> Response:
+    """The scan page: authentic or not, the product, the first scan, the count, a warning on repeats."""
+    province, city = _place()
+    try:
+        r = run_in_unit_of_work(lambda: ac.scan(code=code[:64], now=utcnow(), province=province, city=city))
+    except DomainError as exc:
+        return page("防伪查询", f'<p class="bad"><b>✗ {html.escape(exc.message)}</b></p>', exc.http_status)
+    css = "warn" if r["repeated"] else "ok"
+    return page("防伪查询", f'<p class="{css}"><b>{html.escape(r["message"])}</b></p>' + _rows([
+        ("商品", r["product_name"]), ("防伪码", r["code"]), ("查询次数", r["scan_count"]),
+        ("首次查询时间", r["first_scan_at"] or ""), ("首次查询地点", r["first_scan_place"])]))
+
+
+@route(bp, "/api/v1/public/scan/<code>", method="POST", auth=None, body=ScanIn)
+def scan_api(code: str, body: ScanIn) -> dict[str, Any]:
+    """Scan a code (404 unknown_code for one that does not exist)."""
+    return ac.scan(code=code[:64], now=utcnow(), province=body.province, city=body.city)
+
+
+ROUTES.append(RouteDoc(rule="/scan/<code>", method="GET", summary="防伪码查询页（公开）",
+                       tag="verify", auth=None, body=None, query=None, path_params=["code"]))
