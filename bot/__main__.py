@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from bot.compat import apply
 
@@ -71,36 +72,48 @@ def main() -> None:
     app = create_app()
     with app.app_context():
         tenant_id = get_tenant_by_slug(slug=config.tenant_slug).id
-    if "wecom" in config.transports:
-        from werkzeug.serving import make_server
+    from flask import Flask
+    from werkzeug.serving import make_server
 
-        from bot.wecom_transport import create_wecom_app
+    from bot.wecom_transport import create_wecom_app
 
-        server = make_server(config.wecom_host, config.wecom_port,
-                             create_wecom_app(app, owner_staff_id=config.owner_staff_id), threaded=True)
-        threading.Thread(target=server.serve_forever, name="wecom-callback", daemon=True).start()
-        log.info("WeCom callback on http://%s:%s/wecom/%s", config.wecom_host, config.wecom_port,
-                 config.tenant_slug)
+    memory = config.memory_puppet and "wechaty" in config.transports
+    web = (create_wecom_app(app, owner_staff_id=config.owner_staff_id) if "wecom" in config.transports
+           else Flask("siyu-bot-local"))
+    puppet: Any = None
+    if memory:
+        from bot.memory_bridge import add_memory_bridge
+        from bot.memory_puppet import MemoryPuppet
+
+        log.warning("no WECHATY_PUPPET_SERVICE_TOKEN: running the in-memory puppet (nothing reaches WeChat)")
+        puppet = MemoryPuppet()
+        loop_holder: list[asyncio.AbstractEventLoop] = []
+        add_memory_bridge(web, puppet, loop_holder)
+    if "wecom" in config.transports or memory:
+        server = make_server(config.wecom_host, config.wecom_port, web, threaded=True)
+        threading.Thread(target=server.serve_forever, name="bot-local-http", daemon=True).start()
+        if "wecom" in config.transports:
+            log.info("WeCom callback on http://%s:%s/wecom/%s", config.wecom_host, config.wecom_port,
+                     config.tenant_slug)
+        if memory:
+            log.info("in-memory puppet bridge on http://%s:%s/_sandbox/wechat/message (the sandbox console)",
+                     config.wecom_host, config.wecom_port)
     if "wechaty" not in config.transports:
         threading.Event().wait()
         return
     from bot.assistant import Assistant
     from bot.wechaty_transport import WechatyTransport, puppet_service
 
-    if config.memory_puppet:
-        from bot.memory_puppet import MemoryPuppet
-
-        log.warning("no WECHATY_PUPPET_SERVICE_TOKEN: running the in-memory puppet (nothing reaches WeChat)")
-        puppet = MemoryPuppet()
-    else:
+    if puppet is None:
         puppet = puppet_service(config.puppet_token or "", config.puppet_endpoint)
     transport = WechatyTransport(Assistant(app, tenant_id, owner_staff_id=config.owner_staff_id), puppet,
                                  port=config.wechaty_port)
 
     async def run() -> None:
         await transport.start()
-        if config.memory_puppet:
-            puppet.login("wxid_siyu_memory_bot")  # type: ignore[attr-defined]
+        if memory:
+            puppet.login("wxid_siyu_memory_bot")
+            loop_holder.append(asyncio.get_running_loop())  # the bridge may emit now
         await transport.deliver_forever(config.deliver_seconds)
 
     try:

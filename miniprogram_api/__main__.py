@@ -23,12 +23,19 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
+from flask import Flask
 from werkzeug.serving import run_simple
 
 from backend.config import load_settings
+from backend.db import utcnow
 from backend.demo import DEMO_BOSS, DEMO_MEMBERS, DEMO_SLUG, seed_demo, seed_demo_activity
+from backend.extensions import get_redis
+from backend.jobs import discover_jobs, run_locked
 from backend.migrate import upgrade
 from miniprogram_api import create_web_app
 
@@ -90,6 +97,9 @@ def main() -> None:
                     print("==> demo: orders, rewards, withdrawals and alerts seeded", flush=True)
     if sandbox is not None:
         sandbox.auto_deliver = True
+        add_console_controls(sandbox, app)
+        if run_bot:
+            sandbox.bot_url = f"http://127.0.0.1:{bot_port}"
 
     env = {**os.environ, "DATABASE_URL": settings.database_url}
     children: list[subprocess.Popen[bytes]] = []
@@ -130,6 +140,53 @@ Ctrl-C stops.
         if sandbox is not None:
             sandbox.stop()
         print("==> stopped", flush=True)
+
+
+# What "move the clock on" runs, in this order, at the moved-on moment: shipped orders
+# complete, due rewards settle, bonuses are credited, the alerts that queued go out.
+CLOCK_JOBS = ("orders.complete_due_orders", "finance.settle_due_rewards", "finance.credit_reward_bonuses",
+              "notifications.deliver_notifications")
+
+
+def add_console_controls(sandbox: Any, app: Flask) -> None:
+    """The sandbox console's controls that need the product: run a scheduled job now, or
+    move the clock on so shipped orders complete and their rewards settle."""
+    from backend.wechat.sandbox.console import Control, ControlError, Field
+
+    jobs = {j.name: j for j in discover_jobs()}
+
+    def run_job(data: Mapping[str, str]) -> Any:
+        job = jobs.get(str(data.get("job") or ""))
+        if job is None:
+            raise ControlError(f"没有这个任务；可选：{', '.join(sorted(jobs))}")
+        with app.app_context():
+            done = run_locked(job, redis=get_redis(), now_fn=utcnow)
+        return {"job": job.name, "done": done, "skipped": done is None}
+
+    def move_clock(data: Mapping[str, str]) -> Any:
+        try:
+            days = float(str(data.get("days") or "8"))
+        except ValueError as exc:
+            raise ControlError("days 须为数字") from exc
+        if not 0 < days <= 366:
+            raise ControlError("days 须在 0–366 之间")
+        moment = utcnow() + timedelta(days=days)
+        done = {}
+        with app.app_context():
+            for name in CLOCK_JOBS:
+                if name in jobs:
+                    done[name] = run_locked(jobs[name], redis=get_redis(), now_fn=lambda: moment)
+        return {"now": moment.isoformat(), "done": done}
+
+    sandbox.add_control(Control(
+        "run_job", "立即运行定时任务", "不等调度器，现在就运行一个定时任务（与调度器共用锁）。",
+        [Field("job", "任务", "notifications.deliver_notifications", tuple(sorted(jobs)))],
+        run_job, group="商城"))
+    sandbox.add_control(Control(
+        "move_clock", "时钟前进（结算）",
+        "以“现在 + N 天”运行：已发货订单自动完成、过了售后期的佣金结算、奖励入账、通知发出。"
+        "演示规则的售后期是 7 天，前进 8 天即可看到冻结佣金变为可提现。",
+        [Field("days", "天数", "8")], move_clock, group="商城"))
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from backend.wechat.credentials import TenantWeChatCredentials
+from backend.wechat.sandbox.console import install_console
 from backend.wechat.sandbox.core import MerchantKeys, Sandbox, china_time, qr_png
 from backend.wechat.sandbox.records import PayOrder, RefundRecord, TransferRecord
 from backend.wechat.v3crypto import parse_authorization, rsa_oaep_decrypt, verify_lines
@@ -778,6 +779,10 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
 
     @app.get("/sandbox")
     def sandbox_index() -> Response:
+        # A browser gets the console page; clients asking for JSON (or ?format=json) the state.
+        wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+        if wants_html and request.args.get("format") != "json":
+            return app.config["SANDBOX_CONSOLE_PAGE"]()  # type: ignore[no-any-return]
         return jsonify({"sandbox": "siyu-wechat", "instance": sb.instance_id,
                         "summary": sb.summary(),
                         "hosts": {"api.weixin.qq.com": "/api", "mp.weixin.qq.com": "/mp",
@@ -874,6 +879,7 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
                     "callback_status": push.result.status_code if push else None}
         return _control(run)
 
+    install_console(app, sb)
     return app
 
 

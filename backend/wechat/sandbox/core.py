@@ -186,6 +186,16 @@ class Sandbox:
         self._robot_times: dict[str, deque[float]] = {}
         # (method, path) of recent requests, for inspection
         self.requests_seen: deque[tuple[str, str]] = deque(maxlen=100_000)
+        # The console's controls (backend/wechat/sandbox/console.py) by key, and where the
+        # bot's in-memory puppet bridge listens ("" when no bot runs).
+        self.controls: dict[str, Any] = {}
+        self.bot_url = ""
+
+    def add_control(self, control: Any) -> None:
+        """Offer another control on the console (a console.Control), e.g. the hosting
+        process's "run a job now"."""
+        with self._lock:
+            self.controls[control.key] = control
 
     # ------------------------------------------------------------------ identities
 
