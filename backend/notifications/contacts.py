@@ -3,7 +3,8 @@ are linked to members and staff, and how a member can be reached.
 
 Linking uses a one-time code: the member (mini-program) or staff member (back-office)
 asks for a 6-digit code, then sends "绑定 123456" to the bot. Codes live 10 minutes in
-Redis; a chat identity gets 5 tries per 10 minutes, so guessing one is hopeless.
+the database (the API issues them, the bot process consumes them); a chat identity gets
+5 tries per 10 minutes (counted in Redis), so guessing one is hopeless.
 Invite codes are public (they are printed on posters), so they never link anyone.
 """
 
@@ -11,45 +12,62 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 
+from backend.db import utcnow
 from backend.extensions import db, get_redis
 from backend.members.models import Member
 from backend.members.service import get_member
 from backend.notifications.errors import LinkCodeInvalid, LinkCodeThrottled
 from backend.notifications.figures import id_in, in_batches
-from backend.notifications.models import TRANSPORTS, ChatContact, NotificationPreference
+from backend.notifications.models import TRANSPORTS, ChatContact, LinkCode, NotificationPreference
 from backend.notifications.routing import Reach
+from backend.staff.service import get_staff
 
 LINK_TTL_SECONDS = 600
 LINK_TRIES = 5
 
 
-def _code_key(tenant_id: int, code: str) -> str:
-    return f"siyu:bot:link:{tenant_id}:{code}"
-
-
-def issue_link_code(*, tenant_id: int, member_id: int | None = None, staff_id: int | None = None) -> str:
-    """A fresh 6-digit code that links the chat identity sending it to this member or staff."""
+def issue_link_code(*, tenant_id: int, member_id: int | None = None, staff_id: int | None = None,
+                    now: datetime | None = None) -> str:
+    """A fresh 6-digit code that links the chat identity sending it to this member or
+    staff account: stored in the database (any process may consume it), valid 10
+    minutes, single use; issuing again replaces the account's earlier code."""
     if (member_id is None) == (staff_id is None):
         raise ValueError("exactly one of member_id / staff_id")
+    now = now or utcnow()
     if member_id is not None:
         get_member(tenant_id=tenant_id, member_id=member_id)
-        target = f"m:{member_id}"
+        mine = LinkCode.member_id == member_id
     else:
-        from backend.staff.service import get_staff
-
         get_staff(tenant_id=tenant_id, staff_id=staff_id or 0)
-        target = f"s:{staff_id}"
-    redis = get_redis()
+        mine = LinkCode.staff_id == staff_id
+    db.session.execute(delete(LinkCode).where(LinkCode.tenant_id == tenant_id,
+                                              or_(LinkCode.expires_at < now, mine)))
     for _ in range(20):
         code = f"{secrets.randbelow(10**6):06d}"
-        if redis.set(_code_key(tenant_id, code), target, nx=True, ex=LINK_TTL_SECONDS):
+        try:
+            with db.session.begin_nested():
+                db.session.add(LinkCode(tenant_id=tenant_id, code=code, member_id=member_id, staff_id=staff_id,
+                                        expires_at=now + timedelta(seconds=LINK_TTL_SECONDS), created_at=now))
             return code
-    raise RuntimeError("no free link code")  # a million codes taken: something is wrong
+        except IntegrityError:
+            continue  # another live code of this tenant has these digits
+    raise RuntimeError("no free link code")  # a million codes live: something is wrong
+
+
+def _take_code(tenant_id: int, code: str, now: datetime) -> LinkCode | None:
+    """The live code, deleted (single use: of two racing consumers one gets it)."""
+    row = db.session.scalar(select(LinkCode).where(
+        LinkCode.tenant_id == tenant_id, LinkCode.code == code, LinkCode.expires_at > now).with_for_update())
+    if row is None:
+        return None
+    taken = db.session.execute(delete(LinkCode).where(LinkCode.id == row.id)).rowcount
+    return row if taken == 1 else None
 
 
 def get_contact(*, tenant_id: int, transport: str, contact_id: str) -> ChatContact | None:
@@ -86,18 +104,15 @@ def link_contact(*, tenant_id: int, transport: str, contact_id: str, display_nam
     if tries > LINK_TRIES:
         raise LinkCodeThrottled()
     code = code.strip()
-    target = redis.getdel(_code_key(tenant_id, code)) if code.isdigit() and len(code) == 6 else None
-    if target is None:
+    taken = _take_code(tenant_id, code, now) if code.isdigit() and len(code) == 6 else None
+    if taken is None:
         raise LinkCodeInvalid()
-    kind, _, raw_id = target.decode().partition(":")
     contact = remember_contact(tenant_id=tenant_id, transport=transport, contact_id=contact_id,
                                display_name=display_name, now=now)
-    if kind == "m":
-        contact.member_id = int(raw_id)
+    if taken.member_id is not None:
+        contact.member_id = taken.member_id
     else:
-        from backend.staff.service import get_staff
-
-        staff = get_staff(tenant_id=tenant_id, staff_id=int(raw_id))
+        staff = get_staff(tenant_id=tenant_id, staff_id=taken.staff_id or 0)
         contact.staff_id = staff.id
         if staff.member_id is not None and contact.member_id is None:
             contact.member_id = staff.member_id

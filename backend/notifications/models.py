@@ -136,3 +136,20 @@ class DailyRun(TenantScoped, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     robot_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the brand's day, to its robot
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class LinkCode(TenantScoped, Base):
+    """A one-time code linking the chat identity that sends it to a member or staff
+    account (`contacts.issue_link_code`). In the database, not in one process's memory:
+    the API issues it and the bot process consumes it. Deleted when used."""
+
+    __tablename__ = "notification_link_codes"
+    tenant_id_index = False  # the unique key starts with tenant_id
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(6), nullable=False)
+    member_id: Mapped[int | None] = mapped_column(BigId)
+    staff_id: Mapped[int | None] = mapped_column(BigId)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
