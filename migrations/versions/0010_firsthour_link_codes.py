@@ -1,7 +1,7 @@
 """firsthour: bot link codes in the database
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-05 19:13:44.904956
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import backend.db
 
 
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
