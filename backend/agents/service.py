@@ -277,6 +277,26 @@ def update_authorization(*, tenant_id: int, authorization_id: int, changes: Mapp
     return auth
 
 
+def follow_level(*, tenant_id: int, member_id: int, level: str | None, actor: str, now: datetime
+                 ) -> Authorization | None:
+    """The member's level changed in the reward plan (by hand or an automatic upgrade):
+    its authorization follows (audited); None when it has none in force to change.
+    A level taken away revokes the authorization."""
+    auth = find_authorization(tenant_id=tenant_id, member_id=member_id, lock=True)
+    if auth is None or auth.status == "revoked" or auth.level == level:
+        return None
+    before = authorization_view(auth)
+    if level is None:
+        auth.status = "revoked"
+        auth.status_reason = "代理等级已取消"
+    else:
+        auth.level = level
+    auth.updated_at = now
+    record_audit(tenant_id=tenant_id, actor=actor, action="agents.level_followed", target_type="authorization",
+                 target_id=auth.id, before=before, after=authorization_view(auth))
+    return auth
+
+
 STATUS_MOVES = {"suspend": ("active", "suspended"), "reinstate": ("suspended", "active"),
                 "revoke": (None, "revoked")}
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from backend.agents import service as agents
 from backend.catalog import service as catalog
+from backend.db import utcnow
 from backend.events import listen
 from backend.extensions import db
 from backend.finance import service as finance
@@ -101,6 +102,22 @@ def change_authorization_status(*, tenant_id: int, authorization_id: int, action
     if auth.status == "revoked":
         agents.revoke_certificates(tenant_id=tenant_id, authorization_id=auth.id, now=now)
     return agents.authorization_view(auth, now=now)
+
+
+@listen("agent_level_changed")
+def on_agent_level_changed(*, tenant_id: int, member_id: int, old_level: str | None, new_level: str | None,
+                           actor: str) -> None:
+    """A level changed outside the channel (an operator, an automatic upgrade): the
+    authorization follows, with a new certificate (or revoked ones when it ended)."""
+    now = utcnow()
+    auth = agents.follow_level(tenant_id=tenant_id, member_id=member_id, level=new_level, actor=actor, now=now)
+    if auth is None:
+        return
+    if auth.status == "revoked":
+        agents.revoke_certificates(tenant_id=tenant_id, authorization_id=auth.id, now=now)
+    else:
+        agents.issue_certificate(tenant_id=tenant_id, authorization_id=auth.id, now=now,
+                                 products_text=products_text(tenant_id=tenant_id, product_ids=auth.product_ids))
 
 
 # ------------------------------------------------------------------ restock

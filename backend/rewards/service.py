@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, select
 from backend import bulk
 from backend.audit.service import record_audit
 from backend.db import newest_first
+from backend.events import announce
 from backend.extensions import db
 from backend.members.errors import MemberNotFound
 from backend.members.models import Member
@@ -517,6 +518,8 @@ def _change_level(*, tenant_id: int, plan: Plan, member: Member, field: str, new
     db.session.add(LevelChange(tenant_id=tenant_id, member_id=member.id, field=field, old_value=old_value,
                                new_value=new_value, source=source, actor=actor, plan_version=plan.version))
     if field == "agent_level":
+        announce("agent_level_changed", tenant_id=tenant_id, member_id=member.id, old_level=old_value,
+                 new_level=new_value, actor=actor)
         return _record_referrals(tenant_id=tenant_id, plan=plan, member=member, old_level=old_value,
                                  new_level=new_value)
     return []

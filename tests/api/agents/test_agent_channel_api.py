@@ -306,3 +306,21 @@ def test_authorization_outside_its_products_cannot_restock_them(client, factory,
     r = client.post("/api/v1/mp/agent/restocks", json={"items": [{"sku_id": other_sku, "quantity": 1}],
                                                        "source": "platform"}, headers=factory.member_headers(agent))
     assert r.status_code == 403 and r.json["code"] == "product_not_authorized"
+
+
+def test_a_level_changed_by_hand_moves_the_authorization_and_reissues_the_certificate(client, factory, channel):
+    tenant, *_ = channel.brand()
+    agent = factory.member(tenant)
+    first = channel.authorize(tenant, agent, "l3")["certificate"]["serial"]
+    boss = _staff(factory, tenant)
+    r = client.put(f"/api/v1/admin/rewards/members/{agent.id}/level", json={"agent_level": "l1"}, headers=boss)
+    assert r.status_code == 200, r.json
+    certs = client.get(f"/api/v1/admin/agents/members/{agent.id}/certificates", headers=boss).json["items"]
+    assert [(c["level"], c["status"]) for c in certs] == [("l1", "valid"), ("l3", "superseded")]
+    assert client.get(f"/api/v1/public/certificates/{first}").json["status"] == "superseded"
+    auths = client.get("/api/v1/admin/agents/authorizations", headers=boss).json["items"]
+    assert [(a["member_id"], a["level"]) for a in auths] == [(agent.id, "l1")]
+    client.put(f"/api/v1/admin/rewards/members/{agent.id}/level", json={"agent_level": None}, headers=boss)
+    auths = client.get("/api/v1/admin/agents/authorizations", headers=boss).json["items"]
+    assert auths[0]["status"] == "revoked"
+    assert client.get(f"/api/v1/public/certificates/{certs[0]['serial']}").json["status"] == "revoked"
