@@ -52,9 +52,11 @@ class SuppliersFactory:
         return pid, sku
 
 
-def service_supplier(tenant: Any, *, card: bool = True, price_fen: int = 10000) -> tuple[int, int]:
+def service_supplier(tenant: Any, *, card: bool = True, price_fen: int = 10000,
+                     sharing_receiver: str | None = None) -> tuple[int, int]:
     """A supplier approved through the services, with its bank card and one approved
-    product; returns (supplier id, sku id)."""
+    product (and, with sharing_receiver, profit sharing on for the tenant and that
+    receiver account); returns (supplier id, sku id)."""
     from backend.catalog import service as catalog
     from backend.db import unit_of_work, utcnow
     from backend.suppliers import service as suppliers
@@ -67,6 +69,10 @@ def service_supplier(tenant: Any, *, card: bool = True, price_fen: int = 10000) 
                                    contact_name="李四", contact_phone="13900001111",
                                    materials=[{"kind": "营业执照", "url": "https://img.example/l.png"}]))
         suppliers.review_supplier(tenant_id=tenant.id, supplier_id=s.id, approve=True, actor="test", now=now)
+        if sharing_receiver:
+            suppliers.update_rules(tenant_id=tenant.id, changes={"profit_sharing": True}, actor="test", now=now)
+            suppliers.update_supplier(tenant_id=tenant.id, supplier_id=s.id, actor="test", now=now,
+                                      changes={"sharing_receiver": sharing_receiver})
         if card:
             suppliers.set_bank_card(tenant_id=tenant.id, supplier_id=s.id, bank_name="招商银行", account_name="山间茶园",
                                     card_no="6225880012345678", actor="test", now=now)

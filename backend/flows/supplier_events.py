@@ -1,10 +1,13 @@
 """What the suppliers do when orders announce something (backend/events.py), all in
 the announcer's unit of work (under the order's row lock):
 
-- an order placed → one sub-order per supplier among its lines (拆单);
+- an order placed → one sub-order per supplier among its lines (拆单), and paid with
+  profit sharing (分账) where the tenant enables it and a supplier can receive;
 - orders paid and followed up (rewards recorded) → each supplier line's income frozen,
   net of the commission and, where the tenant says so, of the rewards on it;
 - an order completed → its income settles after the after-sales window;
+- a refund about to go to WeChat Pay → the shares already split for its lines come
+  back first (分账回退), or the refund waits;
 - lines refunded → their income cancelled (frozen) or reversed (settled).
 
 Tenants without suppliers pay one indexed read per announcement.
@@ -21,6 +24,7 @@ from backend.finance import service as finance
 from backend.orders import service as orders
 from backend.suppliers import income as supplier_income
 from backend.suppliers import service as suppliers
+from backend.suppliers import sharing
 
 
 @listen("order_placed")
@@ -28,8 +32,10 @@ def split_into_sub_orders(*, order: Any, now: datetime) -> None:
     if not suppliers.has_suppliers(tenant_id=order.tenant_id):
         return
     lines = orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
-    suppliers.split_order(tenant_id=order.tenant_id, order_id=order.id, order_no=order.order_no, now=now,
-                          lines=[suppliers.LineFact(ln.id, ln.product_id) for ln in lines])
+    subs = suppliers.split_order(tenant_id=order.tenant_id, order_id=order.id, order_no=order.order_no, now=now,
+                                 lines=[suppliers.LineFact(ln.id, ln.product_id) for ln in lines])
+    if sharing.wants_sharing(tenant_id=order.tenant_id, supplier_ids=[s.supplier_id for s in subs]):
+        orders.mark_profit_sharing(tenant_id=order.tenant_id, order_id=order.id)
 
 
 @listen("orders_followed_up")
@@ -47,6 +53,13 @@ def freeze_supplier_income(*, tenant_id: int, order_ids: Sequence[int], now: dat
 def schedule_supplier_settlement(*, order: Any, now: datetime) -> None:
     supplier_income.on_order_completed(tenant_id=order.tenant_id, order_id=order.id,
                                        completed_at=order.completed_at or now)
+
+
+@listen("refund_submitting")
+def return_shares_first(*, order: Any, refund: Any, now: datetime) -> None:
+    if order.profit_sharing:
+        sharing.return_shares(tenant_id=order.tenant_id, order_id=order.id, refund_no=refund.refund_no,
+                              order_line_ids=list(refund.line_ids), now=now)
 
 
 @listen("lines_refunded")

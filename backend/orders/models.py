@@ -77,6 +77,9 @@ class Order(TenantScoped, Base):
     # ledger postings, alerts; backend/orders/paid.py) has run, then NULL: the backlog
     # is an index range of only the pending orders' keys.
     followup_pending: Mapped[bool | None] = mapped_column(Boolean)
+    # Paid with settle_info.profit_sharing (分账): WeChat Pay keeps the money frozen until
+    # it is split at settlement (set at checkout where the tenant enables it).
+    profit_sharing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", nullable=False)
     # Where a whole-order refund returns the order if it fails.
     status_before_refund: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

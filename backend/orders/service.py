@@ -256,6 +256,14 @@ def list_orders(*, tenant_id: int, member_id: int | None = None, status: str | N
                         where={Order.member_id: member_id, Order.status: status})
 
 
+def mark_profit_sharing(*, tenant_id: int, order_id: int) -> None:
+    """Have an order just placed paid with profit sharing (分账; before its prepay)."""
+    order = _locked(tenant_id, order_id)
+    if order.status != "created" or order.prepay_id is not None:
+        raise OrderStateConflict(details={"status": order.status})
+    order.profit_sharing = True
+
+
 def check_payable(order: Order, *, now: datetime) -> None:
     """Refuse paying an order that is not awaiting payment or is past its deadline."""
     if order.status != "created":

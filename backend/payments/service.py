@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from backend.db import after_commit, read_committed, run_in_unit_of_work
+from backend.events import announce
 from backend.extensions import db
 from backend.members import service as members
 from backend.money import yuan
@@ -154,7 +155,8 @@ def prepay(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> d
         description = lines[0].product_name + (f" 等{count}件" if count > 1 else "")
         result = pay.jsapi_prepay(out_trade_no=order.order_no, description=description[:120],
                                   amount_fen=order.payable_fen, payer_openid=member.openid,
-                                  attach=f"order:{order.id}", time_expire=order.pay_deadline)
+                                  attach=f"order:{order.id}", time_expire=order.pay_deadline,
+                                  profit_sharing=order.profit_sharing)
         order.prepay_id = result.prepay_id
         params = dict(result.request_payment)
     else:
@@ -378,6 +380,9 @@ def submit_refund(*, tenant_id: int, refund_id: int, now: datetime) -> Refund:
     if order is None or refund.status != "processing" or refund.submitted_at is not None:
         return refund
     pay = gateway().pay(pay_credentials(tenant_id=tenant_id))
+    # Shares already split away come back first (分账回退, backend/flows/supplier_events.py);
+    # one that cannot raises, and the refund waits for the retry job.
+    announce("refund_submitting", order=order, refund=refund, now=now)
     try:
         wx = pay.refund(out_refund_no=refund.refund_no, refund_fen=refund.amount_fen, total_fen=order.paid_fen,
                         out_trade_no=order.order_no, reason=refund.reason[:80] or None)

@@ -3,7 +3,8 @@ by the same rules as members' rewards (SPEC §6):
 
     paid       merchant → supplier_frozen        income = paid − commission − rewards borne
     completed  settles `settle_after_days` (the tenant's after-sales window) later
-    settled    supplier_frozen → supplier_available   (the settlement job)
+    settled    supplier_frozen → supplier_available   (the settlement job; on an order
+               paid for profit sharing, split to the supplier instead: sharing.py)
     refunded   before settlement: supplier_frozen → merchant (cancelled)
                after settlement:  supplier_available → merchant (reversed; may go below zero)
 
@@ -137,6 +138,13 @@ def on_lines_refunded(*, tenant_id: int, order_line_ids: Sequence[int], now: dat
     Returns the order line ids per outcome."""
     out: dict[str, list[int]] = {"cancelled": [], "reversed": []}
     rows = [r for r in _locked(tenant_id, order_line_ids=order_line_ids) if r.status in ("frozen", "settled")]
+    # A share split to the supplier's merchant account came back before the refund
+    # (分账回退, sharing.return_shares): that posting already took it back.
+    returned = [r for r in rows if r.return_posting_id is not None]
+    rows = [r for r in rows if r.return_posting_id is None]
+    for r in returned:
+        r.status, r.ended_at, r.void_posting_id = "reversed", now, r.return_posting_id
+        out["reversed"].append(r.order_line_id)
     specs = [_void_spec(r) for r in rows if r.income_fen > 0]
     results = {s.key: res for s, res in zip(specs, ledger.post_many(tenant_id=tenant_id, postings=specs, now=now,
                                                                      keys_owned=True), strict=True)}

@@ -130,13 +130,16 @@ class SubOrder(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
-INCOME_STATUSES = ("frozen", "settled", "cancelled", "reversed")
+INCOME_STATUSES = ("frozen", "sharing", "settled", "cancelled", "reversed")
 
 
 class SupplierIncome(TenantScoped, Base):
     """One paid order line's income for its supplier, through its life (like a reward):
     frozen (paid) → settled (after completion and the after-sales window) → reversed
-    (refund after settlement); or frozen → cancelled (refund before settlement).
+    (refund after settlement); or frozen → cancelled (refund before settlement). On an
+    order paid for profit sharing, settlement goes frozen → sharing (split requested at
+    WeChat Pay) → settled (split to the supplier's own merchant account, or into its
+    balance when WeChat Pay closed the share).
 
     income = paid − commission (rate × paid, rounded down) − rewards (when the tenant
     makes suppliers bear them)."""
@@ -166,6 +169,67 @@ class SupplierIncome(TenantScoped, Base):
     freeze_posting_id: Mapped[int | None] = mapped_column(BigId)  # None when income is 0
     settle_posting_id: Mapped[int | None] = mapped_column(BigId)
     void_posting_id: Mapped[int | None] = mapped_column(BigId)
+    share_id: Mapped[int | None] = mapped_column(BigId)  # the profit share it was settled through
+    return_posting_id: Mapped[int | None] = mapped_column(BigId)  # its share came back (分账回退)
+
+
+SHARING_STATUSES = ("requested", "finished", "failed")
+
+
+class SharingOrder(TenantScoped, Base):
+    """One order's profit-sharing order (分账单) at WeChat Pay: requested at settlement,
+    finished when every share has its final result; failed when WeChat Pay refused it
+    (the shares then go to the suppliers' balances)."""
+
+    __tablename__ = "supplier_sharing_orders"
+    __table_args__ = (UniqueConstraint("tenant_id", "order_id"), UniqueConstraint("tenant_id", "out_order_no"),
+                      Index("ix_supplier_sharing_orders_open", "status", "updated_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    transaction_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    out_order_no: Mapped[str] = mapped_column(String(32), nullable=False)
+    wechat_order_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="requested", nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class SharingShare(TenantScoped, Base):
+    """One supplier's share in a profit-sharing order, money in transit until WeChat Pay
+    reports it SUCCESS (to the supplier's merchant account) or CLOSED (to its balance)."""
+
+    __tablename__ = "supplier_sharing_shares"
+    __table_args__ = (UniqueConstraint("tenant_id", "sharing_id", "supplier_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sharing_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    order_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    supplier_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    account: Mapped[str] = mapped_column(String(32), nullable=False)  # the receiver's mchid
+    amount_fen: Mapped[int] = mapped_column(Fen, nullable=False)
+    result: Mapped[str] = mapped_column(String(12), default="PENDING", nullable=False)  # PENDING|SUCCESS|CLOSED
+    request_posting_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    end_posting_id: Mapped[int | None] = mapped_column(BigId)
+
+
+class SharingReturn(TenantScoped, Base):
+    """A share taken back from a supplier (分账回退) before a refund of its lines."""
+
+    __tablename__ = "supplier_sharing_returns"
+    __table_args__ = (UniqueConstraint("tenant_id", "out_return_no"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    refund_no: Mapped[str] = mapped_column(String(32), nullable=False)
+    supplier_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    out_return_no: Mapped[str] = mapped_column(String(32), nullable=False)
+    amount_fen: Mapped[int] = mapped_column(Fen, nullable=False)
+    result: Mapped[str] = mapped_column(String(12), nullable=False)  # SUCCESS (only successes are kept)
+    posting_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 SUPPLIER_WITHDRAWAL_STATUSES = ("pending", "approved", "paying", "paid", "failed", "rejected")

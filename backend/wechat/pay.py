@@ -161,7 +161,7 @@ class PayNotification:
     """A verified, decrypted notification. Dispatch on `kind`."""
 
     id: str
-    event_type: str  # TRANSACTION.SUCCESS, REFUND.SUCCESS|ABNORMAL|CLOSED, MCHTRANSFER.BILL.FINISHED
+    event_type: str  # TRANSACTION.SUCCESS, REFUND.*, MCHTRANSFER.BILL.FINISHED, PROFITSHARING.SUCCESS|CLOSED
     create_time: datetime | None
     summary: str
     resource: Mapping[str, Any] = field(compare=False)
@@ -171,7 +171,7 @@ class PayNotification:
         """transaction | refund | transfer | other"""
         head = self.event_type.split(".", 1)[0]
         return {"TRANSACTION": "transaction", "REFUND": "refund",
-                "MCHTRANSFER": "transfer"}.get(head, "other")
+                "MCHTRANSFER": "transfer", "PROFITSHARING": "sharing"}.get(head, "other")
 
     def transaction(self) -> Transaction:
         return Transaction.from_resource(self.resource)
@@ -181,6 +181,59 @@ class PayNotification:
 
     def transfer_bill(self) -> TransferBill:
         return TransferBill.from_resource(self.resource)
+
+
+@dataclass(frozen=True)
+class SharingReceiver:
+    account: str
+    amount_fen: int
+    result: str  # PENDING | SUCCESS | CLOSED
+    fail_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SharingOrder:
+    """A profit-sharing order (分账单) as WeChat Pay answers or reports it."""
+
+    transaction_id: str
+    out_order_no: str
+    order_id: str
+    state: str  # PROCESSING | FINISHED
+    receivers: tuple[SharingReceiver, ...]
+
+    @classmethod
+    def from_resource(cls, r: Mapping[str, Any]) -> SharingOrder:
+        return cls(transaction_id=str(r.get("transaction_id", "")), out_order_no=str(r.get("out_order_no", "")),
+                   order_id=str(r.get("order_id", "")), state=str(r.get("state", "")),
+                   receivers=tuple(SharingReceiver(account=str(x.get("account", "")), amount_fen=_fen(x.get("amount")),
+                                                   result=str(x.get("result", "")), fail_reason=x.get("fail_reason"))
+                                   for x in r.get("receivers") or ()))
+
+    @classmethod
+    def from_notification(cls, r: Mapping[str, Any], event_type: str) -> SharingOrder:
+        """A PROFITSHARING.SUCCESS|CLOSED notification: one receiver's final result."""
+        x = r.get("receiver") or {}
+        result = "SUCCESS" if event_type.endswith(".SUCCESS") else "CLOSED"
+        return cls(transaction_id=str(r.get("transaction_id", "")), out_order_no=str(r.get("out_order_no", "")),
+                   order_id=str(r.get("order_id", "")), state="FINISHED",
+                   receivers=(SharingReceiver(account=str(x.get("account", "")), amount_fen=_fen(x.get("amount")),
+                                              result=result),))
+
+
+@dataclass(frozen=True)
+class SharingReturn:
+    """A profit-sharing return (分账回退)."""
+
+    out_return_no: str
+    return_mchid: str
+    amount_fen: int
+    result: str  # PROCESSING | SUCCESS | FAILED
+    fail_reason: str | None
+
+    @classmethod
+    def from_resource(cls, r: Mapping[str, Any]) -> SharingReturn:
+        return cls(out_return_no=str(r.get("out_return_no", "")), return_mchid=str(r.get("return_mchid", "")),
+                   amount_fen=_fen(r.get("amount")), result=str(r.get("result", "")), fail_reason=r.get("fail_reason"))
 
 
 @dataclass(frozen=True)
@@ -407,6 +460,42 @@ class PayApi:
         """Cancel a transfer the payee has not confirmed yet (→ CANCELING, then CANCELLED)."""
         return TransferBill.from_resource(
             self._request(self._wxpay.mch_transfer_bills_cancel, out_bill_no))
+
+    # --- profit sharing (分账) -------------------------------------------------------
+
+    def sharing_add_receiver(self, *, account: str, name: str | None = None,
+                             relation_type: str = "SUPPLIER") -> None:
+        """Add a merchant (its mchid) as a receiver of this merchant's splits (idempotent)."""
+        self._request(self._wxpay.profitsharing_add_receiver, account_type="MERCHANT_ID", account=account,
+                      relation_type=relation_type, name=name)
+
+    def sharing_order(self, *, transaction_id: str, out_order_no: str,
+                      receivers: Sequence[tuple[str, int, str]], unfreeze_unsplit: bool) -> SharingOrder:
+        """Split a paid order among (mchid, fen, description) receivers; with
+        unfreeze_unsplit the rest goes to the merchant at once. Idempotent by out_order_no."""
+        for _, fen, _ in receivers:
+            _check_fen("amount", fen)
+        return SharingOrder.from_resource(self._request(
+            self._wxpay.profitsharing_order, transaction_id=transaction_id, out_order_no=out_order_no,
+            receivers=[{"type": "MERCHANT_ID", "account": a, "amount": fen, "description": d}
+                       for a, fen, d in receivers], unfreeze_unsplit=unfreeze_unsplit))
+
+    def query_sharing(self, *, transaction_id: str, out_order_no: str) -> SharingOrder:
+        return SharingOrder.from_resource(self._request(
+            self._wxpay.profitsharing_order_query, transaction_id=transaction_id, out_order_no=out_order_no))
+
+    def unfreeze(self, *, transaction_id: str, out_order_no: str) -> None:
+        """Release what is left unsplit of a payment to the merchant (no further splits)."""
+        self._request(self._wxpay.profitsharing_unfreeze, transaction_id=transaction_id, out_order_no=out_order_no,
+                      description="解冻剩余资金")
+
+    def sharing_return(self, *, out_order_no: str, out_return_no: str, return_mchid: str, amount_fen: int,
+                       description: str) -> SharingReturn:
+        """Take back part of a receiver's share (before refunding the buyer). Idempotent by out_return_no."""
+        _check_fen("amount_fen", amount_fen)
+        return SharingReturn.from_resource(self._request(
+            self._wxpay.profitsharing_return, out_return_no=out_return_no, return_mchid=return_mchid,
+            amount=amount_fen, description=description, out_order_no=out_order_no))
 
     def parse_notification(self, *, headers: Mapping[str, Any], body: bytes | str,
                            now: datetime) -> PayNotification:

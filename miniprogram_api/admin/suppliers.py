@@ -14,6 +14,7 @@ from backend.db import utcnow
 from backend.flows import suppliers as supplier_flows
 from backend.suppliers import income as supplier_income
 from backend.suppliers import service as suppliers
+from backend.suppliers import sharing
 from backend.suppliers import withdrawals as supplier_withdrawals
 from miniprogram_api.admin.supplier_portal import csv_response
 from miniprogram_api.http import Body, Query, page_of, route
@@ -174,8 +175,10 @@ def supplier_orders(principal: Principal, supplier_id: int, query: SubOrderPage)
 
 @route(bp, "/order-split/<int:order_id>", auth="staff", roles=MANAGERS)
 def order_split(principal: Principal, order_id: int) -> dict[str, Any]:
-    """How an order was split among suppliers (sub-orders, shipments)."""
-    return {"items": supplier_flows.order_sub_orders(tenant_id=principal.tenant_id, order_id=order_id)}
+    """How an order was split among suppliers (sub-orders, shipments) and its profit
+    sharing at WeChat Pay (shares, returns), if it was paid for it."""
+    return {"items": supplier_flows.order_sub_orders(tenant_id=principal.tenant_id, order_id=order_id),
+            "sharing": sharing.sharing_view(tenant_id=principal.tenant_id, order_id=order_id)}
 
 
 @route(bp, "/withdrawals", auth="staff", roles=MANAGERS, query=WithdrawalPage)

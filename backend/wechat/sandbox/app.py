@@ -18,7 +18,7 @@ from flask import Flask, Response, jsonify, request
 from backend.wechat.credentials import TenantWeChatCredentials
 from backend.wechat.sandbox.console import install_console
 from backend.wechat.sandbox.core import MerchantKeys, Sandbox, china_time, qr_png
-from backend.wechat.sandbox.records import PayOrder, RefundRecord, TransferRecord
+from backend.wechat.sandbox.records import PayOrder, RefundRecord, SharingOrder, SharingReturn, TransferRecord
 from backend.wechat.v3crypto import parse_authorization, rsa_oaep_decrypt, verify_lines
 
 _SCENE_RE = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
@@ -579,11 +579,12 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
                     return pay_error(keys, 403, "OUT_TRADE_NO_USED", "商户订单号重复")
                 return pay_reply(keys, 200, {"prepay_id": order.prepay_id})
             prepay_id = "wx" + time.strftime("%d%H%M%S") + secrets.token_hex(12)
+            settle = data.get("settle_info") if isinstance(data.get("settle_info"), dict) else {}
             sb.orders[key] = PayOrder(
                 mchid=keys.mchid, appid=data["appid"], out_trade_no=data["out_trade_no"],
                 description=data["description"], total_fen=total, payer_openid=openid,
                 notify_url=data["notify_url"], attach=data.get("attach"), prepay_id=prepay_id,
-                request_body=data, created_at=sb.clock())
+                request_body=data, created_at=sb.clock(), profit_sharing=settle.get("profit_sharing") is True)
             sb._prepay[prepay_id] = key
         return pay_reply(keys, 200, {"prepay_id": prepay_id})
 
@@ -653,6 +654,8 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
                 return pay_error(keys, 400, "INVALID_REQUEST", "订单金额与原订单不一致")
             if order.refunded_fen + refund_fen > order.total_fen:
                 return pay_error(keys, 400, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
+            if order.refunded_fen + refund_fen > order.total_fen - order.shared_fen:
+                return pay_error(keys, 400, "NOT_ENOUGH", "订单已分账，可退金额不足，请先分账回退")
             if keys.balance_fen < refund_fen:
                 return pay_error(keys, 403, "NOT_ENOUGH", "基本账户余额不足")
             order.refunded_fen += refund_fen
@@ -773,6 +776,161 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
             answer = {"out_bill_no": t.out_bill_no, "transfer_bill_no": t.transfer_bill_no,
                       "state": "CANCELING", "update_time": t.update_time}
         sb._finish_transfer(out_bill_no, "CANCELLED", None, keys.mchid)
+        return pay_reply(keys, 200, answer)
+
+    # ------------------------------------------------------------ profit sharing (分账)
+
+    @app.post("/mch/v3/profitsharing/receivers/add")
+    @pay_api
+    def sharing_add_receiver(keys: MerchantKeys, data: dict[str, Any]) -> Response:
+        kind, account = data.get("type"), data.get("account")
+        if kind not in ("MERCHANT_ID", "PERSONAL_OPENID") or not isinstance(account, str) or not account:
+            return pay_error(keys, 400, "PARAM_ERROR", "接收方类型或账号错误")
+        if kind == "MERCHANT_ID" and not account.isdigit():
+            return pay_error(keys, 400, "PARAM_ERROR", "商户号格式错误")
+        if not isinstance(data.get("relation_type"), str) or not data.get("appid"):
+            return pay_error(keys, 400, "PARAM_ERROR", "缺少参数 relation_type/appid")
+        with sb._lock:
+            keys.sharing_receivers[(kind, account)] = {"type": kind, "account": account,
+                                                       "relation_type": data["relation_type"]}
+        return pay_reply(keys, 200, {"type": kind, "account": account, "relation_type": data["relation_type"]})
+
+    @app.post("/mch/v3/profitsharing/orders")
+    @pay_api
+    def sharing_order(keys: MerchantKeys, data: dict[str, Any]) -> Response:
+        out_order_no, transaction_id = data.get("out_order_no"), data.get("transaction_id")
+        receivers = data.get("receivers")
+        if not isinstance(out_order_no, str) or not _BILL_NO_RE.match(out_order_no) or not transaction_id:
+            return pay_error(keys, 400, "PARAM_ERROR", "out_order_no/transaction_id 错误")
+        if not isinstance(receivers, list) or not 1 <= len(receivers) <= 50:
+            return pay_error(keys, 400, "PARAM_ERROR", "分账接收方须为 1–50 个")
+        for r in receivers:
+            amount = r.get("amount") if isinstance(r, dict) else None
+            if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
+                return pay_error(keys, 400, "PARAM_ERROR", "分账金额必须是正整数（分）")
+            if (r.get("type"), r.get("account")) not in keys.sharing_receivers:
+                return pay_error(keys, 400, "RECEIVER_INVALID", f"分账接收方 {r.get('account')} 未添加或无效")
+        with sb._lock:
+            existing = sb.sharing_orders.get((keys.mchid, out_order_no))
+            if existing is not None:
+                same = [(r["account"], r["amount"]) for r in existing.receivers] == [
+                    (r["account"], r["amount"]) for r in receivers]
+                if not same or existing.transaction_id != transaction_id:
+                    return pay_error(keys, 400, "INVALID_REQUEST", "商户分账单号重复，参数与原请求不一致")
+                return pay_reply(keys, 200, sb.sharing_answer(existing))
+            order = next((o for (m, _), o in sb.orders.items()
+                          if m == keys.mchid and o.transaction_id == transaction_id), None)
+            if order is None:
+                return pay_error(keys, 404, "RESOURCE_NOT_EXISTS", "订单不存在")
+            if not order.profit_sharing:
+                return pay_error(keys, 400, "INVALID_REQUEST", "该订单支付时未设置分账，不能分账")
+            total = sum(r["amount"] for r in receivers)
+            if total > sb.unsplit_fen(order):
+                return pay_error(keys, 400, "NOT_ENOUGH", "分账金额超出订单剩余待分金额")
+            order.shared_fen += total
+            keys.balance_fen -= total
+            if data.get("unfreeze_unsplit") is True:
+                order.unfrozen = True
+            now = china_time(sb.clock())
+            so = SharingOrder(
+                mchid=keys.mchid, out_order_no=out_order_no, order_id="3008" + secrets.token_hex(14),
+                transaction_id=transaction_id, out_trade_no=order.out_trade_no, create_time=now,
+                notify_url=keys.sharing_notify_url or order.notify_url.replace("/pay/notify/", "/pay/sharing-notify/"),
+                receivers=[{"type": r["type"], "account": r["account"], "amount": r["amount"],
+                            "description": str(r.get("description") or "分账"), "result": "PENDING",
+                            "fail_reason": None, "detail_id": "3601" + secrets.token_hex(14), "create_time": now}
+                           for r in receivers])
+            sb.sharing_orders[(keys.mchid, out_order_no)] = so
+            answer = sb.sharing_answer(so)
+        if sb.auto_settle:
+            sb.finish_sharing(out_order_no, mchid=keys.mchid)
+        return pay_reply(keys, 200, answer)
+
+    @app.get("/mch/v3/profitsharing/orders/<out_order_no>")
+    @pay_api
+    def sharing_query(keys: MerchantKeys, data: dict[str, Any], out_order_no: str) -> Response:
+        with sb._lock:
+            so = sb.sharing_orders.get((keys.mchid, out_order_no))
+            if so is None or so.transaction_id != request.args.get("transaction_id"):
+                return pay_error(keys, 404, "RESOURCE_NOT_EXISTS", "分账单不存在")
+            answer = sb.sharing_answer(so)
+        return pay_reply(keys, 200, answer)
+
+    @app.post("/mch/v3/profitsharing/orders/unfreeze")
+    @pay_api
+    def sharing_unfreeze(keys: MerchantKeys, data: dict[str, Any]) -> Response:
+        with sb._lock:
+            order = next((o for (m, _), o in sb.orders.items()
+                          if m == keys.mchid and o.transaction_id == data.get("transaction_id")), None)
+            if order is None or not order.profit_sharing:
+                return pay_error(keys, 404, "RESOURCE_NOT_EXISTS", "订单不存在或未设置分账")
+            order.unfrozen = True
+        return pay_reply(keys, 200, {"transaction_id": order.transaction_id, "out_order_no": data.get("out_order_no"),
+                                     "order_id": "3008" + secrets.token_hex(14), "state": "FINISHED",
+                                     "receivers": []})
+
+    @app.get("/mch/v3/profitsharing/transactions/<transaction_id>/amounts")
+    @pay_api
+    def sharing_amounts(keys: MerchantKeys, data: dict[str, Any], transaction_id: str) -> Response:
+        with sb._lock:
+            order = next((o for (m, _), o in sb.orders.items()
+                          if m == keys.mchid and o.transaction_id == transaction_id), None)
+            if order is None:
+                return pay_error(keys, 404, "RESOURCE_NOT_EXISTS", "订单不存在")
+            unsplit = sb.unsplit_fen(order)
+        return pay_reply(keys, 200, {"transaction_id": transaction_id, "unsplit_amount": unsplit})
+
+    def _return_answer(r: SharingReturn) -> dict[str, Any]:
+        return {"order_id": r.order_id, "out_order_no": r.out_order_no, "out_return_no": r.out_return_no,
+                "return_id": r.return_id, "return_mchid": r.return_mchid, "amount": r.amount,
+                "description": r.description, "result": r.result, "fail_reason": r.fail_reason,
+                "create_time": r.create_time, "finish_time": r.create_time}
+
+    @app.post("/mch/v3/profitsharing/return-orders")
+    @pay_api
+    def sharing_return(keys: MerchantKeys, data: dict[str, Any]) -> Response:
+        out_return_no, out_order_no = data.get("out_return_no"), data.get("out_order_no")
+        amount, return_mchid = data.get("amount"), data.get("return_mchid")
+        if not isinstance(out_return_no, str) or not _BILL_NO_RE.match(out_return_no) or not out_order_no:
+            return pay_error(keys, 400, "PARAM_ERROR", "out_return_no/out_order_no 错误")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
+            return pay_error(keys, 400, "PARAM_ERROR", "回退金额必须是正整数（分）")
+        with sb._lock:
+            existing = sb.sharing_returns.get((keys.mchid, out_return_no))
+            if existing is not None:
+                if (existing.out_order_no, existing.return_mchid, existing.amount) != (
+                        out_order_no, return_mchid, amount):
+                    return pay_error(keys, 400, "INVALID_REQUEST", "回退单号重复，参数与原请求不一致")
+                return pay_reply(keys, 200, _return_answer(existing))
+            so = sb.sharing_orders.get((keys.mchid, str(out_order_no)))
+            if so is None:
+                return pay_error(keys, 404, "RESOURCE_NOT_EXISTS", "分账单不存在")
+            shared = sum(r["amount"] for r in so.receivers
+                         if r["account"] == return_mchid and r["result"] == "SUCCESS")
+            returned = sum(x.amount for (m, _), x in sb.sharing_returns.items()
+                           if m == keys.mchid and x.out_order_no == so.out_order_no and x.return_mchid == return_mchid
+                           and x.result == "SUCCESS")
+            if amount > shared - returned:
+                return pay_error(keys, 400, "NOT_ENOUGH", "回退金额超过该接收方已分账金额")
+            r = SharingReturn(mchid=keys.mchid, out_return_no=out_return_no, return_id="3009" + secrets.token_hex(14),
+                              out_order_no=so.out_order_no, order_id=so.order_id, return_mchid=str(return_mchid),
+                              amount=amount, description=str(data.get("description") or "分账回退"),
+                              create_time=china_time(sb.clock()))
+            sb.sharing_returns[(keys.mchid, out_return_no)] = r
+            order = sb.orders[(so.mchid, so.out_trade_no)]
+            order.shared_fen -= amount
+            keys.balance_fen += amount
+            answer = _return_answer(r)
+        return pay_reply(keys, 200, answer)
+
+    @app.get("/mch/v3/profitsharing/return-orders/<out_return_no>")
+    @pay_api
+    def sharing_return_query(keys: MerchantKeys, data: dict[str, Any], out_return_no: str) -> Response:
+        with sb._lock:
+            r = sb.sharing_returns.get((keys.mchid, out_return_no))
+            if r is None or r.out_order_no != request.args.get("out_order_no"):
+                return pay_error(keys, 404, "RESOURCE_NOT_EXISTS", "回退单不存在")
+            answer = _return_answer(r)
         return pay_reply(keys, 200, answer)
 
     # ------------------------------------------------------------ /sandbox controls

@@ -19,7 +19,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from xml.sax.saxutils import escape
@@ -50,6 +50,8 @@ from backend.wechat.sandbox.records import (
     RefundRecord,
     SandboxApp,
     SandboxCorp,
+    SharingOrder,
+    SharingReturn,
     TransferRecord,
     WireRequest,
 )
@@ -115,6 +117,10 @@ class MerchantKeys:
     platform_key: rsa.RSAPrivateKey
     public_key_id: str
     balance_fen: int = 10**10
+    # Where PROFITSHARING.* notifications go (set in the merchant platform at WeChat);
+    # None: the paid order's notify URL with /pay/notify/ → /pay/sharing-notify/.
+    sharing_notify_url: str | None = None
+    sharing_receivers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (type, account)
 
 
 def flask_client_sender(client: Any) -> Sender:
@@ -171,6 +177,9 @@ class Sandbox:
         self._prepay: dict[str, tuple[str, str]] = {}
         self.refunds: dict[tuple[str, str], RefundRecord] = {}
         self.transfers: dict[tuple[str, str], TransferRecord] = {}
+        self.sharing_orders: dict[tuple[str, str], SharingOrder] = {}  # (mchid, out_order_no)
+        self.sharing_returns: dict[tuple[str, str], SharingReturn] = {}  # (mchid, out_return_no)
+        self.closed_receivers: set[str] = set()  # accounts whose shares close (a frozen account)
         self.notifications: list[Notification] = []
         self.deliveries: list[Delivery] = []
         self._delivered_ok: set[str] = set()
@@ -421,7 +430,8 @@ class Sandbox:
             "resource": {"original_type": original_type,
                          **aead_encrypt(keys.apiv3_key, plaintext, original_type)},
         }, ensure_ascii=False, separators=(",", ":"))
-        kind = {"transaction": "transaction", "refund": "refund"}.get(original_type, "transfer")
+        kind = {"transaction": "transaction", "refund": "refund", "profitsharing": "sharing"}.get(
+            original_type, "transfer")
         n = Notification(id=notification_id, mchid=keys.mchid, event_type=event_type, kind=kind,
                          url=url, resource=dict(resource), body=body)
         with self._lock:
@@ -555,6 +565,58 @@ class Sandbox:
         return self._new_notification(keys, event_type=f"REFUND.{status}", summary=summary,
                                       original_type="refund", resource=self.refund_resource(r),
                                       url=r.notify_url)
+
+    # ------------------------------------------------------------------ pay: profit sharing
+
+    def sharing_answer(self, so: SharingOrder) -> dict[str, Any]:
+        """The profit-sharing order as WeChat Pay answers and queries it."""
+        return {"transaction_id": so.transaction_id, "out_order_no": so.out_order_no, "order_id": so.order_id,
+                "state": so.state, "receivers": [dict(r) for r in so.receivers]}
+
+    def unsplit_fen(self, order: PayOrder) -> int:
+        """What of a profit-sharing payment may still be split: nothing once unfrozen."""
+        if not order.profit_sharing or order.unfrozen:
+            return 0
+        return max(order.total_fen - order.refunded_fen - order.shared_fen, 0)
+
+    def finish_sharing(self, out_order_no: str, *, mchid: str | None = None) -> list[Notification]:
+        """WeChat Pay completes a PROCESSING split: each PENDING receiver SUCCESS (or
+        CLOSED for accounts in `closed_receivers`, whose share goes back to the
+        merchant), and one PROFITSHARING.* notification per receiver."""
+        with self._lock:
+            matches = [so for (m, no), so in self.sharing_orders.items()
+                       if no == out_order_no and (mchid is None or m == mchid)]
+            if len(matches) != 1:
+                raise KeyError(f"no single sandbox sharing order {out_order_no!r}")
+            so = matches[0]
+            keys = self.merchant(so.mchid)
+            assert keys is not None
+            order = self.orders[(so.mchid, so.out_trade_no)]
+            done = []
+            for r in so.receivers:
+                if r["result"] != "PENDING":
+                    continue
+                if r["account"] in self.closed_receivers:
+                    r.update(result="CLOSED", fail_reason="ACCOUNT_ABNORMAL")
+                    order.shared_fen -= r["amount"]
+                    keys.balance_fen += r["amount"]
+                else:
+                    r["result"] = "SUCCESS"
+                r["finish_time"] = china_time(self.clock())
+                done.append(dict(r))
+            so.state = "FINISHED"
+        out = []
+        for r in done:
+            resource = {"mchid": so.mchid, "transaction_id": so.transaction_id, "order_id": so.order_id,
+                        "out_order_no": so.out_order_no, "success_time": r["finish_time"],
+                        "receiver": {"type": r["type"], "account": r["account"], "amount": r["amount"],
+                                     "description": r["description"]}}
+            status = "SUCCESS" if r["result"] == "SUCCESS" else "CLOSED"
+            out.append(self._new_notification(keys, event_type=f"PROFITSHARING.{status}",
+                                              summary="分账成功" if status == "SUCCESS" else "分账关闭",
+                                              original_type="profitsharing", resource=resource,
+                                              url=so.notify_url))
+        return out
 
     def transfer_resource(self, t: TransferRecord) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -97,6 +97,9 @@ class PayOrder:
     trade_state: str = "NOTPAY"
     success_time: str | None = None
     refunded_fen: int = 0
+    profit_sharing: bool = False  # settle_info.profit_sharing: funds frozen for 分账
+    shared_fen: int = 0  # split to receivers, less what came back (分账回退)
+    unfrozen: bool = False  # the remainder was released to the merchant (no more splits)
 
 
 @dataclass
@@ -113,6 +116,38 @@ class RefundRecord:
     created_at: str
     status: str = "PROCESSING"
     success_time: str | None = None
+
+
+@dataclass
+class SharingOrder:
+    """A profit-sharing order (分账单): receivers each PENDING → SUCCESS or CLOSED."""
+
+    mchid: str
+    out_order_no: str
+    order_id: str
+    transaction_id: str
+    out_trade_no: str
+    receivers: list[dict[str, Any]]  # type, account, amount, description, result, detail_id, fail_reason
+    notify_url: str
+    create_time: str
+    state: str = "PROCESSING"  # PROCESSING | FINISHED
+
+
+@dataclass
+class SharingReturn:
+    """A profit-sharing return (分账回退): the receiver gives back part of its share."""
+
+    mchid: str
+    out_return_no: str
+    return_id: str
+    out_order_no: str
+    order_id: str
+    return_mchid: str
+    amount: int
+    description: str
+    create_time: str
+    result: str = "SUCCESS"
+    fail_reason: str | None = None
 
 
 @dataclass

@@ -34,7 +34,7 @@ def _complete(tenant_id, order_id, at):
 
 
 def _settle(at):
-    from backend.suppliers.jobs import settle_supplier_income
+    from backend.flows.jobs import settle_supplier_income
 
     return settle_supplier_income(now=at)
 

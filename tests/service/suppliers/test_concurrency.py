@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from backend.db import run_in_unit_of_work, unit_of_work, utcnow
 from backend.extensions import db
+from backend.flows import jobs
 from backend.ledger import service as ledger
 from backend.ledger.models import Posting
 from backend.orders import service as orders
-from backend.suppliers import jobs
 from backend.suppliers import withdrawals as wd
 from backend.suppliers.models import SupplierIncome, SupplierWithdrawal
 from tests.concurrency import race
@@ -70,4 +70,53 @@ def test_withdrawals_racing_settlement_never_overdraw_and_each_line_settles_once
         assert db.session.scalar(select(func.count()).select_from(Posting)
                                  .where(Posting.kind == "supplier_settle")) == 6
         assert db.session.scalar(select(func.sum(SupplierWithdrawal.amount_fen))) == 2500 * ok
+        assert ledger.check_ledger(tenant_id=tid).ok
+
+
+def test_splits_requested_by_racing_runners_and_stormed_by_notifications_move_money_once(app, factory, sandbox):
+    from backend.flows import supplier_settlement
+    from backend.suppliers.models import SharingOrder, SharingShare
+
+    shop = OrdersFactory(app, sandbox)
+    t = factory.tenant()
+    sid, sku = service_supplier(t, sharing_receiver="1900000109")
+    buyer = factory.member(t)
+    paid = [shop.paid_order(t, buyer, [(sku, 1)]) for _ in range(5)]
+    assert all(sandbox.find_order(o.order_no).profit_sharing for o in paid)
+    completed = utcnow()
+    with unit_of_work():
+        for o in paid:
+            orders.ship_order(tenant_id=t.id, order_id=o.id, company="顺丰", tracking_no="SF0001", actor="test",
+                              now=completed)
+            orders.complete_order(tenant_id=t.id, order_id=o.id, now=completed)
+    at = completed + timedelta(days=8)
+    outcomes = race(app, [lambda: jobs.settle_supplier_income(now=at) for _ in range(3)], own_unit=False)
+    assert sum(outcomes) == 5, outcomes
+    tid = t.id
+    with unit_of_work():
+        assert db.session.scalar(select(func.count()).select_from(SharingOrder)) == 5
+        assert db.session.scalar(select(func.count()).select_from(Posting)
+                                 .where(Posting.kind == "sharing_request")) == 5
+    assert len([s for s in sandbox.sharing_orders.values() if s.mchid == sandbox.find_order(paid[0].order_no).mchid
+                and s.transaction_id in {db.session.get(type(paid[0]), o.id).transaction_id for o in paid}]) == 5
+    # Every split finishes at WeChat; each notification arrives five times, five at once,
+    # while two reconcile runners query the same splits.
+    notes = [n for o in paid for so in sandbox.sharing_orders.values()
+             if so.transaction_id == db.session.get(type(o), o.id).transaction_id
+             for n in sandbox.finish_sharing(so.out_order_no)]
+    db.session.rollback()
+    later = at + timedelta(minutes=5)
+    storm = [lambda n=n: shop.deliver(n, times=5, concurrency=5) for n in notes]
+    reconcile = [lambda: supplier_settlement.reconcile_sharing(now=later) for _ in range(2)]
+    outcomes = race(app, storm + reconcile, own_unit=False)
+    for deliveries in outcomes[:len(notes)]:
+        assert {d.result.status_code for d in deliveries} == {204}, deliveries
+    with unit_of_work():
+        results = list(db.session.scalars(select(SharingShare.result)))
+        assert results == ["SUCCESS"] * 5
+        assert db.session.scalar(select(func.count()).select_from(Posting)
+                                 .where(Posting.kind == "sharing_done")) == 5
+        balances = ledger.balances_of(tenant_id=tid, owner_id=0)
+        assert balances["sharing_transit"] == 0
+        assert ledger.balances_of(tenant_id=tid, owner_id=-sid).get("supplier_available", 0) == 0
         assert ledger.check_ledger(tenant_id=tid).ok

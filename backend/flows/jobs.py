@@ -1,0 +1,20 @@
+"""Scheduled flows (run by `python -m backend.jobs`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from backend.flows import supplier_settlement
+
+INTERVALS = {"settle_supplier_income": 300, "reconcile_supplier_sharing": 120}
+
+
+def settle_supplier_income(*, now: datetime) -> int:
+    """Suppliers' income whose after-sales window has passed: into their balances, or
+    split to their own WeChat Pay merchant accounts for orders paid with profit sharing."""
+    return supplier_settlement.settle_due(now=now)
+
+
+def reconcile_supplier_sharing(*, now: datetime) -> int:
+    """Profit-sharing splits still waiting for WeChat Pay's result: queried (or re-sent)."""
+    return supplier_settlement.reconcile_sharing(now=now)
