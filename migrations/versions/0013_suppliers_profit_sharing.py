@@ -1,7 +1,7 @@
 """suppliers: profit sharing
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05 19:18:11.925888
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import backend.db
 
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
