@@ -14,7 +14,8 @@ Announced today:
   `orders_followed_up(tenant_id, order_ids, now)` (paid, rewards recorded),
   `order_cancelled(order, now)`, `order_completed(order, now)`,
   `lines_refunded(order, refund, lines, now)`, `refund_requested(order)` (before a
-  refund opens: a listener raising a DomainError refuses it);
+  refund opens: a listener raising a DomainError refuses it), `order_shipping(order)`
+  (before a paid order ships: likewise);
 - payments: `refund_submitting(order, refund, now)` (under the order's lock, just before
   the refund goes to WeChat Pay; a listener that raises holds the refund back).
 """

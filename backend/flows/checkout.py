@@ -16,7 +16,7 @@ line, in proportion to what is left of each.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -136,22 +136,29 @@ def quote(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest]
 
 def place_order(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest], receiver: orders.Receiver,
                 now: datetime, remark: str = "", source_type: str | None = None, source_id: int | None = None,
-                coupon: CouponChoice = BEST, use_points: int = 0) -> Order:
+                coupon: CouponChoice = BEST, use_points: int = 0,
+                activity_prices: Mapping[int, int] | None = None) -> Order:
     """Place an order with the buyer's coupon and points: the order (stock reserved), the
     discount on its lines, the coupon used, the points spent. All in the caller's unit
-    of work: a refused coupon or points leave no order and no stock taken."""
+    of work: a refused coupon or points leave no order and no stock taken.
+
+    activity_prices (SKU id -> price of one piece: a group price, a live-room price)
+    come first: a line costs at most that much a piece before coupons and points."""
     # Through an agent's link or shop: drop-shipped from its cloud stock (agent_channel).
     order = agent_channel.place_retail_order(tenant_id=tenant_id, member_id=member_id, items=items,
                                              receiver=receiver, now=now, remark=remark, source_type=source_type,
                                              source_id=source_id)
     rows = orders.order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
     cats = catalog.product_categories(tenant_id=tenant_id, product_ids=[ln.product_id for ln in rows])
+    activity = {ln.id: max(0, ln.paid_fen - activity_prices[ln.sku_id] * ln.quantity)
+                for ln in rows if activity_prices and ln.sku_id in activity_prices}
     lines = [Line(key=ln.id, product_id=ln.product_id, category=cats.get(ln.product_id, ""),
-                  amount_fen=ln.paid_fen) for ln in rows]
+                  amount_fen=ln.paid_fen - activity.get(ln.id, 0)) for ln in rows]
     plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=order.freight_fen,
                  coupon=coupon, now=now, use_points=use_points)
-    if plan.line_discounts:
-        orders.apply_discounts(tenant_id=tenant_id, order_id=order.id, line_discounts=plan.line_discounts)
+    off = {k: activity.get(k, 0) + plan.line_discounts.get(k, 0) for k in activity.keys() | plan.line_discounts}
+    if any(off.values()):
+        orders.apply_discounts(tenant_id=tenant_id, order_id=order.id, line_discounts=off)
     if plan.coupon is not None:
         coupons.redeem(tenant_id=tenant_id, member_id=member_id, member_coupon_id=plan.coupon.member_coupon_id,
                        order_id=order.id, discount_fen=plan.coupon.result.discount_fen, now=now)

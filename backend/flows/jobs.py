@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from backend.flows import supplier_settlement
+from backend.flows import group_buy, supplier_settlement
 
-INTERVALS = {"settle_supplier_income": 300, "reconcile_supplier_sharing": 120}
+INTERVALS = {"settle_supplier_income": 300, "reconcile_supplier_sharing": 120, "unwind_failed_groups": 30}
 
 
 def settle_supplier_income(*, now: datetime) -> int:
@@ -18,3 +18,9 @@ def settle_supplier_income(*, now: datetime) -> int:
 def reconcile_supplier_sharing(*, now: datetime) -> int:
     """Profit-sharing splits still waiting for WeChat Pay's result: queried (or re-sent)."""
     return supplier_settlement.reconcile_sharing(now=now)
+
+
+def unwind_failed_groups(*, now: datetime) -> int:
+    """Group-buys whose time ran out: failed, their unpaid orders cancelled and paid ones
+    refunded, each seat exactly once."""
+    return group_buy.unwind_failed_groups(now_fn=lambda: now)

@@ -68,3 +68,38 @@ class WrongTaskCode(DomainError):
 class InvalidTransfer(DomainError):
     code = "invalid_points_transfer"
     message = "积分转赠有误"
+
+
+class CampaignNotFound(NotFound):
+    code = "group_campaign_not_found"
+    message = "拼团活动不存在"
+
+
+class CampaignClosed(Conflict):
+    code = "group_campaign_closed"
+    message = "拼团活动未开始或已结束"
+
+
+class GroupNotFound(NotFound):
+    code = "group_not_found"
+    message = "拼团不存在"
+
+
+class GroupFull(Conflict):
+    code = "group_full"
+    message = "该团已满员"
+
+
+class GroupExpired(Conflict):
+    code = "group_expired"
+    message = "该团已结束"
+
+
+class AlreadyInGroup(Conflict):
+    code = "already_in_group"
+    message = "你已在该团中"
+
+
+class GroupNotFilled(Conflict):
+    code = "group_not_filled"
+    message = "拼团尚未成团，暂不能发货"

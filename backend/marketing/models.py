@@ -170,3 +170,68 @@ class PointsTask(TenantScoped, Base):
     claim_code: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class GroupCampaign(TenantScoped, Base):
+    """A group-buy campaign (拼团活动): one SKU at a group price, for groups of a size
+    that must fill within a time limit; optionally points for the leader when it fills."""
+
+    __tablename__ = "group_campaigns"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(60), nullable=False)
+    product_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    sku_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    group_price_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # one piece, for every member of a group
+    group_size: Mapped[int] = mapped_column(Integer, nullable=False)
+    time_limit_minutes: Mapped[int] = mapped_column(Integer, nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)  # no new groups after
+    leader_reward_points: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class GroupBuy(TenantScoped, Base):
+    """One group (团): forming until its seats are paid (filled) or its time runs out
+    (failed, every paid seat refunded by the job). `seats_taken` (seats reserved by an
+    order or paid) only moves through guarded UPDATEs; the CHECK is the last word."""
+
+    __tablename__ = "group_buys"
+    __table_args__ = (
+        CheckConstraint("seats_taken >= 0 AND seats_taken <= size", name="seats_within_size"),
+        Index("ix_group_buys_status_expires", "status", "expires_at"),
+        Index("ix_group_buys_tenant_campaign", "tenant_id", "campaign_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(BigId, ForeignKey("group_campaigns.id"), nullable=False)
+    leader_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    seats_paid: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default="forming", nullable=False)  # forming | filled | failed
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class GroupSeat(TenantScoped, Base):
+    """A member's seat in a group, held by its order: reserved (unpaid), paid, released
+    (the order was cancelled) or refunded (the group failed)."""
+
+    __tablename__ = "group_seats"
+    tenant_id_index = False
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "group_id", "member_id"),  # one seat per member per group
+        UniqueConstraint("tenant_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(BigId, ForeignKey("group_buys.id"), nullable=False)
+    member_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)
+    order_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    leader: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default="reserved", nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

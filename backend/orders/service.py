@@ -361,6 +361,7 @@ def ship_order(*, tenant_id: int, order_id: int, company: str, tracking_no: str,
         raise OrderStateConflict(details={"status": order.status})
     before = {"status": order.status, "company": order.logistics_company, "tracking_no": order.tracking_no}
     if order.status == "paid":
+        announce("order_shipping", order=order)  # a listener may refuse (a group not yet formed)
         order.status = "shipped"
         order.shipped_at = now
     order.logistics_company = company

@@ -12,7 +12,8 @@ from pydantic import AwareDatetime, Field
 
 from backend.auth.tokens import Principal
 from backend.db import utcnow
-from backend.marketing import coupons, points
+from backend.flows import group_buy
+from backend.marketing import coupons, groups, points
 from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_marketing", __name__, url_prefix="/api/v1/admin/marketing")
@@ -180,3 +181,59 @@ def member_points(principal: Principal, member_id: int, query: EntriesQuery) -> 
     page = page_of(rows, points.entry_view, query.limit)
     page["balance"] = balance
     return page
+
+
+class CampaignIn(Body):
+    name: str = Field(min_length=1, max_length=60)
+    product_id: Id
+    sku_id: Id
+    group_price_fen: int = Field(strict=True, ge=1, le=10**10)
+    group_size: int = Field(strict=True, ge=2, le=100)
+    time_limit_minutes: int = Field(strict=True, ge=5, le=7 * 24 * 60)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    leader_reward_points: int = Field(0, strict=True, ge=0, le=1_000_000)
+
+
+class GroupPage(Query):
+    before_id: int | None = Field(None, ge=1)
+    limit: int = Field(50, ge=1, le=100)
+
+
+@route(bp, "/group-campaigns", auth="staff", query=CouponPage)
+def list_campaigns(principal: Principal, query: CouponPage) -> dict[str, Any]:
+    """Group-buy campaigns with their groups per state."""
+    rows = groups.list_campaigns(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)
+    stats = groups.campaign_stats(tenant_id=principal.tenant_id, campaign_ids=[c.id for c in rows])
+    return page_of(rows, lambda c: {**groups.campaign_view(c), "groups": stats[c.id]}, query.limit)
+
+
+@route(bp, "/group-campaigns", method="POST", auth="staff", roles=MANAGERS, body=CampaignIn, status=201)
+def create_campaign(principal: Principal, body: CampaignIn) -> dict[str, Any]:
+    """Create a group-buy campaign (拼团): a SKU, the group price, size and time limit."""
+    spec = groups.CampaignSpec(
+        name=body.name, product_id=body.product_id, sku_id=body.sku_id, group_price_fen=body.group_price_fen,
+        group_size=body.group_size, time_limit_minutes=body.time_limit_minutes,
+        starts_at=body.starts_at.astimezone(UTC), ends_at=body.ends_at.astimezone(UTC),
+        leader_reward_points=body.leader_reward_points)
+    return groups.campaign_view(group_buy.create_campaign(tenant_id=principal.tenant_id, spec=spec,
+                                                          actor=principal.actor))
+
+
+@route(bp, "/group-campaigns/<int:campaign_id>/status", method="POST", auth="staff", roles=MANAGERS,
+       body=StatusIn)
+def campaign_status(principal: Principal, campaign_id: int, body: StatusIn) -> dict[str, Any]:
+    """Stop a campaign (forming groups run their course) or resume it."""
+    return groups.campaign_view(groups.set_campaign_status(tenant_id=principal.tenant_id, campaign_id=campaign_id,
+                                                           status=body.status, actor=principal.actor))
+
+
+@route(bp, "/group-campaigns/<int:campaign_id>/groups", auth="staff", query=GroupPage)
+def campaign_groups(principal: Principal, campaign_id: int, query: GroupPage) -> dict[str, Any]:
+    """A campaign's groups, newest first, with every seat and its order."""
+    now = utcnow()
+    groups.get_campaign(tenant_id=principal.tenant_id, campaign_id=campaign_id)
+    rows = groups.list_groups(tenant_id=principal.tenant_id, campaign_id=campaign_id, before_id=query.before_id,
+                              limit=query.limit)
+    seats = groups.seats_of(tenant_id=principal.tenant_id, group_ids=[g.id for g in rows])
+    return page_of(rows, lambda g: groups.group_view(g, seats[g.id], now=now, admin=True), query.limit)

@@ -10,8 +10,8 @@ from pydantic import Field
 
 from backend.auth.tokens import Principal
 from backend.db import utcnow
-from backend.flows import checkout
-from backend.marketing import coupons, points
+from backend.flows import checkout, group_buy
+from backend.marketing import coupons, groups, points
 from backend.orders import service as orders
 from miniprogram_api.http import Body, Query, page_of, route
 
@@ -163,3 +163,48 @@ def transfer(principal: Principal, body: TransferIn) -> dict[str, Any]:
     return points.transfer_by_invite_code(tenant_id=principal.tenant_id, from_member_id=principal.subject_id,
                                           invite_code=body.to_invite_code, points=body.points,
                                           client_token=body.client_token, now=utcnow())
+
+
+class OpenGroupIn(Body):
+    receiver: ReceiverIn
+
+
+class JoinGroupIn(Body):
+    receiver: ReceiverIn
+    scene: str | None = Field(None, min_length=1, max_length=64, description="the sharer's scene, if shared")
+
+
+def _receiver(r: ReceiverIn) -> orders.Receiver:
+    return orders.Receiver(name=r.name, phone=r.phone, address=r.address)
+
+
+@route(bp, "/group-buys", auth="member")
+def group_campaigns(principal: Principal) -> dict[str, Any]:
+    """Group-buy campaigns open now."""
+    return {"items": [groups.campaign_view(c) for c in groups.list_campaigns(tenant_id=principal.tenant_id,
+                                                                             now=utcnow())]}
+
+
+@route(bp, "/group-buys/<int:campaign_id>/open", method="POST", auth="member", body=OpenGroupIn, status=201)
+def open_group(principal: Principal, campaign_id: int, body: OpenGroupIn) -> dict[str, Any]:
+    """Open a group (开团) as its leader; pay the order to hold the seat."""
+    now = utcnow()
+    group, order = group_buy.open_group(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                        campaign_id=campaign_id, receiver=_receiver(body.receiver), now=now)
+    return group_buy.placed_view(group, order, now=now)
+
+
+@route(bp, "/group-buys/groups/<int:group_id>", auth="member")
+def group(principal: Principal, group_id: int) -> dict[str, Any]:
+    """A group: its campaign, members, seats left and time left."""
+    return group_buy.group_page(tenant_id=principal.tenant_id, group_id=group_id, now=utcnow())
+
+
+@route(bp, "/group-buys/groups/<int:group_id>/join", method="POST", auth="member", body=JoinGroupIn, status=201)
+def join_group(principal: Principal, group_id: int, body: JoinGroupIn) -> dict[str, Any]:
+    """Join a group (参团), through a share or not; pay the order to hold the seat."""
+    now = utcnow()
+    group, order = group_buy.join_group(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                        group_id=group_id, receiver=_receiver(body.receiver), scene=body.scene,
+                                        now=now)
+    return group_buy.placed_view(group, order, now=now)

@@ -1,0 +1,139 @@
+"""Group-buy (拼团) across marketing, members, orders and payments.
+
+    open_group / join_group   a seat taken (guarded: the last seat cannot be overfilled),
+                              the order placed at the group price (checkout), the seat
+                              held by it; joining through a share binds the joiner to
+                              the sharer exactly as any share does;
+    listeners                 an order paid → its seat paid, the group filled when every
+                              seat is (the leader's points); an unpaid order cancelled →
+                              its seat free again; a group order ships only once filled;
+    unwind_failed_groups      the job: groups whose time ran out fail; their unpaid
+                              orders are cancelled and their paid ones refunded, each
+                              seat exactly once, each in its own unit of work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from backend.catalog import service as catalog
+from backend.db import run_in_unit_of_work
+from backend.errors import DomainError
+from backend.events import listen
+from backend.flows import checkout
+from backend.marketing import groups, points
+from backend.marketing.errors import GroupNotFilled
+from backend.members import service as members
+from backend.orders import service as orders
+from backend.orders.errors import OrderStateConflict
+from backend.orders.models import Order
+from backend.payments import service as payments
+
+log = logging.getLogger(__name__)
+
+
+def open_group(*, tenant_id: int, member_id: int, campaign_id: int, receiver: orders.Receiver,
+               now: datetime) -> tuple[Any, Order]:
+    """开团: a new group led by this member, and the leader's order at the group price."""
+    group = groups.open_group(tenant_id=tenant_id, campaign_id=campaign_id, leader_id=member_id, now=now)
+    return group, _seat_and_order(tenant_id, member_id, group.id, receiver, now, leader=True)
+
+
+def join_group(*, tenant_id: int, member_id: int, group_id: int, receiver: orders.Receiver, now: datetime,
+               scene: str | None = None) -> tuple[Any, Order]:
+    """参团: a seat in a forming group and its order at the group price. A share scene
+    binds the joiner to the sharer as any share does (a binding refused by the tenant's
+    rules leaves the purchase alone)."""
+    if scene:
+        try:
+            members.bind_by_scene(tenant_id=tenant_id, member_id=member_id, scene=scene, source="share", now=now)
+        except DomainError:
+            pass
+    group = groups.get_group(tenant_id=tenant_id, group_id=group_id)
+    return group, _seat_and_order(tenant_id, member_id, group.id, receiver, now, leader=False)
+
+
+def _seat_and_order(tenant_id: int, member_id: int, group_id: int, receiver: orders.Receiver, now: datetime,
+                    *, leader: bool) -> Order:
+    group = groups.take_seat(tenant_id=tenant_id, group_id=group_id, member_id=member_id, now=now)
+    c = groups.get_campaign(tenant_id=tenant_id, campaign_id=group.campaign_id)
+    order = checkout.place_order(tenant_id=tenant_id, member_id=member_id,
+                                 items=[orders.LineRequest(sku_id=c.sku_id, quantity=1)], receiver=receiver, now=now,
+                                 remark=f"拼团：{c.name}", coupon=checkout.NONE,
+                                 activity_prices={c.sku_id: c.group_price_fen})
+    groups.attach_order(tenant_id=tenant_id, group_id=group_id, member_id=member_id, order_id=order.id,
+                        leader=leader, now=now)
+    return order
+
+
+@listen("orders_followed_up")
+def seats_paid(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> None:
+    for filled in groups.seats_paid(tenant_id=tenant_id, order_ids=order_ids, now=now):
+        if filled.leader_reward_points:
+            points.grant(tenant_id=tenant_id, member_id=filled.leader_id, points=filled.leader_reward_points,
+                         kind="group_leader", key=f"group_leader:{filled.group_id}", memo="拼团成团团长奖励", now=now)
+
+
+@listen("order_cancelled")
+def seat_released(*, order: Any, now: datetime) -> None:
+    groups.release_seat(tenant_id=order.tenant_id, order_id=order.id)
+
+
+@listen("order_shipping")
+def ship_only_filled_groups(*, order: Any) -> None:
+    if not groups.may_ship(tenant_id=order.tenant_id, order_id=order.id):
+        raise GroupNotFilled()
+
+
+def unwind_failed_groups(*, now_fn: Any) -> int:
+    """Fail the groups whose time ran out, then cancel or refund their seats' orders:
+    each seat in its own unit of work, exactly once. Returns how many seats it settled."""
+    run_in_unit_of_work(lambda: groups.fail_due_groups(now=now_fn()))
+    done = 0
+    for tenant_id, seat_id, order_id, status in run_in_unit_of_work(lambda: groups.seats_to_unwind()):
+        try:
+            done += run_in_unit_of_work(lambda t=tenant_id, s=seat_id, o=order_id, st=status:
+                                        _unwind_seat(t, s, o, st, now_fn()))
+        except Exception:
+            log.exception("group seat %s (order %s) could not be unwound; retried next run", seat_id, order_id)
+    return done
+
+
+def _unwind_seat(tenant_id: int, seat_id: int, order_id: int, status: str, now: datetime) -> int:
+    if status == "reserved":
+        # Closes the WeChat Pay order first; paid meanwhile → applied instead (the seat
+        # becomes paid and the next run refunds it).
+        try:
+            payments.cancel_unpaid(tenant_id=tenant_id, order_id=order_id, now=now, reason="timeout")
+        except OrderStateConflict:
+            return 0  # paid after all: the payment stands (committed), its seat is refunded next
+        return 1
+    if not groups.mark_refunded(tenant_id=tenant_id, seat_id=seat_id):
+        return 0
+    payments.refund_order(tenant_id=tenant_id, order_id=order_id, order_line_id=None, reason="拼团未成团，自动退款",
+                          actor="system:group_buy", now=now)
+    return 1
+
+
+def create_campaign(*, tenant_id: int, spec: groups.CampaignSpec, actor: str) -> Any:
+    """A campaign on one of the tenant's SKUs (SkuNotFound otherwise)."""
+    sku = catalog.get_sku(tenant_id=tenant_id, sku_id=spec.sku_id)
+    return groups.create_campaign(tenant_id=tenant_id, spec=spec, sku_product_id=sku.product_id, actor=actor)
+
+
+def group_page(*, tenant_id: int, group_id: int, now: datetime) -> dict[str, Any]:
+    """A group as its share page shows it: the campaign, the seats, the time left."""
+    group = groups.get_group(tenant_id=tenant_id, group_id=group_id)
+    c = groups.get_campaign(tenant_id=tenant_id, campaign_id=group.campaign_id)
+    out = groups.group_view(group, groups.seats_of(tenant_id=tenant_id, group_ids=[group.id])[group.id], now=now)
+    out["campaign"] = groups.campaign_view(c)
+    return out
+
+
+def placed_view(group: Any, order: Order, *, now: datetime) -> dict[str, Any]:
+    """What opening or joining returns: the group and the order to pay."""
+    return {"group": group_page(tenant_id=order.tenant_id, group_id=group.id, now=now),
+            "order": checkout.order_out(order)}
