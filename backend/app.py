@@ -76,7 +76,7 @@ def _sqlite_pragmas(app: Flask) -> None:
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError) -> Any:
-        return jsonify(err.to_dict()), err.http_status
+        return jsonify(err.to_dict()), err.http_status, getattr(err, "headers", None) or {}
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Any:

@@ -11,9 +11,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = ROOT / "instance"
 
-# Dev defaults keep the embedded product runnable with zero configuration; any
-# deployment that sets SIYU_ENV=production must provide real keys (checked below).
+# Dev defaults keep the embedded product runnable with zero configuration. They are
+# public (they are in this file), so they are accepted only together with the local
+# sandbox: any live setting or SIYU_ENV=production needs real keys (checked below).
 _DEV_SECRET = "siyu-dev-secret-change-me"
+_DEV_PLATFORM_TOKEN = "platform-dev-token"
+# A key or token shorter than this is refused outside the sandbox.
+MIN_SECRET_CHARS = 32
 
 
 class ConfigError(RuntimeError):
@@ -32,13 +36,18 @@ class Settings:
     secret_key: str = _DEV_SECRET
     encryption_key: str = ""
     token_ttl_seconds: int = 7 * 24 * 3600
-    platform_admin_token: str = "platform-dev-token"
+    platform_admin_token: str = _DEV_PLATFORM_TOKEN
     wechat_mode: str = "sandbox"
     wechat_sandbox_url: str = "http://127.0.0.1:5081"
     public_base_url: str = "http://127.0.0.1:5080"
     # When a paid order's follow-up (rewards, ledger, alerts) runs: "inline" right after
     # the payment commits, or "worker" (the scheduler drains it in batches; for volume).
     paid_followup: str = "inline"
+    # Which of the three keys came from the environment rather than a dev default.
+    explicit_keys: frozenset[str] = frozenset()
+    # Rate limits by name (backend/ratelimit.py lists them and their defaults);
+    # RATE_LIMITS="staff_login_user=5/15minute;mp_login_ip=60/minute" overrides some.
+    rate_limits: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
 
     def as_flask_config(self) -> dict[str, object]:
@@ -72,8 +81,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
     env = dict(os.environ if environ is None else environ)
     mode = env.get("SIYU_ENV", "development")
     db_url = env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'siyu.sqlite'}"
-    secret = env.get("SECRET_KEY", _DEV_SECRET)
+    secret = env.get("SECRET_KEY") or _DEV_SECRET
     enc = env.get("ENCRYPTION_KEY") or _derive_fernet_key(secret + ":secrets")
+    explicit = frozenset(k for k in ("SECRET_KEY", "ENCRYPTION_KEY", "PLATFORM_ADMIN_TOKEN")
+                         if env.get(k))
     wechat_mode = env.get("WECHAT_MODE", "sandbox")
     try:
         ttl = int(env.get("TOKEN_TTL_SECONDS", str(7 * 24 * 3600)))
@@ -86,16 +97,72 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         secret_key=secret,
         encryption_key=enc,
         token_ttl_seconds=ttl,
-        platform_admin_token=env.get("PLATFORM_ADMIN_TOKEN", "platform-dev-token"),
+        platform_admin_token=env.get("PLATFORM_ADMIN_TOKEN") or _DEV_PLATFORM_TOKEN,
         wechat_mode=wechat_mode,
         wechat_sandbox_url=env.get("WECHAT_SANDBOX_URL", "http://127.0.0.1:5081"),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5080"),
         paid_followup=env.get("PAID_FOLLOWUP", "inline"),
+        explicit_keys=explicit,
+        rate_limits=_parse_rate_limits(env.get("RATE_LIMITS", "")),
     )
     values.update(overrides)
+    named = {"secret_key": "SECRET_KEY", "encryption_key": "ENCRYPTION_KEY",
+             "platform_admin_token": "PLATFORM_ADMIN_TOKEN"}
+    values["explicit_keys"] = frozenset(values["explicit_keys"]) | {  # type: ignore[arg-type]
+        named[k] for k in overrides if k in named}
     settings = Settings(**values)  # type: ignore[arg-type]
     _validate(settings)
     return settings
+
+
+def _parse_rate_limits(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ConfigError(f"RATE_LIMITS: {part!r} is not name=limit (e.g. mp_login_ip=60/minute)")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _validate_rate_limits(limits: dict[str, str]) -> None:
+    # Imported here: config is read before anything else, and ratelimit needs the limits
+    # package only to parse the strings.
+    from backend.ratelimit import check_limit_strings
+
+    try:
+        check_limit_strings(limits)
+    except ValueError as exc:
+        raise ConfigError(f"RATE_LIMITS: {exc}") from None
+
+
+def is_live(s: Settings) -> bool:
+    """Anything that talks to the real WeChat or calls itself production."""
+    return s.env == "production" or s.wechat_mode == "live"
+
+
+def _validate_keys(s: Settings) -> None:
+    """Outside the sandbox every key is explicit and strong; the public dev keys, a
+    short key or a derived encryption key refuse to start, naming the variable."""
+    for name, value, dev in (("SECRET_KEY", s.secret_key, _DEV_SECRET),
+                             ("PLATFORM_ADMIN_TOKEN", s.platform_admin_token, _DEV_PLATFORM_TOKEN)):
+        if name not in s.explicit_keys or value == dev:
+            raise ConfigError(f"{name} must be set (WECHAT_MODE=live or SIYU_ENV=production "
+                              "never runs with the public development key)")
+        if len(value) < MIN_SECRET_CHARS or len(set(value)) < 10:
+            raise ConfigError(f"{name} is too weak: at least {MIN_SECRET_CHARS} random characters")
+    if "ENCRYPTION_KEY" not in s.explicit_keys:
+        raise ConfigError("ENCRYPTION_KEY must be set (a Fernet key: "
+                          "python -c 'from cryptography.fernet import Fernet; "
+                          "print(Fernet.generate_key().decode())')")
+    try:
+        raw = base64.urlsafe_b64decode(s.encryption_key.encode())
+    except (ValueError, TypeError):
+        raw = b""
+    if len(raw) != 32 or len(set(raw)) < 10:
+        raise ConfigError("ENCRYPTION_KEY is not a Fernet key (32 random bytes, url-safe base64)")
+    if s.platform_admin_token == s.secret_key:
+        raise ConfigError("PLATFORM_ADMIN_TOKEN must differ from SECRET_KEY")
 
 
 def _validate(s: Settings) -> None:
@@ -107,10 +174,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError("PAID_FOLLOWUP must be 'inline' or 'worker'")
     if s.token_ttl_seconds <= 0:
         raise ConfigError("TOKEN_TTL_SECONDS must be positive")
-    if s.env == "production":
-        if s.secret_key == _DEV_SECRET:
-            raise ConfigError("SECRET_KEY must be set in production")
-        if s.platform_admin_token == "platform-dev-token":
-            raise ConfigError("PLATFORM_ADMIN_TOKEN must be set in production")
-        if s.wechat_mode != "live":
-            raise ConfigError("production runs with WECHAT_MODE=live")
+    if s.env not in {"development", "production"}:
+        raise ConfigError("SIYU_ENV must be 'development' or 'production'")
+    _validate_rate_limits(s.rate_limits)
+    if is_live(s):
+        _validate_keys(s)
+    if s.env == "production" and s.wechat_mode != "live":
+        raise ConfigError("production runs with WECHAT_MODE=live")

@@ -14,9 +14,19 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from backend.auth.tokens import Principal, read_token
+from backend import ratelimit
+from backend.auth import revocation
+from backend.auth.tokens import Principal, TokenInvalid, TokenRevoked, read_token
 from backend.db import run_in_unit_of_work
 from backend.errors import DomainError, Forbidden, Unauthorized, ValidationFailed
+from backend.members import service as members
+from backend.staff import service as staff
+
+# Request bodies by kind of route (bytes). A body over its route's limit is refused
+# (413) before it is read; the app-wide MAX_CONTENT_LENGTH caps everything else.
+BODY_LIMITS = {"json": 64 * 1024, "large": 1024 * 1024, "callback": 64 * 1024}
+# JSON nesting deeper than this is refused before the parser recurses into it.
+MAX_JSON_DEPTH = 32
 
 
 class Body(BaseModel):
@@ -32,6 +42,11 @@ class Query(BaseModel):
 class MalformedJson(DomainError):
     code = "malformed_json"
     message = "请求体不是合法的 JSON"
+
+
+class JsonTooDeep(DomainError):
+    code = "json_too_deep"
+    message = f"请求体嵌套过深（最多 {MAX_JSON_DEPTH} 层）"
 
 
 class TenantSuspended(Forbidden):
@@ -70,13 +85,43 @@ def _validate(model: type[BaseModel], data: Any) -> BaseModel:
         raise ValidationFailed(details=details) from None
 
 
+def json_depth_ok(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text nests at most `limit` deep: one linear scan counting
+    brackets outside strings, so a 10,000-deep body never reaches the recursive parser."""
+    depth, in_str, escaped = 0, False, False
+    for byte in raw:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_str = False
+        elif byte == 0x22:
+            in_str = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
+def limit_body(kind: str) -> None:
+    """Refuse (413) a body larger than this kind of route accepts, before reading it."""
+    request.max_content_length = BODY_LIMITS[kind]
+
+
 def _read_json() -> Any:
     raw = request.get_data(cache=True)
     if not raw:
         return {}
+    if not json_depth_ok(raw):
+        raise JsonTooDeep()
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise MalformedJson() from None
 
 
@@ -88,23 +133,59 @@ def _bearer() -> str:
     return token.strip()
 
 
+def client_address() -> str:
+    """The caller's address as the server saw it (behind a proxy, configure the WSGI
+    server or ProxyFix so this is the client's, not the proxy's)."""
+    return request.remote_addr or "unknown"
+
+
+# Each kind of token is checked against its principal's current state (status, token
+# version, role): a gone account, a frozen member, a deactivated or re-roled staff
+# member, or a token from before a logout is refused on its next request.
+_STATE_LOADERS = {"member": members.token_state, "staff": staff.token_state}
+
+
+def _current(principal: Principal) -> Principal:
+    state = revocation.principal_state(
+        kind=principal.kind, tenant_id=principal.tenant_id, subject_id=principal.subject_id,
+        load=_STATE_LOADERS[principal.kind])
+    if state is None:
+        raise TokenInvalid()
+    if state.status != "active" or state.version != principal.version:
+        raise TokenRevoked()
+    return Principal(kind=principal.kind, tenant_id=principal.tenant_id,
+                     subject_id=principal.subject_id, role=state.role, version=state.version)
+
+
 def authenticate(auth: str | None, roles: tuple[str, ...] | None) -> Principal | None:
     """Resolve the caller for a route's auth kind: member, staff, platform or None."""
     if auth is None:
         return None
-    token = _bearer()
     if auth == "platform":
-        expected = current_app.config["SIYU_SETTINGS"].platform_admin_token
-        if not hmac.compare_digest(token.encode(), expected.encode()):
-            raise Unauthorized(code="token_invalid", message="平台凭证无效")
-        return Principal(kind="platform", tenant_id=None, subject_id=None)
+        return _platform()
+    token = _bearer()
     principal = read_token(token)
     if principal.kind != auth:
         raise Forbidden()
+    principal = _current(principal)
     if roles and principal.role not in roles:
         raise Forbidden(code="role_forbidden", message="当前角色无权执行此操作")
     _check_tenant_active(principal.tenant_id)
     return principal
+
+
+def _platform() -> Principal:
+    lim, addr = ratelimit.limiter(), client_address()
+    lim.check("platform_fail_ip", addr)
+    lim.hit("platform_ip", addr)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = current_app.config["SIYU_SETTINGS"].platform_admin_token
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(),
+                                                             expected.encode()):
+        lim.hit("platform_fail_ip", addr)
+        raise Unauthorized(code="token_invalid", message="平台凭证无效")
+    return Principal(kind="platform", tenant_id=None, subject_id=None)
 
 
 def _check_tenant_active(tenant_id: int | None) -> None:
@@ -117,20 +198,31 @@ def _check_tenant_active(tenant_id: int | None) -> None:
 def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "member",
           roles: tuple[str, ...] | None = None, body: type[BaseModel] | None = None,
           query: type[BaseModel] | None = None, summary: str = "", raw: bool = False,
-          status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          status: int = 200, limit: str | None = None, body_limit: str = "json",
+          ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a JSON endpoint. The view receives principal=, body=, query= and path args.
 
     GET views run without a transaction; every other method runs in one unit of work
     (retried whole on a deadlock), so a failing request writes nothing. A view that
     returns a flask Response (raw=True) renders it as is.
+
+    `limit` names a rate limit of backend/ratelimit.py counted per caller: per client
+    address for names ending in _ip, per principal otherwise. `body_limit` is the kind
+    of body the route takes (BODY_LIMITS): larger bodies answer 413 unread.
     """
+    if limit is not None and limit not in ratelimit.DEFAULTS:
+        raise ValueError(f"unknown rate limit {limit!r}")
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def view(**path: Any) -> Any:
+            limit_body(body_limit)
+
             def call() -> Any:
                 kwargs: dict[str, Any] = dict(path)
                 principal = authenticate(auth, roles)
+                if limit is not None:
+                    _count(limit, principal)
                 if auth is not None:
                     kwargs["principal"] = principal
                 if body is not None:
@@ -153,6 +245,13 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
         return view
 
     return decorate
+
+
+def _count(name: str, principal: Principal | None) -> None:
+    if name.endswith("_ip") or principal is None:
+        ratelimit.limiter().hit(name, client_address())
+    else:
+        ratelimit.limiter().hit(name, principal.tenant_id, principal.kind, principal.subject_id)
 
 
 def page_of(items: list[Any], render: Callable[[Any], dict[str, Any]], limit: int) -> dict[str, Any]:

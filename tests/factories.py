@@ -63,10 +63,11 @@ class Factory:
                                 member_id=member_id, actor="test")
 
     def member_headers(self, member: Any) -> dict[str, str]:
-        token = issue_token(kind="member", tenant_id=member.tenant_id, subject_id=member.id)
+        token = issue_token(kind="member", tenant_id=member.tenant_id, subject_id=member.id,
+                            version=member.token_version)
         return {"Authorization": f"Bearer {token}"}
 
     def staff_headers(self, account: Any) -> dict[str, str]:
         token = issue_token(kind="staff", tenant_id=account.tenant_id, subject_id=account.id,
-                            role=account.role)
+                            role=account.role, version=account.token_version)
         return {"Authorization": f"Bearer {token}"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.audit.models import AuditLog
-from backend.db import newest_first
+from backend.db import newest_first, utcnow
 from backend.extensions import db
 
 
@@ -16,6 +16,16 @@ def record_audit(*, tenant_id: int | None, actor: str, action: str, target_type:
                      target_id=str(target_id), before=before, after=after)
     db.session.add(entry)
     return entry
+
+
+def record_security_event(*, tenant_id: int | None, actor: str, action: str, target_type: str,
+                          target_id: int | str, detail: Any) -> None:
+    """Append an audit entry in its own transaction, committed now: security events
+    (a log-in lockout) are kept even though the request that caused them fails."""
+    with db.engine.begin() as conn:
+        conn.execute(AuditLog.__table__.insert().values(
+            tenant_id=tenant_id, actor=actor, action=action, target_type=target_type,
+            target_id=str(target_id), before=None, after=detail, at=utcnow()))
 
 
 def list_audit(*, tenant_id: int, target_type: str | None = None, target_id: str | None = None,

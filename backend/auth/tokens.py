@@ -22,6 +22,13 @@ class TokenInvalid(Unauthorized):
     message = "登录凭证无效"
 
 
+class TokenRevoked(Unauthorized):
+    """The token was signed before a logout, a role change, a deactivation or a freeze."""
+
+    code = "token_revoked"
+    message = "登录已失效，请重新登录"
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: a member or staff account of one tenant, or the platform operator."""
@@ -29,7 +36,8 @@ class Principal:
     kind: str  # member | staff | supplier | platform
     tenant_id: int | None
     subject_id: int | None
-    role: str | None = None  # staff: boss | operator | staff; supplier: supplier
+    role: str | None = None  # staff: see backend/staff/models.py ROLES; supplier: supplier
+    version: int = 0  # the principal's token version when the token was signed
 
     @property
     def actor(self) -> str:
@@ -40,11 +48,13 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="siyu-token-v1")
 
 
-def issue_token(*, kind: str, tenant_id: int, subject_id: int, role: str | None = None) -> str:
-    """Sign a token for a member, staff or supplier account."""
+def issue_token(*, kind: str, tenant_id: int, subject_id: int, role: str | None = None,
+                version: int = 0) -> str:
+    """Sign a token for a member, staff or supplier account at its current token version."""
     if kind not in KINDS:
         raise ValueError(kind)
-    return _serializer().dumps({"k": kind, "t": tenant_id, "s": subject_id, "r": role})
+    return _serializer().dumps({"k": kind, "t": tenant_id, "s": subject_id, "r": role,
+                                "v": version})
 
 
 def read_token(token: str) -> Principal:
@@ -58,5 +68,8 @@ def read_token(token: str) -> Principal:
         raise TokenInvalid() from exc
     if not isinstance(data, dict) or data.get("k") not in KINDS:
         raise TokenInvalid()
-    return Principal(kind=data["k"], tenant_id=int(data["t"]), subject_id=int(data["s"]),
-                     role=data.get("r"))
+    try:
+        return Principal(kind=data["k"], tenant_id=int(data["t"]), subject_id=int(data["s"]),
+                         role=data.get("r"), version=int(data.get("v") or 0))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TokenInvalid() from exc

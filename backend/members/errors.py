@@ -1,4 +1,4 @@
-from backend.errors import Conflict, DomainError, NotFound
+from backend.errors import Conflict, DomainError, Forbidden, NotFound
 
 
 class MemberNotFound(NotFound):
@@ -38,3 +38,8 @@ class ParentNotPromoter(DomainError):
     code = "parent_not_promoter"
     http_status = 400
     message = "对方还不是推广员，无法绑定"
+
+
+class MemberFrozen(Forbidden):
+    code = "member_frozen"
+    message = "账号已被冻结，请联系商家"

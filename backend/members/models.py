@@ -20,6 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
 
 PROMOTER_STATUSES = ("none", "pending", "active", "frozen", "revoked")
+# A frozen member cannot log in and every token it holds is refused.
+MEMBER_STATUSES = ("active", "frozen")
 BIND_SOURCES = ("share", "invite_code", "staff_code", "oa_qrcode", "live_room", "shop", "manual")
 
 
@@ -70,6 +72,11 @@ class Member(TenantScoped, Base):
     last_purchase_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     member_level: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active",
+                                        nullable=False)
+    # Bumped by logout and by a freeze: tokens signed before stop working.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                               nullable=False)
     promoter_status: Mapped[str] = mapped_column(String(16), default="none", nullable=False)
     promoter_tier: Mapped[str] = mapped_column(String(32), default="normal", nullable=False)
     agent_level: Mapped[str | None] = mapped_column(String(32))

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, select, update
 
 from backend.audit.service import record_audit
-from backend.db import expire_loaded
+from backend.auth.revocation import PrincipalState, forget_principal
+from backend.db import after_commit, expire_loaded
 from backend.events import announce
 from backend.extensions import db
 from backend.members import tree
@@ -18,12 +19,20 @@ from backend.members.errors import (
     AlreadyBound,
     BindingCycle,
     InviteCodeUnknown,
+    MemberFrozen,
     MemberNotFound,
     ParentNotPromoter,
     SelfBinding,
 )
 from backend.members.invite import new_invite_code, normalise_invite_code
-from backend.members.models import BIND_SOURCES, PROMOTER_STATUSES, Binding, Member, parse_path
+from backend.members.models import (
+    BIND_SOURCES,
+    MEMBER_STATUSES,
+    PROMOTER_STATUSES,
+    Binding,
+    Member,
+    parse_path,
+)
 from backend.members.scene import parse_scene
 from backend.tenants.models import Tenant
 from backend.tenants.service import get_tenant
@@ -365,7 +374,7 @@ def team_page(*, tenant_id: int, member_id: int, level: int | None, after_id: in
 
 # Agent level and promoter tier are rewards-plan facts: they change through
 # backend.rewards.service.set_member_level (plan check, history, referral bonuses).
-ADJUSTABLE = ("member_level", "promoter_status")
+ADJUSTABLE = ("member_level", "promoter_status", "status")
 
 
 def adjust_member(*, tenant_id: int, member_id: int, changes: dict[str, Any],
@@ -374,6 +383,10 @@ def adjust_member(*, tenant_id: int, member_id: int, changes: dict[str, Any],
     member = get_member(tenant_id=tenant_id, member_id=member_id)
     if "promoter_status" in changes and changes["promoter_status"] not in PROMOTER_STATUSES:
         raise ValueError("promoter_status")
+    if "status" in changes and changes["status"] not in MEMBER_STATUSES:
+        raise ValueError("status")
+    if "status" in changes and changes["status"] != member.status:
+        _revoke_tokens(member)  # a freeze ends every session now
     before = {k: getattr(member, k) for k in changes}
     for key, value in changes.items():
         if key not in ADJUSTABLE:
@@ -407,6 +420,7 @@ def member_view(member: Member, *, private: bool = False) -> dict[str, Any]:
         out.update(parent_id=member.parent_id,
                    bound_at=member.bound_at.isoformat() if member.bound_at else None,
                    pending_parent_id=member.pending_parent_id, phone=member.phone,
+                   status=member.status,
                    team=team_counts(member))
     return out
 
@@ -438,5 +452,26 @@ def login_with_code(*, tenant_slug: str, code: str, now: datetime) -> Member:
 
     tenant = get_tenant_by_slug(slug=tenant_slug)
     session = code_to_session(tenant_id=tenant.id, js_code=code)
-    return upsert_member(tenant_id=tenant.id, openid=session.openid, unionid=session.unionid,
-                         now=now)
+    member = upsert_member(tenant_id=tenant.id, openid=session.openid, unionid=session.unionid,
+                           now=now)
+    if member.status != "active":
+        raise MemberFrozen()
+    return member
+
+
+def token_state(*, tenant_id: int | None, subject_id: int | None) -> PrincipalState | None:
+    """What a member token is checked against (None: no such member in this tenant)."""
+    row = db.session.execute(select(Member.status, Member.token_version).where(
+        Member.id == subject_id, Member.tenant_id == tenant_id)).first()
+    return None if row is None else PrincipalState(status=row[0], version=row[1])
+
+
+def _revoke_tokens(member: Member) -> None:
+    member.token_version += 1
+    member_id = member.id
+    after_commit(lambda: forget_principal(kind="member", subject_id=member_id))
+
+
+def logout(*, tenant_id: int, member_id: int) -> None:
+    """End every session of this member (all its tokens)."""
+    _revoke_tokens(get_member(tenant_id=tenant_id, member_id=member_id))

@@ -3,6 +3,7 @@ and what to say back. The HTTP view only passes the raw request through."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from backend.errors import DomainError
 from backend.members import service as members
 from backend.members.scene import Scene
 from backend.tenants.service import get_tenant_by_slug
+from backend.wechat import push_guard
 from backend.wechat import service as wx
 from backend.wechat.official_account import OaPush, parse_oa_push, render_oa_reply, verify_oa_url
 
@@ -29,17 +31,26 @@ class OaResponse:
 def verify_url(*, tenant_slug: str, query: dict[str, Any]) -> str:
     """Answer WeChat's GET URL check with echostr (PushBadSignature → 403)."""
     tenant = get_tenant_by_slug(slug=tenant_slug)
-    return verify_oa_url(wx.official_account_credentials(tenant_id=tenant.id), query)
+    echo = verify_oa_url(wx.official_account_credentials(tenant_id=tenant.id), query)
+    push_guard.check_fresh(query, now=time.time())
+    return echo
 
 
 def handle_push(*, tenant_slug: str, query: dict[str, Any], body: bytes,
                 now: datetime) -> OaResponse:
-    """Verify a pushed event or message, apply it, and render the reply body."""
+    """Verify a pushed event or message (signature, safe mode, freshness, not a replay),
+    apply it, and render the reply body."""
     tenant = get_tenant_by_slug(slug=tenant_slug)
     creds = wx.official_account_credentials(tenant_id=tenant.id)
     push = parse_oa_push(creds, query=query, body=body)
-    text, parent_id = _react(tenant.id, tenant.name, push, now)
-    return OaResponse(render_oa_reply(creds, push, text), parent_id)
+    claim = push_guard.claim_nonce(channel="oa", account=creds.appid, query=query,
+                                   now=now.timestamp())
+    try:
+        text, parent_id = _react(tenant.id, tenant.name, push, now)
+        return OaResponse(render_oa_reply(creds, push, text), parent_id)
+    except BaseException:
+        push_guard.release_nonce(claim)
+        raise
 
 
 def _react(tenant_id: int, brand: str, push: OaPush, now: datetime) -> tuple[str | None, int | None]:

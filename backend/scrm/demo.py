@@ -19,7 +19,7 @@ def seed(tenant: Any) -> None:
 
     now = utcnow()
     sales = create_staff(tenant_id=tenant.id, username=DEMO_SALES[0], password=DEMO_SALES[1],
-                         display_name="小王", role="staff", actor="demo")
+                         display_name="小王", role="sales", actor="demo")
     scrm.create_staff_code(tenant_id=tenant.id, staff_id=sales.id, kind="mp", channel="门店",
                            actor="demo")
     groups = {

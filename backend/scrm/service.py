@@ -24,6 +24,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -881,8 +882,12 @@ def verify_wecom_url(*, tenant_slug: str, query: dict[str, Any]) -> str:
     from backend.wechat.service import wecom_credentials
     from backend.wechat.wecom import verify_wecom_url as verify
 
+    from backend.wechat.push_guard import check_fresh
+
     tenant = get_tenant_by_slug(slug=tenant_slug)
-    return verify(wecom_credentials(tenant_id=tenant.id), query)
+    echo = verify(wecom_credentials(tenant_id=tenant.id), query)
+    check_fresh(query, now=time.time())
+    return echo
 
 
 def handle_wecom_callback(*, tenant_slug: str, query: dict[str, Any], body: bytes,
@@ -892,9 +897,18 @@ def handle_wecom_callback(*, tenant_slug: str, query: dict[str, Any], body: byte
     from backend.wechat.service import wecom_credentials
     from backend.wechat.wecom import parse_wecom_callback
 
+    from backend.wechat.push_guard import claim_nonce, release_nonce
+
     tenant = get_tenant_by_slug(slug=tenant_slug)
-    event = parse_wecom_callback(wecom_credentials(tenant_id=tenant.id), query=query, body=body)
-    handle_wecom_event(tenant_id=tenant.id, event=event, now=now)
+    creds = wecom_credentials(tenant_id=tenant.id)
+    event = parse_wecom_callback(creds, query=query, body=body)
+    claim = claim_nonce(channel="wecom", account=creds.corp_id, query=query,
+                        now=now.timestamp())
+    try:
+        handle_wecom_event(tenant_id=tenant.id, event=event, now=now)
+    except BaseException:
+        release_nonce(claim)
+        raise
     return "success"
 
 

@@ -1,4 +1,4 @@
-"""Staff verbs: create accounts, log in."""
+"""Staff verbs: create accounts, log in (throttled), deactivate, change roles, log out."""
 
 from __future__ import annotations
 
@@ -7,17 +7,29 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from backend.audit.service import record_audit
+from backend import ratelimit
+from backend.audit.service import record_audit, record_security_event
+from backend.auth.revocation import PrincipalState, forget_principal
+from backend.db import after_commit
 from backend.extensions import db
-from backend.staff.errors import BadCredentials, StaffNotFound, UsernameTaken
-from backend.staff.models import ROLES, StaffAccount
+from backend.staff.errors import (
+    BadCredentials,
+    CannotChangeBoss,
+    InvalidRole,
+    LoginLocked,
+    StaffNotFound,
+    UsernameTaken,
+)
+from backend.staff.models import ROLES, STATUSES, StaffAccount
+from backend.tenants.errors import TenantNotFound
+from backend.tenants.service import get_tenant_by_slug
 
 
 def create_staff(*, tenant_id: int, username: str, password: str, display_name: str,
-                 role: str = "staff", member_id: int | None = None, actor: str) -> StaffAccount:
+                 role: str = "sales", member_id: int | None = None, actor: str) -> StaffAccount:
     """Add a back-office account to a tenant, audited."""
     if role not in ROLES:
-        raise ValueError(role)
+        raise InvalidRole()
     exists = db.session.scalar(select(StaffAccount.id).where(
         StaffAccount.tenant_id == tenant_id, StaffAccount.username == username))
     if exists is not None:
@@ -33,12 +45,24 @@ def create_staff(*, tenant_id: int, username: str, password: str, display_name: 
     return account
 
 
-def authenticate(*, tenant_id: int, username: str, password: str) -> StaffAccount:
-    """The active account with these credentials, or BadCredentials."""
-    account = db.session.scalar(select(StaffAccount).where(
+_DUMMY_HASH: list[str] = []
+
+
+def _dummy_hash() -> str:
+    # A real hash of nothing anyone knows, made the same way as stored ones: checking a
+    # password against it costs what a real check costs, so an unknown username
+    # answers in the same time as a wrong password.
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(generate_password_hash("siyu-no-such-account"))
+    return _DUMMY_HASH[0]
+
+
+def authenticate(*, tenant_id: int | None, username: str, password: str) -> StaffAccount:
+    """The active account with these credentials, or BadCredentials (same cost either way)."""
+    account = None if tenant_id is None else db.session.scalar(select(StaffAccount).where(
         StaffAccount.tenant_id == tenant_id, StaffAccount.username == username))
-    if account is None or account.status != "active" or not check_password_hash(
-            account.password_hash, password):
+    ok = check_password_hash(account.password_hash if account else _dummy_hash(), password)
+    if account is None or not ok or account.status != "active":
         raise BadCredentials()
     return account
 
@@ -57,12 +81,82 @@ def staff_view(account: StaffAccount) -> dict[str, Any]:
 
 
 def login(*, tenant_slug: str, username: str, password: str) -> StaffAccount:
-    """Back-office log in by tenant slug; an unknown tenant reads as bad credentials."""
-    from backend.tenants.errors import TenantNotFound
-    from backend.tenants.service import get_tenant_by_slug
+    """Back-office log in by tenant slug; an unknown tenant reads as bad credentials.
 
+    Failed attempts are counted per (tenant, username): when they reach the limit the
+    account is locked for the rest of the window (429 with Retry-After, an audited
+    `staff.login_locked`), whether or not the username exists.
+    """
     try:
-        tenant = get_tenant_by_slug(slug=tenant_slug)
+        tenant_id: int | None = get_tenant_by_slug(slug=tenant_slug).id
     except TenantNotFound:
-        raise BadCredentials() from None
-    return authenticate(tenant_id=tenant.id, username=username, password=password)
+        tenant_id = None
+    lim = ratelimit.limiter()
+    key = (tenant_id if tenant_id is not None else f"?{tenant_slug}", username.casefold())
+    try:
+        lim.check("staff_login_user", *key)
+    except ratelimit.RateLimited as exc:
+        raise LoginLocked(retry_after=exc.retry_after) from None
+    try:
+        return authenticate(tenant_id=tenant_id, username=username, password=password)
+    except BadCredentials:
+        if not lim.spend("staff_login_user", *key):
+            raise
+    retry = lim.retry_after("staff_login_user", *key)
+    if tenant_id is not None:
+        record_security_event(tenant_id=tenant_id, actor=f"login:{username}"[:80],
+                              action="staff.login_locked", target_type="staff_login",
+                              target_id=username[:40], detail={"retry_after": retry})
+    raise LoginLocked(retry_after=retry)
+
+
+def token_state(*, tenant_id: int | None, subject_id: int | None) -> PrincipalState | None:
+    """What a staff token is checked against (None: no such account in this tenant)."""
+    row = db.session.execute(select(StaffAccount.status, StaffAccount.token_version,
+                                    StaffAccount.role).where(
+        StaffAccount.id == subject_id, StaffAccount.tenant_id == tenant_id)).first()
+    return None if row is None else PrincipalState(status=row[0], version=row[1], role=row[2])
+
+
+def _revoke(account: StaffAccount) -> None:
+    account.token_version += 1
+    staff_id = account.id
+    after_commit(lambda: forget_principal(kind="staff", subject_id=staff_id))
+
+
+def list_staff(*, tenant_id: int) -> list[StaffAccount]:
+    """Every staff account of the tenant, oldest first."""
+    return list(db.session.scalars(select(StaffAccount).where(
+        StaffAccount.tenant_id == tenant_id).order_by(StaffAccount.id)))
+
+
+def update_staff(*, tenant_id: int, staff_id: int, actor: str, role: str | None = None,
+                 status: str | None = None) -> StaffAccount:
+    """Change a staff account's role or status (audited); every token it holds stops
+    working at once. The boss account keeps its role and stays active."""
+    account = get_staff(tenant_id=tenant_id, staff_id=staff_id)
+    if role is not None and role not in ROLES:
+        raise InvalidRole()
+    if status is not None and status not in STATUSES:
+        raise ValueError(status)
+    changes = {k: v for k, v in (("role", role), ("status", status))
+               if v is not None and getattr(account, k) != v}
+    if not changes:
+        return account
+    if account.role == "boss" or changes.get("role") == "boss":
+        raise CannotChangeBoss()
+    before = {k: getattr(account, k) for k in changes}
+    for key, value in changes.items():
+        setattr(account, key, value)
+    _revoke(account)
+    record_audit(tenant_id=tenant_id, actor=actor, action="staff.update", target_type="staff",
+                 target_id=account.id, before=before, after=changes)
+    return account
+
+
+def logout(*, tenant_id: int, staff_id: int) -> None:
+    """End every session of this staff account (all its tokens)."""
+    account = get_staff(tenant_id=tenant_id, staff_id=staff_id)
+    _revoke(account)
+    record_audit(tenant_id=tenant_id, actor=f"staff:{staff_id}", action="staff.logout",
+                 target_type="staff", target_id=staff_id, before=None, after=None)

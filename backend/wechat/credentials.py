@@ -14,7 +14,7 @@ from typing import Any
 # Keys of the flat dict the tenants domain keeps (backend/tenants/service.py).
 FLAT_KEYS = (
     "mp_appid", "mp_secret",
-    "oa_appid", "oa_secret", "oa_token", "oa_aes_key", "oa_original_id",
+    "oa_appid", "oa_secret", "oa_token", "oa_aes_key", "oa_original_id", "oa_message_mode",
     "pay_mchid", "pay_appid", "pay_private_key", "pay_cert_serial", "pay_apiv3_key",
     "pay_public_key", "pay_public_key_id", "pay_notify_url",
     "wecom_corpid", "wecom_secret", "wecom_agent_id", "wecom_token", "wecom_aes_key",
@@ -42,6 +42,8 @@ class OfficialAccountCredentials:
     """Official account (公众号): API secret plus the message-push token and AES key.
 
     `encoding_aes_key` (43 characters) turns on safe mode; empty means plain mode.
+    With a key, only encrypted pushes are accepted unless `message_mode` is
+    "compatible" (WeChat's 兼容模式, chosen explicitly while switching over).
     `original_id` is the account's gh_ id (ToUserName of pushes); optional.
     """
 
@@ -50,15 +52,23 @@ class OfficialAccountCredentials:
     token: str = field(repr=False)
     encoding_aes_key: str = field(default="", repr=False)
     original_id: str = ""
+    message_mode: str = "safe"  # safe | compatible (only meaningful with an AES key)
 
     def __post_init__(self) -> None:
         _require(self, "appid", "secret", "token")
         if self.encoding_aes_key and len(self.encoding_aes_key) != 43:
             raise CredentialsInvalid("encoding_aes_key must be 43 characters")
+        if self.message_mode not in ("safe", "compatible"):
+            raise CredentialsInvalid("message_mode must be safe or compatible")
 
     @property
     def safe_mode(self) -> bool:
         return bool(self.encoding_aes_key)
+
+    @property
+    def accepts_plaintext(self) -> bool:
+        """Plaintext pushes are accepted without an AES key, or in compatible mode."""
+        return not self.encoding_aes_key or self.message_mode == "compatible"
 
 
 @dataclass(frozen=True)
@@ -135,7 +145,8 @@ class TenantWeChatCredentials:
         if g("oa_appid"):
             oa = OfficialAccountCredentials(
                 appid=g("oa_appid"), secret=g("oa_secret"), token=g("oa_token"),
-                encoding_aes_key=g("oa_aes_key"), original_id=g("oa_original_id"))
+                encoding_aes_key=g("oa_aes_key"), original_id=g("oa_original_id"),
+                message_mode=g("oa_message_mode") or "safe")
         if g("pay_mchid"):
             pay = PayCredentials(
                 mchid=g("pay_mchid"), appid=g("pay_appid") or g("mp_appid"),
@@ -161,7 +172,8 @@ class TenantWeChatCredentials:
         if self.official_account:
             o = self.official_account
             out.update(oa_appid=o.appid, oa_secret=o.secret, oa_token=o.token,
-                       oa_aes_key=o.encoding_aes_key, oa_original_id=o.original_id)
+                       oa_aes_key=o.encoding_aes_key, oa_original_id=o.original_id,
+                       oa_message_mode=o.message_mode)
         if self.pay:
             p = self.pay
             out.update(pay_mchid=p.mchid, pay_appid=p.appid, pay_private_key=p.private_key_pem,

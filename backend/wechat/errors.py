@@ -54,6 +54,28 @@ class PushBadSignature(WeChatError):
     message = "签名校验失败"
 
 
+class PushStale(PushBadSignature):
+    """A signed push whose timestamp is outside the accepted window (a replay, or a
+    clock far off)."""
+
+    code = "push_stale"
+    message = "消息时间戳已过期"
+
+
+class PushReplayed(PushBadSignature):
+    """A (timestamp, nonce) pair seen before within the window: a replayed push."""
+
+    code = "push_replayed"
+    message = "重复的消息请求"
+
+
+class PushPlaintextRefused(PushBadSignature):
+    """A plaintext push for an account in safe mode (its AES key is set)."""
+
+    code = "push_plaintext_refused"
+    message = "公众号已启用安全模式，拒绝明文消息"
+
+
 class PushMalformed(WeChatError):
     """A push body that is not the XML WeChat sends."""
 

@@ -18,7 +18,7 @@ from wechatpy.utils import check_signature
 
 from backend.wechat._wechatpy import AppClient, call
 from backend.wechat.credentials import OfficialAccountCredentials
-from backend.wechat.errors import PushBadSignature, PushMalformed
+from backend.wechat.errors import PushBadSignature, PushMalformed, PushPlaintextRefused
 
 QR_MAX_EXPIRE_SECONDS = 2592000  # 30 days, WeChat's maximum for temporary codes
 
@@ -126,11 +126,15 @@ def parse_oa_push(creds: OfficialAccountCredentials, *, query: Mapping[str, Any]
                   body: bytes | str) -> OaPush:
     """Verify and parse a POST push in plain or safe (AES) mode.
 
-    Raises PushBadSignature (403) when a signature does not verify, PushMalformed (400)
-    when the body is not WeChat's XML.
+    Raises PushBadSignature (403) when a signature does not verify or a plaintext push
+    reaches an account in safe mode (its AES key set, not in compatible mode: in
+    plaintext the signature covers no body), PushMalformed (400) when the body is not
+    WeChat's XML. Freshness and replays are push_guard's (it needs Redis).
     """
     _check_plain_signature(creds, query)
     encrypted = _q(query, "encrypt_type").lower() == "aes"
+    if not encrypted and not creds.accepts_plaintext:
+        raise PushPlaintextRefused()
     xml: bytes | str = body
     if encrypted:
         if not creds.encoding_aes_key:
@@ -146,6 +150,8 @@ def parse_oa_push(creds: OfficialAccountCredentials, *, query: Mapping[str, Any]
     try:
         msg = parse_message(xml)
         raw = dict(msg._data)
+        if any(v is not None and not isinstance(v, str) for v in raw.values()):
+            raise ValueError("nested XML where WeChat sends text")
         openid, account = raw["FromUserName"], raw["ToUserName"]
         create_time = int(raw.get("CreateTime") or 0)
     except Exception as exc:

@@ -225,6 +225,8 @@ def parse_wecom_callback(creds: WeComCredentials, *, query: Mapping[str, Any],
         raise PushMalformed() from exc
     try:
         raw = dict(xmltodict.parse(xml)["xml"])
+        if any(v is not None and not isinstance(v, str) for v in raw.values()):
+            raise ValueError("nested XML where WeCom sends text")
         create_time = int(raw.get("CreateTime") or 0)
     except Exception as exc:
         raise PushMalformed() from exc

@@ -34,6 +34,7 @@ class MemberPage(Query):
 class AdjustIn(Body):
     member_level: int | None = Field(None, ge=0, le=100)
     promoter_status: Literal["none", "pending", "active", "frozen", "revoked"] | None = None
+    status: Literal["active", "frozen"] | None = None
 
 
 class PolicyIn(Body):
@@ -54,18 +55,30 @@ class StaffIn(Body):
     username: str = Field(min_length=2, max_length=60)
     password: str = Field(min_length=8, max_length=128)
     display_name: str = Field(min_length=1, max_length=60)
-    role: Literal["operator", "staff"] = "staff"
-    member_id: int | None = None
+    role: Literal["operator", "finance", "sales"] = "sales"
+    member_id: int | None = Field(None, ge=1, le=2**63 - 1)
 
 
-@route(bp, "/login", method="POST", auth=None, body=StaffLoginIn)
+class StaffPatch(Body):
+    role: Literal["operator", "finance", "sales"] | None = None
+    status: Literal["active", "disabled"] | None = None
+
+
+@route(bp, "/login", method="POST", auth=None, body=StaffLoginIn, limit="staff_login_ip")
 def login(body: StaffLoginIn) -> dict[str, Any]:
-    """Back-office log in with username and password."""
+    """Back-office log in with username and password (throttled; 429 with Retry-After)."""
     account = staff.login(tenant_slug=body.tenant, username=body.username,
                           password=body.password)
     token = issue_token(kind="staff", tenant_id=account.tenant_id, subject_id=account.id,
-                        role=account.role)
+                        role=account.role, version=account.token_version)
     return {"token": token, "staff": staff.staff_view(account)}
+
+
+@route(bp, "/logout", method="POST", auth="staff")
+def logout(principal: Principal) -> dict[str, Any]:
+    """End every session of the calling staff account (all its tokens)."""
+    staff.logout(tenant_id=principal.tenant_id, staff_id=principal.subject_id)
+    return {"ok": True}
 
 
 @route(bp, "/tenant", auth="staff")
@@ -91,6 +104,20 @@ def add_staff(principal: Principal, body: StaffIn) -> dict[str, Any]:
     account = staff.create_staff(tenant_id=principal.tenant_id, username=body.username,
                                  password=body.password, display_name=body.display_name,
                                  role=body.role, member_id=body.member_id, actor=principal.actor)
+    return staff.staff_view(account)
+
+
+@route(bp, "/staff", auth="staff", roles=("boss",))
+def list_staff(principal: Principal) -> dict[str, Any]:
+    """The tenant's staff accounts."""
+    return {"items": [staff.staff_view(a) for a in staff.list_staff(tenant_id=principal.tenant_id)]}
+
+
+@route(bp, "/staff/<int:staff_id>", method="PATCH", auth="staff", roles=("boss",), body=StaffPatch)
+def update_staff(principal: Principal, body: StaffPatch, staff_id: int) -> dict[str, Any]:
+    """Change a staff account's role or deactivate it (audited); its tokens stop working."""
+    account = staff.update_staff(tenant_id=principal.tenant_id, staff_id=staff_id,
+                                 role=body.role, status=body.status, actor=principal.actor)
     return staff.staff_view(account)
 
 

@@ -37,12 +37,20 @@ class TeamQuery(Query):
     limit: int = Field(20, ge=1, le=100)
 
 
-@route(bp, "/login", method="POST", auth=None, body=LoginIn)
+@route(bp, "/login", method="POST", auth=None, body=LoginIn, limit="mp_login_ip")
 def login(body: LoginIn) -> dict[str, Any]:
-    """Exchange a wx.login code for Siyu's own token."""
+    """Exchange a wx.login code for Siyu's own token (throttled per client address)."""
     member = members.login_with_code(tenant_slug=body.tenant, code=body.code, now=utcnow())
-    token = issue_token(kind="member", tenant_id=member.tenant_id, subject_id=member.id)
+    token = issue_token(kind="member", tenant_id=member.tenant_id, subject_id=member.id,
+                        version=member.token_version)
     return {"token": token, "member": members.member_view(member, private=True)}
+
+
+@route(bp, "/logout", method="POST", auth="member")
+def logout(principal: Principal) -> dict[str, Any]:
+    """End every session of the calling member (all its tokens)."""
+    members.logout(tenant_id=principal.tenant_id, member_id=principal.subject_id)
+    return {"ok": True}
 
 
 @route(bp, "/me", auth="member")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint
 from pydantic import Field
@@ -24,6 +24,7 @@ class Credentials(Body):
     oa_token: str | None = None
     oa_aes_key: str | None = None
     oa_original_id: str | None = None
+    oa_message_mode: Literal["safe", "compatible"] | None = None
     pay_mchid: str | None = Field(None, max_length=40)
     pay_appid: str | None = None
     pay_private_key: str | None = None

@@ -36,7 +36,7 @@ def test_a_staff_member_links_their_wecom_user_and_looks_up_a_customer(app: Any,
     from tests.scrm_factories import add_customer
 
     tenant = factory.tenant()
-    staff = factory.staff(tenant, "staff")
+    staff = factory.staff(tenant, "sales")
     customer = add_customer(tenant, staff, name="王女士", phone="13800138000", now=NOW)
     from backend.scrm.service import add_remark
 

@@ -114,7 +114,10 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture()
 def creds(base_creds: TenantWeChatCredentials, receiver: Receiver) -> TenantWeChatCredentials:
     assert base_creds.pay is not None
-    c = replace(base_creds, pay=replace(base_creds.pay, notify_url=f"{receiver.url}/pay/notify"))
+    assert base_creds.official_account is not None
+    # Compatible mode (兼容模式) so the receiver takes the sandbox's plain and safe pushes.
+    c = replace(base_creds, pay=replace(base_creds.pay, notify_url=f"{receiver.url}/pay/notify"),
+                official_account=replace(base_creds.official_account, message_mode="compatible"))
     receiver.creds = c
     return c
 

@@ -46,7 +46,7 @@ def test_the_boss_changes_finance_settings_and_every_problem_is_listed(client, f
     assert resp.status_code == 400 and resp.json["code"] == "validation_failed"
     audits = db.session.scalars(select(AuditLog.action).where(AuditLog.action == "finance.settings")).all()
     assert len(audits) == 2
-    staff = boss(factory, t, role="staff")
+    staff = boss(factory, t, role="sales")
     assert client.patch("/api/v1/admin/finance/settings", headers=staff, json={"settle_after_days": 1}).status_code == 403
 
 

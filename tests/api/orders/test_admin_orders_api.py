@@ -56,7 +56,7 @@ def test_malformed_products_are_refused_with_the_field_named(client, factory, pa
 
 def test_staff_without_a_manager_role_can_read_but_not_write(client, factory):
     t = factory.tenant()
-    clerk = factory.staff_headers(factory.staff(t, "staff"))
+    clerk = factory.staff_headers(factory.staff(t, "sales"))
     assert client.get(f"{BASE}/products", headers=clerk).status_code == 200
     resp = client.post(f"{BASE}/products", headers=clerk, json=PRODUCT)
     assert (resp.status_code, resp.json["code"]) == (403, "role_forbidden")

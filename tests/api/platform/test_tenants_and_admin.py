@@ -64,7 +64,7 @@ def test_operator_sets_a_level_by_hand_and_the_audit_shows_it(client, factory):
 
 def test_sales_staff_cannot_adjust_members_or_policy(client, factory):
     t = factory.tenant()
-    sales = factory.staff(t, role="staff")
+    sales = factory.staff(t, role="sales")
     m = factory.member(t)
     h = factory.staff_headers(sales)
     assert client.patch(f"/api/v1/admin/members/{m.id}", headers=h,

@@ -111,7 +111,7 @@ def test_a_layout_that_is_not_an_object_is_a_validation_error(client: Any, facto
 
 def test_sales_staff_may_read_but_not_change_templates(client: Any, factory: Any) -> None:
     tenant = factory.tenant()
-    staff = factory.staff_headers(factory.staff(tenant, role="staff"))
+    staff = factory.staff_headers(factory.staff(tenant, role="sales"))
     assert client.get(TEMPLATES, headers=staff).status_code == 200
     resp = client.post(TEMPLATES, headers=staff, json={
         "kind": "invite", "name": "x", "layout": dark_invite_layout()})

@@ -18,7 +18,7 @@ from tests.unit.posters.conftest import read_qr_texts
 
 def test_a_sales_day_over_http(client: Any, factory: Any) -> None:
     tenant = factory.tenant()
-    boss, sales = factory.staff(tenant, "boss"), factory.staff(tenant, "staff")
+    boss, sales = factory.staff(tenant, "boss"), factory.staff(tenant, "sales")
     bh, sh = factory.staff_headers(boss), factory.staff_headers(sales)
     member = factory.member(tenant, nickname="王女士")
 
@@ -44,7 +44,7 @@ def test_a_sales_day_over_http(client: Any, factory: Any) -> None:
     listing = client.get("/api/v1/scrm/customers", headers=sh).json
     [customer] = listing["items"]
     assert (customer["name"], customer["phone"], customer["channel"], customer["owner_name"]) == (
-        "王女士", "13812345678", "门店", "staff")
+        "王女士", "13812345678", "门店", "sales")
     cid = customer["id"]
 
     tagged = client.put(f"/api/v1/scrm/customers/{cid}/tags", headers=sh, json={"add": [low]})
@@ -82,7 +82,7 @@ def test_the_boss_hands_a_leavers_customers_over_and_managers_see_the_history(
         client: Any, factory: Any) -> None:
     tenant = factory.tenant()
     boss, operator = factory.staff(tenant, "boss"), factory.staff(tenant, "operator")
-    leaver, heir = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
+    leaver, heir = factory.staff(tenant, "sales"), factory.staff(tenant, "sales")
     created = [client.post("/api/v1/scrm/customers", headers=factory.staff_headers(leaver),
                            json={"name": f"客户{i}", "phone": f"1380000000{i}"}).json["id"]
                for i in range(3)]
@@ -106,7 +106,7 @@ def test_the_boss_hands_a_leavers_customers_over_and_managers_see_the_history(
 
 def test_sales_staff_cannot_reach_other_staff_customers_or_manage_tags(client: Any, factory: Any) -> None:
     tenant = factory.tenant()
-    a, b = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
+    a, b = factory.staff(tenant, "sales"), factory.staff(tenant, "sales")
     theirs = client.post("/api/v1/scrm/customers", headers=factory.staff_headers(b),
                          json={"name": "乙的客户"}).json["id"]
     ah = factory.staff_headers(a)
@@ -124,7 +124,7 @@ def test_sales_staff_cannot_reach_other_staff_customers_or_manage_tags(client: A
 
 def test_bad_input_gets_a_code(client: Any, factory: Any) -> None:
     tenant = factory.tenant()
-    boss, sales = factory.staff(tenant, "boss"), factory.staff(tenant, "staff")
+    boss, sales = factory.staff(tenant, "boss"), factory.staff(tenant, "sales")
     bh, sh = factory.staff_headers(boss), factory.staff_headers(sales)
     cid = client.post("/api/v1/scrm/customers", headers=sh,
                       json={"name": "张三", "phone": "13800138000"}).json["id"]

@@ -83,7 +83,7 @@ def test_bad_input_gets_a_code_not_a_crash(client: Any, factory: Any, catalog: S
 def test_the_back_office_lists_shops_with_numbers_and_only_managers_suspend(
         client: Any, factory: Any) -> None:
     tenant = factory.tenant()
-    boss, sales = factory.staff(tenant, "boss"), factory.staff(tenant, "staff")
+    boss, sales = factory.staff(tenant, "boss"), factory.staff(tenant, "sales")
     owner, visitor = factory.member(tenant), factory.member(tenant)
     shop = open_shop(tenant, owner)
     client.post("/api/v1/mp/shops/enter", headers=factory.member_headers(visitor),

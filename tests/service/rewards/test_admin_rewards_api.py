@@ -63,7 +63,7 @@ def test_a_float_rate_sent_as_json_number_is_a_400_not_a_500(client: Any, factor
 
 def test_sales_staff_may_simulate_but_not_change_plans(client: Any, factory: Any) -> None:
     t = factory.tenant()
-    h = boss_headers(factory, t, role="staff")
+    h = boss_headers(factory, t, role="sales")
     assert client.post("/api/v1/admin/rewards/plans", headers=h, json={"document": DECK_PLAN}).status_code == 403
     case = json.loads((EXAMPLES / "agents_level_difference_paid.json").read_text(encoding="utf-8"))
     resp = client.post("/api/v1/admin/rewards/simulate", headers=h, json={"case": case})

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.mariadb
 def test_one_member_scanning_ten_staff_codes_at_once_is_one_customer_with_one_owner(
         app: Any, factory: Any) -> None:
     tenant = factory.tenant()
-    staff_ids = [factory.staff(tenant, "staff").id for _ in range(10)]
+    staff_ids = [factory.staff(tenant, "sales").id for _ in range(10)]
     member_id, tid = factory.member(tenant).id, tenant.id
     outcomes = race(app, [
         (lambda s=s: scrm.arrive_by_scene(tenant_id=tid, member_id=member_id, scene=f"s={s}",
@@ -46,7 +46,7 @@ def test_a_wecom_callback_delivered_eight_times_at_once_is_handled_once(
     slug = f"wcc{uuid.uuid4().hex[:8]}"
     tenant = factory.tenant(slug)
     sandbox.register_tenant(credentials(tenant_id=tenant.id), wecom_callback_url=f"/wecom/{slug}")
-    staff = factory.staff(tenant, "staff")
+    staff = factory.staff(tenant, "sales")
     with unit_of_work():
         scrm.set_staff_wecom_user(tenant_id=tenant.id, staff_id=staff.id, wecom_user_id="racer",
                                   actor="test")
@@ -79,8 +79,8 @@ def test_a_wecom_callback_delivered_eight_times_at_once_is_handled_once(
 
 def test_racing_hand_overs_leave_each_customer_one_open_ownership(app: Any, factory: Any) -> None:
     tenant = factory.tenant()
-    leaver = factory.staff(tenant, "staff")
-    heirs = [factory.staff(tenant, "staff").id for _ in range(4)]
+    leaver = factory.staff(tenant, "sales")
+    heirs = [factory.staff(tenant, "sales").id for _ in range(4)]
     ids = [add_customer(tenant, leaver, name=f"客户{i}").id for i in range(30)]
     tid, leaver_id = tenant.id, leaver.id
     outcomes = race(app, [

@@ -41,7 +41,7 @@ def owners(customer_id: int) -> list[tuple[int, str, str | None]]:
 
 def test_a_member_scanning_a_staff_code_becomes_that_staff_members_customer(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     code = mp_code(tenant, sales, channel="门店")
     store = tag_group(tenant, "来源", ["门店客户"])["门店客户"]
     rule(tenant, store, "channel", {"channels": ["门店"]})
@@ -77,7 +77,7 @@ def test_a_staff_member_with_a_member_account_also_binds_the_customer_as_a_fan(f
 
 def test_the_first_staff_member_keeps_the_customer_until_their_account_is_closed(factory: Any) -> None:
     tenant = factory.tenant()
-    first, second = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
+    first, second = factory.staff(tenant, "sales"), factory.staff(tenant, "sales")
     member = factory.member(tenant)
     customer_id = arrive(tenant, member, first).customer_id
 
@@ -94,7 +94,7 @@ def test_the_first_staff_member_keeps_the_customer_until_their_account_is_closed
 
 def test_only_one_mini_program_code_per_staff_member_and_scenes_must_name_staff(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     code = mp_code(tenant, sales, channel="门店")
     assert (code.kind, code.state) == ("mp", f"s={sales.id}")
     with pytest.raises(StaffCodeExists):
@@ -107,7 +107,7 @@ def test_only_one_mini_program_code_per_staff_member_and_scenes_must_name_staff(
 
 def test_an_inactive_code_creates_the_customer_without_an_owner(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     code = mp_code(tenant, sales)
     with unit_of_work():
         scrm.set_staff_code_active(tenant_id=tenant.id, code_id=code.id, active=False, actor="test")
@@ -117,7 +117,7 @@ def test_an_inactive_code_creates_the_customer_without_an_owner(factory: Any) ->
 
 def test_a_bot_friend_becomes_one_customer_however_often_they_are_seen(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     with unit_of_work():
         first = scrm.upsert_contact_customer(tenant_id=tenant.id, staff_id=sales.id,
                                              contact_id="wxid_abc", name="老李", now=utcnow())
@@ -136,7 +136,7 @@ def test_a_bot_friend_becomes_one_customer_however_often_they_are_seen(factory: 
 
 def test_a_staff_member_adds_a_customer_by_hand_with_tags_and_a_first_remark(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     level = tag_group(tenant, "意向", ["高意向", "低意向"])
     customer = add_customer(tenant, sales, name="  张三 ", phone="+86 138-0013-8000",
                             channel="展会", remark="展会上聊过普洱", tag_ids=[level["高意向"]])
@@ -151,7 +151,7 @@ def test_a_staff_member_adds_a_customer_by_hand_with_tags_and_a_first_remark(fac
 def test_a_phone_number_already_on_file_is_refused_and_only_its_owner_learns_the_id(
         factory: Any) -> None:
     tenant = factory.tenant()
-    a, b = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
+    a, b = factory.staff(tenant, "sales"), factory.staff(tenant, "sales")
     boss = factory.staff(tenant, "boss")
     existing = add_customer(tenant, a, phone="13800138000")
     with pytest.raises(CustomerExists) as mine:
@@ -169,7 +169,7 @@ def test_a_phone_number_already_on_file_is_refused_and_only_its_owner_learns_the
                                     {"channel": "渠" * 33}, {"name": "a\x00b"}])
 def test_bad_customer_fields_are_refused(factory: Any, fields: dict) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     with pytest.raises(InvalidCustomerField):
         add_customer(tenant, sales, **{"name": "张三", **fields})
 
@@ -177,7 +177,7 @@ def test_bad_customer_fields_are_refused(factory: Any, fields: dict) -> None:
 def test_phone_capture_through_the_sandbox_links_a_customer_typed_in_with_that_number(
         factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     typed = add_customer(tenant, sales, name="电话客户", phone="13912345678")
     member = factory.member(tenant)
     with unit_of_work():
@@ -205,7 +205,7 @@ def test_phone_capture_through_the_sandbox_links_a_customer_typed_in_with_that_n
 
 def test_sales_staff_see_only_their_customers_and_managers_see_all(factory: Any) -> None:
     tenant, other = factory.tenant(), factory.tenant()
-    a, b = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
+    a, b = factory.staff(tenant, "sales"), factory.staff(tenant, "sales")
     boss = factory.staff(tenant, "boss")
     outsider = factory.staff(other, "boss")
     mine = add_customer(tenant, a, name="甲客户", phone="13800000001")
@@ -239,7 +239,7 @@ def test_sales_staff_see_only_their_customers_and_managers_see_all(factory: Any)
 
 def test_remarks_and_follow_ups_form_a_newest_first_timeline_on_the_card(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     customer = add_customer(tenant, sales)
     t0 = utcnow().replace(microsecond=0)  # MariaDB DATETIME keeps whole seconds
     with unit_of_work():
@@ -264,7 +264,7 @@ def test_remarks_and_follow_ups_form_a_newest_first_timeline_on_the_card(factory
 def test_a_reminder_falls_due_is_completed_as_a_follow_up_and_cannot_close_twice(
         factory: Any) -> None:
     tenant = factory.tenant()
-    sales, other = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
+    sales, other = factory.staff(tenant, "sales"), factory.staff(tenant, "sales")
     customer = add_customer(tenant, sales)
     now = utcnow().replace(microsecond=0)  # MariaDB DATETIME keeps whole seconds
     with unit_of_work():
@@ -295,7 +295,7 @@ def test_a_reminder_falls_due_is_completed_as_a_follow_up_and_cannot_close_twice
 @pytest.mark.parametrize("offset", [timedelta(hours=-1), timedelta(days=400)])
 def test_a_reminder_in_the_past_or_beyond_a_year_is_refused(factory: Any, offset: timedelta) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     customer = add_customer(tenant, sales)
     now = utcnow().replace(microsecond=0)  # MariaDB DATETIME keeps whole seconds
     with pytest.raises(InvalidReminder), unit_of_work():
@@ -305,7 +305,7 @@ def test_a_reminder_in_the_past_or_beyond_a_year_is_refused(factory: Any, offset
 
 def test_due_reminders_are_sent_once_to_the_staff_members_wecom(factory: Any, sandbox: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     with unit_of_work():
         scrm.set_staff_wecom_user(tenant_id=tenant.id, staff_id=sales.id,
                                   wecom_user_id=f"zhangsan{tenant.id}", actor="test")

@@ -47,7 +47,7 @@ def test_a_group_is_created_with_its_tags_audited_and_names_stay_unique(factory:
 
 def test_tagging_by_hand_adds_and_removes_and_writes_the_timeline(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     customer = add_customer(tenant, sales)
     hobby = tag_group(tenant, "爱好", ["喝茶", "咖啡", "养生"])
     assert tag(tenant, sales, customer, add=[hobby["喝茶"], hobby["养生"]]) == ["喝茶", "养生"]
@@ -62,7 +62,7 @@ def test_tagging_by_hand_adds_and_removes_and_writes_the_timeline(factory: Any) 
 
 def test_an_exclusive_group_keeps_one_tag_per_customer(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     customer = add_customer(tenant, sales)
     level = tag_group(tenant, "客户等级", ["A类", "B类"], exclusive=True)
     other = tag_group(tenant, "爱好", ["喝茶"])
@@ -73,7 +73,7 @@ def test_an_exclusive_group_keeps_one_tag_per_customer(factory: Any) -> None:
 
 def test_unknown_or_foreign_tags_are_refused_naming_them(factory: Any) -> None:
     tenant, other = factory.tenant(), factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     customer = add_customer(tenant, sales)
     foreign = tag_group(other, "乙方", ["机密"])["机密"]
     with pytest.raises(TagNotFound) as err:
@@ -84,7 +84,7 @@ def test_unknown_or_foreign_tags_are_refused_naming_them(factory: Any) -> None:
 
 def test_deleting_a_tag_or_group_takes_it_off_every_customer(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     c1, c2 = add_customer(tenant, sales, name="一"), add_customer(tenant, sales, name="二")
     ids = tag_group(tenant, "爱好", ["喝茶", "咖啡"])
     tag(tenant, sales, c1, add=[ids["喝茶"], ids["咖啡"]])
@@ -102,7 +102,7 @@ def test_deleting_a_tag_or_group_takes_it_off_every_customer(factory: Any) -> No
 
 def test_keyword_rules_tag_a_customer_from_their_message(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     customer = add_customer(tenant, sales)
     ids = tag_group(tenant, "意向", ["问价", "会员"])
     rule(tenant, ids["问价"], "keyword", {"keywords": ["多少钱", "价格"]})
@@ -132,7 +132,7 @@ def test_a_rule_with_bad_params_is_refused_listing_every_problem(factory: Any) -
 
 def test_the_bot_tags_by_names_reusing_tags_and_creating_missing_ones(factory: Any) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     customer = add_customer(tenant, sales)
     existing = tag_group(tenant, "爱好", ["喝茶"])["喝茶"]
     with unit_of_work():

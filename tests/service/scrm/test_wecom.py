@@ -33,7 +33,7 @@ def wecom_tenant(factory: Any, sandbox: Any) -> Any:
 
 def wecom_staff(factory: Any, tenant: Any, user_id: str, channel: str = "展会",
                 welcome: str = "") -> tuple[Any, Any]:
-    staff = factory.staff(tenant, "staff")
+    staff = factory.staff(tenant, "sales")
     with unit_of_work():
         scrm.set_staff_wecom_user(tenant_id=tenant.id, staff_id=staff.id, wecom_user_id=user_id,
                                   actor="test")

@@ -38,7 +38,7 @@ def row(report: dict[str, Any], staff: Any, day: date | None = None) -> dict[str
 
 def test_each_staff_members_day_counts_distinct_customers_per_china_local_day(factory: Any) -> None:
     tenant = factory.tenant()
-    a, b = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
+    a, b = factory.staff(tenant, "sales"), factory.staff(tenant, "sales")
     hobby = tag_group(tenant, "爱好", ["喝茶", "咖啡"])
     # 2026-03-01 23:30 China = 15:30 UTC; 2026-03-02 00:30 China = 16:30 UTC on the 1st
     late = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)
@@ -83,8 +83,8 @@ def test_a_backwards_or_too_long_period_is_refused(factory: Any, start: date, en
 
 def test_a_hand_over_moves_customers_and_reminders_and_keeps_the_history(factory: Any) -> None:
     tenant = factory.tenant()
-    leaver, heir = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
-    stays = factory.staff(tenant, "staff")
+    leaver, heir = factory.staff(tenant, "sales"), factory.staff(tenant, "sales")
+    stays = factory.staff(tenant, "sales")
     t0 = utcnow().replace(microsecond=0) - timedelta(days=3)
     c1 = add_customer(tenant, leaver, name="一", now=t0)
     c2 = add_customer(tenant, leaver, name="二", now=t0)
@@ -112,7 +112,7 @@ def test_a_hand_over_moves_customers_and_reminders_and_keeps_the_history(factory
 
 def test_a_hand_over_of_chosen_customers_refuses_ones_the_leaver_does_not_own(factory: Any) -> None:
     tenant = factory.tenant()
-    a, b, c = (factory.staff(tenant, "staff") for _ in range(3))
+    a, b, c = (factory.staff(tenant, "sales") for _ in range(3))
     mine = [add_customer(tenant, a, name=f"客户{i}") for i in range(3)]
     theirs = add_customer(tenant, c, name="别人的")
     with pytest.raises(InvalidHandover) as err, unit_of_work():
@@ -135,7 +135,7 @@ def test_customers_cannot_be_handed_to_an_inactive_account(factory: Any) -> None
     from backend.staff.models import StaffAccount
 
     tenant = factory.tenant()
-    a, gone = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
+    a, gone = factory.staff(tenant, "sales"), factory.staff(tenant, "sales")
     add_customer(tenant, a)
     with unit_of_work():
         db.session.execute(update(StaffAccount).where(StaffAccount.id == gone.id).values(status="disabled"))
@@ -147,7 +147,7 @@ def test_customers_cannot_be_handed_to_an_inactive_account(factory: Any) -> None
 def test_sales_go_to_whoever_owned_the_customer_when_they_paid(
         factory: Any, orders: OrdersFactory) -> None:
     tenant = factory.tenant()
-    first, heir = factory.staff(tenant, "staff"), factory.staff(tenant, "staff")
+    first, heir = factory.staff(tenant, "sales"), factory.staff(tenant, "sales")
     buyer, stranger = factory.member(tenant), factory.member(tenant)
     _, sku = orders.product(tenant, price_fen=12900)
     arrive(tenant, buyer, first, now=utcnow() - timedelta(minutes=1))
@@ -171,7 +171,7 @@ def test_sales_go_to_whoever_owned_the_customer_when_they_paid(
 
 def test_purchase_rules_tag_buyers_who_are_customers(factory: Any, orders: OrdersFactory) -> None:
     tenant = factory.tenant()
-    sales = factory.staff(tenant, "staff")
+    sales = factory.staff(tenant, "sales")
     buyer, other = factory.member(tenant), factory.member(tenant)
     tea, tea_sku = orders.product(tenant, price_fen=30000, name="普洱")
     _, cup_sku = orders.product(tenant, price_fen=3000, name="杯")

@@ -16,10 +16,16 @@ from backend.wechat.sandbox import Sandbox, WireRequest
 
 
 @pytest.fixture(scope="module")
-def oa() -> OfficialAccountCredentials:
+def safe_oa() -> OfficialAccountCredentials:
     creds = demo_credentials("wechat-tests", pay_notify_url="https://example.test/n").official_account
-    assert creds is not None
+    assert creds is not None and creds.encoding_aes_key and creds.message_mode == "safe"
     return creds
+
+
+@pytest.fixture(scope="module")
+def oa(safe_oa: OfficialAccountCredentials) -> OfficialAccountCredentials:
+    """The account in compatible mode (兼容模式): plaintext and encrypted pushes both parse."""
+    return replace(safe_oa, message_mode="compatible")
 
 
 @pytest.fixture()
@@ -102,3 +108,20 @@ def test_the_url_check_returns_echostr_only_with_a_valid_signature(
     assert verify_oa_url(oa, dict(q, echostr="12345")) == "12345"
     with pytest.raises(PushBadSignature):
         verify_oa_url(oa, dict(q, nonce="0", echostr="12345"))
+
+
+def test_a_plaintext_push_to_an_account_in_safe_mode_is_refused(
+        sb: Sandbox, safe_oa: OfficialAccountCredentials) -> None:
+    w = _subscribe(sb, safe_oa, "plain")  # correctly signed, but the signature covers no body
+    with pytest.raises(PushBadSignature) as err:
+        parse_oa_push(safe_oa, query=w.query, body=w.body)
+    assert (err.value.code, err.value.http_status) == ("push_plaintext_refused", 403)
+    aes = _subscribe(sb, safe_oa, "aes")
+    assert parse_oa_push(safe_oa, query=aes.query, body=aes.body).scene == "p_42"
+
+
+def test_a_plaintext_push_to_an_account_without_aes_key_is_accepted(
+        sb: Sandbox, safe_oa: OfficialAccountCredentials) -> None:
+    plain_oa = replace(safe_oa, encoding_aes_key="")
+    w = _subscribe(sb, safe_oa, "plain")
+    assert parse_oa_push(plain_oa, query=w.query, body=w.body).scene == "p_42"
