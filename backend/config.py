@@ -63,6 +63,8 @@ class Settings:
             "SQLALCHEMY_DATABASE_URI": self.database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "JSON_AS_ASCII": False,
+            # The cap on any request body; routes take less (miniprogram_api/http.py).
+            "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
             **self.extra,
         }
 

@@ -24,7 +24,7 @@ from backend.staff import service as staff
 
 # Request bodies by kind of route (bytes). A body over its route's limit is refused
 # (413) before it is read; the app-wide MAX_CONTENT_LENGTH caps everything else.
-BODY_LIMITS = {"json": 64 * 1024, "large": 1024 * 1024, "callback": 64 * 1024}
+BODY_LIMITS = {"json": 64 * 1024, "large": 2 * 1024 * 1024, "callback": 64 * 1024}
 # JSON nesting deeper than this is refused before the parser recurses into it.
 MAX_JSON_DEPTH = 32
 

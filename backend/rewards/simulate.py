@@ -35,6 +35,9 @@ from backend.rewards.errors import InvalidCase, InvalidPlan
 from backend.rewards.plan import Plan, parse_plan
 
 PROMOTER_STATES = ("active", "frozen", "none")
+# Bounds of one case (the API and the CLI alike): every step below is linear in them.
+MAX_CASE_MEMBERS = 20000
+MAX_CASE_LINES = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,8 @@ def parse_case(document: Any, *, base_dir: Path | None = None, plan: Plan | None
     if not isinstance(raw_members, list) or not raw_members:
         err("members", "须为非空数组")
         raw_members = []
+    elif len(raw_members) > MAX_CASE_MEMBERS:
+        raise InvalidCase([{"field": "members", "message": f"最多 {MAX_CASE_MEMBERS} 个会员"}])
     for i, m in enumerate(raw_members):
         path = f"members[{i}]"
         if not isinstance(m, dict):
@@ -165,18 +170,9 @@ def parse_case(document: Any, *, base_dir: Path | None = None, plan: Plan | None
         if isinstance(m, dict) and m.get("parent") is not None and m["parent"] not in members:
             err(f"members[{i}].parent", f"上级不在 members 中：{m['parent']!r}")
     if not errors:
-        for mid in members:  # every chain must end: no member is its own ancestor
-            seen = {mid}
-            parent = members[mid].parent_id
-            while parent is not None:
-                if parent in seen:
-                    err("members", f"上下级关系出现循环，涉及会员 {mid}")
-                    break
-                seen.add(parent)
-                parent = members[parent].parent_id
-            else:
-                continue
-            break
+        looped = _first_cycle(members)  # every chain must end: no member is its own ancestor
+        if looped is not None:
+            err("members", f"上下级关系出现循环，涉及会员 {looped}")
 
     buyer_id: Any | None = None
     lines: list[OrderLine] = []
@@ -191,6 +187,9 @@ def parse_case(document: Any, *, base_dir: Path | None = None, plan: Plan | None
             raw_lines = order.get("lines")
             if not isinstance(raw_lines, list) or not raw_lines:
                 err("order.lines", "须为非空数组")
+                raw_lines = []
+            elif len(raw_lines) > MAX_CASE_LINES:
+                err("order.lines", f"最多 {MAX_CASE_LINES} 行")
                 raw_lines = []
             seen_ids: set[Any] = set()
             for i, raw in enumerate(raw_lines):
@@ -227,6 +226,9 @@ def parse_case(document: Any, *, base_dir: Path | None = None, plan: Plan | None
     if not isinstance(raw_changes, list):
         err("level_changes", "须为数组")
         raw_changes = []
+    elif len(raw_changes) > MAX_CASE_MEMBERS:
+        err("level_changes", f"最多 {MAX_CASE_MEMBERS} 项")
+        raw_changes = []
     for i, raw in enumerate(raw_changes):
         path = f"level_changes[{i}]"
         if not isinstance(raw, dict):
@@ -255,6 +257,9 @@ def parse_case(document: Any, *, base_dir: Path | None = None, plan: Plan | None
             sales = raw_team.get("sales_fen")
             if not isinstance(sales, dict) or not sales:
                 err("team_performance.sales_fen", "须为对象：{会员编号: 团队业绩（分）}")
+                sales = {}
+            elif len(sales) > MAX_CASE_MEMBERS:
+                err("team_performance.sales_fen", f"最多 {MAX_CASE_MEMBERS} 个会员")
                 sales = {}
             team_sales = {}
             by_text = {str(k): k for k in members}
@@ -307,12 +312,40 @@ def line_payouts_json(result: LinePayouts) -> dict[str, Any]:
     }
 
 
-def _upline_agent(members: Mapping[Any, CaseMember], member_id: Any) -> Any | None:
-    parent = members[member_id].parent_id
-    while parent is not None:
-        if members[parent].agent_level is not None:
-            return parent
-        parent = members[parent].parent_id
+def _upline_agents(members: Mapping[Any, CaseMember]) -> dict[Any, Any | None]:
+    """Each member's nearest agent above it, for every member in one pass: a member's
+    answer is its parent if an agent, else its parent's answer (each settled once)."""
+    nearest: dict[Any, Any | None] = {}
+    for start in members:
+        path = []
+        node = start
+        while node is not None and node not in nearest:
+            path.append(node)
+            node = members[node].parent_id
+        answer = None
+        if node is not None:  # settled: it is the agent, or its answer is
+            answer = node if members[node].agent_level is not None else nearest[node]
+        for mid in reversed(path):  # nearest the settled ancestor first
+            nearest[mid] = answer
+            if members[mid].agent_level is not None:
+                answer = mid
+    return nearest
+
+
+def _first_cycle(members: Mapping[Any, CaseMember]) -> Any | None:
+    """A member on a parent cycle, or None; each member is walked once (linear)."""
+    state: dict[Any, int] = {}  # 1: on the current walk, 2: its chain ends
+    for start in members:
+        walk = []
+        node = start
+        while node is not None and node not in state:
+            state[node] = 1
+            walk.append(node)
+            node = members[node].parent_id
+        if node is not None and state[node] == 1:
+            return node
+        for mid in walk:
+            state[mid] = 2
     return None
 
 
@@ -340,8 +373,9 @@ def run_case(case: Case) -> dict[str, Any]:
         out["referral_bonuses"] = [payout_json(p) for p in referral]
         all_lines.extend(referral)
     if case.team_sales_fen is not None and case.period is not None:
+        agents_above = _upline_agents(members)
         teams = [AgentTeam(member_id=mid, agent_level=members[mid].agent_level, team_sales_fen=sales,
-                           upline_agent_id=_upline_agent(members, mid),
+                           upline_agent_id=agents_above[mid],
                            promoter_active=members[mid].promoter == "active")
                  for mid, sales in case.team_sales_fen.items()]
         team = team_performance_bonuses(plan, period=case.period, teams=teams)

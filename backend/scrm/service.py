@@ -879,10 +879,9 @@ def _send_welcome(tenant_id: int, welcome_code: str, text: str) -> None:
 def verify_wecom_url(*, tenant_slug: str, query: dict[str, Any]) -> str:
     """WeCom's URL check for a tenant's callback: the decrypted echostr."""
     from backend.tenants.service import get_tenant_by_slug
+    from backend.wechat.push_guard import check_fresh
     from backend.wechat.service import wecom_credentials
     from backend.wechat.wecom import verify_wecom_url as verify
-
-    from backend.wechat.push_guard import check_fresh
 
     tenant = get_tenant_by_slug(slug=tenant_slug)
     echo = verify(wecom_credentials(tenant_id=tenant.id), query)
@@ -894,10 +893,9 @@ def handle_wecom_callback(*, tenant_slug: str, query: dict[str, Any], body: byte
                           now: datetime) -> str:
     """Verify, decrypt and handle one WeCom callback; the answer WeCom expects is "success"."""
     from backend.tenants.service import get_tenant_by_slug
+    from backend.wechat.push_guard import claim_nonce, release_nonce
     from backend.wechat.service import wecom_credentials
     from backend.wechat.wecom import parse_wecom_callback
-
-    from backend.wechat.push_guard import claim_nonce, release_nonce
 
     tenant = get_tenant_by_slug(slug=tenant_slug)
     creds = wecom_credentials(tenant_id=tenant.id)

@@ -105,7 +105,7 @@ def delete_template(principal: Principal, template_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/admin/poster-templates/preview", method="POST", auth="staff", body=PreviewIn,
-       raw=True)
+       limit="poster_staff", body_limit="large", raw=True)
 def preview_template(principal: Principal, body: PreviewIn) -> Response:
     """Render a layout with sample data (PNG) without saving it."""
     return _png(posters.preview_template(tenant_id=principal.tenant_id, kind=body.kind,

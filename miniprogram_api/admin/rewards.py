@@ -97,7 +97,8 @@ def activate(principal: Principal, version: int) -> dict[str, Any]:
     return rewards.plan_view(row, with_document=False)
 
 
-@route(bp, "/simulate", method="POST", auth="staff", body=SimulateIn)
+@route(bp, "/simulate", method="POST", auth="staff", body=SimulateIn, limit="simulate_staff",
+       body_limit="large")
 def simulate(principal: Principal, body: SimulateIn) -> dict[str, Any]:
     """Payout lines with explanations for a case: its own plan, a version, or the active plan."""
     return rewards.simulate_case(tenant_id=principal.tenant_id, case=body.case, version=body.version)

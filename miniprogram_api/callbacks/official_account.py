@@ -6,7 +6,7 @@ from flask import Blueprint, Response, request
 
 from backend.db import run_in_unit_of_work, utcnow
 from backend.oa import service as oa
-from miniprogram_api.http import ROUTES, RouteDoc
+from miniprogram_api.http import ROUTES, RouteDoc, limit_body
 
 bp = Blueprint("official_account", __name__, url_prefix="/oa")
 
@@ -21,6 +21,7 @@ def verify(slug: str) -> Response:
 @bp.post("/<slug>")
 def push(slug: str) -> Response:
     """Events and messages: plain or safe (AES) mode; the reply is XML or 'success'."""
+    limit_body("callback")  # 413 before reading anything larger than a push
     body = request.get_data()
     result = run_in_unit_of_work(lambda: oa.handle_push(
         tenant_slug=slug, query=request.args.to_dict(), body=body, now=utcnow()))

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, request
 
 from backend.db import run_in_unit_of_work, utcnow
 from backend.scrm import service as scrm
-from miniprogram_api.http import ROUTES, RouteDoc
+from miniprogram_api.http import ROUTES, RouteDoc, limit_body
 
 bp = Blueprint("wecom", __name__)
 
@@ -22,6 +22,7 @@ def wecom_verify(slug: str) -> Response:
 @bp.post("/wecom/<slug>")
 def wecom_callback(slug: str) -> Response:
     """Customer-contact events (a customer added or deleted a staff member)."""
+    limit_body("callback")  # 413 before reading anything larger than a push
     body = request.get_data()
     answer = run_in_unit_of_work(lambda: scrm.handle_wecom_callback(
         tenant_slug=slug, query=request.args.to_dict(), body=body, now=utcnow()))

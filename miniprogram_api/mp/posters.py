@@ -29,7 +29,7 @@ def _png(data: bytes, *, etag: str | None = None, max_age: int = 0) -> Response:
     return response
 
 
-@route(bp, "/mp/posters/<kind>", auth="member", query=PosterQuery, raw=True)
+@route(bp, "/mp/posters/<kind>", auth="member", query=PosterQuery, raw=True, limit="poster_member")
 def my_poster(principal: Principal, query: PosterQuery, kind: str) -> Response:
     """My share poster (PNG) of a kind: invite, or a product / shop / live room by subject_id."""
     poster = posters.render_poster(tenant_id=principal.tenant_id, member_id=principal.subject_id,

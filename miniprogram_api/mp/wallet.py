@@ -69,7 +69,8 @@ def my_statement(principal: Principal, query: StatementQuery) -> dict[str, Any]:
                                        end=query.end, account=query.account)
 
 
-@route(bp, "/mp/wallet/withdrawals", method="POST", auth="member", body=WithdrawIn, status=201)
+@route(bp, "/mp/wallet/withdrawals", method="POST", auth="member", body=WithdrawIn, status=201,
+       limit="withdraw_member")
 def withdraw(principal: Principal, body: WithdrawIn) -> dict[str, Any]:
     """Apply to withdraw to WeChat change; 409 insufficient_balance beyond the available balance."""
     w = wd.apply_withdrawal(tenant_id=principal.tenant_id, member_id=principal.subject_id,

@@ -46,7 +46,7 @@ def test_a_staff_member_links_their_wecom_user_and_looks_up_a_customer(app: Any,
     assert say(app, sandbox, tenant, "zhangsan", f"绑定 {code}") == 200
     assert say(app, sandbox, tenant, "zhangsan", "客户 王女士") == 200
     texts = wecom_texts(sandbox, tenant, "zhangsan")
-    assert texts[0] == "绑定成功！已关联员工账号「staff」。发送「帮助」查看可用功能。"
+    assert texts[0] == "绑定成功！已关联员工账号「sales」。发送「帮助」查看可用功能。"
     assert texts[1].splitlines()[0] == "客户：王女士（13800138000）"
     assert texts[1].splitlines()[-1].endswith("想要礼盒装")
     db.session.rollback()

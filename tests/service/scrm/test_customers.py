@@ -67,7 +67,7 @@ def test_a_member_scanning_a_staff_code_becomes_that_staff_members_customer(fact
 def test_a_staff_member_with_a_member_account_also_binds_the_customer_as_a_fan(factory: Any) -> None:
     tenant = factory.tenant()
     own = factory.member(tenant)
-    sales = factory.staff(tenant, "staff", member_id=own.id)
+    sales = factory.staff(tenant, "sales", member_id=own.id)
     member = factory.member(tenant)
     arrival = arrive(tenant, member, sales)
     assert (arrival.status, arrival.bind_status) == ("assigned", "bound")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import secrets
+import time
 import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+import xmltodict
 from sqlalchemy import select
 from wechatpy.crypto import PrpCrypto
 from wechatpy.utils import WeChatSigner
@@ -74,8 +76,14 @@ def test_a_customer_added_through_the_contact_way_is_assigned_tagged_and_welcome
     assert [m["add_tag"] for m in sandbox.tag_marks if m["external_userid"] == external_userid] == [
         [tag.wecom_tag_id]]
 
-    # WeCom retries the same callback: nothing changes
-    again = send(push.request)
+    # The same signed request again is a replay: refused (backend/wechat/push_guard.py)
+    assert send(push.request).status_code == 403
+    # WeCom sends the same event again, freshly signed: accepted, nothing changes
+    corp_id = credentials(tenant_id=tenant.id).wecom.corp_id
+    fields = dict(xmltodict.parse(PrpCrypto(base64.b64decode(
+        sandbox.corps[corp_id].encoding_aes_key + "=")).decrypt(
+        xmltodict.parse(push.request.body)["xml"]["Encrypt"], corp_id))["xml"])
+    again = send(sandbox.build_wecom_callback(corp_id, fields, url=f"/wecom/{tenant.slug}"))
     assert again.status_code == 200
     assert db.session.scalar(select(Customer.id).where(
         Customer.external_userid == external_userid)) == customer.id
@@ -133,8 +141,9 @@ def test_the_callback_url_check_echoes_the_decrypted_echostr(factory: Any, sandb
     encrypted = PrpCrypto(base64.b64decode(creds.encoding_aes_key + "=")).encrypt(
         echostr, creds.corp_id).decode()
     signer = WeChatSigner()
-    signer.add_data(creds.token, "1700000000", "42", encrypted)
-    query = urlencode({"msg_signature": signer.signature, "timestamp": "1700000000", "nonce": "42",
+    now = str(int(time.time()))  # WeCom signs its current time; an old one is refused
+    signer.add_data(creds.token, now, "42", encrypted)
+    query = urlencode({"msg_signature": signer.signature, "timestamp": now, "nonce": "42",
                        "echostr": encrypted})
     resp = client.get(f"/wecom/{tenant.slug}?{query}")
     assert (resp.status_code, resp.get_data(as_text=True)) == (200, echostr)
