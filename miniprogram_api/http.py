@@ -21,6 +21,7 @@ from backend.db import run_in_unit_of_work
 from backend.errors import DomainError, Forbidden, Unauthorized, ValidationFailed
 from backend.members import service as members
 from backend.staff import service as staff
+from backend.suppliers import service as suppliers
 
 # Request bodies by kind of route (bytes). A body over its route's limit is refused
 # (413) before it is read; the app-wide MAX_CONTENT_LENGTH caps everything else.
@@ -142,7 +143,8 @@ def client_address() -> str:
 # Each kind of token is checked against its principal's current state (status, token
 # version, role): a gone account, a frozen member, a deactivated or re-roled staff
 # member, or a token from before a logout is refused on its next request.
-_STATE_LOADERS = {"member": members.token_state, "staff": staff.token_state}
+_STATE_LOADERS = {"member": members.token_state, "staff": staff.token_state,
+                  "supplier": suppliers.token_state}
 
 
 def _current(principal: Principal) -> Principal:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from backend import ratelimit
 from backend.audit.service import record_audit, record_security_event
+from backend.auth.passwords import check_password
 from backend.auth.revocation import PrincipalState, forget_principal
 from backend.db import after_commit
 from backend.extensions import db
@@ -45,23 +46,11 @@ def create_staff(*, tenant_id: int, username: str, password: str, display_name: 
     return account
 
 
-_DUMMY_HASH: list[str] = []
-
-
-def _dummy_hash() -> str:
-    # A real hash of nothing anyone knows, made the same way as stored ones: checking a
-    # password against it costs what a real check costs, so an unknown username
-    # answers in the same time as a wrong password.
-    if not _DUMMY_HASH:
-        _DUMMY_HASH.append(generate_password_hash("siyu-no-such-account"))
-    return _DUMMY_HASH[0]
-
-
 def authenticate(*, tenant_id: int | None, username: str, password: str) -> StaffAccount:
     """The active account with these credentials, or BadCredentials (same cost either way)."""
     account = None if tenant_id is None else db.session.scalar(select(StaffAccount).where(
         StaffAccount.tenant_id == tenant_id, StaffAccount.username == username))
-    ok = check_password_hash(account.password_hash if account else _dummy_hash(), password)
+    ok = check_password(account.password_hash if account else None, password)
     if account is None or not ok or account.status != "active":
         raise BadCredentials()
     return account

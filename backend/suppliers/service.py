@@ -17,9 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from backend.audit.service import record_audit
+from backend.auth.passwords import check_password
+from backend.auth.revocation import PrincipalState
 from backend.catalog import service as catalog
 from backend.db import newest_first
 from backend.extensions import db
@@ -226,9 +228,18 @@ def login(*, tenant_slug: str, username: str, password: str) -> SupplierUser:
         raise SupplierBadCredentials() from None
     user = db.session.scalar(select(SupplierUser).where(SupplierUser.tenant_id == tenant_id,
                                                         SupplierUser.username == username))
-    if user is None or user.status != "active" or not check_password_hash(user.password_hash, password):
+    ok = check_password(user.password_hash if user else None, password)  # same cost if unknown
+    if user is None or not ok or user.status != "active":
         raise SupplierBadCredentials()
     return user
+
+
+def token_state(*, tenant_id: int | None, subject_id: int | None) -> PrincipalState | None:
+    """What a supplier token is checked against (None: no such login in this tenant);
+    a disabled login's tokens are refused at their next request."""
+    row = db.session.execute(select(SupplierUser.status).where(
+        SupplierUser.id == subject_id, SupplierUser.tenant_id == tenant_id)).first()
+    return None if row is None else PrincipalState(status=row[0], version=0, role="supplier")
 
 
 def add_user(*, tenant_id: int, supplier_id: int, username: str, password: str, display_name: str, actor: str,

@@ -168,7 +168,7 @@ def apply(body: ApplyIn) -> dict[str, Any]:
     return _session(user)
 
 
-@route(bp, "/login", method="POST", auth=None, body=LoginIn)
+@route(bp, "/login", method="POST", auth=None, body=LoginIn, limit="staff_login_ip")
 def login(body: LoginIn) -> dict[str, Any]:
     """Supplier log in (its own account, role supplier)."""
     return _session(suppliers.login(tenant_slug=body.tenant, username=body.username, password=body.password))
