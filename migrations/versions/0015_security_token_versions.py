@@ -5,15 +5,15 @@ deactivation, a freeze); members gain a status (active | frozen). The lowest sta
 role is renamed from "staff" to "sales" (the role table: boss, operator, finance,
 sales).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-05 19:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
