@@ -142,10 +142,10 @@ Ctrl-C stops.
         print("==> stopped", flush=True)
 
 
-# What "move the clock on" runs, in this order, at the moved-on moment: shipped orders
-# complete, due rewards settle, bonuses are credited, the alerts that queued go out.
-CLOCK_JOBS = ("orders.complete_due_orders", "finance.settle_due_rewards", "finance.credit_reward_bonuses",
-              "notifications.deliver_notifications")
+# What "move the clock on" runs: first, now, the completion of orders their buyers
+# confirmed (their after-sales window starts now); then, at the moved-on moment, the
+# settlement of rewards past their window, bonus credits and the alerts that queued.
+CLOCK_JOBS = ("finance.settle_due_rewards", "finance.credit_reward_bonuses", "notifications.deliver_notifications")
 
 
 def add_console_controls(sandbox: Any, app: Flask) -> None:
@@ -173,6 +173,8 @@ def add_console_controls(sandbox: Any, app: Flask) -> None:
         moment = utcnow() + timedelta(days=days)
         done = {}
         with app.app_context():
+            done["orders.complete_due_orders"] = run_locked(jobs["orders.complete_due_orders"], redis=get_redis(),
+                                                            now_fn=utcnow)
             for name in CLOCK_JOBS:
                 if name in jobs:
                     done[name] = run_locked(jobs[name], redis=get_redis(), now_fn=lambda: moment)
@@ -184,8 +186,8 @@ def add_console_controls(sandbox: Any, app: Flask) -> None:
         run_job, group="商城"))
     sandbox.add_control(Control(
         "move_clock", "时钟前进（结算）",
-        "以“现在 + N 天”运行：已发货订单自动完成、过了售后期的佣金结算、奖励入账、通知发出。"
-        "演示规则的售后期是 7 天，前进 8 天即可看到冻结佣金变为可提现。",
+        "买家已确认收货的订单现在完成（售后期从现在算起），再以“现在 + N 天”运行：过了售后期的佣金结算、"
+        "奖励入账、通知发出。演示规则的售后期是 7 天，前进 8 天即可看到冻结佣金变为可提现。",
         [Field("days", "天数", "8")], move_clock, group="商城"))
 
 

@@ -207,12 +207,12 @@ def builtin_controls(sb: Sandbox) -> list[Control]:
 
     return [
         Control("request_payment", "支付订单（wx.requestPayment）",
-                "把小程序 POST /api/v1/mp/shop/orders/<id>/pay 的答复整段粘进来：沙箱按商户公钥校验 paySign，"
+                "把小程序 POST /api/v1/mp/shop/orders/<id>/prepay 的答复整段粘进来：沙箱按商户公钥校验 paySign，"
                 "订单变为已支付，微信支付回调随即投递（自动投递暂停时留在待投递）。",
                 [Field("prepay", "预支付答复 JSON", '{"appid": "…", "request_payment": {…}}', wide=True)],
                 request_payment),
         Control("pay_order", "按订单号支付", "不经 paySign 校验，直接让买家付款（out_trade_no 即订单号 order_no）。",
-                [Field("out_trade_no", "订单号", "S20261205…")], pay_order),
+                [Field("out_trade_no", "订单号（order_no）", "20261205…")], pay_order),
         Control("deliver_pending", "投递待处理的支付通知", "把尚未成功应答的通知发给商城（fifo、reverse 或 shuffle）。",
                 [Field("times", "每条次数", "1"), Field("order", "顺序", "fifo", ("fifo", "reverse", "shuffle"))],
                 deliver_pending),
