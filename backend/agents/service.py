@@ -357,7 +357,7 @@ def supplying_upline(*, tenant_id: int, member_id: int, now: datetime) -> Author
 
 def is_downline(*, tenant_id: int, member_id: int, of_member_id: int) -> bool:
     """Whether member_id is in of_member_id's team (any depth)."""
-    return any(m.id == of_member_id for m in members.upline(tenant_id=tenant_id, member_id=member_id, limit=100))
+    return of_member_id in members.get_member(tenant_id=tenant_id, member_id=member_id).ancestor_ids()
 
 
 # ------------------------------------------------------------------ applications

@@ -175,12 +175,13 @@ def scan(*, code: str, now: datetime, province: str | None = None, city: str | N
         raise UnknownCode()
     province = (province or "").strip()[:20] or None
     city = (city or "").strip()[:20] or None
-    db.session.execute(update(_codes).where(_codes.c.id == row.id).values(
-        scan_count=_codes.c.scan_count + 1,
-        first_scan_at=func.coalesce(_codes.c.first_scan_at, now),
-        # the first scan's place is the place of the scan that set first_scan_at
-        first_province=case((_codes.c.first_scan_at.is_(None), province), else_=_codes.c.first_province),
-        first_city=case((_codes.c.first_scan_at.is_(None), city), else_=_codes.c.first_city)))
+    # MariaDB applies SET assignments left to right, each seeing the ones before: the
+    # place is set while first_scan_at still tells whether this is the first scan.
+    db.session.execute(update(_codes).where(_codes.c.id == row.id).ordered_values(
+        (_codes.c.first_province, case((_codes.c.first_scan_at.is_(None), province), else_=_codes.c.first_province)),
+        (_codes.c.first_city, case((_codes.c.first_scan_at.is_(None), city), else_=_codes.c.first_city)),
+        (_codes.c.first_scan_at, func.coalesce(_codes.c.first_scan_at, now)),
+        (_codes.c.scan_count, _codes.c.scan_count + 1)))
     info = db.session.execute(select(_codes.c.scan_count, _codes.c.first_scan_at, _codes.c.first_province,
                                      _codes.c.first_city).where(_codes.c.id == row.id)).one()
     outside = False

@@ -7,12 +7,15 @@ never taking an agent's balance below zero, however many postings race.
 1. the key is claimed with INSERT IGNORE on the unique (tenant, key): a replay (or a
    concurrent poster of the same key, once the first commits) finds the row and
    returns the first posting, touching nothing;
-2. the balance rows are created when missing (INSERT IGNORE), then changed one
-   guarded UPDATE each in ascending id order (`pieces = pieces - n WHERE pieces >= n`
-   for a debit of an agent): two postings never wait on each other in a circle, and a
-   debit that is not covered changes nothing and raises InsufficientPieces (the caller's
-   unit of work rolls the posting back);
-3. the entries are inserted in one statement.
+2. the balances are changed in ONE guarded UPDATE (`pieces = pieces + delta`, only
+   where an agent's balance covers its debit), which locks its rows in the unique
+   key's order, the same for every posting, so postings never wait in a circle; a row
+   left unchanged means a missing balance (created then, INSERT IGNORE, and updated)
+   or an uncovered debit: InsufficientPieces, and the caller's unit of work rolls the
+   posting back;
+3. the entries are written by one INSERT … SELECT from the balance rows.
+
+Three statements for a posting whose balances exist (the common case).
 
 Nothing here commits or reads the clock.
 """
@@ -22,11 +25,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import BigInteger, and_, case, func, literal, or_, select, update
 
 from backend import bulk
 from backend.bulk import insert_ignore
+from backend.db import UTCDateTime
 from backend.extensions import db
 from backend.warehouse.errors import InsufficientPieces
 from backend.warehouse.models import StockBalance, StockEntry, StockPosting
@@ -75,32 +80,45 @@ def _check(legs: Sequence[Leg]) -> None:
         raise ValueError(f"unbalanced pieces posting: {dict(per_sku)}")
 
 
-def _balance_ids(tenant_id: int, keys: set[tuple[str, int, int]]) -> dict[tuple[str, int, int], int]:
-    def read(lock: bool) -> dict[tuple[str, int, int], int]:
-        stmt = (select(_balances.c.id, _balances.c.kind, _balances.c.owner_id, _balances.c.sku_id)
-                .where(_balances.c.tenant_id == tenant_id, _balances.c.owner_id.in_({k[1] for k in keys}),
-                       _balances.c.sku_id.in_({k[2] for k in keys})).order_by(_balances.c.id))
-        # A locking read sees a row a concurrent poster created and committed after this
-        # transaction's snapshot (the INSERT IGNORE below waited for it and skipped it).
-        rows = db.session.execute(stmt.with_for_update() if lock else stmt)
-        return {(r.kind, r.owner_id, r.sku_id): r.id for r in rows if (r.kind, r.owner_id, r.sku_id) in keys}
-
-    found = read(False)
-    missing = keys - found.keys()
-    if missing:
-        db.session.execute(insert_ignore(_balances), [
-            {"tenant_id": tenant_id, "kind": k, "owner_id": o, "sku_id": s, "pieces": 0}
-            for k, o, s in sorted(missing)])
-        found = read(True)
-        if found.keys() != keys:
-            raise RuntimeError(f"stock balances not created: {sorted(keys - found.keys())}")
-    return found
+Key = tuple[str, int, int]  # (kind, owner id, SKU): one balance row
 
 
-_DEBIT = (update(_balances).where(_balances.c.id == bindparam("b_id"), _balances.c.pieces >= bindparam("b_n"))
-          .values(pieces=_balances.c.pieces - bindparam("b_n")))
-_CHANGE = update(_balances).where(_balances.c.id == bindparam("b_id")).values(
-    pieces=_balances.c.pieces + bindparam("b_n"))
+def _match(tenant_id: int, keys: Sequence[Key]) -> Any:
+    c = _balances.c
+    return and_(c.tenant_id == tenant_id, or_(*[and_(c.kind == k, c.owner_id == o, c.sku_id == s)
+                                               for k, o, s in keys]))
+
+
+def _delta(net: dict[Key, int], keys: Sequence[Key]) -> Any:
+    c = _balances.c
+    return case(*[(and_(c.kind == k, c.owner_id == o, c.sku_id == s), net[(k, o, s)]) for k, o, s in keys],
+                else_=0)
+
+
+def _apply(tenant_id: int, net: dict[Key, int], keys: Sequence[Key]) -> int:
+    """One guarded UPDATE of these balances; how many rows it changed (a missing row, or
+    an agent's debit its balance does not cover, is not changed)."""
+    c = _balances.c
+    delta = _delta(net, keys)
+    stmt = (update(_balances).where(_match(tenant_id, keys), or_(c.kind == "supply", c.pieces + delta >= 0))
+            .values(pieces=c.pieces + delta).execution_options(synchronize_session=False))
+    return int(db.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def _existing(tenant_id: int, keys: Sequence[Key], *, lock: bool) -> dict[Key, int]:
+    c = _balances.c
+    stmt = select(c.kind, c.owner_id, c.sku_id, c.pieces).where(_match(tenant_id, keys))
+    rows = db.session.execute(stmt.with_for_update() if lock else stmt)
+    return {(r.kind, r.owner_id, r.sku_id): int(r.pieces) for r in rows}
+
+
+def _short(tenant_id: int, net: dict[Key, int], keys: Sequence[Key]) -> InsufficientPieces:
+    held = _existing(tenant_id, keys, lock=False)
+    for k in keys:
+        if k[0] != "supply" and net[k] < 0 and held.get(k, 0) + net[k] < 0:
+            return InsufficientPieces(f"云仓库存不足：现有 {held.get(k, 0)} 件，需要 {-net[k]} 件",
+                                      details={"sku_id": k[2], "available": held.get(k, 0), "wanted": -net[k]})
+    return InsufficientPieces()
 
 
 def post(*, tenant_id: int, key: str, kind: str, legs: Sequence[Leg], now: object, ref_type: str | None = None,
@@ -119,24 +137,30 @@ def post(*, tenant_id: int, key: str, kind: str, legs: Sequence[Leg], now: objec
                         ref_id=ref_id, memo=memo)
         return Posted(int(first), False)
     posting_id = int(claimed[0][0])
-    net: dict[tuple[str, int, int], int] = defaultdict(int)
+    net: dict[Key, int] = defaultdict(int)
     for leg in legs:
         net[(leg.account[0], leg.account[1], leg.sku_id)] += leg.delta
-    ids = _balance_ids(tenant_id, set(net))
-    for bkey in sorted(net, key=lambda k: ids[k]):
-        n = net[bkey]
-        if n == 0:
-            continue
-        if n < 0 and bkey[0] != "supply":
-            if db.session.execute(_DEBIT, {"b_id": ids[bkey], "b_n": -n}).rowcount != 1:  # type: ignore[attr-defined]
-                held = db.session.scalar(select(_balances.c.pieces).where(_balances.c.id == ids[bkey])) or 0
-                raise InsufficientPieces(f"云仓库存不足：现有 {held} 件，需要 {-n} 件",
-                                         details={"sku_id": bkey[2], "available": int(held), "wanted": -n})
-        else:
-            db.session.execute(_CHANGE, {"b_id": ids[bkey], "b_n": n})
-    db.session.execute(_entries.insert(), [
-        {"tenant_id": tenant_id, "posting_id": posting_id, "balance_id": ids[k], "delta": d, "created_at": now}
-        for k, d in sorted(net.items(), key=lambda kv: ids[kv[0]]) if d])
+    keys = sorted(k for k, d in net.items() if d)
+    # Fast path: every balance exists and covers its debit: one UPDATE.
+    changed = _apply(tenant_id, net, keys)
+    if changed != len(keys):
+        # Some rows are missing (an account's first movement of a SKU) or a debit is not
+        # covered. A locking read sees rows created and committed meanwhile; the rows
+        # there were all changed by the UPDATE unless a debit failed.
+        there = _existing(tenant_id, keys, lock=True)
+        missing = [k for k in keys if k not in there]
+        if changed != len(keys) - len(missing):
+            raise _short(tenant_id, net, keys)
+        db.session.execute(insert_ignore(_balances), [
+            {"tenant_id": tenant_id, "kind": k, "owner_id": o, "sku_id": sk, "pieces": 0} for k, o, sk in missing])
+        if _apply(tenant_id, net, missing) != len(missing):
+            raise _short(tenant_id, net, keys)
+    c = _balances.c
+    # The entries in one INSERT … SELECT: each balance's id and delta from its own row.
+    db.session.execute(_entries.insert().from_select(
+        ["tenant_id", "posting_id", "balance_id", "delta", "created_at"],
+        select(c.tenant_id, literal(posting_id, BigInteger()), c.id, _delta(net, keys),
+               literal(now, UTCDateTime())).where(_match(tenant_id, keys))))
     return Posted(posting_id, True)
 
 
