@@ -7,6 +7,7 @@ imports them.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Flask, jsonify
@@ -41,6 +42,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     if settings.database_url.startswith("sqlite"):
         _sqlite_pragmas(app)
     _register_errors(app)
+    _observe_requests(app)
 
     from backend.cli import register_cli
 
@@ -71,6 +73,36 @@ def _sqlite_pragmas(app: Flask) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+
+
+def _observe_requests(app: Flask) -> None:
+    """Every request gets an id (the caller's X-Request-Id when sane, echoed back) that
+    its log lines carry, and is counted and timed per route for /metrics."""
+    from flask import g, request
+
+    from backend.observability.context import accept_request_id, set_request_id
+    from backend.observability.metrics import observe_request
+
+    @app.before_request
+    def _start() -> None:
+        g.request_started = time.perf_counter()
+        g.request_id = accept_request_id(request.headers.get("X-Request-Id"))
+        set_request_id(g.request_id)
+
+    @app.after_request
+    def _finish(response: Any) -> Any:
+        started = g.get("request_started")
+        if started is not None:
+            route = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+            observe_request(method=request.method, route=route, status=response.status_code,
+                            seconds=time.perf_counter() - started)
+        if g.get("request_id"):
+            response.headers["X-Request-Id"] = g.request_id
+        return response
+
+    @app.teardown_request
+    def _forget(_exc: BaseException | None) -> None:
+        set_request_id(None)
 
 
 def _register_errors(app: Flask) -> None:

@@ -48,6 +48,8 @@ class Settings:
     # Rate limits by name (backend/ratelimit.py lists them and their defaults);
     # RATE_LIMITS="staff_login_user=5/15minute;mp_login_ip=60/minute" overrides some.
     rate_limits: dict[str, str] = field(default_factory=dict)
+    # Bearer token /metrics requires when set (unset: open, for a scraper on a private network).
+    metrics_token: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     def as_flask_config(self) -> dict[str, object]:
@@ -106,6 +108,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         paid_followup=env.get("PAID_FOLLOWUP", "inline"),
         explicit_keys=explicit,
         rate_limits=_parse_rate_limits(env.get("RATE_LIMITS", "")),
+        metrics_token=env.get("METRICS_TOKEN") or None,
     )
     values.update(overrides)
     named = {"secret_key": "SECRET_KEY", "encryption_key": "ENCRYPTION_KEY",

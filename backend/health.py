@@ -9,7 +9,13 @@ from sqlalchemy import text
 from backend.extensions import db, get_redis, redis_holder
 
 
-def check_health() -> tuple[bool, dict[str, str]]:
+def check_ready() -> tuple[bool, dict[str, str]]:
+    """Readiness: the database and Redis answer (the backlog is not this node's to fix)."""
+    ok, checks = check_health(with_backlog=False)
+    return ok, checks
+
+
+def check_health(*, with_backlog: bool = True) -> tuple[bool, dict[str, str]]:
     """(all ok, a line per dependency)."""
     checks: dict[str, str] = {}
     ok = True
@@ -21,7 +27,7 @@ def check_health() -> tuple[bool, dict[str, str]]:
         ok = False
     finally:
         db.session.rollback()
-    if ok:
+    if ok and with_backlog:
         checks["paid_followup"] = _followup_line()
     try:
         get_redis().ping()

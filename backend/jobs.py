@@ -25,11 +25,15 @@ import inspect
 import logging
 import secrets
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from backend.models_registry import domain_modules
+from backend.observability.context import bound_request_id
+from backend.observability.logs import configure_logging
+from backend.observability.metrics import record_job_run
 
 log = logging.getLogger("siyu.jobs")
 
@@ -93,13 +97,19 @@ def run_locked(job: Job, *, redis: Any, now_fn: Callable[[], Any]) -> int | None
     if not redis.set(key, token, nx=True, px=job.lock_ttl_ms):
         log.info("job %s skipped: another scheduler is running it", job.name)
         return None
+    started, clock = time.time(), time.perf_counter()
+    failed, done = True, None
     try:
-        done = job.fn(now=now_fn())
-        # Frequent pollers find nothing most of the time: only work done is worth a line.
-        log.log(logging.INFO if done else logging.DEBUG, "job %s done: %s", job.name, done)
+        with bound_request_id(f"job-{job.name}-{secrets.token_hex(4)}"):
+            done = job.fn(now=now_fn())
+            # Frequent pollers find nothing most of the time: only work done is worth a line.
+            log.log(logging.INFO if done else logging.DEBUG, "job %s done: %s", job.name, done)
+        failed = False
         return int(done or 0)
     finally:
         _release(redis, key, token)
+        record_job_run(redis, name=job.name, interval_seconds=job.interval_seconds, started=started,
+                       seconds=time.perf_counter() - clock, done=done, failed=failed)
 
 
 def _runner(app: Any, job: Job) -> Callable[[], None]:
@@ -157,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", metavar="NAME", help="run one job now (domain.function) and exit")
     parser.add_argument("--only", metavar="NAMES", help="comma-separated jobs to schedule (default: all)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
 
     from backend.app import create_app

@@ -22,6 +22,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from backend.observability.logs import configure_logging
 from bot.compat import apply
 
 apply()
@@ -64,7 +65,7 @@ class BotConfig:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging()
     config = BotConfig.from_env()
     from backend.app import create_app
     from backend.tenants.service import get_tenant_by_slug

@@ -31,6 +31,7 @@ from backend.notifications.scrm_port import (
     find_customer_card,
 )
 from backend.notifications.service import get_settings, set_preferences
+from backend.observability.context import bound_request_id, new_request_id
 from backend.tenants.service import get_tenant
 from bot import replies
 from bot.commands import Command, link_code_in, parse
@@ -77,7 +78,8 @@ class Assistant:
     # ------------------------------------------------------------------ plumbing
 
     def _run(self, fn: Callable[[], T], *, fallback: T) -> T:
-        with self.app.app_context():
+        # each message a unit of work of its own, its log lines under an id of its own
+        with self.app.app_context(), bound_request_id(f"bot-{self.tenant_id}-{new_request_id()}"):
             try:
                 with unit_of_work():
                     return fn()

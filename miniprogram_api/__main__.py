@@ -37,6 +37,7 @@ from backend.demo import DEMO_BOSS, DEMO_MEMBERS, DEMO_SLUG, seed_demo, seed_dem
 from backend.extensions import get_redis
 from backend.jobs import discover_jobs, run_locked
 from backend.migrate import upgrade
+from backend.observability.logs import configure_logging
 from miniprogram_api import create_web_app
 
 
@@ -50,7 +51,7 @@ def main() -> None:
     ap.add_argument("--bot-port", type=int, default=None,
                     help="the bot's WeCom callback port (default: BOT_WECOM_PORT, else API port + 2)")
     args = ap.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     # SIGTERM (a service manager, `kill`, CI) unwinds like Ctrl-C: the finally below

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend import bulk
@@ -241,3 +241,14 @@ def update_settings(*, tenant_id: int, changes: Mapping[str, Any], actor: str,
                  target_type="notification_settings", target_id=row.id, before=before,
                  after=settings_view(row))
     return row
+
+
+def outbox_backlog(*, now: datetime) -> tuple[int, float | None]:
+    """(notifications due and still pending, seconds the oldest has waited): for the
+    operator's metrics; an index range on (status, …, next_attempt_at)."""
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(OutboxMessage.next_attempt_at))
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)).one()
+    if not count:
+        return 0, None
+    return int(count), (now - oldest).total_seconds() if oldest is not None else None
