@@ -8,7 +8,8 @@ import json
 import click
 
 from backend.db import unit_of_work
-from backend.extensions import db
+from backend.extensions import db, get_redis
+from backend.observability.metrics import record_ledger_check
 
 
 @click.group("ledger")
@@ -40,7 +41,8 @@ def check(slug: str | None, fix: bool, as_json: bool) -> None:
     from backend.ledger.service import check_ledger, fix_account_balance
 
     bad = 0
-    for tenant_id, tenant_slug in _tenants(slug):
+    tenants = _tenants(slug)
+    for tenant_id, tenant_slug in tenants:
         with unit_of_work():  # one snapshot for entries and balances
             report = check_ledger(tenant_id=tenant_id)
         to_fix = sorted({d.account_id for d in report.differences} | set(report.accounts_missing_shards))
@@ -70,5 +72,7 @@ def check(slug: str | None, fix: bool, as_json: bool) -> None:
             click.echo(f"  unbalanced postings: {report.unbalanced_postings[:20]}")
         if report.missing_shards:
             click.echo(f"  missing balance shards: {report.missing_shards}")
+    if slug is None:  # a whole check is what /metrics reports (siyu_ledger_check_ok)
+        record_ledger_check(get_redis(), ok=not bad, tenants=len(tenants), bad=bad)
     if bad:
         raise SystemExit(1)
