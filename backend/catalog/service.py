@@ -258,6 +258,14 @@ def list_products(*, tenant_id: int, after_id: int = 0, limit: int = 50, on_shel
     return list(db.session.scalars(stmt.order_by(Product.id).limit(limit)))
 
 
+def products_by_ids(*, tenant_id: int, product_ids: Sequence[int]) -> list[Product]:
+    """This tenant's products among the ids (unknown and foreign ids are left out)."""
+    if not product_ids:
+        return []
+    return list(db.session.scalars(select(Product).where(
+        Product.tenant_id == tenant_id, Product.id.in_(sorted(set(product_ids)))).order_by(Product.id)))
+
+
 def skus_of(*, tenant_id: int, product_ids: Sequence[int]) -> dict[int, list[Sku]]:
     """The SKUs of these products, per product id, in id order."""
     out: dict[int, list[Sku]] = {pid: [] for pid in product_ids}

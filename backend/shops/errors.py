@@ -40,6 +40,14 @@ class ProductUnavailable(DomainError):
     message = "部分商品不存在或已下架"
 
 
+class ProductRestricted(DomainError):
+    """details lists the product ids only some agent levels may buy (销售权限)."""
+
+    code = "shop_product_restricted"
+    http_status = 400
+    message = "代理专属商品不能上架到小店：小店的访客无权购买"
+
+
 class TooManyProducts(DomainError):
     code = "too_many_products"
     http_status = 400

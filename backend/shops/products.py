@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from backend.catalog import service as catalog
+
 
 @dataclass(frozen=True)
 class ProductCard:
@@ -19,6 +21,8 @@ class ProductCard:
     original_price_fen: int | None
     picture_url: str | None
     on_sale: bool  # on the shelf and sellable now
+    # 销售权限: False when only some agent levels may buy it (an agent-only product)
+    for_everyone: bool = True
 
 
 ProductLookup = Callable[..., dict[int, ProductCard]]
@@ -47,14 +51,7 @@ def lookup_products(*, tenant_id: int, product_ids: Iterable[int]) -> dict[int, 
 def _from_catalog(*, tenant_id: int, product_ids: list[int]) -> dict[int, ProductCard]:
     """Cards from the catalog domain: the price shown is the lowest enabled SKU's retail
     price; a product is on sale when it is on the shelf with at least one enabled SKU."""
-    from sqlalchemy import select
-
-    from backend.catalog import service as catalog
-    from backend.catalog.models import Product
-    from backend.extensions import db
-
-    products = list(db.session.scalars(select(Product).where(
-        Product.tenant_id == tenant_id, Product.id.in_(product_ids))))
+    products = catalog.products_by_ids(tenant_id=tenant_id, product_ids=product_ids)
     skus = catalog.skus_of(tenant_id=tenant_id, product_ids=[p.id for p in products])
     out: dict[int, ProductCard] = {}
     for p in products:
@@ -62,5 +59,6 @@ def _from_catalog(*, tenant_id: int, product_ids: list[int]) -> dict[int, Produc
         prices = [s.price_fen for s in enabled]
         out[p.id] = ProductCard(id=p.id, title=p.name, price_fen=min(prices) if prices else 0,
                                 original_price_fen=None, picture_url=p.image_url or None,
-                                on_sale=bool(p.on_shelf and enabled))
+                                on_sale=bool(p.on_shelf and enabled),
+                                for_everyone=p.allowed_levels is None)
     return out

@@ -37,6 +37,7 @@ from backend.shops.errors import (
     InvalidShopField,
     NotPromoter,
     ProductNotInShop,
+    ProductRestricted,
     ProductUnavailable,
     ShopAlreadyOpen,
     ShopNotFound,
@@ -222,6 +223,11 @@ def _require_on_sale(tenant_id: int, product_ids: Iterable[int]) -> None:
     bad = [i for i in ids if i not in cards or not cards[i].on_sale]
     if bad:
         raise ProductUnavailable(details={"product_ids": bad})
+    # A shop is open to anyone its owner shares it with: a product only some agent
+    # levels may buy would be shown to visitors who cannot buy it.
+    restricted = [i for i in ids if not cards[i].for_everyone]
+    if restricted:
+        raise ProductRestricted(details={"product_ids": restricted})
 
 
 def _lock_shop(tenant_id: int, member_id: int) -> Shop:

@@ -77,3 +77,20 @@ def test_an_order_naming_a_shop_that_does_not_show_its_products_stays_unattribut
     assert (order.source_type, order.source_id) == (None, None)
     shown = orders.order(tenant, buyer, [(tea_sku, 1)], source_type="shop", source_id=shop.id)
     assert (shown.source_type, shown.source_id) == ("shop", shop.id)
+
+
+def test_an_agent_only_product_cannot_go_into_a_shop_whose_visitors_may_not_buy_it(
+        client: Any, factory: Any, orders: OrdersFactory) -> None:
+    tenant = factory.tenant()
+    owner = factory.member(tenant)
+    tea, _ = orders.product(tenant, name="明前龙井")
+    agents_only, _ = orders.product(tenant, name="代理专供礼盒", allowed_levels=["l1", "l2"])
+    open_shop(tenant, owner)
+    resp = client.put("/api/v1/mp/my-shop/products", json={"product_ids": [tea, agents_only]},
+                      headers=factory.member_headers(owner))
+    assert (resp.status_code, resp.json["code"]) == (400, "shop_product_restricted")
+    assert resp.json["details"] == {"product_ids": [agents_only]}
+    assert "代理专属" in resp.json["message"]
+    page = shops.shop_page(tenant_id=tenant.id, shop_id=shops.my_shop(
+        tenant_id=tenant.id, member_id=owner.id).id)
+    assert page["products"] == []  # nothing changed
