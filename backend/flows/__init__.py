@@ -6,6 +6,15 @@ the flows' listeners for what lower domains announce (backend/events.py);
 backend/app.py does so at start.
 """
 
-from backend.flows import agent_channel, checkout, group_buy, marketing_events, supplier_events, suppliers
+from backend.flows import (
+    agent_channel,
+    checkout,
+    group_buy,
+    live_selling,
+    marketing_events,
+    supplier_events,
+    suppliers,
+)
 
-__all__ = ["agent_channel", "checkout", "group_buy", "marketing_events", "supplier_events", "suppliers"]
+__all__ = ["agent_channel", "checkout", "group_buy", "live_selling", "marketing_events", "supplier_events",
+           "suppliers"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from backend.audit.service import record_audit
 from backend.catalog import service as catalog
@@ -262,6 +262,17 @@ def mark_profit_sharing(*, tenant_id: int, order_id: int) -> None:
     if order.status != "created" or order.prepay_id is not None:
         raise OrderStateConflict(details={"status": order.status})
     order.profit_sharing = True
+
+
+def paid_totals(*, tenant_id: int, order_ids: Sequence[int]) -> tuple[int, int]:
+    """(orders paid and not wholly refunded, what they brought net of refunds in fen) of
+    these orders: the figures a live room or campaign reports."""
+    if not order_ids:
+        return 0, 0
+    n, fen = db.session.execute(select(func.count(), func.coalesce(func.sum(Order.paid_fen - Order.refunded_fen), 0))
+                                .where(Order.tenant_id == tenant_id, Order.id.in_(sorted(set(order_ids))),
+                                       Order.paid_at.is_not(None), Order.status != "refunded")).one()
+    return int(n), int(fen)
 
 
 def check_payable(order: Order, *, now: datetime) -> None:

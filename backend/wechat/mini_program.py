@@ -37,6 +37,19 @@ class PhoneNumber:
     country_code: str  # e.g. "86"
 
 
+@dataclass(frozen=True)
+class LiveRoomInfo:
+    """One mini-program live room (小程序直播) as getliveinfo describes it."""
+
+    room_id: int
+    name: str
+    cover_img: str
+    anchor_name: str
+    live_status: int  # 101 live, 102 upcoming, 103 ended, 104 banned, 105 paused, 106 abnormal, 107 expired
+    start_time: int  # unix seconds
+    end_time: int
+
+
 class MiniProgramApi:
     """One tenant's mini-program, through wechatpy (live or sandbox)."""
 
@@ -84,6 +97,22 @@ class MiniProgramApi:
         if miniprogram_state:
             payload["miniprogram_state"] = miniprogram_state
         call(self._client.post, "message/subscribe/send", data=payload, mapping=_SUBSCRIBE_ERRORS)
+
+    def get_live_rooms(self, *, start: int = 0, limit: int = 100) -> tuple[list[LiveRoomInfo], int]:
+        """One page of the mini-program's live rooms (wxa/business/getliveinfo) and the
+        total; WeChat answers errcode 1 when the account has created none."""
+        try:
+            res = call(self._client.post, "wxa/business/getliveinfo", data={"start": start, "limit": limit},
+                       api_base_url=f"{self._client.endpoints.api}/")
+        except WeChatUpstreamError as exc:
+            if exc.wechat_code == 1:
+                return [], 0
+            raise
+        rooms = [LiveRoomInfo(room_id=int(r["roomid"]), name=str(r.get("name", "")),
+                              cover_img=str(r.get("cover_img", "")), anchor_name=str(r.get("anchor_name", "")),
+                              live_status=int(r.get("live_status", 102)), start_time=int(r.get("start_time", 0)),
+                              end_time=int(r.get("end_time", 0))) for r in res.get("room_info") or []]
+        return rooms, int(res.get("total", len(rooms)))
 
     def get_phone_number(self, code: str) -> PhoneNumber:
         """The phone number behind a getPhoneNumber button code."""

@@ -166,6 +166,22 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
                 "lang": data.get("lang", "zh_CN"), "at": sb.clock()})
         return _ok(msgid=secrets.randbelow(10**12))
 
+    @app.post("/api/wxa/business/getliveinfo")
+    @app_api
+    def getliveinfo(appid: str) -> Response:
+        data = _json()
+        if data is None:
+            return _err(47001, "data format error")
+        start, limit = data.get("start", 0), data.get("limit", 10)
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (start, limit)) \
+                or limit > 100:
+            return _err(300001, "invalid start or limit")
+        with sb._lock:
+            rooms = [dict(r) for r in sb.live_rooms.get(appid, [])]
+        if not rooms:
+            return _err(1, "no room")  # what WeChat answers an account without live rooms
+        return _ok(room_info=rooms[start:start + limit], total=len(rooms))
+
     @app.post("/api/wxa/business/getuserphonenumber")
     @app_api
     def getuserphonenumber(appid: str) -> Response:

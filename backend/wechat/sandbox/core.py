@@ -171,6 +171,7 @@ class Sandbox:
         self.template_messages: list[dict[str, Any]] = []
         self.refused_subscriptions: set[tuple[str, str | None]] = set()
         self.wxa_codes: list[dict[str, Any]] = []
+        self.live_rooms: dict[str, list[dict[str, Any]]] = {}  # appid -> getliveinfo room_info items
         self.oa_qrcodes: dict[str, dict[str, Any]] = {}  # ticket -> {appid, scene, ...}
         self.oa_followers: dict[tuple[str, str], dict[str, Any]] = {}  # (appid, openid)
         self.orders: dict[tuple[str, str], PayOrder] = {}  # (mchid, out_trade_no)
@@ -390,6 +391,29 @@ class Sandbox:
                         self.welcome_messages,
                         self.deliveries, self.requests_seen):
                 rec.clear()
+
+    def add_live_room(self, appid: str, *, name: str, anchor_name: str = "主播", live_status: int = 102,
+                      start_time: int | None = None, end_time: int | None = None,
+                      cover_img: str = "https://mmbiz.qpic.cn/sandbox/live-cover.jpg") -> int:
+        """A mini-program live room created in the WeChat back-office (小程序直播); returns its roomid."""
+        with self._lock:
+            rooms = self.live_rooms.setdefault(appid, [])
+            start = int(start_time if start_time is not None else self.clock() + 3600)
+            room = {"name": name, "roomid": 100 + sum(len(r) for r in self.live_rooms.values()),
+                    "cover_img": cover_img, "share_img": cover_img, "live_status": live_status,
+                    "start_time": start, "end_time": int(end_time if end_time is not None else start + 7200),
+                    "anchor_name": anchor_name, "goods": [], "live_type": 0, "close_like": 0, "close_goods": 0,
+                    "close_comment": 0, "close_kf": 1, "close_replay": 0, "is_feeds_public": 1,
+                    "creater_openid": "", "feeds_img": cover_img}
+            rooms.append(room)
+            return int(room["roomid"])
+
+    def set_live_status(self, appid: str, room_id: int, live_status: int) -> None:
+        """The anchor starts or ends a mini-program live room."""
+        with self._lock:
+            for room in self.live_rooms.get(appid, []):
+                if room["roomid"] == room_id:
+                    room["live_status"] = live_status
 
     def refuse_subscribe(self, openid: str, template_id: str | None = None) -> None:
         """Make subscribe messages to this user (for one template or all) fail with 43101."""
