@@ -35,3 +35,20 @@ class InvalidCatalogInput(DomainError):
     code = "invalid_catalog_input"
     http_status = 400
     message = "商品信息有误"
+
+
+class ImageInvalid(DomainError):
+    code = "image_invalid"
+    http_status = 400
+    message = "图片无法识别：请上传 PNG、JPEG 或 WebP 图片"
+
+
+class ImageTooLarge(DomainError):
+    code = "image_too_large"
+    http_status = 413
+    message = "图片过大：不超过 5 MB、4000×4000 像素"
+
+
+class ImageNotFound(NotFound):
+    code = "image_not_found"
+    message = "图片不存在"

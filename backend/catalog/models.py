@@ -19,8 +19,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,4 +67,22 @@ class Sku(TenantScoped, Base):
     stock: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # pieces available
     sold: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # pieces reserved by orders
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class CatalogImage(TenantScoped, Base):
+    """A product image, stored in the database (one embedded deployment needs no object
+    store). Re-encoded on the way in, so what is served is always a plain image; named by
+    the SHA-256 of its bytes, which is its public address (`/api/v1/media/<sha>.<ext>`)."""
+
+    __tablename__ = "catalog_images"
+    tenant_id_index = False  # the unique key starts with tenant_id
+    __table_args__ = (UniqueConstraint("tenant_id", "sha256"), Index("ix_catalog_images_sha256", "sha256"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(24), nullable=False)
+    width: Mapped[int] = mapped_column(Integer, nullable=False)
+    height: Mapped[int] = mapped_column(Integer, nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary(16 * 1024 * 1024), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -69,6 +69,12 @@ def test_every_list_a_newcomer_opens_has_data(demo: Any, client: Any) -> None:
         if not _items(res.get_json()):
             empty.append(path)
     assert empty == []
+    # Products have pictures (drawn at seed time) that load, and categories.
+    products = _items(client.get("/api/v1/admin/shop/products", headers=boss).get_json())
+    assert all(p["image_url"].startswith("/api/v1/media/") for p in products)
+    assert {p["category"] for p in products} == {"茶叶", "茶具", "代理专区"}
+    picture = client.get(products[0]["image_url"])
+    assert picture.status_code == 200 and picture.mimetype in ("image/png", "image/jpeg")
     sales = client.post("/api/v1/admin/login", json={"tenant": DEMO_SLUG, "username": "sales",
                                                      "password": "demo1234"}).get_json()["token"]
     customers = client.get("/api/v1/scrm/customers", headers={"Authorization": f"Bearer {sales}"})

@@ -59,7 +59,7 @@ def test_writing_to_the_bot_as_a_wecom_user_returns_its_reply(app: Any, factory:
     from bot.wecom_transport import create_wecom_app
 
     tenant = factory.tenant()
-    staff = factory.staff(tenant, "staff")
+    staff = factory.staff(tenant, "sales")
     with unit_of_work():
         code = issue_link_code(tenant_id=tenant.id, staff_id=staff.id)
     server = make_server("127.0.0.1", 0, create_wecom_app(app), threaded=True)
