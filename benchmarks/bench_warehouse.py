@@ -50,6 +50,8 @@ def main() -> None:
     ap.add_argument("--ops", type=int, default=150, help="units of work per thread and measure")
     ap.add_argument("--codes", type=int, default=10_000_000)
     ap.add_argument("--scans", type=int, default=250, help="scans per thread")
+    ap.add_argument("--max-load-seconds", type=float, default=None,
+                    help="stop loading codes after this long (whole chunks) and measure the size reached")
     args = ap.parse_args()
 
     fresh_database(args.mysql)
@@ -171,7 +173,8 @@ def main() -> None:
             conn.execute(text("ALTER TABLE ac_codes DROP INDEX uq_ac_codes_code"))
         chunk = 1_000_000
         loaded = 0
-        while loaded < args.codes:
+        while loaded < args.codes and (args.max_load_seconds is None
+                                       or time.perf_counter() - t0 < args.max_load_seconds):
             n = min(chunk, args.codes - loaded)
             with db.engine.begin() as conn:
                 conn.execute(text(
@@ -186,7 +189,7 @@ def main() -> None:
             total = conn.execute(text("SELECT COUNT(*) FROM ac_codes")).scalar()
             sample = [r[0] for r in conn.execute(text(
                 f"SELECT code FROM ac_codes WHERE batch_id = {bulk_id} AND seq IN "
-                f"({', '.join(str(random.randint(2, args.codes)) for _ in range(2000))})"))]
+                f"({', '.join(str(random.randint(2, loaded)) for _ in range(2000))})"))]
             shipped = [r[0] for r in conn.execute(text(f"SELECT code FROM ac_codes WHERE batch_id = {b.id}"))]
         print(f"codes in the table: {total:,} (load {t1 - t0:.0f} s, unique index {time.perf_counter() - t1:.0f} s)")
     provinces = ["浙江省", "江苏省", "上海市", "广东省"]

@@ -29,6 +29,7 @@ from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, member, system
 from backend.members import service as members
+from backend.notifications import service as notifications
 from backend.orders import service as orders
 from backend.orders.errors import OrderStateConflict
 from backend.shops import service as shops
@@ -62,6 +63,21 @@ def products_text(*, tenant_id: int, product_ids: Sequence[int] | None) -> str:
     return "、".join(names) + ("等" if len(product_ids) > 10 else "")
 
 
+def _alert(tenant_id: int, member_id: int, text: str, key: str, now: datetime) -> None:
+    notifications.enqueue_alert(tenant_id=tenant_id, member_id=member_id, kind="agent", data={"text": text},
+                                dedupe_key=key, now=now)
+
+
+def apply(*, tenant_id: int, member_id: int, now: datetime, **materials: Any) -> Any:
+    """A member applies for a level; an upline reviewer is told."""
+    app = agents.apply(tenant_id=tenant_id, member_id=member_id, now=now, **materials)
+    if app.reviewer_id:
+        level = agents.level_of(tenant_id=tenant_id, key=app.level)
+        _alert(tenant_id, app.reviewer_id, f"团队成员 {app.real_name} 申请成为{level.name}，请在代理中心审核。",
+               f"application:{app.id}:review", now)
+    return app
+
+
 def decide_application(*, tenant_id: int, application_id: int, approve: bool, reason: str, actor: str,
                        now: datetime, reviewer_member_id: int | None = None,
                        product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None
@@ -72,6 +88,10 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, re
         tenant_id=tenant_id, application_id=application_id, approve=approve, reason=reason, actor=actor, now=now,
         reviewer_member_id=reviewer_member_id, product_ids=product_ids, regions=regions)
     out: dict[str, Any] = {"application": agents.application_view(app)}
+    level = agents.levels(tenant_id=tenant_id).get(app.level)
+    name = level.name if level else app.level
+    _alert(tenant_id, app.member_id, f"您申请的{name}已通过审核，代理证书已发放。" if approve else
+           f"您申请的{name}未通过审核，原因：{app.reason}", f"application:{app.id}:decided", now)
     if auth is not None:
         out["authorization"] = agents.authorization_view(auth, now=now)
         if changed:
@@ -327,9 +347,12 @@ def transfer(*, tenant_id: int, from_id: int, to_id: int, sku_id: int, pieces: i
              now: datetime, note: str = "") -> Any:
     """Pieces to a downline agent, confirmed by the receiver when the tenant wants it."""
     sku = catalog.get_sku(tenant_id=tenant_id, sku_id=sku_id)
-    return warehouse.transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id, sku_id=sku_id,
-                              product_id=sku.product_id, pieces=pieces, client_token=client_token, note=note,
-                              confirmation=agents.get_settings(tenant_id=tenant_id).transfer_confirmation, now=now)
+    t = warehouse.transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id, sku_id=sku_id,
+                           product_id=sku.product_id, pieces=pieces, client_token=client_token, note=note,
+                           confirmation=agents.get_settings(tenant_id=tenant_id).transfer_confirmation, now=now)
+    if t.status == "pending":
+        _alert(tenant_id, to_id, f"您的上级转来 {t.pieces} 件货，请在代理中心确认收货。", f"transfer:{t.id}", now)
+    return t
 
 
 

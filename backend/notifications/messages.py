@@ -124,11 +124,13 @@ def alert_text(kind: str, data: Mapping[str, Any], *, brand: str = "") -> str:
             text += f"，原因：{reason}" if reason else ""
             text += "，金额已退回余额"
         return text + "。"
+    if kind == "agent":  # the agent channel: applications, reviews, transfers (backend/flows/agent_channel.py)
+        return f"{head}{data.get('text', '')}"
     raise ValueError(f"unknown alert kind {kind!r}")
 
 
 _ALERT_TITLES = {"team_member": "新成员加入", "commission": "新佣金到账",
-                 "settlement": "佣金结算", "withdrawal": "提现结果"}
+                 "settlement": "佣金结算", "withdrawal": "提现结果", "agent": "代理通知"}
 
 DEFAULT_DAILY_FIELDS = {"thing1": "title", "thing2": "brief", "date3": "date"}
 DEFAULT_ALERT_FIELDS = {"thing1": "title", "thing2": "brief", "date3": "date"}

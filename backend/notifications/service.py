@@ -63,7 +63,7 @@ def _outbox_row(*, tenant_id: int, member_id: int, kind: str, payload: Mapping[s
 def enqueue_alert(*, tenant_id: int, member_id: int, kind: str, data: Mapping[str, Any],
                   dedupe_key: str, now: datetime) -> None:
     """Queue a change alert to a member; sent only after the caller's unit of work commits,
-    once per (tenant, dedupe_key). kind: team_member | commission | settlement | withdrawal."""
+    once per (tenant, dedupe_key). kind: team_member | commission | settlement | withdrawal | agent."""
     if kind not in ALERT_KINDS:
         raise UnknownAlertKind()
     insert_outbox_rows([_outbox_row(tenant_id=tenant_id, member_id=member_id, kind=kind, payload=data,

@@ -91,8 +91,8 @@ def levels(principal: Principal) -> dict[str, Any]:
 @route(bp, "/applications", method="POST", auth="member", body=ApplicationIn, status=201)
 def apply(principal: Principal, body: ApplicationIn) -> dict[str, Any]:
     """Apply for an agent level (reviewed by my upline agent or headquarters)."""
-    app = agents.apply(tenant_id=principal.tenant_id, member_id=principal.subject_id, now=utcnow(),
-                       **body.model_dump())
+    app = channel.apply(tenant_id=principal.tenant_id, member_id=principal.subject_id, now=utcnow(),
+                        **body.model_dump())
     return agents.application_view(app)
 
 

@@ -82,6 +82,15 @@ def test_upline_reviews_its_downlines_application_when_the_tenant_says_so(client
     assert rej.status_code == 200 and rej.json["application"]["status"] == "rejected"
     mine = client.get("/api/v1/mp/agent/applications", headers=factory.member_headers(m)).json["items"]
     assert mine[0]["reason"] == "资料不全"
+    from backend.notifications import service as notifications
+
+    with channel.app.app_context():
+        to_top = [o.payload["text"] for o in notifications.list_outbox(tenant_id=tenant.id, member_id=top.id)
+                  if o.kind == "agent"]
+        to_m = [o.payload["text"] for o in notifications.list_outbox(tenant_id=tenant.id, member_id=m.id)
+                if o.kind == "agent"]
+    assert to_top == ["团队成员 王小明 申请成为二级代理，请在代理中心审核。"]
+    assert to_m == ["您申请的二级代理未通过审核，原因：资料不全"]
 
 
 def test_restock_from_the_platform_paid_with_stored_value_fills_the_cloud_stock(client, factory, channel):
