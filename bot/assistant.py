@@ -19,10 +19,12 @@ from flask import Flask
 
 from backend.db import unit_of_work, utcnow
 from backend.errors import DomainError
+from backend.marketing import coupons
 from backend.members.service import get_member
 from backend.notifications import contacts, dispatch
 from backend.notifications.daily import member_day
 from backend.notifications.errors import ChatNotLinked, StaffOnly
+from backend.notifications.messages import CHINA as _CHINA
 from backend.notifications.messages import china_day, summary_text
 from backend.notifications.scrm_port import (
     apply_keyword_tags,
@@ -161,6 +163,15 @@ class Assistant:
         if name == "today":
             summary = member_day(tenant_id=self.tenant_id, member_id=member.id, day=china_day(now))
             return [Reply(summary_text(summary, brand=get_tenant(tenant_id=self.tenant_id).name, today=True))]
+        if name == "coupons":
+            rows = coupons.claimable_coupons(tenant_id=self.tenant_id, now=now, limit=10)
+            return [Reply(replies.coupon_list([(c.id, c.name, coupons.describe(c)) for c in rows]))]
+        if name == "claim_coupon":
+            held = coupons.issue_coupon(tenant_id=self.tenant_id, coupon_id=int(command.arg), member_id=member.id,
+                                        source="bot", now=now)
+            coupon = coupons.get_coupon(tenant_id=self.tenant_id, coupon_id=held.coupon_id)
+            until = held.valid_until.astimezone(_CHINA).strftime("%Y-%m-%d %H:%M")
+            return [Reply(replies.coupon_claimed(coupon.name, until))]
         if name in ("notify_on", "notify_off"):
             on = name == "notify_on"
             set_preferences(tenant_id=self.tenant_id, member_id=member.id, daily_enabled=on, now=now)

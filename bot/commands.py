@@ -18,17 +18,20 @@ _EXACT = {
     "unlink": ("解绑", "解除绑定"),
     "notify_off": ("退订", "取消通知", "关闭通知", "不要通知"),
     "notify_on": ("订阅", "开启通知", "打开通知"),
+    "coupons": ("领券", "优惠券", "领优惠券"),
 }
 _LOOKUP = {word.lower(): name for name, words in _EXACT.items() for word in words}
 _WITH_ARG = (
     ("link", re.compile(r"^(?:绑定|绑定码)[\s:：]*(\d{6})$")),
     ("customer", re.compile(r"^(?:客户|查客户|查询客户)[\s:：]+(.{1,40})$")),
+    ("claim_coupon", re.compile(r"^(?:领券|领取优惠券)[\s:：]*(\d{1,12})$")),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    name: str  # help | invite_code | poster | today | link | customer | unlink | notify_off | notify_on
+    name: str  # help | invite_code | poster | today | link | customer | unlink | notify_off | notify_on |
+    #            coupons | claim_coupon
     arg: str = ""
 
 

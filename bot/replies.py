@@ -10,6 +10,7 @@ HELP = ("我可以帮您：\n"
         "· 发送「海报」获取您的专属邀请海报\n"
         "· 发送「今日」查看今天的团队和佣金\n"
         "· 发送「退订」/「订阅」关闭或开启每日通知\n"
+        "· 发送「领券」查看可领的优惠券，「领券 编号」领取\n"
         "员工可发送「客户 手机号/昵称」查看客户标签和备注。\n"
         "首次使用请在小程序「我的」页面获取绑定码，发送「绑定 123456」。")
 
@@ -62,3 +63,15 @@ def customer_card(card: CustomerCard | None, query: str) -> str:
     else:
         lines.append("备注：暂无")
     return "\n".join(lines)
+
+
+def coupon_list(rows: list[tuple[int, str, str]]) -> str:
+    """(id, name, rule) of the coupons open for claiming."""
+    if not rows:
+        return "暂时没有可领取的优惠券，敬请期待。"
+    lines = [f"{cid}. {name}（{rule}）" for cid, name, rule in rows]
+    return "可领取的优惠券：\n" + "\n".join(lines) + "\n发送「领券 编号」即可领取。"
+
+
+def coupon_claimed(name: str, until: str) -> str:
+    return f"领取成功：{name}，有效期至 {until}，下单时自动为您选用最优惠的券。"
