@@ -675,6 +675,14 @@ def recharge_totals(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, t
     return out
 
 
+def recharge_trade_nos(*, tenant_id: int, recharge_ids: Sequence[int]) -> dict[int, str]:
+    """The WeChat Pay out_trade_no of these recharges, by recharge id."""
+    if not recharge_ids:
+        return {}
+    return dict(db.session.execute(select(Recharge.id, Recharge.out_trade_no).where(
+        Recharge.tenant_id == tenant_id, Recharge.id.in_(sorted(set(recharge_ids))))).all())
+
+
 def get_recharge(*, tenant_id: int, member_id: int, recharge_id: int) -> Recharge:
     """One of the member's recharges."""
     row = db.session.get(Recharge, recharge_id)

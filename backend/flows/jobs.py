@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from backend.flows import group_buy, supplier_settlement
+from backend.flows import group_buy, reconciliation, supplier_settlement
 
-INTERVALS = {"settle_supplier_income": 300, "reconcile_supplier_sharing": 120, "unwind_failed_groups": 30}
+INTERVALS = {"settle_supplier_income": 300, "reconcile_supplier_sharing": 120, "unwind_failed_groups": 30,
+             "reconcile_wechat_bills": 3600}
 
 
 def settle_supplier_income(*, now: datetime) -> int:
@@ -24,3 +25,9 @@ def unwind_failed_groups(*, now: datetime) -> int:
     """Group-buys whose time ran out: failed, their unpaid orders cancelled and paid ones
     refunded, each seat exactly once."""
     return group_buy.unwind_failed_groups(now_fn=lambda: now)
+
+
+def reconcile_wechat_bills(*, now: datetime) -> int:
+    """Yesterday's WeChat Pay trade and fund-flow bills against the ledger, per tenant,
+    once the bills are ready; differences listed for the operator."""
+    return reconciliation.reconcile_yesterday(now=now)

@@ -9,6 +9,8 @@ resource with the APIv3 key.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import secrets
 import threading
@@ -336,6 +338,24 @@ def parse_pay_notification(creds: PayCredentials, *, headers: Mapping[str, Any],
                            summary=str(data.get("summary", "")), resource=data["resource"])
 
 
+# --- bills -------------------------------------------------------------------------
+
+def parse_bill(text: str) -> list[dict[str, str]]:
+    """WeChat Pay's bill text: a header line, detail lines whose fields start with a
+    backquote, then a summary header and line (dropped)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return []
+    header = lines[0].split(",")
+    rows = []
+    for ln in lines[1:]:
+        if not ln.startswith("`"):
+            break  # the summary's header
+        values = [v[1:] if v.startswith("`") else v for v in ln.split(",")]
+        rows.append(dict(zip(header, values, strict=False)))
+    return rows
+
+
 # --- outbound ---------------------------------------------------------------------
 
 def _check_fen(name: str, value: Any) -> int:
@@ -496,6 +516,31 @@ class PayApi:
         return SharingReturn.from_resource(self._request(
             self._wxpay.profitsharing_return, out_return_no=out_return_no, return_mchid=return_mchid,
             amount=amount_fen, description=description, out_order_no=out_order_no))
+
+    # --- bills (对账单) -------------------------------------------------------------
+
+    def bill(self, *, kind: str, bill_date: str) -> list[dict[str, str]]:
+        """A day's trade bill (kind "trade", 交易账单, ALL) or fund-flow bill ("fundflow",
+        资金账单, basic account), downloaded, checked against its SHA1 and parsed: one
+        dict per detail row, keyed by the bill's Chinese headers (the summary lines
+        dropped). `bill_date` is a China date, YYYY-MM-DD."""
+        if kind == "trade":
+            info = self._request(self._wxpay.trade_bill, bill_date=bill_date, bill_type="ALL", tar_type="GZIP")
+        elif kind == "fundflow":
+            info = self._request(self._wxpay.fundflow_bill, bill_date=bill_date, account_type="BASIC",
+                                 tar_type="GZIP")
+        else:
+            raise ValueError(kind)
+        try:
+            code, content = self._wxpay.download_bill(str(info["download_url"]))
+        except requests.RequestException as exc:
+            raise WeChatUnavailable() from exc
+        if not 200 <= code < 300 or not isinstance(content, bytes):
+            raise PayRequestRejected(wechat_code=str(code), wechat_message="账单下载失败")
+        raw = gzip.decompress(content) if content[:2] == b"\x1f\x8b" else content
+        if hashlib.sha1(raw).hexdigest() != str(info.get("hash_value", "")).lower():
+            raise PayResponseUnverified()
+        return parse_bill(raw.decode("utf-8-sig"))
 
     def parse_notification(self, *, headers: Mapping[str, Any], body: bytes | str,
                            now: datetime) -> PayNotification:

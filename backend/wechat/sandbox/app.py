@@ -4,6 +4,7 @@ prefix per real host) and a small JSON control API under /sandbox."""
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import re
@@ -675,10 +676,11 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
             if keys.balance_fen < refund_fen:
                 return pay_error(keys, 403, "NOT_ENOUGH", "基本账户余额不足")
             order.refunded_fen += refund_fen
-            keys.balance_fen -= refund_fen
+            refund_id = "50" + secrets.token_hex(14)
+            sb.move(keys, -refund_fen, "退款", refund_id)
             r = RefundRecord(
                 mchid=keys.mchid, out_refund_no=out_refund_no,
-                refund_id="50" + secrets.token_hex(14), out_trade_no=order.out_trade_no,
+                refund_id=refund_id, out_trade_no=order.out_trade_no,
                 transaction_id=order.transaction_id, refund_fen=refund_fen, total_fen=total_fen,
                 notify_url=str(data.get("notify_url") or order.notify_url),
                 reason=data.get("reason"), created_at=china_time(sb.clock()))
@@ -745,7 +747,7 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
             else:
                 if keys.balance_fen < amount:
                     return pay_error(keys, 403, "NOT_ENOUGH", "商户运营账户资金不足")
-                keys.balance_fen -= amount
+                sb.move(keys, -amount, "商家转账", data["out_bill_no"])
                 now = china_time(sb.clock())
                 t = TransferRecord(
                     mchid=keys.mchid, appid=data["appid"], out_bill_no=data["out_bill_no"],
@@ -844,7 +846,7 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
             if total > sb.unsplit_fen(order):
                 return pay_error(keys, 400, "NOT_ENOUGH", "分账金额超出订单剩余待分金额")
             order.shared_fen += total
-            keys.balance_fen -= total
+            sb.move(keys, -total, "分账", out_order_no)
             if data.get("unfreeze_unsplit") is True:
                 order.unfrozen = True
             now = china_time(sb.clock())
@@ -935,7 +937,7 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
             sb.sharing_returns[(keys.mchid, out_return_no)] = r
             order = sb.orders[(so.mchid, so.out_trade_no)]
             order.shared_fen -= amount
-            keys.balance_fen += amount
+            sb.move(keys, amount, "分账回退", out_return_no)
             answer = _return_answer(r)
         return pay_reply(keys, 200, answer)
 
@@ -948,6 +950,103 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
                 return pay_error(keys, 404, "RESOURCE_NOT_EXISTS", "回退单不存在")
             answer = _return_answer(r)
         return pay_reply(keys, 200, answer)
+
+    # ------------------------------------------------------------ bills (交易账单, 资金账单)
+
+    bills: dict[str, tuple[bytes, str]] = {}  # download token -> (file, tar_type)
+
+    def _bill_answer(keys: MerchantKeys, text: str, tar_type: str) -> Response:
+        raw = text.encode("utf-8")
+        token = secrets.token_urlsafe(24)
+        with sb._lock:
+            bills[token] = (raw, tar_type)
+        return pay_reply(keys, 200, {"hash_type": "SHA1", "hash_value": hashlib.sha1(raw).hexdigest(),
+                                     "download_url": f"{request.host_url.rstrip('/')}/mch/v3/billdownload/file"
+                                                     f"?token={token}"})
+
+    def _bill_date(keys: MerchantKeys) -> tuple[str | None, Response | None]:
+        day = request.args.get("bill_date", "")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            return None, pay_error(keys, 400, "PARAM_ERROR", "bill_date 格式错误")
+        return day, None
+
+    def _yuan(fen: int) -> str:
+        return f"{fen / 100:.2f}" if fen >= 0 else f"-{-fen / 100:.2f}"
+
+    def _bill_line(values: list[Any]) -> str:
+        return ",".join(f"`{v}" for v in values)
+
+    @app.get("/mch/v3/bill/tradebill")
+    @pay_api
+    def trade_bill(keys: MerchantKeys, data: dict[str, Any]) -> Response:
+        day, error = _bill_date(keys)
+        if error is not None:
+            return error
+        lines = ["交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
+                 "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,"
+                 "商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"]
+        paid = refunded = n = 0
+        with sb._lock:
+            for (m, _), o in sorted(sb.orders.items(), key=lambda kv: kv[1].success_time or ""):
+                if m != keys.mchid or not o.success_time or o.success_time[:10] != day:
+                    continue
+                n += 1
+                paid += o.total_fen
+                lines.append(_bill_line([o.success_time[:19].replace("T", " "), o.appid, o.mchid, 0, "",
+                                         o.transaction_id, o.out_trade_no, o.payer_openid, "JSAPI", "SUCCESS",
+                                         "OTHERS", "CNY", _yuan(o.total_fen), "0.00", 0, 0, "0.00", "0.00", "", "",
+                                         o.description, o.attach or "", "0.00", "0.00%", _yuan(o.total_fen),
+                                         "0.00", ""]))
+            for (m, _), r in sorted(sb.refunds.items(), key=lambda kv: kv[1].success_time or ""):
+                if m != keys.mchid or r.status != "SUCCESS" or not r.success_time or r.success_time[:10] != day:
+                    continue
+                o = sb.orders[(m, r.out_trade_no)]
+                n += 1
+                refunded += r.refund_fen
+                lines.append(_bill_line([r.success_time[:19].replace("T", " "), o.appid, m, 0, "", r.transaction_id,
+                                         r.out_trade_no, o.payer_openid, "JSAPI", "REFUND", "OTHERS", "CNY",
+                                         "0.00", "0.00", r.refund_id, r.out_refund_no, _yuan(r.refund_fen), "0.00",
+                                         "ORIGINAL", "SUCCESS", o.description, o.attach or "", "0.00", "0.00%",
+                                         _yuan(o.total_fen), _yuan(r.refund_fen), ""]))
+        lines.append("总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额")
+        lines.append(_bill_line([n, _yuan(paid), _yuan(refunded), "0.00", "0.00", _yuan(paid), _yuan(refunded)]))
+        return _bill_answer(keys, "\r\n".join(lines) + "\r\n", request.args.get("tar_type", ""))
+
+    @app.get("/mch/v3/bill/fundflowbill")
+    @pay_api
+    def fundflow_bill(keys: MerchantKeys, data: dict[str, Any]) -> Response:
+        day, error = _bill_date(keys)
+        if error is not None:
+            return error
+        lines = ["记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额(元),账户结余(元),资金变更提交申请人,"
+                 "备注,业务凭证号"]
+        income = expense = n_in = n_out = 0
+        with sb._lock:
+            for i, f in enumerate(keys.fund_flows):
+                if f["time"][:10] != day:
+                    continue
+                kind = "收入" if f["delta_fen"] > 0 else "支出"
+                if f["delta_fen"] > 0:
+                    income, n_in = income + f["delta_fen"], n_in + 1
+                else:
+                    expense, n_out = expense - f["delta_fen"], n_out + 1
+                lines.append(_bill_line([f["time"][:19].replace("T", " "), f["ref"], f"{keys.mchid}{i:012d}",
+                                         f["business"], f["business"], kind, _yuan(abs(f["delta_fen"])),
+                                         _yuan(f["balance_fen"]), "system", "", f["ref"]]))
+        lines.append("资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额")
+        lines.append(_bill_line([n_in + n_out, n_in, _yuan(income), n_out, _yuan(expense)]))
+        return _bill_answer(keys, "\r\n".join(lines) + "\r\n", request.args.get("tar_type", ""))
+
+    @app.get("/mch/v3/billdownload/file")
+    @pay_api
+    def bill_download(keys: MerchantKeys, data: dict[str, Any]) -> Response:
+        with sb._lock:
+            found = bills.get(request.args.get("token", ""))
+        if found is None:
+            return pay_error(keys, 404, "RESOURCE_NOT_EXISTS", "账单不存在或已过期")
+        raw, tar_type = found
+        body = gzip.compress(raw) if tar_type == "GZIP" else raw
+        return Response(body, status=200, headers={"Content-Type": "application/octet-stream"})
 
     # ------------------------------------------------------------ /sandbox controls
 

@@ -121,6 +121,7 @@ class MerchantKeys:
     # None: the paid order's notify URL with /pay/notify/ → /pay/sharing-notify/.
     sharing_notify_url: str | None = None
     sharing_receivers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (type, account)
+    fund_flows: list[dict[str, Any]] = field(default_factory=list)  # every balance movement, for the bill
 
 
 def flask_client_sender(client: Any) -> Sender:
@@ -335,6 +336,13 @@ class Sandbox:
         with self._lock:
             return self.merchants.setdefault(mchid, keys)
 
+    def move(self, keys: MerchantKeys, delta_fen: int, business: str, ref: str | None) -> None:
+        """A movement of the merchant's basic account, kept for the fund-flow bill
+        (资金账单). Callers hold the lock."""
+        keys.balance_fen += delta_fen
+        keys.fund_flows.append({"time": china_time(self.clock()), "business": business, "ref": ref or "",
+                                "delta_fen": delta_fen, "balance_fen": keys.balance_fen})
+
     def set_balance(self, mchid: str, balance_fen: int) -> None:
         keys = self.merchant(mchid)
         assert keys is not None
@@ -525,7 +533,7 @@ class Sandbox:
                 order.trade_state = "SUCCESS"
                 order.transaction_id = "4200" + str(secrets.randbelow(10**24)).zfill(24)
                 order.success_time = china_time(self.clock())
-                keys.balance_fen += order.total_fen
+                self.move(keys, order.total_fen, "交易", order.transaction_id)
         resource = self.transaction_resource(order)
         if paid_fen is not None:
             resource["amount"].update(total=paid_fen, payer_total=paid_fen)
@@ -584,7 +592,7 @@ class Sandbox:
                 order.trade_state = "REFUND"
             else:  # the money did not go out: give it back to the order and merchant
                 order.refunded_fen -= r.refund_fen
-                keys.balance_fen += r.refund_fen
+                self.move(keys, r.refund_fen, "退款", r.refund_id)
         summary = {"SUCCESS": "退款成功", "ABNORMAL": "退款异常", "CLOSED": "退款关闭"}[status]
         return self._new_notification(keys, event_type=f"REFUND.{status}", summary=summary,
                                       original_type="refund", resource=self.refund_resource(r),
@@ -623,7 +631,7 @@ class Sandbox:
                 if r["account"] in self.closed_receivers:
                     r.update(result="CLOSED", fail_reason="ACCOUNT_ABNORMAL")
                     order.shared_fen -= r["amount"]
-                    keys.balance_fen += r["amount"]
+                    self.move(keys, r["amount"], "分账", r["detail_id"])
                 else:
                     r["result"] = "SUCCESS"
                 r["finish_time"] = china_time(self.clock())
@@ -667,7 +675,7 @@ class Sandbox:
             t.state, t.fail_reason = state, reason
             t.update_time = china_time(self.clock())
             if state != "SUCCESS":
-                keys.balance_fen += t.amount_fen
+                self.move(keys, t.amount_fen, "商家转账", t.transfer_bill_no)
         return self._new_notification(keys, event_type="MCHTRANSFER.BILL.FINISHED",
                                       summary="商家转账单据终态通知", original_type="mch_payment",
                                       resource=self.transfer_resource(t), url=t.notify_url)
