@@ -9,6 +9,7 @@ from pydantic import Field
 
 from backend.audit.service import audit_view, list_audit
 from backend.auth.tokens import Principal, issue_token
+from backend.flows import staff_accounts
 from backend.members import service as members
 from backend.staff import service as staff
 from backend.tenants import service as tenants
@@ -101,9 +102,10 @@ def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
 @route(bp, "/staff", method="POST", auth="staff", roles=("boss",), body=StaffIn, status=201)
 def add_staff(principal: Principal, body: StaffIn) -> dict[str, Any]:
     """The boss adds an operator or sales staff account."""
-    account = staff.create_staff(tenant_id=principal.tenant_id, username=body.username,
-                                 password=body.password, display_name=body.display_name,
-                                 role=body.role, member_id=body.member_id, actor=principal.actor)
+    account = staff_accounts.create_staff(
+        tenant_id=principal.tenant_id, username=body.username, password=body.password,
+        display_name=body.display_name, role=body.role, member_id=body.member_id,
+        actor=principal.actor)
     return staff.staff_view(account)
 
 
