@@ -43,6 +43,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         _sqlite_pragmas(app)
     _register_errors(app)
     _observe_requests(app)
+    _security_headers(app, settings)
 
     from backend.cli import register_cli
 
@@ -103,6 +104,26 @@ def _observe_requests(app: Flask) -> None:
     @app.teardown_request
     def _forget(_exc: BaseException | None) -> None:
         set_request_id(None)
+
+
+def _security_headers(app: Flask, settings: Settings) -> None:
+    """Every response: nosniff. HTML pages (share landing, verification, /docs): a
+    restrictive Content-Security-Policy (no scripts at all, images over https or from
+    the sandbox when it stands in for WeChat), no framing, no referrer."""
+    images = "img-src 'self' https: data:"
+    if settings.wechat_mode == "sandbox":
+        images += " " + settings.wechat_sandbox_url.rstrip("/")
+    csp = (f"default-src 'none'; style-src 'unsafe-inline'; {images}; base-uri 'none'; "
+           "form-action 'none'; frame-ancestors 'none'")
+
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", csp)
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
 
 
 def _register_errors(app: Flask) -> None:

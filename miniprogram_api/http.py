@@ -7,12 +7,13 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from backend import ratelimit
 from backend.auth import revocation
@@ -30,10 +31,42 @@ BODY_LIMITS = {"json": 64 * 1024, "large": 2 * 1024 * 1024, "callback": 64 * 102
 MAX_JSON_DEPTH = 32
 
 
+# Control characters (NUL, escapes, DEL) and bidirectional overrides are refused in
+# every string a client sends; names (any field whose name ends in "name", and titles)
+# refuse line breaks and tabs too.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b\u202a-\u202e\u2066-\u2069]")
+
+
+def _is_name(field_name: str | None) -> bool:
+    return bool(field_name) and (field_name.endswith("name") or field_name == "title")
+
+
+def _has_control(value: Any, pattern: re.Pattern[str], depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return pattern.search(value) is not None
+    if depth > MAX_JSON_DEPTH:
+        return False
+    if isinstance(value, dict):
+        return any(_has_control(k, _NAME_CONTROL, depth + 1) or _has_control(v, pattern, depth + 1)
+                   for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_control(v, pattern, depth + 1) for v in value)
+    return False
+
+
 class Body(BaseModel):
-    """Base for request bodies: unknown fields are an error, not silently dropped."""
+    """Base for request bodies: unknown fields are an error, not silently dropped;
+    control characters are refused in every string (line breaks too in names)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
+        if _has_control(value, _NAME_CONTROL if _is_name(info.field_name) else _CONTROL):
+            raise ValueError("不能包含控制字符")
+        return value
 
 
 class Query(BaseModel):

@@ -93,6 +93,16 @@ def _bool(value: Any) -> bool:
     return value
 
 
+# Sanity bounds on what a boss may set: a fee above this is a typo, not a policy.
+MAX_WITHDRAW_FEE_RATE = Decimal("0.2")
+
+
+def _bounded_rate(rate: Decimal, high: Decimal) -> Decimal:
+    if rate > high:
+        raise ValueError(f"费率不能超过 {high * 100:g}%")
+    return rate
+
+
 def _bonus_tiers(value: Any) -> tuple[tuple[int, int], ...]:
     if not isinstance(value, list) or len(value) > 20:
         raise ValueError("须为最多 20 档的列表")
@@ -105,6 +115,8 @@ def _bonus_tiers(value: Any) -> tuple[tuple[int, int], ...]:
         assert m is not None and b is not None
         if tiers and m <= tiers[-1][0]:
             raise ValueError("各档 min_fen 须严格递增")
+        if b > m:  # the bonus is money the merchant gives away: never more than it receives
+            raise ValueError(f"第 {i + 1} 档赠送金额不能超过充值金额")
         tiers.append((m, b))
     return tuple(tiers)
 
@@ -112,7 +124,7 @@ def _bonus_tiers(value: Any) -> tuple[tuple[int, int], ...]:
 _FIELDS = {
     "settle_after_days": lambda v: _int(v, low=0, high=365),
     "withdraw_min_fen": lambda v: _fen(v, minimum=WECHAT_MIN_TRANSFER_FEN),
-    "withdraw_fee_rate": parse_rate,
+    "withdraw_fee_rate": lambda v: _bounded_rate(parse_rate(v), MAX_WITHDRAW_FEE_RATE),
     "withdraw_fee_min_fen": lambda v: _fen(v, minimum=0),
     "withdraw_daily_limit_fen": lambda v: _fen(v, minimum=WECHAT_MIN_TRANSFER_FEN, allow_none=True),
     "withdraw_daily_count": lambda v: _int(v, low=1, high=1000, allow_none=True),
