@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
+
+from backend.extensions import db
 from backend.rewards.errors import InvalidCase
 from backend.rewards.simulate import MAX_CASE_MEMBERS, simulate_document
 from backend.staff.models import StaffAccount
-from backend.extensions import db
-from sqlalchemy import select
 
 
 def test_a_10000_deep_json_body_is_a_clear_400_on_any_json_route(client, factory):
