@@ -43,3 +43,34 @@ class ParentNotPromoter(DomainError):
 class MemberFrozen(Forbidden):
     code = "member_frozen"
     message = "账号已被冻结，请联系商家"
+
+
+class PromoterApplicationsClosed(Forbidden):
+    code = "promoter_applications_closed"
+    message = "本品牌暂未开放推广员申请"
+
+
+class AlreadyPromoter(Conflict):
+    code = "already_promoter"
+    message = "您已经是推广员了"
+
+
+class PromoterApplicationPending(Conflict):
+    code = "promoter_application_pending"
+    message = "您的申请正在审核中，请耐心等待"
+
+
+class PromoterApplicationNotFound(NotFound):
+    code = "promoter_application_not_found"
+    message = "申请不存在"
+
+
+class PromoterApplicationDecided(Conflict):
+    code = "promoter_application_decided"
+    message = "该申请已处理"
+
+
+class RejectReasonRequired(DomainError):
+    code = "reject_reason_required"
+    http_status = 400
+    message = "驳回时请填写原因"

@@ -109,3 +109,28 @@ class Binding(TenantScoped, Base):
     bound_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(16))
+
+
+APPLICATION_STATUSES = ("pending", "approved", "rejected")
+
+
+class PromoterApplication(TenantScoped, Base):
+    """A member's application to become a promoter (推广员申请, promoter_mode = apply),
+    and the staff's decision. One pending application per member at a time."""
+
+    __tablename__ = "promoter_applications"
+    __table_args__ = (
+        Index("ix_promoter_applications_tenant_status", "tenant_id", "status", "id"),
+        Index("ix_promoter_applications_member", "tenant_id", "member_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)
+    real_name: Mapped[str] = mapped_column(String(40), nullable=False)
+    phone: Mapped[str] = mapped_column(String(20), nullable=False)
+    reason: Mapped[str] = mapped_column(String(500), default="", nullable=False)
+    status: Mapped[str] = mapped_column(String(12), default="pending", nullable=False)
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+    reject_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

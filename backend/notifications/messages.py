@@ -126,11 +126,20 @@ def alert_text(kind: str, data: Mapping[str, Any], *, brand: str = "") -> str:
         return text + "。"
     if kind == "agent":  # the agent channel: applications, reviews, transfers (backend/flows/agent_channel.py)
         return f"{head}{data.get('text', '')}"
+    if kind == "promoter":
+        outcome = str(data.get("outcome", ""))
+        if outcome == "rejected":
+            reason = data.get("reason")
+            return f"{head}推广员申请未通过" + (f"，原因：{reason}" if reason else "") + "。可修改资料后再次申请。"
+        if outcome == "condition_met":
+            return f"{head}恭喜！您已满足条件，成为推广员，快去分享海报邀请好友吧。"
+        return f"{head}恭喜！您的推广员申请已通过，快去分享海报邀请好友吧。"
     raise ValueError(f"unknown alert kind {kind!r}")
 
 
 _ALERT_TITLES = {"team_member": "新成员加入", "commission": "新佣金到账",
-                 "settlement": "佣金结算", "withdrawal": "提现结果", "agent": "代理通知"}
+                 "settlement": "佣金结算", "withdrawal": "提现结果", "agent": "代理通知",
+                 "promoter": "推广员审核结果"}
 
 DEFAULT_DAILY_FIELDS = {"thing1": "title", "thing2": "brief", "date3": "date"}
 DEFAULT_ALERT_FIELDS = {"thing1": "title", "thing2": "brief", "date3": "date"}

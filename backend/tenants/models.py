@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, UTCDateTime, utcnow
@@ -31,5 +31,8 @@ class Tenant(Base):
     bind_expire_days: Mapped[int | None] = mapped_column(Integer)
     allow_rebind: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     promoter_mode: Mapped[str] = mapped_column(String(16), default="auto", nullable=False)
+    # promoter_mode = condition: {"kind": "first_purchase"} | {"kind": "spent", "min_fen": N}
+    # | {"kind": "bought", "product_ids": [...]} (backend/members/promoters.py `qualifies`).
+    promoter_condition: Mapped[dict | None] = mapped_column(JSON)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -19,7 +19,7 @@ SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 PUBLIC_FIELDS = ("mp_appid", "oa_appid", "pay_mchid", "wecom_corpid")
 # Every other credential field is a secret: stored encrypted, never returned by any API.
 SECRET_FIELDS = frozenset(FLAT_KEYS) - frozenset(PUBLIC_FIELDS)
-POLICY_FIELDS = ("bind_on", "bind_expire_days", "allow_rebind", "promoter_mode")
+POLICY_FIELDS = ("bind_on", "bind_expire_days", "allow_rebind", "promoter_mode", "promoter_condition")
 
 
 def create_tenant(*, slug: str, name: str, credentials: dict[str, Any] | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from flask import Blueprint
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from backend.audit.service import audit_view, list_audit
 from backend.auth.tokens import Principal, issue_token
@@ -38,11 +38,29 @@ class AdjustIn(Body):
     status: Literal["active", "frozen"] | None = None
 
 
+class PromoterConditionIn(Body):
+    """When a member becomes a promoter by itself (promoter_mode = condition)."""
+
+    kind: Literal["first_purchase", "spent", "bought"]
+    min_fen: int | None = Field(None, ge=1, le=10**10, description="spent: total paid, in fen")
+    product_ids: list[int] | None = Field(None, min_length=1, max_length=50,
+                                          description="bought: any of these products")
+
+    @model_validator(mode="after")
+    def _complete(self) -> PromoterConditionIn:
+        if self.kind == "spent" and self.min_fen is None:
+            raise ValueError("累计消费条件需要填写金额 min_fen")
+        if self.kind == "bought" and not self.product_ids:
+            raise ValueError("购买指定商品条件需要填写 product_ids")
+        return self
+
+
 class PolicyIn(Body):
     bind_on: Literal["visit", "purchase"] | None = None
     bind_expire_days: int | None = Field(None, ge=0, le=3650)
     allow_rebind: bool | None = None
     promoter_mode: Literal["auto", "apply", "condition"] | None = None
+    promoter_condition: PromoterConditionIn | None = None
 
 
 class AuditQuery(Query):
@@ -91,7 +109,9 @@ def my_tenant(principal: Principal) -> dict[str, Any]:
 @route(bp, "/tenant/policy", method="PATCH", auth="staff", roles=MANAGERS, body=PolicyIn)
 def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
     """Binding policy: bind on visit/purchase, expiry days (0 = permanent), re-binding."""
-    changes = body.model_dump(exclude_unset=True)
+    changes = body.model_dump(exclude_unset=True, exclude_none=False)
+    if body.promoter_condition is not None:
+        changes["promoter_condition"] = body.promoter_condition.model_dump(exclude_none=True)
     if changes.get("bind_expire_days") == 0:
         changes["bind_expire_days"] = None
     tenant = tenants.update_policy(tenant_id=principal.tenant_id, changes=changes,

@@ -1,0 +1,53 @@
+"""Back-office: the promoter application queue (推广员审核): approve, or reject with a reason."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint
+from pydantic import Field
+
+from backend.auth.tokens import Principal
+from backend.db import utcnow
+from backend.members import promoters
+from miniprogram_api.http import Body, Query, page_of, route
+
+bp = Blueprint("admin_promoters", __name__, url_prefix="/api/v1/admin")
+
+MANAGERS = ("boss", "operator")
+
+
+class ApplicationPage(Query):
+    status: Literal["pending", "approved", "rejected"] | None = "pending"
+    after_id: int = Field(0, ge=0)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class RejectIn(Body):
+    reason: str = Field(min_length=1, max_length=200, description="驳回原因（会告知申请人）")
+
+
+@route(bp, "/promoter-applications", auth="staff", roles=MANAGERS, query=ApplicationPage)
+def list_applications(principal: Principal, query: ApplicationPage) -> dict[str, Any]:
+    """Promoter applications, oldest first (pending by default)."""
+    items = promoters.list_applications(tenant_id=principal.tenant_id, status=query.status,
+                                        after_id=query.after_id, limit=query.limit)
+    return page_of(items, promoters.application_view, query.limit)
+
+
+@route(bp, "/promoter-applications/<int:application_id>/approve", method="POST", auth="staff",
+       roles=MANAGERS)
+def approve(principal: Principal, application_id: int) -> dict[str, Any]:
+    """Approve: the member becomes an active promoter and is told."""
+    return promoters.application_view(promoters.decide_application(
+        tenant_id=principal.tenant_id, application_id=application_id, approve=True,
+        actor=principal.actor, now=utcnow()))
+
+
+@route(bp, "/promoter-applications/<int:application_id>/reject", method="POST", auth="staff",
+       roles=MANAGERS, body=RejectIn)
+def reject(principal: Principal, application_id: int, body: RejectIn) -> dict[str, Any]:
+    """Reject with a reason the member is told."""
+    return promoters.application_view(promoters.decide_application(
+        tenant_id=principal.tenant_id, application_id=application_id, approve=False,
+        reason=body.reason, actor=principal.actor, now=utcnow()))
