@@ -85,6 +85,7 @@ def main() -> None:
             catalog.SkuSpec(name="250g", price_fen=10000, cost_fen=3000, stock=10_000_000,
                             level_prices={"l1": 5000, "l2": 6000, "l3": 7000})])
         sku_id = catalog.skus_of(tenant_id=t.id, product_ids=[p.id])[p.id][0].id
+        product_id = p.id
         tid = t.id
     # Per thread: a sender (l1) with ten downline agents (l3), and a restocking agent (l2)
     # under the sender with plenty of stored value.
@@ -159,13 +160,13 @@ def main() -> None:
         return
     # ---------------------------------------------------------------- 10M codes
     with app.app_context(), unit_of_work():
-        b = ac.create_batch(tenant_id=tid, product_id=p.id, product_name="明前龙井", size=1000, label="bench",
+        b = ac.create_batch(tenant_id=tid, product_id=product_id, product_name="明前龙井", size=1000, label="bench",
                             actor="bench", now=now)
         ac.assign(tenant_id=tid, agent_id=senders[0], batch_id=b.id, seq_from=1, seq_to=1000, note="", actor="bench",
                   now=now)
-        bulk_batch = ac.create_batch(tenant_id=tid, product_id=p.id, product_name="明前龙井", size=1,
+        bulk_batch = ac.create_batch(tenant_id=tid, product_id=product_id, product_name="明前龙井", size=1,
                                      label="bulk", actor="bench", now=now)
-        bulk_id = bulk_batch.id
+        bulk_id, shipped_batch = bulk_batch.id, b.id
         cert = agents.certificates_of(tenant_id=tid, member_id=senders[0])[0].serial
     t0 = time.perf_counter()
     with app.app_context():
@@ -190,7 +191,7 @@ def main() -> None:
             sample = [r[0] for r in conn.execute(text(
                 f"SELECT code FROM ac_codes WHERE batch_id = {bulk_id} AND seq IN "
                 f"({', '.join(str(random.randint(2, loaded)) for _ in range(2000))})"))]
-            shipped = [r[0] for r in conn.execute(text(f"SELECT code FROM ac_codes WHERE batch_id = {b.id}"))]
+            shipped = [r[0] for r in conn.execute(text(f"SELECT code FROM ac_codes WHERE batch_id = {shipped_batch}"))]
         print(f"codes in the table: {total:,} (load {t1 - t0:.0f} s, unique index {time.perf_counter() - t1:.0f} s)")
     provinces = ["浙江省", "江苏省", "上海市", "广东省"]
 
