@@ -117,3 +117,18 @@ def test_the_demo_has_every_state_clean_books_and_seeds_once(demo: Any, app: Any
     assert again.id == demo.id
     assert not seed_demo_activity(again, sandbox=sandbox, send=flask_client_sender(app.test_client()))
     assert _row_counts() == before
+
+
+def test_the_demo_agent_channel_has_agents_stock_certificates_and_codes(demo: Any, client: Any) -> None:
+    bob = _login(client, "demo-bob")
+    me = client.get("/api/v1/mp/agent/me", headers=bob).get_json()
+    assert me["authorization"]["level"] == "l2" and me["authorization"]["regions"] == [{"province": "浙江省"}]
+    assert [s["pieces"] for s in me["stock"]] == [40]  # 50 opening, 10 transferred to 卡罗尔
+    serial = me["certificates"][0]["serial"]
+    assert client.get(f"/api/v1/public/certificates/{serial}").get_json()["status"] == "valid"
+    carol = client.get("/api/v1/mp/agent/stock", headers=_login(client, "demo-carol")).get_json()
+    assert [s["pieces"] for s in carol["items"]] == [10]
+    boss = _boss(client)
+    assert client.get("/api/v1/admin/agents/warehouse/check", headers=boss).get_json()["ok"] is True
+    shipments = client.get("/api/v1/admin/anticounterfeit/shipments", headers=boss).get_json()["items"]
+    assert [(s["seq_from"], s["seq_to"]) for s in shipments] == [(1, 50)]
