@@ -9,7 +9,6 @@ from typing import Any
 
 import requests
 
-from backend.db import unit_of_work
 from backend.wechat.demo import demo_credentials
 from backend.wechat.sandbox import start_sandbox
 from backend.wechat.sandbox.console import builtin_controls
@@ -55,13 +54,14 @@ def test_controls_answer_as_json_and_as_a_page_and_refuse_bad_input() -> None:
 def test_writing_to_the_bot_as_a_wecom_user_returns_its_reply(app: Any, factory: Any, sandbox: Any) -> None:
     from werkzeug.serving import make_server
 
-    from backend.notifications.contacts import issue_link_code
     from bot.wecom_transport import create_wecom_app
 
     tenant = factory.tenant()
     staff = factory.staff(tenant, "sales")
-    with unit_of_work():
-        code = issue_link_code(tenant_id=tenant.id, staff_id=staff.id)
+    # The staff member takes a one-time code from the back-office.
+    res = app.test_client().post("/api/v1/admin/me/bot-link-code", headers=factory.staff_headers(staff))
+    assert res.status_code == 201, res.get_json()
+    code = res.get_json()["code"]
     server = make_server("127.0.0.1", 0, create_wecom_app(app), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     creds = demo_credentials(tenant.slug, pay_notify_url="http://x").wecom

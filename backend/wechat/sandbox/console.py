@@ -237,7 +237,7 @@ def builtin_controls(sb: Sandbox) -> list[Control]:
                 [Field("user", "发消息的人", "new-friend"), Field("content", "内容", "你好"),
                  Field("appid", "公众号 appid（只有一个时可留空）", "")], oa_message, group="公众号"),
         Control("wecom_text", "以企业微信成员身份给机器人发消息",
-                "员工在企业微信自建应用里发文字，机器人以应用消息回复（先用后台发的绑定码发“绑定 123456”）。",
+                "员工在企业微信自建应用里发文字，机器人以应用消息回复（先在后台 POST /api/v1/admin/me/bot-link-code 取绑定码，发“绑定 123456”）。",
                 [Field("user", "企业微信 userid", "wangxiao"), Field("content", "内容", "帮助"),
                  Field("corp_id", "corp_id（只有一个时可留空）", "")], wecom, group="机器人"),
         Control("wechat_text", "以个人微信联系人身份给机器人发消息",
