@@ -12,11 +12,11 @@ from backend.flows import (
     group_buy,
     live_selling,
     marketing_events,
+    materials,
     promoters,
     supplier_events,
     suppliers,
 )
 
-__all__ = ["agent_channel", "checkout", "group_buy", "live_selling", "marketing_events", "promoters",
-           "supplier_events",
-           "suppliers"]
+__all__ = ["agent_channel", "checkout", "group_buy", "live_selling", "marketing_events", "materials",
+           "promoters", "supplier_events", "suppliers"]

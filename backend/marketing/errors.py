@@ -103,3 +103,8 @@ class AlreadyInGroup(Conflict):
 class GroupNotFilled(Conflict):
     code = "group_not_filled"
     message = "拼团尚未成团，暂不能发货"
+
+
+class MaterialNotFound(NotFound):
+    code = "material_not_found"
+    message = "素材不存在"

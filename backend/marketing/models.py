@@ -235,3 +235,42 @@ class GroupSeat(TenantScoped, Base):
     leader: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="reserved", nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+MATERIAL_KINDS = ("image", "video", "copy")
+MATERIAL_EVENTS = ("download", "share", "binding")
+
+
+class Material(TenantScoped, Base):
+    """A piece of the material library (素材库): pictures, a video (by URL) or copy the
+    brand publishes for promoters, by category and product. Copy may hold {link},
+    {invite_code} and {nickname}, filled in for each promoter."""
+
+    __tablename__ = "marketing_materials"
+    __table_args__ = (Index("ix_marketing_materials_tenant_status", "tenant_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # image | video | copy
+    title: Mapped[str] = mapped_column(String(60), nullable=False)
+    body: Mapped[str] = mapped_column(String(2000), default="", nullable=False)  # the copy
+    media_urls: Mapped[Any] = mapped_column(JSON, nullable=True)  # pictures, or the one video
+    category: Mapped[str] = mapped_column(String(40), default="", nullable=False)
+    product_id: Mapped[int | None] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)  # active | hidden
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class MaterialEvent(TenantScoped, Base):
+    """A promoter downloaded or shared a material, or a member was bound through its link."""
+
+    __tablename__ = "marketing_material_events"
+    tenant_id_index = False
+    __table_args__ = (Index("ix_marketing_material_events_material", "tenant_id", "material_id", "kind"),
+                      UniqueConstraint("tenant_id", "dedupe_key"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    material_id: Mapped[int] = mapped_column(BigId, ForeignKey("marketing_materials.id"), nullable=False)
+    member_id: Mapped[int] = mapped_column(BigId, nullable=False)  # the promoter, or the member bound
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # download | share | binding
+    dedupe_key: Mapped[str | None] = mapped_column(String(64))  # a binding counts once per member
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -2,7 +2,8 @@
 
 Mini-program scenes are at most 32 visible characters, so a scene is a compact
 query string: i=<invite code> (the promoter), s=<staff id>, p=<product id>,
-r=<live room id>, h=<shop id>. Pure: no database here.
+r=<live room id>, h=<shop id>, m=<material id> (a marketing material the promoter
+shared). Pure: no database here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from backend.members.errors import InvalidScene
 
 _KEYS = {"i": "invite_code", "s": "staff_id", "p": "product_id", "r": "live_room_id",
-         "h": "shop_id"}
+         "h": "shop_id", "m": "material_id"}
 MAX_SCENE = 32
 
 
@@ -23,6 +24,7 @@ class Scene:
     product_id: int | None = None
     live_room_id: int | None = None
     shop_id: int | None = None
+    material_id: int | None = None
 
     def encode(self) -> str:
         """The compact scene string; refuses one longer than WeChat allows."""

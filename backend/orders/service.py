@@ -275,6 +275,16 @@ def paid_totals(*, tenant_id: int, order_ids: Sequence[int]) -> tuple[int, int]:
     return int(n), int(fen)
 
 
+def members_paid_totals(*, tenant_id: int, member_ids: Sequence[int]) -> tuple[int, int]:
+    """(orders paid and not wholly refunded, net fen) of these buyers."""
+    if not member_ids:
+        return 0, 0
+    n, fen = db.session.execute(select(func.count(), func.coalesce(func.sum(Order.paid_fen - Order.refunded_fen), 0))
+                                .where(Order.tenant_id == tenant_id, Order.member_id.in_(sorted(set(member_ids))),
+                                       Order.paid_at.is_not(None), Order.status != "refunded")).one()
+    return int(n), int(fen)
+
+
 def check_payable(order: Order, *, now: datetime) -> None:
     """Refuse paying an order that is not awaiting payment or is past its deadline."""
     if order.status != "created":

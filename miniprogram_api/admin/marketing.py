@@ -13,7 +13,8 @@ from pydantic import AwareDatetime, Field
 from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.flows import group_buy
-from backend.marketing import coupons, groups, points
+from backend.flows import materials as flow_materials
+from backend.marketing import coupons, groups, materials, points
 from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_marketing", __name__, url_prefix="/api/v1/admin/marketing")
@@ -237,3 +238,38 @@ def campaign_groups(principal: Principal, campaign_id: int, query: GroupPage) ->
                               limit=query.limit)
     seats = groups.seats_of(tenant_id=principal.tenant_id, group_ids=[g.id for g in rows])
     return page_of(rows, lambda g: groups.group_view(g, seats[g.id], now=now, admin=True), query.limit)
+
+
+class MaterialIn(Body):
+    kind: Literal["image", "video", "copy"]
+    title: str = Field(min_length=1, max_length=60)
+    body: str = Field("", max_length=2000)
+    media_urls: list[Annotated[str, Field(max_length=512)]] = Field(default_factory=list, max_length=9)
+    category: str = Field("", max_length=40)
+    product_id: Id | None = None
+
+
+class MaterialStatusIn(Body):
+    status: Literal["active", "hidden"]
+
+
+@route(bp, "/materials", auth="staff", query=CouponPage)
+def materials_stats(principal: Principal, query: CouponPage) -> dict[str, Any]:
+    """The material library with downloads, shares, bindings and the orders they brought."""
+    return flow_materials.brand_stats(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)
+
+
+@route(bp, "/materials", method="POST", auth="staff", roles=MANAGERS, body=MaterialIn, status=201)
+def create_material(principal: Principal, body: MaterialIn) -> dict[str, Any]:
+    """Publish a material: pictures, a video URL or copy ({link}, {invite_code}, {nickname})."""
+    return materials.material_view(flow_materials.create(
+        tenant_id=principal.tenant_id, kind=body.kind, title=body.title, body=body.body, media_urls=body.media_urls,
+        category=body.category, product_id=body.product_id, actor=principal.actor))
+
+
+@route(bp, "/materials/<int:material_id>/status", method="POST", auth="staff", roles=MANAGERS,
+       body=MaterialStatusIn)
+def material_status(principal: Principal, material_id: int, body: MaterialStatusIn) -> dict[str, Any]:
+    """Hide a material from promoters or show it again."""
+    return materials.material_view(materials.set_material_status(
+        tenant_id=principal.tenant_id, material_id=material_id, status=body.status, actor=principal.actor))

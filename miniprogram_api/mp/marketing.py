@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint
+from flask import Blueprint, Response
 from pydantic import Field
 
 from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.flows import checkout, group_buy
+from backend.flows import materials as flow_materials
 from backend.marketing import coupons, groups, points
 from backend.orders import service as orders
 from miniprogram_api.http import Body, Query, page_of, route
@@ -208,3 +209,43 @@ def join_group(principal: Principal, group_id: int, body: JoinGroupIn) -> dict[s
                                         group_id=group_id, receiver=_receiver(body.receiver), scene=body.scene,
                                         now=now)
     return group_buy.placed_view(group, order, now=now)
+
+
+class MaterialQuery(Query):
+    category: str | None = Field(None, max_length=40)
+    product_id: int | None = Field(None, ge=1, le=2**53)
+    kind: Literal["image", "video", "copy"] | None = None
+    before_id: int | None = Field(None, ge=1)
+    limit: int = Field(20, ge=1, le=50)
+
+
+@route(bp, "/materials", auth="member", query=MaterialQuery)
+def material_library(principal: Principal, query: MaterialQuery) -> dict[str, Any]:
+    """The material library (素材库), copy filled in with my share link."""
+    return flow_materials.for_promoter(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                       category=query.category, product_id=query.product_id, kind=query.kind,
+                                       before_id=query.before_id, limit=query.limit)
+
+
+@route(bp, "/materials/<int:material_id>/download", method="POST", auth="member")
+def download_material(principal: Principal, material_id: int) -> dict[str, Any]:
+    """Download a material (counted): pictures or video and my filled-in copy."""
+    return flow_materials.take(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                               material_id=material_id, action="download", now=utcnow())
+
+
+@route(bp, "/materials/<int:material_id>/share", method="POST", auth="member")
+def share_material(principal: Principal, material_id: int) -> dict[str, Any]:
+    """I shared a material (counted); the copy and link to share."""
+    return flow_materials.take(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                               material_id=material_id, action="share", now=utcnow())
+
+
+@route(bp, "/materials/<int:material_id>/poster", method="POST", auth="member", raw=True)
+def material_poster(principal: Principal, material_id: int) -> Response:
+    """My poster for a material (PNG): its product's poster, or my invite poster."""
+    poster = flow_materials.poster(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                   material_id=material_id, now=utcnow())
+    response = Response(poster.png, mimetype="image/png")
+    response.cache_control.no_store = True
+    return response
