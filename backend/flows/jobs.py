@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from backend.flows import group_buy, reconciliation, supplier_settlement
+from backend.flows import group_buy, reconciliation, supplier_settlement, team_performance
 
+# team performance: a month is recorded once; the job looks every 6 hours (the first
+# run after a month ends records it)
 INTERVALS = {"settle_supplier_income": 300, "reconcile_supplier_sharing": 120, "unwind_failed_groups": 30,
-             "reconcile_wechat_bills": 3600}
+             "reconcile_wechat_bills": 3600, "record_team_performance": 6 * 3600}
 
 
 def settle_supplier_income(*, now: datetime) -> int:
@@ -31,3 +33,8 @@ def reconcile_wechat_bills(*, now: datetime) -> int:
     """Yesterday's WeChat Pay trade and fund-flow bills against the ledger, per tenant,
     once the bills are ready; differences listed for the operator."""
     return reconciliation.reconcile_yesterday(now=now)
+
+
+def record_team_performance(*, now: datetime) -> int:
+    """Last month's team performance bonuses (团队业绩奖), once per tenant and month."""
+    return team_performance.record_all(now=now)

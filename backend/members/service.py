@@ -475,3 +475,30 @@ def _revoke_tokens(member: Member) -> None:
 def logout(*, tenant_id: int, member_id: int) -> None:
     """End every session of this member (all its tokens)."""
     _revoke_tokens(get_member(tenant_id=tenant_id, member_id=member_id))
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    id: int
+    path: str
+    agent_level: str
+    promoter_active: bool
+
+
+def agents_of(*, tenant_id: int) -> list[AgentRow]:
+    """Every member holding an agent level (代理), with its path: the team-performance
+    period's roll-up reads them once."""
+    rows = db.session.execute(select(Member.id, Member.path, Member.agent_level, Member.promoter_status).where(
+        Member.tenant_id == tenant_id, Member.agent_level.is_not(None)).order_by(Member.id))
+    return [AgentRow(i, p, lvl, st == "active") for i, p, lvl, st in rows]
+
+
+def paths_of(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, str]:
+    """Materialized paths of these members ("/1/5/9/", root first), in batches of 1000."""
+    ids = sorted(set(member_ids))
+    out: dict[int, str] = {}
+    for i in range(0, len(ids), 1000):
+        for member_id, path in db.session.execute(select(Member.id, Member.path).where(
+                Member.tenant_id == tenant_id, Member.id.in_(ids[i:i + 1000]))):
+            out[member_id] = path
+    return out

@@ -661,3 +661,16 @@ def buyer_totals(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, Buye
     for member_id, n, fen in counts:
         out[member_id] = BuyerTotals(int(n), int(fen or 0), frozenset(products[member_id]))
     return out
+
+
+def sales_by_buyer(*, tenant_id: int, start: datetime, end: datetime) -> dict[int, int]:
+    """Each buyer's sales paid in [start, end), net of refunds (fen): what the lines cost
+    the buyers, however paid (WeChat Pay, stored value), after discounts. The period's
+    team performance is built from them; a range on (tenant, paid_at)."""
+    rows = db.session.execute(
+        select(Order.member_id, func.sum(OrderLine.paid_fen - OrderLine.refunded_fen))
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(Order.tenant_id == tenant_id, Order.paid_at >= start, Order.paid_at < end,
+               Order.status.in_(BOUGHT_STATUSES + ("refunding", "refunded")))
+        .group_by(Order.member_id))
+    return {int(m): int(f) for m, f in rows if f and int(f) > 0}

@@ -606,6 +606,12 @@ def level_change_view(c: LevelChange) -> dict[str, Any]:
 # ------------------------------------------------------------------ team performance
 
 
+def team_period_recorded(*, tenant_id: int, period: str) -> bool:
+    """Whether a period's team performance has been recorded (payouts or a marker)."""
+    return db.session.scalar(select(Payout.id).where(
+        Payout.tenant_id == tenant_id, Payout.source_key == f"team:{period}").limit(1)) is not None
+
+
 def record_team_performance(*, tenant_id: int, period: str, teams: Sequence[AgentTeam]) -> list[Payout]:
     """Compute and persist one period's team performance bonuses with the active plan;
     a period already recorded is returned as recorded."""
