@@ -56,7 +56,8 @@ def test_every_list_a_newcomer_opens_has_data(demo: Any, client: Any) -> None:
     alice = _login(client, "demo-alice")
     boss = _boss(client)
     member_lists = ["/api/v1/mp/me/team", "/api/v1/mp/shop/orders", "/api/v1/mp/shop/products",
-                    "/api/v1/mp/wallet/statement", "/api/v1/mp/wallet/withdrawals"]
+                    "/api/v1/mp/wallet/statement", "/api/v1/mp/wallet/withdrawals", "/api/v1/mp/me/notifications",
+                    "/api/v1/mp/me/team?level=all"]
     staff_lists = ["/api/v1/admin/members", "/api/v1/admin/shop/orders", "/api/v1/admin/shop/products",
                    "/api/v1/admin/shop/refunds", "/api/v1/admin/finance/withdrawals",
                    "/api/v1/admin/finance/postings", "/api/v1/admin/rewards/plans",
@@ -77,8 +78,15 @@ def test_every_list_a_newcomer_opens_has_data(demo: Any, client: Any) -> None:
     assert picture.status_code == 200 and picture.mimetype in ("image/png", "image/jpeg")
     sales = client.post("/api/v1/admin/login", json={"tenant": DEMO_SLUG, "username": "sales",
                                                      "password": "demo1234"}).get_json()["token"]
-    customers = client.get("/api/v1/scrm/customers", headers={"Authorization": f"Bearer {sales}"})
-    assert _items(customers.get_json())
+    for path in ("/api/v1/scrm/customers", "/api/v1/scrm/reminders"):
+        res = client.get(path, headers={"Authorization": f"Bearer {sales}"})
+        assert res.status_code == 200 and _items(res.get_json()), path
+    # 小艾 never consented: her alerts show as not sent for want of a channel.
+    erin = _login(client, "demo-erin")
+    mine = _items(client.get("/api/v1/mp/me/notifications", headers=erin).get_json())
+    assert mine and all(m["reason"] == "no_channel" and m["status_text"].startswith("未发送") for m in mine)
+    settings = client.get("/api/v1/mp/me/notifications/settings", headers=erin).get_json()
+    assert settings["routes"]["alerts"]["reason"] == "no_channel"
 
 
 def test_the_demo_has_every_state_clean_books_and_seeds_once(demo: Any, app: Any, sandbox: Any) -> None:

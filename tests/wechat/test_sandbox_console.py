@@ -40,6 +40,12 @@ def test_controls_answer_as_json_and_as_a_page_and_refuse_bad_input() -> None:
         page = requests.post(f"{sb.url}/sandbox/console/hold", data={"auto_deliver": "on"}, timeout=10)
         assert page.status_code == 200 and "暂停 / 恢复自动投递：完成" in page.text and sb.auto_deliver
         assert page.headers["X-Content-Type-Options"] == "nosniff"
+        cross = requests.post(f"{sb.url}/sandbox/console/hold", data={"auto_deliver": "off"}, timeout=10,
+                              headers={"Origin": "http://evil.example"})
+        assert cross.status_code == 403 and sb.auto_deliver
+        same = requests.post(f"{sb.url}/sandbox/console/hold", data={"auto_deliver": "on"}, timeout=10,
+                             headers={"Origin": sb.url})
+        assert same.status_code == 200
         bad = requests.post(f"{sb.url}/sandbox/controls/pay_order", json={}, timeout=10)
         assert bad.status_code == 400 and bad.json()["error"] == "缺少 out_trade_no"
         bad = requests.post(f"{sb.url}/sandbox/console/pay_order", data={"out_trade_no": "NOPE123"}, timeout=10)

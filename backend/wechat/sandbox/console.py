@@ -346,6 +346,10 @@ def install_console(app: Flask, sb: Sandbox) -> None:
 
     @app.post("/sandbox/console/<key>")
     def control_form(key: str) -> Response:
+        # The page's own forms only: a form another site posts here carries its Origin.
+        origin = request.headers.get("Origin")
+        if origin and origin.rstrip("/") != request.host_url.rstrip("/"):
+            return _security_headers(Response("跨站提交被拒绝", status=403, content_type="text/plain; charset=utf-8"))
         status, body = run(key, request.form.to_dict())
         control = sb.controls.get(key)
         return page(result=body, result_title=control.title if control else key, status=status)
