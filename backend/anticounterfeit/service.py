@@ -18,7 +18,7 @@ import zipfile
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 
 from backend import bulk
 from backend.agents import service as agents
@@ -169,21 +169,24 @@ def scan(*, code: str, now: datetime, province: str | None = None, city: str | N
     c = normalize(code)
     if c is None:
         raise UnknownCode()
-    row = db.session.execute(select(_codes.c.id, _codes.c.tenant_id, _codes.c.batch_id, _codes.c.agent_id)
-                             .where(_codes.c.code == c)).first()
+    # The code and its product in one read, the code's row locked: the counter and the
+    # first scan are then known without reading them back.
+    b = CodeBatch.__table__
+    row = db.session.execute(
+        select(_codes.c.id, _codes.c.tenant_id, _codes.c.agent_id, _codes.c.scan_count, _codes.c.first_scan_at,
+               _codes.c.first_province, _codes.c.first_city, b.c.product_name)
+        .join(b, b.c.id == _codes.c.batch_id).where(_codes.c.code == c).with_for_update(of=_codes)).first()
     if row is None:
         raise UnknownCode()
     province = (province or "").strip()[:20] or None
     city = (city or "").strip()[:20] or None
-    # MariaDB applies SET assignments left to right, each seeing the ones before: the
-    # place is set while first_scan_at still tells whether this is the first scan.
-    db.session.execute(update(_codes).where(_codes.c.id == row.id).ordered_values(
-        (_codes.c.first_province, case((_codes.c.first_scan_at.is_(None), province), else_=_codes.c.first_province)),
-        (_codes.c.first_city, case((_codes.c.first_scan_at.is_(None), city), else_=_codes.c.first_city)),
-        (_codes.c.first_scan_at, func.coalesce(_codes.c.first_scan_at, now)),
-        (_codes.c.scan_count, _codes.c.scan_count + 1)))
-    info = db.session.execute(select(_codes.c.scan_count, _codes.c.first_scan_at, _codes.c.first_province,
-                                     _codes.c.first_city).where(_codes.c.id == row.id)).one()
+    first = row.first_scan_at is None
+    db.session.execute(update(_codes).where(_codes.c.id == row.id).values(
+        scan_count=_codes.c.scan_count + 1,
+        **({"first_scan_at": now, "first_province": province, "first_city": city} if first else {})))
+    count = int(row.scan_count) + 1
+    first_at = now if first else row.first_scan_at
+    first_place = (province, city) if first else (row.first_province, row.first_city)
     outside = False
     if row.agent_id is not None and province is not None:
         auth = agents.find_authorization(tenant_id=row.tenant_id, member_id=row.agent_id)
@@ -193,15 +196,13 @@ def scan(*, code: str, now: datetime, province: str | None = None, city: str | N
     if outside:
         db.session.flush()
         _maybe_case(row.tenant_id, row.agent_id, province, city, now)  # type: ignore[arg-type]
-    batch = db.session.get(CodeBatch, row.batch_id)
-    count = int(info.scan_count)
-    place = "".join(p for p in (info.first_province, info.first_city) if p) or "未知地点"
+    place = "".join(p for p in first_place if p) or "未知地点"
     out: dict[str, Any] = {
-        "authentic": True, "code": c, "product_name": batch.product_name if batch else "",
-        "scan_count": count, "first_scan_at": info.first_scan_at.isoformat() if info.first_scan_at else None,
+        "authentic": True, "code": c, "product_name": row.product_name,
+        "scan_count": count, "first_scan_at": first_at.isoformat(),
         "first_scan_place": place, "repeated": count > 1,
         "message": "正品验证通过，本防伪码为首次查询" if count == 1 else
-        f"正品验证通过，但本防伪码已被查询 {count} 次（首次：{info.first_scan_at:%Y-%m-%d %H:%M} {place}），"
+        f"正品验证通过，但本防伪码已被查询 {count} 次（首次：{first_at:%Y-%m-%d %H:%M} {place}），"
         "如非本人查询，请谨防假冒",
     }
     return out

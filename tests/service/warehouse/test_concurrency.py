@@ -69,3 +69,24 @@ def test_concurrent_pickups_and_accepted_transfers_account_for_every_piece(app, 
     with app.app_context():
         assert warehouse.stock_of(tenant_id=t_id, member_id=top_id)[sku] == 0
         assert warehouse.check(tenant_id=t_id).ok
+
+
+def test_simultaneous_scans_of_one_code_count_each_once_and_only_one_is_first(app, factory, channel):
+    from backend.anticounterfeit import service as ac
+    from backend.db import unit_of_work
+
+    tenant, product_id, sku_id = channel.brand()
+    with unit_of_work():
+        b = ac.create_batch(tenant_id=tenant.id, product_id=product_id, product_name="明前龙井", size=1, label="",
+                            actor="test", now=utcnow())
+        bid = b.id
+    with app.app_context():
+        from sqlalchemy import select
+
+        from backend.anticounterfeit.models import Code
+
+        code = db.session.scalar(select(Code.code).where(Code.batch_id == bid))
+        db.session.rollback()
+    outcomes = race(app, [lambda: ac.scan(code=code, now=utcnow(), province="浙江省") for _ in range(8)])
+    assert sorted(o["scan_count"] for o in outcomes) == list(range(1, 9)), outcomes
+    assert [o["repeated"] for o in outcomes].count(False) == 1
