@@ -53,7 +53,10 @@ class RewardAccrual(TenantScoped, Base):
     __table_args__ = (UniqueConstraint("tenant_id", "order_line_id"),
                       Index("ix_finance_reward_accruals_due", "tenant_id", "status", "settle_due_at", "id"),
                       Index("ix_finance_reward_accruals_status_due", "status", "settle_due_at"),
-                      Index("ix_finance_reward_accruals_order", "tenant_id", "order_id"))
+                      Index("ix_finance_reward_accruals_order", "tenant_id", "order_id"),
+                      # the dashboard's daily facts (backend/analytics): frozen and ended per day
+                      Index("ix_finance_reward_accruals_frozen_at", "tenant_id", "frozen_at"),
+                      Index("ix_finance_reward_accruals_ended_at", "tenant_id", "ended_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(BigId, nullable=False)
@@ -102,7 +105,8 @@ class Withdrawal(TenantScoped, Base):
                       UniqueConstraint("tenant_id", "member_id", "client_token"),
                       Index("ix_finance_withdrawals_member_day", "tenant_id", "member_id", "day"),
                       Index("ix_finance_withdrawals_status", "tenant_id", "status", "id"),
-                      Index("ix_finance_withdrawals_open", "status", "updated_at"))
+                      Index("ix_finance_withdrawals_open", "status", "updated_at"),
+                      Index("ix_finance_withdrawals_paid_at", "tenant_id", "paid_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     member_id: Mapped[int] = mapped_column(BigId, nullable=False)

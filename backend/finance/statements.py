@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from backend.extensions import db
-from backend.finance.models import RewardAccrual
+from backend.finance.models import RewardAccrual, Withdrawal
 from backend.finance.service import get_rules, settlement_mark
 from backend.finance.withdrawals import withdrawal_totals
 from backend.ledger import service as ledger
@@ -124,6 +124,26 @@ def tenant_summary(*, tenant_id: int) -> dict[str, Any]:
             "total_fen": sum(by_kind.values()),
             "rewards": {status: {"lines": int(n), "amount_fen": int(total or 0)} for status, n, total in accruals},
             "settlement": settlement_mark(tenant_id=tenant_id)}
+
+
+def flows_between(*, tenant_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    """Fen frozen (rewards accrued), settled (became withdrawable) and withdrawn (paid
+    out to members) in [start, end): three indexed range sums."""
+    frozen = db.session.scalar(select(func.sum(RewardAccrual.amount_fen)).where(
+        RewardAccrual.tenant_id == tenant_id, RewardAccrual.frozen_at >= start, RewardAccrual.frozen_at < end))
+    settled = db.session.scalar(select(func.sum(RewardAccrual.amount_fen)).where(
+        RewardAccrual.tenant_id == tenant_id, RewardAccrual.ended_at >= start, RewardAccrual.ended_at < end,
+        RewardAccrual.status == "settled"))
+    withdrawn = db.session.scalar(select(func.sum(Withdrawal.net_fen)).where(
+        Withdrawal.tenant_id == tenant_id, Withdrawal.paid_at >= start, Withdrawal.paid_at < end,
+        Withdrawal.status == "paid"))
+    return {"frozen_fen": int(frozen or 0), "settled_fen": int(settled or 0), "withdrawn_fen": int(withdrawn or 0)}
+
+
+def count_withdrawals(*, tenant_id: int, status: str) -> int:
+    """How many withdrawals are in one state (an index range count)."""
+    return int(db.session.scalar(select(func.count()).select_from(Withdrawal).where(
+        Withdrawal.tenant_id == tenant_id, Withdrawal.status == status)) or 0)
 
 
 def tenant_postings(*, tenant_id: int, before_id: int | None = None, limit: int = 50,

@@ -38,6 +38,8 @@ class Member(TenantScoped, Base):
         Index("ix_members_tenant_path", "tenant_id", "path"),
         # "New team members today" for the daily summaries: a range, not a scan.
         Index("ix_members_tenant_bound_at", "tenant_id", "bound_at"),
+        # New members per day for the dashboard's daily facts (backend/analytics).
+        Index("ix_members_tenant_created", "tenant_id", "created_at"),
         # The expiry job's range, across tenants (only bound members have a value).
         Index("ix_members_bind_expires_at", "bind_expires_at"),
     )
@@ -99,7 +101,8 @@ class Binding(TenantScoped, Base):
     """Provenance of every binding: who brought whom, how, when, and when it ended."""
 
     __tablename__ = "member_bindings"
-    __table_args__ = (Index("ix_member_bindings_member", "tenant_id", "member_id"),)
+    __table_args__ = (Index("ix_member_bindings_member", "tenant_id", "member_id"),
+                      Index("ix_member_bindings_tenant_bound_at", "tenant_id", "bound_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     member_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)

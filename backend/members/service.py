@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 
 from backend.audit.service import record_audit
 from backend.auth.revocation import PrincipalState, forget_principal
@@ -423,6 +423,42 @@ def member_view(member: Member, *, private: bool = False) -> dict[str, Any]:
                    status=member.status,
                    team=team_counts(member))
     return out
+
+
+def binding_history(*, tenant_id: int, member_id: int, limit: int = 50) -> list[dict[str, Any]]:
+    """A member's bindings, newest first: parent, source, scene, when, and how each ended."""
+    rows = db.session.scalars(
+        select(Binding).where(Binding.tenant_id == tenant_id, Binding.member_id == member_id)
+        .order_by(Binding.id.desc()).limit(limit))
+    return [{"id": b.id, "parent_id": b.parent_id, "source": b.source, "scene": b.scene,
+             "bound_at": b.bound_at.isoformat(), "ended_at": b.ended_at.isoformat() if b.ended_at else None,
+             "end_reason": b.end_reason} for b in rows]
+
+
+def nicknames(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, str]:
+    """Nicknames of the given members (missing ids are left out)."""
+    if not member_ids:
+        return {}
+    return dict(db.session.execute(select(Member.id, Member.nickname).where(
+        Member.tenant_id == tenant_id, Member.id.in_(list(member_ids)))).all())
+
+
+def growth_between(*, tenant_id: int, start: datetime, end: datetime) -> dict[str, Any]:
+    """Members created and bindings made in [start, end), the bindings per source; two
+    indexed range counts."""
+    new = db.session.scalar(select(func.count()).select_from(Member).where(
+        Member.tenant_id == tenant_id, Member.created_at >= start, Member.created_at < end))
+    by_source = db.session.execute(
+        select(Binding.source, func.count()).where(
+            Binding.tenant_id == tenant_id, Binding.bound_at >= start, Binding.bound_at < end)
+        .group_by(Binding.source)).all()
+    return {"new_members": int(new or 0), "bindings": {src: int(n) for src, n in by_source}}
+
+
+def bound_total(*, tenant_id: int) -> int:
+    """How many members have a parent now (an index range count)."""
+    return int(db.session.scalar(select(func.count()).select_from(Member).where(
+        Member.tenant_id == tenant_id, Member.parent_id.is_not(None))) or 0)
 
 
 def team_counts(member: Member) -> dict[str, int]:

@@ -445,6 +445,41 @@ def list_refunds(*, tenant_id: int, order_id: int | None = None, status: str | N
                         where={Refund.order_id: order_id, Refund.status: status})
 
 
+def count_refunds(*, tenant_id: int, status: str) -> int:
+    """How many refunds are in one state (an index range count)."""
+    return int(db.session.scalar(select(func.count()).select_from(Refund).where(
+        Refund.tenant_id == tenant_id, Refund.status == status)) or 0)
+
+
+def count_orders(*, tenant_id: int, status: str) -> int:
+    """How many orders are in one state (an index range count)."""
+    return int(db.session.scalar(select(func.count()).select_from(Order).where(
+        Order.tenant_id == tenant_id, Order.status == status)) or 0)
+
+
+def sales_between(*, tenant_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    """Orders paid in [start, end): how many, fen paid, fen refunded since (one indexed
+    range over paid_at)."""
+    n, paid, refunded = db.session.execute(
+        select(func.count(), func.sum(Order.paid_fen), func.sum(Order.refunded_fen)).where(
+            Order.tenant_id == tenant_id, Order.paid_at >= start, Order.paid_at < end)).one()
+    return {"orders": int(n or 0), "paid_fen": int(paid or 0), "refunded_fen": int(refunded or 0)}
+
+
+def top_products_between(*, tenant_id: int, start: datetime, end: datetime,
+                         limit: int = 20) -> list[dict[str, Any]]:
+    """The products sold most (by fen paid) in orders paid in [start, end)."""
+    rows = db.session.execute(
+        select(OrderLine.product_id, func.max(OrderLine.product_name), func.sum(OrderLine.quantity),
+               func.sum(OrderLine.paid_fen))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.tenant_id == tenant_id, Order.paid_at >= start, Order.paid_at < end,
+               OrderLine.tenant_id == tenant_id)
+        .group_by(OrderLine.product_id).order_by(func.sum(OrderLine.paid_fen).desc()).limit(limit))
+    return [{"product_id": int(pid), "name": name, "quantity": int(q or 0), "paid_fen": int(fen or 0)}
+            for pid, name, q, fen in rows]
+
+
 def open_refund(*, tenant_id: int, order_id: int, order_line_id: int | None, reason: str, requested_by: str,
                 now: datetime, member_id: int | None = None, approved: bool = False) -> Refund:
     """Open a refund of one line, or of every line not yet refunded (order_line_id None).

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.db import after_commit, read_committed, run_in_unit_of_work
@@ -109,6 +109,12 @@ def list_issues(*, tenant_id: int, open_only: bool = True, before_id: int | None
     if before_id is not None:
         stmt = stmt.where(PaymentIssue.id < before_id)
     return list(db.session.scalars(stmt.order_by(PaymentIssue.id.desc()).limit(limit)))
+
+
+def count_open_issues(*, tenant_id: int) -> int:
+    """How many payment issues wait for a person (an index range count)."""
+    return int(db.session.scalar(select(func.count()).select_from(PaymentIssue).where(
+        PaymentIssue.tenant_id == tenant_id, PaymentIssue.resolved_at.is_(None))) or 0)
 
 
 def resolve_issue(*, tenant_id: int, issue_id: int, actor: str, resolution: str, now: datetime) -> PaymentIssue:

@@ -75,7 +75,8 @@ class Payout(TenantScoped, Base):
     tenant_id_index = False  # the unique key starts with tenant_id
     __table_args__ = (UniqueConstraint("tenant_id", "source_key", "beneficiary_key", "kind"),
                       Index("ix_reward_payouts_tenant_beneficiary", "tenant_id", "beneficiary_id", "id"),
-                      Index("ix_reward_payouts_tenant_order", "tenant_id", "order_id"))
+                      Index("ix_reward_payouts_tenant_order", "tenant_id", "order_id"),
+                      Index("ix_reward_payouts_tenant_created", "tenant_id", "created_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     source_type: Mapped[str] = mapped_column(String(16), nullable=False)  # order_line | referral | team

@@ -30,6 +30,7 @@ from backend.rewards.engine import (
     Buyer,
     ChainMember,
     OrderLine,
+    PayoutKind,
     PayoutLine,
     compute_payouts,
     referral_bonuses,
@@ -633,3 +634,28 @@ def payout_totals(*, tenant_id: int, member_id: int) -> dict[str, int]:
     rows = db.session.execute(select(Payout.kind, func.sum(Payout.amount_fen)).where(
         Payout.tenant_id == tenant_id, Payout.beneficiary_id == member_id).group_by(Payout.kind))
     return {kind: int(total or 0) for kind, total in rows}
+
+
+# ------------------------------------------------------------------ dashboard figures
+
+def payout_totals_between(*, tenant_id: int, start: datetime, end: datetime) -> dict[str, int]:
+    """Fen paid to members per payout kind for payouts written in [start, end) (the
+    merchant's remainder left out)."""
+    rows = db.session.execute(
+        select(Payout.kind, func.sum(Payout.amount_fen)).where(
+            Payout.tenant_id == tenant_id, Payout.created_at >= start, Payout.created_at < end,
+            Payout.kind != PayoutKind.MERCHANT_REMAINDER.value).group_by(Payout.kind))
+    return {kind: int(fen or 0) for kind, fen in rows}
+
+
+def top_earners_between(*, tenant_id: int, start: datetime, end: datetime,
+                        limit: int = 20) -> list[tuple[int, int]]:
+    """(member id, fen) of the members paid most in [start, end)."""
+    total = func.sum(Payout.amount_fen)
+    rows = db.session.execute(
+        select(Payout.beneficiary_id, total).where(
+            Payout.tenant_id == tenant_id, Payout.created_at >= start, Payout.created_at < end,
+            Payout.beneficiary_id.is_not(None), Payout.kind != PayoutKind.MERCHANT_REMAINDER.value)
+        .group_by(Payout.beneficiary_id).order_by(total.desc()).limit(limit))
+    return [(int(m), int(fen or 0)) for m, fen in rows]
+

@@ -1,0 +1,1 @@
+"""Analytics: the dashboard's pre-aggregated daily facts per tenant (经营看板)."""

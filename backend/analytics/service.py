@@ -1,0 +1,211 @@
+"""The dashboard's figures: daily facts written from the lower domains' service figures,
+and the period view with the previous period beside it.
+
+A day's facts are recomputed whole (delete, insert) from indexed range sums over that
+China-local day, so a refresh is idempotent and a late payment or refund is picked up
+by the next run. Today's and yesterday's facts are refreshed by the scheduler
+(backend/analytics/jobs.py); `flask analytics backfill` writes older days.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from backend.analytics.errors import InvalidPeriod
+from backend.analytics.models import DailyFact
+from backend.audit.service import record_audit
+from backend.extensions import db
+from backend.finance import statements as finance
+from backend.members import service as members
+from backend.orders import service as orders
+from backend.payments import service as payments
+from backend.rewards import service as rewards
+from backend.tenants import service as tenants
+
+CHINA_TZ = timezone(timedelta(hours=8))
+MAX_DAYS = 366
+TOP_N = 20
+# Facts kept only for the day they were taken on (a count of "now", not of a day's events).
+SNAPSHOT_METRICS = ("bound_total",)
+FLOW_METRICS = ("orders", "sales_fen", "refunded_fen", "new_members", "bindings", "commission_fen",
+                "frozen_fen", "settled_fen", "withdrawn_fen", "top_product_fen", "top_promoter_fen")
+COMMISSION_GROUPS = {"dist_l1": "distribution", "dist_l2": "distribution", "dist_l3": "distribution",
+                     "agent_dividend": "agent", "peer_bonus": "bonus", "over_level_bonus": "bonus",
+                     "referral_lower": "bonus", "referral_peer": "bonus", "referral_over": "bonus",
+                     "team_performance": "bonus"}
+
+
+def china_day(moment: datetime) -> date:
+    """The China-local calendar day of an aware moment."""
+    return moment.astimezone(CHINA_TZ).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a China-local day, in UTC."""
+    start = datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ).astimezone(timezone.utc)
+    return start, start + timedelta(days=1)
+
+
+def _facts_of_day(tenant_id: int, day: date) -> list[tuple[str, str, str, int]]:
+    start, end = day_bounds(day)
+    out: list[tuple[str, str, str, int]] = []
+    sales = orders.sales_between(tenant_id=tenant_id, start=start, end=end)
+    out += [("orders", "", "", sales["orders"]), ("sales_fen", "", "", sales["paid_fen"]),
+            ("refunded_fen", "", "", sales["refunded_fen"])]
+    growth = members.growth_between(tenant_id=tenant_id, start=start, end=end)
+    out.append(("new_members", "", "", growth["new_members"]))
+    out += [("bindings", source, "", n) for source, n in growth["bindings"].items()]
+    out += [("commission_fen", kind, "", fen) for kind, fen in rewards.payout_totals_between(
+        tenant_id=tenant_id, start=start, end=end).items()]
+    out += [(metric, "", "", fen) for metric, fen in finance.flows_between(
+        tenant_id=tenant_id, start=start, end=end).items()]
+    out += [("top_product_fen", str(p["product_id"]), p["name"][:100], p["paid_fen"])
+            for p in orders.top_products_between(tenant_id=tenant_id, start=start, end=end, limit=TOP_N)]
+    earners = rewards.top_earners_between(tenant_id=tenant_id, start=start, end=end, limit=TOP_N)
+    names = members.nicknames(tenant_id=tenant_id, member_ids=[m for m, _ in earners])
+    out += [("top_promoter_fen", str(m), names.get(m, "")[:100], fen) for m, fen in earners]
+    return out
+
+
+def refresh_day(*, tenant_id: int, day: date, now: datetime) -> int:
+    """Recompute one tenant's facts of one China day (and the snapshot counts when the
+    day is today); returns how many facts were written."""
+    facts = [f for f in _facts_of_day(tenant_id, day) if f[3] != 0 or f[1] == ""]
+    metrics: Sequence[str] = FLOW_METRICS
+    if day == china_day(now):
+        facts.append(("bound_total", "", "", members.bound_total(tenant_id=tenant_id)))
+        metrics = FLOW_METRICS + SNAPSHOT_METRICS
+    db.session.execute(delete(DailyFact).where(
+        DailyFact.tenant_id == tenant_id, DailyFact.day == day, DailyFact.metric.in_(metrics)))
+    db.session.add_all([DailyFact(tenant_id=tenant_id, day=day, metric=m, dim=d, label=lb, value=v,
+                                  updated_at=now) for m, d, lb, v in facts])
+    db.session.flush()
+    return len(facts)
+
+
+def active_tenant_ids() -> list[int]:
+    """Every active tenant, in id order."""
+    ids: list[int] = []
+    after = 0
+    while True:
+        page = tenants.list_tenants(limit=500, after_id=after)
+        if not page:
+            return ids
+        ids += [t.id for t in page if t.status == "active"]
+        after = page[-1].id
+
+
+def refresh_now(*, tenant_id: int, now: datetime, actor: str) -> dict[str, Any]:
+    """A manager asks for today's (and yesterday's) figures now; audited."""
+    today = china_day(now)
+    written = refresh_day(tenant_id=tenant_id, day=today - timedelta(days=1), now=now)
+    written += refresh_day(tenant_id=tenant_id, day=today, now=now)
+    record_audit(tenant_id=tenant_id, actor=actor, action="analytics.refresh", target_type="tenant",
+                 target_id=tenant_id, before=None, after={"facts": written})
+    return {"facts": written, "refreshed_at": now.isoformat()}
+
+
+# ------------------------------------------------------------------ the dashboard
+
+
+def _check_period(start: date, end: date) -> None:
+    if end < start or (end - start).days >= MAX_DAYS:
+        raise InvalidPeriod(details=[{"field": "end", "message": InvalidPeriod.message}])
+
+
+def _load(tenant_id: int, start: date, end: date) -> list[DailyFact]:
+    return list(db.session.scalars(select(DailyFact).where(
+        DailyFact.tenant_id == tenant_id, DailyFact.day >= start, DailyFact.day <= end)))
+
+
+def _change(current: int, previous: int) -> str | None:
+    """Relative change as a percentage text ("12.5"), None when there is no base."""
+    if previous == 0:
+        return None
+    return f"{(current - previous) * 100 / previous:.1f}"
+
+
+def _top(rows: list[DailyFact], metric: str, limit: int = 10) -> list[dict[str, Any]]:
+    sums: dict[str, int] = defaultdict(int)
+    labels: dict[str, str] = {}
+    for r in rows:
+        if r.metric == metric:
+            sums[r.dim] += r.value
+            labels[r.dim] = r.label or labels.get(r.dim, "")
+    ranked = sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{"id": int(k), "name": labels.get(k, ""), "fen": v} for k, v in ranked]
+
+
+def dashboard(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
+    """The period's daily series, totals against the previous period of the same length,
+    top products and promoters, and what waits for a person now."""
+    _check_period(start, end)
+    span = (end - start).days + 1
+    prev_start, prev_end = start - timedelta(days=span), start - timedelta(days=1)
+    rows = _load(tenant_id, prev_start, end)
+    days = [start + timedelta(days=i) for i in range(span)]
+    index = {d: i for i, d in enumerate(days)}
+    series: dict[str, list[int]] = defaultdict(lambda: [0] * span)
+    by_dim: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0] * span))
+    cur: dict[str, int] = defaultdict(int)
+    prev: dict[str, int] = defaultdict(int)
+    current_rows = []
+    updated_at = None
+    for r in rows:
+        total_key = r.metric
+        if r.metric in SNAPSHOT_METRICS or r.metric.startswith("top_"):
+            pass
+        elif r.day < start:
+            prev[total_key] += r.value
+        else:
+            cur[total_key] += r.value
+        if r.day < start:
+            continue
+        current_rows.append(r)
+        updated_at = max(updated_at, r.updated_at) if updated_at else r.updated_at
+        i = index[r.day]
+        if r.metric == "bindings":
+            by_dim["bindings"][r.dim][i] += r.value
+            series["bindings"][i] += r.value
+        elif r.metric == "commission_fen":
+            by_dim["commission"][COMMISSION_GROUPS.get(r.dim, "bonus")][i] += r.value
+            series["commission_fen"][i] += r.value
+        elif not r.metric.startswith("top_"):
+            series[r.metric][i] += r.value
+    # the bound-members line carries its last known value over days without a snapshot
+    bound = series["bound_total"]
+    for i in range(1, span):
+        if bound[i] == 0:
+            bound[i] = bound[i - 1]
+    totals = {k: {"current": cur[k], "previous": prev[k], "change_pct": _change(cur[k], prev[k])}
+              for k in ("sales_fen", "orders", "new_members", "bindings", "commission_fen", "frozen_fen",
+                        "settled_fen", "withdrawn_fen", "refunded_fen")}
+    return {
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "previous": {"start": prev_start.isoformat(), "end": prev_end.isoformat()},
+        "days": [d.isoformat() for d in days],
+        "series": {k: series[k] for k in ("sales_fen", "orders", "new_members", "bindings", "bound_total",
+                                          "commission_fen", "frozen_fen", "settled_fen", "withdrawn_fen",
+                                          "refunded_fen")},
+        "bindings_by_source": {k: v for k, v in sorted(by_dim["bindings"].items())},
+        "commission_by_kind": {k: by_dim["commission"][k] for k in ("distribution", "agent", "bonus")},
+        "totals": totals,
+        "top_products": _top(current_rows, "top_product_fen"),
+        "top_promoters": _top(current_rows, "top_promoter_fen"),
+        "pending": pending(tenant_id=tenant_id),
+        "updated_at": updated_at.isoformat() if updated_at else None,
+    }
+
+
+def pending(*, tenant_id: int) -> dict[str, int]:
+    """What waits for a person now: withdrawals to review, refunds to decide, paid orders
+    to ship, payment issues to resolve."""
+    return {"withdrawals": finance.count_withdrawals(tenant_id=tenant_id, status="pending"),
+            "refunds": orders.count_refunds(tenant_id=tenant_id, status="requested"),
+            "to_ship": orders.count_orders(tenant_id=tenant_id, status="paid"),
+            "payment_issues": payments.count_open_issues(tenant_id=tenant_id)}
