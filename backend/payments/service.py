@@ -38,6 +38,7 @@ from backend.wechat.errors import (
     NotificationMalformed,
     PayOrderNotFound,
     PayRequestRejected,
+    SandboxOnly,
     WeChatError,
 )
 from backend.wechat.gateway import Transaction, parse_pay_notification
@@ -169,6 +170,17 @@ def prepay(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> d
         params = pay.sign_request_payment(order.prepay_id)
     return {"order_id": order.id, "order_no": order.order_no, "appid": creds.appid,
             "amount_fen": order.payable_fen, "amount": yuan(order.payable_fen), "request_payment": params}
+
+
+def pay_in_sandbox(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> dict[str, Any]:
+    """The H5 shop outside WeChat (sandbox mode only): sign the order's wx.requestPayment
+    parameters and, once this unit commits, hand them to the sandbox, which checks the
+    signature, pays, and pushes the signed notification back like WeChat Pay does."""
+    if gateway().settings.mode != "sandbox":
+        raise SandboxOnly()
+    params = prepay(tenant_id=tenant_id, member_id=member_id, order_id=order_id, now=now)
+    after_commit(lambda: gateway().sandbox_request_payment(params["request_payment"], appid=params["appid"]))
+    return {"order_id": order_id, "status": "submitted"}
 
 
 # ------------------------------------------------------------------ notifications

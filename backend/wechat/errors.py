@@ -108,6 +108,14 @@ class WeChatUnavailable(WeChatError):
     message = "无法连接微信服务，请稍后再试"
 
 
+class SandboxOnly(WeChatError):
+    """A sandbox-only action (the H5 shop paying outside WeChat) asked of live WeChat."""
+
+    code = "sandbox_only"
+    http_status = 409
+    message = "仅在沙箱模式下可在网页中模拟支付，请在微信中支付"
+
+
 class WeChatRateLimited(WeChatUpstreamError):
     code = "wechat_rate_limited"
     http_status = 429

@@ -34,7 +34,7 @@ from backend.wechat.credentials import (
     TenantWeChatCredentials,
     WeComCredentials,
 )
-from backend.wechat.errors import WeChatUnavailable
+from backend.wechat.errors import SandboxOnly, WeChatUnavailable, WeChatUpstreamError
 from backend.wechat.mini_program import MiniProgramApi, PhoneNumber, WxSession
 from backend.wechat.official_account import (
     OaPush,
@@ -144,6 +144,20 @@ class WeChatGateway:
             res.raise_for_status()
         except requests.RequestException as exc:
             raise WeChatUnavailable("无法连接本地微信沙箱") from exc
+
+    def sandbox_request_payment(self, params: Mapping[str, Any], *, appid: str) -> None:
+        """Sandbox mode only: do what WeChat does on wx.requestPayment (check paySign, pay
+        the order, push the signed notification) for a page outside WeChat (the H5 shop)."""
+        if self.settings.mode != "sandbox":
+            raise SandboxOnly()
+        try:
+            res = requests.post(f"{self.settings.sandbox_url.rstrip('/')}/sandbox/pay/request-payment",
+                                json={"params": dict(params), "appid": appid},
+                                timeout=self.settings.timeout_seconds)
+        except requests.RequestException as exc:
+            raise WeChatUnavailable("无法连接本地微信沙箱") from exc
+        if res.status_code != 200:
+            raise WeChatUpstreamError("沙箱支付失败", wechat_code=res.status_code, wechat_message=res.text[:200])
 
     def post_group_robot(self, webhook_key: str, payload: Mapping[str, Any]) -> None:
         """POST to a WeCom group robot (build payloads with robot_text/markdown/image)."""

@@ -166,3 +166,11 @@ def my_refunds(principal: Principal, order_id: int) -> dict[str, Any]:
     order = orders.get_order(tenant_id=principal.tenant_id, order_id=order_id, member_id=principal.subject_id)
     return {"items": [orders.refund_view(r) for r in orders.list_refunds(tenant_id=principal.tenant_id,
                                                                         order_id=order.id)]}
+
+
+@route(bp, "/orders/<int:order_id>/sandbox-pay", method="POST", auth="member")
+def sandbox_pay(principal: Principal, order_id: int) -> dict[str, Any]:
+    """Sandbox mode only (the H5 shop outside WeChat): pay my order as wx.requestPayment
+    would; the order turns paid when the sandbox's signed notification arrives."""
+    return payments.pay_in_sandbox(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                   order_id=order_id, now=utcnow())

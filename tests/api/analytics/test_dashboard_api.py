@@ -1,0 +1,43 @@
+"""The dashboard routes: managers read the period, sales staff may not, bad dates are a
+Chinese validation error, a refresh is audited; binding history per member."""
+
+from __future__ import annotations
+
+
+def test_a_manager_reads_the_dashboard_and_refreshes_it(client, factory):
+    tenant = factory.tenant()
+    boss = factory.staff(tenant, "boss")
+    factory.chain(tenant, 2)
+    h = factory.staff_headers(boss)
+    r = client.post("/api/v1/admin/dashboard/refresh", headers=h)
+    assert r.status_code == 200 and r.json["facts"] > 0
+    r = client.get("/api/v1/admin/dashboard?start=2026-01-01&end=2026-01-07", headers=h)
+    assert r.status_code == 200
+    assert r.json["days"][0] == "2026-01-01" and len(r.json["series"]["sales_fen"]) == 7
+    assert r.json["previous"] == {"start": "2025-12-25", "end": "2025-12-31"}
+    r = client.get("/api/v1/admin/dashboard", headers=h)
+    assert len(r.json["days"]) == 30 and r.json["series"]["new_members"][-1] == 2
+    audit = client.get("/api/v1/admin/audit", headers=h).json["items"]
+    assert audit[0]["action"] == "analytics.refresh"
+
+
+def test_sales_staff_may_not_read_the_dashboard(client, factory):
+    tenant = factory.tenant()
+    r = client.get("/api/v1/admin/dashboard", headers=factory.staff_headers(factory.staff(tenant, "staff")))
+    assert r.status_code == 403
+
+
+def test_a_bad_period_is_a_chinese_error(client, factory):
+    h = factory.staff_headers(factory.staff(factory.tenant(), "boss"))
+    r = client.get("/api/v1/admin/dashboard?start=2026-02-01&end=2026-01-01", headers=h)
+    assert r.status_code == 400 and r.json["code"] == "invalid_period" and "结束日期" in r.json["message"]
+    r = client.get("/api/v1/admin/dashboard?start=yesterday", headers=h)
+    assert r.status_code == 400 and r.json["details"][0]["field"] == "start"
+
+
+def test_binding_history_lists_a_members_bindings(client, factory):
+    tenant = factory.tenant()
+    parent, child = factory.chain(tenant, 2)
+    h = factory.staff_headers(factory.staff(tenant, "operator"))
+    items = client.get(f"/api/v1/admin/members/{child.id}/bindings", headers=h).json["items"]
+    assert [(i["parent_id"], i["ended_at"]) for i in items] == [(parent.id, None)]

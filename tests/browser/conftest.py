@@ -1,0 +1,115 @@
+"""Browser tests: the real product (python -m miniprogram_api, its own SQLite file and
+WeChat sandbox on free ports) driven by Debian's headless chromium through Playwright.
+
+They run in the SQLite pass of `./dev test` (the product they start has its own
+database either way). Without chromium or a built web/dist they skip with a message,
+except under CI=true where that is a failure. Screenshots of the key pages are written
+to tests/browser/screenshots/ (kept as CI artifacts)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def product() -> Iterator[dict[str, Any]]:
+    """The whole product with its demo tenant, as `./dev run` starts it."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("browser tests run in the SQLite pass (the product they start has its own database)")
+    if not Path(CHROMIUM).is_file():
+        _unavailable(f"{CHROMIUM} is missing (./dev test installs chromium as root)")
+    if not (ROOT / "web" / "dist" / "admin" / "index.html").is_file():
+        _unavailable("web/dist is not built (./dev test builds it)")
+    port, sandbox_port = _free_port(), _free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="siyu-browser-"))
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir}/product.sqlite", "PUBLIC_BASE_URL": base,
+           "WECHAT_SANDBOX_URL": f"http://127.0.0.1:{sandbox_port}", "WECHAT_MODE": "sandbox"}
+    for key in ("REDIS_URL", "TEST_DATABASE_URL", "SIYU_ENV"):
+        env.pop(key, None)
+    log = open(workdir / "product.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "miniprogram_api", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if requests.get(f"{base}/healthz", timeout=2).status_code < 500:
+                    break
+            except requests.RequestException:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                raise RuntimeError("the product did not start:\n" + (workdir / "product.log").read_text()[-3000:])
+            time.sleep(0.5)
+        yield {"base": base, "workdir": workdir, "env": env}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).is_file():
+        _unavailable(f"{CHROMIUM} is missing")
+    with sync_playwright() as pw:  # Playwright gives each launch a fresh, empty profile
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def shot(page: Any, name: str) -> None:
+    """Save a full-page screenshot under tests/browser/screenshots/."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture()
+def console_errors() -> list[str]:
+    return []
+
+
+def watch(page: Any, errors: list[str]) -> None:
+    """Collect the page's JavaScript errors and CSP violations (a test asserts none)."""
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error"
+            and "Failed to load resource" not in msg.text else None)
