@@ -113,3 +113,35 @@ def watch(page: Any, errors: list[str]) -> None:
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error"
             and "Failed to load resource" not in msg.text else None)
+
+
+def run_in_product(product: dict[str, Any], code: str) -> str:
+    """Run Python against the product's own database (what its scheduler would do
+    later, e.g. a job with a `now` in the future); returns its stdout."""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=product["env"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+class Api:
+    """A small JSON client for arranging what the browser then works on."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.headers: dict[str, str] = {}
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        r = requests.request(method, f"{self.base}/api/v1{path}", json=body, headers=self.headers, timeout=20)
+        assert r.status_code < 300, (path, r.status_code, r.text)
+        return r.json() if r.content else None
+
+    def staff(self, username: str = "boss", password: str = "demo1234") -> Api:
+        self.headers = {"Authorization": "Bearer " + self.call(
+            "POST", "/admin/login", {"tenant": "demo", "username": username, "password": password})["token"]}
+        return self
+
+    def member(self, code: str) -> Api:
+        self.headers = {"Authorization": "Bearer " + self.call(
+            "POST", "/mp/login", {"tenant": "demo", "code": code})["token"]}
+        return self

@@ -25,17 +25,17 @@ def test_share_bind_buy_pay_commission(product, browser):
     base = product["base"]
     errors: list[str] = []
 
-    # Bob (a demo promoter) reads his share link on the 我的 page.
-    bob = browser.new_context(**PHONE)
-    page = bob.new_page()
+    # Frank (a demo promoter, 阿福) reads his share link on the 我的 page.
+    frank = browser.new_context(**PHONE)
+    page = frank.new_page()
     watch(page, errors)
-    _login(page, base, "demo-bob")
+    _login(page, base, "demo-frank")
     page.get_by_role("link", name="我的").click()
     link = page.get_by_label("分享链接").input_value()
     assert re.fullmatch(rf"{re.escape(base)}/h5/#/s\?t=demo&scene=i%3D[A-Z0-9]{{6}}", link), link
-    before = _wallet(base, "demo-bob")
+    before = _wallet(base, "demo-frank")
 
-    # A new person opens the link, logs in through the sandbox and is bound to Bob.
+    # A new person opens the link, logs in through the sandbox and is bound to Frank.
     newbie = browser.new_context(**PHONE)
     page = newbie.new_page()
     watch(page, errors)
@@ -43,7 +43,7 @@ def test_share_bind_buy_pay_commission(product, browser):
     page.get_by_role("button", name="登录并接受邀请").click()
     page.get_by_label("沙箱登录码").fill("browser-newbie")
     page.get_by_role("button", name="微信一键登录（沙箱）").click()
-    page.get_by_text("已绑定邀请人：小波").wait_for()
+    page.get_by_text("已绑定邀请人：阿福").wait_for()
     shot(page, "h5-01-share-bound")
 
     # Browse, buy the tea, pay through the sandbox.
@@ -62,11 +62,11 @@ def test_share_bind_buy_pay_commission(product, browser):
     page.get_by_text("待发货").first.wait_for()
     shot(page, "h5-04-orders")
 
-    # Bob's wallet: the 250g tea (128.00 paid, 50.00 cost) pays him 30% of the 78.00 profit.
-    page = bob.new_page()
+    # Frank's wallet: the 250g tea (128.00 paid, 50.00 cost) pays him 30% of the 78.00 profit.
+    page = frank.new_page()
     watch(page, errors)
     page.goto(f"{base}/h5/#/me/wallet")
-    after = _wallet(base, "demo-bob")
+    after = _wallet(base, "demo-frank")
     assert after["frozen_fen"] - before["frozen_fen"] == 2340
     page.get_by_test_id("frozen").filter(has_text=f"{after['frozen_fen'] / 100:.2f}").wait_for()
     page.get_by_text("一级佣金").first.wait_for()

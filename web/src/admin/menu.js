@@ -3,12 +3,16 @@
 import Dashboard from './pages/Dashboard.vue'
 import Withdrawals from './pages/Withdrawals.vue'
 import Orders from './pages/Orders.vue'
+import Plans from './pages/Plans.vue'
 
 const M = ['boss', 'operator']
 
 export const MENU = [
   { title: '经营', icon: 'DataLine', items: [
     { path: 'dashboard', title: '经营看板', component: Dashboard, roles: M },
+  ] },
+  { title: '奖励', icon: 'Present', items: [
+    { path: 'rewards/plans', title: '奖励方案', component: Plans, roles: M },
   ] },
   { title: '商品与订单', icon: 'Goods', items: [
     { path: 'orders', title: '订单管理', component: Orders, roles: M },

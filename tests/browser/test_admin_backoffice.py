@@ -1,0 +1,127 @@
+"""The back-office in a desktop browser: the boss logs in, reads the dashboard, reviews
+a withdrawal, edits the reward plan with the simulator beside it, and ships an order."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from tests.browser.conftest import Api, run_in_product, shot, watch
+
+DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
+CREDIT_BONUSES_LATER = """
+from datetime import timedelta
+from backend.app import create_app
+from backend.db import utcnow
+from backend.finance.jobs import credit_reward_bonuses
+with create_app().app_context():
+    print(credit_reward_bonuses(now=utcnow() + timedelta(minutes=11)))
+"""
+
+
+def _arrange(base: str, product: dict[str, Any]) -> dict[str, Any]:
+    """A paid order waiting for shipping, and a withdrawal waiting for review: Alice (l1)
+    earns the 100.00 referral bonus when Bob is raised to l2, and asks for 80.00."""
+    boss = Api(base).staff()
+    alice = Api(base).member("demo-alice")
+    alice_id = alice.call("GET", "/mp/me")["id"]
+    bob_id = Api(base).member("demo-bob").call("GET", "/mp/me")["id"]
+    boss.call("PUT", f"/admin/rewards/members/{alice_id}/level", {"agent_level": "l1"})
+    boss.call("PUT", f"/admin/rewards/members/{bob_id}/level", {"agent_level": "l2"})
+    assert int(run_in_product(product, CREDIT_BONUSES_LATER)) >= 1
+    w = alice.call("POST", "/mp/wallet/withdrawals", {"amount_fen": 8000, "client_token": "browser-test-w1"})
+    assert w["status"] == "pending"
+    buyer = Api(base).member("browser-buyer")
+    sku = buyer.call("GET", "/mp/shop/products")["items"][0]["skus"][0]["id"]
+    order = buyer.call("POST", "/mp/shop/orders", {"items": [{"sku_id": sku, "quantity": 1}], "receiver": {
+        "name": "李四", "phone": "13700002222", "address": "上海市徐汇区漕溪北路 88 号"}})
+    buyer.call("POST", f"/mp/shop/orders/{order['id']}/sandbox-pay")
+    for _ in range(60):
+        if buyer.call("GET", f"/mp/shop/orders/{order['id']}")["status"] == "paid":
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the sandbox payment never arrived")
+    return {"boss": boss, "withdrawal": w, "order": order}
+
+
+def test_log_in_read_dashboard_review_withdrawal_edit_plan_ship_order(product, browser):
+    base = product["base"]
+    arranged = _arrange(base, product)
+    boss = arranged["boss"]
+    errors: list[str] = []
+    page = browser.new_context(**DESKTOP).new_page()
+    watch(page, errors)
+
+    # A wrong password shows the API's Chinese message; the right one opens the dashboard.
+    page.goto(f"{base}/admin/")
+    page.get_by_label("商户标识").fill("demo")
+    page.get_by_label("用户名").fill("boss")
+    page.get_by_label("密码").fill("wrong-password")
+    page.keyboard.press("Enter")
+    page.get_by_role("alert").filter(has_text=re.compile("密码|账号")).wait_for()
+    shot(page, "admin-01-login-error")
+    page.get_by_label("密码").fill("demo1234")
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("heading", name="经营看板").wait_for()
+    page.get_by_role("button", name="刷新数据").click()
+    page.get_by_text("已刷新").wait_for()
+    kpi = page.locator("[data-kpi=sales_fen] .kpi-value")
+    expected = boss.call("GET", "/admin/dashboard")["totals"]["sales_fen"]["current"]
+    assert expected >= 12800
+    kpi.filter(has_text=f"¥{expected / 100:.2f}").wait_for()
+    page.locator("canvas").first.wait_for()
+    assert page.locator("canvas").count() >= 5
+    page.get_by_text("待审核提现").wait_for()
+    shot(page, "admin-02-dashboard")
+
+    # Review the withdrawal (bulk selection, confirm).
+    page.get_by_role("menuitem", name="提现审核").click()
+    row = page.locator("tr", has_text=f"{arranged['withdrawal']['id']}").filter(has_text="80.00")
+    row.locator(".el-checkbox").click()
+    page.get_by_role("button", name=re.compile("批量通过")).click()
+    page.get_by_role("dialog", name="提现审核").get_by_role("button", name="通过").click()
+    page.get_by_role("status").filter(has_text="已通过 1 笔").wait_for()
+    shot(page, "admin-03-withdrawals")
+    status = boss.call("GET", f"/admin/finance/withdrawals/{arranged['withdrawal']['id']}")["status"]
+    assert status in ("approved", "paying", "paid")
+
+    # Edit the plan: the simulator beside the form pays from what is typed, unsaved.
+    page.get_by_role("menuitem", name="奖励方案").click()
+    page.get_by_label("普通推广员 一级比例").fill("40%")
+    page.get_by_role("button", name="试算").click()
+    result = page.get_by_test_id("sim-result")
+    result.get_by_text("利润 100.00 × 40% = 40.00").wait_for()
+    result.get_by_text("利润 100.00 × 20% = 20.00").wait_for()
+    page.get_by_text("合计发放 ¥70.00，商户留存 ¥30.00").wait_for()
+    # A bad rate is refused with the API's message at the field's path; nothing saved.
+    page.get_by_label("普通推广员 二级比例").fill("120%")
+    page.get_by_role("button", name="保存为新版本（草稿）").click()
+    page.get_by_text("方案有误，未保存").wait_for()
+    page.locator("code", has_text="distribution.tiers[0].rates[1]").wait_for()
+    page.get_by_label("普通推广员 二级比例").fill("20%")
+    before = len(boss.call("GET", "/admin/rewards/plans")["items"])
+    page.get_by_role("button", name="保存为新版本（草稿）").click()
+    page.get_by_text(re.compile(r"已保存为 v\d+")).first.wait_for()
+    shot(page, "admin-04-plan-simulator")
+    plans = boss.call("GET", "/admin/rewards/plans")["items"]
+    assert len(plans) == before + 1 and plans[0]["status"] == "draft"
+    assert boss.call("GET", f"/admin/rewards/plans/{plans[0]['version']}")["document"]["distribution"]["tiers"][0][
+        "rates"][0] == "40%"
+    page.get_by_role("tab", name="版本、回放与启用").click()
+    page.locator("tr", has_text=f"v{plans[0]['version']}").get_by_role("button", name="与启用版本对比").click()
+    page.get_by_text("distribution.tiers[0].rates[0]").wait_for()
+    shot(page, "admin-05-plan-diff")
+
+    # Ship the paid order.
+    page.get_by_role("menuitem", name="订单管理").click()
+    row = page.locator("tr", has_text=arranged["order"]["order_no"])
+    row.get_by_role("button", name="发货").click()
+    page.get_by_label("运单号").fill("SF1234567890")
+    page.get_by_role("button", name="确认发货").click()
+    row.get_by_text("已发货").wait_for()
+    shot(page, "admin-06-orders")
+    shipped = boss.call("GET", f"/admin/shop/orders/{arranged['order']['id']}")
+    assert shipped["status"] == "shipped" and shipped["logistics"]["tracking_no"] == "SF1234567890"
+    assert errors == []
