@@ -1,7 +1,7 @@
 """analytics daily facts (the dashboard) and the range indexes its figures read
 
-Revision ID: 0008_web
-Revises: 0007
+Revision ID: 0015_web
+Revises: 0014
 Create Date: 2026-12-05 18:59:58.107134
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import backend.db
 
 
-revision = '0008_web'
-down_revision = '0007'
+revision = '0015_web'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
