@@ -17,6 +17,7 @@ from miniprogram_api.http import Query, route
 bp = Blueprint("admin_dashboard", __name__, url_prefix="/api/v1/admin")
 
 MANAGERS = ("boss", "operator")
+READERS = ("boss", "operator", "finance")  # the figures; sales staff see their own customers only
 
 
 class PeriodQuery(Query):
@@ -28,7 +29,7 @@ class BindingsQuery(Query):
     limit: int = Field(50, ge=1, le=200)
 
 
-@route(bp, "/dashboard", auth="staff", roles=MANAGERS, query=PeriodQuery)
+@route(bp, "/dashboard", auth="staff", roles=READERS, query=PeriodQuery)
 def dashboard(principal: Principal, query: PeriodQuery) -> dict[str, Any]:
     """The period's daily sales, orders, members, bindings, commission and money flows,
     against the previous period (default: the last 30 China days), with what waits now."""
@@ -43,7 +44,7 @@ def refresh(principal: Principal) -> dict[str, Any]:
     return analytics.refresh_now(tenant_id=principal.tenant_id, now=utcnow(), actor=principal.actor)
 
 
-@route(bp, "/members/<int:member_id>/bindings", auth="staff", query=BindingsQuery)
+@route(bp, "/members/<int:member_id>/bindings", auth="staff", roles=READERS, query=BindingsQuery)
 def binding_history(principal: Principal, member_id: int, query: BindingsQuery) -> dict[str, Any]:
     """A member's binding history, newest first: parent, source, scene, start and end."""
     rows = members.binding_history(tenant_id=principal.tenant_id, member_id=member_id, limit=query.limit)

@@ -21,16 +21,16 @@ with create_app().app_context():
 
 
 def _arrange(base: str, product: dict[str, Any]) -> dict[str, Any]:
-    """A paid order waiting for shipping, and a withdrawal waiting for review: Alice (l1)
-    earns the 100.00 referral bonus when Bob is raised to l2, and asks for 80.00."""
+    """A paid order waiting for shipping, and a withdrawal waiting for review: Bob (二级代理
+    in the demo) earns his 100.00 referral bonus when his fan Heidi is raised to 三级代理,
+    the scheduler credits it, and he asks for 80.00 (above the demo's auto-approval)."""
     boss = Api(base).staff()
-    alice = Api(base).member("demo-alice")
-    alice_id = alice.call("GET", "/mp/me")["id"]
-    bob_id = Api(base).member("demo-bob").call("GET", "/mp/me")["id"]
-    boss.call("PUT", f"/admin/rewards/members/{alice_id}/level", {"agent_level": "l1"})
-    boss.call("PUT", f"/admin/rewards/members/{bob_id}/level", {"agent_level": "l2"})
+    bob = Api(base).member("demo-bob")
+    heidi_id = Api(base).member("demo-heidi").call("GET", "/mp/me")["id"]
+    boss.call("PUT", f"/admin/rewards/members/{heidi_id}/level", {"agent_level": "l3"})
     assert int(run_in_product(product, CREDIT_BONUSES_LATER)) >= 1
-    w = alice.call("POST", "/mp/wallet/withdrawals", {"amount_fen": 8000, "client_token": "browser-test-w1"})
+    assert bob.call("GET", "/mp/wallet")["available_fen"] >= 10000
+    w = bob.call("POST", "/mp/wallet/withdrawals", {"amount_fen": 8000, "client_token": "browser-test-w1"})
     assert w["status"] == "pending"
     buyer = Api(base).member("browser-buyer")
     sku = buyer.call("GET", "/mp/shop/products")["items"][0]["skus"][0]["id"]

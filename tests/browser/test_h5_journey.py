@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from tests.browser.conftest import shot, watch
+from tests.browser.conftest import Api, shot, watch
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True, "locale": "zh-CN"}
@@ -25,17 +25,19 @@ def test_share_bind_buy_pay_commission(product, browser):
     base = product["base"]
     errors: list[str] = []
 
-    # Frank (a demo promoter, 阿福) reads his share link on the 我的 page.
-    frank = browser.new_context(**PHONE)
-    page = frank.new_page()
+    # A new promoter (every member is one under the demo's automatic promoter mode, at the
+    # plan's lowest tier, with no agent level) reads the share link on the 我的 page.
+    Api(base).member("browser-promoter").call("PATCH", "/mp/me", {"nickname": "小林"})
+    promoter = browser.new_context(**PHONE)
+    page = promoter.new_page()
     watch(page, errors)
-    _login(page, base, "demo-frank")
+    _login(page, base, "browser-promoter")
     page.get_by_role("link", name="我的").click()
     link = page.get_by_label("分享链接").input_value()
     assert re.fullmatch(rf"{re.escape(base)}/h5/#/s\?t=demo&scene=i%3D[A-Z0-9]{{6}}", link), link
-    before = _wallet(base, "demo-frank")
+    before = _wallet(base, "browser-promoter")
 
-    # A new person opens the link, logs in through the sandbox and is bound to Frank.
+    # A new person opens the link, logs in through the sandbox and is bound to the promoter.
     newbie = browser.new_context(**PHONE)
     page = newbie.new_page()
     watch(page, errors)
@@ -43,7 +45,7 @@ def test_share_bind_buy_pay_commission(product, browser):
     page.get_by_role("button", name="登录并接受邀请").click()
     page.get_by_label("沙箱登录码").fill("browser-newbie")
     page.get_by_role("button", name="微信一键登录（沙箱）").click()
-    page.get_by_text("已绑定邀请人：阿福").wait_for()
+    page.get_by_text("已绑定邀请人：小林").wait_for()
     shot(page, "h5-01-share-bound")
 
     # Browse, buy the tea, pay through the sandbox.
@@ -62,11 +64,11 @@ def test_share_bind_buy_pay_commission(product, browser):
     page.get_by_text("待发货").first.wait_for()
     shot(page, "h5-04-orders")
 
-    # Frank's wallet: the 250g tea (128.00 paid, 50.00 cost) pays him 30% of the 78.00 profit.
-    page = frank.new_page()
+    # The promoter's wallet: the 250g tea (128.00 paid, 50.00 cost) pays 30% of the 78.00 profit.
+    page = promoter.new_page()
     watch(page, errors)
     page.goto(f"{base}/h5/#/me/wallet")
-    after = _wallet(base, "demo-frank")
+    after = _wallet(base, "browser-promoter")
     assert after["frozen_fen"] - before["frozen_fen"] == 2340
     page.get_by_test_id("frozen").filter(has_text=f"{after['frozen_fen'] / 100:.2f}").wait_for()
     page.get_by_text("一级佣金").first.wait_for()

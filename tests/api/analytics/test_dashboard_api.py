@@ -23,7 +23,7 @@ def test_a_manager_reads_the_dashboard_and_refreshes_it(client, factory):
 
 def test_sales_staff_may_not_read_the_dashboard(client, factory):
     tenant = factory.tenant()
-    r = client.get("/api/v1/admin/dashboard", headers=factory.staff_headers(factory.staff(tenant, "staff")))
+    r = client.get("/api/v1/admin/dashboard", headers=factory.staff_headers(factory.staff(tenant, "sales")))
     assert r.status_code == 403
 
 

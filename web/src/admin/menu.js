@@ -9,7 +9,7 @@ const M = ['boss', 'operator']
 
 export const MENU = [
   { title: '经营', icon: 'DataLine', items: [
-    { path: 'dashboard', title: '经营看板', component: Dashboard, roles: M },
+    { path: 'dashboard', title: '经营看板', component: Dashboard, roles: [...M, 'finance'] },
   ] },
   { title: '奖励', icon: 'Present', items: [
     { path: 'rewards/plans', title: '奖励方案', component: Plans, roles: M },
