@@ -1,7 +1,7 @@
 """analytics daily facts (the dashboard) and the range indexes its figures read
 
-Revision ID: 0020_web
-Revises: 0019
+Revision ID: 0021_web
+Revises: 0020
 Create Date: 2026-12-05 18:59:58.107134
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import backend.db
 
 
-revision = '0020_web'
-down_revision = '0019'
+revision = '0021_web'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
