@@ -1,5 +1,5 @@
 """Reconciliation (对账) for the operator: each day's WeChat Pay trade and fund-flow bills
-against the ledger, and the differences to look into. Boss or operator; audited."""
+against the ledger, and the differences to look into. Boss, operator or finance; audited."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_reconciliation", __name__, url_prefix="/api/v1/admin/reconciliation")
 
-MANAGERS = ("boss", "operator")
+MANAGERS = ("boss", "operator", "finance")
 
 
 class Page(Query):

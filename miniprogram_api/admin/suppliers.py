@@ -22,6 +22,7 @@ from miniprogram_api.http import Body, Query, page_of, route
 bp = Blueprint("admin_suppliers", __name__, url_prefix="/api/v1/admin/suppliers")
 
 MANAGERS = ("boss", "operator")
+MONEY = ("boss", "operator", "finance")  # suppliers' withdrawals and their payouts
 Rate = Annotated[str, Field(min_length=1, max_length=16)]
 
 
@@ -181,7 +182,7 @@ def order_split(principal: Principal, order_id: int) -> dict[str, Any]:
             "sharing": sharing.sharing_view(tenant_id=principal.tenant_id, order_id=order_id)}
 
 
-@route(bp, "/withdrawals", auth="staff", roles=MANAGERS, query=WithdrawalPage)
+@route(bp, "/withdrawals", auth="staff", roles=MONEY, query=WithdrawalPage)
 def withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
     """Suppliers' withdrawals, e.g. those waiting for review (status=pending)."""
     rows = supplier_withdrawals.list_withdrawals(tenant_id=principal.tenant_id, supplier_id=query.supplier_id,
@@ -189,7 +190,7 @@ def withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
     return page_of(rows, lambda w: supplier_withdrawals.withdrawal_view(w, admin=True), query.limit)
 
 
-@route(bp, "/withdrawals/<int:withdrawal_id>/review", method="POST", auth="staff", roles=MANAGERS,
+@route(bp, "/withdrawals/<int:withdrawal_id>/review", method="POST", auth="staff", roles=MONEY,
        body=WithdrawalReviewIn)
 def review_withdrawal(principal: Principal, withdrawal_id: int, body: WithdrawalReviewIn) -> dict[str, Any]:
     """Approve a supplier's withdrawal (paid in the next batch) or reject it (money returned)."""
@@ -210,7 +211,7 @@ def export_batch(principal: Principal) -> Response:
     return resp
 
 
-@route(bp, "/withdrawals/batches/<batch_no>/confirm", method="POST", auth="staff", roles=MANAGERS, body=ConfirmIn)
+@route(bp, "/withdrawals/batches/<batch_no>/confirm", method="POST", auth="staff", roles=MONEY, body=ConfirmIn)
 def confirm_batch(principal: Principal, batch_no: str, body: ConfirmIn) -> dict[str, Any]:
     """Report the bank's result of a batch: paid ones done, failed ones returned."""
     rows = supplier_withdrawals.confirm_batch(tenant_id=principal.tenant_id, batch_no=batch_no[:32],

@@ -307,3 +307,40 @@ def test_supplier_withdrawals_follow_the_members_rules_and_are_paid_in_a_bank_ba
         report = ledger.check_ledger(tenant_id=t.id)
         assert report.ok
         assert ledger.balances_of(tenant_id=t.id, owner_id=0)["offline_clearing"] == 9900
+
+
+def test_every_supplier_route_keeps_another_tenants_and_another_suppliers_rows_out(client, factory, sup, shop):
+    import re
+
+    from miniprogram_api.http import ROUTES
+
+    mark = "乙方机密"
+    t, other = factory.tenant(), factory.tenant()
+    boss, other_boss = (factory.staff_headers(factory.staff(x, "boss")) for x in (t, other))
+    a_headers, _ = sup.active(t, boss, name="甲茶园")
+    # Rows of another supplier of the same tenant, and of a supplier of another tenant.
+    targets = []
+    for tenant, b in ((t, boss), (other, other_boss)):
+        b_headers, _ = sup.active(tenant, b, name=mark)
+        pid, sku = sup.product(b_headers, b)
+        client.patch(f"{PORTAL}/products/{pid}", headers=b_headers, json={"description": mark})
+        member = factory.member(tenant)
+        placed = client.post(f"{SHOP}/orders", headers=factory.member_headers(member), json={
+            "items": [{"sku_id": sku, "quantity": 1}], "receiver": {**RECEIVER, "name": mark}})
+        assert placed.status_code == 201
+        shop.deliver(shop.payment(tenant, member, db.session.get(Order, placed.json["id"])))
+        (sub,) = client.get(f"{PORTAL}/orders", headers=b_headers).json["items"]
+        refund = client.post(f"{SHOP}/orders/{placed.json['id']}/refunds", headers=factory.member_headers(member),
+                             json={"reason": mark})
+        targets.append({"product_id": pid, "sku_id": sku, "sub_order_id": sub["id"], "refund_id": refund.json["id"]})
+    checked = 0
+    for r in ROUTES:
+        if r.auth != "supplier":
+            continue
+        for ids in targets:
+            url = re.sub(r"<([^>]+)>", lambda m, ids=ids: str(ids.get(m.group(1).split(":")[-1], 1)), r.rule)
+            resp = client.open(url, method=r.method, headers=a_headers, json={} if r.method != "GET" else None)
+            assert resp.status_code < 500, (r.method, url, resp.status_code)
+            assert mark not in resp.get_data(as_text=True), (r.method, url)
+            checked += 1
+    assert checked >= 15
