@@ -47,7 +47,7 @@ def test_a_payment_missing_from_the_ledger_is_listed_and_resolved_by_the_operato
     _, sku = shop.product(t, price_fen=5000)
     shop.paid_order(t, buyer, [(sku, 1)])
     lost = shop.order(t, buyer, [(sku, 1)])
-    shop.payment(t, buyer, lost)  # paid at WeChat Pay; the notification never arrives
+    late = shop.payment(t, buyer, lost)  # paid at WeChat Pay; the notification does not arrive (yet)
     now = utcnow()
     today = now.astimezone(CHINA).date()
     refused = client.post(f"{BASE}/runs", headers=boss, json={"bill_date": today.isoformat()})
@@ -69,3 +69,5 @@ def test_a_payment_missing_from_the_ledger_is_listed_and_resolved_by_the_operato
     assert client.post(f"{BASE}/differences/{d['id']}/resolve", headers=other_boss,
                        json={"resolution": "x"}).status_code == 404
     assert client.get(f"{BASE}/differences", headers=other_boss).json["items"] == []
+    (d,) = shop.deliver(late)  # it does arrive: nothing is left pending in the shared sandbox
+    assert d.result.status_code == 204
