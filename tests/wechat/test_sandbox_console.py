@@ -23,7 +23,7 @@ def test_the_console_page_lists_every_control_with_a_form_and_a_curl() -> None:
         nonce = re.search(r"'nonce-([^']+)'", csp)
         assert nonce and f'<style nonce="{nonce.group(1)}">' in res.text
         assert res.headers["X-Content-Type-Options"] == "nosniff"
-        assert "微信沙箱控制台" in res.text
+        assert "微信沙箱控制台" in res.text and "最近的微信支付订单" in res.text
         for control in builtin_controls(sb):
             assert f'action="/sandbox/console/{control.key}"' in res.text
             assert f"{sb.url}/sandbox/controls/{control.key}" in res.text

@@ -285,6 +285,10 @@ table{border-collapse:collapse;width:100%;font-size:12px}td,th{border:1px solid 
 {% endfor %}<button type="submit">执行</button></form>
 <pre>{{ curls[c.key] }}</pre></section>
 {% endfor %}{% endfor %}
+<h2>最近的微信支付订单</h2>
+<table><tr><th>商户单号（order_no）</th><th>商品</th><th>金额（分）</th><th>状态</th></tr>
+{% for o in orders %}<tr><td>{{ o.out_trade_no }}</td><td>{{ o.description }}</td><td>{{ o.total_fen }}</td><td>{{ o.trade_state }}</td></tr>{% else %}<tr><td colspan="4">暂无</td></tr>{% endfor %}
+</table>
 <h2>最近的支付通知</h2>
 <table><tr><th>id</th><th>类型</th><th>商户单号</th><th>待投递</th></tr>
 {% for n in notifications %}<tr><td>{{ n.id }}</td><td>{{ n.event_type }}</td><td>{{ n.no }}</td><td>{{ "是" if n.pending else "" }}</td></tr>{% endfor %}
@@ -365,6 +369,7 @@ def install_console(app: Flask, sb: Sandbox) -> None:
                               "no": n.resource.get("out_trade_no") or n.resource.get("out_refund_no")
                               or n.resource.get("out_bill_no") or ""}
                              for n in sb.notifications[-20:]][::-1]
+            orders = sorted(sb.orders.values(), key=lambda o: o.created_at)[-10:][::-1]
             sent = [("小程序订阅消息", sb.subscribe_messages[-20:][::-1]),
                     ("企业微信应用消息", sb.wecom_messages[-20:][::-1]),
                     ("企业微信群机器人", sb.robot_messages[-20:][::-1]),
@@ -379,7 +384,7 @@ def install_console(app: Flask, sb: Sandbox) -> None:
             _PAGE, nonce=nonce, instance=sb.instance_id, auto_deliver=sb.auto_deliver,
             groups=list(groups.items()), curls={c.key: _curl(base, c.key, c.fields) for c in sb.controls.values()},
             result=None if result is None else json.dumps(result, ensure_ascii=False, indent=2, default=str),
-            result_title=result_title, error=status != 200, images=images, notifications=notifications,
+            result_title=result_title, error=status != 200, images=images, notifications=notifications, orders=orders,
             sent=[(t, [json.dumps(r, ensure_ascii=False, default=str) for r in rows]) for t, rows in sent])
         return _security_headers(Response(html, status=status, content_type="text/html; charset=utf-8"), nonce)
 
