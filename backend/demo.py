@@ -42,7 +42,7 @@ from backend.orders import service as orders
 from backend.payments import service as payments
 from backend.tenants.models import Tenant
 from backend.tenants.service import create_tenant
-from backend.wechat.demo import demo_credentials
+from backend.wechat.demo import demo_credentials, demo_mchid
 from backend.wechat.sandbox import sandbox_openid
 
 if TYPE_CHECKING:
@@ -110,6 +110,7 @@ class _Journey:
 
     def __init__(self, tenant: Tenant, sandbox: Sandbox, send: Send) -> None:
         self.tenant_id = tenant.id
+        self.mchid = demo_mchid(tenant.slug)
         self.sandbox = sandbox
         self.send = send
         with unit_of_work():
@@ -120,10 +121,13 @@ class _Journey:
             self.skus = {f"{p.name}/{s.name}": s.id for p in products for s in skus[p.id]}
 
     def deliver_pending(self) -> None:
-        """Deliver every notification the sandbox queued to the product (signed, real wire)."""
-        for d in self.sandbox.deliver_pending(send=self.send):
-            if not d.result.ok:
-                raise RuntimeError(f"demo: notification refused: {d.result.status_code} {d.result.body}")
+        """Deliver the notifications the sandbox queued for this tenant's merchant and not
+        yet delivered (signed, real wire), never another tenant's."""
+        pending = [n for n in self.sandbox.pending_notifications() if n.mchid == self.mchid]
+        for n in pending:
+            for d in self.sandbox.deliver(n, send=self.send):
+                if not d.result.ok:
+                    raise RuntimeError(f"demo: notification refused: {d.result.status_code} {d.result.body}")
 
     def order(self, code: str, items: dict[str, int]) -> int:
         with unit_of_work():
