@@ -333,3 +333,48 @@ def test_a_level_changed_by_hand_moves_the_authorization_and_reissues_the_certif
     auths = client.get("/api/v1/admin/agents/authorizations", headers=boss).json["items"]
     assert auths[0]["status"] == "revoked"
     assert client.get(f"/api/v1/public/certificates/{certs[0]['serial']}").json["status"] == "revoked"
+
+
+def test_platform_settlement_keeps_the_payment_and_pays_the_upline_its_own_price(client, factory, channel):
+    tenant, product_id, sku_id = channel.brand(settlement_mode="platform")
+    top, mid = channel.agents_chain(tenant, ["l1", "l2"])
+    channel.stock(tenant, top, sku_id, 10)
+    channel.stored_value(tenant, mid, 60_000)
+    h = factory.member_headers(mid)
+    r = client.post("/api/v1/mp/agent/restocks", json={"items": [{"sku_id": sku_id, "quantity": 10}],
+                                                       "source": "upline"}, headers=h).json
+    assert r["settlement_mode"] == "platform" and r["amount_fen"] == 60_000
+    assert client.post(f"/api/v1/mp/agent/restocks/{r['id']}/pay-stored", headers=h).status_code == 200
+    assert channel.pieces(tenant, mid, sku_id) == 10 and channel.pieces(tenant, top, sku_id) == 0
+    with channel.app.app_context():
+        # the upline is paid back what the pieces cost it (l1: 50.00 × 10), the platform keeps the rest;
+        # the plan's level-difference dividend (10% − 7% of 600.00) is frozen as for any order
+        assert channel.balances(tenant, top)["member_available"] == 50_000
+        assert channel.balances(tenant, top)["member_frozen"] == 1_800
+        assert channel.balances(tenant, mid)["member_stored"] == 0
+
+
+def test_a_retail_order_in_an_agents_mini_shop_ships_from_its_cloud_stock(client, factory, channel):
+    from backend.db import utcnow
+    from backend.members import service as members
+    from backend.shops import service as shops
+
+    tenant, product_id, sku_id = channel.brand()
+    (agent,) = channel.agents_chain(tenant, ["l2"])
+    channel.stock(tenant, agent, sku_id, 5)
+    with unit_of_work():
+        members.adjust_member(tenant_id=tenant.id, member_id=agent.id, changes={"promoter_status": "active"},
+                              actor="test")
+        shop = shops.open_shop(tenant_id=tenant.id, member_id=agent.id, name="小王茶铺", now=utcnow())
+        shops.set_products(tenant_id=tenant.id, member_id=agent.id, product_ids=[product_id], now=utcnow())
+        shop_id = shop.id
+    buyer = factory.member(tenant)
+    o = client.post("/api/v1/mp/shop/orders", headers=factory.member_headers(buyer), json={
+        "items": [{"sku_id": sku_id, "quantity": 2}], "source": {"type": "shop", "id": shop_id},
+        "receiver": {"name": "张三", "phone": "13800138000", "address": "上海市黄浦区南京东路 1 号"}})
+    assert o.status_code == 201, o.json
+    assert channel.pieces(tenant, agent, sku_id) == 3
+    with channel.app.app_context():
+        from backend.catalog import service as catalog
+
+        assert catalog.get_sku(tenant_id=tenant.id, sku_id=sku_id).stock == 995  # only the agent's restock
