@@ -59,3 +59,8 @@ class RegionNotAuthorized(Forbidden):
 class CertificateNotFound(NotFound):
     code = "certificate_not_found"
     message = "证书编号不存在，可能是伪造的证书"
+
+
+class NotADownline(DomainError):
+    code = "not_a_downline"
+    message = "只能转给自己团队中的下级代理"

@@ -9,7 +9,7 @@ member's level there too, so rewards and prices follow the authorization.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from backend.agents.errors import (
     AuthorizationNotFound,
     CertificateNotFound,
     InvalidAgentInput,
+    NotADownline,
     NotAnAgent,
     NotYourReview,
     ProductNotAuthorized,
@@ -151,14 +152,7 @@ def list_authorizations(*, tenant_id: int, status: str | None = None, after_id: 
 
 def active_agent(*, tenant_id: int, member_id: int, now: datetime) -> Authorization:
     """The member's authorization if it is active and in force; else a clear refusal."""
-    auth = find_authorization(tenant_id=tenant_id, member_id=member_id)
-    if auth is None:
-        raise NotAnAgent()
-    if auth.status != "active":
-        raise AuthorizationInactive(f"代理授权{'已暂停' if auth.status == 'suspended' else '已撤销'}")
-    if not auth.valid_from <= now < auth.valid_until:
-        raise AuthorizationExpired(f"代理授权已于 {auth.valid_until:%Y-%m-%d} 过期")
-    return auth
+    return _in_force(find_authorization(tenant_id=tenant_id, member_id=member_id), now)
 
 
 def region_matches(regions: Sequence[Mapping[str, Any]] | None, province: str | None, city: str | None) -> bool:
@@ -192,6 +186,33 @@ def check_can_sell(*, tenant_id: int, member_id: int, product_ids: Sequence[int]
     if province is not None and not region_matches(auth.regions, province, city):
         raise RegionNotAuthorized(details={"regions": auth.regions})
     return auth
+
+
+def _in_force(auth: Authorization | None, now: datetime) -> Authorization:
+    if auth is None:
+        raise NotAnAgent()
+    if auth.status != "active":
+        raise AuthorizationInactive(f"代理授权{'已暂停' if auth.status == 'suspended' else '已撤销'}")
+    if not auth.valid_from <= now < auth.valid_until:
+        raise AuthorizationExpired(f"代理授权已于 {auth.valid_until:%Y-%m-%d} 过期")
+    return auth
+
+
+def check_can_transfer(*, tenant_id: int, from_id: int, to_id: int, product_id: Callable[[], int],
+                       now: datetime) -> None:
+    """Both agents in force and authorized for the product, the receiver in the sender's
+    team (any depth): one read of both authorizations and one of the receiver's path.
+    `product_id` is asked for only when an authorization lists products."""
+    found = {a.member_id: a for a in db.session.scalars(select(Authorization).where(
+        Authorization.tenant_id == tenant_id, Authorization.member_id.in_([from_id, to_id])))}
+    sender = _in_force(found.get(from_id), now)
+    if sender.product_ids is not None and product_id() not in sender.product_ids:
+        raise ProductNotAuthorized(details={"product_ids": [product_id()]})
+    if not is_downline(tenant_id=tenant_id, member_id=to_id, of_member_id=from_id):
+        raise NotADownline()
+    receiver = _in_force(found.get(to_id), now)
+    if receiver.product_ids is not None and product_id() not in receiver.product_ids:
+        raise ProductNotAuthorized("接收方的代理授权不含该商品", details={"product_ids": [product_id()]})
 
 
 def authorization_view(a: Authorization, *, now: datetime | None = None) -> dict[str, Any]:

@@ -1,3 +1,4 @@
+from backend.agents.errors import NotADownline  # noqa: F401  (re-exported: a transfer refusal)
 from backend.errors import Conflict, DomainError, NotFound
 
 
@@ -9,11 +10,6 @@ class InsufficientPieces(Conflict):
 class InvalidStockInput(DomainError):
     code = "invalid_stock_input"
     message = "云仓请求有误"
-
-
-class NotADownline(DomainError):
-    code = "not_a_downline"
-    message = "只能转给自己团队中的下级代理"
 
 
 class NoSupplyingUpline(DomainError):

@@ -7,12 +7,13 @@ agents domain; money and orders are the flows' business (backend/flows).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from backend import bulk
 from backend.agents import service as agents
 from backend.audit.service import record_audit
 from backend.extensions import db
@@ -30,6 +31,7 @@ from backend.warehouse.ledger import HELD, SHIPPED, SUPPLY, Leg, agent
 from backend.warehouse.models import Dropship, Pickup, Restock, Transfer
 
 MAX_PIECES = 100_000
+_transfers = Transfer.__table__
 
 
 def _pieces_ok(n: Any) -> bool:
@@ -133,27 +135,30 @@ def restock_view(r: Restock) -> dict[str, Any]:
 # ------------------------------------------------------------------ transfers
 
 
-def transfer(*, tenant_id: int, from_id: int, to_id: int, sku_id: int, product_id: int, pieces: int,
+def transfer(*, tenant_id: int, from_id: int, to_id: int, sku_id: int, product_id: Callable[[], int], pieces: int,
              client_token: str, confirmation: bool, now: datetime, note: str = "") -> Transfer:
     """Move pieces to a downline agent: at once, or held until the receiver confirms
-    (tenant policy). Once per client token; never overdraws."""
+    (tenant policy). Once per client token (a replay returns the first); never overdraws.
+    `product_id` gives the SKU's product when an authorization needs it."""
     if not _pieces_ok(pieces):
         raise InvalidStockInput(details=[{"field": "pieces", "message": f"数量须为 1–{MAX_PIECES}"}])
     if to_id == from_id:
         raise NotADownline("不能转给自己")
-    existing = db.session.scalar(select(Transfer).where(
-        Transfer.tenant_id == tenant_id, Transfer.from_id == from_id, Transfer.client_token == client_token))
-    if existing is not None:
+    agents.check_can_transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id, product_id=product_id, now=now)
+    row = {"tenant_id": tenant_id, "from_id": from_id, "to_id": to_id, "sku_id": sku_id, "pieces": pieces,
+           "status": "pending" if confirmation else "done", "client_token": client_token, "note": note[:200],
+           "created_at": now, "decided_at": None if confirmation else now}
+    # The client token's unique key makes the first request the only one: a replay inserts nothing.
+    claimed = bulk.insert_rows(_transfers, [row], ignore=True, returning=(_transfers.c.id,))
+    if not claimed:
+        existing = db.session.scalar(select(Transfer).where(
+            Transfer.tenant_id == tenant_id, Transfer.from_id == from_id, Transfer.client_token == client_token)
+            .with_for_update(read=True))
+        if existing is None:  # the first request rolled back meanwhile
+            return transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id, sku_id=sku_id, product_id=product_id,
+                            pieces=pieces, client_token=client_token, confirmation=confirmation, now=now, note=note)
         return existing
-    agents.check_can_sell(tenant_id=tenant_id, member_id=from_id, product_ids=[product_id], now=now)
-    if not agents.is_downline(tenant_id=tenant_id, member_id=to_id, of_member_id=from_id):
-        raise NotADownline()
-    agents.check_can_sell(tenant_id=tenant_id, member_id=to_id, product_ids=[product_id], now=now)
-    t = Transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id, sku_id=sku_id, pieces=pieces,
-                 status="pending" if confirmation else "done", client_token=client_token, note=note[:200],
-                 created_at=now, decided_at=None if confirmation else now)
-    db.session.add(t)
-    db.session.flush()
+    t = Transfer(id=int(claimed[0][0]), **row)  # a plain copy of the row just written, for the caller's view
     target = HELD if confirmation else agent(to_id)
     ledger.post(tenant_id=tenant_id, key=f"transfer:{t.id}", kind="transfer_hold" if confirmation else "transfer",
                 legs=[Leg(agent(from_id), sku_id, -pieces), Leg(target, sku_id, pieces)], now=now,
