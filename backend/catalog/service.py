@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,7 +27,7 @@ from backend.catalog.errors import (
 )
 from backend.catalog.models import Product, Sku
 from backend.extensions import db
-from backend.money import yuan
+from backend.money import apply_rate, yuan
 
 MAX_PRICE_FEN = 100_000_000  # 1,000,000 yuan per piece
 MAX_STOCK = 10_000_000
@@ -281,10 +282,14 @@ def can_buy(product: Product, agent_level: str | None) -> bool:
     return product.allowed_levels is None or agent_level in product.allowed_levels
 
 
-def unit_price(sku: Sku, agent_level: str | None) -> int:
-    """What one piece costs a buyer of this agent level (its level price, else the retail price)."""
+def unit_price(sku: Sku, agent_level: str | None, member_discount: Decimal | None = None) -> int:
+    """What one piece costs a buyer: an agent's level price when the SKU has one for the
+    buyer's agent level (the channel price wins), else the retail price less the
+    buyer's member-level discount (rounded down to the fen, never below 1), else retail."""
     if agent_level and sku.level_prices and agent_level in sku.level_prices:
         return int(sku.level_prices[agent_level])
+    if member_discount is not None:
+        return max(1, apply_rate(sku.price_fen, member_discount))
     return sku.price_fen
 
 
@@ -320,7 +325,8 @@ def product_categories(*, tenant_id: int, product_ids: Sequence[int]) -> dict[in
         Product.tenant_id == tenant_id, Product.id.in_(sorted(set(product_ids))))).tuples().all())
 
 
-def price_skus(*, tenant_id: int, sku_ids: Sequence[int], agent_level: str | None) -> dict[int, PricedSku]:
+def price_skus(*, tenant_id: int, sku_ids: Sequence[int], agent_level: str | None,
+               member_discount: Decimal | None = None) -> dict[int, PricedSku]:
     """Price SKUs for a buyer, checking each is enabled, on the shelf and permitted."""
     skus = {s.id: s for s in db.session.scalars(select(Sku).where(Sku.tenant_id == tenant_id,
                                                                   Sku.id.in_(sku_ids)))}
@@ -337,7 +343,8 @@ def price_skus(*, tenant_id: int, sku_ids: Sequence[int], agent_level: str | Non
             raise ProductOffShelf(f"商品已下架：{product.name}", details={"product_id": product.id})
         if not can_buy(product, agent_level):
             raise ProductNotPermitted(f"您的等级暂不能购买：{product.name}", details={"product_id": product.id})
-        out[sku_id] = PricedSku(sku=sku, product=product, unit_price_fen=unit_price(sku, agent_level))
+        out[sku_id] = PricedSku(sku=sku, product=product,
+                                unit_price_fen=unit_price(sku, agent_level, member_discount))
     return out
 
 
@@ -390,13 +397,15 @@ def product_admin_view(product: Product, skus: Sequence[Sku]) -> dict[str, Any]:
             "created_at": product.created_at.isoformat(), "updated_at": product.updated_at.isoformat()}
 
 
-def product_buyer_view(product: Product, skus: Sequence[Sku], *, agent_level: str | None) -> dict[str, Any]:
-    """A product as a buyer sees it: its own price per SKU, no cost price."""
+def product_buyer_view(product: Product, skus: Sequence[Sku], *, agent_level: str | None,
+                       member_discount: Decimal | None = None) -> dict[str, Any]:
+    """A product as a buyer sees it: its own price per SKU (agent or member-level price
+    beside the retail price), no cost price."""
     rows = []
     for s in skus:
         if not s.enabled:
             continue
-        price = unit_price(s, agent_level)
+        price = unit_price(s, agent_level, member_discount)
         rows.append({"id": s.id, "name": s.name, "price_fen": price, "price": yuan(price),
                      "retail_price_fen": s.price_fen, "in_stock": s.stock > 0, "stock": s.stock})
     prices = [r["price_fen"] for r in rows]

@@ -26,6 +26,7 @@ from backend.flows import agent_channel
 from backend.marketing import coupons, points
 from backend.marketing.errors import InsufficientPoints, PointsOverCap
 from backend.marketing.pricing import CouponResult, Line, allocate, points_cap_fen
+from backend.members import levels as member_levels
 from backend.members import service as members
 from backend.money import yuan
 from backend.orders import service as orders
@@ -125,7 +126,9 @@ def quote(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest]
     quantities: dict[int, int] = {}
     for item in items:
         quantities[item.sku_id] = quantities.get(item.sku_id, 0) + item.quantity
-    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=member.agent_level)
+    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=member.agent_level,
+                                member_discount=member_levels.member_discount(
+                                    tenant_id=tenant_id, member_level=member.member_level))
     cats = catalog.product_categories(tenant_id=tenant_id, product_ids=[p.product.id for p in priced.values()])
     lines = [Line(key=i, product_id=priced[s].product.id, category=cats.get(priced[s].product.id, ""),
                   amount_fen=priced[s].unit_price_fen * q) for i, (s, q) in enumerate(quantities.items())]

@@ -13,8 +13,9 @@ walks a subtree (a tenant may hold millions of members):
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
@@ -137,3 +138,17 @@ class PromoterApplication(TenantScoped, Base):
     reject_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MemberLevel(TenantScoped, Base):
+    """A member (VIP) level the brand defines (会员等级): its name and the discount its
+    members get on retail prices at checkout (0.95 = 95折). Members hold a level number
+    (`Member.member_level`, 0 = none) that staff set by hand, audited."""
+
+    __tablename__ = "member_levels"
+    __table_args__ = (UniqueConstraint("tenant_id", "level"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    level: Mapped[int] = mapped_column(Integer, nullable=False)  # 1 … 100
+    name: Mapped[str] = mapped_column(String(20), nullable=False)
+    discount_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), nullable=False)  # a rate, never money

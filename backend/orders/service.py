@@ -22,6 +22,7 @@ from backend.catalog import service as catalog
 from backend.db import expire_loaded, newest_first
 from backend.events import announce
 from backend.extensions import db
+from backend.members import levels as member_levels
 from backend.members import service as members
 from backend.money import yuan
 from backend.orders import finance_link, paid
@@ -119,7 +120,9 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
     if any(q > MAX_QUANTITY for q in quantities.values()):
         raise InvalidOrderInput(details=[{"field": "items", "message": f"单个规格最多购买 {MAX_QUANTITY} 件"}])
     member = members.get_member(tenant_id=tenant_id, member_id=member_id)
-    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=member.agent_level)
+    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=member.agent_level,
+                                member_discount=member_levels.member_discount(
+                                    tenant_id=tenant_id, member_level=member.member_level))
     if stock_source == "catalog":
         catalog.reserve_stock(tenant_id=tenant_id, quantities=quantities)
     if source_type == "shop" and source_id is not None:

@@ -3,6 +3,7 @@ for refunds. Prices are the buyer's own (per agent level)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from flask import Blueprint
@@ -13,6 +14,7 @@ from backend.catalog import service as catalog
 from backend.db import utcnow
 from backend.flows import agent_channel as channel
 from backend.flows import suppliers as supplier_flows
+from backend.members import levels as member_levels
 from backend.members import service as members
 from backend.orders import service as orders
 from backend.payments import service as payments
@@ -63,8 +65,11 @@ class RefundIn(Body):
     reason: str = Field(min_length=1, max_length=200)
 
 
-def _level(principal: Principal) -> str | None:
-    return members.get_member(tenant_id=principal.tenant_id, member_id=principal.subject_id).agent_level
+def _pricing(principal: Principal) -> tuple[str | None, Decimal | None]:
+    """The buyer's agent level and member-level discount: what prices the pages show."""
+    me = members.get_member(tenant_id=principal.tenant_id, member_id=principal.subject_id)
+    return me.agent_level, member_levels.member_discount(tenant_id=principal.tenant_id,
+                                                         member_level=me.member_level)
 
 
 def _order_out(order: Any) -> dict[str, Any]:
@@ -75,20 +80,21 @@ def _order_out(order: Any) -> dict[str, Any]:
 @route(bp, "/products", auth="member", query=ProductPage)
 def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     """On-shelf products I may buy, with my prices."""
-    level = _level(principal)
+    level, discount = _pricing(principal)
     rows = catalog.browse_products(tenant_id=principal.tenant_id, agent_level=level, after_id=query.after_id,
                                    limit=query.limit)
     skus = catalog.skus_of(tenant_id=principal.tenant_id, product_ids=[p.id for p in rows])
-    return page_of(rows, lambda p: catalog.product_buyer_view(p, skus[p.id], agent_level=level), query.limit)
+    return page_of(rows, lambda p: catalog.product_buyer_view(p, skus[p.id], agent_level=level,
+                                                              member_discount=discount), query.limit)
 
 
 @route(bp, "/products/<int:product_id>", auth="member")
 def product(principal: Principal, product_id: int) -> dict[str, Any]:
     """One product with its SKUs at my prices."""
-    level = _level(principal)
+    level, discount = _pricing(principal)
     p = catalog.visible_product(tenant_id=principal.tenant_id, product_id=product_id, agent_level=level)
     skus = catalog.skus_of(tenant_id=principal.tenant_id, product_ids=[p.id])[p.id]
-    return catalog.product_buyer_view(p, skus, agent_level=level)
+    return catalog.product_buyer_view(p, skus, agent_level=level, member_discount=discount)
 
 
 @route(bp, "/orders", method="POST", auth="member", body=OrderIn, status=201)
