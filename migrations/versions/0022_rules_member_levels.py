@@ -1,7 +1,7 @@
 """member levels
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021_web
 Create Date: 2026-12-05 19:49:37.554177
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import backend.db
 
 
-revision = '0021'
-down_revision = '0020'
+revision = '0022'
+down_revision = '0021_web'
 branch_labels = None
 depends_on = None
 
