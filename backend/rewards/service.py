@@ -563,10 +563,10 @@ _UNSET: Any = object()
 
 
 def set_member_level(*, tenant_id: int, member_id: int, actor: str, agent_level: str | None = _UNSET,
-                     promoter_tier: str = _UNSET) -> Member:
+                     promoter_tier: str = _UNSET, reason: str | None = None) -> Member:
     """An operator sets a member's agent level (None clears it) and/or promoter tier by
-    hand: checked against the active plan, audited, locked against automatic lowering,
-    and paying referral bonuses when the level rises."""
+    hand: checked against the active plan, audited with the reason given, locked against
+    automatic lowering, and paying referral bonuses when the level rises."""
     plan = get_active_plan(tenant_id=tenant_id)
     if agent_level is not _UNSET and agent_level is not None and agent_level not in plan.level_by_key:
         raise UnknownLevel(details=[{"field": "agent_level", "message": f"方案中没有代理等级：{agent_level}"}])
@@ -585,7 +585,8 @@ def set_member_level(*, tenant_id: int, member_id: int, actor: str, agent_level:
                       new_value=promoter_tier, source="manual", actor=actor)
     record_audit(tenant_id=tenant_id, actor=actor, action="rewards.set_level", target_type="member",
                  target_id=member.id, before=before,
-                 after={"agent_level": member.agent_level, "promoter_tier": member.promoter_tier})
+                 after={"agent_level": member.agent_level, "promoter_tier": member.promoter_tier,
+                        **({"reason": reason} if reason else {})})
     db.session.flush()
     return member
 

@@ -6,27 +6,21 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint
-from pydantic import Field
 
 from backend.analytics import service as analytics
 from backend.auth.tokens import Principal
 from backend.db import utcnow
-from backend.members import service as members
 from miniprogram_api.http import Query, route
 
 bp = Blueprint("admin_dashboard", __name__, url_prefix="/api/v1/admin")
 
 MANAGERS = ("boss", "operator")
-READERS = ("boss", "operator", "finance")  # the figures; sales staff see their own customers only
+READERS = ("boss", "operator", "finance")  # the figures; sales staff see their own customers
 
 
 class PeriodQuery(Query):
     start: date | None = None
     end: date | None = None
-
-
-class BindingsQuery(Query):
-    limit: int = Field(50, ge=1, le=200)
 
 
 @route(bp, "/dashboard", auth="staff", roles=READERS, query=PeriodQuery)
@@ -42,10 +36,3 @@ def dashboard(principal: Principal, query: PeriodQuery) -> dict[str, Any]:
 def refresh(principal: Principal) -> dict[str, Any]:
     """Recompute today's and yesterday's figures now (the scheduler does it every 5 minutes)."""
     return analytics.refresh_now(tenant_id=principal.tenant_id, now=utcnow(), actor=principal.actor)
-
-
-@route(bp, "/members/<int:member_id>/bindings", auth="staff", roles=READERS, query=BindingsQuery)
-def binding_history(principal: Principal, member_id: int, query: BindingsQuery) -> dict[str, Any]:
-    """A member's binding history, newest first: parent, source, scene, start and end."""
-    rows = members.binding_history(tenant_id=principal.tenant_id, member_id=member_id, limit=query.limit)
-    return {"items": rows}

@@ -50,6 +50,7 @@ class PayoutPage(Query):
 class LevelIn(Body):
     agent_level: str | None = Field(None, min_length=1, max_length=32)
     promoter_tier: str = Field(None, min_length=1, max_length=32)
+    reason: str | None = Field(None, min_length=1, max_length=200, description="why (kept in the audit log)")
 
 
 @route(bp, "/plans", auth="staff", query=PlanPage)

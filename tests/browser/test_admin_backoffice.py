@@ -125,3 +125,42 @@ def test_log_in_read_dashboard_review_withdrawal_edit_plan_ship_order(product, b
     shipped = boss.call("GET", f"/admin/shop/orders/{arranged['order']['id']}")
     assert shipped["status"] == "shipped" and shipped["logistics"]["tracking_no"] == "SF1234567890"
     assert errors == []
+
+
+def test_every_page_of_the_menu_opens_and_the_team_tree_expands(product, browser):
+    base = product["base"]
+    errors: list[str] = []
+    page = browser.new_context(**DESKTOP).new_page()
+    watch(page, errors)
+    page.goto(f"{base}/admin/")
+    page.get_by_label("商户标识").fill("demo")
+    page.get_by_label("用户名").fill("boss")
+    page.get_by_label("密码").fill("demo1234")
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("heading", name="经营看板").wait_for()
+
+    # Members: search Alice, open her, expand the tree two levels lazily.
+    page.get_by_role("menuitem", name="会员与团队").click()
+    page.get_by_label("搜索会员").fill("爱丽丝")
+    page.get_by_role("button", name="搜索").click()
+    page.locator("tr", has_text="爱丽丝").get_by_role("button", name="详情").click()
+    tree = page.get_by_role("tree")
+    tree.get_by_text(re.compile(r"爱丽丝.*团队")).click()
+    tree.get_by_text(re.compile(r"小波 #\d+ · 团队")).wait_for()
+    tree.locator(".el-tree-node__content", has_text="小波").locator(".el-tree-node__expand-icon").click()
+    tree.get_by_text(re.compile(r"卡罗尔 #\d+")).wait_for()
+    shot(page, "admin-07-members-tree")
+    page.get_by_role("tab", name="绑定记录").click()
+    page.keyboard.press("Escape")
+
+    for item, heading, name in [("商品管理", "商品管理", "admin-08-catalog"), ("资金与对账", "资金与对账", "admin-09-finance"),
+                                ("操作日志", "操作日志", "admin-10-audit")]:
+        page.get_by_role("menuitem", name=item).click()
+        page.get_by_role("heading", name=heading).wait_for()
+        page.wait_for_load_state("networkidle")
+        shot(page, name)
+    page.get_by_role("menuitem", name="资金与对账").click()
+    page.get_by_role("tab", name="账本核对").click()
+    page.get_by_text("账本平衡：余额与分录一致").wait_for()
+    shot(page, "admin-11-ledger-check")
+    assert errors == []

@@ -44,6 +44,14 @@ export function makeClient(storageKey, onUnauthorized) {
     put: (p, b = {}) => request('PUT', p, b),
     patch: (p, b = {}) => request('PATCH', p, b),
     del: (p) => request('DELETE', p),
+    upload: async (p, file) => {
+      const form = new FormData()
+      form.append('file', file)
+      const res = await fetch(`/api/v1${p}`, { method: 'POST', body: form, headers: state.token ? { Authorization: `Bearer ${state.token}` } : {} })
+      const data = await res.json().catch(() => null)
+      if (!res.ok) { if (res.status === 401 && onUnauthorized) onUnauthorized(); throw new ApiError(res.status, data) }
+      return data
+    },
     blob: async (p, q) => (await request('GET', q ? `${p}?${new URLSearchParams(clean(q))}` : p, undefined, { raw: true })).blob(),
   }
 }

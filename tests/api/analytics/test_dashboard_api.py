@@ -41,3 +41,33 @@ def test_binding_history_lists_a_members_bindings(client, factory):
     h = factory.staff_headers(factory.staff(tenant, "operator"))
     items = client.get(f"/api/v1/admin/members/{child.id}/bindings", headers=h).json["items"]
     assert [(i["parent_id"], i["ended_at"]) for i in items] == [(parent.id, None)]
+
+
+def test_the_team_tree_expands_one_level_at_a_time(client, factory):
+    tenant = factory.tenant()
+    root, child, grandchild = factory.chain(tenant, 3)
+    other = factory.member(tenant, parent=root)
+    h = factory.staff_headers(factory.staff(tenant, "boss"))
+    page = client.get(f"/api/v1/admin/members/{root.id}/children", headers=h).json
+    assert [m["id"] for m in page["items"]] == [child.id, other.id] and page["next_cursor"] is None
+    assert page["items"][0]["team"]["total"] == 1
+    page = client.get(f"/api/v1/admin/members/{root.id}/children?limit=1", headers=h).json
+    assert [m["id"] for m in page["items"]] == [child.id] and page["next_cursor"] == child.id
+    page = client.get(f"/api/v1/admin/members/{root.id}/children?limit=1&after_id={child.id}", headers=h).json
+    assert [m["id"] for m in page["items"]] == [other.id]
+    sales = factory.staff_headers(factory.staff(tenant, "sales"))
+    assert client.get(f"/api/v1/admin/members/{root.id}/children", headers=sales).status_code == 403
+
+
+def test_a_level_change_keeps_its_reason_in_the_audit(client, factory, sandbox):
+    from tests.orders_factories import OrdersFactory
+
+    tenant = factory.tenant()
+    OrdersFactory(client.application, sandbox).plan(tenant)
+    member = factory.member(tenant)
+    h = factory.staff_headers(factory.staff(tenant, "boss"))
+    r = client.put(f"/api/v1/admin/rewards/members/{member.id}/level", headers=h,
+                   json={"promoter_tier": "normal", "reason": "线下培训合格"})
+    assert r.status_code == 200, r.json
+    entry = client.get("/api/v1/admin/audit", headers=h).json["items"][0]
+    assert entry["action"] == "rewards.set_level" and entry["after"]["reason"] == "线下培训合格"

@@ -4,6 +4,10 @@ import Dashboard from './pages/Dashboard.vue'
 import Withdrawals from './pages/Withdrawals.vue'
 import Orders from './pages/Orders.vue'
 import Plans from './pages/Plans.vue'
+import Members from './pages/Members.vue'
+import Finance from './pages/Finance.vue'
+import Audit from './pages/Audit.vue'
+import Catalog from './pages/Catalog.vue'
 
 const M = ['boss', 'operator']
 
@@ -11,14 +15,22 @@ export const MENU = [
   { title: '经营', icon: 'DataLine', items: [
     { path: 'dashboard', title: '经营看板', component: Dashboard, roles: [...M, 'finance'] },
   ] },
+  { title: '会员', icon: 'User', items: [
+    { path: 'members', title: '会员与团队', component: Members, roles: [...M, 'finance'] },
+  ] },
   { title: '奖励', icon: 'Present', items: [
     { path: 'rewards/plans', title: '奖励方案', component: Plans, roles: M },
   ] },
   { title: '商品与订单', icon: 'Goods', items: [
+    { path: 'catalog', title: '商品管理', component: Catalog, roles: M },
     { path: 'orders', title: '订单管理', component: Orders, roles: M },
   ] },
   { title: '财务', icon: 'Wallet', items: [
     { path: 'finance/withdrawals', title: '提现审核', component: Withdrawals, roles: M },
+    { path: 'finance/ledger', title: '资金与对账', component: Finance, roles: M },
+  ] },
+  { title: '系统', icon: 'Setting', items: [
+    { path: 'audit', title: '操作日志', component: Audit, roles: M },
   ] },
 ]
 
