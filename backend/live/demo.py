@@ -25,4 +25,4 @@ def seed(tenant: Any) -> None:
     live.set_products(tenant_id=tenant.id, room_id=room.id, items=[i for _, i in items], actor="demo")
     if items:
         live.set_explaining(tenant_id=tenant.id, room_id=room.id, product_id=items[0][0], actor="demo")
-    live.update_room(tenant_id=tenant.id, room_id=room.id, status="live", actor="demo")
+    live.update_room(tenant_id=tenant.id, room_id=room.id, status="live", actor="demo", now=utcnow())

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -44,16 +46,18 @@ WECHAT_STATUS = {101: "live", 102: "upcoming", 103: "ended", 104: "ended", 105: 
                  107: "ended"}
 
 
+_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="live-dns")
+
+
 def resolve_host(host: str) -> list[str]:
-    """The addresses a host name resolves to ([] when it does not)."""
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(RESOLVE_TIMEOUT_SECONDS)
+    """The addresses a host name resolves to ([] when it does not, or not within
+    RESOLVE_TIMEOUT_SECONDS: getaddrinfo has no timeout of its own, so it runs on a
+    small pool and is waited for only that long)."""
+    future = _RESOLVER.submit(socket.getaddrinfo, host, None)
     try:
-        return sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
-    except (OSError, UnicodeError):
+        return sorted({str(info[4][0]) for info in future.result(timeout=RESOLVE_TIMEOUT_SECONDS)})
+    except (OSError, UnicodeError, FutureTimeout):
         return []
-    finally:
-        socket.setdefaulttimeout(old)
 
 
 def check_stream(url: str) -> StreamInfo:
@@ -113,7 +117,8 @@ def get_room(*, tenant_id: int, room_id: int) -> LiveRoom:
     return row
 
 
-def update_room(*, tenant_id: int, room_id: int, actor: str, title: str | None = None, cover_url: str | None = None,
+def update_room(*, tenant_id: int, room_id: int, actor: str, now: datetime, title: str | None = None,
+                cover_url: str | None = None,
                 host_name: str | None = None, scheduled_at: datetime | None = None, stream_url: str | None = None,
                 status: str | None = None, replay_url: str | None = None) -> LiveRoom:
     """Change a room: texts, schedule, stream, status (upcoming/live/ended/replay) (audited)."""
@@ -144,7 +149,7 @@ def update_room(*, tenant_id: int, room_id: int, actor: str, title: str | None =
             raise InvalidLiveRoom("请先设置回放地址")
         room.status = status
         if status in ("ended", "replay") and room.ends_at is None:
-            room.ends_at = datetime.now(UTC)
+            room.ends_at = now
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="live.room_update", target_type="live_room",
                  target_id=room.id, before=before, after=room_view(room, []))

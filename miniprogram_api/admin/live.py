@@ -91,7 +91,8 @@ def update_room(principal: Principal, room_id: int, body: RoomPatch) -> dict[str
     changes = body.model_dump(exclude_unset=True)
     if changes.get("scheduled_at") is not None:
         changes["scheduled_at"] = changes["scheduled_at"].astimezone(UTC)
-    room = live.update_room(tenant_id=principal.tenant_id, room_id=room_id, actor=principal.actor, **changes)
+    room = live.update_room(tenant_id=principal.tenant_id, room_id=room_id, actor=principal.actor, now=utcnow(),
+                            **changes)
     return live.room_view(room, [])
 
 
