@@ -161,7 +161,7 @@ def place_order(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRe
                  coupon=coupon, now=now, use_points=use_points)
     off = {k: activity.get(k, 0) + plan.line_discounts.get(k, 0) for k in activity.keys() | plan.line_discounts}
     if any(off.values()):
-        orders.apply_discounts(tenant_id=tenant_id, order_id=order.id, line_discounts=off)
+        orders.apply_discounts(tenant_id=tenant_id, order=order, lines=rows, line_discounts=off)
     if plan.coupon is not None:
         coupons.redeem(tenant_id=tenant_id, member_id=member_id, member_coupon_id=plan.coupon.member_coupon_id,
                        order_id=order.id, discount_fen=plan.coupon.result.discount_fen, now=now)

@@ -155,19 +155,20 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
     return order
 
 
-def apply_discounts(*, tenant_id: int, order_id: int, line_discounts: Mapping[int, int]) -> Order:
-    """Lower the lines of an order just placed (still awaiting payment) by these amounts
-    (order line id -> fen, from backend/flows/checkout.py: activity prices, coupons,
-    points): each line's paid_fen is what the buyer pays for it (the base of its
-    rewards and refunds), the order's payable_fen their sum. The order keeps at least
-    1 fen to pay (WeChat Pay takes no zero payments)."""
-    order = _locked(tenant_id, order_id)
-    if order.status != "created":
+def apply_discounts(*, tenant_id: int, order: Order, lines: Sequence[OrderLine],
+                    line_discounts: Mapping[int, int]) -> Order:
+    """Lower the lines of an order placed in this unit of work (its rows are this
+    transaction's own, still awaiting payment) by these amounts (order line id -> fen,
+    from backend/flows/checkout.py: activity prices, coupons, points): each line's
+    paid_fen is what the buyer pays for it (the base of its rewards and refunds), the
+    order's payable_fen their sum. The order keeps at least 1 fen to pay (WeChat Pay
+    takes no zero payments)."""
+    if order.tenant_id != tenant_id or order.status != "created":
         raise OrderStateConflict(details={"status": order.status})
-    lines = {ln.id: ln for ln in order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]}
+    by_id = {ln.id: ln for ln in lines if ln.order_id == order.id}
     total = 0
     for line_id, fen in line_discounts.items():
-        line = lines.get(line_id)
+        line = by_id.get(line_id)
         if line is None or not isinstance(fen, int) or fen < 0 or fen > line.paid_fen:
             raise ValueError(f"discount {fen!r} does not fit order line {line_id}")
         line.paid_fen -= fen
