@@ -8,7 +8,8 @@ the announcer's unit of work (under the order's row lock):
 - an order completed → its income settles after the after-sales window;
 - a refund about to go to WeChat Pay → the shares already split for its lines come
   back first (分账回退), or the refund waits;
-- lines refunded → their income cancelled (frozen) or reversed (settled).
+- lines refunded → their income cancelled (frozen) or reversed (settled); an order paid
+  for sharing with nothing left to split gets its remainder unfrozen.
 
 Tenants without suppliers pay one indexed read per announcement.
 """
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from backend.db import after_commit
 from backend.events import listen
 from backend.finance import service as finance
 from backend.orders import service as orders
@@ -65,3 +67,11 @@ def return_shares_first(*, order: Any, refund: Any, now: datetime) -> None:
 @listen("lines_refunded")
 def void_supplier_income(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
     supplier_income.on_lines_refunded(tenant_id=order.tenant_id, order_line_ids=[ln.id for ln in lines], now=now)
+    if order.profit_sharing and order.transaction_id and order.status != "refunded":
+        # Nothing left to split (the suppliers' lines refunded before settlement): the
+        # rest of the payment is released at WeChat Pay instead of waiting for a split.
+        sharing_id = sharing.plan_unfreeze(tenant_id=order.tenant_id, order_id=order.id, order_no=order.order_no,
+                                           transaction_id=order.transaction_id, now=now)
+        if sharing_id is not None:
+            tenant_id = order.tenant_id
+            after_commit(lambda: sharing.send_unfreeze(tenant_id=tenant_id, sharing_id=sharing_id, now=now))

@@ -18,17 +18,19 @@ log = logging.getLogger(__name__)
 BATCH = 200
 
 
-def settle_batch(*, tenant_id: int, now: datetime, limit: int = BATCH) -> tuple[int, list[int]]:
+def settle_batch(*, tenant_id: int, now: datetime, limit: int = BATCH) -> tuple[int, list[int], list[int]]:
     """Up to `limit` due income rows of a tenant (locked): split orders paid for profit
     sharing go in transit, the rest into the balances. Returns (rows handled, sharing
-    order ids to submit once this commits)."""
+    order ids to submit once this commits, unfreezes to send: orders paid for sharing
+    with nothing to split)."""
     rows = income.due_income(tenant_id=tenant_id, now=now, limit=limit)
     if not rows:
-        return 0, []
+        return 0, [], []
     order_ids = sorted({r.order_id for r in rows})
     by_id = orders.orders_by_ids(tenant_id=tenant_id, order_ids=order_ids)
     to_balance = []
     requested = []
+    maybe_unfreeze = []
     for oid in order_ids:
         own = [r for r in rows if r.order_id == oid]
         o = by_id.get(oid)
@@ -38,10 +40,15 @@ def settle_batch(*, tenant_id: int, now: datetime, limit: int = BATCH) -> tuple[
             to_balance += rest
             if sharing_id is not None:
                 requested.append(sharing_id)
+            else:
+                maybe_unfreeze.append(o)
         else:
             to_balance += own
     income.settle_to_balance(tenant_id=tenant_id, rows=to_balance, now=now)
-    return len(rows), requested
+    unfreezes = [u for o in maybe_unfreeze for u in [sharing.plan_unfreeze(
+        tenant_id=tenant_id, order_id=o.id, order_no=o.order_no, transaction_id=o.transaction_id, now=now)]
+        if u is not None]
+    return len(rows), requested, unfreezes
 
 
 def settle_due(*, now: datetime) -> int:
@@ -53,16 +60,21 @@ def settle_due(*, now: datetime) -> int:
     total = 0
     for tenant_id in tenants:
         while True:
-            def batch(t: int = tenant_id) -> tuple[int, list[int]]:
+            def batch(t: int = tenant_id) -> tuple[int, list[int], list[int]]:
                 read_committed()
                 return settle_batch(tenant_id=t, now=now)
 
-            n, requested = run_in_unit_of_work(batch)
+            n, requested, unfreezes = run_in_unit_of_work(batch)
             for sharing_id in requested:
                 try:
                     sharing.submit_split(tenant_id=tenant_id, sharing_id=sharing_id, now=now)
                 except Exception:  # the reconcile job sends it again
                     log.exception("profit-sharing order %s not submitted", sharing_id)
+            for sharing_id in unfreezes:
+                try:
+                    sharing.send_unfreeze(tenant_id=tenant_id, sharing_id=sharing_id, now=now)
+                except Exception:
+                    log.exception("unfreeze %s not sent", sharing_id)
             total += n
             if n < BATCH:
                 break

@@ -173,13 +173,15 @@ class SupplierIncome(TenantScoped, Base):
     return_posting_id: Mapped[int | None] = mapped_column(BigId)  # its share came back (分账回退)
 
 
-SHARING_STATUSES = ("requested", "finished", "failed")
+SHARING_STATUSES = ("requested", "finished", "failed", "unfreezing", "unfrozen")
 
 
 class SharingOrder(TenantScoped, Base):
     """One order's profit-sharing order (分账单) at WeChat Pay: requested at settlement,
     finished when every share has its final result; failed when WeChat Pay refused it
-    (the shares then go to the suppliers' balances)."""
+    (the shares then go to the suppliers' balances). An order with nothing left to split
+    (its suppliers' lines refunded, or no income) gets an unfreeze instead: unfreezing →
+    unfrozen, so the platform's part is released without a split."""
 
     __tablename__ = "supplier_sharing_orders"
     __table_args__ = (UniqueConstraint("tenant_id", "order_id"), UniqueConstraint("tenant_id", "out_order_no"),

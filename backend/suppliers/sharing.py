@@ -108,6 +108,48 @@ def request_split(*, tenant_id: int, order_id: int, order_no: str, transaction_i
     return [r for r in rows if r not in split], so.id
 
 
+def plan_unfreeze(*, tenant_id: int, order_id: int, order_no: str, transaction_id: str, now: datetime) -> int | None:
+    """An order paid for profit sharing with nothing left to split (no supplier income
+    still frozen or in transit, no split made): its frozen money is released at WeChat
+    Pay with an unfreeze, once. Returns the sharing order id to send after commit, or None."""
+    if db.session.scalar(select(SharingOrder.id).where(SharingOrder.tenant_id == tenant_id,
+                                                       SharingOrder.order_id == order_id)) is not None:
+        return None
+    open_rows = db.session.scalar(select(SupplierIncome.id).where(
+        SupplierIncome.tenant_id == tenant_id, SupplierIncome.order_id == order_id,
+        SupplierIncome.status.in_(("frozen", "sharing")), SupplierIncome.income_fen > 0).limit(1))
+    if open_rows is not None:
+        return None
+    so = SharingOrder(tenant_id=tenant_id, order_id=order_id, transaction_id=transaction_id,
+                      out_order_no=f"UF{order_no}"[:32], status="unfreezing", created_at=now, updated_at=now)
+    db.session.add(so)
+    db.session.flush()
+    return so.id
+
+
+def send_unfreeze(*, tenant_id: int, sharing_id: int, now: datetime) -> str:
+    """Ask WeChat Pay to release what is left of a payment (idempotent there); own units
+    of work. Returns the status (unfreezing stays for the reconcile job on failure)."""
+    so = run_in_unit_of_work(lambda: _locked_sharing(tenant_id, sharing_id=sharing_id))
+    if so is None or so.status != "unfreezing":
+        return so.status if so else "missing"
+    transaction_id, out_order_no = so.transaction_id, so.out_order_no
+    try:
+        gateway().pay(pay_credentials(tenant_id=tenant_id)).unfreeze(transaction_id=transaction_id,
+                                                                     out_order_no=out_order_no)
+    except WeChatError as exc:
+        error = f"{exc.code}: {exc.message}"
+        return str(run_in_unit_of_work(lambda: _note_error(tenant_id, sharing_id, error, now)))
+
+    def done() -> str:
+        row = _locked_sharing(tenant_id, sharing_id=sharing_id)
+        assert row is not None
+        row.status, row.updated_at = "unfrozen", now
+        return row.status
+
+    return str(run_in_unit_of_work(done))
+
+
 def _locked_sharing(tenant_id: int, *, sharing_id: int | None = None,
                     out_order_no: str | None = None) -> SharingOrder | None:
     stmt = select(SharingOrder).where(SharingOrder.tenant_id == tenant_id)
@@ -242,8 +284,11 @@ def submit_split(*, tenant_id: int, sharing_id: int, now: datetime) -> str:
 
 def reconcile(*, tenant_id: int, sharing_id: int, now: datetime) -> str:
     """Ask WeChat Pay for a split still waiting and apply it; a split WeChat never
-    received is sent again. Own units of work. Returns the status."""
+    received is sent again, an unfreeze not yet done is sent again. Own units of work.
+    Returns the status."""
     so = run_in_unit_of_work(lambda: _locked_sharing(tenant_id, sharing_id=sharing_id))
+    if so is not None and so.status == "unfreezing":
+        return send_unfreeze(tenant_id=tenant_id, sharing_id=sharing_id, now=now)
     if so is None or so.status != "requested":
         return so.status if so else "missing"
     transaction_id, out_order_no = so.transaction_id, so.out_order_no
@@ -259,9 +304,9 @@ def reconcile(*, tenant_id: int, sharing_id: int, now: datetime) -> str:
 
 
 def waiting(*, now: datetime, older_than: timedelta = timedelta(minutes=1), limit: int = 200) -> list[tuple[int, int]]:
-    """(tenant id, sharing order id) of splits waiting for a result longer than a minute."""
+    """(tenant id, sharing order id) of splits (or unfreezes) waiting longer than a minute."""
     return [(t, i) for t, i in db.session.execute(
-        select(SharingOrder.tenant_id, SharingOrder.id).where(SharingOrder.status == "requested",
+        select(SharingOrder.tenant_id, SharingOrder.id).where(SharingOrder.status.in_(("requested", "unfreezing")),
                                                                SharingOrder.updated_at <= now - older_than)
         .order_by(SharingOrder.updated_at).limit(limit))]
 

@@ -157,3 +157,33 @@ def test_splits_above_the_orders_amount_and_to_unknown_receivers_are_refused(cli
     with unit_of_work():
         assert ledger.check_ledger(tenant_id=t.id).ok
         assert ledger.balances_of(tenant_id=t.id, owner_id=0)["sharing_transit"] == 0
+
+
+def test_nothing_left_to_split_unfreezes_the_rest_of_the_payment(client, factory, sup, shop, sandbox):
+    t = factory.tenant("sharing-unfreeze")
+    boss = factory.staff_headers(factory.staff(t, "boss"))
+    client.patch(f"{ADMIN}/settings", headers=boss, json={"profit_sharing": True})
+    a_headers, a_id = sup.active(t, boss)
+    client.patch(f"{ADMIN}/{a_id}", headers=boss, json={"sharing_receiver": RECEIVER_MCHID})
+    _, a_sku = sup.product(a_headers, boss, price_fen=10000)
+    _, own_sku = shop.product(t, price_fen=3000)
+    member = factory.member(t)
+    buyer = factory.member_headers(member)
+    placed = client.post(f"{SHOP}/orders", headers=buyer, json={
+        "items": [{"sku_id": a_sku, "quantity": 1}, {"sku_id": own_sku, "quantity": 1}], "receiver": RECEIVER})
+    oid = placed.json["id"]
+    client.post(f"{SHOP}/orders/{oid}/prepay", headers=buyer)
+    shop.deliver(sandbox.pay_order(db.session.get(Order, oid).order_no))
+    db.session.rollback()
+    line_a = client.get(f"{PORTAL}/orders", headers=a_headers).json["items"][0]["lines"][0]["id"]
+    refund = client.post(f"/api/v1/admin/shop/orders/{oid}/refunds", headers=boss,
+                         json={"order_line_id": line_a, "reason": "缺货"})
+    assert refund.status_code == 201
+    shop.deliver(sandbox.complete_refund(refund.json["refund_no"]))
+    db.session.rollback()
+    order = db.session.get(Order, oid)
+    assert sandbox.find_order(order.order_no).unfrozen is True
+    split = client.get(f"{ADMIN}/order-split/{oid}", headers=boss).json["sharing"]
+    assert (split["status"], split["shares"]) == ("unfrozen", [])
+    with unit_of_work():
+        assert ledger.check_ledger(tenant_id=t.id).ok
