@@ -154,7 +154,8 @@ def test_every_page_of_the_menu_opens_and_the_team_tree_expands(product, browser
     page.keyboard.press("Escape")
 
     for item, heading, name in [("商品管理", "商品管理", "admin-08-catalog"), ("资金与对账", "资金与对账", "admin-09-finance"),
-                                ("操作日志", "操作日志", "admin-10-audit")]:
+                                ("操作日志", "操作日志", "admin-10-audit"), ("我的客户", "我的客户", "admin-12-scrm"),
+                                ("员工工作量", "员工工作量与交接", "admin-13-workload")]:
         page.get_by_role("menuitem", name=item).click()
         page.get_by_role("heading", name=heading).wait_for()
         page.wait_for_load_state("networkidle")
@@ -163,4 +164,21 @@ def test_every_page_of_the_menu_opens_and_the_team_tree_expands(product, browser
     page.get_by_role("tab", name="账本核对").click()
     page.get_by_text("账本平衡：余额与分录一致").wait_for()
     shot(page, "admin-11-ledger-check")
+    assert errors == []
+
+
+def test_sales_staff_see_only_their_customers(product, browser):
+    page = browser.new_context(**DESKTOP).new_page()
+    errors: list[str] = []
+    watch(page, errors)
+    page.goto(f"{product['base']}/admin/")
+    page.get_by_label("商户标识").fill("demo")
+    page.get_by_label("用户名").fill("sales")
+    page.get_by_label("密码").fill("demo1234")
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("heading", name="我的客户").wait_for()
+    assert page.locator("li.el-menu-item").all_inner_texts() == ["我的客户"]
+    page.goto(f"{product['base']}/admin/#/dashboard")  # a page of another role leads back home
+    page.get_by_role("heading", name="我的客户").wait_for()
+    shot(page, "admin-14-sales-menu")
     assert errors == []

@@ -8,6 +8,8 @@ import Members from './pages/Members.vue'
 import Finance from './pages/Finance.vue'
 import Audit from './pages/Audit.vue'
 import Catalog from './pages/Catalog.vue'
+import Customers from './pages/Customers.vue'
+import Workload from './pages/Workload.vue'
 
 const M = ['boss', 'operator']
 
@@ -28,6 +30,10 @@ export const MENU = [
   { title: '财务', icon: 'Wallet', items: [
     { path: 'finance/withdrawals', title: '提现审核', component: Withdrawals, roles: M },
     { path: 'finance/ledger', title: '资金与对账', component: Finance, roles: M },
+  ] },
+  { title: '客户（SCRM）', icon: 'ChatDotRound', items: [
+    { path: 'scrm/customers', title: '我的客户', component: Customers },
+    { path: 'scrm/workload', title: '员工工作量', component: Workload, roles: M },
   ] },
   { title: '系统', icon: 'Setting', items: [
     { path: 'audit', title: '操作日志', component: Audit, roles: M },
