@@ -50,6 +50,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from backend import bulk
 from backend.audit.service import record_audit
 from backend.bulk import insert_ignore
+from backend.events import announce
 from backend.extensions import db
 from backend.finance.errors import (
     RechargeInvalid,
@@ -657,19 +658,22 @@ def on_recharge_paid(*, tenant_id: int, transaction: Any, now: datetime) -> str:
     row.posting_id = ledger.post(tenant_id=tenant_id, key=f"recharge:{row.id}", kind="recharge", legs=legs,
                                  now=now, memo=memo, member_id=row.member_id).posting_id
     row.status, row.transaction_id, row.paid_at = "paid", transaction.transaction_id, now
+    announce("recharge_paid", tenant_id=tenant_id, member_id=row.member_id, amount_fen=row.amount_fen, now=now)
     return "credited"
 
 
-def recharge_totals(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+def recharge_totals(*, tenant_id: int, member_ids: Sequence[int] | None) -> dict[int, tuple[int, int]]:
     """Paid recharges per member: (cumulative fen, largest single fen), for the upgrade
-    facts cumulative_recharge_fen / single_recharge_fen (set-based, one query)."""
-    out = {m: (0, 0) for m in member_ids}
-    if not member_ids:
+    facts cumulative_recharge_fen / single_recharge_fen (set-based, one query); every
+    member who recharged when member_ids is None."""
+    out = {m: (0, 0) for m in member_ids or ()}
+    if member_ids is not None and not member_ids:
         return out
-    rows = db.session.execute(
-        select(Recharge.member_id, func.sum(Recharge.amount_fen), func.max(Recharge.amount_fen))
-        .where(Recharge.tenant_id == tenant_id, Recharge.status == "paid", Recharge.member_id.in_(list(member_ids)))
-        .group_by(Recharge.member_id))
+    stmt = (select(Recharge.member_id, func.sum(Recharge.amount_fen), func.max(Recharge.amount_fen))
+            .where(Recharge.tenant_id == tenant_id, Recharge.status == "paid").group_by(Recharge.member_id))
+    if member_ids is not None:
+        stmt = stmt.where(Recharge.member_id.in_(list(member_ids)))
+    rows = db.session.execute(stmt)
     for member_id, total, largest in rows:
         out[member_id] = (int(total or 0), int(largest or 0))
     return out

@@ -16,7 +16,8 @@ from backend.flows import (
     promoters,
     supplier_events,
     suppliers,
+    upgrades,
 )
 
 __all__ = ["agent_channel", "checkout", "group_buy", "live_selling", "marketing_events", "materials",
-           "promoters", "supplier_events", "suppliers"]
+           "promoters", "supplier_events", "suppliers", "upgrades"]

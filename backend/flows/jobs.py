@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from backend.flows import group_buy, reconciliation, supplier_settlement, team_performance
+from backend.flows import group_buy, reconciliation, supplier_settlement, team_performance, upgrades
 
 # team performance: a month is recorded once; the job looks every 6 hours (the first
 # run after a month ends records it)
 INTERVALS = {"settle_supplier_income": 300, "reconcile_supplier_sharing": 120, "unwind_failed_groups": 30,
-             "reconcile_wechat_bills": 3600, "record_team_performance": 6 * 3600}
+             "reconcile_wechat_bills": 3600, "record_team_performance": 6 * 3600,
+             "upgrade_marked_tenants": 30, "upgrade_all_tenants": 3600}
 
 
 def settle_supplier_income(*, now: datetime) -> int:
@@ -38,3 +39,14 @@ def reconcile_wechat_bills(*, now: datetime) -> int:
 def record_team_performance(*, now: datetime) -> int:
     """Last month's team performance bonuses (团队业绩奖), once per tenant and month."""
     return team_performance.record_all(now=now)
+
+
+def upgrade_marked_tenants(*, now: datetime) -> int:
+    """Level and tier upgrades for tenants where a payment, a recharge or a binding
+    happened since the last run (SPEC §4.4); returns how many members moved."""
+    return upgrades.upgrade_marked(now=now)
+
+
+def upgrade_all_tenants(*, now: datetime) -> int:
+    """The hourly upgrade pass over every tenant (what the marks might have missed)."""
+    return upgrades.upgrade_all(now=now)

@@ -538,3 +538,25 @@ def paths_of(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, str]:
                 Member.tenant_id == tenant_id, Member.id.in_(ids[i:i + 1000]))):
             out[member_id] = path
     return out
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    """One member as the upgrade pass reads it: place in the tree, level, tier, status."""
+
+    id: int
+    path: str
+    parent_id: int | None
+    grandparent_id: int | None
+    agent_level: str | None
+    promoter_tier: str
+    active_promoter: bool
+
+
+def tree_rows(*, tenant_id: int, after_id: int = 0, limit: int = 50_000) -> list[TreeRow]:
+    """Members of a tenant in id order, keyset-paged, with what level upgrades read."""
+    rows = db.session.execute(
+        select(Member.id, Member.path, Member.parent_id, Member.grandparent_id, Member.agent_level,
+               Member.promoter_tier, Member.promoter_status)
+        .where(Member.tenant_id == tenant_id, Member.id > after_id).order_by(Member.id).limit(limit))
+    return [TreeRow(i, p, par, gp, lvl, tier, st == "active") for i, p, par, gp, lvl, tier, st in rows]

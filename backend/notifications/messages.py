@@ -134,12 +134,15 @@ def alert_text(kind: str, data: Mapping[str, Any], *, brand: str = "") -> str:
         if outcome == "condition_met":
             return f"{head}恭喜！您已满足条件，成为推广员，快去分享海报邀请好友吧。"
         return f"{head}恭喜！您的推广员申请已通过，快去分享海报邀请好友吧。"
+    if kind == "upgrade":
+        what = "、".join(x for x in (data.get("level"), data.get("tier")) if x)
+        return f"{head}恭喜升级！您已成为{what or '更高等级'}，新的奖励比例即刻生效。"
     raise ValueError(f"unknown alert kind {kind!r}")
 
 
 _ALERT_TITLES = {"team_member": "新成员加入", "commission": "新佣金到账",
                  "settlement": "佣金结算", "withdrawal": "提现结果", "agent": "代理通知",
-                 "promoter": "推广员审核结果"}
+                 "promoter": "推广员审核结果", "upgrade": "等级提升"}
 
 DEFAULT_DAILY_FIELDS = {"thing1": "title", "thing2": "brief", "date3": "date"}
 DEFAULT_ALERT_FIELDS = {"thing1": "title", "thing2": "brief", "date3": "date"}

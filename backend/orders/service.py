@@ -693,7 +693,7 @@ def buyer_totals(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, Buye
     products: dict[int, set[int]] = {m: set() for m in ids}
     for member_id, product_id in db.session.execute(
             select(Order.member_id, OrderLine.product_id).distinct()
-            .join(OrderLine, OrderLine.order_id == Order.id)
+            .join(OrderLine, (OrderLine.tenant_id == Order.tenant_id) & (OrderLine.order_id == Order.id))
             .where(Order.tenant_id == tenant_id, Order.member_id.in_(ids),
                    Order.status.in_(BOUGHT_STATUSES), OrderLine.status != "refunded")):
         products[member_id].add(int(product_id))
@@ -708,8 +708,24 @@ def sales_by_buyer(*, tenant_id: int, start: datetime, end: datetime) -> dict[in
     team performance is built from them; a range on (tenant, paid_at)."""
     rows = db.session.execute(
         select(Order.member_id, func.sum(OrderLine.paid_fen - OrderLine.refunded_fen))
-        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(OrderLine, (OrderLine.tenant_id == Order.tenant_id) & (OrderLine.order_id == Order.id))
         .where(Order.tenant_id == tenant_id, Order.paid_at >= start, Order.paid_at < end,
                Order.status.in_(BOUGHT_STATUSES + ("refunding", "refunded")))
         .group_by(Order.member_id))
     return {int(m): int(f) for m, f in rows if f and int(f) > 0}
+
+
+def pieces_by_buyer(*, tenant_id: int, product_ids: Sequence[int],
+                    member_ids: Sequence[int] | None = None) -> dict[tuple[int, int], int]:
+    """Pieces each buyer holds of these products (bought, refunded lines left out):
+    {(member_id, product_id): pieces}, for the upgrade fact product_pieces."""
+    if not product_ids:
+        return {}
+    stmt = (select(Order.member_id, OrderLine.product_id, func.sum(OrderLine.quantity))
+            .join(OrderLine, (OrderLine.tenant_id == Order.tenant_id) & (OrderLine.order_id == Order.id))
+            .where(Order.tenant_id == tenant_id, Order.status.in_(BOUGHT_STATUSES),
+                   OrderLine.status != "refunded", OrderLine.product_id.in_(sorted(set(product_ids))))
+            .group_by(Order.member_id, OrderLine.product_id))
+    if member_ids is not None:
+        stmt = stmt.where(Order.member_id.in_(sorted(set(member_ids))))
+    return {(int(m), int(p)): int(n) for m, p, n in db.session.execute(stmt)}
