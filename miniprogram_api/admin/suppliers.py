@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from backend.auth.tokens import Principal
 from backend.db import utcnow
@@ -15,6 +15,7 @@ from backend.flows import suppliers as supplier_flows
 from backend.suppliers import income as supplier_income
 from backend.suppliers import service as suppliers
 from backend.suppliers import sharing
+from backend.suppliers import statements as supplier_statements
 from backend.suppliers import withdrawals as supplier_withdrawals
 from miniprogram_api.admin.supplier_portal import csv_response
 from miniprogram_api.http import Body, Query, page_of, route
@@ -68,6 +69,15 @@ class ProductPage(Page):
 
 class SubOrderPage(Page):
     status: Literal["open", "shipped"] | None = None
+
+
+class RangeQuery(Query):
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+
+
+class StatementPage(Page, RangeQuery):
+    pass
 
 
 class WithdrawalPage(Page):
@@ -218,3 +228,21 @@ def confirm_batch(principal: Principal, batch_no: str, body: ConfirmIn) -> dict[
                                               paid_ids=body.paid, failed={f.id: f.reason for f in body.failed},
                                               actor=principal.actor, now=utcnow())
     return {"items": [supplier_withdrawals.withdrawal_view(w, admin=True) for w in rows]}
+
+
+@route(bp, "/<int:supplier_id>/statement", auth="staff", roles=MONEY, query=StatementPage)
+def statement(principal: Principal, supplier_id: int, query: StatementPage) -> dict[str, Any]:
+    """A supplier's statement (every entry on its accounts), newest first."""
+    suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)
+    return supplier_statements.supplier_statement(tenant_id=principal.tenant_id, supplier_id=supplier_id,
+                                                  before_id=query.before_id, limit=query.limit, start=query.start,
+                                                  end=query.end)
+
+
+@route(bp, "/<int:supplier_id>/statement.csv", auth="staff", roles=MONEY, query=RangeQuery, raw=True)
+def statement_csv(principal: Principal, supplier_id: int, query: RangeQuery) -> Response:
+    """A supplier's statement as CSV (for Excel)."""
+    suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)
+    return csv_response(supplier_statements.supplier_statement_csv(
+        tenant_id=principal.tenant_id, supplier_id=supplier_id, start=query.start, end=query.end),
+        f"statement-supplier-{supplier_id}.csv")

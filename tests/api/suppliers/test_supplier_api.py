@@ -168,6 +168,9 @@ def test_checkout_splits_by_supplier_each_ships_its_own_and_income_moves_through
     csv = client.get(f"{PORTAL}/statement.csv", headers=a_headers)
     assert csv.status_code == 200 and csv.data.decode("utf-8-sig").count("\r\n") == 5
     assert "供应商货款冲回" in csv.data.decode("utf-8-sig")
+    operator_csv = client.get(f"{ADMIN}/{a_id}/statement.csv", headers=boss)
+    assert operator_csv.data == csv.data
+    assert client.get(f"{ADMIN}/{b_id}/statement", headers=boss).json["items"][0]["amount_fen"] == 9000
     with unit_of_work():
         assert ledger.check_ledger(tenant_id=t.id).ok
 
