@@ -81,6 +81,10 @@ def _check(legs: Sequence[Leg]) -> None:
 
 
 Key = tuple[str, int, int]  # (kind, owner id, SKU): one balance row
+# Rows are found by their whole unique key, so InnoDB locks just those records. Left to
+# itself MariaDB picks the (tenant, owner, kind) index, whose ranges also lock the next
+# record: another agent's balance, and concurrent postings then queue on each other.
+_BY_KEY = "FORCE INDEX (uq_stock_balances_tenant_id_kind_owner_id_sku_id)"
 
 
 def _match(tenant_id: int, keys: Sequence[Key]) -> Any:
@@ -101,13 +105,15 @@ def _apply(tenant_id: int, net: dict[Key, int], keys: Sequence[Key]) -> int:
     c = _balances.c
     delta = _delta(net, keys)
     stmt = (update(_balances).where(_match(tenant_id, keys), or_(c.kind == "supply", c.pieces + delta >= 0))
-            .values(pieces=c.pieces + delta).execution_options(synchronize_session=False))
+            .values(pieces=c.pieces + delta).with_hint(_BY_KEY, dialect_name="mysql")
+            .execution_options(synchronize_session=False))
     return int(db.session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
 def _existing(tenant_id: int, keys: Sequence[Key], *, lock: bool) -> dict[Key, int]:
     c = _balances.c
-    stmt = select(c.kind, c.owner_id, c.sku_id, c.pieces).where(_match(tenant_id, keys))
+    stmt = (select(c.kind, c.owner_id, c.sku_id, c.pieces).where(_match(tenant_id, keys))
+            .with_hint(_balances, _BY_KEY, dialect_name="mysql"))
     rows = db.session.execute(stmt.with_for_update() if lock else stmt)
     return {(r.kind, r.owner_id, r.sku_id): int(r.pieces) for r in rows}
 
@@ -160,7 +166,8 @@ def post(*, tenant_id: int, key: str, kind: str, legs: Sequence[Leg], now: objec
     db.session.execute(_entries.insert().from_select(
         ["tenant_id", "posting_id", "balance_id", "delta", "created_at"],
         select(c.tenant_id, literal(posting_id, BigInteger()), c.id, _delta(net, keys),
-               literal(now, UTCDateTime())).where(_match(tenant_id, keys))))
+               literal(now, UTCDateTime())).where(_match(tenant_id, keys))
+        .with_hint(_balances, _BY_KEY, dialect_name="mysql")))
     return Posted(posting_id, True)
 
 
