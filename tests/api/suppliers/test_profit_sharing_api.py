@@ -187,3 +187,16 @@ def test_nothing_left_to_split_unfreezes_the_rest_of_the_payment(client, factory
     assert (split["status"], split["shares"]) == ("unfrozen", [])
     with unit_of_work():
         assert ledger.check_ledger(tenant_id=t.id).ok
+
+
+def test_a_receiver_removed_before_settlement_is_paid_by_balance_and_the_payment_unfrozen(
+        client, factory, sup, shop, sandbox):
+    t, boss, _, a_headers, a_id, _, _, order, at = _setup(client, factory, sup, shop)
+    assert client.patch(f"{ADMIN}/{a_id}", headers=boss, json={"sharing_receiver": None}).status_code == 200
+    assert _settle(at + timedelta(days=8)) == 2
+    assert client.get(f"{PORTAL}/income", headers=a_headers).json["available_fen"] == 9000
+    split = client.get(f"{ADMIN}/order-split/{order.id}", headers=boss).json["sharing"]
+    assert (split["status"], split["shares"]) == ("unfrozen", [])
+    assert sandbox.find_order(order.order_no).unfrozen is True
+    with unit_of_work():
+        assert ledger.check_ledger(tenant_id=t.id).ok
