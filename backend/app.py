@@ -16,10 +16,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 import backend.flows  # noqa: F401  (registers the flows' listeners for what domains announce)
+from backend.cli import register_cli
 from backend.config import INSTANCE_DIR, Settings, load_settings
 from backend.errors import DomainError
 from backend.extensions import db, redis_holder
-from backend.models_registry import import_all_models
+from backend.models_registry import domain_modules, import_all_models
+from backend.posters import subjects as poster_subjects
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,8 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     _observe_requests(app)
     _security_headers(app, settings)
 
-    from backend.cli import register_cli
-
+    for module in domain_modules("poster_subjects"):
+        poster_subjects.add_discovered(getattr(module, "POSTER_SUBJECTS", {}))
     register_cli(app)
     return app
 

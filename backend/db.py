@@ -1,4 +1,4 @@
-"""Declarative base, shared column mixins and the unit of work.
+"""The unit of work (the models' base and column types are in backend/orm.py, re-exported here).
 
 The unit of work owns the commit: services only add and flush. Side effects that
 must not happen for a rolled-back change (messages, pushes, publishes) register
@@ -10,83 +10,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from backend.extensions import db as _db
+from backend.orm import (  # noqa: F401  (the models' vocabulary, re-exported)
+    NAMING,
+    Base,
+    BigId,
+    TenantScoped,
+    Timestamps,
+    UTCDateTime,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# Stable constraint names so Alembic migrations are identical on SQLite and MariaDB.
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# BIGINT on MariaDB; INTEGER on SQLite, where only "INTEGER PRIMARY KEY" autoincrements.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on both databases (MariaDB DATETIME has no zone)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; pass an aware UTC datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-def utcnow() -> datetime:
-    """The one clock read for edges (API, jobs); pure code gets `now` passed in."""
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
-class TenantScoped:
-    """Every row of tenant data carries its tenant; every query filters on it.
-
-    A table whose unique key already starts with tenant_id sets `tenant_id_index =
-    False`: that key serves the tenant's lookups and its foreign key, and a second index
-    would only cost a write per row (it matters on the payment path's tables)."""
-
-    tenant_id_index: bool = True
-
-    @declared_attr
-    def tenant_id(cls) -> Mapped[int]:  # noqa: N805
-        return mapped_column(BigId, ForeignKey("tenants.id"), index=cls.tenant_id_index, nullable=False)
-
-
-class Timestamps:
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-
 
 # ---------------------------------------------------------------- unit of work
 
 _DEPTH = "siyu_uow_depth"
 _HOOKS = "siyu_after_commit"
+EVENTS = "siyu_events"  # what backend.events recorded in this unit
 
 
 def _session() -> Session:
-    from backend.extensions import db
-
-    return db.session()  # type: ignore[no-any-return]
+    return _db.session()  # type: ignore[no-any-return]
 
 
 @contextmanager
@@ -106,10 +57,12 @@ def unit_of_work() -> Iterator[Session]:
         if depth == 0:
             session.rollback()
             session.info.pop(_HOOKS, None)
+            session.info.pop(EVENTS, None)
         raise
     finally:
         session.info[_DEPTH] = depth
     if depth == 0:
+        session.info.pop(EVENTS, None)
         hooks = session.info.pop(_HOOKS, [])
         for hook in hooks:
             try:

@@ -32,6 +32,7 @@ from backend.extensions import db
 from backend.finance import service as finance
 from backend.finance import withdrawals
 from backend.finance.jobs import credit_reward_bonuses
+from backend.flows.onboarding import open_tenant
 from backend.ledger.models import AccountKind
 from backend.ledger.service import balances_of
 from backend.members.demo import demo_member
@@ -41,7 +42,6 @@ from backend.notifications.jobs import deliver_notifications
 from backend.orders import service as orders
 from backend.payments import service as payments
 from backend.tenants.models import Tenant
-from backend.tenants.service import create_tenant
 from backend.wechat.demo import demo_credentials, demo_mchid
 from backend.wechat.sandbox import sandbox_openid
 
@@ -84,8 +84,8 @@ def seed_demo(*, public_base_url: str) -> Tenant:
     with unit_of_work():
         creds = demo_credentials(
             DEMO_SLUG, pay_notify_url=f"{public_base_url}/api/v1/pay/notify/{DEMO_SLUG}")
-        tenant = create_tenant(slug=DEMO_SLUG, name="思语演示品牌", credentials=creds.to_flat(),
-                               actor="demo", boss_username=DEMO_BOSS[0], boss_password=DEMO_BOSS[1])
+        tenant = open_tenant(slug=DEMO_SLUG, name="思语演示品牌", credentials=creds.to_flat(),
+                             actor="demo", boss_username=DEMO_BOSS[0], boss_password=DEMO_BOSS[1])
         made = []
         for code, nickname, parent_index in DEMO_MEMBERS:
             openid = sandbox_openid(creds.mini_program.appid, code)  # type: ignore[union-attr]

@@ -11,13 +11,20 @@ Announced today:
 - members: `member_created(tenant_id, member_id, now)`,
   `member_bound(tenant_id, member_id, parent_id, source, scene, now)`;
 - orders: `order_placed(order, now)` (lines written, before any checkout discount),
-  `orders_followed_up(tenant_id, order_ids, now)` (paid, rewards recorded),
-  `order_cancelled(order, now)`, `order_completed(order, now)`,
+  `order_paid(tenant_id, order_id)` (marked paid: the follow-up is due),
+  `orders_followed_up(tenant_id, order_ids, now)` (paid, rewards recorded; announced
+  by the follow-up flow), `order_cancelled(order, now)`, `order_completed(order, now)`,
   `lines_refunded(order, refund, lines, now)`, `refund_requested(order)` (before a
   refund opens: a listener raising a DomainError refuses it), `order_shipping(order)`
   (before a paid order ships: likewise);
 - payments: `refund_submitting(order, refund, now)` (under the order's lock, just before
-  the refund goes to WeChat Pay; a listener that raises holds the refund back).
+  the refund goes to WeChat Pay; a listener that raises holds the refund back);
+- finance: `member_money_changed(tenant_id, member_id, kind, data, dedupe_key, now)`
+  (a settlement or withdrawal result the member is told about),
+  `commissions_frozen(tenant_id, commissions, now)` (rewards frozen for the first time).
+
+An announcement nobody listens to is an error, not a no-op: money must never go
+missing because backend.flows was not imported (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -42,5 +49,13 @@ def listen(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
 
 def announce(name: str, **payload: Any) -> None:
     """Call every listener of `name` with the payload, in registration order."""
-    for fn in _LISTENERS.get(name, ()):
+    listeners = _LISTENERS.get(name)
+    if not listeners:
+        raise RuntimeError(f"nobody listens to {name!r}; is backend.flows imported?")
+    for fn in listeners:
         fn(**payload)
+
+
+def listeners_of(name: str) -> list[Callable[..., None]]:
+    """Who listens to `name`, in the order they run."""
+    return list(_LISTENERS.get(name, ()))

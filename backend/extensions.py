@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
 
-from backend.db import Base
+from backend.orm import Base
 
 db = SQLAlchemy(model_class=Base)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from backend.db import utcnow
 from backend.extensions import db, get_redis, redis_holder
+from backend.flows.paid_order import backlog
 
 
 def check_ready() -> tuple[bool, dict[str, str]]:
@@ -39,9 +41,6 @@ def check_health(*, with_backlog: bool = True) -> tuple[bool, dict[str, str]]:
 
 
 def _followup_line() -> str:
-    from backend.db import utcnow
-    from backend.orders.paid import backlog
-
     try:
         count, age, stalled = backlog(now=utcnow())
     except Exception as exc:  # reported, never raised

@@ -4,7 +4,9 @@ Every domain's scheduled work lives in backend/<domain>/jobs.py as plain functio
 `def job_name(*, now) -> int` (the number of things done). They are found here by
 name, with no central list: every public function of such a module whose only
 parameter is the keyword-only `now`. A module may set `INTERVALS = {"job_name":
-seconds}` (a float for sub-second polling); the default is every 60 seconds.
+seconds}` (a float for sub-second polling); the default is every 60 seconds, and
+`NAMES = {"job_name": "domain.job_name"}` to keep the name of a job that moved (the
+flows' jobs, backend/flows/jobs.py).
 
 Each run takes a Redis lock named after the job (SET NX with a time-to-live, released
 only by its holder), so two scheduler processes — a deploy overlapping the old one, a
@@ -66,9 +68,11 @@ def discover_jobs() -> list[Job]:
     for module in domain_modules("jobs"):
         domain = module.__name__.split(".")[1]
         intervals = getattr(module, "INTERVALS", {})
+        names = getattr(module, "NAMES", {})  # a job that moved keeps its name
         for name, fn in vars(module).items():
             if _is_job(fn, module):
-                jobs.append(Job(f"{domain}.{name}", fn, float(intervals.get(name, DEFAULT_INTERVAL_SECONDS))))
+                jobs.append(Job(names.get(name, f"{domain}.{name}"), fn,
+                                float(intervals.get(name, DEFAULT_INTERVAL_SECONDS))))
     return jobs
 
 

@@ -86,8 +86,8 @@ def main() -> None:
 
     from backend.config import load_settings
     from backend.extensions import db
+    from backend.flows import paid_order as paid
     from backend.migrate import recreate_mysql_database, upgrade
-    from backend.orders import paid
     from backend.wechat.sandbox import flask_client_sender, start_sandbox
     from miniprogram_api import create_web_app
 

@@ -245,6 +245,7 @@ def build(app: Any, sandbox: Any, server: str, *, chains: int, orders_n: int, se
     from backend.catalog import service as catalog
     from backend.db import unit_of_work, utcnow
     from backend.extensions import db
+    from backend.flows import catalog as catalog_flow
     from backend.members import service as members
     from backend.members.models import Member
     from backend.orders import service as orders
@@ -267,7 +268,7 @@ def build(app: Any, sandbox: Any, server: str, *, chains: int, orders_n: int, se
             tid = tenant.id
             skus = []
             for name, price, cost in (("明前龙井", 12800, 5000), ("紫砂品茗杯", 3900, 1200)):
-                p = catalog.create_product(tenant_id=tid, name=name, on_shelf=True, actor="bench", skus=[
+                p = catalog_flow.create_product(tenant_id=tid, name=name, on_shelf=True, actor="bench", skus=[
                     catalog.SkuSpec(name="标准", price_fen=price, cost_fen=cost, stock=1_000_000)])
                 skus.append(catalog.skus_of(tenant_id=tid, product_ids=[p.id])[p.id][0].id)
         buyers = []

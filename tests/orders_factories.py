@@ -30,9 +30,10 @@ class OrdersFactory:
                 on_shelf: bool = True, name: str = "明前龙井") -> tuple[int, int]:
         """A product with one SKU; returns (product_id, sku_id)."""
         from backend.catalog import service as catalog
+        from backend.flows import catalog as catalog_flow
 
         with unit_of_work():
-            p = catalog.create_product(
+            p = catalog_flow.create_product(
                 tenant_id=tenant.id, name=name, on_shelf=on_shelf, allowed_levels=allowed_levels, actor="test",
                 skus=[catalog.SkuSpec(name="250g 礼盒", price_fen=price_fen, cost_fen=cost_fen, stock=stock,
                                       level_prices=level_prices)])
@@ -52,11 +53,13 @@ class OrdersFactory:
 
     def order(self, tenant: Any, member: Any, items: list[tuple[int, int]], *, now: datetime | None = None,
               **kwargs: Any) -> Any:
-        """Place an order of (sku_id, quantity) items; returns the Order row."""
+        """Place an order of (sku_id, quantity) items (as the checkout does: a shop is
+        credited only if it shows the products); returns the Order row."""
+        from backend.flows import checkout
         from backend.orders import service as orders
 
         with unit_of_work():
-            return orders.create_order(
+            return checkout.place_order(
                 tenant_id=tenant.id, member_id=member.id,
                 items=[orders.LineRequest(sku_id=s, quantity=q) for s, q in items],
                 receiver=orders.Receiver(**RECEIVER), now=now or utcnow(), **kwargs)

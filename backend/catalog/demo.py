@@ -42,20 +42,22 @@ def _picture(tenant: Any, title: str, subtitle: str, top: tuple[int, int, int],
 
 
 def seed(tenant: Any) -> None:
-    """Create the demo products (called once, inside the demo unit of work)."""
+    """Create the demo products (called once, inside the demo unit of work). Their level
+    keys are those of the 3+3 plan (docs/examples); catalog cannot read the plan
+    (rewards is above it), so they are not checked against it here."""
     tea = _picture(tenant, "明前龙井", "2026 春茶 · 西湖产区", (76, 140, 74), (22, 66, 40))
     pack = _picture(tenant, "代理进货装", "龙井 10 罐 · 仅限代理", (150, 110, 60), (70, 45, 20))
     cup = _picture(tenant, "紫砂品茗杯", "手工拉坯", (140, 70, 50), (60, 30, 25))
     create_product(tenant_id=tenant.id, name="明前龙井", subtitle="2026 春茶 · 西湖产区", on_shelf=True,
-                   category="茶叶", image_url=tea, actor="demo", skus=[
+                   category="茶叶", image_url=tea, actor="demo", known_levels=None, skus=[
                        SkuSpec(name="250g 罐装", price_fen=12800, cost_fen=5000, stock=200,
                                level_prices=AGENT_PRICES),
                        SkuSpec(name="500g 礼盒", price_fen=23800, cost_fen=9000, stock=80)])
     create_product(tenant_id=tenant.id, name="代理进货装 · 龙井 10 罐", subtitle="仅限代理", on_shelf=True,
                    allowed_levels=sorted(AGENT_PRICES), category="代理专区", image_url=pack,
-                   actor="demo", skus=[
+                   actor="demo", known_levels=None, skus=[
                        SkuSpec(name="10 × 250g", price_fen=128000, cost_fen=50000, stock=50,
                                level_prices={k: v * 10 for k, v in AGENT_PRICES.items()})])
     create_product(tenant_id=tenant.id, name="紫砂品茗杯", subtitle="手工拉坯", on_shelf=True, category="茶具",
-                   image_url=cup, actor="demo",
+                   image_url=cup, actor="demo", known_levels=None,
                    skus=[SkuSpec(name="单只", price_fen=3900, cost_fen=1200, stock=500)])

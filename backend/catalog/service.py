@@ -8,7 +8,7 @@ deadlock each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -62,20 +62,8 @@ def _is_fen(value: Any, *, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_PRICE_FEN
 
 
-def _plan_levels(tenant_id: int) -> set[str] | None:
-    """Agent level keys of the tenant's active plan, or None when it has none."""
-    from backend.rewards.errors import NoActivePlan
-    from backend.rewards.service import get_active_plan
-
-    try:
-        return set(get_active_plan(tenant_id=tenant_id).level_by_key)
-    except NoActivePlan:
-        return None
-
-
-def _check_levels(tenant_id: int, keys: Iterable[str], field_name: str) -> list[dict[str, str]]:
+def _check_levels(known: Collection[str] | None, keys: Iterable[str], field_name: str) -> list[dict[str, str]]:
     errors = []
-    known = _plan_levels(tenant_id)
     for key in keys:
         if not isinstance(key, str) or not 1 <= len(key) <= 32:
             errors.append({"field": field_name, "message": "代理等级须为 1–32 个字符"})
@@ -84,7 +72,7 @@ def _check_levels(tenant_id: int, keys: Iterable[str], field_name: str) -> list[
     return errors
 
 
-def _sku_errors(tenant_id: int, spec: SkuSpec, prefix: str) -> list[dict[str, str]]:
+def _sku_errors(known: Collection[str] | None, spec: SkuSpec, prefix: str) -> list[dict[str, str]]:
     errors = []
     if not isinstance(spec.name, str) or not 1 <= len(spec.name.strip()) <= 100:
         errors.append({"field": f"{prefix}name", "message": "规格名称须为 1–100 个字符"})
@@ -97,7 +85,7 @@ def _sku_errors(tenant_id: int, spec: SkuSpec, prefix: str) -> list[dict[str, st
     for key, fen in (spec.level_prices or {}).items():
         if not _is_fen(fen, minimum=1):
             errors.append({"field": f"{prefix}level_prices.{key}", "message": "等级价须为正整数（分）"})
-    errors += _check_levels(tenant_id, (spec.level_prices or {}).keys(), f"{prefix}level_prices")
+    errors += _check_levels(known, (spec.level_prices or {}).keys(), f"{prefix}level_prices")
     return errors
 
 
@@ -116,17 +104,19 @@ def check_sku(*, tenant_id: int, spec: SkuSpec) -> None:
 
 def create_product(*, tenant_id: int, name: str, skus: Sequence[SkuSpec], actor: str, subtitle: str = "",
                    description: str = "", image_url: str = "", allowed_levels: Sequence[str] | None = None,
-                   on_shelf: bool = False, category: str = "") -> Product:
-    """Create a product with at least one SKU (audited)."""
+                   on_shelf: bool = False, category: str = "", known_levels: Collection[str] | None) -> Product:
+    """Create a product with at least one SKU (audited). known_levels: the agent level
+    keys of the tenant's active reward plan (None: it has none, any key goes); the
+    catalog flow (backend/flows/catalog.py) reads them."""
     errors = []
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
         errors.append({"field": "name", "message": "商品名称须为 1–100 个字符"})
     if not skus:
         errors.append({"field": "skus", "message": "至少需要一个规格"})
     for i, spec in enumerate(skus):
-        errors += _sku_errors(tenant_id, spec, f"skus[{i}].")
+        errors += _sku_errors(known_levels, spec, f"skus[{i}].")
     if allowed_levels is not None:
-        errors += _check_levels(tenant_id, allowed_levels, "allowed_levels")
+        errors += _check_levels(known_levels, allowed_levels, "allowed_levels")
     _raise(errors)
     product = Product(tenant_id=tenant_id, name=name.strip(), subtitle=subtitle, description=description,
                       image_url=image_url, on_shelf=on_shelf, category=category.strip()[:40],
@@ -151,7 +141,8 @@ def _sku_row(tenant_id: int, product_id: int, spec: SkuSpec) -> Sku:
 _PRODUCT_FIELDS = ("name", "subtitle", "description", "image_url", "allowed_levels", "on_shelf", "category")
 
 
-def update_product(*, tenant_id: int, product_id: int, changes: Mapping[str, Any], actor: str) -> Product:
+def update_product(*, tenant_id: int, product_id: int, changes: Mapping[str, Any], actor: str,
+                   known_levels: Collection[str] | None) -> Product:
     """Change a product's texts, picture, sale permission or shelf state (audited)."""
     product = get_product(tenant_id=tenant_id, product_id=product_id)
     errors = [{"field": k, "message": "不能为空"} for k, v in changes.items()
@@ -160,7 +151,7 @@ def update_product(*, tenant_id: int, product_id: int, changes: Mapping[str, Any
     if name is not None and (not isinstance(name, str) or not 1 <= len(name.strip()) <= 100):
         errors.append({"field": "name", "message": "商品名称须为 1–100 个字符"})
     if changes.get("allowed_levels") is not None:
-        errors += _check_levels(tenant_id, changes["allowed_levels"], "allowed_levels")
+        errors += _check_levels(known_levels, changes["allowed_levels"], "allowed_levels")
     _raise(errors)
     before = {f: getattr(product, f) for f in _PRODUCT_FIELDS if f in changes}
     for key, value in changes.items():
@@ -175,10 +166,11 @@ def update_product(*, tenant_id: int, product_id: int, changes: Mapping[str, Any
     return product
 
 
-def add_sku(*, tenant_id: int, product_id: int, spec: SkuSpec, actor: str) -> Sku:
+def add_sku(*, tenant_id: int, product_id: int, spec: SkuSpec, actor: str,
+            known_levels: Collection[str] | None) -> Sku:
     """Add a SKU to a product (audited)."""
     product = get_product(tenant_id=tenant_id, product_id=product_id)
-    _raise(_sku_errors(tenant_id, spec, ""))
+    _raise(_sku_errors(known_levels, spec, ""))
     sku = _sku_row(tenant_id, product.id, spec)
     db.session.add(sku)
     db.session.flush()
@@ -190,7 +182,8 @@ def add_sku(*, tenant_id: int, product_id: int, spec: SkuSpec, actor: str) -> Sk
 _SKU_FIELDS = ("name", "price_fen", "cost_fen", "level_prices", "enabled")
 
 
-def update_sku(*, tenant_id: int, sku_id: int, changes: Mapping[str, Any], actor: str) -> Sku:
+def update_sku(*, tenant_id: int, sku_id: int, changes: Mapping[str, Any], actor: str,
+               known_levels: Collection[str] | None) -> Sku:
     """Change a SKU's name, price, cost price, level prices or availability (audited).
     Stock changes go through adjust_stock."""
     sku = get_sku(tenant_id=tenant_id, sku_id=sku_id)
@@ -199,7 +192,7 @@ def update_sku(*, tenant_id: int, sku_id: int, changes: Mapping[str, Any], actor
     merged = SkuSpec(name=changes.get("name", sku.name), price_fen=changes.get("price_fen", sku.price_fen),
                      cost_fen=changes.get("cost_fen", sku.cost_fen), stock=0,
                      level_prices=changes["level_prices"] if "level_prices" in changes else sku.level_prices)
-    _raise(_sku_errors(tenant_id, merged, ""))
+    _raise(_sku_errors(known_levels, merged, ""))
     before = sku_admin_view(sku)
     for key, value in changes.items():
         if key == "level_prices":
@@ -349,6 +342,14 @@ def price_skus(*, tenant_id: int, sku_ids: Sequence[int], agent_level: str | Non
 
 
 # ------------------------------------------------------------------ stock
+
+
+def product_ids_of_skus(*, tenant_id: int, sku_ids: Sequence[int]) -> list[int]:
+    """The products these SKUs of this tenant belong to (unknown ids are left out)."""
+    if not sku_ids:
+        return []
+    return sorted(set(db.session.scalars(select(Sku.product_id).where(
+        Sku.tenant_id == tenant_id, Sku.id.in_(sorted(set(sku_ids)))))))
 
 
 def reserve_stock(*, tenant_id: int, quantities: Mapping[int, int]) -> None:

@@ -80,12 +80,21 @@ from backend.tenants.models import Tenant
 
 def alert(*, tenant_id: int, member_id: int, kind: str, data: dict[str, Any], dedupe_key: str,
           now: datetime) -> None:
-    """Tell a member about a money change (settlement, withdrawal result) through the
-    notifications outbox: written in this unit of work, sent after it commits, once
-    per dedupe key."""
-    from backend.notifications.service import enqueue_alert
+    """Tell a member about a money change (settlement, withdrawal result): announced, and
+    written to the notifications outbox in this unit of work by the alerts flow
+    (backend/flows/alerts.py), sent after it commits, once per dedupe key."""
+    announce("member_money_changed", tenant_id=tenant_id, member_id=member_id, kind=kind, data=data,
+             dedupe_key=dedupe_key, now=now)
 
-    enqueue_alert(tenant_id=tenant_id, member_id=member_id, kind=kind, data=data, dedupe_key=dedupe_key, now=now)
+
+@dataclass(frozen=True)
+class Commission:
+    """A reward just frozen, as the "new commission" alert needs it."""
+
+    beneficiary_id: int | None
+    amount_fen: int
+    order_id: int | None
+    kind: str
 
 
 # ------------------------------------------------------------------ settings
@@ -236,20 +245,10 @@ def _freeze(tenant_id: int, orders: Sequence[PaidOrder], now: datetime) -> dict[
     if new_rows:
         bulk.insert_rows(_accruals, new_rows)
         # "New commission" alerts, once: only for the lines this call froze.
-        from backend.notifications.service import enqueue_commission_alerts
-
-        enqueue_commission_alerts(tenant_id=tenant_id, now=now, payouts=[
-            _Alerted(p.beneficiary_id, p.amount_fen, order_id, getattr(p, "kind", "reward"))
+        announce("commissions_frozen", tenant_id=tenant_id, now=now, commissions=[
+            Commission(p.beneficiary_id, p.amount_fen, order_id, getattr(p, "kind", "reward"))
             for order_id, payouts in fresh for p in payouts])
     return out
-
-
-@dataclass(frozen=True)
-class _Alerted:
-    beneficiary_id: int | None
-    amount_fen: int
-    order_id: int | None
-    kind: str
 
 
 def on_order_paid(*, tenant_id: int, order_id: int, paid_fen: int, payouts: Sequence[PayoutLike],

@@ -6,6 +6,11 @@ the flows' listeners for what lower domains announce (backend/events.py);
 backend/app.py does so at start.
 """
 
+# isort: off
+# The money's listeners register first, so they run first: a refund's postings, a
+# completion's settle clock, the follow-up and the alerts come before anything else
+# reacts to the same announcement (as when orders called finance directly).
+from backend.flows import order_money, binding, alerts
 from backend.flows import (
     agent_channel,
     checkout,
@@ -19,5 +24,7 @@ from backend.flows import (
     upgrades,
 )
 
-__all__ = ["agent_channel", "checkout", "group_buy", "live_selling", "marketing_events", "materials",
-           "promoters", "supplier_events", "suppliers", "upgrades"]
+# isort: on
+
+__all__ = ["order_money", "binding", "alerts", "agent_channel", "checkout", "group_buy", "live_selling",
+           "marketing_events", "materials", "promoters", "supplier_events", "suppliers", "upgrades"]

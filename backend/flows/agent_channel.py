@@ -25,6 +25,7 @@ from backend.db import utcnow
 from backend.events import listen
 from backend.extensions import db
 from backend.finance import service as finance
+from backend.flows.shop_credit import credited_source
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, member, system
@@ -281,6 +282,8 @@ def place_retail_order(*, tenant_id: int, member_id: int, items: Sequence[Any], 
     short, the tenant's policy refuses it or falls back to the platform's stock. An
     agent whose authorization is not in force, or does not cover the products or the
     delivery region, cannot sell."""
+    source_type, source_id = credited_source(tenant_id=tenant_id, items=items, source_type=source_type,
+                                             source_id=source_id)
     agent_id = _selling_agent(tenant_id, items, source_type, source_id)
     if agent_id is None:
         return orders.create_order(tenant_id=tenant_id, member_id=member_id, items=items, receiver=receiver, now=now,

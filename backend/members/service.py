@@ -257,10 +257,8 @@ def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: 
     member.pending_scene = None
     db.session.add(Binding(tenant_id=tenant_id, member_id=member_id, parent_id=parent_id,
                            source=source, scene=scene, bound_at=now))
-    # The promoter hears of the new fan through the outbox, i.e. only if this commits.
-    from backend.notifications.service import enqueue_team_member_alert
-
-    enqueue_team_member_alert(tenant_id=tenant_id, member_id=member_id, now=now)
+    # What a binding sets off (the promoter hears of the new fan through the outbox, i.e.
+    # only if this commits; a marketing gift) is the flows': backend/flows/binding.py …
     announce("member_bound", tenant_id=tenant_id, member_id=member_id, parent_id=parent_id, source=source,
              scene=scene, now=now)
 
@@ -311,6 +309,27 @@ def record_purchases(*, tenant_id: int, member_ids: Sequence[int], now: datetime
     db.session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id.in_(rest)).values(**values)
                        .execution_options(synchronize_session=False))
     expire_loaded(Member, rest, values)
+
+
+_members = Member.__table__
+_REWARD_PROFILES = (
+    select(_members.c.id, _members.c.path, _members.c.promoter_status, _members.c.promoter_tier,
+           _members.c.agent_level)
+    .where(_members.c.tenant_id == bindparam("tenant_id"), _members.c.id.in_(bindparam("ids", expanding=True))))
+
+
+def reward_profiles(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, Any]:
+    """What rewards need of these members, as plain rows (id, path, promoter_status,
+    promoter_tier, agent_level) by id, one statement."""
+    if not member_ids:
+        return {}
+    return {m.id: m for m in db.session.execute(_REWARD_PROFILES, {"tenant_id": tenant_id,
+                                                                    "ids": sorted(set(member_ids))})}
+
+
+def upline_ids(path: str) -> list[int]:
+    """The upline of a member with this materialized path, nearest first."""
+    return parse_path(path)[:-1][::-1]
 
 
 def expire_binding(*, tenant_id: int, member_id: int, now: datetime) -> bool:

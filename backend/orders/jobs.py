@@ -15,41 +15,15 @@ from sqlalchemy import select
 from backend.db import run_in_unit_of_work
 from backend.errors import DomainError
 from backend.extensions import db
-from backend.orders import paid
 from backend.orders import service as orders
 from backend.orders.models import Order
-from backend.payments import service as payments
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
-INTERVALS = {"cancel_unpaid_orders": 60, "complete_due_orders": 300, "retry_refund_submissions": 120,
-             "follow_up_paid_orders": 0.1}
-
-
-def follow_up_paid_orders(*, now: datetime) -> int:
-    """Drain the paid-order follow-up backlog (rewards, ledger, alerts) in batches: all
-    of it under PAID_FOLLOWUP=worker, and any inline run a crash cut short; returns how
-    many orders it followed up."""
-    return paid.drain()
-
-
-def cancel_unpaid_orders(*, now: datetime) -> int:
-    """Cancel orders left unpaid past their deadline (closing the payment at WeChat Pay
-    first) and return their stock; returns how many were cancelled."""
-    due = list(db.session.execute(select(Order.tenant_id, Order.id).where(
-        Order.status == "created", Order.pay_deadline <= now).order_by(Order.pay_deadline).limit(BATCH)))
-    db.session.rollback()
-    cancelled = 0
-    for tenant_id, order_id in due:
-        try:
-            result = run_in_unit_of_work(
-                lambda t=tenant_id, o=order_id: payments.expire_unpaid(tenant_id=t, order_id=o, now=now))
-        except DomainError as exc:  # WeChat unreachable: the next run tries again
-            log.warning("order %s not expired: %s", order_id, exc.code)
-            continue
-        cancelled += result == "cancelled"
-    return cancelled
+INTERVALS = {"complete_due_orders": 300}
+# Unpaid orders are cancelled and refunds resubmitted by backend/payments/jobs.py (they
+# talk to WeChat Pay); the paid-order follow-up's job is backend/flows/jobs.py.
 
 
 def complete_due_orders(*, now: datetime) -> int:
@@ -74,16 +48,3 @@ def complete_due_orders(*, now: datetime) -> int:
             continue
         done += 1
     return done
-
-
-def retry_refund_submissions(*, now: datetime) -> int:
-    """Send again approved refunds WeChat Pay has not accepted (it was unreachable);
-    returns how many were accepted now."""
-    due = payments.unsubmitted_refunds(now=now)
-    db.session.rollback()
-    accepted = 0
-    for tenant_id, refund_id in due:
-        refund = run_in_unit_of_work(
-            lambda t=tenant_id, r=refund_id: payments.submit_refund(tenant_id=t, refund_id=r, now=now))
-        accepted += refund.submitted_at is not None
-    return accepted

@@ -1,59 +1,26 @@
-"""The paid-order follow-up (支付后处理): what a payment sets off once the order is paid.
+"""The orders domain's side of the paid-order follow-up: the queue of paid orders whose
+follow-up (backend/flows/paid_order.py) has not run yet, read and cleared with Core
+statements (a few columns, one statement per batch: this is the payment path).
 
-The payment notification's unit of work only verifies, locks the order, checks it and
-marks it paid (`orders.mark_paid` sets `followup_pending`). The follow-up then, for a
-batch of paid orders of one tenant in one unit of work:
-
-1. confirms the buyers' parked bindings and stamps their purchase (members);
-2. reads the order lines and the buyers' uplines (one statement each for the batch);
-3. computes and records every line's payouts on that upline (rewards, one INSERT per
-   table for the batch);
-4. posts the payments and the frozen rewards to the ledger, with the accruals and the
-   commission alerts (finance, one ledger batch);
-5. clears `followup_pending`.
-
-Exactly once: the orders are locked (FOR UPDATE, re-checking `followup_pending` under
-the lock) and every row written has a unique key, so a second runner, a crash and a
-retry change nothing twice.
-
-When it runs (`FOLLOWUP` setting, env `PAID_FOLLOWUP`):
-- `inline` (default): right after the payment's unit of work commits, in the same
-  request, for that order alone;
-- `worker`: the scheduler job `orders.follow_up_paid_orders` drains the backlog in
-  batches (claimed with SKIP LOCKED, so several runners share it), which is how a
-  payment storm is absorbed: the notification is answered after one short transaction
-  and the follow-up costs a few statements per batch instead of per order.
-Either way the job sweeps up whatever an inline run did not finish (a crash between
-the two commits), and any path that changes a paid order's money first (a refund,
-completion) runs the follow-up of that order under its lock (`ensure_followed_up`).
+An order joins the queue when `mark_paid` sets `followup_pending`; the follow-up takes
+a batch under the orders' row locks (FOR UPDATE, re-checking the flag under the lock)
+and clears the flag in the same unit of work as everything it writes.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from itertools import groupby
+from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import bindparam, func, select, update
 
-from backend.db import after_commit, is_mysql, read_committed, run_in_unit_of_work, utcnow
-from backend.events import announce
+from backend.db import expire_loaded, is_mysql
 from backend.extensions import db
-from backend.finance import service as finance
-from backend.members import service as members
-from backend.members.models import Member, parse_path
 from backend.orders.models import Order, OrderLine
-
-log = logging.getLogger(__name__)
-
-BATCH = 100  # orders per unit of work in the worker
 
 _orders = Order.__table__
 _lines = OrderLine.__table__
-_members = Member.__table__
 
 # A pending paid order as the follow-up reads it (under its row lock).
 _PENDING_COLUMNS = (_orders.c.id, _orders.c.member_id, _orders.c.paid_fen, _orders.c.paid_at)
@@ -67,162 +34,55 @@ _LINES = (
            _lines.c.paid_fen, _lines.c.cost_fen)
     .where(_lines.c.tenant_id == bindparam("tenant_id"), _lines.c.order_id.in_(bindparam("ids", expanding=True)))
     .order_by(_lines.c.id))
-_MEMBERS = (
-    select(_members.c.id, _members.c.path, _members.c.promoter_status, _members.c.promoter_tier,
-           _members.c.agent_level)
-    .where(_members.c.tenant_id == bindparam("tenant_id"), _members.c.id.in_(bindparam("ids", expanding=True))))
 _DONE = (update(_orders).where(_orders.c.tenant_id == bindparam("tenant"),
                                _orders.c.id.in_(bindparam("ids", expanding=True)))
          .values(followup_pending=None))
-
-
-def follow_up(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> int:
-    """Run the follow-up of these paid orders of one tenant (those still pending, under
-    their row locks) in the caller's unit of work; returns how many it ran."""
-    if not order_ids:
-        return 0
-    # Pending changes of the caller (an ORM order it marked) reach the database first.
-    db.session.flush()
-    orders = db.session.execute(_PENDING_LOCKED, {"tenant_id": tenant_id, "ids": sorted(set(order_ids))}).all()
-    return _follow_up_locked(tenant_id, orders, now)
-
-
-def _follow_up_locked(tenant_id: int, orders: Sequence[Any], now: datetime) -> int:
-    """The follow-up of pending orders this transaction has locked (rows of
-    _PENDING_COLUMNS, one tenant's)."""
-    from backend.rewards import service as rewards
-    from backend.rewards.engine import OrderLine as RewardOrderLine
-    from backend.rewards.errors import NoActivePlan
-
-    if not orders:
-        return 0
-    ids = [o.id for o in orders]
-    # 1. Buyers: parked bindings confirmed before their upline is read.
-    members.record_purchases(tenant_id=tenant_id, member_ids=[o.member_id for o in orders], now=now)
-    # 2. Lines, buyers and uplines as plain rows, one statement each.
-    lines: dict[int, list[Any]] = {i: [] for i in ids}
-    for ln in db.session.execute(_LINES, {"tenant_id": tenant_id, "ids": ids}):
-        lines[ln.order_id].append(ln)
-    people = {m.id: m for m in db.session.execute(
-        _MEMBERS, {"tenant_id": tenant_id, "ids": sorted({o.member_id for o in orders})})}
-    uplines = {m: parse_path(row.path)[:-1][::-1] for m, row in people.items()}
-    wanted = sorted({a for up in uplines.values() for a in up} - people.keys())
-    if wanted:
-        people.update((m.id, m) for m in db.session.execute(_MEMBERS, {"tenant_id": tenant_id, "ids": wanted}))
-    # 3. Rewards on the upline as it stands (the payment's moment, a batch later).
-    batch = []
-    for o in orders:
-        chain = tuple(rewards.chain_member(people[i]) for i in uplines[o.member_id] if i in people)
-        batch.append((rewards.OrderSnapshot(
-            order_id=o.id, buyer=rewards.buyer_snapshot(people[o.member_id]), paid_at=o.paid_at or now,
-            lines=tuple(RewardOrderLine(order_line_id=ln.id, product_id=ln.product_id, sku_id=ln.sku_id,
-                                        quantity=ln.quantity, paid_fen=ln.paid_fen, cost_fen=ln.cost_fen)
-                        for ln in lines[o.id])), chain))
-    try:
-        payouts = rewards.record_orders_payouts(tenant_id=tenant_id, orders=batch)
-    except NoActivePlan:  # raised by its first read, before it writes anything
-        payouts = {}  # a brand without a plan pays no rewards
-    # 4. Money: payments and frozen rewards, accruals, alerts.
-    finance.on_orders_paid(tenant_id=tenant_id, now=now, orders=[
-        finance.PaidOrder(o.id, o.paid_fen, payouts.get(o.id, [])) for o in orders])
-    # 5. Done; the flows above act on it (a restock's pieces, backend/flows).
-    db.session.execute(_DONE, {"tenant": tenant_id, "ids": ids})
-    announce("orders_followed_up", tenant_id=tenant_id, order_ids=ids, now=now)
-    return len(ids)
-
-
-def _read_committed_then(fn: Any, **kwargs: Any) -> int:
-    # Its own unit of work: rows that do not exist yet are checked under unique keys and
-    # the orders' row locks, never gap locks (see backend.db.read_committed).
-    read_committed()
-    return int(fn(**kwargs))
-
-
-def ensure_followed_up(order: Order, *, now: datetime) -> None:
-    """Before a path changes a paid order's money (refund, completion): its follow-up has
-    run. The caller holds the order's row lock."""
-    if order.followup_pending:
-        follow_up(tenant_id=order.tenant_id, order_ids=[order.id], now=now)
-        db.session.expire(order, ["followup_pending"])
-
-
-def schedule(*, tenant_id: int, order_id: int) -> None:
-    """mark_paid's hand-over: inline after the commit, or left to the worker."""
-    if current_app.config["SIYU_SETTINGS"].paid_followup != "inline":
-        return
-
-    def run() -> None:
-        run_in_unit_of_work(lambda: _read_committed_then(follow_up, tenant_id=tenant_id, order_ids=[order_id],
-                                                          now=utcnow()))
-
-    after_commit(run)
-
-
 _BACKLOG = select(func.count(), func.min(_orders.c.paid_at)).where(_orders.c.followup_pending.is_(True))
-
-# A backlog older than this means nothing is draining it (PAID_FOLLOWUP=worker without
-# the scheduler, or the job failing): rewards and postings wait.
-STALLED_AFTER = timedelta(minutes=2)
-
-
-def backlog(*, now: datetime) -> tuple[int, float | None, bool]:
-    """(paid orders awaiting their follow-up, age in seconds of the oldest, stalled):
-    an index range of just the pending orders."""
-    count, oldest = db.session.execute(_BACKLOG).one()
-    if not count:
-        return 0, None, False
-    age = (now - oldest).total_seconds() if oldest is not None else None
-    return int(count), age, age is not None and age > STALLED_AFTER.total_seconds()
-
-
 _CLAIM = (select(_orders.c.tenant_id, *_PENDING_COLUMNS).where(_orders.c.followup_pending.is_(True))
           .order_by(_orders.c.id).limit(bindparam("limit")))
 
 
-def follow_up_backlog(*, now: datetime, limit: int = BATCH) -> int:
-    """One batch of the backlog, oldest first, in the caller's unit of work: the orders
-    are claimed with SKIP LOCKED (MariaDB), so concurrent runners take different ones.
-    Returns how many orders it followed up."""
+def lock_pending(*, tenant_id: int, order_ids: Sequence[int]) -> list[Any]:
+    """These orders of one tenant whose follow-up is still pending, under their row
+    locks, oldest first: rows of (id, member_id, paid_fen, paid_at)."""
+    # Pending changes of the caller (an ORM order it marked) reach the database first.
+    db.session.flush()
+    return list(db.session.execute(_PENDING_LOCKED, {"tenant_id": tenant_id, "ids": sorted(set(order_ids))}))
+
+
+def paid_lines(*, tenant_id: int, order_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The lines of these orders as plain rows (id, order_id, product_id, sku_id,
+    quantity, paid_fen, cost_fen), one statement, by order id."""
+    lines: dict[int, list[Any]] = {i: [] for i in order_ids}
+    for ln in db.session.execute(_LINES, {"tenant_id": tenant_id, "ids": list(order_ids)}):
+        lines[ln.order_id].append(ln)
+    return lines
+
+
+def clear_pending(*, tenant_id: int, order_ids: Sequence[int]) -> None:
+    """Their follow-up ran: they leave the queue."""
+    db.session.execute(_DONE, {"tenant": tenant_id, "ids": list(order_ids)})
+
+
+def forget_pending_flag(*, order_id: int) -> None:
+    """A caller's ORM copy of the order reloads followup_pending (cleared by a Core UPDATE)."""
+    expire_loaded(Order, [order_id], ["followup_pending"])
+
+
+def backlog_counts() -> tuple[int, datetime | None]:
+    """(paid orders awaiting their follow-up, paid_at of the oldest): an index range."""
+    count, oldest = db.session.execute(_BACKLOG).one()
+    return int(count or 0), oldest
+
+
+def claim_backlog(*, limit: int) -> list[Any]:
+    """The oldest pending orders of any tenant, locked with SKIP LOCKED on MariaDB, so
+    concurrent runners take different ones: rows of (tenant_id, id, member_id,
+    paid_fen, paid_at)."""
     stmt = _CLAIM.with_for_update(skip_locked=True) if is_mysql() else _CLAIM
-    claimed = db.session.execute(stmt, {"limit": limit}).all()
-    done = 0
-    # The claim read and locked what the follow-up needs: no second read of the orders.
-    for tenant_id, rows in groupby(sorted(claimed, key=lambda r: (r.tenant_id, r.id)), key=lambda r: r.tenant_id):
-        done += _follow_up_locked(tenant_id, list(rows), now)
-    return done
+    return list(db.session.execute(stmt, {"limit": limit}))
 
 
-def drain(*, now_fn: Any = utcnow, limit: int = BATCH, max_batches: int | None = None) -> int:
-    """Follow up batches while they come back full (or max_batches ran); each batch is
-    its own unit of work. A batch that fails for another reason than a deadlock is
-    retried order by order, so one bad order holds up only itself.
-
-    A partial batch means the backlog is caught up: the run ends there, and the next
-    (the job's interval later) finds the orders paid meanwhile as one batch. Looping on
-    would chase each payment as it lands, paying a batch's twenty-odd statements for
-    one or two orders."""
-    total = batches = 0
-    while max_batches is None or batches < max_batches:
-        batches += 1
-        try:
-            done = run_in_unit_of_work(lambda: _read_committed_then(follow_up_backlog, now=now_fn(), limit=limit))
-        except Exception:
-            log.exception("paid-order follow-up batch failed; retrying its orders one by one")
-            done = _one_by_one(now_fn, limit)
-        total += done
-        if done < limit:
-            break
-    return total
-
-
-def _one_by_one(now_fn: Any, limit: int) -> int:
-    due = [(r.tenant_id, r.id) for r in db.session.execute(_CLAIM, {"limit": limit})]
-    db.session.rollback()
-    done = 0
-    for tenant_id, order_id in due:
-        try:
-            done += run_in_unit_of_work(lambda t=tenant_id, o=order_id: _read_committed_then(
-                follow_up, tenant_id=t, order_ids=[o], now=now_fn()))
-        except Exception:
-            log.exception("paid-order follow-up of order %s failed", order_id)
-    return done
+def pending_ids(*, limit: int) -> list[tuple[int, int]]:
+    """(tenant_id, order_id) of the oldest pending orders, without locking them."""
+    return [(r.tenant_id, r.id) for r in db.session.execute(_CLAIM, {"limit": limit})]

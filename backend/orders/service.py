@@ -1,5 +1,5 @@
 """Order verbs: create (stock reserved), cancel, mark paid (what the payment sets off is
-the paid-order follow-up, paid.py), ship, receive, complete, refunds per line or
+the paid-order follow-up, backend/flows/paid_order.py), ship, receive, complete, refunds per line or
 whole; reads and views.
 
 Keyword-only functions that never commit. Every change of an order's state first
@@ -25,7 +25,6 @@ from backend.extensions import db
 from backend.members import levels as member_levels
 from backend.members import service as members
 from backend.money import yuan
-from backend.orders import finance_link, paid
 from backend.orders.errors import (
     InvalidOrderInput,
     NothingToRefund,
@@ -110,8 +109,9 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
                  source_id: int | None = None, stock_source: str = "catalog") -> Order:
     """Place an order: price every SKU for the buyer's level, reserve the stock (all or
     nothing; only catalog stock here, the flows move cloud stock), and give it a
-    payment deadline."""
-    _check_items(items, source_type, source_id)
+    payment deadline. The source is taken as given: whether a mini-shop may be
+    credited is the checkout flow's to decide (backend/flows/checkout.py)."""
+    check_items(items, source_type, source_id)
     if stock_source not in STOCK_SOURCES:
         raise ValueError(f"unknown stock source {stock_source!r}")
     quantities: dict[int, int] = {}
@@ -125,15 +125,6 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
                                     tenant_id=tenant_id, member_level=member.member_level))
     if stock_source == "catalog":
         catalog.reserve_stock(tenant_id=tenant_id, quantities=quantities)
-    if source_type == "shop" and source_id is not None:
-        # Credit a mini-shop only if it is this tenant's, open, and shows one of these
-        # products; otherwise the order stands, unattributed (never block a purchase).
-        from backend.shops.service import order_attribution
-
-        shown = order_attribution(tenant_id=tenant_id, shop_id=source_id,
-                                  product_ids=[priced[s].product.id for s in quantities])
-        if shown is None:
-            source_type = source_id = None
     goods = sum(priced[s].unit_price_fen * q for s, q in quantities.items())
     policy = order_policy(tenant_id=tenant_id)
     order = Order(tenant_id=tenant_id, order_no=new_order_no(now), member_id=member.id, status="created",
@@ -180,7 +171,8 @@ def apply_discounts(*, tenant_id: int, order: Order, lines: Sequence[OrderLine],
     return order
 
 
-def _check_items(items: Sequence[LineRequest], source_type: str | None, source_id: int | None) -> None:
+def check_items(items: Sequence[LineRequest], source_type: str | None, source_id: int | None) -> None:
+    """An order request's shape (lines, quantities, source), or InvalidOrderInput."""
     errors = []
     if not 1 <= len(items) <= MAX_LINES:
         errors.append({"field": "items", "message": f"须有 1–{MAX_LINES} 个商品"})
@@ -364,14 +356,20 @@ def mark_paid(*, tenant_id: int, order: PayableOrder, transaction_id: str | None
               paid_at: datetime, now: datetime) -> None:
     """Mark the order paid, under its row lock (lock_for_payment), once. What the payment
     sets off (the buyer's binding, rewards on the upline, frozen postings, alerts) is the
-    paid-order follow-up (backend/orders/paid.py): right after this unit of work
-    commits, or in the worker's next batch."""
+    paid-order follow-up (backend/flows/paid_order.py, on "order_paid"): right after
+    this unit of work commits, or in the worker's next batch."""
     if order.status != "created":
         raise OrderStateConflict(details={"status": order.status})
     db.session.execute(_MARK_PAID, {"order_id": order.id, "b_paid_fen": paid_fen,
                                     "b_transaction_id": transaction_id, "b_paid_at": paid_at, "b_now": now})
     expire_loaded(Order, [order.id])  # a caller's ORM copy (the timeout job's) reloads what changed
-    paid.schedule(tenant_id=tenant_id, order_id=order.id)
+    announce("order_paid", tenant_id=tenant_id, order_id=order.id)
+
+
+def unpaid_past_deadline(*, now: datetime, limit: int) -> list[tuple[int, int]]:
+    """(tenant_id, order_id) of orders left unpaid past their deadline, oldest deadline first."""
+    return [(t, o) for t, o in db.session.execute(select(Order.tenant_id, Order.id).where(
+        Order.status == "created", Order.pay_deadline <= now).order_by(Order.pay_deadline).limit(limit))]
 
 
 # ------------------------------------------------------------------ fulfilment
@@ -421,7 +419,7 @@ def complete_order(*, tenant_id: int, order_id: int, now: datetime) -> Order:
     order.status = "completed"
     order.received_at = order.received_at or now
     order.completed_at = now
-    finance_link.order_completed(order=order, now=now)
+    # Its money (rewards start their after-sales window) and the rest: backend/flows.
     announce("order_completed", order=order, now=now)
     return order
 
@@ -605,7 +603,7 @@ def refund_succeeded(*, order: Order, refund: Refund, wechat_refund_id: str | No
     if order.shipped_at is None and order.stock_source == "catalog":
         catalog.release_stock(tenant_id=order.tenant_id, quantities=_quantities(lines))
     _settle_order_status(order)
-    finance_link.lines_refunded(order=order, refund=refund, lines=lines, now=now)
+    # The refund posted and the lines' rewards cancelled or reversed: backend/flows.
     announce("lines_refunded", order=order, refund=refund, lines=lines, now=now)
 
 

@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from backend.db import after_commit, read_committed, run_in_unit_of_work
 from backend.events import announce
 from backend.extensions import db
+from backend.finance.withdrawals import on_transfer_bill
 from backend.members import service as members
 from backend.money import yuan
-from backend.orders import finance_link
 from backend.orders import service as orders
 from backend.orders.errors import OrderNotFound, OrderStateConflict, RefundNotFound
 from backend.orders.models import Order, Refund
@@ -215,7 +215,8 @@ def handle_notification(*, tenant_slug: str, headers: Mapping[str, Any], body: b
         return apply_refund(tenant_id=tenant_id, creds=pay.creds, wx=n.refund(), event_type=n.event_type,
                             source_key=n.id, now=now)
     if n.kind == "transfer":
-        if finance_link.transfer_finished(tenant_id=tenant_id, bill=n.transfer_bill(), now=now) == "mismatch":
+        # A merchant transfer (a withdrawal's payout) whose result reached the orders notify URL.
+        if on_transfer_bill(tenant_id=tenant_id, bill=n.transfer_bill(), now=now) == "mismatch":
             return _refused("transfer_mismatch", "转账结果与提现单不符")
         return _accepted("transfer")
     log.info("ignored pay notification %s of type %s", n.id, n.event_type)

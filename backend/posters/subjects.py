@@ -6,7 +6,7 @@ Each domain that owns a subject provides a loader in `backend/<domain>/poster_su
 
     def load_product_subject(*, tenant_id: int, subject_id: int) -> PosterSubject: ...
 
-Loaders are found by module name (like models), so the posters domain never imports
+Loaders are found by module name (like models; create_app hands them over), so the posters domain never imports
 catalog, shops or live rooms; a loader raises the domain's own NotFound for an
 unknown or foreign id. `register_subject_loader` adds one by hand (tests, plugins).
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 SCENE_KEYS = ("product_id", "shop_id", "live_room_id")
 
@@ -51,14 +50,17 @@ def register_subject_loader(kind: str, loader: SubjectLoader) -> None:
     SUBJECT_LOADERS[kind] = loader
 
 
-@lru_cache(maxsize=1)
-def _discovered() -> dict[str, SubjectLoader]:
-    from backend.models_registry import domain_modules
+# Loaders found by module name; create_app fills it (the posters domain imports no domain above it).
+DISCOVERED: dict[str, SubjectLoader] = {}
 
-    found: dict[str, SubjectLoader] = {}
-    for module in domain_modules("poster_subjects"):
-        found.update(getattr(module, "POSTER_SUBJECTS", {}))
-    return found
+
+def add_discovered(loaders: Mapping[str, SubjectLoader]) -> None:
+    """Loaders of a backend/<domain>/poster_subjects.py (called by create_app)."""
+    DISCOVERED.update(loaders)
+
+
+def _discovered() -> dict[str, SubjectLoader]:
+    return DISCOVERED
 
 
 def subject_loader(kind: str) -> SubjectLoader | None:

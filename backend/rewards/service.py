@@ -144,6 +144,14 @@ def get_active_plan(*, tenant_id: int) -> Plan:
     return _stored_plan(tenant_id=tenant_id, version=None)
 
 
+def agent_level_keys(*, tenant_id: int) -> frozenset[str] | None:
+    """The agent level keys of the tenant's active plan, or None when it has none."""
+    try:
+        return frozenset(get_active_plan(tenant_id=tenant_id).level_by_key)
+    except NoActivePlan:
+        return None
+
+
 def activate_plan(*, tenant_id: int, version: int, actor: str, now: datetime) -> RewardPlan:
     """Make one version the active plan; the previously active one is retired."""
     _lock_tenant(tenant_id)

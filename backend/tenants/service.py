@@ -9,10 +9,10 @@ from sqlalchemy import bindparam, select
 
 from backend.audit.service import record_audit
 from backend.extensions import db
+from backend.tenants.credential_keys import FLAT_KEYS
 from backend.tenants.crypto import decrypt_json, encrypt_json
 from backend.tenants.errors import TenantAppidTaken, TenantNotFound, TenantSlugTaken
 from backend.tenants.models import Tenant
-from backend.wechat.credentials import FLAT_KEYS
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
@@ -23,9 +23,9 @@ POLICY_FIELDS = ("bind_on", "bind_expire_days", "allow_rebind", "promoter_mode",
 
 
 def create_tenant(*, slug: str, name: str, credentials: dict[str, Any] | None = None,
-                  actor: str = "platform", boss_username: str | None = None,
-                  boss_password: str | None = None) -> Tenant:
-    """Create a brand with its credentials (secrets encrypted at rest) and boss account."""
+                  actor: str = "platform") -> Tenant:
+    """Create a brand with its credentials (secrets encrypted at rest); its boss account
+    is the onboarding flow's (backend/flows/onboarding.py)."""
     if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise TenantSlugTaken()
     tenant = Tenant(slug=slug, name=name)
@@ -35,11 +35,6 @@ def create_tenant(*, slug: str, name: str, credentials: dict[str, Any] | None = 
     record_audit(tenant_id=tenant.id, actor=actor, action="tenant.create",
                  target_type="tenant", target_id=tenant.id, before=None,
                  after={"slug": slug, "name": name})
-    if boss_password:
-        from backend.staff.service import create_staff
-
-        create_staff(tenant_id=tenant.id, username=boss_username or "boss",
-                     password=boss_password, display_name="老板", role="boss", actor=actor)
     return tenant
 
 

@@ -11,6 +11,7 @@ from pydantic import Field
 from backend.auth.tokens import Principal
 from backend.catalog import service as catalog
 from backend.db import utcnow
+from backend.flows import catalog as catalog_flow
 from backend.orders import service as orders
 from backend.payments import service as payments
 from miniprogram_api.http import Body, Query, page_of, route
@@ -152,7 +153,7 @@ def list_products(principal: Principal, query: ProductPage) -> dict[str, Any]:
 @route(bp, "/products", method="POST", auth="staff", roles=MANAGERS, body=ProductIn, status=201)
 def create_product(principal: Principal, body: ProductIn) -> dict[str, Any]:
     """Create a product with its SKUs."""
-    product = catalog.create_product(
+    product = catalog_flow.create_product(
         tenant_id=principal.tenant_id, name=body.name, subtitle=body.subtitle, description=body.description,
         image_url=body.image_url, allowed_levels=body.allowed_levels, on_shelf=body.on_shelf,
         category=body.category, skus=[_spec(s) for s in body.skus], actor=principal.actor)
@@ -170,7 +171,7 @@ def get_product(principal: Principal, product_id: int) -> dict[str, Any]:
 def update_product(principal: Principal, product_id: int, body: ProductPatch) -> dict[str, Any]:
     """Change texts, picture, sale permission (allowed_levels, null = everyone) or shelf state."""
     changes = body.model_dump(exclude_unset=True)
-    product = catalog.update_product(tenant_id=principal.tenant_id, product_id=product_id, changes=changes,
+    product = catalog_flow.update_product(tenant_id=principal.tenant_id, product_id=product_id, changes=changes,
                                      actor=principal.actor)
     return _product_out(principal.tenant_id, product)
 
@@ -179,7 +180,7 @@ def update_product(principal: Principal, product_id: int, body: ProductPatch) ->
        status=201)
 def add_sku(principal: Principal, product_id: int, body: SkuIn) -> dict[str, Any]:
     """Add a SKU to a product."""
-    sku = catalog.add_sku(tenant_id=principal.tenant_id, product_id=product_id, spec=_spec(body),
+    sku = catalog_flow.add_sku(tenant_id=principal.tenant_id, product_id=product_id, spec=_spec(body),
                           actor=principal.actor)
     return catalog.sku_admin_view(sku)
 
@@ -187,7 +188,7 @@ def add_sku(principal: Principal, product_id: int, body: SkuIn) -> dict[str, Any
 @route(bp, "/skus/<int:sku_id>", method="PATCH", auth="staff", roles=MANAGERS, body=SkuPatch)
 def update_sku(principal: Principal, sku_id: int, body: SkuPatch) -> dict[str, Any]:
     """Change a SKU's name, prices, cost price, level prices or availability."""
-    sku = catalog.update_sku(tenant_id=principal.tenant_id, sku_id=sku_id,
+    sku = catalog_flow.update_sku(tenant_id=principal.tenant_id, sku_id=sku_id,
                              changes=body.model_dump(exclude_unset=True), actor=principal.actor)
     return catalog.sku_admin_view(sku)
 

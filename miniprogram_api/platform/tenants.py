@@ -9,6 +9,7 @@ from pydantic import Field
 
 from backend.auth.tokens import Principal
 from backend.db import after_commit
+from backend.flows import onboarding
 from backend.tenants import service as tenants
 from backend.wechat.service import forget_pay_credentials
 from miniprogram_api.http import Body, Query, route
@@ -58,9 +59,9 @@ class TenantPage(Query):
 def create_tenant(principal: Principal, body: TenantIn) -> dict[str, Any]:
     """Create a brand (tenant), optionally with its boss account."""
     creds = body.credentials.model_dump(exclude_none=True) if body.credentials else {}
-    tenant = tenants.create_tenant(slug=body.slug, name=body.name, credentials=creds,
-                                   actor=principal.actor, boss_username=body.boss_username,
-                                   boss_password=body.boss_password)
+    tenant = onboarding.open_tenant(slug=body.slug, name=body.name, credentials=creds,
+                                    actor=principal.actor, boss_username=body.boss_username,
+                                    boss_password=body.boss_password)
     return tenants.public_view(tenant)
 
 

@@ -11,12 +11,13 @@ from backend.catalog import service as catalog
 from backend.catalog.errors import InvalidCatalogInput, ProductNotFound, StockWouldGoNegative
 from backend.db import unit_of_work
 from backend.extensions import db
+from backend.flows import catalog as catalog_flow
 
 
 def test_a_product_is_created_with_its_skus_and_audited(factory, shop):
     t = factory.tenant()
     with unit_of_work():
-        p = catalog.create_product(tenant_id=t.id, name="明前龙井", actor="staff:1", skus=[
+        p = catalog_flow.create_product(tenant_id=t.id, name="明前龙井", actor="staff:1", skus=[
             catalog.SkuSpec(name="250g", price_fen=12800, cost_fen=5000, stock=10),
             catalog.SkuSpec(name="500g", price_fen=23800, cost_fen=9000, stock=3)])
     skus = catalog.skus_of(tenant_id=t.id, product_ids=[p.id])[p.id]
@@ -30,7 +31,7 @@ def test_a_product_is_created_with_its_skus_and_audited(factory, shop):
 def test_invalid_products_name_every_bad_field(factory):
     t = factory.tenant()
     with pytest.raises(InvalidCatalogInput) as err, unit_of_work():
-        catalog.create_product(tenant_id=t.id, name="", actor="x", skus=[
+        catalog_flow.create_product(tenant_id=t.id, name="", actor="x", skus=[
             catalog.SkuSpec(name="a", price_fen=0, cost_fen=-1, stock=-2, level_prices={"l1": 0})])
     assert [d["field"] for d in err.value.details] == [
         "name", "skus[0].price_fen", "skus[0].cost_fen", "skus[0].stock", "skus[0].level_prices.l1"]
@@ -40,7 +41,7 @@ def test_level_prices_and_permissions_must_name_levels_of_the_active_plan(factor
     t = factory.tenant()
     shop.plan(t, {"name": "代理", "agents": {"levels": [{"key": "l1", "name": "一级代理", "rate": "10%"}]}})
     with pytest.raises(InvalidCatalogInput) as err, unit_of_work():
-        catalog.create_product(tenant_id=t.id, name="茶", actor="x", allowed_levels=["l9"], skus=[
+        catalog_flow.create_product(tenant_id=t.id, name="茶", actor="x", allowed_levels=["l9"], skus=[
             catalog.SkuSpec(name="a", price_fen=100, level_prices={"l7": 90})])
     assert [d["message"] for d in err.value.details] == ["方案中没有代理等级：l7", "方案中没有代理等级：l9"]
 

@@ -14,9 +14,9 @@ from backend.db import utcnow
 from backend.extensions import db
 from backend.ledger import service as ledger
 from backend.ledger.models import Posting
-from backend.orders import jobs
 from backend.orders import service as orders
 from backend.orders.models import Order
+from backend.payments import jobs
 from backend.payments.models import PaymentIssue
 from backend.rewards.models import Payout, RewardLine
 from tests.concurrency import race
@@ -67,7 +67,7 @@ def test_the_same_notification_ten_times_at_once_pays_once_with_one_set_of_rewar
                                                                                      monkeypatch):
     import dataclasses
 
-    from backend.orders import paid as paid_followup
+    from backend.flows import paid_order as paid_followup
 
     monkeypatch.setitem(app.config, "SIYU_SETTINGS",
                         dataclasses.replace(app.config["SIYU_SETTINGS"], paid_followup=followup))

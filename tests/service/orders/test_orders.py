@@ -18,6 +18,7 @@ from backend.orders import jobs
 from backend.orders import service as orders
 from backend.orders.errors import InvalidOrderInput, OrderExpired, OrderStateConflict
 from backend.orders.models import Order
+from backend.payments import jobs as payment_jobs
 from backend.payments import service as payments
 
 
@@ -132,8 +133,8 @@ def test_the_timeout_job_cancels_expired_orders_once_and_returns_their_stock(fac
     _, sku = shop.product(t, stock=5)
     expired = shop.order(t, buyer, [(sku, 2)], now=utcnow() - timedelta(hours=1))
     shop.order(t, buyer, [(sku, 1)])  # still within its 30 minutes
-    assert jobs.cancel_unpaid_orders(now=utcnow()) == 1
-    assert jobs.cancel_unpaid_orders(now=utcnow()) == 0
+    assert payment_jobs.cancel_unpaid_orders(now=utcnow()) == 1
+    assert payment_jobs.cancel_unpaid_orders(now=utcnow()) == 0
     assert (_order(expired.id).status, _order(expired.id).cancel_reason) == ("cancelled", "timeout")
     assert _sku(sku).stock == 4
 
@@ -146,7 +147,7 @@ def test_the_timeout_job_marks_an_order_paid_when_wechat_has_the_money(factory, 
     _, sku = shop.product(t, stock=5)
     order = shop.order(t, buyer, [(sku, 1)])
     shop.payment(t, buyer, order)  # paid at WeChat; the notification never arrived
-    assert jobs.cancel_unpaid_orders(now=shop.expire(order)) == 0
+    assert payment_jobs.cancel_unpaid_orders(now=shop.expire(order)) == 0
     paid = _order(order.id)
     assert paid.status == "paid" and paid.transaction_id == sandbox.find_order(order.order_no).transaction_id
     assert _sku(sku).stock == 4

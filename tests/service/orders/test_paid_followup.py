@@ -13,10 +13,11 @@ from sqlalchemy import func, select
 from backend.db import run_in_unit_of_work, unit_of_work, utcnow
 from backend.extensions import db
 from backend.finance.models import RewardAccrual
+from backend.flows import jobs
+from backend.flows import paid_order as paid
 from backend.ledger import service as ledger
 from backend.ledger.models import Posting
 from backend.notifications.models import OutboxMessage
-from backend.orders import jobs, paid
 from backend.orders.models import Order
 from backend.payments import service as payments
 from backend.rewards.models import Payout, RewardLine

@@ -139,7 +139,7 @@ def test_nothing_left_to_refund_and_unpaid_orders_are_conflicts(factory, shop, s
 def test_an_unreachable_wechat_leaves_the_refund_for_the_retry_job(factory, shop, sandbox, app, monkeypatch):
     from datetime import timedelta
 
-    from backend.orders import jobs
+    from backend.payments import jobs
     from backend.wechat.errors import WeChatUnavailable
     from backend.wechat.pay import PayApi
 

@@ -22,6 +22,7 @@ def orders(app: Any, sandbox: Any) -> OrdersFactory:
 def test_a_shop_shows_catalog_products_at_their_lowest_price_and_hides_ones_off_the_shelf(
         factory: Any, orders: OrdersFactory) -> None:
     from backend.catalog import service as catalog
+    from backend.flows import catalog as catalog_flow
 
     tenant = factory.tenant()
     owner = factory.member(tenant)
@@ -29,7 +30,7 @@ def test_a_shop_shows_catalog_products_at_their_lowest_price_and_hides_ones_off_
     cup, _ = orders.product(tenant, name="青瓷杯", price_fen=3900)
     hidden, _ = orders.product(tenant, name="未上架", on_shelf=False)
     with unit_of_work():
-        catalog.add_sku(tenant_id=tenant.id, product_id=tea, actor="test",
+        catalog_flow.add_sku(tenant_id=tenant.id, product_id=tea, actor="test",
                         spec=catalog.SkuSpec(name="50g 尝鲜", price_fen=4900, cost_fen=2000, stock=5))
     shop = open_shop(tenant, owner)
     with pytest.raises(ProductUnavailable), unit_of_work():
@@ -42,7 +43,7 @@ def test_a_shop_shows_catalog_products_at_their_lowest_price_and_hides_ones_off_
     assert [(p["title"], p["price_fen"]) for p in page["products"]] == [("青瓷杯", 3900),
                                                                         ("明前龙井", 4900)]
     with unit_of_work():
-        catalog.update_product(tenant_id=tenant.id, product_id=cup, changes={"on_shelf": False},
+        catalog_flow.update_product(tenant_id=tenant.id, product_id=cup, changes={"on_shelf": False},
                                actor="test")
     page = shops.shop_page(tenant_id=tenant.id, shop_id=shop.id)
     assert [p["title"] for p in page["products"]] == ["明前龙井"]
