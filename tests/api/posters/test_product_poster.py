@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from backend.catalog import service as catalog
 from backend.db import unit_of_work
+from backend.flows import catalog as catalog_flow
 from tests.orders_factories import OrdersFactory
 from tests.unit.posters.conftest import read_qr_texts
 
@@ -42,7 +42,7 @@ def test_a_price_change_gives_a_new_product_poster(client: Any, factory: Any,
     url = f"/api/v1/mp/posters/product?subject_id={product_id}"
     before = client.get(url, headers=headers)
     with unit_of_work():
-        catalog.update_sku(tenant_id=tenant.id, sku_id=sku_id, changes={"price_fen": 9900}, actor="test")
+        catalog_flow.update_sku(tenant_id=tenant.id, sku_id=sku_id, changes={"price_fen": 9900}, actor="test")
     after = client.get(url, headers=headers)
     assert after.status_code == 200
     assert after.headers["ETag"] != before.headers["ETag"] and after.data != before.data
