@@ -85,7 +85,7 @@ def main() -> None:
         t = create_tenant(slug="benchwh", name="云仓压测", actor="bench")
         row = rewards.save_plan_version(tenant_id=t.id, document=plan, actor="bench")
         rewards.activate_plan(tenant_id=t.id, version=row.version, actor="bench", now=now)
-        p = catalog.create_product(tenant_id=t.id, name="明前龙井", on_shelf=True, actor="bench", skus=[
+        p = catalog.create_product(tenant_id=t.id, name="明前龙井", on_shelf=True, actor="bench", known_levels=None, skus=[
             catalog.SkuSpec(name="250g", price_fen=10000, cost_fen=3000, stock=10_000_000,
                             level_prices={"l1": 5000, "l2": 6000, "l3": 7000})])
         sku_id = catalog.skus_of(tenant_id=t.id, product_ids=[p.id])[p.id][0].id

@@ -27,6 +27,7 @@ from backend.db import newest_first
 from backend.extensions import db
 from backend.finance.rules import parse_rate
 from backend.money import rate_text
+from backend.rewards import service as rewards
 from backend.suppliers.errors import (
     InvalidSupplierInput,
     ProductReviewConflict,
@@ -401,7 +402,8 @@ def submit_product(*, tenant_id: int, supplier_id: int, submission: ProductSubmi
         raise InvalidSupplierInput(details=[{"field": "category", "message": "类目最多 32 个字符"}])
     p = catalog.create_product(tenant_id=tenant_id, name=submission.name, skus=submission.skus, actor=actor,
                                subtitle=submission.subtitle, description=submission.description,
-                               image_url=submission.image_url, on_shelf=False, category=submission.category)
+                               image_url=submission.image_url, on_shelf=False, category=submission.category,
+                               known_levels=rewards.agent_level_keys(tenant_id=tenant_id))
     row = SupplierProduct(tenant_id=tenant_id, supplier_id=supplier_id, product_id=p.id, review_status="pending",
                           submitted_at=now)
     db.session.add(row)
@@ -442,12 +444,14 @@ def edit_product(*, tenant_id: int, supplier_id: int, product_id: int, changes: 
             raise InvalidSupplierInput(details=[{"field": "category", "message": "类目最多 32 个字符"}])
     texts = {k: v for k, v in changes.items() if k in ("name", "subtitle", "description", "image_url")}
     if texts:
-        catalog.update_product(tenant_id=tenant_id, product_id=product_id, changes=texts, actor=actor)
+        catalog.update_product(tenant_id=tenant_id, product_id=product_id, changes=texts, actor=actor,
+                               known_levels=rewards.agent_level_keys(tenant_id=tenant_id))
     pending = dict(row.pending_changes or {})
     for sku_id, change in sku_changes.items():
         direct = {k: v for k, v in change.items() if k == "name"}
         if direct:
-            catalog.update_sku(tenant_id=tenant_id, sku_id=sku_id, changes=direct, actor=actor)
+            catalog.update_sku(tenant_id=tenant_id, sku_id=sku_id, changes=direct, actor=actor,
+                               known_levels=rewards.agent_level_keys(tenant_id=tenant_id))
         priced = {k: v for k, v in change.items() if k in _PRICE_FIELDS and v != getattr(skus[sku_id], k)}
         if priced:
             merged = {**pending.get(str(sku_id), {}), **priced}
@@ -494,10 +498,13 @@ def review_product(*, tenant_id: int, product_id: int, approve: bool, actor: str
         category = pending.pop("category", None)
         if category is not None:
             catalog.update_product(tenant_id=tenant_id, product_id=product_id, changes={"category": category},
-                                   actor=actor)
+                                   actor=actor,
+                               known_levels=rewards.agent_level_keys(tenant_id=tenant_id))
         for sku_id, change in sorted(pending.items()):
-            catalog.update_sku(tenant_id=tenant_id, sku_id=int(sku_id), changes=change, actor=actor)
-        catalog.update_product(tenant_id=tenant_id, product_id=product_id, changes={"on_shelf": True}, actor=actor)
+            catalog.update_sku(tenant_id=tenant_id, sku_id=int(sku_id), changes=change, actor=actor,
+                               known_levels=rewards.agent_level_keys(tenant_id=tenant_id))
+        catalog.update_product(tenant_id=tenant_id, product_id=product_id, changes={"on_shelf": True}, actor=actor,
+                               known_levels=rewards.agent_level_keys(tenant_id=tenant_id))
         row.review_status = "approved"
         row.approved_at = row.approved_at or now
     else:
