@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from backend.health import check_ready
-from backend.observability.collect import render_metrics
+from backend.scrape import render_metrics
 
 bp = Blueprint("ops", __name__)
 

@@ -9,7 +9,7 @@
 
 Under gunicorn, set PROMETHEUS_MULTIPROC_DIR to an empty folder so the workers'
 counters are summed at scrape time (prometheus_client's multiprocess mode).
-Scrape-time readings of the domains (backlogs) live in backend/observability/collect.py.
+Scrape-time readings of the domains (backlogs) live in backend/scrape.py (above the domains).
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from backend.db import utcnow
 from backend.extensions import db, get_redis
+from backend.flows.paid_order import backlog as followup_backlog
 from backend.notifications.service import outbox_backlog
 from backend.observability.metrics import REGISTRY, multiprocess_dir, read_job_runs, read_ledger_check
-from backend.orders.paid import backlog as followup_backlog
 
 
 class ScrapeCollector:
