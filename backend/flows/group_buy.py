@@ -5,8 +5,9 @@
                               held by it; joining through a share binds the joiner to
                               the sharer exactly as any share does;
     listeners                 an order paid → its seat paid, the group filled when every
-                              seat is (the leader's points); an unpaid order cancelled →
-                              its seat free again; a group order ships only once filled;
+                              seat is (the leader's points); an unpaid order cancelled, or
+                              a paid one refunded in full while the group forms → its seat
+                              free again; a group order ships only once filled;
     unwind_failed_groups      the job: groups whose time ran out fail; their unpaid
                               orders are cancelled and their paid ones refunded, each
                               seat exactly once, each in its own unit of work.
@@ -80,6 +81,12 @@ def seats_paid(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> No
 @listen("order_cancelled")
 def seat_released(*, order: Any, now: datetime) -> None:
     groups.release_seat(tenant_id=order.tenant_id, order_id=order.id)
+
+
+@listen("lines_refunded")
+def seat_released_on_refund(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
+    if order.status == "refunded":
+        groups.release_refunded_seat(tenant_id=order.tenant_id, order_id=order.id)
 
 
 @listen("order_shipping")

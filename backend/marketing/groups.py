@@ -195,6 +195,24 @@ def release_seat(*, tenant_id: int, order_id: int) -> bool:
     return True
 
 
+def release_refunded_seat(*, tenant_id: int, order_id: int) -> bool:
+    """A paid seat's order was refunded in full while its group was still forming: the
+    seat is free again (the group needs someone else), once. A filled group keeps it."""
+    seat = seat_of_order(tenant_id=tenant_id, order_id=order_id)
+    if seat is None:
+        return False
+    forming = db.session.scalar(select(GroupBuy.id).where(
+        GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id, GroupBuy.status == "forming")
+        .with_for_update())
+    if forming is None or not _move_seat(tenant_id, seat.id, "paid", "released"):
+        return False
+    db.session.execute(update(GroupBuy).where(GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id,
+                                              GroupBuy.seats_taken > 0, GroupBuy.seats_paid > 0)
+                       .values(seats_taken=GroupBuy.seats_taken - 1, seats_paid=GroupBuy.seats_paid - 1)
+                       .execution_options(synchronize_session=False))
+    return True
+
+
 @dataclass(frozen=True)
 class Filled:
     group_id: int

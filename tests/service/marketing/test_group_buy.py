@@ -133,3 +133,27 @@ def test_joining_a_full_an_expired_or_the_same_group_is_refused_and_changes_noth
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Order).where(Order.member_id == late.id)) == 0
 
+
+
+def test_a_seat_refunded_while_the_group_forms_is_free_again(client, factory, shop, sandbox):
+    from backend.db import unit_of_work
+    from backend.payments import service as payments
+
+    t = factory.tenant()
+    cid = _campaign(client, factory, shop, t, size=2)
+    leader, a, b = factory.member(t), factory.member(t), factory.member(t)
+    gid = client.post(f"/api/v1/mp/group-buys/{cid}/open", headers=factory.member_headers(leader),
+                      json={"receiver": RECEIVER}).json["group"]["id"]
+    joined = client.post(f"/api/v1/mp/group-buys/groups/{gid}/join", headers=factory.member_headers(a),
+                         json={"receiver": RECEIVER}).json
+    _pay(shop, t, a, joined["order"]["id"])
+    with unit_of_work():
+        refund = payments.refund_order(tenant_id=t.id, order_id=joined["order"]["id"], order_line_id=None,
+                                       reason="不想要了", actor="staff:1", now=utcnow())
+    shop.deliver(sandbox.complete_refund(refund.refund_no))
+    db.session.expire_all()
+    group = db.session.get(GroupBuy, gid)
+    assert (group.status, group.seats_taken, group.seats_paid) == ("forming", 1, 0)
+    again = client.post(f"/api/v1/mp/group-buys/groups/{gid}/join", headers=factory.member_headers(b),
+                        json={"receiver": RECEIVER})
+    assert again.status_code == 201 and again.json["group"]["seats_left"] == 0
