@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from backend.analytics.errors import InvalidPeriod
 from backend.analytics.models import DailyFact
@@ -32,6 +32,9 @@ MAX_DAYS = 366
 TOP_N = 20
 # Facts kept only for the day they were taken on (a count of "now", not of a day's events).
 SNAPSHOT_METRICS = ("bound_total",)
+TOP_METRICS = ("top_product_fen", "top_promoter_fen")
+TOTAL_METRICS = ("sales_fen", "orders", "new_members", "bindings", "commission_fen", "frozen_fen", "settled_fen",
+                 "withdrawn_fen", "refunded_fen")
 FLOW_METRICS = ("orders", "sales_fen", "refunded_fen", "new_members", "bindings", "commission_fen",
                 "frozen_fen", "settled_fen", "withdrawn_fen", "top_product_fen", "top_promoter_fen")
 COMMISSION_GROUPS = {"dist_l1": "distribution", "dist_l2": "distribution", "dist_l3": "distribution",
@@ -118,9 +121,22 @@ def _check_period(start: date, end: date) -> None:
         raise InvalidPeriod(details=[{"field": "end", "message": InvalidPeriod.message}])
 
 
-def _load(tenant_id: int, start: date, end: date) -> list[DailyFact]:
-    return list(db.session.scalars(select(DailyFact).where(
-        DailyFact.tenant_id == tenant_id, DailyFact.day >= start, DailyFact.day <= end)))
+def _series_rows(tenant_id: int, start: date, end: date) -> list[Any]:
+    """(day, metric, dim, value, updated_at) of the period's facts but the top lists:
+    plain tuples through the (tenant, day, metric, dim) key, a few dozen a day."""
+    return list(db.session.execute(
+        select(DailyFact.day, DailyFact.metric, DailyFact.dim, DailyFact.value, DailyFact.updated_at).where(
+            DailyFact.tenant_id == tenant_id, DailyFact.day >= start, DailyFact.day <= end,
+            DailyFact.metric.not_in(TOP_METRICS))))
+
+
+def _totals(tenant_id: int, start: date, end: date) -> dict[str, int]:
+    """Sums per metric over a period (one grouped range read)."""
+    rows = db.session.execute(
+        select(DailyFact.metric, func.sum(DailyFact.value)).where(
+            DailyFact.tenant_id == tenant_id, DailyFact.day >= start, DailyFact.day <= end,
+            DailyFact.metric.in_(TOTAL_METRICS)).group_by(DailyFact.metric))
+    return {m: int(v or 0) for m, v in rows}
 
 
 def _change(current: int, previous: int) -> str | None:
@@ -130,15 +146,14 @@ def _change(current: int, previous: int) -> str | None:
     return f"{(current - previous) * 100 / previous:.1f}"
 
 
-def _top(rows: list[DailyFact], metric: str, limit: int = 10) -> list[dict[str, Any]]:
-    sums: dict[str, int] = defaultdict(int)
-    labels: dict[str, str] = {}
-    for r in rows:
-        if r.metric == metric:
-            sums[r.dim] += r.value
-            labels[r.dim] = r.label or labels.get(r.dim, "")
-    ranked = sorted(sums.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-    return [{"id": int(k), "name": labels.get(k, ""), "fen": v} for k, v in ranked]
+def _top(tenant_id: int, start: date, end: date, metric: str, limit: int = 10) -> list[dict[str, Any]]:
+    """The period's leaders of a top list: summed per dimension in the database."""
+    total = func.sum(DailyFact.value)
+    rows = db.session.execute(
+        select(DailyFact.dim, func.max(DailyFact.label), total).where(
+            DailyFact.tenant_id == tenant_id, DailyFact.metric == metric, DailyFact.day >= start,
+            DailyFact.day <= end).group_by(DailyFact.dim).order_by(total.desc(), DailyFact.dim).limit(limit))
+    return [{"id": int(dim), "name": label or "", "fen": int(fen or 0)} for dim, label, fen in rows]
 
 
 def dashboard(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
@@ -147,56 +162,41 @@ def dashboard(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
     _check_period(start, end)
     span = (end - start).days + 1
     prev_start, prev_end = start - timedelta(days=span), start - timedelta(days=1)
-    rows = _load(tenant_id, prev_start, end)
     days = [start + timedelta(days=i) for i in range(span)]
     index = {d: i for i, d in enumerate(days)}
     series: dict[str, list[int]] = defaultdict(lambda: [0] * span)
     by_dim: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0] * span))
-    cur: dict[str, int] = defaultdict(int)
-    prev: dict[str, int] = defaultdict(int)
-    current_rows = []
     updated_at = None
-    for r in rows:
-        total_key = r.metric
-        if r.metric in SNAPSHOT_METRICS or r.metric.startswith("top_"):
-            pass
-        elif r.day < start:
-            prev[total_key] += r.value
+    for day, metric, dim, value, at in _series_rows(tenant_id, start, end):
+        updated_at = max(updated_at, at) if updated_at else at
+        i = index[day]
+        if metric == "bindings":
+            by_dim["bindings"][dim][i] += value
+            series["bindings"][i] += value
+        elif metric == "commission_fen":
+            by_dim["commission"][COMMISSION_GROUPS.get(dim, "bonus")][i] += value
+            series["commission_fen"][i] += value
         else:
-            cur[total_key] += r.value
-        if r.day < start:
-            continue
-        current_rows.append(r)
-        updated_at = max(updated_at, r.updated_at) if updated_at else r.updated_at
-        i = index[r.day]
-        if r.metric == "bindings":
-            by_dim["bindings"][r.dim][i] += r.value
-            series["bindings"][i] += r.value
-        elif r.metric == "commission_fen":
-            by_dim["commission"][COMMISSION_GROUPS.get(r.dim, "bonus")][i] += r.value
-            series["commission_fen"][i] += r.value
-        elif not r.metric.startswith("top_"):
-            series[r.metric][i] += r.value
+            series[metric][i] += value
     # the bound-members line carries its last known value over days without a snapshot
     bound = series["bound_total"]
     for i in range(1, span):
         if bound[i] == 0:
             bound[i] = bound[i - 1]
-    totals = {k: {"current": cur[k], "previous": prev[k], "change_pct": _change(cur[k], prev[k])}
-              for k in ("sales_fen", "orders", "new_members", "bindings", "commission_fen", "frozen_fen",
-                        "settled_fen", "withdrawn_fen", "refunded_fen")}
+    cur = {k: sum(series[k]) for k in TOTAL_METRICS}
+    prev = _totals(tenant_id, prev_start, prev_end)
+    totals = {k: {"current": cur[k], "previous": prev.get(k, 0), "change_pct": _change(cur[k], prev.get(k, 0))}
+              for k in TOTAL_METRICS}
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "previous": {"start": prev_start.isoformat(), "end": prev_end.isoformat()},
         "days": [d.isoformat() for d in days],
-        "series": {k: series[k] for k in ("sales_fen", "orders", "new_members", "bindings", "bound_total",
-                                          "commission_fen", "frozen_fen", "settled_fen", "withdrawn_fen",
-                                          "refunded_fen")},
+        "series": {k: series[k] for k in (*TOTAL_METRICS, "bound_total")},
         "bindings_by_source": {k: v for k, v in sorted(by_dim["bindings"].items())},
         "commission_by_kind": {k: by_dim["commission"][k] for k in ("distribution", "agent", "bonus")},
         "totals": totals,
-        "top_products": _top(current_rows, "top_product_fen"),
-        "top_promoters": _top(current_rows, "top_promoter_fen"),
+        "top_products": _top(tenant_id, start, end, "top_product_fen"),
+        "top_promoters": _top(tenant_id, start, end, "top_promoter_fen"),
         "pending": pending(tenant_id=tenant_id),
         "updated_at": updated_at.isoformat() if updated_at else None,
     }
