@@ -160,6 +160,14 @@ def test_every_page_of_the_menu_opens_and_the_team_tree_expands(product, browser
         page.get_by_role("heading", name=heading).wait_for()
         page.wait_for_load_state("networkidle")
         shot(page, name)
+    # The poster editor previews what is typed, before saving.
+    page.get_by_role("menuitem", name="海报模板").click()
+    page.get_by_alt_text("海报预览").wait_for()
+    first = page.get_by_alt_text("海报预览").get_attribute("src")
+    page.get_by_label("文字").first.fill("春茶上新 · 限时邀请")
+    page.wait_for_function("src => document.querySelector('img.preview') && document.querySelector('img.preview').src !== src",
+                           arg=first)
+    shot(page, "admin-15-poster-editor")
     page.get_by_role("menuitem", name="资金与对账").click()
     page.get_by_role("tab", name="账本核对").click()
     page.get_by_text("账本平衡：余额与分录一致").wait_for()

@@ -10,6 +10,7 @@ import Audit from './pages/Audit.vue'
 import Catalog from './pages/Catalog.vue'
 import Customers from './pages/Customers.vue'
 import Workload from './pages/Workload.vue'
+import Posters from './pages/Posters.vue'
 
 const M = ['boss', 'operator']
 
@@ -34,6 +35,9 @@ export const MENU = [
   { title: '客户（SCRM）', icon: 'ChatDotRound', items: [
     { path: 'scrm/customers', title: '我的客户', component: Customers },
     { path: 'scrm/workload', title: '员工工作量', component: Workload, roles: M },
+  ] },
+  { title: '营销工具', icon: 'Picture', items: [
+    { path: 'posters', title: '海报模板', component: Posters, roles: M },
   ] },
   { title: '系统', icon: 'Setting', items: [
     { path: 'audit', title: '操作日志', component: Audit, roles: M },
