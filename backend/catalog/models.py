@@ -45,6 +45,9 @@ class Product(TenantScoped, Base):
     on_shelf: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # 销售权限: agent level keys allowed to buy; None = everyone.
     allowed_levels: Mapped[Any] = mapped_column(JSON)
+    # 等级礼包: paying for this product raises the buyer to this agent level (None: an
+    # ordinary product); a refund within the after-sales window takes it back.
+    grants_level: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
                                                  nullable=False)

@@ -104,7 +104,8 @@ def check_sku(*, tenant_id: int, spec: SkuSpec) -> None:
 
 def create_product(*, tenant_id: int, name: str, skus: Sequence[SkuSpec], actor: str, subtitle: str = "",
                    description: str = "", image_url: str = "", allowed_levels: Sequence[str] | None = None,
-                   on_shelf: bool = False, category: str = "", known_levels: Collection[str] | None) -> Product:
+                   on_shelf: bool = False, category: str = "", known_levels: Collection[str] | None,
+                   grants_level: str | None = None) -> Product:
     """Create a product with at least one SKU (audited). known_levels: the agent level
     keys of the tenant's active reward plan (None: it has none, any key goes); the
     catalog flow (backend/flows/catalog.py) reads them."""
@@ -117,10 +118,13 @@ def create_product(*, tenant_id: int, name: str, skus: Sequence[SkuSpec], actor:
         errors += _sku_errors(known_levels, spec, f"skus[{i}].")
     if allowed_levels is not None:
         errors += _check_levels(known_levels, allowed_levels, "allowed_levels")
+    if grants_level is not None:
+        errors += _check_levels(known_levels, [grants_level], "grants_level")
     _raise(errors)
     product = Product(tenant_id=tenant_id, name=name.strip(), subtitle=subtitle, description=description,
                       image_url=image_url, on_shelf=on_shelf, category=category.strip()[:40],
-                      allowed_levels=sorted(set(allowed_levels)) if allowed_levels is not None else None)
+                      allowed_levels=sorted(set(allowed_levels)) if allowed_levels is not None else None,
+                      grants_level=grants_level)
     db.session.add(product)
     db.session.flush()
     for spec in skus:
@@ -138,7 +142,9 @@ def _sku_row(tenant_id: int, product_id: int, spec: SkuSpec) -> Sku:
                enabled=spec.enabled)
 
 
-_PRODUCT_FIELDS = ("name", "subtitle", "description", "image_url", "allowed_levels", "on_shelf", "category")
+_PRODUCT_FIELDS = ("name", "subtitle", "description", "image_url", "allowed_levels", "on_shelf", "category",
+                   "grants_level")
+_NULLABLE_FIELDS = ("allowed_levels", "grants_level")
 
 
 def update_product(*, tenant_id: int, product_id: int, changes: Mapping[str, Any], actor: str,
@@ -146,12 +152,14 @@ def update_product(*, tenant_id: int, product_id: int, changes: Mapping[str, Any
     """Change a product's texts, picture, sale permission or shelf state (audited)."""
     product = get_product(tenant_id=tenant_id, product_id=product_id)
     errors = [{"field": k, "message": "不能为空"} for k, v in changes.items()
-              if v is None and k in _PRODUCT_FIELDS and k != "allowed_levels"]
+              if v is None and k in _PRODUCT_FIELDS and k not in _NULLABLE_FIELDS]
     name = changes.get("name")
     if name is not None and (not isinstance(name, str) or not 1 <= len(name.strip()) <= 100):
         errors.append({"field": "name", "message": "商品名称须为 1–100 个字符"})
     if changes.get("allowed_levels") is not None:
         errors += _check_levels(known_levels, changes["allowed_levels"], "allowed_levels")
+    if changes.get("grants_level") is not None:
+        errors += _check_levels(known_levels, [changes["grants_level"]], "grants_level")
     _raise(errors)
     before = {f: getattr(product, f) for f in _PRODUCT_FIELDS if f in changes}
     for key, value in changes.items():
@@ -394,7 +402,8 @@ def product_admin_view(product: Product, skus: Sequence[Sku]) -> dict[str, Any]:
     """A product with every SKU as the back-office sees it."""
     return {"id": product.id, "name": product.name, "subtitle": product.subtitle, "category": product.category,
             "description": product.description, "image_url": product.image_url, "on_shelf": product.on_shelf,
-            "allowed_levels": product.allowed_levels, "skus": [sku_admin_view(s) for s in skus],
+            "allowed_levels": product.allowed_levels, "grants_level": product.grants_level,
+            "skus": [sku_admin_view(s) for s in skus],
             "created_at": product.created_at.isoformat(), "updated_at": product.updated_at.isoformat()}
 
 

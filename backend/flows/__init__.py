@@ -15,6 +15,7 @@ from backend.flows import (
     agent_channel,
     checkout,
     group_buy,
+    level_packages,
     live_selling,
     marketing_events,
     materials,
@@ -26,5 +27,5 @@ from backend.flows import (
 
 # isort: on
 
-__all__ = ["order_money", "binding", "alerts", "agent_channel", "checkout", "group_buy", "live_selling",
+__all__ = ["order_money", "binding", "alerts", "agent_channel", "checkout", "group_buy", "level_packages", "live_selling",
            "marketing_events", "materials", "promoters", "supplier_events", "suppliers", "upgrades"]

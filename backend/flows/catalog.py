@@ -12,11 +12,11 @@ from backend.rewards import service as rewards
 
 def create_product(*, tenant_id: int, name: str, skus: Sequence[catalog.SkuSpec], actor: str, subtitle: str = "",
                    description: str = "", image_url: str = "", allowed_levels: Sequence[str] | None = None,
-                   on_shelf: bool = False, category: str = "") -> catalog.Product:
+                   on_shelf: bool = False, category: str = "", grants_level: str | None = None) -> catalog.Product:
     """Create a product with at least one SKU (audited)."""
     return catalog.create_product(tenant_id=tenant_id, name=name, skus=skus, actor=actor, subtitle=subtitle,
                                   description=description, image_url=image_url, allowed_levels=allowed_levels,
-                                  on_shelf=on_shelf, category=category,
+                                  on_shelf=on_shelf, category=category, grants_level=grants_level,
                                   known_levels=rewards.agent_level_keys(tenant_id=tenant_id))
 
 

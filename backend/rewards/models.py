@@ -116,7 +116,7 @@ class LevelChange(TenantScoped, Base):
     field: Mapped[str] = mapped_column(String(16), nullable=False)  # agent_level | promoter_tier
     old_value: Mapped[str | None] = mapped_column(String(32))
     new_value: Mapped[str | None] = mapped_column(String(32))
-    source: Mapped[str] = mapped_column(String(16), nullable=False)  # auto | manual
+    source: Mapped[str] = mapped_column(String(16), nullable=False)  # auto | manual | bought (a level package) | refund (its order refunded)
     actor: Mapped[str] = mapped_column(String(80), nullable=False)
     plan_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -494,7 +494,7 @@ def _manually_set(tenant_id: int, member_ids: Sequence[int]) -> set[int]:
                      LevelChange.member_id.in_(member_ids))
               .group_by(LevelChange.member_id))
     return set(db.session.scalars(select(LevelChange.member_id).where(
-        LevelChange.id.in_(latest), LevelChange.source == "manual")))
+        LevelChange.id.in_(latest), LevelChange.source.in_(("manual", "bought")))))
 
 
 def _record_referrals(*, tenant_id: int, plan: Plan, member: Member, old_level: str | None,
@@ -597,6 +597,65 @@ def set_member_level(*, tenant_id: int, member_id: int, actor: str, agent_level:
                         **({"reason": reason} if reason else {})})
     db.session.flush()
     return member
+
+
+def buy_level(*, tenant_id: int, member_id: int, level: str, order_id: int) -> bool:
+    """A level package paid (等级礼包, 草根投资人): the buyer rises to `level`, once per
+    order, never lowered by it; locked against automatic lowering like a manual level,
+    with referral bonuses for the rise. False when nothing changed (already at or above,
+    or the active plan no longer has that level)."""
+    try:
+        plan = get_active_plan(tenant_id=tenant_id)
+    except NoActivePlan:
+        return False
+    if level not in plan.level_by_key:
+        return False
+    member = db.session.scalar(select(Member).where(Member.tenant_id == tenant_id, Member.id == member_id)
+                               .with_for_update())
+    if member is None:
+        raise MemberNotFound()
+    reference = f"order:{order_id}"
+    done = db.session.scalar(select(LevelChange.id).where(
+        LevelChange.tenant_id == tenant_id, LevelChange.member_id == member_id, LevelChange.source == "bought",
+        LevelChange.actor == reference).limit(1))
+    order = plan.level_order
+    current = order.index(member.agent_level) if member.agent_level in order else -1
+    if done is not None or current >= order.index(level):
+        return False
+    before = member.agent_level
+    _change_level(tenant_id=tenant_id, plan=plan, member=member, field="agent_level", new_value=level,
+                  source="bought", actor=reference)
+    record_audit(tenant_id=tenant_id, actor="system:level-package", action="rewards.buy_level",
+                 target_type="member", target_id=member.id, before={"agent_level": before},
+                 after={"agent_level": level, "order_id": order_id})
+    db.session.flush()
+    return True
+
+
+def revoke_bought_level(*, tenant_id: int, member_id: int, order_id: int) -> bool:
+    """The package's order was refunded: the member goes back to the level held before
+    it, if buying it is still the member's latest level change (a later rise, by hand
+    or by conditions, stands). Returns whether the level changed."""
+    reference = f"order:{order_id}"
+    bought = db.session.scalar(select(LevelChange).where(
+        LevelChange.tenant_id == tenant_id, LevelChange.member_id == member_id, LevelChange.field == "agent_level",
+        LevelChange.source == "bought", LevelChange.actor == reference).limit(1))
+    if bought is None:
+        return False
+    member = db.session.scalar(select(Member).where(Member.tenant_id == tenant_id, Member.id == member_id)
+                               .with_for_update())
+    latest = db.session.scalar(select(func.max(LevelChange.id)).where(
+        LevelChange.tenant_id == tenant_id, LevelChange.member_id == member_id, LevelChange.field == "agent_level"))
+    if member is None or latest != bought.id or member.agent_level != bought.new_value:
+        return False
+    plan = plan_of(active_plan_row(tenant_id=tenant_id))
+    _change_level(tenant_id=tenant_id, plan=plan, member=member, field="agent_level", new_value=bought.old_value,
+                  source="refund", actor=reference)
+    record_audit(tenant_id=tenant_id, actor="system:level-package", action="rewards.revoke_bought_level",
+                 target_type="member", target_id=member.id, before={"agent_level": bought.new_value},
+                 after={"agent_level": bought.old_value, "order_id": order_id})
+    db.session.flush()
+    return True
 
 
 def level_history(*, tenant_id: int, member_id: int, limit: int = 50) -> list[LevelChange]:

@@ -45,6 +45,7 @@ class ProductIn(Body):
     allowed_levels: list[LevelKey] | None = Field(None, max_length=20)
     on_shelf: bool = False
     category: str = Field("", max_length=40)
+    grants_level: LevelKey | None = Field(None, description="等级礼包：购买后升级到的代理等级")
     skus: list[SkuIn] = Field(min_length=1, max_length=100)
 
 
@@ -56,6 +57,7 @@ class ProductPatch(Body):
     allowed_levels: list[LevelKey] | None = Field(None, max_length=20)
     on_shelf: bool | None = None
     category: str | None = Field(None, max_length=40)
+    grants_level: LevelKey | None = Field(None, description="等级礼包（null 取消）")
 
 
 class SkuPatch(Body):
@@ -156,7 +158,8 @@ def create_product(principal: Principal, body: ProductIn) -> dict[str, Any]:
     product = catalog_flow.create_product(
         tenant_id=principal.tenant_id, name=body.name, subtitle=body.subtitle, description=body.description,
         image_url=body.image_url, allowed_levels=body.allowed_levels, on_shelf=body.on_shelf,
-        category=body.category, skus=[_spec(s) for s in body.skus], actor=principal.actor)
+        category=body.category, grants_level=body.grants_level, skus=[_spec(s) for s in body.skus],
+        actor=principal.actor)
     return _product_out(principal.tenant_id, product)
 
 
