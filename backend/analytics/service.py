@@ -202,6 +202,26 @@ def dashboard(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
     }
 
 
+LOAD_METRICS = ("orders", "sales_fen", "new_members", "bindings")
+
+
+def platform_load(*, day: date, limit: int = 50) -> dict[str, Any]:
+    """The platform operator's view of one China day across tenants: the busiest tenants
+    by orders, and the totals (one grouped read of the day's facts)."""
+    rows = db.session.execute(
+        select(DailyFact.tenant_id, DailyFact.metric, func.sum(DailyFact.value)).where(
+            DailyFact.day == day, DailyFact.metric.in_(LOAD_METRICS))
+        .group_by(DailyFact.tenant_id, DailyFact.metric))
+    per: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(LOAD_METRICS, 0))
+    for tenant_id, metric, value in rows:
+        per[tenant_id][metric] = int(value or 0)
+    ranked = sorted(per.items(), key=lambda kv: (-kv[1]["orders"], -kv[1]["sales_fen"], -kv[1]["new_members"], kv[0]))
+    return {"day": day.isoformat(),
+            "totals": {m: sum(v[m] for v in per.values()) for m in LOAD_METRICS},
+            "active_tenants": sum(1 for v in per.values() if v["orders"] or v["new_members"]),
+            "tenants": [{"tenant_id": t, **v} for t, v in ranked[:limit]]}
+
+
 def pending(*, tenant_id: int) -> dict[str, int]:
     """What waits for a person now: withdrawals to review, refunds to decide, paid orders
     to ship, payment issues to resolve."""

@@ -190,3 +190,22 @@ def test_sales_staff_see_only_their_customers(product, browser):
     page.get_by_role("heading", name="我的客户").wait_for()
     shot(page, "admin-14-sales-menu")
     assert errors == []
+
+
+def test_the_platform_operator_sees_tenants_credentials_and_load(product, browser):
+    page = browser.new_context(**DESKTOP).new_page()
+    errors: list[str] = []
+    watch(page, errors)
+    page.goto(f"{product['base']}/admin/")
+    page.get_by_role("tab", name="平台运营").click()
+    page.get_by_label("平台凭证").fill("platform-dev-token")
+    page.get_by_role("button", name="进入平台控制台").click()
+    row = page.locator("tr", has_text="思语演示品牌")
+    row.locator(".el-tag", has_text="已配置").nth(3).wait_for()
+    assert row.locator(".el-tag", has_text="已配置").count() == 4  # the demo's four WeChat channels
+    shot(page, "admin-16-platform-tenants")
+    page.get_by_role("menuitem", name="平台负载").click()
+    page.get_by_text("当日有交易或新会员的商户").wait_for()
+    page.locator("canvas").first.wait_for()
+    shot(page, "admin-17-platform-load")
+    assert errors == []

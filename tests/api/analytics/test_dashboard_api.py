@@ -71,3 +71,20 @@ def test_a_level_change_keeps_its_reason_in_the_audit(client, factory, sandbox):
     assert r.status_code == 200, r.json
     entry = client.get("/api/v1/admin/audit", headers=h).json["items"][0]
     assert entry["action"] == "rewards.set_level" and entry["after"]["reason"] == "线下培训合格"
+
+
+def test_the_platform_sees_each_tenants_load_of_the_day(client, factory):
+    from backend.analytics import service as analytics
+    from backend.db import unit_of_work, utcnow
+
+    quiet, busy = factory.tenant(), factory.tenant()
+    factory.chain(busy, 3)
+    with unit_of_work():
+        analytics.refresh_now(tenant_id=busy.id, now=utcnow(), actor="test")
+        analytics.refresh_now(tenant_id=quiet.id, now=utcnow(), actor="test")
+    h = {"Authorization": "Bearer " + client.application.config["SIYU_SETTINGS"].platform_admin_token}
+    body = client.get("/api/v1/platform/load", headers=h).json
+    assert body["tenants"][0]["tenant_id"] == busy.id and body["tenants"][0]["new_members"] == 3
+    assert body["totals"]["new_members"] == 3 and body["totals"]["bindings"] == 2
+    assert client.get("/api/v1/platform/load", headers=factory.staff_headers(factory.staff(busy))).status_code in (
+        401, 403)

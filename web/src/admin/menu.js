@@ -11,6 +11,8 @@ import Catalog from './pages/Catalog.vue'
 import Customers from './pages/Customers.vue'
 import Workload from './pages/Workload.vue'
 import Posters from './pages/Posters.vue'
+import PlatformTenants from './pages/PlatformTenants.vue'
+import PlatformLoad from './pages/PlatformLoad.vue'
 
 const M = ['boss', 'operator']
 
@@ -33,7 +35,7 @@ export const MENU = [
     { path: 'finance/ledger', title: '资金与对账', component: Finance, roles: M },
   ] },
   { title: '客户（SCRM）', icon: 'ChatDotRound', items: [
-    { path: 'scrm/customers', title: '我的客户', component: Customers },
+    { path: 'scrm/customers', title: '我的客户', component: Customers, roles: [...M, 'finance', 'sales'] },
     { path: 'scrm/workload', title: '员工工作量', component: Workload, roles: M },
   ] },
   { title: '营销工具', icon: 'Picture', items: [
@@ -43,6 +45,12 @@ export const MENU = [
     { path: 'audit', title: '操作日志', component: Audit, roles: M },
   ] },
 ]
+
+// The platform operator's console, across tenants (bearer PLATFORM_ADMIN_TOKEN).
+MENU.push({ title: '平台', icon: 'Platform', items: [
+  { path: 'platform/tenants', title: '商户与凭证', component: PlatformTenants, roles: ['platform'] },
+  { path: 'platform/load', title: '平台负载', component: PlatformLoad, roles: ['platform'] },
+] })
 
 export function menuFor(role) {
   return MENU.map((g) => ({ ...g, items: g.items.filter((i) => !i.roles || i.roles.includes(role)) }))

@@ -13,7 +13,7 @@ export const router = createRouter({
   routes: [
     { path: '/login', component: Login, meta: { title: '登录' } },
     { path: '/', component: Layout, redirect: '/home', children: [
-      { path: 'home', redirect: () => (session.staff?.role === 'sales' ? '/scrm/customers' : '/dashboard') },
+      { path: 'home', redirect: () => ({ sales: '/scrm/customers', platform: '/platform/tenants' }[session.staff?.role] || '/dashboard') },
       ...children,
     ] },
     { path: '/:rest(.*)*', redirect: '/' },

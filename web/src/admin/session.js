@@ -29,7 +29,7 @@ export function logout() {
   localStorage.removeItem('siyu.admin.tenant')
 }
 
-export const ROLE_TITLES = { boss: '老板', operator: '运营', finance: '财务', sales: '销售' }
+export const ROLE_TITLES = { boss: '老板', operator: '运营', finance: '财务', sales: '销售', platform: '平台' }
 
 // Show an API error: the message as a toast; returns the field errors for the form.
 export function showError(err) {
