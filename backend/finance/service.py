@@ -723,3 +723,13 @@ def handle_finance_notification(*, tenant_slug: str, headers: Any, body: bytes, 
         return on_recharge_paid(tenant_id=tenant.id, transaction=notification.transaction(), now=now)
     raise UnknownBill("通知类型与接收地址不符")
 
+
+
+def reversed_order_lines(*, tenant_id: int, order_line_ids: Sequence[int]) -> set[int]:
+    """Which of these order lines had their rewards settled before a refund reversed them
+    (the rest were cancelled while frozen, or never paid anyone)."""
+    if not order_line_ids:
+        return set()
+    return set(db.session.scalars(select(RewardAccrual.order_line_id).where(
+        RewardAccrual.tenant_id == tenant_id, RewardAccrual.order_line_id.in_(list(order_line_ids)),
+        RewardAccrual.status == "reversed")))

@@ -20,7 +20,8 @@ from backend.notifications.service import add_subscribe_credits, get_preferences
 CHANNEL_NAMES = {"bot": "个人微信（机器人）", "wecom": "企业微信", "subscribe": "小程序订阅消息"}
 KIND_NAMES = {"daily_summary": "每日业绩", "team_member": "新成员加入", "commission": "佣金到账（冻结）",
               "settlement": "佣金结算", "withdrawal": "提现结果", "agent": "代理通知",
-              "promoter": "推广员审核结果", "upgrade": "等级提升"}
+              "promoter": "推广员审核结果", "upgrade": "等级提升",
+              "commission_reversed": "佣金调整"}
 REASON_TEXT = {"opted_out": "您已关闭这类通知", "no_channel": "没有可用的通知渠道：请绑定机器人或在小程序中同意订阅消息"}
 STATUS_TEXT = {"pending": "待发送", "bot_pending": "等待机器人发送", "sending": "发送中", "sent": "已发送",
                "skipped": "未发送", "failed": "发送失败"}

@@ -107,7 +107,7 @@ def alert_text(kind: str, data: Mapping[str, Any], *, brand: str = "") -> str:
         return f"{head}新成员加入：{name} 成为您的{level_name}团队成员。"
     if kind == "commission":
         amount = yuan(int(data.get("amount_fen", 0)))
-        order = data.get("order_id")
+        order = data.get("order_no") or data.get("order_id")
         where = f"订单 {order} " if order else ""
         return f"{head}新佣金：{where}为您带来 ¥{amount}，冻结中，售后期结束后自动结算。"
     if kind == "settlement":
@@ -134,6 +134,12 @@ def alert_text(kind: str, data: Mapping[str, Any], *, brand: str = "") -> str:
         if outcome == "condition_met":
             return f"{head}恭喜！您已满足条件，成为推广员，快去分享海报邀请好友吧。"
         return f"{head}恭喜！您的推广员申请已通过，快去分享海报邀请好友吧。"
+    if kind == "commission_reversed":
+        amount = yuan(int(data.get("amount_fen", 0)))
+        order = data.get("order_no") or ""
+        if data.get("settled"):
+            return (f"{head}佣金调整：订单 {order} 已退款，已结算的 ¥{amount} 佣金从可提现余额中扣回。")
+        return f"{head}佣金调整：订单 {order} 已退款，冻结中的 ¥{amount} 佣金已取消。"
     if kind == "upgrade":
         what = "、".join(x for x in (data.get("level"), data.get("tier")) if x)
         return f"{head}恭喜升级！您已成为{what or '更高等级'}，新的奖励比例即刻生效。"
@@ -142,7 +148,8 @@ def alert_text(kind: str, data: Mapping[str, Any], *, brand: str = "") -> str:
 
 _ALERT_TITLES = {"team_member": "新成员加入", "commission": "新佣金到账",
                  "settlement": "佣金结算", "withdrawal": "提现结果", "agent": "代理通知",
-                 "promoter": "推广员审核结果", "upgrade": "等级提升"}
+                 "promoter": "推广员审核结果", "upgrade": "等级提升",
+                 "commission_reversed": "佣金调整"}
 
 DEFAULT_DAILY_FIELDS = {"thing1": "title", "thing2": "brief", "date3": "date"}
 DEFAULT_ALERT_FIELDS = {"thing1": "title", "thing2": "brief", "date3": "date"}

@@ -21,7 +21,8 @@ from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
 # subscribe messages); `bot_pending` rows by the bot process that owns the personal
 # WeChat account. `sending` rows are claimed (claimed_until is the lease).
 OUTBOX_STATUSES = ("pending", "bot_pending", "sending", "sent", "skipped", "failed")
-ALERT_KINDS = ("team_member", "commission", "settlement", "withdrawal", "agent", "promoter", "upgrade")
+ALERT_KINDS = ("team_member", "commission", "settlement", "withdrawal", "agent", "promoter", "upgrade",
+               "commission_reversed")
 KINDS = ("daily_summary", *ALERT_KINDS)
 CHANNELS = ("bot", "wecom", "subscribe")
 CHANNEL_CHOICES = ("auto", *CHANNELS, "none")

@@ -88,15 +88,19 @@ class PayoutLike(Protocol):
     kind: str
 
 
-def enqueue_commission_alerts(*, tenant_id: int, payouts: Iterable[PayoutLike], now: datetime) -> int:
+def enqueue_commission_alerts(*, tenant_id: int, payouts: Iterable[PayoutLike], now: datetime,
+                              order_nos: Mapping[int, str] | None = None) -> int:
     """One alert per beneficiary and order for the payouts just recorded (rewards'
-    Payout rows or anything shaped like them); returns how many alerts were queued."""
+    Payout rows or anything shaped like them), naming the order by its number when
+    order_nos has it; returns how many alerts were queued."""
+    order_nos = order_nos or {}
     per: dict[tuple[int, int | None], int] = defaultdict(int)
     for p in payouts:
         if p.beneficiary_id is not None and p.amount_fen > 0:
             per[(p.beneficiary_id, p.order_id)] += p.amount_fen
     rows = [_outbox_row(tenant_id=tenant_id, member_id=member_id, kind="commission",
-                        payload={"order_id": order_id, "amount_fen": amount},
+                        payload={"order_id": order_id, "order_no": order_nos.get(order_id or 0),
+                                 "amount_fen": amount},
                         dedupe_key=f"alert:commission:{order_id}:{member_id}", priority=0, due=now,
                         now=now)
             for (member_id, order_id), amount in sorted(per.items(), key=lambda kv: kv[0][0])]

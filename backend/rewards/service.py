@@ -377,6 +377,14 @@ def list_payouts(*, tenant_id: int, member_id: int | None = None, order_id: int 
                         where={Payout.beneficiary_id: member_id, Payout.order_id: order_id})
 
 
+def payouts_of_lines(*, tenant_id: int, order_line_ids: Sequence[int]) -> list[Payout]:
+    """The payout lines recorded for these order lines."""
+    if not order_line_ids:
+        return []
+    return list(db.session.scalars(select(Payout).where(
+        Payout.tenant_id == tenant_id, Payout.order_line_id.in_(list(order_line_ids))).order_by(Payout.id)))
+
+
 def payout_view(p: Payout | RecordedPayout) -> dict[str, Any]:
     """A payout line as the API shows it."""
     return {"id": p.id, "source_type": p.source_type, "source_key": p.source_key, "order_id": p.order_id,
