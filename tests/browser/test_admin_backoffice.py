@@ -155,8 +155,10 @@ def test_every_page_of_the_menu_opens_and_the_team_tree_expands(product, browser
 
     for item, heading, name in [("商品管理", "商品管理", "admin-08-catalog"), ("资金与对账", "资金与对账", "admin-09-finance"),
                                 ("操作日志", "操作日志", "admin-10-audit"), ("我的客户", "我的客户", "admin-12-scrm"),
-                                ("员工工作量", "员工工作量与交接", "admin-13-workload")]:
-        page.get_by_role("menuitem", name=item).click()
+                                ("员工工作量", "员工工作量与交接", "admin-13-workload"),
+                                ("代理申请", "代理申请", "admin-18-agents"), ("供应商", "供应商", "admin-19-suppliers"),
+                                ("优惠券", "优惠券", "admin-20-coupons"), ("直播间", "直播间", "admin-21-live")]:
+        page.get_by_role("menuitem", name=item, exact=True).click()
         page.get_by_role("heading", name=heading).wait_for()
         page.wait_for_load_state("networkidle")
         shot(page, name)
