@@ -59,4 +59,4 @@ def invite_reward(*, tenant_id: int, member_id: int, parent_id: int, source: str
     rules = coupons.policy(tenant_id=tenant_id)
     coupons.gift_coupon(tenant_id=tenant_id, coupon_id=rules.invite_coupon_id, member_id=parent_id,
                         source="invite", issue_key=f"invite:{member_id}", now=now)
-    points.reward_binding(tenant_id=tenant_id, promoter_id=parent_id, member_id=member_id, now=now)
+    points.reward_binding(tenant_id=tenant_id, promoter_id=parent_id, member_id=member_id, now=now, rules=rules)

@@ -210,9 +210,10 @@ def reverse_for_refund(*, tenant_id: int, member_id: int, order_id: int, refund_
     return take
 
 
-def reward_binding(*, tenant_id: int, promoter_id: int, member_id: int, now: datetime) -> int:
+def reward_binding(*, tenant_id: int, promoter_id: int, member_id: int, now: datetime,
+                   rules: MarketingPolicy | None = None) -> int:
     """A share brought a member: the promoter's points, once per member brought."""
-    rules = effective_rules(tenant_id=tenant_id)
+    rules = rules or effective_rules(tenant_id=tenant_id)
     credit(tenant_id=tenant_id, member_id=promoter_id, points=rules.bind_points, kind="bind",
            key=f"bind:{member_id}", now=now, memo="分享带来新成员", rules=rules)
     return int(rules.bind_points)
