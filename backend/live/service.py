@@ -256,7 +256,8 @@ def room_page(*, tenant_id: int, room_id: int) -> dict[str, Any]:
 
 def sync_wechat_rooms(*, tenant_id: int, actor: str, now: datetime) -> list[LiveRoom]:
     """Bring the tenant's mini-program live rooms (小程序直播) over from WeChat: new ones
-    created, known ones' title, anchor, schedule and status updated (audited)."""
+    created, known ones' title, anchor, schedule and status updated, an ended room with a
+    recording shown as its replay (audited)."""
     creds = mini_program_credentials(tenant_id=tenant_id)
     api = gateway().mini_program(creds)
     found, start = [], 0
@@ -280,6 +281,11 @@ def sync_wechat_rooms(*, tenant_id: int, actor: str, now: datetime) -> list[Live
         room.scheduled_at = datetime.fromtimestamp(info.start_time, UTC)
         room.ends_at = datetime.fromtimestamp(info.end_time, UTC) if info.end_time else None
         room.status = WECHAT_STATUS.get(info.live_status, "upcoming")
+        if room.status == "ended" and info.live_status == 103:
+            # WeChat's own CDN address of the recording: trusted as WeChat gives it.
+            replays = api.get_live_replay_urls(room_id=info.room_id)
+            if replays:
+                room.replay_url, room.status = replays[-1][:1000], "replay"
         out.append(room)
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="live.wechat_sync", target_type="tenant",

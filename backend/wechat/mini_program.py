@@ -114,6 +114,19 @@ class MiniProgramApi:
                               end_time=int(r.get("end_time", 0))) for r in res.get("room_info") or []]
         return rooms, int(res.get("total", len(rooms)))
 
+    def get_live_replay_urls(self, *, room_id: int) -> list[str]:
+        """The replay videos of an ended mini-program live room (getliveinfo with
+        action get_replay), newest last; [] when it has none (errcode 1)."""
+        try:
+            res = call(self._client.post, "wxa/business/getliveinfo",
+                       data={"action": "get_replay", "room_id": room_id, "start": 0, "limit": 100},
+                       api_base_url=f"{self._client.endpoints.api}/")
+        except WeChatUpstreamError as exc:
+            if exc.wechat_code == 1:
+                return []
+            raise
+        return [str(r["media_url"]) for r in res.get("live_replay") or [] if r.get("media_url")]
+
     def get_phone_number(self, code: str) -> PhoneNumber:
         """The phone number behind a getPhoneNumber button code."""
         res = call(self._client.post, "wxa/business/getuserphonenumber", data={"code": code},

@@ -178,7 +178,15 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
                 or limit > 100:
             return _err(300001, "invalid start or limit")
         with sb._lock:
-            rooms = [dict(r) for r in sb.live_rooms.get(appid, [])]
+            rooms = [{k: v for k, v in r.items() if k != "_replays"} for r in sb.live_rooms.get(appid, [])]
+            replays = {r["roomid"]: list(r.get("_replays", [])) for r in sb.live_rooms.get(appid, [])}
+        if data.get("action") == "get_replay":
+            room_id = data.get("room_id")
+            if room_id not in replays:
+                return _err(300004, "room not exist")
+            if not replays[room_id]:
+                return _err(1, "no replay")
+            return _ok(live_replay=replays[room_id][start:start + limit], total=len(replays[room_id]))
         if not rooms:
             return _err(1, "no room")  # what WeChat answers an account without live rooms
         return _ok(room_info=rooms[start:start + limit], total=len(rooms))

@@ -416,6 +416,15 @@ class Sandbox:
             rooms.append(room)
             return int(room["roomid"])
 
+    def add_live_replay(self, appid: str, room_id: int, media_url: str) -> None:
+        """An ended live room's replay video, as WeChat records it after the broadcast."""
+        with self._lock:
+            for room in self.live_rooms.get(appid, []):
+                if room["roomid"] == room_id:
+                    now = int(self.clock())
+                    room.setdefault("_replays", []).append(
+                        {"expire_time": now + 180 * 86400, "create_time": now, "media_url": media_url})
+
     def set_live_status(self, appid: str, room_id: int, live_status: int) -> None:
         """The anchor starts or ends a mini-program live room."""
         with self._lock:

@@ -127,4 +127,9 @@ def test_wechat_live_rooms_are_synced_through_the_wechat_api(client, factory, sa
     sandbox.set_live_status(t.mp_appid, rid, 101)
     rooms = client.post("/api/v1/admin/live/wechat-sync", headers=sh).json["items"]
     assert [r["status"] for r in rooms] == ["live"]
+    sandbox.set_live_status(t.mp_appid, rid, 103)
+    assert [r["status"] for r in client.post("/api/v1/admin/live/wechat-sync", headers=sh).json["items"]] == ["ended"]
+    sandbox.add_live_replay(t.mp_appid, rid, "https://mmbiz.qpic.cn/replay/1.mp4")
+    [room] = client.post("/api/v1/admin/live/wechat-sync", headers=sh).json["items"]
+    assert (room["status"], room["stream"]["replay_url"]) == ("replay", "https://mmbiz.qpic.cn/replay/1.mp4")
     assert db.session.scalar(select(func.count()).select_from(LiveRoom)) == 1
