@@ -144,3 +144,13 @@ def placed_view(group: Any, order: Order, *, now: datetime) -> dict[str, Any]:
     """What opening or joining returns: the group and the order to pay."""
     return {"group": group_page(tenant_id=order.tenant_id, group_id=group.id, now=now),
             "order": checkout.order_out(order)}
+
+
+def campaign_groups(*, tenant_id: int, campaign_id: int, now: datetime, before_id: int | None = None,
+                    limit: int = 50) -> dict[str, Any]:
+    """A campaign's groups, newest first, with every seat and its order (the back-office)."""
+    groups.get_campaign(tenant_id=tenant_id, campaign_id=campaign_id)
+    rows = groups.list_groups(tenant_id=tenant_id, campaign_id=campaign_id, before_id=before_id, limit=limit)
+    seats = groups.seats_of(tenant_id=tenant_id, group_ids=[g.id for g in rows])
+    return {"items": [groups.group_view(g, seats[g.id], now=now, admin=True) for g in rows],
+            "next_cursor": rows[-1].id if len(rows) == limit and rows else None}

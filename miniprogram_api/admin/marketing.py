@@ -232,12 +232,8 @@ def campaign_status(principal: Principal, campaign_id: int, body: StatusIn) -> d
 @route(bp, "/group-campaigns/<int:campaign_id>/groups", auth="staff", query=GroupPage)
 def campaign_groups(principal: Principal, campaign_id: int, query: GroupPage) -> dict[str, Any]:
     """A campaign's groups, newest first, with every seat and its order."""
-    now = utcnow()
-    groups.get_campaign(tenant_id=principal.tenant_id, campaign_id=campaign_id)
-    rows = groups.list_groups(tenant_id=principal.tenant_id, campaign_id=campaign_id, before_id=query.before_id,
-                              limit=query.limit)
-    seats = groups.seats_of(tenant_id=principal.tenant_id, group_ids=[g.id for g in rows])
-    return page_of(rows, lambda g: groups.group_view(g, seats[g.id], now=now, admin=True), query.limit)
+    return group_buy.campaign_groups(tenant_id=principal.tenant_id, campaign_id=campaign_id, now=utcnow(),
+                                     before_id=query.before_id, limit=query.limit)
 
 
 class MaterialIn(Body):

@@ -98,6 +98,10 @@ def test_a_group_that_runs_out_of_time_is_refunded_exactly_once(client, factory,
     db.session.expire_all()
     assert db.session.get(Order, opened["order"]["id"]).status == "refunded"
     assert sorted(db.session.scalars(select(GroupSeat.status))) == ["refunded", "released"]
+    sh = factory.staff_headers(factory.staff(t))
+    [listed] = client.get(f"/api/v1/admin/marketing/group-campaigns/{cid}/groups", headers=sh).json["items"]
+    assert listed["status"] == "failed" and sorted((s["member_id"], s["status"]) for s in listed["seats"]) == sorted(
+        [(leader.id, "refunded"), (a.id, "released")])
 
 
 def test_joining_a_full_an_expired_or_the_same_group_is_refused_and_changes_nothing(client, factory, shop):
