@@ -43,6 +43,7 @@ class Settings:
     # When a paid order's follow-up (rewards, ledger, alerts) runs: "inline" right after
     # the payment commits, or "worker" (the scheduler drains it in batches; for volume).
     paid_followup: str = "inline"
+    oa_inbox: str = "inline"  # OA follow events: bound in the request, or by the worker
     # Which of the three keys came from the environment rather than a dev default.
     explicit_keys: frozenset[str] = frozenset()
     # Rate limits by name (backend/ratelimit.py lists them and their defaults);
@@ -106,6 +107,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         wechat_sandbox_url=env.get("WECHAT_SANDBOX_URL", "http://127.0.0.1:5081"),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5080"),
         paid_followup=env.get("PAID_FOLLOWUP", "inline"),
+        oa_inbox=env.get("OA_INBOX", "inline"),
         explicit_keys=explicit,
         rate_limits=_parse_rate_limits(env.get("RATE_LIMITS", "")),
         metrics_token=env.get("METRICS_TOKEN") or None,
@@ -177,6 +179,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("DATABASE_URL must be sqlite:/// or mysql+pymysql://")
     if s.paid_followup not in {"inline", "worker"}:
         raise ConfigError("PAID_FOLLOWUP must be 'inline' or 'worker'")
+    if s.oa_inbox not in {"inline", "worker"}:
+        raise ConfigError("OA_INBOX must be 'inline' or 'worker'")
     if s.token_ttl_seconds <= 0:
         raise ConfigError("TOKEN_TTL_SECONDS must be positive")
     if s.env not in {"development", "production"}:

@@ -16,6 +16,7 @@ from backend.db import utcnow
 from backend.extensions import db, get_redis
 from backend.flows.paid_order import backlog as followup_backlog
 from backend.notifications.service import outbox_backlog
+from backend.oa.service import inbox_backlog
 from backend.observability.metrics import REGISTRY, multiprocess_dir, read_job_runs, read_ledger_check
 
 
@@ -25,6 +26,7 @@ class ScrapeCollector:
         try:
             count, age, _ = followup_backlog(now=now)
             pending, oldest = outbox_backlog(now=now)
+            follows, follows_age = inbox_backlog(now=now)
         finally:
             db.session.rollback()
         yield GaugeMetricFamily("siyu_paid_followup_backlog", "Paid orders awaiting rewards and postings",
@@ -34,6 +36,10 @@ class ScrapeCollector:
         yield GaugeMetricFamily("siyu_outbox_backlog", "Notifications due and not yet sent", value=pending)
         yield GaugeMetricFamily("siyu_outbox_oldest_seconds", "How long the oldest due notification waits",
                                 value=oldest or 0)
+        yield GaugeMetricFamily("siyu_oa_inbox_backlog", "OA follow events waiting for the binding worker",
+                                value=follows)
+        yield GaugeMetricFamily("siyu_oa_inbox_oldest_seconds", "Age of the oldest waiting OA follow event",
+                                value=follows_age or 0)
         yield from _jobs(get_redis(), time.time())
         check = read_ledger_check(get_redis())
         ok = GaugeMetricFamily("siyu_ledger_check_ok",

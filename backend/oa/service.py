@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
+
 from backend.catalog import service as catalog
 from backend.catalog.errors import ProductNotFound, ProductNotPermitted
 from backend.errors import DomainError
 from backend.members import service as members
 from backend.members.scene import Scene
+from backend.oa import inbox
 from backend.tenants.service import get_tenant_by_slug
 from backend.wechat import push_guard
 from backend.wechat import service as wx
@@ -46,6 +49,12 @@ def handle_push(*, tenant_slug: str, query: dict[str, Any], body: bytes,
     claim = push_guard.claim_nonce(channel="oa", account=creds.appid, query=query,
                                    now=now.timestamp())
     try:
+        if push.kind in ("subscribe", "scan") and current_app.config["SIYU_SETTINGS"].oa_inbox == "worker":
+            # A surge's path: one INSERT, the answer at once; the worker binds.
+            inbox.accept(tenant_id=tenant.id, openid=push.openid, create_time=push.create_time,
+                         event=push.kind, scene=push.scene or None, now=now)
+            text = HELP.format(brand=tenant.name) if push.kind == "subscribe" else None
+            return OaResponse(render_oa_reply(creds, push, text), None)
         text, parent_id = _react(tenant.id, tenant.name, push, now)
         return OaResponse(render_oa_reply(creds, push, text), parent_id)
     except BaseException:
@@ -71,6 +80,36 @@ def _react(tenant_id: int, brand: str, push: OaPush, now: datetime) -> tuple[str
     if push.kind == "text":
         return _answer_text(tenant_id, brand, push, now), None
     return None, None  # unsubscribe, other events and media: acknowledged, ignored
+
+
+def _bind_event(row: Any, now: datetime) -> None:
+    """The worker's binding of one inbox event: the follower found or created, bound
+    under its scene's promoter (a refused binding, as inline, is the follow alone)."""
+    member = _follower(row.tenant_id, row.openid, now)
+    if row.scene:
+        try:
+            members.bind_by_scene(tenant_id=row.tenant_id, member_id=member.id, scene=row.scene,
+                                  source="oa_qrcode", now=now)
+        except DomainError:
+            pass
+
+
+def bind_followers() -> int:
+    """Drain the OA inbox in batches (the scheduler job `oa.bind_followers`); returns
+    how many events it applied."""
+    return inbox.drain(apply=_bind_event)
+
+
+def follow_pending(*, tenant_id: int, oa_openid: str | None) -> bool:
+    """Whether this follower's subscribe/SCAN still waits in the inbox (the mini-program
+    shows the binding as pending until the worker ran, a moment later)."""
+    return bool(oa_openid) and inbox.has_pending(tenant_id=tenant_id, openid=oa_openid or "")
+
+
+def inbox_backlog(*, now: datetime) -> tuple[int, float | None]:
+    """(follow events waiting for the worker, age in seconds of the oldest)."""
+    count, oldest = inbox.backlog_counts()
+    return count, (now - oldest).total_seconds() if count and oldest is not None else None
 
 
 def _answer_text(tenant_id: int, brand: str, push: OaPush, now: datetime) -> str:

@@ -10,6 +10,7 @@ from pydantic import Field
 from backend.auth.tokens import Principal, issue_token
 from backend.db import utcnow
 from backend.members import service as members
+from backend.oa import service as oa
 from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("mp_members", __name__, url_prefix="/api/v1/mp")
@@ -55,9 +56,11 @@ def logout(principal: Principal) -> dict[str, Any]:
 
 @route(bp, "/me", auth="member")
 def me(principal: Principal) -> dict[str, Any]:
-    """The calling member, with team counts."""
+    """The calling member, with team counts; follow_pending: an official-account follow
+    of theirs waits for the binding worker (OA_INBOX=worker), its binding shows shortly."""
     member = members.get_member(tenant_id=principal.tenant_id, member_id=principal.subject_id)
-    return members.member_view(member, private=True)
+    return {**members.member_view(member, private=True),
+            "follow_pending": oa.follow_pending(tenant_id=principal.tenant_id, oa_openid=member.oa_openid)}
 
 
 @route(bp, "/me", method="PATCH", auth="member", body=ProfileIn)
