@@ -1,6 +1,7 @@
-"""Shared fixtures: one app per session on SQLite (default) or MariaDB
-(TEST_DATABASE_URL), schema built by the real Alembic migrations, tables emptied
-after every test; Redis is real when REDIS_URL is set, else fakeredis.
+"""Shared fixtures: one app per session (per xdist worker) on SQLite (default) or
+MariaDB (TEST_DATABASE_URL, a database per worker), schema built by the real Alembic
+migrations, tables emptied after every test; Redis is real when REDIS_URL is set (a
+db per worker), else fakeredis.
 
 Markers: `mariadb` tests need real row locks and threads (MariaDB only); `redis`
 tests need a real Redis server. Outside CI they skip with a message when the
@@ -23,12 +24,41 @@ from backend.db import Base
 CI = os.environ.get("CI", "").lower() == "true"
 
 
+# Under pytest-xdist (`pytest -n 2`, what ./dev test runs) every worker gets its own
+# database and Redis db, so workers never see or empty each other's rows: SQLite is a
+# file per process anyway; MariaDB gets `<name>_gw0`, `<name>_gw1`, …; Redis the db
+# below the one given (15 → 15, 14, …). Subprocesses started by tests inherit them.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def _worker_index() -> int:
+    return int(WORKER[2:]) if WORKER.startswith("gw") and WORKER[2:].isdigit() else 0
+
+
 def _database_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
+        if WORKER and url.startswith("mysql"):
+            base, _, rest = url.rpartition("/")
+            name, sep, query = rest.partition("?")
+            url = f"{base}/{name}_{WORKER}{sep}{query}"
+            os.environ["TEST_DATABASE_URL"] = url
         return url
     folder = tempfile.mkdtemp(prefix="siyu-test-")
     return f"sqlite:///{folder}/test.sqlite"
+
+
+def _worker_redis() -> None:
+    url = os.environ.get("REDIS_URL")
+    if not (url and WORKER):
+        return
+    base, _, db = url.rpartition("/")
+    number = int(db) if db.isdigit() else 0
+    mine = number - _worker_index() if number - _worker_index() >= 0 else number + _worker_index()
+    os.environ["REDIS_URL"] = f"{base}/{mine}"
+
+
+_worker_redis()
 
 
 DATABASE_URL = _database_url()
