@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from backend import tenancy  # noqa: F401  (installs the tenant scope on every session)
 from backend.extensions import db as _db
 from backend.orm import (  # noqa: F401  (the models' vocabulary, re-exported)
     NAMING,

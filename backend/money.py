@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
-Fen = int
+from backend.types import Fen  # noqa: F401  (re-exported: money's vocabulary)
 
 _HUNDRED = Decimal(100)
 

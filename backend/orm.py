@@ -21,6 +21,9 @@ NAMING = {
 # BIGINT on MariaDB; INTEGER on SQLite, where only "INTEGER PRIMARY KEY" autoincrements.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
+# Money columns (*_fen): integer fen, BIGINT on MariaDB, INTEGER on SQLite.
+Fen = BigInteger().with_variant(Integer(), "sqlite")
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both databases (MariaDB DATETIME has no zone)."""

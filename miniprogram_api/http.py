@@ -23,6 +23,7 @@ from backend.errors import DomainError, Forbidden, Unauthorized, ValidationFaile
 from backend.members import service as members
 from backend.staff import service as staff
 from backend.suppliers import service as suppliers
+from backend.tenancy import tenant_scope
 
 # Request bodies by kind of route (bytes). A body over its route's limit is refused
 # (413) before it is read; the app-wide MAX_CONTENT_LENGTH caps everything else.
@@ -264,6 +265,11 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
                     kwargs["body"] = _validate(body, _read_json())
                 if query is not None:
                     kwargs["query"] = _validate(query, request.args.to_dict())
+                if principal is not None and principal.tenant_id is not None:
+                    # A member's or staff member's request sees only its tenant's rows
+                    # (backend/tenancy.py), whatever a query forgets to say.
+                    with tenant_scope(principal.tenant_id):
+                        return fn(**kwargs)
                 return fn(**kwargs)
 
             result = call() if method == "GET" else run_in_unit_of_work(call)

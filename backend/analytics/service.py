@@ -26,8 +26,8 @@ from backend.orders import service as orders
 from backend.payments import service as payments
 from backend.rewards import service as rewards
 from backend.tenants import service as tenants
+from backend.types import CHINA_TZ  # noqa: F401  (re-exported)
 
-CHINA_TZ = timezone(timedelta(hours=8))
 MAX_DAYS = 366
 TOP_N = 20
 # Facts kept only for the day they were taken on (a count of "now", not of a day's events).

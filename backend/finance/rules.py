@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from backend.finance.errors import InvalidFinanceSettings
 from backend.money import apply_rate, as_rate, rate_text
+from backend.types import CHINA_TZ, china_day  # noqa: F401  (re-exported)
 
-CHINA = timezone(timedelta(hours=8))
+CHINA = CHINA_TZ  # the China day's zone (backend/types.py)
 WECHAT_MIN_TRANSFER_FEN = 10  # WeChat Pay's merchant transfer takes at least 0.10 yuan
 MAX_FEN = 10**11  # one billion yuan: a bound that catches typos, not a business rule
 ONE_SECOND = timedelta(seconds=1)
@@ -180,11 +181,6 @@ def recharge_bonus(rules: FinanceRules, amount_fen: int) -> int:
     return bonus
 
 
-def china_day(now: datetime) -> date:
-    """The calendar day in China (UTC+8) of an aware instant: daily limits reset there."""
-    if now.tzinfo is None:
-        raise ValueError("naive datetime given; pass an aware datetime")
-    return now.astimezone(CHINA).date()
 
 
 def settle_due_at(completed_at: datetime, *, days: int, mark_at: datetime | None) -> datetime:

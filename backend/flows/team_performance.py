@@ -11,7 +11,7 @@ often the job runs, and the finance job credits them to the agents' balances.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from backend.db import run_in_unit_of_work
 from backend.members import service as members
@@ -20,8 +20,9 @@ from backend.rewards import service as rewards
 from backend.rewards.engine import AgentTeam
 from backend.rewards.errors import NoActivePlan
 from backend.tenants import service as tenants
+from backend.types import CHINA_TZ, china_day  # noqa: F401  (re-exported)
 
-CHINA = timezone(timedelta(hours=8))
+CHINA = CHINA_TZ
 
 
 def previous_month(now: datetime) -> tuple[str, datetime, datetime]:

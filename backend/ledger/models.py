@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.orm import Fen
 
 # BIGINT amounts on MariaDB; INTEGER (64-bit anyway) on SQLite.
-Fen = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class AccountKind:

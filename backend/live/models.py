@@ -8,8 +8,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
-
-Fen = BigInteger().with_variant(Integer(), "sqlite")
+from backend.orm import Fen
 
 ROOM_STATUSES = ("upcoming", "live", "ended", "replay")
 STREAM_KINDS = ("pull", "wechat")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -36,9 +36,9 @@ from backend.live.streams import StreamInfo, StreamRefused, check_stream_url, li
 from backend.members import service as members
 from backend.members.scene import parse_scene
 from backend.money import yuan
+from backend.types import CHINA_TZ  # noqa: F401  (re-exported)
 from backend.wechat.service import gateway, mini_program_credentials
 
-CHINA_TZ = timezone(timedelta(hours=8))
 MAX_PRODUCTS = 50
 RESOLVE_TIMEOUT_SECONDS = 2.0
 # WeChat's live_status → ours (104 banned, 105 paused, 106 abnormal count as ended or live).

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select, update
@@ -40,16 +40,14 @@ from backend.marketing.errors import (
 from backend.marketing.models import POINTS_KINDS, MarketingPolicy, PointsAccount, PointsEntry, PointsTask
 from backend.members import service as members
 from backend.money import as_rate
+from backend.types import CHINA_TZ, china_day  # noqa: F401  (re-exported)
 
-CHINA_TZ = timezone(timedelta(hours=8))
 MAX_POINTS = 100_000_000
 
 _accounts = PointsAccount.__table__
 _entries = PointsEntry.__table__
 
 
-def china_day(moment: datetime) -> date:
-    return moment.astimezone(CHINA_TZ).date()
 
 
 # ------------------------------------------------------------------ the ledger

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from backend.money import yuan
+from backend.types import CHINA_TZ, china_day  # noqa: F401  (re-exported)
 
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+CHINA = CHINA_TZ
 
 
-def china_day(moment: datetime) -> date:
-    """The calendar day in China at an aware moment."""
-    return moment.astimezone(CHINA).date()
 
 
 def day_window(day: date) -> tuple[datetime, datetime]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
-
-Fen = BigInteger().with_variant(Integer(), "sqlite")
+from backend.orm import Fen
 
 ISSUE_KINDS = ("amount_mismatch", "mchid_mismatch", "appid_mismatch", "unknown_order", "paid_after_cancel",
                "paid_twice", "unknown_refund", "refund_amount_mismatch", "refund_abnormal", "refund_closed",

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime
-
-Fen = BigInteger().with_variant(Integer(), "sqlite")
+from backend.orm import Fen
 
 DIFFERENCE_KINDS = ("missing_in_ledger", "missing_in_bill", "amount_mismatch", "fund_flow_total")
 

@@ -11,13 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.orm import Fen
 
 # BIGINT amounts on MariaDB; INTEGER (64-bit anyway) on SQLite.
-Fen = BigInteger().with_variant(Integer(), "sqlite")
 
 PLAN_STATUSES = ("draft", "active", "retired")
 

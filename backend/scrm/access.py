@@ -7,7 +7,7 @@ customers they own. Every verb acting for a staff member goes through
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,19 +17,12 @@ from backend.scrm.errors import CustomerNotFound, CustomerNotYours, StaffInactiv
 from backend.scrm.models import Customer, CustomerEvent
 from backend.staff.models import StaffAccount
 from backend.staff.service import get_staff
+from backend.types import CHINA_TZ, china_day, china_day_start  # noqa: F401  (re-exported)
 
-CHINA_TZ = timezone(timedelta(hours=8))  # the workload's days are China-local (no DST)
 MANAGER_ROLES = ("boss", "operator")
 
 
-def china_day(moment: datetime) -> date:
-    """The China-local calendar day of an aware moment."""
-    return moment.astimezone(CHINA_TZ).date()
-
-
-def day_start(day: date) -> datetime:
-    """The aware UTC moment a China-local day starts."""
-    return datetime(day.year, day.month, day.day, tzinfo=CHINA_TZ).astimezone(timezone.utc)
+day_start = china_day_start  # the workload's days are China-local
 
 
 def acting_staff(*, tenant_id: int, staff_id: int) -> StaffAccount:

@@ -11,12 +11,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
-
-Fen = BigInteger().with_variant(Integer(), "sqlite")
+from backend.orm import Fen
 
 SUPPLIER_STATUSES = ("pending", "active", "rejected", "suspended")
 PRODUCT_REVIEW = ("pending", "approved", "rejected")

@@ -22,9 +22,9 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime
+from backend.orm import Fen
 
 Pieces = BigInteger().with_variant(Integer(), "sqlite")
-Fen = BigInteger().with_variant(Integer(), "sqlite")
 
 ACCOUNT_KINDS = ("agent", "supply", "held", "shipped")
 

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +25,7 @@ import requests
 from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3.utils import load_public_key, rsa_verify
 
+from backend.types import CHINA_TZ  # noqa: F401  (re-exported)
 from backend.wechat.credentials import PayCredentials
 from backend.wechat.errors import (
     NotificationBadSignature,
@@ -41,7 +42,6 @@ from backend.wechat.settings import Endpoints
 
 NOTIFICATION_TOLERANCE = timedelta(minutes=5)
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
-CHINA_TZ = timezone(timedelta(hours=8))
 # 商家转账 scene 1005 (佣金报酬) needs these two report lines; tenants may override.
 DEFAULT_TRANSFER_SCENE_ID = "1005"
 DEFAULT_TRANSFER_REPORT_INFOS: tuple[tuple[str, str], ...] = (

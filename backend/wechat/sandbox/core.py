@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from wechatpy.crypto import PrpCrypto
 from wechatpy.utils import WeChatSigner
 
+from backend.types import CHINA_TZ  # noqa: F401  (re-exported)
 from backend.wechat.credentials import (
     MiniProgramCredentials,
     OfficialAccountCredentials,
@@ -57,7 +58,6 @@ from backend.wechat.sandbox.records import (
 )
 from backend.wechat.v3crypto import SIGNATURE_TYPE, aead_encrypt, sign_lines
 
-CHINA_TZ = timezone(timedelta(hours=8))
 STALE_AGE_SECONDS = 600
 Sender = Callable[[WireRequest], HttpResult]
 
