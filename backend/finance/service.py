@@ -733,3 +733,22 @@ def reversed_order_lines(*, tenant_id: int, order_line_ids: Sequence[int]) -> se
     return set(db.session.scalars(select(RewardAccrual.order_line_id).where(
         RewardAccrual.tenant_id == tenant_id, RewardAccrual.order_line_id.in_(list(order_line_ids)),
         RewardAccrual.status == "reversed")))
+
+
+def record_offline_payment(*, tenant_id: int, order_id: int, amount_fen: int, reference: str, now: datetime) -> int:
+    """Money for an order received outside WeChat Pay (线下支付): offline clearing →
+    merchant, once per order. Returns the posting id."""
+    return ledger.post(tenant_id=tenant_id, key=f"order:offline:{order_id}", kind="order_paid_offline", now=now,
+                       memo=f"订单 {order_id} 线下收款（{reference}）", order_id=order_id,
+                       legs=[Leg(system(K.OFFLINE_CLEARING), -amount_fen), Leg(system(K.MERCHANT), amount_fen)]
+                       ).posting_id
+
+
+def record_offline_refund(*, tenant_id: int, order_id: int, amount_fen: int, refund_key: str,
+                          now: datetime) -> int:
+    """Money of an offline-paid order returned to the buyer outside WeChat Pay: merchant →
+    offline clearing, once per refund_key (finance pays it back by the same route)."""
+    return ledger.post(tenant_id=tenant_id, key=f"order:offline-refund:{refund_key}", kind="order_refund_offline",
+                       now=now, memo=f"订单 {order_id} 线下退款", order_id=order_id,
+                       legs=[Leg(system(K.MERCHANT), -amount_fen), Leg(system(K.OFFLINE_CLEARING), amount_fen)]
+                       ).posting_id

@@ -19,6 +19,7 @@ from backend.flows import (
     live_selling,
     marketing_events,
     materials,
+    payment_methods,
     promoters,
     supplier_events,
     suppliers,
@@ -28,4 +29,4 @@ from backend.flows import (
 # isort: on
 
 __all__ = ["order_money", "binding", "alerts", "agent_channel", "checkout", "group_buy", "level_packages", "live_selling",
-           "marketing_events", "materials", "promoters", "supplier_events", "suppliers", "upgrades"]
+           "marketing_events", "materials", "payment_methods", "promoters", "supplier_events", "suppliers", "upgrades"]

@@ -30,9 +30,11 @@ def settle_after_completion(*, order: Any, now: datetime) -> None:
 
 @listen("lines_refunded")
 def reverse_after_refund(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
-    """The refund posted once per refund number; the lines' rewards cancelled (frozen)
+    """The refund's WeChat Pay part posted once per refund number (the stored-value and
+    offline parts are flows/payment_methods.py's); the lines' rewards cancelled (frozen)
     or reversed (settled)."""
     paid_order.ensure_followed_up(tenant_id=order.tenant_id, order_id=order.id,
                                   pending=bool(order.followup_pending), now=now)
     finance.on_lines_refunded(tenant_id=order.tenant_id, order_id=order.id, order_line_ids=[ln.id for ln in lines],
-                              now=now, refund_fen=refund.amount_fen, refund_key=refund.refund_no)
+                              now=now, refund_fen=refund.amount_fen - refund.stored_fen - refund.offline_fen,
+                              refund_key=refund.refund_no)

@@ -49,6 +49,13 @@ class Order(TenantScoped, Base):
     payable_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # what the buyer is asked to pay
     paid_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)  # what WeChat Pay reported paid
     refunded_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)  # refunds that succeeded
+    # The other ways the buyer paid: stored value applied before WeChat Pay (the WeChat
+    # order is for payable − stored), and money received outside WeChat Pay (线下支付,
+    # recorded by finance with a voucher).
+    stored_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0", nullable=False)
+    offline_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0", nullable=False)
+    offline_reference: Mapped[str | None] = mapped_column(String(64))  # bank transfer no. etc.
+    offline_voucher_url: Mapped[str | None] = mapped_column(String(512))  # the voucher's image
     receiver_name: Mapped[str] = mapped_column(String(40), default="", nullable=False)
     receiver_phone: Mapped[str] = mapped_column(String(20), default="", nullable=False)
     receiver_address: Mapped[str] = mapped_column(String(255), default="", nullable=False)
@@ -121,6 +128,10 @@ class Refund(TenantScoped, Base):
     whole: Mapped[bool] = mapped_column(default=False, nullable=False)  # covers every line left
     line_ids: Mapped[Any] = mapped_column(JSON, nullable=False)  # order line ids refunded
     amount_fen: Mapped[int] = mapped_column(Fen, nullable=False)
+    # Parts of amount_fen that go back as stored value / offline, not through WeChat Pay
+    # (WeChat Pay's part is refunded first; set when the refund is submitted).
+    stored_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0", nullable=False)
+    offline_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0", nullable=False)
     reason: Mapped[str] = mapped_column(String(200), default="", nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     requested_by: Mapped[str] = mapped_column(String(80), nullable=False)  # member:ID | staff:ID

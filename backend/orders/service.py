@@ -331,12 +331,18 @@ class PayableOrder:
     status: str
     payable_fen: int
     transaction_id: str | None
+    stored_fen: int = 0  # stored value applied: WeChat Pay is asked for the rest
+
+    @property
+    def wechat_due_fen(self) -> int:
+        """What WeChat Pay must take: the payable less the stored value applied."""
+        return self.payable_fen - self.stored_fen
 
 
 _orders_table = Order.__table__
 _LOCK_PAYABLE = (
     select(_orders_table.c.id, _orders_table.c.order_no, _orders_table.c.status, _orders_table.c.payable_fen,
-           _orders_table.c.transaction_id)
+           _orders_table.c.transaction_id, _orders_table.c.stored_fen)
     .where(_orders_table.c.tenant_id == bindparam("tenant_id"), _orders_table.c.order_no == bindparam("order_no"))
     .with_for_update())
 _MARK_PAID = (
@@ -364,6 +370,56 @@ def mark_paid(*, tenant_id: int, order: PayableOrder, transaction_id: str | None
                                     "b_transaction_id": transaction_id, "b_paid_at": paid_at, "b_now": now})
     expire_loaded(Order, [order.id])  # a caller's ORM copy (the timeout job's) reloads what changed
     announce("order_paid", tenant_id=tenant_id, order_id=order.id)
+
+
+def apply_stored_value(*, tenant_id: int, order: PayableOrder, amount_fen: int, now: datetime) -> None:
+    """Record stored value paying (part of) an unpaid order, under its row lock, once and
+    before a WeChat Pay order exists for it (that order's amount is fixed when created)."""
+    done = db.session.execute(update(Order).where(
+        Order.tenant_id == tenant_id, Order.id == order.id, Order.status == "created", Order.stored_fen == 0,
+        Order.prepay_id.is_(None)).values(stored_fen=amount_fen, updated_at=now).execution_options(
+        synchronize_session=False)).rowcount
+    if done != 1:
+        raise OrderStateConflict("订单已发起微信支付或已使用余额，不能再用余额支付",
+                                 details={"status": order.status})
+    expire_loaded(Order, [order.id])
+
+
+def mark_paid_offline(*, tenant_id: int, order: PayableOrder, reference: str, voucher_url: str | None,
+                      now: datetime) -> int:
+    """Finance recorded money received outside WeChat Pay for the unpaid order (under its
+    row lock): paid, with what remained after stored value as offline_fen. Returns it."""
+    if order.status != "created":
+        raise OrderStateConflict(details={"status": order.status})
+    offline = order.wechat_due_fen
+    db.session.execute(update(Order).where(Order.tenant_id == tenant_id, Order.id == order.id,
+                                           Order.status == "created")
+                       .values(status="paid", offline_fen=offline, offline_reference=reference,
+                               offline_voucher_url=voucher_url, paid_at=now, followup_pending=True,
+                               updated_at=now).execution_options(synchronize_session=False))
+    expire_loaded(Order, [order.id])
+    announce("order_paid", tenant_id=tenant_id, order_id=order.id)
+    return offline
+
+
+def refund_parts(*, order: Order, amount_fen: int) -> tuple[int, int, int]:
+    """How a refund of amount_fen splits over the ways the order was paid, given the
+    refunds already succeeded: (WeChat Pay, stored value, offline), WeChat Pay first."""
+    done = db.session.execute(select(
+        func.coalesce(func.sum(Refund.amount_fen - Refund.stored_fen - Refund.offline_fen), 0),
+        func.coalesce(func.sum(Refund.stored_fen), 0), func.coalesce(func.sum(Refund.offline_fen), 0))
+        .where(Refund.tenant_id == order.tenant_id, Refund.order_id == order.id,
+               Refund.status == "succeeded")).one()
+    left = [order.paid_fen - int(done[0]), order.stored_fen - int(done[1]), order.offline_fen - int(done[2])]
+    parts = []
+    rest = amount_fen
+    for available in left:
+        take = max(0, min(rest, available))
+        parts.append(take)
+        rest -= take
+    if rest > 0:  # more than was paid and not yet refunded: never sent anywhere
+        raise RefundStateConflict("退款金额超过可退金额", details={"left_fen": sum(max(0, x) for x in left)})
+    return parts[0], parts[1], parts[2]
 
 
 def unpaid_past_deadline(*, now: datetime, limit: int) -> list[tuple[int, int]]:
@@ -638,7 +694,8 @@ def order_view(order: Order, lines: Sequence[OrderLine], *, admin: bool = False)
         "id": order.id, "order_no": order.order_no, "status": order.status, "goods_fen": order.goods_fen,
         "freight_fen": order.freight_fen, "discount_fen": order.goods_fen + order.freight_fen - order.payable_fen,
         "payable_fen": order.payable_fen, "payable": yuan(order.payable_fen),
-        "paid_fen": order.paid_fen, "refunded_fen": order.refunded_fen,
+        "paid_fen": order.paid_fen, "stored_fen": order.stored_fen, "offline_fen": order.offline_fen,
+        "refunded_fen": order.refunded_fen,
         "receiver": {"name": order.receiver_name, "phone": order.receiver_phone,
                      "address": order.receiver_address},
         "remark": order.remark,
@@ -652,13 +709,15 @@ def order_view(order: Order, lines: Sequence[OrderLine], *, admin: bool = False)
     }
     if admin:
         out.update(member_id=order.member_id, transaction_id=order.transaction_id,
-                   cancel_reason=order.cancel_reason)
+                   cancel_reason=order.cancel_reason, offline_reference=order.offline_reference,
+                   offline_voucher_url=order.offline_voucher_url)
     return out
 
 
 def refund_view(r: Refund) -> dict[str, Any]:
     return {"id": r.id, "refund_no": r.refund_no, "order_id": r.order_id, "whole": r.whole,
             "order_line_ids": list(r.line_ids), "amount_fen": r.amount_fen, "amount": yuan(r.amount_fen),
+            "stored_fen": r.stored_fen, "offline_fen": r.offline_fen,
             "reason": r.reason, "status": r.status, "requested_by": r.requested_by, "decided_by": r.decided_by,
             "wechat_status": r.wechat_status, "failure": r.failure, "created_at": r.created_at.isoformat(),
             "submitted_at": _iso(r.submitted_at), "completed_at": _iso(r.completed_at)}

@@ -160,16 +160,19 @@ def prepay(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> d
         lines = orders.order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
         count = sum(ln.quantity for ln in lines)
         description = lines[0].product_name + (f" 等{count}件" if count > 1 else "")
+        if order.payable_fen - order.stored_fen <= 0:  # stored value paid it all: nothing for WeChat Pay
+            raise OrderStateConflict(details={"status": order.status})
         result = pay.jsapi_prepay(out_trade_no=order.order_no, description=description[:120],
-                                  amount_fen=order.payable_fen, payer_openid=member.openid,
+                                  amount_fen=order.payable_fen - order.stored_fen, payer_openid=member.openid,
                                   attach=f"order:{order.id}", time_expire=order.pay_deadline,
                                   profit_sharing=order.profit_sharing)
         order.prepay_id = result.prepay_id
         params = dict(result.request_payment)
     else:
         params = pay.sign_request_payment(order.prepay_id)
+    due = order.payable_fen - order.stored_fen
     return {"order_id": order.id, "order_no": order.order_no, "appid": creds.appid,
-            "amount_fen": order.payable_fen, "amount": yuan(order.payable_fen), "request_payment": params}
+            "amount_fen": due, "amount": yuan(due), "stored_fen": order.stored_fen, "request_payment": params}
 
 
 def pay_in_sandbox(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> dict[str, Any]:
@@ -238,11 +241,11 @@ def apply_transaction(*, tenant_id: int, creds: PayCredentials, tx: Transaction,
         mismatches.append(("mchid_mismatch", "商户号与订单不符", {"mchid": tx.mchid}))
     if tx.appid != creds.appid:
         mismatches.append(("appid_mismatch", "应用与订单不符", {"appid": tx.appid}))
-    if tx.amount_total_fen != order.payable_fen:
+    if tx.amount_total_fen != order.wechat_due_fen:
         mismatches.append(("amount_mismatch", "支付金额与订单金额不符", {}))
     for kind, _, extra in mismatches:
         _record_issue(tenant_id=tenant_id, kind=kind, dedupe_key=source_key, order=order,
-                      expected_fen=order.payable_fen, reported_fen=tx.amount_total_fen,
+                      expected_fen=order.wechat_due_fen, reported_fen=tx.amount_total_fen,
                       details={"transaction_id": tx.transaction_id, **extra})
     if mismatches:
         kind, message, _ = mismatches[0]
@@ -279,9 +282,10 @@ def apply_refund(*, tenant_id: int, creds: PayCredentials, wx: WxRefund, event_t
         _record_issue(tenant_id=tenant_id, kind="mchid_mismatch", dedupe_key=source_key, order=order, refund=refund,
                       details={"mchid": mchid})
         return _refused("mchid_mismatch", "商户号与订单不符", order_id=order.id)
-    if wx.refund_fen != refund.amount_fen:
+    wechat_part = refund.amount_fen - refund.stored_fen - refund.offline_fen  # what we asked WeChat Pay for
+    if wx.refund_fen != wechat_part:
         _record_issue(tenant_id=tenant_id, kind="refund_amount_mismatch", dedupe_key=source_key, order=order,
-                      refund=refund, expected_fen=refund.amount_fen, reported_fen=wx.refund_fen)
+                      refund=refund, expected_fen=wechat_part, reported_fen=wx.refund_fen)
         return _refused("refund_amount_mismatch", "退款金额与退款单不符", order_id=order.id)
     if wx.status == "SUCCESS":
         if refund.status == "succeeded":
@@ -398,12 +402,20 @@ def submit_refund(*, tenant_id: int, refund_id: int, now: datetime) -> Refund:
     refund = orders.get_refund(tenant_id=tenant_id, refund_id=refund_id, lock=True)
     if order is None or refund.status != "processing" or refund.submitted_at is not None:
         return refund
+    wechat_fen, refund.stored_fen, refund.offline_fen = orders.refund_parts(order=order,
+                                                                           amount_fen=refund.amount_fen)
+    if wechat_fen == 0:
+        # Paid with stored value or offline only: no WeChat Pay refund to wait for; the
+        # money goes back as stored value / is recorded as returned offline (flows).
+        refund.submitted_at = now
+        orders.refund_succeeded(order=order, refund=refund, wechat_refund_id=None, now=now)
+        return refund
     pay = gateway().pay(pay_credentials(tenant_id=tenant_id))
     # Shares already split away come back first (分账回退, backend/flows/supplier_events.py);
     # one that cannot raises, and the refund waits for the retry job.
     announce("refund_submitting", order=order, refund=refund, now=now)
     try:
-        wx = pay.refund(out_refund_no=refund.refund_no, refund_fen=refund.amount_fen, total_fen=order.paid_fen,
+        wx = pay.refund(out_refund_no=refund.refund_no, refund_fen=wechat_fen, total_fen=order.paid_fen,
                         out_trade_no=order.order_no, reason=refund.reason[:80] or None)
     except PayRequestRejected as exc:
         orders.refund_failed(order=order, refund=refund, wechat_status="REJECTED",

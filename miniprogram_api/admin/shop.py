@@ -12,6 +12,7 @@ from backend.auth.tokens import Principal
 from backend.catalog import service as catalog
 from backend.db import utcnow
 from backend.flows import catalog as catalog_flow
+from backend.flows import payment_methods
 from backend.orders import service as orders
 from backend.payments import service as payments
 from miniprogram_api.http import Body, Query, page_of, route
@@ -89,6 +90,12 @@ class OrderPage(Query):
 class ShipIn(Body):
     company: str = Field(min_length=1, max_length=40)
     tracking_no: str = Field(min_length=4, max_length=64, pattern=r"^[0-9A-Za-z\-]+$")
+
+
+class OfflinePaymentIn(Body):
+    reference: str = Field(min_length=2, max_length=64, description="转账流水号或凭证号")
+    voucher_url: str | None = Field(None, max_length=512, pattern=r"^https?://",
+                                    description="转账凭证图片地址（上传后的地址）")
 
 
 class RefundIn(Body):
@@ -237,6 +244,16 @@ def refund(principal: Principal, order_id: int, body: RefundIn) -> dict[str, Any
     r = payments.refund_order(tenant_id=principal.tenant_id, order_id=order_id, order_line_id=body.order_line_id,
                               reason=body.reason, actor=principal.actor, now=utcnow())
     return orders.refund_view(r)
+
+
+@route(bp, "/orders/<int:order_id>/offline-payment", method="POST", auth="staff", roles=("boss", "finance"),
+       body=OfflinePaymentIn)
+def offline_payment(principal: Principal, order_id: int, body: OfflinePaymentIn) -> dict[str, Any]:
+    """Finance marks an unpaid order paid offline (bank transfer) with its voucher (audited)."""
+    payment_methods.record_offline_payment(tenant_id=principal.tenant_id, order_id=order_id,
+                                           reference=body.reference, voucher_url=body.voucher_url,
+                                           actor=principal.actor, now=utcnow())
+    return _order_out(orders.get_order(tenant_id=principal.tenant_id, order_id=order_id))
 
 
 @route(bp, "/refunds", auth="staff", query=RefundPage)

@@ -13,6 +13,7 @@ from backend.auth.tokens import Principal
 from backend.catalog import service as catalog
 from backend.db import utcnow
 from backend.flows import agent_channel as channel
+from backend.flows import payment_methods
 from backend.flows import suppliers as supplier_flows
 from backend.members import levels as member_levels
 from backend.members import service as members
@@ -139,6 +140,18 @@ def prepay(principal: Principal, order_id: int) -> dict[str, Any]:
     """The parameters for wx.requestPayment."""
     return payments.prepay(tenant_id=principal.tenant_id, member_id=principal.subject_id, order_id=order_id,
                            now=utcnow())
+
+
+class StoredPayIn(Body):
+    amount_fen: int | None = Field(None, ge=1, le=10**10,
+                                   description="用余额支付的金额（分）；不填为全部应付金额，其余再用微信支付")
+
+
+@route(bp, "/orders/<int:order_id>/pay-stored", method="POST", auth="member", body=StoredPayIn)
+def pay_stored(principal: Principal, order_id: int, body: StoredPayIn) -> dict[str, Any]:
+    """Pay my unpaid order with stored value, in whole or in part (before wx.requestPayment)."""
+    return payment_methods.pay_with_stored_value(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                                 order_id=order_id, amount_fen=body.amount_fen, now=utcnow())
 
 
 @route(bp, "/orders/<int:order_id>/cancel", method="POST", auth="member")
