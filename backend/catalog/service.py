@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from backend.audit.service import record_audit
+from backend.catalog import cache
 from backend.catalog.errors import (
     InvalidCatalogInput,
     OutOfStock,
@@ -130,6 +131,7 @@ def create_product(*, tenant_id: int, name: str, skus: Sequence[SkuSpec], actor:
     for spec in skus:
         db.session.add(_sku_row(tenant_id, product.id, spec))
     db.session.flush()
+    cache.bump(tenant_id=tenant_id)
     record_audit(tenant_id=tenant_id, actor=actor, action="catalog.product_create", target_type="product",
                  target_id=product.id, before=None,
                  after={"name": product.name, "skus": [s.name for s in skus], "on_shelf": on_shelf})
@@ -168,6 +170,7 @@ def update_product(*, tenant_id: int, product_id: int, changes: Mapping[str, Any
         if key in _PRODUCT_FIELDS:
             setattr(product, key, value)
     db.session.flush()
+    cache.bump(tenant_id=tenant_id)
     record_audit(tenant_id=tenant_id, actor=actor, action="catalog.product_update", target_type="product",
                  target_id=product.id, before=before,
                  after={f: getattr(product, f) for f in _PRODUCT_FIELDS if f in changes})
@@ -182,6 +185,7 @@ def add_sku(*, tenant_id: int, product_id: int, spec: SkuSpec, actor: str,
     sku = _sku_row(tenant_id, product.id, spec)
     db.session.add(sku)
     db.session.flush()
+    cache.bump(tenant_id=tenant_id)
     record_audit(tenant_id=tenant_id, actor=actor, action="catalog.sku_create", target_type="sku",
                  target_id=sku.id, before=None, after=sku_admin_view(sku))
     return sku
@@ -208,6 +212,7 @@ def update_sku(*, tenant_id: int, sku_id: int, changes: Mapping[str, Any], actor
         if key in _SKU_FIELDS:
             setattr(sku, key, value)
     db.session.flush()
+    cache.bump(tenant_id=tenant_id)
     record_audit(tenant_id=tenant_id, actor=actor, action="catalog.sku_update", target_type="sku",
                  target_id=sku.id, before=before, after=sku_admin_view(sku))
     return sku
@@ -225,6 +230,7 @@ def adjust_stock(*, tenant_id: int, sku_id: int, delta: int, actor: str) -> Sku:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StockWouldGoNegative(details={"sku_id": sku_id, "delta": delta})
     db.session.refresh(sku)
+    cache.bump(tenant_id=tenant_id)
     record_audit(tenant_id=tenant_id, actor=actor, action="catalog.stock_adjust", target_type="sku",
                  target_id=sku.id, before=None, after={"delta": delta, "stock": sku.stock})
     return sku
@@ -372,6 +378,8 @@ def reserve_stock(*, tenant_id: int, quantities: Mapping[int, int]) -> None:
             .values(stock=Sku.stock - n, sold=Sku.sold + n).execution_options(synchronize_session=False))
         if result.rowcount != 1:  # type: ignore[attr-defined]
             short.append(sku_id)
+    if not short:
+        cache.bump(tenant_id=tenant_id)  # the list shows stock
     if short:
         # The unit of work rolls back the SKUs already taken.
         available = dict(db.session.execute(select(Sku.id, Sku.stock).where(
@@ -386,6 +394,8 @@ def release_stock(*, tenant_id: int, quantities: Mapping[int, int]) -> None:
         db.session.execute(
             update(Sku).where(Sku.tenant_id == tenant_id, Sku.id == sku_id)
             .values(stock=Sku.stock + n, sold=Sku.sold - n).execution_options(synchronize_session=False))
+    if quantities:
+        cache.bump(tenant_id=tenant_id)
 
 
 # ------------------------------------------------------------------ views

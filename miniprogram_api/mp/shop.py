@@ -10,6 +10,7 @@ from flask import Blueprint
 from pydantic import Field
 
 from backend.auth.tokens import Principal
+from backend.catalog import cache as catalog_cache
 from backend.catalog import service as catalog
 from backend.db import utcnow
 from backend.flows import agent_channel as channel
@@ -80,13 +81,19 @@ def _order_out(order: Any) -> dict[str, Any]:
 
 @route(bp, "/products", auth="member", query=ProductPage)
 def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
-    """On-shelf products I may buy, with my prices."""
+    """On-shelf products I may buy, with my prices (from the cache, keyed by the catalog
+    version and my pricing: backend/catalog/cache.py)."""
     level, discount = _pricing(principal)
-    rows = catalog.browse_products(tenant_id=principal.tenant_id, agent_level=level, after_id=query.after_id,
-                                   limit=query.limit)
-    skus = catalog.skus_of(tenant_id=principal.tenant_id, product_ids=[p.id for p in rows])
-    return page_of(rows, lambda p: catalog.product_buyer_view(p, skus[p.id], agent_level=level,
-                                                              member_discount=discount), query.limit)
+
+    def page() -> dict[str, Any]:
+        rows = catalog.browse_products(tenant_id=principal.tenant_id, agent_level=level, after_id=query.after_id,
+                                       limit=query.limit)
+        skus = catalog.skus_of(tenant_id=principal.tenant_id, product_ids=[p.id for p in rows])
+        return page_of(rows, lambda p: catalog.product_buyer_view(p, skus[p.id], agent_level=level,
+                                                                  member_discount=discount), query.limit)
+
+    return catalog_cache.cached(tenant_id=principal.tenant_id,
+                                parts=(level, discount, query.after_id, query.limit), compute=page)
 
 
 @route(bp, "/products/<int:product_id>", auth="member")
