@@ -87,3 +87,9 @@ class UnknownBill(NotFound):
 class DuplicateRequest(Conflict):
     code = "duplicate_request"
     message = "相同的请求正在处理，请稍后查看结果"
+
+
+class StatementTooLarge(DomainError):
+    code = "statement_too_large"
+    http_status = 413
+    message = "对账单超过 Excel 的行数上限，请缩小时间范围或导出 CSV"

@@ -7,11 +7,14 @@ import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from backend.extensions import db
+from backend.finance.errors import StatementTooLarge
 from backend.finance.models import RewardAccrual, Withdrawal
 from backend.finance.service import get_rules, settlement_mark
 from backend.finance.withdrawals import withdrawal_totals
@@ -189,20 +192,19 @@ def _csv_line(values: Sequence[Any]) -> str:
     return buf.getvalue()
 
 
-def _csv_rows(lines: Iterator[EntryLine], batch: int = 500) -> Iterator[str]:
-    yield "\ufeff" + _csv_line(CSV_HEADER)  # the BOM makes Excel read UTF-8 Chinese correctly
+def _rows(lines: Iterator[EntryLine], batch: int = 500) -> Iterator[list[Any]]:
+    """Statement rows (the CSV_HEADER columns) of ledger entries, payouts read per batch."""
     chunk: list[EntryLine] = []
 
-    def flush(items: list[EntryLine]) -> Iterator[str]:
+    def flush(items: list[EntryLine]) -> Iterator[list[Any]]:
         payouts = _payouts(e.payout_id for e in items)
         for e in items:
             p = payouts.get(e.payout_id or 0)
-            yield _csv_line([
-                e.created_at.isoformat(), e.posting_id, POSTING_TITLES.get(e.posting_kind, e.posting_kind),
-                ACCOUNT_TITLES.get(e.account_kind, e.account_kind), e.owner_key or None, yuan(e.amount_fen),
-                e.amount_fen, e.order_id, e.order_line_id, e.withdrawal_id,
-                PAYOUT_TITLES.get(p.kind, p.kind) if p else None, p.explanation if p else None,
-                p.plan_version if p else None, e.memo])
+            yield [e.created_at.isoformat(), e.posting_id, POSTING_TITLES.get(e.posting_kind, e.posting_kind),
+                   ACCOUNT_TITLES.get(e.account_kind, e.account_kind), e.owner_key or None, yuan(e.amount_fen),
+                   e.amount_fen, e.order_id, e.order_line_id, e.withdrawal_id,
+                   PAYOUT_TITLES.get(p.kind, p.kind) if p else None, p.explanation if p else None,
+                   p.plan_version if p else None, e.memo]
 
     for e in lines:
         chunk.append(e)
@@ -210,6 +212,45 @@ def _csv_rows(lines: Iterator[EntryLine], batch: int = 500) -> Iterator[str]:
             yield from flush(chunk)
             chunk = []
     yield from flush(chunk)
+
+
+def _csv_rows(lines: Iterator[EntryLine]) -> Iterator[str]:
+    yield "\ufeff" + _csv_line(CSV_HEADER)  # the BOM makes Excel read UTF-8 Chinese correctly
+    for row in _rows(lines):
+        yield _csv_line(row)
+
+
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
+
+
+def _xlsx(lines: Iterator[EntryLine]) -> bytes:
+    """The statement as an Excel workbook (write-only mode: rows are not kept in memory
+    as cells); amounts in yuan are numbers, fen are integers."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("对账单")
+    ws.append(CSV_HEADER)
+    for n, row in enumerate(_rows(lines), start=1):
+        if n > XLSX_MAX_ROWS:
+            raise StatementTooLarge()
+        row[5] = Decimal(row[5])
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def member_statement_xlsx(*, tenant_id: int, member_id: int, start: datetime | None = None,
+                          end: datetime | None = None) -> bytes:
+    """A member's statement as an .xlsx workbook, oldest first."""
+    from backend.members.service import get_member
+
+    get_member(tenant_id=tenant_id, member_id=member_id)
+    return _xlsx(ledger.iter_entries(tenant_id=tenant_id, owner_id=member_id, start=start, end=end))
+
+
+def tenant_statement_xlsx(*, tenant_id: int, start: datetime | None = None, end: datetime | None = None) -> bytes:
+    """Every entry of the tenant in a period as an .xlsx workbook, oldest first."""
+    return _xlsx(ledger.iter_entries(tenant_id=tenant_id, start=start, end=end))
 
 
 def member_statement_csv(*, tenant_id: int, member_id: int, start: datetime | None = None,

@@ -191,6 +191,28 @@ def tenant_statement_csv(principal: Principal, query: RangeQuery) -> Response:
     return _csv(lines, "statement.csv")
 
 
+def _xlsx(data: bytes, filename: str) -> Response:
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                             "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+
+@route(bp, "/admin/finance/members/<int:member_id>/statement.xlsx", auth="staff", roles=MANAGERS,
+       query=RangeQuery, raw=True)
+def member_statement_xlsx(principal: Principal, query: RangeQuery, member_id: int) -> Response:
+    """A member's statement as an Excel workbook, oldest first."""
+    return _xlsx(statements.member_statement_xlsx(tenant_id=principal.tenant_id, member_id=member_id,
+                                                  start=query.start, end=query.end),
+                 f"statement-member-{member_id}.xlsx")
+
+
+@route(bp, "/admin/finance/statement.xlsx", auth="staff", roles=MANAGERS, query=RangeQuery, raw=True)
+def tenant_statement_xlsx(principal: Principal, query: RangeQuery) -> Response:
+    """Every ledger entry of the tenant in a period as an Excel workbook, oldest first."""
+    return _xlsx(statements.tenant_statement_xlsx(tenant_id=principal.tenant_id, start=query.start,
+                                                  end=query.end), "statement.xlsx")
+
+
 @route(bp, "/admin/finance/ledger/check", auth="staff", roles=MANAGERS)
 def ledger_check(principal: Principal) -> dict[str, Any]:
     """Rebuild every balance from the entries and compare (read only); ok=false lists the differences."""

@@ -171,6 +171,11 @@ def test_every_page_of_the_menu_opens_and_the_team_tree_expands(product, browser
                            arg=first)
     shot(page, "admin-15-poster-editor")
     page.get_by_role("menuitem", name="资金与对账").click()
+    page.get_by_role("tab", name="对账单导出").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="导出 Excel").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    assert open(download.value.path(), "rb").read(2) == b"PK"  # an .xlsx is a zip
     page.get_by_role("tab", name="账本核对").click()
     page.get_by_text("账本平衡：余额与分录一致").wait_for()
     shot(page, "admin-11-ledger-check")

@@ -173,3 +173,24 @@ def test_statements_export_as_csv_that_excel_reads(client, factory):
     assert len(list(csv.reader(io.StringIO(empty.lstrip("\ufeff"))))) == 1
     resp = client.get("/api/v1/admin/finance/statement.csv?start=yesterday", headers=h)
     assert resp.status_code == 400 and resp.json["code"] == "validation_failed"
+
+
+def test_the_statement_exports_as_an_excel_workbook(client, factory):
+    from openpyxl import load_workbook
+
+    t = factory.tenant()
+    activate_plan(t)
+    _, b, c, d, e = factory.chain(t, 5)
+    order_id, (line_id,), _ = paid_order(t, e, [(15000, 5000)])
+    h = boss(factory, t)
+    resp = client.get(f"/api/v1/admin/finance/members/{d.id}/statement.xlsx", headers=h)
+    assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
+    rows = list(load_workbook(io.BytesIO(resp.get_data()), read_only=True)["对账单"].iter_rows(values_only=True))
+    assert rows[0][:6] == ("时间", "流水号", "类型", "账户", "会员ID", "金额(元)")
+    assert rows[1][2:8] == ("佣金冻结", "冻结佣金", d.id, 30, 3000, order_id)
+    assert rows[1][10:12] == ("一级佣金", "一级佣金：利润 100.00 × 30% = 30.00")
+    whole = client.get("/api/v1/admin/finance/statement.xlsx", headers=h)
+    sheet = list(load_workbook(io.BytesIO(whole.get_data()), read_only=True)["对账单"].iter_rows(values_only=True))
+    assert len(sheet) == 1 + 6 and sum(r[6] for r in sheet[1:]) == 0
+    other = boss(factory, factory.tenant())
+    assert client.get(f"/api/v1/admin/finance/members/{d.id}/statement.xlsx", headers=other).status_code == 404
