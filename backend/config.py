@@ -115,7 +115,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
     values.update(overrides)
     named = {"secret_key": "SECRET_KEY", "encryption_key": "ENCRYPTION_KEY",
              "platform_admin_token": "PLATFORM_ADMIN_TOKEN"}
-    values["explicit_keys"] = frozenset(values["explicit_keys"]) | {  # type: ignore[arg-type]
+    values["explicit_keys"] = frozenset(values["explicit_keys"]) | {  # type: ignore[arg-type,call-overload]
         named[k] for k in overrides if k in named}
     settings = Settings(**values)  # type: ignore[arg-type]
     _validate(settings)

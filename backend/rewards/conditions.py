@@ -166,7 +166,7 @@ def parse_condition(raw: Any, path: str, errors: list[dict[str, str]], *,
     elif product_id is not None:
         err(f"{path}.product_id", "只有 product_pieces 条件可指定 product_id")
         ok = False
-    if not ok:
+    if not ok or not isinstance(minimum, int):  # (an int when ok: checked above)
         return None
     return FactCondition(fact=fact, min=minimum, min_level=min_level, min_tier=min_tier,
                          product_id=None if product_id is None else str(product_id))
@@ -318,7 +318,7 @@ def target_tier(plan: Plan, facts: MemberFacts) -> str:
             met = tier.key
             break
     order = plan.tier_order
-    current = facts.tier if _rank(order, facts.tier) else dist.default_tier
+    current = facts.tier if facts.tier is not None and _rank(order, facts.tier) else dist.default_tier
     if _rank(order, met) >= _rank(order, current):
         return met
     if dist.allow_downgrade and not facts.level_locked:
