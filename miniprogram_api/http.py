@@ -9,14 +9,14 @@ import hmac
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from backend import ratelimit
-from backend.auth import revocation
+from backend.auth import policy, revocation
 from backend.auth.tokens import Principal, TokenInvalid, TokenRevoked, read_token
 from backend.db import run_in_unit_of_work
 from backend.errors import DomainError, Forbidden, Unauthorized, ValidationFailed
@@ -100,6 +100,7 @@ class RouteDoc:
     query: type[BaseModel] | None
     raw: bool = False
     path_params: list[str] = field(default_factory=list)
+    permission: str | None = None  # staff and supplier routes: backend/auth/policy.py
 
 
 ROUTES: list[RouteDoc] = []
@@ -193,8 +194,13 @@ def _current(principal: Principal) -> Principal:
                      subject_id=principal.subject_id, role=state.role, version=state.version)
 
 
-def authenticate(auth: str | None, roles: tuple[str, ...] | None) -> Principal | None:
-    """Resolve the caller for a route's auth kind: member, staff, platform or None."""
+# Principals whose routes are governed by the permission table (backend/auth/policy.py).
+POLICED = ("staff", "supplier")
+
+
+def authenticate(auth: str | None, permission: str | None = None) -> Principal | None:
+    """Resolve the caller for a route's auth kind (member, staff, supplier, platform or
+    None); staff and supplier callers must hold the route's permission."""
     if auth is None:
         return None
     if auth == "platform":
@@ -204,10 +210,50 @@ def authenticate(auth: str | None, roles: tuple[str, ...] | None) -> Principal |
     if principal.kind != auth:
         raise Forbidden()
     principal = _current(principal)
-    if roles and principal.role not in roles:
-        raise Forbidden(code="role_forbidden", message="当前角色无权执行此操作")
+    if auth in POLICED:
+        scope = policy.scope(principal.role, permission)
+        if scope is None:
+            raise Forbidden(code="role_forbidden", message="当前角色无权执行此操作")
+        principal = replace(principal, scope=scope)
     _check_tenant_active(principal.tenant_id)
     return principal
+
+
+_PHONE_KEYS = {"phone", "mobile", "receiver_phone", "contact_phone", "phone_number"}
+_ADDRESS_KEYS = {"address", "receiver_address", "detail_address", "shipping_address"}
+_PERSON_KEYS = {"receiver_name", "real_name", "contact_name"}
+
+
+def mask_phone(value: str) -> str:
+    """138****0000: the first three and last four digits."""
+    return value[:3] + "****" + value[-4:] if len(value) >= 7 else "****"
+
+
+def mask_pii(value: Any, depth: int = 0) -> Any:
+    """The answer with phone numbers, addresses and people's names masked, for callers
+    without "pii.read". Keys decide (receiver.name inside a "receiver" object too)."""
+    if depth > MAX_JSON_DEPTH:
+        return value
+    if isinstance(value, list):
+        return [mask_pii(v, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        if isinstance(v, str) and v and key in _PHONE_KEYS:
+            out[key] = mask_phone(v)
+        elif isinstance(v, str) and v and key in _ADDRESS_KEYS:
+            out[key] = v[:6] + "****"
+        elif isinstance(v, str) and v and key in _PERSON_KEYS:
+            out[key] = v[:1] + "*" * max(1, len(v) - 1)
+        elif key == "receiver" and isinstance(v, dict):
+            out[key] = mask_pii({("receiver_name" if k == "name" else k): x for k, x in v.items()},
+                                depth + 1)
+            if "receiver_name" in out[key]:
+                out[key]["name"] = out[key].pop("receiver_name")
+        else:
+            out[key] = mask_pii(v, depth + 1)
+    return out
 
 
 def _platform() -> Principal:
@@ -245,18 +291,27 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
     `limit` names a rate limit of backend/ratelimit.py counted per caller: per client
     address for names ending in _ip, per principal otherwise. `body_limit` is the kind
     of body the route takes (BODY_LIMITS): larger bodies answer 413 unread.
+
+    Who may call a staff or supplier route is not declared here: backend/auth/policy.py
+    derives the route's permission from its method and path, and its table says which
+    roles hold it. Answers to callers without "pii.read" are masked (mask_pii).
     """
     if limit is not None and limit not in ratelimit.DEFAULTS:
         raise ValueError(f"unknown rate limit {limit!r}")
+    if roles is not None:
+        raise TypeError(f"{rule}: roles= is gone; who may call a route is backend/auth/policy.py")
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        full_rule = (bp.url_prefix or "") + rule
+        permission = policy.permission_for(method, full_rule) if auth in POLICED else None
+
         @functools.wraps(fn)
         def view(**path: Any) -> Any:
             limit_body(body_limit)
 
             def call() -> Any:
                 kwargs: dict[str, Any] = dict(path)
-                principal = authenticate(auth, roles)
+                principal = authenticate(auth, permission)
                 if limit is not None:
                     _count(limit, principal)
                 if auth is not None:
@@ -269,8 +324,14 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
                     # A member's or staff member's request sees only its tenant's rows
                     # (backend/tenancy.py), whatever a query forgets to say.
                     with tenant_scope(principal.tenant_id):
-                        return fn(**kwargs)
-                return fn(**kwargs)
+                        result = fn(**kwargs)
+                else:
+                    result = fn(**kwargs)
+                if (principal is not None and principal.kind in POLICED
+                        and not isinstance(result, Response)
+                        and not policy.allows(principal.role, "pii.read")):
+                    result = mask_pii(result)
+                return result
 
             result = call() if method == "GET" else run_in_unit_of_work(call)
             if isinstance(result, Response):
@@ -282,7 +343,8 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
         params = [p.split(":")[-1].rstrip(">") for p in rule.split("<")[1:]]
         ROUTES.append(RouteDoc(rule=prefix + rule, method=method, summary=summary or (
             fn.__doc__ or "").strip().splitlines()[0] if (summary or fn.__doc__) else fn.__name__,
-            tag=bp.name, auth=auth, body=body, query=query, raw=raw, path_params=params))
+            tag=bp.name, auth=auth, body=body, query=query, raw=raw, path_params=params,
+            permission=permission))
         return view
 
     return decorate

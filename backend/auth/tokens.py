@@ -38,6 +38,7 @@ class Principal:
     subject_id: int | None
     role: str | None = None  # staff: see backend/staff/models.py ROLES; supplier: supplier
     version: int = 0  # the principal's token version when the token was signed
+    scope: str = "all"  # for the route being served: "own" narrows it to own rows (policy)
 
     @property
     def actor(self) -> str:

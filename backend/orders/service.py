@@ -246,8 +246,19 @@ def order_lines(*, tenant_id: int, order_ids: Sequence[int]) -> dict[int, list[O
 
 
 def list_orders(*, tenant_id: int, member_id: int | None = None, status: str | None = None,
-                before_id: int | None = None, limit: int = 20) -> list[Order]:
-    """Orders newest first, keyset-paged, optionally one member's or in one state."""
+                before_id: int | None = None, limit: int = 20,
+                member_ids: Sequence[int] | None = None) -> list[Order]:
+    """Orders newest first, keyset-paged, optionally one member's or in one state;
+    `member_ids` keeps only those members' orders (an empty list: none)."""
+    if member_ids is not None:
+        stmt = select(Order).where(Order.tenant_id == tenant_id, Order.member_id.in_(member_ids))
+        if member_id is not None:
+            stmt = stmt.where(Order.member_id == member_id)
+        if status is not None:
+            stmt = stmt.where(Order.status == status)
+        if before_id is not None:
+            stmt = stmt.where(Order.id < before_id)
+        return list(db.session.scalars(stmt.order_by(Order.id.desc()).limit(limit)))
     return newest_first(Order, tenant_id=tenant_id, before_id=before_id, limit=limit,
                         where={Order.member_id: member_id, Order.status: status})
 

@@ -910,6 +910,14 @@ def handle_wecom_callback(*, tenant_slug: str, query: dict[str, Any], body: byte
     return "success"
 
 
+def owned_member_ids(*, tenant_id: int, staff_id: int) -> list[int]:
+    """The member ids of the customers this staff member owns now (their orders are the
+    ones attributed to them)."""
+    return list(db.session.scalars(select(Customer.member_id).where(
+        Customer.tenant_id == tenant_id, Customer.owner_staff_id == staff_id,
+        Customer.member_id.is_not(None)).order_by(Customer.member_id)))
+
+
 def owned_customer_counts(*, tenant_id: int) -> dict[int, int]:
     """Customers each staff member owns now (one grouped query)."""
     return {sid: n for sid, n in db.session.execute(

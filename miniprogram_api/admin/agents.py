@@ -20,7 +20,6 @@ from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_agents", __name__, url_prefix="/api/v1/admin/agents")
 
-MANAGERS = ("boss", "operator")
 Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
 LevelKey = Annotated[str, Field(min_length=1, max_length=32)]
 
@@ -110,7 +109,7 @@ def get_settings(principal: Principal) -> dict[str, Any]:
     return agents.settings_view(agents.get_settings(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/settings", method="PATCH", auth="staff", roles=MANAGERS, body=SettingsPatch)
+@route(bp, "/settings", method="PATCH", auth="staff", body=SettingsPatch)
 def patch_settings(principal: Principal, body: SettingsPatch) -> dict[str, Any]:
     """Change the channel policy (audited)."""
     changes = body.model_dump(exclude_unset=True)
@@ -121,7 +120,7 @@ def patch_settings(principal: Principal, body: SettingsPatch) -> dict[str, Any]:
                                                        actor=principal.actor, now=utcnow()))
 
 
-@route(bp, "/applications", auth="staff", roles=MANAGERS, query=AppPage)
+@route(bp, "/applications", auth="staff", query=AppPage)
 def applications(principal: Principal, query: AppPage) -> dict[str, Any]:
     """Applications, newest first."""
     rows = agents.list_applications(tenant_id=principal.tenant_id, status=query.status,
@@ -136,21 +135,19 @@ def _decide(principal: Principal, application_id: int, body: DecisionIn, approve
         regions=[r.model_dump(exclude_none=True) for r in body.regions] if body.regions else None)
 
 
-@route(bp, "/applications/<int:application_id>/approve", method="POST", auth="staff", roles=MANAGERS,
-       body=DecisionIn)
+@route(bp, "/applications/<int:application_id>/approve", method="POST", auth="staff", body=DecisionIn)
 def approve(principal: Principal, application_id: int, body: DecisionIn) -> dict[str, Any]:
     """Approve as headquarters: authorization, level and certificate (audited)."""
     return _decide(principal, application_id, body, True)
 
 
-@route(bp, "/applications/<int:application_id>/reject", method="POST", auth="staff", roles=MANAGERS,
-       body=DecisionIn)
+@route(bp, "/applications/<int:application_id>/reject", method="POST", auth="staff", body=DecisionIn)
 def reject(principal: Principal, application_id: int, body: DecisionIn) -> dict[str, Any]:
     """Reject with a reason (audited)."""
     return _decide(principal, application_id, body, False)
 
 
-@route(bp, "/authorizations", auth="staff", roles=MANAGERS, query=AuthPage)
+@route(bp, "/authorizations", auth="staff", query=AuthPage)
 def authorizations(principal: Principal, query: AuthPage) -> dict[str, Any]:
     """Authorizations by id."""
     now = utcnow()
@@ -159,7 +156,7 @@ def authorizations(principal: Principal, query: AuthPage) -> dict[str, Any]:
     return page_of(rows, lambda a: agents.authorization_view(a, now=now), query.limit)
 
 
-@route(bp, "/authorizations", method="POST", auth="staff", roles=MANAGERS, body=AuthorizeIn, status=201)
+@route(bp, "/authorizations", method="POST", auth="staff", body=AuthorizeIn, status=201)
 def authorize(principal: Principal, body: AuthorizeIn) -> dict[str, Any]:
     """Grant or change a member's authorization directly; a new certificate (audited)."""
     return channel.authorize(
@@ -168,8 +165,7 @@ def authorize(principal: Principal, body: AuthorizeIn) -> dict[str, Any]:
         regions=[r.model_dump(exclude_none=True) for r in body.regions] if body.regions else None)
 
 
-@route(bp, "/authorizations/<int:authorization_id>", method="PATCH", auth="staff", roles=MANAGERS,
-       body=AuthorizationPatch)
+@route(bp, "/authorizations/<int:authorization_id>", method="PATCH", auth="staff", body=AuthorizationPatch)
 def patch_authorization(principal: Principal, authorization_id: int, body: AuthorizationPatch) -> dict[str, Any]:
     """Change products, regions (null = nationwide) or validity (audited)."""
     changes = body.model_dump(exclude_unset=True)
@@ -191,63 +187,60 @@ def _status(principal: Principal, authorization_id: int, body: StatusIn, action:
                                                now=utcnow())
 
 
-@route(bp, "/authorizations/<int:authorization_id>/suspend", method="POST", auth="staff", roles=MANAGERS,
-       body=StatusIn)
+@route(bp, "/authorizations/<int:authorization_id>/suspend", method="POST", auth="staff", body=StatusIn)
 def suspend(principal: Principal, authorization_id: int, body: StatusIn) -> dict[str, Any]:
     """Suspend an authorization (audited)."""
     return _status(principal, authorization_id, body, "suspend")
 
 
-@route(bp, "/authorizations/<int:authorization_id>/reinstate", method="POST", auth="staff", roles=MANAGERS,
-       body=StatusIn)
+@route(bp, "/authorizations/<int:authorization_id>/reinstate", method="POST", auth="staff", body=StatusIn)
 def reinstate(principal: Principal, authorization_id: int, body: StatusIn) -> dict[str, Any]:
     """Lift a suspension (audited)."""
     return _status(principal, authorization_id, body, "reinstate")
 
 
-@route(bp, "/authorizations/<int:authorization_id>/revoke", method="POST", auth="staff", roles=MANAGERS,
-       body=StatusIn)
+@route(bp, "/authorizations/<int:authorization_id>/revoke", method="POST", auth="staff", body=StatusIn)
 def revoke(principal: Principal, authorization_id: int, body: StatusIn) -> dict[str, Any]:
     """Revoke an authorization, its level and its certificates (audited)."""
     return _status(principal, authorization_id, body, "revoke")
 
 
-@route(bp, "/members/<int:member_id>/certificates", auth="staff", roles=MANAGERS)
+@route(bp, "/members/<int:member_id>/certificates", auth="staff")
 def member_certificates(principal: Principal, member_id: int) -> dict[str, Any]:
     """A member's certificates, newest first."""
     return {"items": [agents.certificate_view(c) for c in agents.certificates_of(
         tenant_id=principal.tenant_id, member_id=member_id)]}
 
 
-@route(bp, "/certificates/<int:certificate_id>/image", auth="staff", roles=MANAGERS, raw=True)
+@route(bp, "/certificates/<int:certificate_id>/image", auth="staff", raw=True)
 def certificate_image(principal: Principal, certificate_id: int) -> Response:
     """A certificate as a PNG."""
     return Response(certificates.render_certificate(tenant_id=principal.tenant_id, certificate_id=certificate_id),
                     mimetype="image/png")
 
 
-@route(bp, "/members/<int:member_id>/stock", auth="staff", roles=MANAGERS)
+@route(bp, "/members/<int:member_id>/stock", auth="staff")
 def member_stock(principal: Principal, member_id: int) -> dict[str, Any]:
     """An agent's cloud stock."""
     return {"items": [{"sku_id": s, "pieces": n} for s, n in warehouse.stock_of(
         tenant_id=principal.tenant_id, member_id=member_id).items()]}
 
 
-@route(bp, "/restocks", auth="staff", roles=MANAGERS, query=Page)
+@route(bp, "/restocks", auth="staff", query=Page)
 def restocks(principal: Principal, query: Page) -> dict[str, Any]:
     """Every restock, newest first."""
     rows = warehouse.list_restocks(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)
     return page_of(rows, warehouse.restock_view, query.limit)
 
 
-@route(bp, "/pickups", auth="staff", roles=MANAGERS, query=PickupPage)
+@route(bp, "/pickups", auth="staff", query=PickupPage)
 def pickups(principal: Principal, query: PickupPage) -> dict[str, Any]:
     """Pickups to ship (status requested) or shipped."""
     rows = warehouse.list_pickups(tenant_id=principal.tenant_id, status=query.status, limit=query.limit)
     return {"items": [warehouse.pickup_view(p) for p in rows]}
 
 
-@route(bp, "/pickups/<int:pickup_id>/ship", method="POST", auth="staff", roles=MANAGERS, body=ShipIn)
+@route(bp, "/pickups/<int:pickup_id>/ship", method="POST", auth="staff", body=ShipIn)
 def ship_pickup(principal: Principal, pickup_id: int, body: ShipIn) -> dict[str, Any]:
     """Record a pickup's shipment and tracking (audited)."""
     return warehouse.pickup_view(warehouse.ship_pickup(tenant_id=principal.tenant_id, pickup_id=pickup_id,
@@ -255,7 +248,7 @@ def ship_pickup(principal: Principal, pickup_id: int, body: ShipIn) -> dict[str,
                                                        actor=principal.actor, now=utcnow()))
 
 
-@route(bp, "/warehouse/check", auth="staff", roles=MANAGERS)
+@route(bp, "/warehouse/check", auth="staff")
 def warehouse_check(principal: Principal) -> dict[str, Any]:
     """Whether every cloud-stock balance equals its ledger (as `flask warehouse check`)."""
     r = warehouse.check(tenant_id=principal.tenant_id)

@@ -22,7 +22,6 @@ bp = Blueprint("admin_finance", __name__, url_prefix="/api/v1")
 
 
 
-MANAGERS = ("boss", "operator")
 
 
 MAX_FEN = 10**11
@@ -86,13 +85,13 @@ class SettingsIn(Body):
     recharge_bonus: list[BonusTier] | None = None
 
 
-@route(bp, "/admin/finance/settings", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/finance/settings", auth="staff")
 def get_settings(principal: Principal) -> dict[str, Any]:
     """The tenant's finance rules."""
     return finance.get_rules(tenant_id=principal.tenant_id).as_dict()
 
 
-@route(bp, "/admin/finance/settings", method="PATCH", auth="staff", roles=MANAGERS, body=SettingsIn)
+@route(bp, "/admin/finance/settings", method="PATCH", auth="staff", body=SettingsIn)
 def update_settings(principal: Principal, body: SettingsIn) -> dict[str, Any]:
     """Change finance rules (settlement days, withdrawal minimum/fee/limits/auto-approval,
     transfers, recharge bonus tiers); audited. Send null to clear an optional limit."""
@@ -100,7 +99,7 @@ def update_settings(principal: Principal, body: SettingsIn) -> dict[str, Any]:
     return finance.update_rules(tenant_id=principal.tenant_id, changes=changes, actor=principal.actor).as_dict()
 
 
-@route(bp, "/admin/finance/withdrawals", auth="staff", roles=MANAGERS, query=WithdrawalPage)
+@route(bp, "/admin/finance/withdrawals", auth="staff", query=WithdrawalPage)
 def list_withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
     """Withdrawals newest first, by status (e.g. pending review) or member."""
     rows = wd.list_withdrawals(tenant_id=principal.tenant_id, member_id=query.member_id, status=query.status,
@@ -108,7 +107,7 @@ def list_withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, A
     return page_of(rows, lambda w: wd.withdrawal_view(w, admin=True), query.limit)
 
 
-@route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>", auth="staff")
 def get_withdrawal(principal: Principal, withdrawal_id: int) -> dict[str, Any]:
     """One withdrawal with its payout details."""
     return wd.withdrawal_view(wd.get_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id),
@@ -116,7 +115,7 @@ def get_withdrawal(principal: Principal, withdrawal_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>/approve", method="POST", auth="staff",
-       roles=MANAGERS, body=ApproveIn)
+       body=ApproveIn)
 def approve(principal: Principal, body: ApproveIn, withdrawal_id: int) -> dict[str, Any]:
     """Approve a pending withdrawal; the WeChat Pay transfer starts once this commits."""
     w = wd.approve_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id, actor=principal.actor,
@@ -125,7 +124,7 @@ def approve(principal: Principal, body: ApproveIn, withdrawal_id: int) -> dict[s
 
 
 @route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>/reject", method="POST", auth="staff",
-       roles=MANAGERS, body=RejectIn)
+       body=RejectIn)
 def reject(principal: Principal, body: RejectIn, withdrawal_id: int) -> dict[str, Any]:
     """Reject a pending withdrawal with a reason; the amount and fee return to the member."""
     w = wd.reject_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id, actor=principal.actor,
@@ -133,13 +132,13 @@ def reject(principal: Principal, body: RejectIn, withdrawal_id: int) -> dict[str
     return wd.withdrawal_view(w, admin=True)
 
 
-@route(bp, "/admin/finance/summary", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/finance/summary", auth="staff")
 def summary(principal: Principal) -> dict[str, Any]:
     """The tenant's accounts in total, the reward pipeline and the settlement mark."""
     return statements.tenant_summary(tenant_id=principal.tenant_id)
 
 
-@route(bp, "/admin/finance/postings", auth="staff", roles=MANAGERS, query=PostingPage)
+@route(bp, "/admin/finance/postings", auth="staff", query=PostingPage)
 def postings(principal: Principal, query: PostingPage) -> dict[str, Any]:
     """The tenant's postings (newest first) with their entries and the rules behind them."""
     return statements.tenant_postings(tenant_id=principal.tenant_id, before_id=query.before_id,
@@ -147,8 +146,7 @@ def postings(principal: Principal, query: PostingPage) -> dict[str, Any]:
                                       order_id=query.order_id, member_id=query.member_id)
 
 
-@route(bp, "/admin/finance/members/<int:member_id>/statement", auth="staff", roles=MANAGERS,
-       query=StatementQuery)
+@route(bp, "/admin/finance/members/<int:member_id>/statement", auth="staff", query=StatementQuery)
 def member_statement(principal: Principal, query: StatementQuery, member_id: int) -> dict[str, Any]:
     """A member's statement, as the member sees it."""
     return statements.member_statement(tenant_id=principal.tenant_id, member_id=member_id,
@@ -156,7 +154,7 @@ def member_statement(principal: Principal, query: StatementQuery, member_id: int
                                        end=query.end, account=query.account)
 
 
-@route(bp, "/admin/finance/members/<int:member_id>/wallet", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/finance/members/<int:member_id>/wallet", auth="staff")
 def member_wallet(principal: Principal, member_id: int) -> dict[str, Any]:
     """A member's balances and withdrawals in numbers."""
     from backend.members.service import get_member
@@ -175,8 +173,7 @@ def _csv(lines: Iterator[str], filename: str) -> Response:
     return send_file(spool, mimetype="text/csv; charset=utf-8", as_attachment=True, download_name=filename)
 
 
-@route(bp, "/admin/finance/members/<int:member_id>/statement.csv", auth="staff", roles=MANAGERS,
-       query=RangeQuery, raw=True)
+@route(bp, "/admin/finance/members/<int:member_id>/statement.csv", auth="staff", query=RangeQuery, raw=True)
 def member_statement_csv(principal: Principal, query: RangeQuery, member_id: int) -> Response:
     """A member's statement as CSV (UTF-8 with BOM, opens in Excel), oldest first."""
     lines = statements.member_statement_csv(tenant_id=principal.tenant_id, member_id=member_id,
@@ -184,7 +181,7 @@ def member_statement_csv(principal: Principal, query: RangeQuery, member_id: int
     return _csv(lines, f"statement-member-{member_id}.csv")
 
 
-@route(bp, "/admin/finance/statement.csv", auth="staff", roles=MANAGERS, query=RangeQuery, raw=True)
+@route(bp, "/admin/finance/statement.csv", auth="staff", query=RangeQuery, raw=True)
 def tenant_statement_csv(principal: Principal, query: RangeQuery) -> Response:
     """Every ledger entry of the tenant in a period as CSV (UTF-8 with BOM), oldest first."""
     lines = statements.tenant_statement_csv(tenant_id=principal.tenant_id, start=query.start, end=query.end)
@@ -197,8 +194,7 @@ def _xlsx(data: bytes, filename: str) -> Response:
                              "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
 
 
-@route(bp, "/admin/finance/members/<int:member_id>/statement.xlsx", auth="staff", roles=MANAGERS,
-       query=RangeQuery, raw=True)
+@route(bp, "/admin/finance/members/<int:member_id>/statement.xlsx", auth="staff", query=RangeQuery, raw=True)
 def member_statement_xlsx(principal: Principal, query: RangeQuery, member_id: int) -> Response:
     """A member's statement as an Excel workbook, oldest first."""
     return _xlsx(statements.member_statement_xlsx(tenant_id=principal.tenant_id, member_id=member_id,
@@ -206,14 +202,14 @@ def member_statement_xlsx(principal: Principal, query: RangeQuery, member_id: in
                  f"statement-member-{member_id}.xlsx")
 
 
-@route(bp, "/admin/finance/statement.xlsx", auth="staff", roles=MANAGERS, query=RangeQuery, raw=True)
+@route(bp, "/admin/finance/statement.xlsx", auth="staff", query=RangeQuery, raw=True)
 def tenant_statement_xlsx(principal: Principal, query: RangeQuery) -> Response:
     """Every ledger entry of the tenant in a period as an Excel workbook, oldest first."""
     return _xlsx(statements.tenant_statement_xlsx(tenant_id=principal.tenant_id, start=query.start,
                                                   end=query.end), "statement.xlsx")
 
 
-@route(bp, "/admin/finance/ledger/check", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/finance/ledger/check", auth="staff")
 def ledger_check(principal: Principal) -> dict[str, Any]:
     """Rebuild every balance from the entries and compare (read only); ok=false lists the differences."""
     return check_ledger(tenant_id=principal.tenant_id).as_dict()

@@ -18,7 +18,6 @@ from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_live", __name__, url_prefix="/api/v1/admin/live")
 
-MANAGERS = ("boss", "operator")
 Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
 
 
@@ -69,7 +68,7 @@ def rooms(principal: Principal, query: RoomPage) -> dict[str, Any]:
     return page_of(rows, lambda r: live.room_view(r, []), query.limit)
 
 
-@route(bp, "/rooms", method="POST", auth="staff", roles=MANAGERS, body=RoomIn, status=201)
+@route(bp, "/rooms", method="POST", auth="staff", body=RoomIn, status=201)
 def create_room(principal: Principal, body: RoomIn) -> dict[str, Any]:
     """Create a room: a pulled stream (Douyin, Kuaishou, YY, MP4, HLS; public hosts only)
     or a WeChat mini-program live room."""
@@ -85,7 +84,7 @@ def room(principal: Principal, room_id: int) -> dict[str, Any]:
     return live.room_page(tenant_id=principal.tenant_id, room_id=room_id)
 
 
-@route(bp, "/rooms/<int:room_id>", method="PATCH", auth="staff", roles=MANAGERS, body=RoomPatch)
+@route(bp, "/rooms/<int:room_id>", method="PATCH", auth="staff", body=RoomPatch)
 def update_room(principal: Principal, room_id: int, body: RoomPatch) -> dict[str, Any]:
     """Change a room: texts, schedule, stream, replay, status."""
     changes = body.model_dump(exclude_unset=True)
@@ -96,7 +95,7 @@ def update_room(principal: Principal, room_id: int, body: RoomPatch) -> dict[str
     return live.room_view(room, [])
 
 
-@route(bp, "/rooms/<int:room_id>/products", method="PUT", auth="staff", roles=MANAGERS, body=ProductsIn)
+@route(bp, "/rooms/<int:room_id>/products", method="PUT", auth="staff", body=ProductsIn)
 def set_products(principal: Principal, room_id: int, body: ProductsIn) -> dict[str, Any]:
     """The room's products in order, at their live prices."""
     live.set_products(tenant_id=principal.tenant_id, room_id=room_id, actor=principal.actor,
@@ -104,7 +103,7 @@ def set_products(principal: Principal, room_id: int, body: ProductsIn) -> dict[s
     return live.room_page(tenant_id=principal.tenant_id, room_id=room_id)
 
 
-@route(bp, "/rooms/<int:room_id>/explaining", method="POST", auth="staff", roles=MANAGERS, body=ExplainingIn)
+@route(bp, "/rooms/<int:room_id>/explaining", method="POST", auth="staff", body=ExplainingIn)
 def explaining(principal: Principal, room_id: int, body: ExplainingIn) -> dict[str, Any]:
     """The product being explained now (讲解中), or none."""
     live.set_explaining(tenant_id=principal.tenant_id, room_id=room_id, product_id=body.product_id,
@@ -112,7 +111,7 @@ def explaining(principal: Principal, room_id: int, body: ExplainingIn) -> dict[s
     return live.room_page(tenant_id=principal.tenant_id, room_id=room_id)
 
 
-@route(bp, "/wechat-sync", method="POST", auth="staff", roles=MANAGERS)
+@route(bp, "/wechat-sync", method="POST", auth="staff")
 def wechat_sync(principal: Principal) -> dict[str, Any]:
     """Bring the mini-program live rooms over from WeChat."""
     rows = live.sync_wechat_rooms(tenant_id=principal.tenant_id, actor=principal.actor, now=utcnow())

@@ -19,7 +19,6 @@ from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_marketing", __name__, url_prefix="/api/v1/admin/marketing")
 
-MANAGERS = ("boss", "operator")
 Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
 Fen = Annotated[int, Field(strict=True, ge=0, le=10**11)]
 
@@ -73,7 +72,7 @@ def list_coupons(principal: Principal, query: CouponPage) -> dict[str, Any]:
     return page_of(rows, lambda c: coupons.coupon_view(c, used=used.get(c.id, 0)), query.limit)
 
 
-@route(bp, "/coupons", method="POST", auth="staff", roles=MANAGERS, body=CouponIn, status=201)
+@route(bp, "/coupons", method="POST", auth="staff", body=CouponIn, status=201)
 def create_coupon(principal: Principal, body: CouponIn) -> dict[str, Any]:
     """Create a coupon: amount-off, percent-off with a ceiling, threshold (满减) or free shipping."""
     spec = coupons.CouponSpec(
@@ -86,14 +85,14 @@ def create_coupon(principal: Principal, body: CouponIn) -> dict[str, Any]:
                                used=0)
 
 
-@route(bp, "/coupons/<int:coupon_id>/status", method="POST", auth="staff", roles=MANAGERS, body=StatusIn)
+@route(bp, "/coupons/<int:coupon_id>/status", method="POST", auth="staff", body=StatusIn)
 def coupon_status(principal: Principal, coupon_id: int, body: StatusIn) -> dict[str, Any]:
     """Stop issuing a coupon, or resume."""
     return coupons.coupon_view(coupons.set_coupon_status(tenant_id=principal.tenant_id, coupon_id=coupon_id,
                                                          status=body.status, actor=principal.actor))
 
 
-@route(bp, "/coupons/<int:coupon_id>/grant", method="POST", auth="staff", roles=MANAGERS, body=GrantIn,
+@route(bp, "/coupons/<int:coupon_id>/grant", method="POST", auth="staff", body=GrantIn,
        status=201)
 def grant_coupon(principal: Principal, coupon_id: int, body: GrantIn) -> dict[str, Any]:
     """Give a member one coupon (stock and the per-member limit apply)."""
@@ -109,7 +108,7 @@ def get_policy(principal: Principal) -> dict[str, Any]:
     return coupons.policy_view(coupons.policy(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/policy", method="PATCH", auth="staff", roles=MANAGERS, body=PolicyIn)
+@route(bp, "/policy", method="PATCH", auth="staff", body=PolicyIn)
 def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
     """Change the marketing rules (refund returns coupons, new-member and invite coupons)."""
     return coupons.policy_view(coupons.update_policy(tenant_id=principal.tenant_id,
@@ -144,7 +143,7 @@ def get_points_rules(principal: Principal) -> dict[str, Any]:
     return points.rules_view(points.effective_rules(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/points-rules", method="PATCH", auth="staff", roles=MANAGERS, body=PointsRulesIn)
+@route(bp, "/points-rules", method="PATCH", auth="staff", body=PointsRulesIn)
 def update_points_rules(principal: Principal, body: PointsRulesIn) -> dict[str, Any]:
     """Change the points rules."""
     return points.rules_view(points.update_points_rules(tenant_id=principal.tenant_id,
@@ -159,7 +158,7 @@ def list_tasks(principal: Principal) -> dict[str, Any]:
     return {"items": [points.task_view(t, admin=True) for t in rows]}
 
 
-@route(bp, "/points-tasks", method="POST", auth="staff", roles=MANAGERS, body=TaskIn, status=201)
+@route(bp, "/points-tasks", method="POST", auth="staff", body=TaskIn, status=201)
 def create_task(principal: Principal, body: TaskIn) -> dict[str, Any]:
     """Define a task members do for points."""
     return points.task_view(points.create_task(tenant_id=principal.tenant_id, title=body.title, points=body.points,
@@ -167,7 +166,7 @@ def create_task(principal: Principal, body: TaskIn) -> dict[str, Any]:
                                                actor=principal.actor), admin=True)
 
 
-@route(bp, "/points-tasks/<int:task_id>/status", method="POST", auth="staff", roles=MANAGERS, body=StatusIn)
+@route(bp, "/points-tasks/<int:task_id>/status", method="POST", auth="staff", body=StatusIn)
 def task_status(principal: Principal, task_id: int, body: StatusIn) -> dict[str, Any]:
     """End a task or reopen it."""
     return points.task_view(points.set_task_status(tenant_id=principal.tenant_id, task_id=task_id,
@@ -209,7 +208,7 @@ def list_campaigns(principal: Principal, query: CouponPage) -> dict[str, Any]:
     return page_of(rows, lambda c: {**groups.campaign_view(c), "groups": stats[c.id]}, query.limit)
 
 
-@route(bp, "/group-campaigns", method="POST", auth="staff", roles=MANAGERS, body=CampaignIn, status=201)
+@route(bp, "/group-campaigns", method="POST", auth="staff", body=CampaignIn, status=201)
 def create_campaign(principal: Principal, body: CampaignIn) -> dict[str, Any]:
     """Create a group-buy campaign (拼团): a SKU, the group price, size and time limit."""
     spec = groups.CampaignSpec(
@@ -221,8 +220,7 @@ def create_campaign(principal: Principal, body: CampaignIn) -> dict[str, Any]:
                                                           actor=principal.actor))
 
 
-@route(bp, "/group-campaigns/<int:campaign_id>/status", method="POST", auth="staff", roles=MANAGERS,
-       body=StatusIn)
+@route(bp, "/group-campaigns/<int:campaign_id>/status", method="POST", auth="staff", body=StatusIn)
 def campaign_status(principal: Principal, campaign_id: int, body: StatusIn) -> dict[str, Any]:
     """Stop a campaign (forming groups run their course) or resume it."""
     return groups.campaign_view(groups.set_campaign_status(tenant_id=principal.tenant_id, campaign_id=campaign_id,
@@ -255,7 +253,7 @@ def materials_stats(principal: Principal, query: CouponPage) -> dict[str, Any]:
     return flow_materials.brand_stats(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)
 
 
-@route(bp, "/materials", method="POST", auth="staff", roles=MANAGERS, body=MaterialIn, status=201)
+@route(bp, "/materials", method="POST", auth="staff", body=MaterialIn, status=201)
 def create_material(principal: Principal, body: MaterialIn) -> dict[str, Any]:
     """Publish a material: pictures, a video URL or copy ({link}, {invite_code}, {nickname})."""
     return materials.material_view(flow_materials.create(
@@ -263,8 +261,7 @@ def create_material(principal: Principal, body: MaterialIn) -> dict[str, Any]:
         category=body.category, product_id=body.product_id, actor=principal.actor))
 
 
-@route(bp, "/materials/<int:material_id>/status", method="POST", auth="staff", roles=MANAGERS,
-       body=MaterialStatusIn)
+@route(bp, "/materials/<int:material_id>/status", method="POST", auth="staff", body=MaterialStatusIn)
 def material_status(principal: Principal, material_id: int, body: MaterialStatusIn) -> dict[str, Any]:
     """Hide a material from promoters or show it again."""
     return materials.material_view(materials.set_material_status(

@@ -14,7 +14,6 @@ from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_promoters", __name__, url_prefix="/api/v1/admin")
 
-MANAGERS = ("boss", "operator")
 
 
 class ApplicationPage(Query):
@@ -27,7 +26,7 @@ class RejectIn(Body):
     reason: str = Field(min_length=1, max_length=200, description="驳回原因（会告知申请人）")
 
 
-@route(bp, "/promoter-applications", auth="staff", roles=MANAGERS, query=ApplicationPage)
+@route(bp, "/promoter-applications", auth="staff", query=ApplicationPage)
 def list_applications(principal: Principal, query: ApplicationPage) -> dict[str, Any]:
     """Promoter applications, oldest first (pending by default)."""
     items = promoters.list_applications(tenant_id=principal.tenant_id, status=query.status,
@@ -35,8 +34,7 @@ def list_applications(principal: Principal, query: ApplicationPage) -> dict[str,
     return page_of(items, promoters.application_view, query.limit)
 
 
-@route(bp, "/promoter-applications/<int:application_id>/approve", method="POST", auth="staff",
-       roles=MANAGERS)
+@route(bp, "/promoter-applications/<int:application_id>/approve", method="POST", auth="staff")
 def approve(principal: Principal, application_id: int) -> dict[str, Any]:
     """Approve: the member becomes an active promoter and is told."""
     return promoters.application_view(promoters.decide_application(
@@ -45,7 +43,7 @@ def approve(principal: Principal, application_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/promoter-applications/<int:application_id>/reject", method="POST", auth="staff",
-       roles=MANAGERS, body=RejectIn)
+       body=RejectIn)
 def reject(principal: Principal, application_id: int, body: RejectIn) -> dict[str, Any]:
     """Reject with a reason the member is told."""
     return promoters.application_view(promoters.decide_application(

@@ -15,7 +15,6 @@ from miniprogram_api.http import Body, Query, route
 
 bp = Blueprint("admin_rewards", __name__, url_prefix="/api/v1/admin/rewards")
 
-MANAGERS = ("boss", "operator")
 
 
 class PlanIn(Body):
@@ -62,7 +61,7 @@ def list_plans(principal: Principal, query: PlanPage) -> dict[str, Any]:
             "next_cursor": rows[-1].version if len(rows) == query.limit else None}
 
 
-@route(bp, "/plans", method="POST", auth="staff", roles=MANAGERS, body=PlanIn, status=201)
+@route(bp, "/plans", method="POST", auth="staff", body=PlanIn, status=201)
 def save_plan(principal: Principal, body: PlanIn) -> dict[str, Any]:
     """Save a plan document as the next version (a draft); 400 invalid_plan lists every defect."""
     row = rewards.save_plan_version(tenant_id=principal.tenant_id, document=body.document,
@@ -90,7 +89,7 @@ def get_plan(principal: Principal, version: int) -> dict[str, Any]:
     return rewards.plan_view(rewards.get_plan_version(tenant_id=principal.tenant_id, version=version))
 
 
-@route(bp, "/plans/<int:version>/activate", method="POST", auth="staff", roles=MANAGERS)
+@route(bp, "/plans/<int:version>/activate", method="POST", auth="staff")
 def activate(principal: Principal, version: int) -> dict[str, Any]:
     """Make a version the active plan; the previous one is retired (audited)."""
     row = rewards.activate_plan(tenant_id=principal.tenant_id, version=version, actor=principal.actor,
@@ -105,7 +104,7 @@ def simulate(principal: Principal, body: SimulateIn) -> dict[str, Any]:
     return rewards.simulate_case(tenant_id=principal.tenant_id, case=body.case, version=body.version)
 
 
-@route(bp, "/replay", method="POST", auth="staff", roles=MANAGERS, body=ReplayIn)
+@route(bp, "/replay", method="POST", auth="staff", body=ReplayIn)
 def replay(principal: Principal, body: ReplayIn) -> dict[str, Any]:
     """What a draft (document or stored version) would have paid for a period's order lines
     against what was paid, per member and in total."""
@@ -127,7 +126,7 @@ def payouts(principal: Principal, query: PayoutPage) -> dict[str, Any]:
             "next_cursor": rows[-1].id if len(rows) == query.limit else None}
 
 
-@route(bp, "/members/<int:member_id>/level", method="PUT", auth="staff", roles=MANAGERS, body=LevelIn)
+@route(bp, "/members/<int:member_id>/level", method="PUT", auth="staff", body=LevelIn)
 def set_level(principal: Principal, body: LevelIn, member_id: int) -> dict[str, Any]:
     """Set a member's agent level (null clears it) and/or promoter tier by hand (audited)."""
     changes = body.model_dump(exclude_unset=True)

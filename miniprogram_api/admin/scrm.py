@@ -21,7 +21,6 @@ bp = Blueprint("scrm", __name__, url_prefix="/api/v1")
 
 
 
-MANAGERS = ("boss", "operator")
 
 
 Id = Field(ge=1, le=2**53)
@@ -265,7 +264,7 @@ def list_tag_groups(principal: Principal) -> dict[str, Any]:
     return {"items": tagging.list_tag_groups(tenant_id=principal.tenant_id)}
 
 
-@route(bp, "/admin/scrm/tag-groups", method="POST", auth="staff", roles=MANAGERS, body=TagGroupIn,
+@route(bp, "/admin/scrm/tag-groups", method="POST", auth="staff", body=TagGroupIn,
        status=201)
 def create_tag_group(principal: Principal, body: TagGroupIn) -> dict[str, Any]:
     """A tag group (exclusive: one tag of it per customer) with its first tags."""
@@ -276,8 +275,7 @@ def create_tag_group(principal: Principal, body: TagGroupIn) -> dict[str, Any]:
                 if g["id"] == group.id)
 
 
-@route(bp, "/admin/scrm/tag-groups/<int:group_id>", method="PATCH", auth="staff", roles=MANAGERS,
-       body=TagGroupPatch)
+@route(bp, "/admin/scrm/tag-groups/<int:group_id>", method="PATCH", auth="staff", body=TagGroupPatch)
 def update_tag_group(principal: Principal, body: TagGroupPatch, group_id: int) -> dict[str, Any]:
     """Rename a group or change whether it is exclusive."""
     group = tagging.update_tag_group(tenant_id=principal.tenant_id, group_id=group_id,
@@ -286,7 +284,7 @@ def update_tag_group(principal: Principal, body: TagGroupPatch, group_id: int) -
     return {"id": group.id, "name": group.name, "exclusive": group.exclusive}
 
 
-@route(bp, "/admin/scrm/tag-groups/<int:group_id>", method="DELETE", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/tag-groups/<int:group_id>", method="DELETE", auth="staff")
 def delete_tag_group(principal: Principal, group_id: int) -> dict[str, Any]:
     """Delete a group with its tags (customers lose them)."""
     removed = tagging.delete_tag_group(tenant_id=principal.tenant_id, group_id=group_id,
@@ -295,21 +293,21 @@ def delete_tag_group(principal: Principal, group_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/admin/scrm/tag-groups/<int:group_id>/tags", method="POST", auth="staff",
-       roles=MANAGERS, body=TagIn, status=201)
+       body=TagIn, status=201)
 def create_tag(principal: Principal, body: TagIn, group_id: int) -> dict[str, Any]:
     """Add a tag to a group."""
     return tagging.tag_view(tagging.create_tag(tenant_id=principal.tenant_id, group_id=group_id,
                                                name=body.name, actor=principal.actor))
 
 
-@route(bp, "/admin/scrm/tags/<int:tag_id>", method="PATCH", auth="staff", roles=MANAGERS, body=TagIn)
+@route(bp, "/admin/scrm/tags/<int:tag_id>", method="PATCH", auth="staff", body=TagIn)
 def rename_tag(principal: Principal, body: TagIn, tag_id: int) -> dict[str, Any]:
     """Rename a tag."""
     return tagging.tag_view(tagging.rename_tag(tenant_id=principal.tenant_id, tag_id=tag_id,
                                                name=body.name, actor=principal.actor))
 
 
-@route(bp, "/admin/scrm/tags/<int:tag_id>", method="DELETE", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/tags/<int:tag_id>", method="DELETE", auth="staff")
 def delete_tag(principal: Principal, tag_id: int) -> dict[str, Any]:
     """Delete a tag (customers lose it)."""
     removed = tagging.delete_tag(tenant_id=principal.tenant_id, tag_id=tag_id,
@@ -317,14 +315,14 @@ def delete_tag(principal: Principal, tag_id: int) -> dict[str, Any]:
     return {"deleted": tag_id, "customer_tags_removed": removed}
 
 
-@route(bp, "/admin/scrm/tag-rules", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/tag-rules", auth="staff")
 def list_tag_rules(principal: Principal) -> dict[str, Any]:
     """Automatic tagging rules (channel, keyword, purchase)."""
     return {"items": [tagging.rule_view(r) for r in tagging.list_tag_rules(
         tenant_id=principal.tenant_id)]}
 
 
-@route(bp, "/admin/scrm/tag-rules", method="POST", auth="staff", roles=MANAGERS, body=RuleIn,
+@route(bp, "/admin/scrm/tag-rules", method="POST", auth="staff", body=RuleIn,
        status=201)
 def create_tag_rule(principal: Principal, body: RuleIn) -> dict[str, Any]:
     """A rule: tag customers by arrival channel, message keywords, or purchases."""
@@ -333,8 +331,7 @@ def create_tag_rule(principal: Principal, body: RuleIn) -> dict[str, Any]:
         active=body.active, actor=principal.actor))
 
 
-@route(bp, "/admin/scrm/tag-rules/<int:rule_id>", method="PATCH", auth="staff", roles=MANAGERS,
-       body=RulePatch)
+@route(bp, "/admin/scrm/tag-rules/<int:rule_id>", method="PATCH", auth="staff", body=RulePatch)
 def update_tag_rule(principal: Principal, body: RulePatch, rule_id: int) -> dict[str, Any]:
     """Change a rule's parameters or switch it on/off."""
     return tagging.rule_view(tagging.update_tag_rule(
@@ -342,7 +339,7 @@ def update_tag_rule(principal: Principal, body: RulePatch, rule_id: int) -> dict
         actor=principal.actor))
 
 
-@route(bp, "/admin/scrm/tag-rules/<int:rule_id>", method="DELETE", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/tag-rules/<int:rule_id>", method="DELETE", auth="staff")
 def delete_tag_rule(principal: Principal, rule_id: int) -> dict[str, Any]:
     """Delete a rule (tags it gave stay)."""
     tagging.delete_tag_rule(tenant_id=principal.tenant_id, rule_id=rule_id, actor=principal.actor)
@@ -350,7 +347,7 @@ def delete_tag_rule(principal: Principal, rule_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/admin/scrm/staff/<int:staff_id>/wecom-user", method="PUT", auth="staff",
-       roles=("boss",), body=WeComUserIn)
+       body=WeComUserIn)
 def set_wecom_user(principal: Principal, body: WeComUserIn, staff_id: int) -> dict[str, Any]:
     """Link a staff account to their WeCom user id (null unlinks)."""
     profile = scrm.set_staff_wecom_user(tenant_id=principal.tenant_id, staff_id=staff_id,
@@ -358,15 +355,14 @@ def set_wecom_user(principal: Principal, body: WeComUserIn, staff_id: int) -> di
     return {"staff_id": profile.staff_id, "wecom_user_id": profile.wecom_user_id}
 
 
-@route(bp, "/admin/scrm/staff/<int:staff_id>/codes", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/staff/<int:staff_id>/codes", auth="staff")
 def list_staff_codes(principal: Principal, staff_id: int) -> dict[str, Any]:
     """A staff member's codes."""
     rows = scrm.staff_codes(tenant_id=principal.tenant_id, staff_id=staff_id)
     return {"items": [scrm.staff_code_view(c) for c in rows]}
 
 
-@route(bp, "/admin/scrm/staff/<int:staff_id>/codes", method="POST", auth="staff", roles=MANAGERS,
-       body=CodeIn, status=201)
+@route(bp, "/admin/scrm/staff/<int:staff_id>/codes", method="POST", auth="staff", body=CodeIn, status=201)
 def create_staff_code(principal: Principal, body: CodeIn, staff_id: int) -> dict[str, Any]:
     """Give a staff member a code: their mini-program code, or a WeCom contact way per channel."""
     code = scrm.create_staff_code(tenant_id=principal.tenant_id, staff_id=staff_id, kind=body.kind,
@@ -375,22 +371,21 @@ def create_staff_code(principal: Principal, body: CodeIn, staff_id: int) -> dict
     return scrm.staff_code_view(code)
 
 
-@route(bp, "/admin/scrm/staff/<int:staff_id>/code.png", auth="staff", roles=MANAGERS, raw=True)
+@route(bp, "/admin/scrm/staff/<int:staff_id>/code.png", auth="staff", raw=True)
 def staff_code_png(principal: Principal, staff_id: int) -> Response:
     """A staff member's mini-program code (PNG)."""
     return _png(scrm.staff_code_png(tenant_id=principal.tenant_id, staff_id=staff_id,
                                     viewer_id=principal.subject_id))
 
 
-@route(bp, "/admin/scrm/codes/<int:code_id>/active", method="PUT", auth="staff", roles=MANAGERS,
-       body=ActiveIn)
+@route(bp, "/admin/scrm/codes/<int:code_id>/active", method="PUT", auth="staff", body=ActiveIn)
 def set_code_active(principal: Principal, body: ActiveIn, code_id: int) -> dict[str, Any]:
     """Switch a staff code off or on."""
     return scrm.staff_code_view(scrm.set_staff_code_active(
         tenant_id=principal.tenant_id, code_id=code_id, active=body.active, actor=principal.actor))
 
 
-@route(bp, "/admin/scrm/workload", auth="staff", roles=MANAGERS, query=WorkloadQuery)
+@route(bp, "/admin/scrm/workload", auth="staff", query=WorkloadQuery)
 def staff_workload(principal: Principal, query: WorkloadQuery) -> dict[str, Any]:
     """Each staff member's day: customers added, tagged, followed up; orders and sales of
     their customers (China-local days; default today)."""
@@ -400,7 +395,7 @@ def staff_workload(principal: Principal, query: WorkloadQuery) -> dict[str, Any]
     return workload.staff_workload(tenant_id=principal.tenant_id, start=start, end=end)
 
 
-@route(bp, "/admin/scrm/handover", method="POST", auth="staff", roles=("boss",), body=HandoverIn)
+@route(bp, "/admin/scrm/handover", method="POST", auth="staff", body=HandoverIn)
 def hand_over(principal: Principal, body: HandoverIn) -> dict[str, Any]:
     """Hand a (leaving) staff member's customers — all or some — to another."""
     moved = workload.hand_over_customers(
@@ -410,7 +405,7 @@ def hand_over(principal: Principal, body: HandoverIn) -> dict[str, Any]:
     return {"moved": moved}
 
 
-@route(bp, "/admin/scrm/customers/<int:customer_id>/ownership", auth="staff", roles=MANAGERS)
+@route(bp, "/admin/scrm/customers/<int:customer_id>/ownership", auth="staff")
 def ownership(principal: Principal, customer_id: int) -> dict[str, Any]:
     """Who owned the customer when, oldest first."""
     scrm.get_customer(tenant_id=principal.tenant_id, staff_id=principal.subject_id,

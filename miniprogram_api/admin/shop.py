@@ -12,14 +12,13 @@ from backend.auth.tokens import Principal
 from backend.catalog import service as catalog
 from backend.db import utcnow
 from backend.flows import catalog as catalog_flow
-from backend.flows import payment_methods
+from backend.flows import payment_methods, sales_scope
 from backend.orders import service as orders
 from backend.payments import service as payments
 from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin/shop")
 
-MANAGERS = ("boss", "operator")
 MAX_FEN = catalog.MAX_PRICE_FEN
 PriceFen = Annotated[int, Field(strict=True, ge=1, le=MAX_FEN)]
 CostFen = Annotated[int, Field(strict=True, ge=0, le=MAX_FEN)]
@@ -159,7 +158,7 @@ def list_products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     return page_of(rows, lambda p: catalog.product_admin_view(p, skus[p.id]), query.limit)
 
 
-@route(bp, "/products", method="POST", auth="staff", roles=MANAGERS, body=ProductIn, status=201)
+@route(bp, "/products", method="POST", auth="staff", body=ProductIn, status=201)
 def create_product(principal: Principal, body: ProductIn) -> dict[str, Any]:
     """Create a product with its SKUs."""
     product = catalog_flow.create_product(
@@ -177,7 +176,7 @@ def get_product(principal: Principal, product_id: int) -> dict[str, Any]:
                                                                   product_id=product_id))
 
 
-@route(bp, "/products/<int:product_id>", method="PATCH", auth="staff", roles=MANAGERS, body=ProductPatch)
+@route(bp, "/products/<int:product_id>", method="PATCH", auth="staff", body=ProductPatch)
 def update_product(principal: Principal, product_id: int, body: ProductPatch) -> dict[str, Any]:
     """Change texts, picture, sale permission (allowed_levels, null = everyone) or shelf state."""
     changes = body.model_dump(exclude_unset=True)
@@ -186,7 +185,7 @@ def update_product(principal: Principal, product_id: int, body: ProductPatch) ->
     return _product_out(principal.tenant_id, product)
 
 
-@route(bp, "/products/<int:product_id>/skus", method="POST", auth="staff", roles=MANAGERS, body=SkuIn,
+@route(bp, "/products/<int:product_id>/skus", method="POST", auth="staff", body=SkuIn,
        status=201)
 def add_sku(principal: Principal, product_id: int, body: SkuIn) -> dict[str, Any]:
     """Add a SKU to a product."""
@@ -195,7 +194,7 @@ def add_sku(principal: Principal, product_id: int, body: SkuIn) -> dict[str, Any
     return catalog.sku_admin_view(sku)
 
 
-@route(bp, "/skus/<int:sku_id>", method="PATCH", auth="staff", roles=MANAGERS, body=SkuPatch)
+@route(bp, "/skus/<int:sku_id>", method="PATCH", auth="staff", body=SkuPatch)
 def update_sku(principal: Principal, sku_id: int, body: SkuPatch) -> dict[str, Any]:
     """Change a SKU's name, prices, cost price, level prices or availability."""
     sku = catalog_flow.update_sku(tenant_id=principal.tenant_id, sku_id=sku_id,
@@ -203,7 +202,7 @@ def update_sku(principal: Principal, sku_id: int, body: SkuPatch) -> dict[str, A
     return catalog.sku_admin_view(sku)
 
 
-@route(bp, "/skus/<int:sku_id>/stock", method="POST", auth="staff", roles=MANAGERS, body=StockIn)
+@route(bp, "/skus/<int:sku_id>/stock", method="POST", auth="staff", body=StockIn)
 def adjust_stock(principal: Principal, sku_id: int, body: StockIn) -> dict[str, Any]:
     """Add (positive delta) or remove stock; never below zero."""
     sku = catalog.adjust_stock(tenant_id=principal.tenant_id, sku_id=sku_id, delta=body.delta,
@@ -216,20 +215,28 @@ def adjust_stock(principal: Principal, sku_id: int, body: StockIn) -> dict[str, 
 
 @route(bp, "/orders", auth="staff", query=OrderPage)
 def list_orders(principal: Principal, query: OrderPage) -> dict[str, Any]:
-    """Orders newest first, by state or member."""
-    rows = orders.list_orders(tenant_id=principal.tenant_id, member_id=query.member_id, status=query.status,
-                              before_id=query.before_id, limit=query.limit)
+    """Orders newest first, by state or member (sales: their own customers' orders)."""
+    if principal.scope == "own":
+        rows = sales_scope.list_orders(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
+                                       member_id=query.member_id, status=query.status,
+                                       before_id=query.before_id, limit=query.limit)
+    else:
+        rows = orders.list_orders(tenant_id=principal.tenant_id, member_id=query.member_id,
+                                  status=query.status, before_id=query.before_id, limit=query.limit)
     lines = orders.order_lines(tenant_id=principal.tenant_id, order_ids=[o.id for o in rows])
     return page_of(rows, lambda o: orders.order_view(o, lines[o.id], admin=True), query.limit)
 
 
 @route(bp, "/orders/<int:order_id>", auth="staff")
 def get_order(principal: Principal, order_id: int) -> dict[str, Any]:
-    """One order with its lines and refunds."""
+    """One order with its lines and refunds (sales: only their own customers' orders)."""
+    if principal.scope == "own":
+        return _order_out(sales_scope.get_order(tenant_id=principal.tenant_id,
+                                                staff_id=principal.subject_id, order_id=order_id))
     return _order_out(orders.get_order(tenant_id=principal.tenant_id, order_id=order_id))
 
 
-@route(bp, "/orders/<int:order_id>/ship", method="POST", auth="staff", roles=MANAGERS, body=ShipIn)
+@route(bp, "/orders/<int:order_id>/ship", method="POST", auth="staff", body=ShipIn)
 def ship(principal: Principal, order_id: int, body: ShipIn) -> dict[str, Any]:
     """Ship a paid order (or correct a shipped order's tracking number)."""
     order = orders.ship_order(tenant_id=principal.tenant_id, order_id=order_id, company=body.company,
@@ -237,7 +244,7 @@ def ship(principal: Principal, order_id: int, body: ShipIn) -> dict[str, Any]:
     return _order_out(order)
 
 
-@route(bp, "/orders/<int:order_id>/refunds", method="POST", auth="staff", roles=MANAGERS, body=RefundIn,
+@route(bp, "/orders/<int:order_id>/refunds", method="POST", auth="staff", body=RefundIn,
        status=201)
 def refund(principal: Principal, order_id: int, body: RefundIn) -> dict[str, Any]:
     """Refund one line, or every line not yet refunded, through WeChat Pay."""
@@ -246,8 +253,7 @@ def refund(principal: Principal, order_id: int, body: RefundIn) -> dict[str, Any
     return orders.refund_view(r)
 
 
-@route(bp, "/orders/<int:order_id>/offline-payment", method="POST", auth="staff", roles=("boss", "finance"),
-       body=OfflinePaymentIn)
+@route(bp, "/orders/<int:order_id>/offline-payment", method="POST", auth="staff", body=OfflinePaymentIn)
 def offline_payment(principal: Principal, order_id: int, body: OfflinePaymentIn) -> dict[str, Any]:
     """Finance marks an unpaid order paid offline (bank transfer) with its voucher (audited)."""
     payment_methods.record_offline_payment(tenant_id=principal.tenant_id, order_id=order_id,
@@ -264,14 +270,14 @@ def list_refunds(principal: Principal, query: RefundPage) -> dict[str, Any]:
     return page_of(rows, orders.refund_view, query.limit)
 
 
-@route(bp, "/refunds/<int:refund_id>/approve", method="POST", auth="staff", roles=MANAGERS)
+@route(bp, "/refunds/<int:refund_id>/approve", method="POST", auth="staff")
 def approve_refund(principal: Principal, refund_id: int) -> dict[str, Any]:
     """Approve a buyer's refund request: it goes to WeChat Pay."""
     return orders.refund_view(payments.approve_refund(tenant_id=principal.tenant_id, refund_id=refund_id,
                                                       actor=principal.actor))
 
 
-@route(bp, "/refunds/<int:refund_id>/reject", method="POST", auth="staff", roles=MANAGERS, body=RejectIn)
+@route(bp, "/refunds/<int:refund_id>/reject", method="POST", auth="staff", body=RejectIn)
 def reject_refund(principal: Principal, refund_id: int, body: RejectIn) -> dict[str, Any]:
     """Refuse a buyer's refund request."""
     return orders.refund_view(orders.reject_refund(tenant_id=principal.tenant_id, refund_id=refund_id,
@@ -289,8 +295,7 @@ def list_issues(principal: Principal, query: IssuePage) -> dict[str, Any]:
     return page_of(rows, payments.issue_view, query.limit)
 
 
-@route(bp, "/payment-issues/<int:issue_id>/resolve", method="POST", auth="staff", roles=MANAGERS,
-       body=ResolveIn)
+@route(bp, "/payment-issues/<int:issue_id>/resolve", method="POST", auth="staff", body=ResolveIn)
 def resolve_issue(principal: Principal, issue_id: int, body: ResolveIn) -> dict[str, Any]:
     """Mark a payment issue handled."""
     return payments.issue_view(payments.resolve_issue(tenant_id=principal.tenant_id, issue_id=issue_id,
@@ -304,7 +309,7 @@ def get_policy(principal: Principal) -> dict[str, Any]:
     return orders.policy_view(orders.order_policy(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/order-policy", method="PATCH", auth="staff", roles=MANAGERS, body=PolicyIn)
+@route(bp, "/order-policy", method="PATCH", auth="staff", body=PolicyIn)
 def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
     """Change the unpaid timeout or the automatic completion."""
     return orders.policy_view(orders.update_order_policy(

@@ -22,8 +22,6 @@ from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin_suppliers", __name__, url_prefix="/api/v1/admin/suppliers")
 
-MANAGERS = ("boss", "operator")
-MONEY = ("boss", "operator", "finance")  # suppliers' withdrawals and their payouts
 Rate = Annotated[str, Field(min_length=1, max_length=16)]
 
 
@@ -104,20 +102,20 @@ def _rules(principal: Principal) -> dict[str, Any]:
     return suppliers.get_rules(tenant_id=principal.tenant_id).as_dict()
 
 
-@route(bp, "/settings", auth="staff", roles=MANAGERS)
+@route(bp, "/settings", auth="staff")
 def settings(principal: Principal) -> dict[str, Any]:
     """The supplier rules: commission rates, rewards borne, profit sharing, payout mode."""
     return _rules(principal)
 
 
-@route(bp, "/settings", method="PATCH", auth="staff", roles=MANAGERS, body=RulesIn)
+@route(bp, "/settings", method="PATCH", auth="staff", body=RulesIn)
 def update_settings(principal: Principal, body: RulesIn) -> dict[str, Any]:
     """Change the supplier rules (audited)."""
     return suppliers.update_rules(tenant_id=principal.tenant_id, changes=body.model_dump(exclude_unset=True),
                                   actor=principal.actor, now=utcnow()).as_dict()
 
 
-@route(bp, "", auth="staff", roles=MANAGERS, query=SupplierPage)
+@route(bp, "", auth="staff", query=SupplierPage)
 def list_suppliers(principal: Principal, query: SupplierPage) -> dict[str, Any]:
     """Suppliers (applications first by status), newest first."""
     rows = suppliers.list_suppliers(tenant_id=principal.tenant_id, status=query.status, before_id=query.before_id,
@@ -125,7 +123,7 @@ def list_suppliers(principal: Principal, query: SupplierPage) -> dict[str, Any]:
     return page_of(rows, lambda s: suppliers.supplier_view(s, admin=True), query.limit)
 
 
-@route(bp, "/<int:supplier_id>", auth="staff", roles=MANAGERS)
+@route(bp, "/<int:supplier_id>", auth="staff")
 def get_supplier(principal: Principal, supplier_id: int) -> dict[str, Any]:
     """One supplier with its income and balances."""
     s = suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)
@@ -133,7 +131,7 @@ def get_supplier(principal: Principal, supplier_id: int) -> dict[str, Any]:
             "income": supplier_income.income_summary(tenant_id=principal.tenant_id, supplier_id=s.id)}
 
 
-@route(bp, "/<int:supplier_id>/review", method="POST", auth="staff", roles=MANAGERS, body=ReviewIn)
+@route(bp, "/<int:supplier_id>/review", method="POST", auth="staff", body=ReviewIn)
 def review(principal: Principal, supplier_id: int, body: ReviewIn) -> dict[str, Any]:
     """Approve (optionally with its own commission rate) or reject (with the reason) an application."""
     s = suppliers.review_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id, approve=body.approve,
@@ -142,7 +140,7 @@ def review(principal: Principal, supplier_id: int, body: ReviewIn) -> dict[str, 
     return suppliers.supplier_view(s, admin=True)
 
 
-@route(bp, "/<int:supplier_id>", method="PATCH", auth="staff", roles=MANAGERS, body=SupplierPatch)
+@route(bp, "/<int:supplier_id>", method="PATCH", auth="staff", body=SupplierPatch)
 def update_supplier(principal: Principal, supplier_id: int, body: SupplierPatch) -> dict[str, Any]:
     """Change a supplier's own rate (null: the category's or the tenant's), suspend or
     resume it, or set its WeChat Pay receiver (分账接收方)."""
@@ -151,7 +149,7 @@ def update_supplier(principal: Principal, supplier_id: int, body: SupplierPatch)
     return suppliers.supplier_view(s, admin=True)
 
 
-@route(bp, "/<int:supplier_id>/users", method="POST", auth="staff", roles=MANAGERS, body=UserIn, status=201)
+@route(bp, "/<int:supplier_id>/users", method="POST", auth="staff", body=UserIn, status=201)
 def add_user(principal: Principal, supplier_id: int, body: UserIn) -> dict[str, Any]:
     """Add a login for a supplier."""
     return suppliers.user_view(suppliers.add_user(
@@ -159,7 +157,7 @@ def add_user(principal: Principal, supplier_id: int, body: UserIn) -> dict[str, 
         display_name=body.display_name, actor=principal.actor, now=utcnow()))
 
 
-@route(bp, "/products", auth="staff", roles=MANAGERS, query=ProductPage)
+@route(bp, "/products", auth="staff", query=ProductPage)
 def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     """Suppliers' products, e.g. those waiting for review (review_status=pending)."""
     rows = suppliers.list_supplier_products(tenant_id=principal.tenant_id, supplier_id=query.supplier_id,
@@ -168,7 +166,7 @@ def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     return page_of(rows, suppliers.product_with_review, query.limit)
 
 
-@route(bp, "/products/<int:product_id>/review", method="POST", auth="staff", roles=MANAGERS, body=ReviewIn)
+@route(bp, "/products/<int:product_id>/review", method="POST", auth="staff", body=ReviewIn)
 def review_product(principal: Principal, product_id: int, body: ReviewIn) -> dict[str, Any]:
     """Approve a supplier's product or its new prices (on the shelf), or reject with the reason."""
     row = suppliers.review_product(tenant_id=principal.tenant_id, product_id=product_id, approve=body.approve,
@@ -176,7 +174,7 @@ def review_product(principal: Principal, product_id: int, body: ReviewIn) -> dic
     return suppliers.product_with_review(row)
 
 
-@route(bp, "/<int:supplier_id>/orders", auth="staff", roles=MANAGERS, query=SubOrderPage)
+@route(bp, "/<int:supplier_id>/orders", auth="staff", query=SubOrderPage)
 def supplier_orders(principal: Principal, supplier_id: int, query: SubOrderPage) -> dict[str, Any]:
     """A supplier's sub-orders as the supplier sees them."""
     suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)
@@ -184,7 +182,7 @@ def supplier_orders(principal: Principal, supplier_id: int, query: SubOrderPage)
                                           status=query.status, before_id=query.before_id, limit=query.limit)
 
 
-@route(bp, "/order-split/<int:order_id>", auth="staff", roles=MANAGERS)
+@route(bp, "/order-split/<int:order_id>", auth="staff")
 def order_split(principal: Principal, order_id: int) -> dict[str, Any]:
     """How an order was split among suppliers (sub-orders, shipments) and its profit
     sharing at WeChat Pay (shares, returns), if it was paid for it."""
@@ -192,7 +190,7 @@ def order_split(principal: Principal, order_id: int) -> dict[str, Any]:
             "sharing": sharing.sharing_view(tenant_id=principal.tenant_id, order_id=order_id)}
 
 
-@route(bp, "/withdrawals", auth="staff", roles=MONEY, query=WithdrawalPage)
+@route(bp, "/withdrawals", auth="staff", query=WithdrawalPage)
 def withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
     """Suppliers' withdrawals, e.g. those waiting for review (status=pending)."""
     rows = supplier_withdrawals.list_withdrawals(tenant_id=principal.tenant_id, supplier_id=query.supplier_id,
@@ -200,8 +198,7 @@ def withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
     return page_of(rows, lambda w: supplier_withdrawals.withdrawal_view(w, admin=True), query.limit)
 
 
-@route(bp, "/withdrawals/<int:withdrawal_id>/review", method="POST", auth="staff", roles=MONEY,
-       body=WithdrawalReviewIn)
+@route(bp, "/withdrawals/<int:withdrawal_id>/review", method="POST", auth="staff", body=WithdrawalReviewIn)
 def review_withdrawal(principal: Principal, withdrawal_id: int, body: WithdrawalReviewIn) -> dict[str, Any]:
     """Approve a supplier's withdrawal (paid in the next batch) or reject it (money returned)."""
     w = supplier_withdrawals.review_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id,
@@ -210,7 +207,7 @@ def review_withdrawal(principal: Principal, withdrawal_id: int, body: Withdrawal
     return supplier_withdrawals.withdrawal_view(w, admin=True)
 
 
-@route(bp, "/withdrawals/batches", method="POST", auth="staff", roles=("boss",), raw=True)
+@route(bp, "/withdrawals/batches", method="POST", auth="staff", raw=True)
 def export_batch(principal: Principal) -> Response:
     """Put every approved withdrawal into one bank batch and download the bank's CSV
     (header X-Batch-No names the batch to confirm later). Boss only: the file carries
@@ -221,7 +218,7 @@ def export_batch(principal: Principal) -> Response:
     return resp
 
 
-@route(bp, "/withdrawals/batches/<batch_no>/confirm", method="POST", auth="staff", roles=MONEY, body=ConfirmIn)
+@route(bp, "/withdrawals/batches/<batch_no>/confirm", method="POST", auth="staff", body=ConfirmIn)
 def confirm_batch(principal: Principal, batch_no: str, body: ConfirmIn) -> dict[str, Any]:
     """Report the bank's result of a batch: paid ones done, failed ones returned."""
     rows = supplier_withdrawals.confirm_batch(tenant_id=principal.tenant_id, batch_no=batch_no[:32],
@@ -230,7 +227,7 @@ def confirm_batch(principal: Principal, batch_no: str, body: ConfirmIn) -> dict[
     return {"items": [supplier_withdrawals.withdrawal_view(w, admin=True) for w in rows]}
 
 
-@route(bp, "/<int:supplier_id>/statement", auth="staff", roles=MONEY, query=StatementPage)
+@route(bp, "/<int:supplier_id>/statement", auth="staff", query=StatementPage)
 def statement(principal: Principal, supplier_id: int, query: StatementPage) -> dict[str, Any]:
     """A supplier's statement (every entry on its accounts), newest first."""
     suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)
@@ -239,7 +236,7 @@ def statement(principal: Principal, supplier_id: int, query: StatementPage) -> d
                                                   end=query.end)
 
 
-@route(bp, "/<int:supplier_id>/statement.csv", auth="staff", roles=MONEY, query=RangeQuery, raw=True)
+@route(bp, "/<int:supplier_id>/statement.csv", auth="staff", query=RangeQuery, raw=True)
 def statement_csv(principal: Principal, supplier_id: int, query: RangeQuery) -> Response:
     """A supplier's statement as CSV (for Excel)."""
     suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)

@@ -17,7 +17,6 @@ from miniprogram_api.http import Body, Query, page_of, route
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
-MANAGERS = ("boss", "operator")
 
 
 class StaffLoginIn(Body):
@@ -106,7 +105,7 @@ def my_tenant(principal: Principal) -> dict[str, Any]:
     return tenants.public_view(tenants.get_tenant(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/tenant/policy", method="PATCH", auth="staff", roles=MANAGERS, body=PolicyIn)
+@route(bp, "/tenant/policy", method="PATCH", auth="staff", body=PolicyIn)
 def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
     """Binding policy: bind on visit/purchase, expiry days (0 = permanent), re-binding."""
     changes = body.model_dump(exclude_unset=True, exclude_none=False)
@@ -119,7 +118,7 @@ def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
     return tenants.public_view(tenant)
 
 
-@route(bp, "/staff", method="POST", auth="staff", roles=("boss",), body=StaffIn, status=201)
+@route(bp, "/staff", method="POST", auth="staff", body=StaffIn, status=201)
 def add_staff(principal: Principal, body: StaffIn) -> dict[str, Any]:
     """The boss adds an operator or sales staff account."""
     account = staff_accounts.create_staff(
@@ -129,13 +128,13 @@ def add_staff(principal: Principal, body: StaffIn) -> dict[str, Any]:
     return staff.staff_view(account)
 
 
-@route(bp, "/staff", auth="staff", roles=("boss",))
+@route(bp, "/staff", auth="staff")
 def list_staff(principal: Principal) -> dict[str, Any]:
     """The tenant's staff accounts."""
     return {"items": [staff.staff_view(a) for a in staff.list_staff(tenant_id=principal.tenant_id)]}
 
 
-@route(bp, "/staff/<int:staff_id>", method="PATCH", auth="staff", roles=("boss",), body=StaffPatch)
+@route(bp, "/staff/<int:staff_id>", method="PATCH", auth="staff", body=StaffPatch)
 def update_staff(principal: Principal, body: StaffPatch, staff_id: int) -> dict[str, Any]:
     """Change a staff account's role or deactivate it (audited); its tokens stop working."""
     account = staff.update_staff(tenant_id=principal.tenant_id, staff_id=staff_id,
@@ -161,8 +160,7 @@ def get_member(principal: Principal, member_id: int) -> dict[str, Any]:
     return view
 
 
-@route(bp, "/members/<int:member_id>", method="PATCH", auth="staff", roles=MANAGERS,
-       body=AdjustIn)
+@route(bp, "/members/<int:member_id>", method="PATCH", auth="staff", body=AdjustIn)
 def adjust_member(principal: Principal, body: AdjustIn, member_id: int) -> dict[str, Any]:
     """Set a member's VIP level or promoter status by hand (audited). Agent levels and
     promoter tiers: PUT /api/v1/admin/rewards/members/{id}/level."""
@@ -172,7 +170,7 @@ def adjust_member(principal: Principal, body: AdjustIn, member_id: int) -> dict[
     return members.member_view(member, private=True)
 
 
-@route(bp, "/audit", auth="staff", roles=MANAGERS, query=AuditQuery)
+@route(bp, "/audit", auth="staff", query=AuditQuery)
 def audit(principal: Principal, query: AuditQuery) -> dict[str, Any]:
     """The audit trail, newest first."""
     rows = list_audit(tenant_id=principal.tenant_id, target_type=query.target_type,
