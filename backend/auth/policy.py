@@ -24,12 +24,14 @@ ROLES = ("boss", "operator", "finance", "sales", "supplier")
 
 # What each permission allows, for docs/permissions.md and error messages.
 PERMISSIONS: dict[str, str] = {
-    "session": "log out, see one's own brand",
+    "session": "log out, see one's own brand, link the chat bot",
+    "dashboard.read": "the brand's figures",
+    "dashboard.refresh": "recompute the figures now",
     "tenant.manage": "binding policy of the brand",
     "staff.manage": "add staff, change roles, deactivate",
     "audit.read": "the audit trail",
     "members.read": "members, their levels and points",
-    "members.manage": "member level, promoter status, freeze",
+    "members.manage": "member level, promoter status, freeze, promoter applications",
     "catalog.read": "products and SKUs",
     "catalog.manage": "create and change products, SKUs, stock, images",
     "orders.read": "orders (own: orders of the customers one owns)",
@@ -58,6 +60,7 @@ PERMISSIONS: dict[str, str] = {
     "anticounterfeit.manage": "anti-counterfeit batches, shipments, cases",
     "suppliers.read": "suppliers, their products and settlements",
     "suppliers.manage": "review suppliers and their products, their withdrawals",
+    "suppliers.payouts": "review suppliers' withdrawals, confirm paid batches",
     "suppliers.pay": "export the bank batch paying suppliers' withdrawals",
     "supplier.portal": "a supplier's own portal (its own rows only)",
     "pii.read": "unmasked phone numbers, addresses and receivers' names",
@@ -65,12 +68,13 @@ PERMISSIONS: dict[str, str] = {
 
 _ALL_STAFF = ("boss", "operator", "finance", "sales")
 _MANAGERS = ("boss", "operator")
-_MONEY = ("boss", "finance")
 
 # permission -> {role: scope}; scope "all" or "own".
 TABLE: dict[str, dict[str, str]] = {
     "session": {r: "all" for r in (*_ALL_STAFF, "supplier")},
     "tenant.manage": {r: "all" for r in _MANAGERS},
+    "dashboard.read": {r: "all" for r in (*_MANAGERS, "finance")},
+    "dashboard.refresh": {r: "all" for r in _MANAGERS},
     "staff.manage": {"boss": "all"},
     "audit.read": {r: "all" for r in (*_MANAGERS, "finance")},
     "members.read": {r: "all" for r in (*_MANAGERS, "finance")},
@@ -103,7 +107,8 @@ TABLE: dict[str, dict[str, str]] = {
     "anticounterfeit.manage": {r: "all" for r in _MANAGERS},
     "suppliers.read": {r: "all" for r in (*_MANAGERS, "finance")},
     "suppliers.manage": {r: "all" for r in _MANAGERS},
-    "suppliers.pay": {r: "all" for r in _MONEY},
+    "suppliers.payouts": {r: "all" for r in (*_MANAGERS, "finance")},
+    "suppliers.pay": {"boss": "all"},
     "supplier.portal": {"supplier": "all"},
     # suppliers ship their own drop-shipped orders: they need the receiver's address
     "pii.read": {r: "all" for r in (*_MANAGERS, "supplier")},
@@ -114,7 +119,11 @@ _ADMIN = f"{_R}/admin"
 # (methods, path regex, permission): the first rule whose methods and path match wins.
 # GET means reads; "W" means any other method.
 RULES: list[tuple[str, str, str]] = [
-    ("W", rf"{_ADMIN}/logout", "session"),
+    ("W", rf"{_ADMIN}/(logout|me/bot-link-code)", "session"),
+    ("GET", rf"{_ADMIN}/dashboard", "dashboard.read"),
+    ("W", rf"{_ADMIN}/dashboard/refresh", "dashboard.refresh"),
+    ("GET", rf"{_ADMIN}/promoter-applications(/.*)?", "members.read"),
+    ("W", rf"{_ADMIN}/promoter-applications/.*", "members.manage"),
     ("GET", rf"{_ADMIN}/tenant", "session"),
     ("W", rf"{_ADMIN}/tenant/policy", "tenant.manage"),
     ("*", rf"{_ADMIN}/staff(/.*)?", "staff.manage"),
@@ -160,6 +169,7 @@ RULES: list[tuple[str, str, str]] = [
     ("*", rf"{_ADMIN}/supplier(/.*)?", "supplier.portal"),
     ("GET", rf"{_ADMIN}/suppliers(/.*)?", "suppliers.read"),
     ("W", rf"{_ADMIN}/suppliers/withdrawals/batches", "suppliers.pay"),
+    ("W", rf"{_ADMIN}/suppliers/withdrawals/.*", "suppliers.payouts"),
     ("W", rf"{_ADMIN}/suppliers(/.*)?", "suppliers.manage"),
 ]
 _COMPILED = [(m, re.compile(p + r"\Z"), perm) for m, p, perm in RULES]
