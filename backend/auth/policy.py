@@ -199,3 +199,19 @@ def scope(role: str | None, permission: str | None) -> str | None:
 def allows(role: str | None, permission: str) -> bool:
     """Whether the role holds the permission at all (any scope)."""
     return scope(role, permission) is not None
+
+
+def markdown_table() -> str:
+    """The permission table as docs/permissions.md shows it (a test keeps them equal)."""
+    lines = ["| permission | what it allows | " + " | ".join(ROLES) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in ROLES) + " |"]
+    for perm, what in PERMISSIONS.items():
+        grants = TABLE.get(perm, {})
+        cells = [{"all": "yes", "own": "own"}.get(grants.get(r, ""), "-") for r in ROLES]
+        lines.append(f"| `{perm}` | {what} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def rules_text() -> str:
+    """RULES as docs/permissions.md lists them (first match wins)."""
+    return "\n".join(f"{m:<4} {p:<70} {perm}" for m, p, perm in RULES) + "\n"

@@ -133,3 +133,11 @@ def test_sales_see_only_their_own_customers_orders_with_phones_and_addresses_mas
     assert {o["id"] for o in both} == {my_order, their_order}
     full = client.get(f"/api/v1/admin/shop/orders/{my_order}", headers=bh).json
     assert "****" not in full["receiver"]["phone"] and "****" not in full["receiver"]["address"]
+
+
+def test_docs_permissions_md_shows_the_table_and_rules_in_force():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "permissions.md").read_text(encoding="utf-8")
+    assert policy.markdown_table() in text, "docs/permissions.md: regenerate the table"
+    assert policy.rules_text() in text, "docs/permissions.md: regenerate the rules"

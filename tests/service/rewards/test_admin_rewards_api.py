@@ -61,11 +61,14 @@ def test_a_float_rate_sent_as_json_number_is_a_400_not_a_500(client: Any, factor
     assert resp.status_code == 400 and resp.json["details"][0]["field"] == "distribution.tiers[0].rates[0]"
 
 
-def test_sales_staff_may_simulate_but_not_change_plans(client: Any, factory: Any) -> None:
+def test_finance_staff_may_simulate_but_not_change_plans_and_sales_may_do_neither(
+        client: Any, factory: Any) -> None:
     t = factory.tenant()
-    h = boss_headers(factory, t, role="sales")
-    assert client.post("/api/v1/admin/rewards/plans", headers=h, json={"document": DECK_PLAN}).status_code == 403
     case = json.loads((EXAMPLES / "agents_level_difference_paid.json").read_text(encoding="utf-8"))
+    sales = boss_headers(factory, t, role="sales")  # the simulator is not a sales tool (policy.py)
+    assert client.post("/api/v1/admin/rewards/simulate", headers=sales, json={"case": case}).status_code == 403
+    h = boss_headers(factory, t, role="finance")
+    assert client.post("/api/v1/admin/rewards/plans", headers=h, json={"document": DECK_PLAN}).status_code == 403
     resp = client.post("/api/v1/admin/rewards/simulate", headers=h, json={"case": case})
     assert resp.status_code == 200
     assert [p["amount_fen"] for p in resp.json["order_lines"][0]["payouts"]] == [5000, 2000, 3000, 20000]
