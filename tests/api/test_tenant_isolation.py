@@ -311,7 +311,8 @@ def test_tenant_a_reads_and_changes_nothing_of_tenant_b_on_any_route(app, client
     for doc in ROUTES:
         if doc.auth not in tokens:
             continue
-        url = re.sub(r"<([^>]+)>", lambda m: world.id_for(m.group(1).split(":")[-1], doc.rule),
+        url = re.sub(r"<([^>]+)>",
+                     lambda m, rule=doc.rule: world.id_for(m.group(1).split(":")[-1], rule),
                      doc.rule)
 
         def b_id(field: str, rule: str = doc.rule) -> int | None:
