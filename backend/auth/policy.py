@@ -122,6 +122,8 @@ RULES: list[tuple[str, str, str]] = [
     ("W", rf"{_ADMIN}/(logout|me/bot-link-code)", "session"),
     ("GET", rf"{_ADMIN}/dashboard", "dashboard.read"),
     ("W", rf"{_ADMIN}/dashboard/refresh", "dashboard.refresh"),
+    ("GET", rf"{_ADMIN}/member-levels", "members.read"),
+    ("W", rf"{_ADMIN}/member-levels", "members.manage"),
     ("GET", rf"{_ADMIN}/promoter-applications(/.*)?", "members.read"),
     ("W", rf"{_ADMIN}/promoter-applications/.*", "members.manage"),
     ("GET", rf"{_ADMIN}/tenant", "session"),
