@@ -291,6 +291,8 @@ def _value(name: str, annotation: Any, metadata: list[Any], ids: Callable[[str],
         return "2030-01-01T12:00:00+08:00"
     if type_name == "date":
         return "2024-01-01"  # a past day (reconciliation only runs on finished days)
+    if type_name == "decimal":
+        return "0.9"
     if annotation is str and "phone" in name:
         return "13800138000"
     if annotation is str and name == "id_number":
