@@ -73,7 +73,11 @@ from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, PostingSpec, member, system
 from backend.members.errors import MemberNotFound
 from backend.members.models import Member
+from backend.rewards.models import Payout
 from backend.tenants.models import Tenant
+from backend.tenants.service import get_tenant, get_tenant_by_slug
+from backend.wechat.pay import parse_pay_notification
+from backend.wechat.service import gateway, pay_credentials
 
 # ------------------------------------------------------------------ alerts
 
@@ -423,7 +427,6 @@ def credit_recorded_bonuses(*, now: datetime, limit: int = 1000) -> int:
     past a cursor that only moves over rows older than a few minutes, so a bonus
     committed late is still seen; re-seeing one is a no-op (its posting key).
     Returns how many were posted."""
-    from backend.rewards.models import Payout
 
     cursor = db.session.scalar(select(FinanceCursor).where(FinanceCursor.name == "reward_bonuses")
                                .with_for_update().execution_options(populate_existing=True))
@@ -599,8 +602,6 @@ def pay_notify_base(*, tenant_slug: str) -> str:
 def create_recharge(*, tenant_id: int, member_id: int, amount_fen: int, now: datetime) -> tuple[Recharge, Any]:
     """Start a recharge: the row (bonus fixed by today's tiers) and a WeChat Pay prepay
     whose notification comes back to the finance notify endpoint."""
-    from backend.tenants.service import get_tenant
-    from backend.wechat.service import gateway, pay_credentials
 
     rules = get_rules(tenant_id=tenant_id)
     if amount_fen < rules.recharge_min_fen:
@@ -708,8 +709,6 @@ def handle_finance_notification(*, tenant_slug: str, headers: Any, body: bytes, 
     """A WeChat Pay notification for finance (expect "transfer" or "recharge"): verify
     (401 bad_signature / stale_notification), decrypt, dispatch. Returns the outcome;
     "mismatch" is recorded for the operator and must be answered as a failure."""
-    from backend.tenants.service import get_tenant_by_slug
-    from backend.wechat.pay import parse_pay_notification
     from backend.wechat.service import pay_credentials
 
     tenant = get_tenant_by_slug(slug=tenant_slug)

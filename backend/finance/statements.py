@@ -20,9 +20,11 @@ from backend.finance.service import get_rules, settlement_mark
 from backend.finance.withdrawals import withdrawal_totals
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
-from backend.ledger.models import LedgerAccount, LedgerBalance
+from backend.ledger.models import LedgerAccount, LedgerBalance, Posting
 from backend.ledger.service import EntryLine
+from backend.members.service import get_member
 from backend.money import rate_text, yuan
+from backend.rewards.models import Payout
 
 POSTING_TITLES = {
     "order_paid": "订单收款", "order_refund": "订单退款", "reward_freeze": "佣金冻结",
@@ -71,7 +73,6 @@ def wallet(*, tenant_id: int, member_id: int, now: datetime) -> dict[str, Any]:
 
 
 def _payouts(ids: Iterable[int | None]) -> dict[int, Any]:
-    from backend.rewards.models import Payout
 
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
@@ -102,7 +103,6 @@ def member_statement(*, tenant_id: int, member_id: int, before_id: int | None = 
                      account: str | None = None) -> dict[str, Any]:
     """A member's statement: every entry on its accounts, newest first, with the order
     and rule behind it; keyset-paged by entry id."""
-    from backend.members.service import get_member
 
     get_member(tenant_id=tenant_id, member_id=member_id)
     lines = ledger.entries_of_owner(tenant_id=tenant_id, owner_id=member_id, before_id=before_id, limit=limit,
@@ -153,7 +153,6 @@ def tenant_postings(*, tenant_id: int, before_id: int | None = None, limit: int 
                     start: datetime | None = None, end: datetime | None = None,
                     order_id: int | None = None, member_id: int | None = None) -> dict[str, Any]:
     """The tenant's postings newest first, each with its entries; keyset-paged."""
-    from backend.ledger.models import Posting
 
     stmt = select(Posting).where(Posting.tenant_id == tenant_id)
     if before_id is not None:
@@ -242,7 +241,6 @@ def _xlsx(lines: Iterator[EntryLine]) -> bytes:
 def member_statement_xlsx(*, tenant_id: int, member_id: int, start: datetime | None = None,
                           end: datetime | None = None) -> bytes:
     """A member's statement as an .xlsx workbook, oldest first."""
-    from backend.members.service import get_member
 
     get_member(tenant_id=tenant_id, member_id=member_id)
     return _xlsx(ledger.iter_entries(tenant_id=tenant_id, owner_id=member_id, start=start, end=end))
@@ -256,7 +254,6 @@ def tenant_statement_xlsx(*, tenant_id: int, start: datetime | None = None, end:
 def member_statement_csv(*, tenant_id: int, member_id: int, start: datetime | None = None,
                          end: datetime | None = None) -> Iterator[str]:
     """A member's statement as CSV lines (UTF-8 with BOM), oldest first, streamed."""
-    from backend.members.service import get_member
 
     get_member(tenant_id=tenant_id, member_id=member_id)
     return _csv_rows(ledger.iter_entries(tenant_id=tenant_id, owner_id=member_id, start=start, end=end))

@@ -49,6 +49,9 @@ from backend.finance.service import _member_of, _record_mismatch, alert, get_rul
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, member, system
+from backend.tenants.service import get_tenant
+from backend.wechat.errors import PayRequestRejected, WeChatError
+from backend.wechat.service import gateway, pay_credentials
 
 log = logging.getLogger(__name__)
 
@@ -288,8 +291,6 @@ def run_payout(*, tenant_id: int, withdrawal_id: int, now: datetime | None = Non
     transfer of an approved withdrawal and record the answer. Runs its own units of
     work; call it after commit or from a job. Returns the outcome: the status it left
     ("approved" when it will be retried, "paying", "paid", "failed") or "duplicate"."""
-    from backend.wechat.errors import PayRequestRejected, WeChatError
-    from backend.wechat.service import gateway, pay_credentials
 
     def claim() -> tuple[str, str, int, str | None, str] | str:
         w = _locked(tenant_id, withdrawal_id)
@@ -297,7 +298,6 @@ def run_payout(*, tenant_id: int, withdrawal_id: int, now: datetime | None = Non
             return w.status
         w.payout_attempts += 1
         w.updated_at = at
-        from backend.tenants.service import get_tenant
 
         slug = get_tenant(tenant_id=tenant_id).slug
         return (w.out_bill_no, w.openid or "", w.net_fen, w.real_name, slug)
@@ -334,7 +334,6 @@ def reconcile_payout(*, tenant_id: int, withdrawal_id: int, now: datetime) -> st
     """Ask WeChat Pay for the state of a withdrawal in payment and apply it (own units of
     work, like run_payout). Returns the outcome."""
     from backend.wechat.errors import PayOrderNotFound, WeChatError
-    from backend.wechat.service import gateway, pay_credentials
 
     status, out_bill_no = run_in_unit_of_work(lambda: _state(tenant_id, withdrawal_id))
     if status == "approved":

@@ -34,8 +34,10 @@ from backend.members.models import (
     parse_path,
 )
 from backend.members.scene import parse_scene
+from backend.staff.service import get_staff
 from backend.tenants.models import Tenant
-from backend.tenants.service import get_tenant
+from backend.tenants.service import get_tenant, get_tenant_by_slug
+from backend.wechat.service import code_to_session
 
 # ------------------------------------------------------------------ accounts
 
@@ -142,7 +144,6 @@ def resolve_scene_parent(*, tenant_id: int, scene: str) -> int:
     parsed = parse_scene(scene)
     if parsed.invite_code:
         return find_by_invite_code(tenant_id=tenant_id, code=parsed.invite_code).id
-    from backend.staff.service import get_staff
 
     staff = get_staff(tenant_id=tenant_id, staff_id=parsed.staff_id or 0)
     if staff.member_id is None:
@@ -502,8 +503,6 @@ def bind_from_request(*, tenant_id: int, member_id: int, source: str, scene: str
 
 def login_with_code(*, tenant_slug: str, code: str, now: datetime) -> Member:
     """Mini-program login: code2session through the WeChat edge, then upsert the member."""
-    from backend.tenants.service import get_tenant_by_slug
-    from backend.wechat.service import code_to_session
 
     tenant = get_tenant_by_slug(slug=tenant_slug)
     session = code_to_session(tenant_id=tenant.id, js_code=code)

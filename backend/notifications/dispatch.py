@@ -38,6 +38,8 @@ from backend.notifications.models import NotificationPreference, OutboxMessage
 from backend.notifications.routing import choose_route
 from backend.notifications.service import get_settings
 from backend.tenants.service import get_tenant
+from backend.wechat.errors import SubscribeRefused
+from backend.wechat.service import credentials, gateway
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +245,6 @@ class _TenantSender:
     """Sends one tenant's server-side rows (WeCom app messages, subscribe messages)."""
 
     def __init__(self, tenant_id: int, now: datetime) -> None:
-        from backend.wechat.service import credentials, gateway
 
         self.tenant_id = tenant_id
         self.now = now
@@ -289,7 +290,6 @@ class _TenantSender:
         return "no_channel"
 
     def _send_subscribe(self, c: Claimed, reach: Any) -> str | None:
-        from backend.wechat.errors import SubscribeRefused
 
         daily = c.kind == "daily_summary"
         template = self.settings.daily_template_id if daily else self.settings.alert_template_id

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select
 
 from backend.extensions import db
+from backend.ledger.models import AccountKind, Entry, LedgerAccount, Posting
 from backend.members.models import Member
 
 # Ledger posting kinds whose member_available credits count as settled: settlements of
@@ -106,7 +107,6 @@ def commission_figures(*, tenant_id: int, start: datetime, end: datetime,
 
     The credits are summed here, not by a GROUP BY: one group per member overflows
     MariaDB's in-memory temporary table and costs more than the rows themselves."""
-    from backend.ledger.models import AccountKind, Entry, LedgerAccount, Posting
 
     stmt = (select(LedgerAccount.owner_key, LedgerAccount.kind, Posting.kind, Entry.amount_fen)
             .select_from(Posting)
@@ -180,7 +180,6 @@ def member_figures(*, tenant_id: int, member_id: int, start: datetime, end: date
                        Order.paid_at < end)).one()
             out["orders"] += int(count or 0)
             out["order_fen"] += int(paid or 0)
-    from backend.ledger.models import AccountKind, Entry, LedgerAccount, Posting
 
     out["frozen_fen"] = out["settled_fen"] = 0
     rows = db.session.execute(

@@ -22,6 +22,9 @@ from backend.notifications.dispatch import deliver_due, take_budget
 from backend.notifications.messages import china_day, robot_report_markdown
 from backend.notifications.models import DailyRun
 from backend.notifications.service import get_settings
+from backend.tenants.service import get_tenant, list_tenants
+from backend.wechat.service import credentials, gateway
+from backend.wechat.wecom import robot_markdown
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +66,6 @@ def _post_robot_report(*, tenant_id: int, figures: daily.DayFigures, now: dateti
     """The brand's day to its WeCom group robot, once per day (claimed on the run row)."""
     from sqlalchemy import select, update
 
-    from backend.tenants.service import get_tenant
-    from backend.wechat.service import credentials, gateway
-    from backend.wechat.wecom import robot_markdown
 
     settings = get_settings(tenant_id=tenant_id)
     wecom = credentials(tenant_id=tenant_id).wecom
@@ -100,7 +100,6 @@ def _post_robot_report(*, tenant_id: int, figures: daily.DayFigures, now: dateti
 
 def build_daily_summaries(*, now: datetime) -> int:
     """Yesterday's (China time) summaries for every active tenant; returns how many were queued."""
-    from backend.tenants.service import list_tenants
 
     day = china_day(now) - timedelta(days=1)
     queued = 0

@@ -8,6 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from backend.scrm.service import (
+    customer_card,
+    find_customer_by_contact,
+    find_customers,
+    upsert_contact_customer,
+)
+from backend.scrm.tags import apply_keyword_rules
+
 
 @dataclass(frozen=True)
 class CustomerCard:
@@ -24,7 +32,6 @@ class CustomerCard:
 def customer_for_chat(*, tenant_id: int, im_contact_id: str | None = None, member_id: int | None = None,
                       external_userid: str | None = None) -> int | None:
     """The SCRM customer behind a chat identity, if SCRM knows them."""
-    from backend.scrm.service import find_customer_by_contact
 
     for kwargs in ({"im_contact_id": im_contact_id}, {"external_userid": external_userid},
                    {"member_id": member_id}):
@@ -37,7 +44,6 @@ def customer_for_chat(*, tenant_id: int, im_contact_id: str | None = None, membe
 
 def befriend(*, tenant_id: int, staff_id: int, im_contact_id: str, name: str, now: datetime) -> int:
     """A personal-WeChat friend of a staff member's bot becomes (or stays) their customer."""
-    from backend.scrm.service import upsert_contact_customer
 
     return int(upsert_contact_customer(tenant_id=tenant_id, staff_id=staff_id, contact_id=im_contact_id,
                                        name=name, now=now).id)
@@ -45,7 +51,6 @@ def befriend(*, tenant_id: int, staff_id: int, im_contact_id: str, name: str, no
 
 def apply_keyword_tags(*, tenant_id: int, customer_id: int, text: str, now: datetime) -> list[str]:
     """Apply the tenant's keyword tag rules to a customer's message; the tag names added."""
-    from backend.scrm.tags import apply_keyword_rules
 
     return [t.name for t in apply_keyword_rules(tenant_id=tenant_id, customer_id=customer_id, text=text,
                                                 now=now)]
@@ -53,7 +58,6 @@ def apply_keyword_tags(*, tenant_id: int, customer_id: int, text: str, now: date
 
 def find_customer_card(*, tenant_id: int, staff_id: int, query: str, remarks: int = 3) -> CustomerCard | None:
     """The first customer the staff member may see whose name or phone matches the query."""
-    from backend.scrm.service import customer_card, find_customers
 
     found = find_customers(tenant_id=tenant_id, staff_id=staff_id, text=query.strip(), limit=1)
     if not found:

@@ -13,8 +13,9 @@ from flask import current_app
 from backend.catalog import service as catalog
 from backend.catalog.errors import ProductNotFound, ProductNotPermitted
 from backend.errors import DomainError
+from backend.extensions import get_redis
 from backend.members import service as members
-from backend.members.scene import Scene
+from backend.members.scene import Scene, parse_scene
 from backend.oa import inbox
 from backend.tenants.service import get_tenant_by_slug
 from backend.wechat import push_guard
@@ -164,8 +165,6 @@ def share_landing(*, tenant_slug: str, scene: str) -> dict[str, Any]:
     """What the share-link page shows (brands without a mini-program share links and
     plain QR codes): who invites, and the OA parametric QR carrying the same scene, so
     following the official account binds exactly as a mini-program share would."""
-    from backend.extensions import get_redis
-    from backend.members.scene import parse_scene
 
     tenant = get_tenant_by_slug(slug=tenant_slug)
     parsed = parse_scene(scene)

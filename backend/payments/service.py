@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from backend.db import after_commit, read_committed, run_in_unit_of_work
+from backend.audit.service import record_audit
+from backend.db import after_commit, read_committed, run_in_unit_of_work, utcnow
 from backend.events import announce
 from backend.extensions import db
 from backend.finance.withdrawals import on_transfer_bill
@@ -120,7 +121,6 @@ def count_open_issues(*, tenant_id: int) -> int:
 
 def resolve_issue(*, tenant_id: int, issue_id: int, actor: str, resolution: str, now: datetime) -> PaymentIssue:
     """The operator marks an issue handled, saying how (audited)."""
-    from backend.audit.service import record_audit
 
     issue = db.session.scalar(select(PaymentIssue).where(PaymentIssue.tenant_id == tenant_id,
                                                          PaymentIssue.id == issue_id).with_for_update())
@@ -386,7 +386,6 @@ def approve_refund(*, tenant_id: int, refund_id: int, actor: str) -> Refund:
 
 
 def _submit_after_commit(tenant_id: int, refund_id: int) -> None:
-    from backend.db import utcnow
 
     def submit() -> None:
         run_in_unit_of_work(lambda: submit_refund(tenant_id=tenant_id, refund_id=refund_id, now=utcnow()))

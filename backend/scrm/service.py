@@ -48,6 +48,7 @@ from backend.members.invite import normalise_invite_code
 from backend.members.models import Member
 from backend.members.scene import Scene, parse_scene
 from backend.members.service import bind_by_scene, get_member
+from backend.posters.service import share_link
 from backend.scrm import tags as tagging
 from backend.scrm.access import (
     acting_staff,
@@ -78,6 +79,11 @@ from backend.scrm.models import (
 from backend.staff.errors import StaffNotFound
 from backend.staff.models import StaffAccount
 from backend.staff.service import get_staff
+from backend.tenants.service import get_tenant, get_tenant_by_slug
+from backend.wechat.push_guard import check_fresh, claim_nonce, release_nonce
+from backend.wechat.service import credentials, gateway, wecom_credentials
+from backend.wechat.wecom import parse_wecom_callback
+from backend.wechat.wecom import verify_wecom_url as verify
 
 log = logging.getLogger(__name__)
 
@@ -240,9 +246,6 @@ def staff_scene(*, staff_id: int) -> str:
 def staff_code_png(*, tenant_id: int, staff_id: int, viewer_id: int) -> bytes:
     """The staff member's mini-program code as PNG (getUnlimited, scene `s=<staff id>`),
     or a plain QR of the share link for a tenant without a mini-program; cached in Redis."""
-    from backend.posters.service import share_link
-    from backend.tenants.service import get_tenant
-    from backend.wechat.service import credentials, gateway
 
     viewer = acting_staff(tenant_id=tenant_id, staff_id=viewer_id)
     if viewer.id != staff_id and not sees_all(viewer):
@@ -775,7 +778,6 @@ def notify_due_reminders(*, now: datetime, limit: int = 500) -> int:
 
 
 def _send_app_text(tenant_id: int, user_id: str, text: str) -> None:
-    from backend.wechat.service import credentials, gateway
 
     creds = credentials(tenant_id=tenant_id).wecom
     if creds is None:
@@ -865,7 +867,6 @@ def handle_wecom_event(*, tenant_id: int, event: Any, now: datetime) -> str:
 
 
 def _send_welcome(tenant_id: int, welcome_code: str, text: str) -> None:
-    from backend.wechat.service import credentials, gateway
 
     creds = credentials(tenant_id=tenant_id).wecom
     if creds is None:
@@ -878,10 +879,6 @@ def _send_welcome(tenant_id: int, welcome_code: str, text: str) -> None:
 
 def verify_wecom_url(*, tenant_slug: str, query: dict[str, Any]) -> str:
     """WeCom's URL check for a tenant's callback: the decrypted echostr."""
-    from backend.tenants.service import get_tenant_by_slug
-    from backend.wechat.push_guard import check_fresh
-    from backend.wechat.service import wecom_credentials
-    from backend.wechat.wecom import verify_wecom_url as verify
 
     tenant = get_tenant_by_slug(slug=tenant_slug)
     echo = verify(wecom_credentials(tenant_id=tenant.id), query)
@@ -892,10 +889,6 @@ def verify_wecom_url(*, tenant_slug: str, query: dict[str, Any]) -> str:
 def handle_wecom_callback(*, tenant_slug: str, query: dict[str, Any], body: bytes,
                           now: datetime) -> str:
     """Verify, decrypt and handle one WeCom callback; the answer WeCom expects is "success"."""
-    from backend.tenants.service import get_tenant_by_slug
-    from backend.wechat.push_guard import claim_nonce, release_nonce
-    from backend.wechat.service import wecom_credentials
-    from backend.wechat.wecom import parse_wecom_callback
 
     tenant = get_tenant_by_slug(slug=tenant_slug)
     creds = wecom_credentials(tenant_id=tenant.id)

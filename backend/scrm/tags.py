@@ -31,6 +31,7 @@ from backend.scrm.errors import (
     TagRuleNotFound,
 )
 from backend.scrm.models import Customer, CustomerTag, StaffProfile, Tag, TagGroup, TagRule
+from backend.wechat.service import credentials, gateway
 
 log = logging.getLogger(__name__)
 
@@ -463,7 +464,6 @@ def apply_purchase_rules(*, tenant_id: int, member_ids: Sequence[int], now: date
 # ------------------------------------------------------------------ WeCom mirror
 
 def _wecom(tenant_id: int) -> Any:
-    from backend.wechat.service import credentials, gateway
 
     creds = credentials(tenant_id=tenant_id).wecom
     return None if creds is None else gateway().wecom(creds)

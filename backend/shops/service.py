@@ -33,6 +33,7 @@ from backend.members.errors import (
 from backend.members.models import Member
 from backend.members.scene import Scene, parse_scene
 from backend.members.service import bind_by_scene, get_member
+from backend.posters.service import share_link
 from backend.shops.errors import (
     InvalidShopField,
     NotPromoter,
@@ -48,6 +49,8 @@ from backend.shops.errors import (
 from backend.shops.models import Shop, ShopItem, ShopVisit
 from backend.shops.products import ProductCard, lookup_products
 from backend.staff.errors import StaffNotFound
+from backend.tenants.service import get_tenant
+from backend.wechat.service import credentials, gateway
 
 MAX_PRODUCTS = 100
 SHOP_PAGE = "pages/shop/index"  # the mini-program page a shop code opens
@@ -486,9 +489,6 @@ def shop_scene(*, shop: Shop, owner: Member) -> str:
 def shop_qr(*, tenant_id: int, member_id: int) -> bytes:
     """The owner's shop code as PNG: a mini-program code (getUnlimited) opening the shop page,
     or a plain QR of the share link for a tenant without a mini-program; cached in Redis."""
-    from backend.posters.service import share_link
-    from backend.tenants.service import get_tenant
-    from backend.wechat.service import credentials, gateway
 
     shop = my_shop(tenant_id=tenant_id, member_id=member_id)
     if shop.status != "open":
