@@ -19,7 +19,7 @@ past the hourly pass), and `flows.upgrade_all_tenants` passes over every tenant 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -152,9 +152,11 @@ def gather_facts(*, tenant_id: int, plan: Plan, page: int = 50_000) -> tuple[lis
             if r.grandparent_id is not None:
                 at(r.grandparent_id).indirect_team += fen
             if FactKind.TEAM_SALES in kinds:
-                for node in r.path.strip("/").split("/"):
-                    if node:
-                        at(int(node)).team += fen  # own purchases count in the team too
+                for node in r.path.strip("/").split("/"):  # own purchases count in the team too
+                    a = acc.get(int(node))
+                    if a is None:
+                        a = acc[int(node)] = _Acc()
+                    a.team += fen
     if kinds & {FactKind.CUMULATIVE_RECHARGE, FactKind.SINGLE_RECHARGE}:
         for member_id, (total, largest) in finance.recharge_totals(tenant_id=tenant_id, member_ids=None).items():
             a = at(member_id)
@@ -167,11 +169,11 @@ def gather_facts(*, tenant_id: int, plan: Plan, page: int = 50_000) -> tuple[lis
     return rows, acc
 
 
-def _facts(r: members.TreeRow, a: _Acc | None) -> MemberFacts:
+def _facts(r: members.TreeRow, a: _Acc | None, tier: str | None = None) -> MemberFacts:
     if a is None:
-        return MemberFacts(member_id=r.id)
+        return MemberFacts(member_id=r.id, agent_level=r.agent_level, tier=tier)
     return MemberFacts(
-        member_id=r.id, direct_referrals=a.direct, indirect_referrals=a.indirect,
+        member_id=r.id, agent_level=r.agent_level, tier=tier, direct_referrals=a.direct, indirect_referrals=a.indirect,
         direct_referrals_by_level=a.direct_by_level, indirect_referrals_by_level=a.indirect_by_level,
         direct_referrals_by_tier=a.direct_by_tier, indirect_referrals_by_tier=a.indirect_by_tier,
         own_sales_fen=a.own, direct_team_sales_fen=a.direct_team, indirect_team_sales_fen=a.indirect_team,
@@ -195,10 +197,10 @@ def candidates(*, plan: Plan, rows: Iterable[members.TreeRow], acc: dict[int, _A
                 moves = empty_decisions[key] = decide_upgrade(plan, MemberFacts(
                     member_id=0, agent_level=r.agent_level, tier=tier)).changed
             if moves:
-                out.append(_facts(r, None))
+                out.append(_facts(r, None, tier))
             continue
-        facts = _facts(r, a)
-        if decide_upgrade(plan, replace(facts, agent_level=r.agent_level, tier=tier)).changed:
+        facts = _facts(r, a, tier)  # built once, with the level and tier it is decided on
+        if decide_upgrade(plan, facts).changed:
             out.append(facts)
     return out
 
