@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 _DEPTH = "siyu_uow_depth"
 _HOOKS = "siyu_after_commit"
+_UNDO = "siyu_after_rollback"
 EVENTS = "siyu_events"  # what backend.events recorded in this unit
 
 
@@ -59,11 +60,17 @@ def unit_of_work() -> Iterator[Session]:
             session.rollback()
             session.info.pop(_HOOKS, None)
             session.info.pop(EVENTS, None)
+            for undo in session.info.pop(_UNDO, []):
+                try:
+                    undo()
+                except Exception:  # a failed undo must not hide the unit's own error
+                    log.exception("after-rollback hook failed")
         raise
     finally:
         session.info[_DEPTH] = depth
     if depth == 0:
         session.info.pop(EVENTS, None)
+        session.info.pop(_UNDO, None)
         hooks = session.info.pop(_HOOKS, [])
         for hook in hooks:
             try:
@@ -78,6 +85,15 @@ def after_commit(fn: Callable[[], None]) -> None:
     if session.info.get(_DEPTH, 0) == 0:
         raise RuntimeError("after_commit needs an open unit_of_work")
     session.info.setdefault(_HOOKS, []).append(fn)
+
+
+def after_rollback(fn: Callable[[], None]) -> None:
+    """Run fn if the current unit of work does not commit (an error, a failed commit, a
+    deadlock about to be retried): to undo what it claimed outside the database."""
+    session = _session()
+    if session.info.get(_DEPTH, 0) == 0:
+        raise RuntimeError("after_rollback needs an open unit_of_work")
+    session.info.setdefault(_UNDO, []).append(fn)
 
 
 def expire_loaded(model: Any, ids: Iterable[int], attrs: Iterable[str] | None = None) -> None:

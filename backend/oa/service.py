@@ -12,6 +12,7 @@ from flask import current_app
 
 from backend.catalog import service as catalog
 from backend.catalog.errors import ProductNotFound, ProductNotPermitted
+from backend.db import after_rollback
 from backend.errors import DomainError
 from backend.extensions import get_redis
 from backend.members import service as members
@@ -49,18 +50,17 @@ def handle_push(*, tenant_slug: str, query: dict[str, Any], body: bytes,
     push = parse_oa_push(creds, query=query, body=body)
     claim = push_guard.claim_nonce(channel="oa", account=creds.appid, query=query,
                                    now=now.timestamp())
-    try:
-        if push.kind in ("subscribe", "scan") and current_app.config["SIYU_SETTINGS"].oa_inbox == "worker":
-            # A surge's path: one INSERT, the answer at once; the worker binds.
-            inbox.accept(tenant_id=tenant.id, openid=push.openid, create_time=push.create_time,
-                         event=push.kind, scene=push.scene or None, now=now)
-            text = HELP.format(brand=tenant.name) if push.kind == "subscribe" else None
-            return OaResponse(render_oa_reply(creds, push, text), None)
-        text, parent_id = _react(tenant.id, tenant.name, push, now)
-        return OaResponse(render_oa_reply(creds, push, text), parent_id)
-    except BaseException:
-        push_guard.release_nonce(claim)
-        raise
+    # Released if this unit of work does not commit, whatever fails (the handler, the
+    # commit, a deadlock retried whole): WeChat's retry must not be refused as a replay.
+    after_rollback(lambda: push_guard.release_nonce(claim))
+    if push.kind in ("subscribe", "scan") and current_app.config["SIYU_SETTINGS"].oa_inbox == "worker":
+        # A surge's path: one INSERT, the answer at once; the worker binds.
+        inbox.accept(tenant_id=tenant.id, openid=push.openid, create_time=push.create_time,
+                     event=push.kind, scene=push.scene or None, now=now)
+        text = HELP.format(brand=tenant.name) if push.kind == "subscribe" else None
+        return OaResponse(render_oa_reply(creds, push, text), None)
+    text, parent_id = _react(tenant.id, tenant.name, push, now)
+    return OaResponse(render_oa_reply(creds, push, text), parent_id)
 
 
 def _react(tenant_id: int, brand: str, push: OaPush, now: datetime) -> tuple[str | None, int | None]:

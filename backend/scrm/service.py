@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 
 from backend.audit.service import record_audit
-from backend.db import after_commit
+from backend.db import after_commit, after_rollback
 from backend.errors import DomainError
 from backend.extensions import db, get_redis
 from backend.members.errors import (
@@ -895,11 +895,11 @@ def handle_wecom_callback(*, tenant_slug: str, query: dict[str, Any], body: byte
     event = parse_wecom_callback(creds, query=query, body=body)
     claim = claim_nonce(channel="wecom", account=creds.corp_id, query=query,
                         now=now.timestamp())
-    try:
-        handle_wecom_event(tenant_id=tenant.id, event=event, now=now)
-    except BaseException:
-        release_nonce(claim)
-        raise
+    # Released if this unit of work does not commit, whatever fails (the handler, the
+    # commit, a deadlock the caller retries whole): WeCom's own retry, or the retried
+    # unit, must not be refused as a replay of a push nobody handled.
+    after_rollback(lambda: release_nonce(claim))
+    handle_wecom_event(tenant_id=tenant.id, event=event, now=now)
     return "success"
 
 

@@ -31,6 +31,7 @@ def test_a_linked_member_lists_and_claims_a_coupon_through_the_bot(app: Any, fac
     assert claimed.startswith("领取成功：满100减30，有效期至 2026-12-03 14:00")
     again = bot.on_text(chat, f"领券 {cid}").replies[0].text
     assert again == "该券每人限领 1 张"
+    db.session.rollback()  # the bot committed in its own session: end this one's snapshot (MariaDB)
     held = db.session.scalars(select(MemberCoupon)).all()
     assert [(h.member_id, h.source) for h in held] == [(member.id, "bot")]
     assert bot.on_text(Chat("wecom", "stranger"), f"领券 {cid}").replies[0].text.startswith("请先")
