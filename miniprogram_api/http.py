@@ -8,12 +8,22 @@ import functools
 import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from flask import Blueprint, Response, current_app, has_app_context, jsonify, request
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from backend import ratelimit
 from backend.auth import policy, revocation
@@ -74,6 +84,61 @@ class Query(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
+class Out(BaseModel):
+    """Base for response models. A view may return an instance, a dict or any object with
+    the fields as attributes (an ORM row, a dataclass); the route validates it against
+    the model and renders exactly the model's fields. Under tests a key the model does
+    not declare is an error, so a response never carries an undocumented field."""
+
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_undeclared_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and has_app_context() and current_app.testing:
+            known = {k for name, f in cls.model_fields.items() for k in (name, f.alias) if k}
+            extra = sorted(set(data) - known)
+            if extra:
+                raise ValueError(f"{cls.__name__} does not declare {extra}: declare them in the "
+                                 f"model (they are part of the API) or stop returning them")
+        return data
+
+
+T = TypeVar("T")
+
+
+class Items(Out, Generic[T]):
+    """A whole list: `{"items": [...]}`."""
+
+    items: list[T]
+
+
+class Page(Out, Generic[T]):
+    """A keyset page: `{"items": [...], "next_cursor": id or null}` (null at the end)."""
+
+    items: list[T]
+    next_cursor: int | None
+
+
+# A moment in time, as ISO 8601 with its offset (the services' datetime.isoformat()).
+Timestamp = Annotated[datetime, PlainSerializer(lambda d: d.isoformat(), return_type=str),
+                      WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Error(BaseModel):
+    """Every error: a stable code, a Chinese message, and details when there are any
+    (for validation_failed: one {field, message} per field, field as a path like items[0].sku_id)."""
+
+    code: str
+    message: str
+    details: list[FieldError] | list[dict[str, Any]] | dict[str, Any] | None = None
+
+
 class MalformedJson(DomainError):
     code = "malformed_json"
     message = "请求体不是合法的 JSON"
@@ -101,6 +166,23 @@ class RouteDoc:
     raw: bool = False
     path_params: list[str] = field(default_factory=list)
     permission: str | None = None  # staff and supplier routes: backend/auth/policy.py
+    response: Any = None
+    status: int = 200
+    content: str | tuple[str, ...] | None = None
+    errors: tuple[str, ...] = ()
+    description: str = ""
+    where: str = ""
+    limit: str | None = None
+
+    @property
+    def declared(self) -> bool:
+        """Whether the route declares what it answers (a response model, a 204, a media type)."""
+        return self.status == 204 or bool(self.content) or (
+            isinstance(self.response, type) and issubclass(self.response, Out))
+
+
+ROUTES: list[RouteDoc] = []
+
 
 
 ROUTES: list[RouteDoc] = []
@@ -113,11 +195,52 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
+_MESSAGES = {
+    "missing": "必填", "extra_forbidden": "不支持该字段", "model_type": "须为对象",
+    "model_attributes_type": "须为对象", "dict_type": "须为对象", "list_type": "须为数组",
+    "int_type": "须为整数", "int_parsing": "须为整数", "int_from_float": "须为整数",
+    "float_type": "须为数字", "float_parsing": "须为数字", "decimal_type": "须为数字",
+    "decimal_parsing": "须为数字", "string_type": "须为字符串", "bool_type": "须为布尔值",
+    "bool_parsing": "须为布尔值", "string_unicode": "须为合法的 UTF-8 字符串",
+    "string_too_short": "长度不能少于 {min_length} 个字符",
+    "string_too_long": "长度不能超过 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不正确", "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项", "greater_than": "须大于 {gt}",
+    "greater_than_equal": "须大于或等于 {ge}", "less_than": "须小于 {lt}",
+    "less_than_equal": "须小于或等于 {le}", "multiple_of": "须为 {multiple_of} 的倍数",
+    "literal_error": "须为以下之一：{expected}", "enum": "须为以下之一：{expected}",
+    "datetime_type": "须为带时区的时间（ISO 8601）", "datetime_parsing": "须为带时区的时间（ISO 8601）",
+    "datetime_from_date_parsing": "须为带时区的时间（ISO 8601）",
+    "timezone_aware": "须带时区，例如 2026-01-01T08:00:00+08:00", "date_type": "须为日期（YYYY-MM-DD）",
+    "date_parsing": "须为日期（YYYY-MM-DD）", "date_from_datetime_parsing": "须为日期（YYYY-MM-DD）",
+    "finite_number": "须为有限数值", "none_required": "须为空", "json_invalid": "不是合法的 JSON",
+    "union_tag_invalid": "类型标记须为以下之一：{expected_tags}", "union_tag_not_found": "缺少类型标记 {discriminator}",
+    "url_parsing": "须为合法的网址", "url_scheme": "网址协议须为 {expected_schemes}",
+    "uuid_parsing": "须为合法的 UUID", "frozen_set_type": "须为数组", "set_type": "须为数组",
+    "tuple_type": "须为数组", "bytes_type": "须为字符串", "callable_type": "取值不合法",
+}
+
+
+def chinese_message(error: Any) -> str:
+    """A pydantic error, in Chinese. A validator's own ValueError text is used as is
+    (validators in bodies write Chinese messages)."""
+    kind = error.get("type", "")
+    if kind in ("value_error", "assertion_error"):
+        ctx_error = (error.get("ctx") or {}).get("error")
+        return str(ctx_error) if ctx_error is not None else str(error.get("msg", "取值不合法"))
+    template = _MESSAGES.get(kind, "取值不合法")
+    try:
+        return template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError, ValueError):
+        return template.split("{")[0].rstrip("：") or "取值不合法"
+
+
 def _validate(model: type[BaseModel], data: Any) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        details = [{"field": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        details = [{"field": _field_path(e["loc"]) or "(body)", "message": chinese_message(e)}
+                   for e in exc.errors()]
         raise ValidationFailed(details=details) from None
 
 
@@ -156,9 +279,12 @@ def _read_json() -> Any:
     if not json_depth_ok(raw):
         raise JsonTooDeep()
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = json.loads(raw)
+        # "\ud800" escapes decode to lone surrogates, which no database column can store.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):
         raise MalformedJson() from None
+    return data
 
 
 def _bearer() -> str:
@@ -277,16 +403,34 @@ def _check_tenant_active(tenant_id: int | None) -> None:
         raise TenantSuspended()
 
 
+# Codes every route of a kind may answer; route(errors=...) adds the route's own.
+AUTH_ERRORS = ("unauthorized", "token_expired", "token_invalid", "token_revoked", "forbidden",
+               "tenant_suspended")
+ROLE_ERRORS = ("role_forbidden",)
+INPUT_ERRORS = ("validation_failed", "value_out_of_range")
+BODY_ERRORS = ("malformed_json", "json_too_deep")
+# A path id of the wrong type can match another route with other methods: 405.
+PATH_ERRORS = ("not_found", "method_not_allowed")
+
+
 def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "member",
           roles: tuple[str, ...] | None = None, body: type[BaseModel] | None = None,
-          query: type[BaseModel] | None = None, summary: str = "", raw: bool = False,
-          status: int = 200, limit: str | None = None, body_limit: str = "json",
-          ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
+          errors: Sequence[str] = (), summary: str = "", raw: bool = False,
+          content: str | tuple[str, ...] | None = None, limit: str | None = None,
+          body_limit: str = "json") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a JSON endpoint. The view receives principal=, body=, query= and path args.
 
+    response=Model (an `Out` subclass, or Items[Model] / Page[Model]) is what the view
+    answers with status (200, or 201 for a creation); the view returns a Model, a dict or
+    an object with the fields as attributes, and the route renders the model. status=204
+    answers nothing (the view returns None). raw=True views build their own flask
+    Response; content= names its media type for the document ("image/png", "text/csv").
+    errors= lists the route's own error codes (DomainError codes, e.g. "insufficient_balance");
+    the codes of auth, permissions, input and path ids are added by themselves.
+
     GET views run without a transaction; every other method runs in one unit of work
-    (retried whole on a deadlock), so a failing request writes nothing. A view that
-    returns a flask Response (raw=True) renders it as is.
+    (retried whole on a deadlock), so a failing request writes nothing.
 
     `limit` names a rate limit of backend/ratelimit.py counted per caller: per client
     address for names ending in _ip, per principal otherwise. `body_limit` is the kind
@@ -304,6 +448,11 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         full_rule = (bp.url_prefix or "") + rule
         permission = policy.permission_for(method, full_rule) if auth in POLICED else None
+        doc = RouteDoc(rule=full_rule, method=method, summary="", tag=bp.name, auth=auth, body=body,
+                       query=query, raw=raw, permission=permission, response=response, status=status,
+                       content=content, path_params=re.findall(r"<(?:[a-z]+:)?([^>]+)>", rule),
+                       where=f"{fn.__module__}.{fn.__name__}", limit=limit)
+        doc.errors = _route_errors(doc, errors)
 
         @functools.wraps(fn)
         def view(**path: Any) -> Any:
@@ -324,27 +473,33 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
                     # A member's or staff member's request sees only its tenant's rows
                     # (backend/tenancy.py), whatever a query forgets to say.
                     with tenant_scope(principal.tenant_id):
-                        result = fn(**kwargs)
+                        result = _dump(response, fn(**kwargs))
                 else:
-                    result = fn(**kwargs)
+                    result = _dump(response, fn(**kwargs))
                 if (principal is not None and principal.kind in POLICED
                         and not isinstance(result, Response)
                         and not policy.allows(principal.role, "pii.read")):
                     result = mask_pii(result)
                 return result
 
-            result = call() if method == "GET" else run_in_unit_of_work(call)
+            try:
+                result = call() if method == "GET" else run_in_unit_of_work(call)
+            except DomainError as exc:
+                _note_error(doc, exc.code)
+                raise
             if isinstance(result, Response):
+                if result.status_code >= 400 and result.is_json:
+                    _note_error(doc, (result.get_json(silent=True) or {}).get("code", ""))
                 return result
+            if status == 204:
+                return Response(status=204)
             return jsonify(result), status
 
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
-        prefix = bp.url_prefix or ""
-        params = [p.split(":")[-1].rstrip(">") for p in rule.split("<")[1:]]
-        ROUTES.append(RouteDoc(rule=prefix + rule, method=method, summary=summary or (
-            fn.__doc__ or "").strip().splitlines()[0] if (summary or fn.__doc__) else fn.__name__,
-            tag=bp.name, auth=auth, body=body, query=query, raw=raw, path_params=params,
-            permission=permission))
+        text = (summary or fn.__doc__ or fn.__name__).strip()
+        doc.summary = text.splitlines()[0]
+        doc.description = " ".join(line.strip() for line in text.splitlines()[1:]).strip()
+        ROUTES.append(doc)
         return view
 
     return decorate
@@ -357,7 +512,48 @@ def _count(name: str, principal: Principal | None) -> None:
         ratelimit.limiter().hit(name, principal.tenant_id, principal.kind, principal.subject_id)
 
 
-def page_of(items: list[Any], render: Callable[[Any], dict[str, Any]], limit: int) -> dict[str, Any]:
+def _dump(model: Any, result: Any) -> Any:
+    """The view's answer as JSON data: validated against the route's response model (inside
+    the request's session and tenant scope), or as is for a Response or a route without one."""
+    if model is None or isinstance(result, Response) or result is None:
+        return result  # no response=: tests/api/test_openapi_contract.py fails on such a route
+    if not isinstance(result, model):
+        result = model.model_validate(result)
+    return result.model_dump(mode="json", by_alias=True)
+
+
+def _route_errors(doc: RouteDoc, own: Sequence[str]) -> tuple[str, ...]:
+    codes: list[str] = []
+    if doc.auth in ("member", "staff", "supplier"):
+        codes += AUTH_ERRORS
+    elif doc.auth == "platform":
+        codes += ("unauthorized", "token_invalid", "rate_limited")
+    if doc.auth in POLICED:
+        codes += ROLE_ERRORS
+    if doc.body is not None or doc.query is not None or doc.path_params:
+        codes += INPUT_ERRORS
+    if doc.body is not None:
+        codes += BODY_ERRORS
+    if doc.method != "GET":
+        codes += ("payload_too_large",)
+    if doc.limit is not None:
+        codes += ("rate_limited",)
+    if doc.path_params:
+        codes += PATH_ERRORS
+    return tuple(dict.fromkeys([*codes, *own]))
+
+
+# Under tests: an error code a route answered that its declaration does not list
+# (tests/conftest.py fails the test that caused it, naming the route and the code).
+UNDECLARED: list[tuple[RouteDoc, str]] = []
+
+
+def _note_error(doc: RouteDoc, code: str) -> None:
+    if code and code not in doc.errors and doc.declared and current_app.testing:
+        UNDECLARED.append((doc, code))
+
+
+def page_of(items: list[Any], render: Callable[[Any], Any], limit: int) -> dict[str, Any]:
     """A keyset page: items plus the cursor for the next one (None at the end)."""
     rows = [render(i) for i in items]
     next_cursor = items[-1].id if len(items) == limit and items else None

@@ -17,6 +17,7 @@ from backend.anticounterfeit import service as ac
 from backend.db import run_in_unit_of_work, utcnow
 from backend.errors import DomainError
 from miniprogram_api.http import ROUTES, Body, RouteDoc, route
+from miniprogram_api.schemas.public import CertificatePublicOut, ScanOut
 
 bp = Blueprint("verify", __name__)
 
@@ -60,7 +61,8 @@ def certificate_page(serial: str) -> Response:
         ("证书编号", c["serial"]), ("状态", c["status_text"])]))
 
 
-@route(bp, "/api/v1/public/certificates/<serial>", auth=None)
+@route(bp, "/api/v1/public/certificates/<serial>", auth=None, response=CertificatePublicOut,
+       errors=("certificate_not_found",))
 def certificate_api(serial: str) -> dict[str, Any]:
     """A certificate's public facts by serial (404 certificate_not_found for a forged one)."""
     c = agents.verify_certificate(serial=serial[:64], now=utcnow())
@@ -68,7 +70,8 @@ def certificate_api(serial: str) -> dict[str, Any]:
 
 
 ROUTES.append(RouteDoc(rule="/verify/certificate/<serial>", method="GET", summary="代理证书验证页（公开）",
-                       tag="verify", auth=None, body=None, query=None, path_params=["serial"]))
+                       tag="verify", auth=None, body=None, query=None, content="text/html", path_params=["serial"],
+                       errors=("not_found", "certificate_not_found")))
 
 
 class ScanIn(Body):
@@ -94,11 +97,13 @@ def scan_page(code: str) -> Response:
         ("首次查询时间", r["first_scan_at"] or ""), ("首次查询地点", r["first_scan_place"])]))
 
 
-@route(bp, "/api/v1/public/scan/<code>", method="POST", auth=None, body=ScanIn)
+@route(bp, "/api/v1/public/scan/<code>", method="POST", auth=None, body=ScanIn, response=ScanOut,
+       errors=("unknown_code",))
 def scan_api(code: str, body: ScanIn) -> dict[str, Any]:
     """Scan a code (404 unknown_code for one that does not exist)."""
     return ac.scan(code=code[:64], now=utcnow(), province=body.province, city=body.city)
 
 
 ROUTES.append(RouteDoc(rule="/scan/<code>", method="GET", summary="防伪码查询页（公开）",
-                       tag="verify", auth=None, body=None, query=None, path_params=["code"]))
+                       tag="verify", auth=None, body=None, query=None, content="text/html", path_params=["code"],
+                       errors=("not_found", "unknown_code")))

@@ -165,6 +165,27 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     forget_pay_credentials()  # the next test's tenants reuse slugs (and, on SQLite, ids)
 
 
+@pytest.fixture(autouse=True)
+def _declared_error_codes(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A route that answers an error code its @route(errors=...) does not list fails the
+    test that made it answer so: /openapi.json lists each route's codes from there."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    from miniprogram_api.http import UNDECLARED
+
+    found = sorted({(doc.method, doc.rule, doc.where, code) for doc, code in UNDECLARED})
+    UNDECLARED.clear()
+    if os.environ.get("SIYU_RECORD_ERRORS"):
+        with open(os.environ["SIYU_RECORD_ERRORS"] + f".{os.getpid()}", "a") as out:
+            out.writelines(f"{where} {code}\n" for _, _, where, code in found)
+        return
+    if found:
+        pytest.fail("routes answered error codes they do not declare:\n" + "\n".join(
+            f"  {method} {rule} answered {code!r}: add {code!r} to errors=(...) in the @route of {where}"
+            for method, rule, where, code in found), pytrace=False)
+
+
 @pytest.fixture()
 def client(app: Any) -> Any:
     return app.test_client()

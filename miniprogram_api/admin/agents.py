@@ -16,7 +16,19 @@ from backend.db import utcnow
 from backend.flows import agent_channel as channel
 from backend.flows import certificates
 from backend.warehouse import service as warehouse
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.agents import (
+    ApplicationOut,
+    AuthorizationOut,
+    AuthorizedOut,
+    CertificateOut,
+    ChannelSettingsOut,
+    DecisionOut,
+    PickupOut,
+    RestockOut,
+    StockLine,
+    WarehouseCheckOut,
+)
 
 bp = Blueprint("admin_agents", __name__, url_prefix="/api/v1/admin/agents")
 
@@ -90,7 +102,7 @@ class PickupPage(Query):
     limit: int = Field(20, ge=1, le=50)
 
 
-class Page(Query):
+class PageQuery(Query):
     before_id: int | None = Field(None, ge=1)
     limit: int = Field(20, ge=1, le=50)
 
@@ -103,13 +115,14 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-@route(bp, "/settings", auth="staff")
+@route(bp, "/settings", auth="staff", response=ChannelSettingsOut)
 def get_settings(principal: Principal) -> dict[str, Any]:
     """The channel policy."""
     return agents.settings_view(agents.get_settings(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/settings", method="PATCH", auth="staff", body=SettingsPatch)
+@route(bp, "/settings", method="PATCH", auth="staff", body=SettingsPatch,
+       response=ChannelSettingsOut, errors=("invalid_agent_input",))
 def patch_settings(principal: Principal, body: SettingsPatch) -> dict[str, Any]:
     """Change the channel policy (audited)."""
     changes = body.model_dump(exclude_unset=True)
@@ -120,7 +133,7 @@ def patch_settings(principal: Principal, body: SettingsPatch) -> dict[str, Any]:
                                                        actor=principal.actor, now=utcnow()))
 
 
-@route(bp, "/applications", auth="staff", query=AppPage)
+@route(bp, "/applications", auth="staff", query=AppPage, response=Page[ApplicationOut])
 def applications(principal: Principal, query: AppPage) -> dict[str, Any]:
     """Applications, newest first."""
     rows = agents.list_applications(tenant_id=principal.tenant_id, status=query.status,
@@ -135,19 +148,21 @@ def _decide(principal: Principal, application_id: int, body: DecisionIn, approve
         regions=[r.model_dump(exclude_none=True) for r in body.regions] if body.regions else None)
 
 
-@route(bp, "/applications/<int:application_id>/approve", method="POST", auth="staff", body=DecisionIn)
+@route(bp, "/applications/<int:application_id>/approve", method="POST", auth="staff", body=DecisionIn,
+       response=DecisionOut, errors=("application_not_found",))
 def approve(principal: Principal, application_id: int, body: DecisionIn) -> dict[str, Any]:
     """Approve as headquarters: authorization, level and certificate (audited)."""
     return _decide(principal, application_id, body, True)
 
 
-@route(bp, "/applications/<int:application_id>/reject", method="POST", auth="staff", body=DecisionIn)
+@route(bp, "/applications/<int:application_id>/reject", method="POST", auth="staff", body=DecisionIn,
+       response=DecisionOut, errors=("application_not_found",))
 def reject(principal: Principal, application_id: int, body: DecisionIn) -> dict[str, Any]:
     """Reject with a reason (audited)."""
     return _decide(principal, application_id, body, False)
 
 
-@route(bp, "/authorizations", auth="staff", query=AuthPage)
+@route(bp, "/authorizations", auth="staff", query=AuthPage, response=Page[AuthorizationOut])
 def authorizations(principal: Principal, query: AuthPage) -> dict[str, Any]:
     """Authorizations by id."""
     now = utcnow()
@@ -156,7 +171,8 @@ def authorizations(principal: Principal, query: AuthPage) -> dict[str, Any]:
     return page_of(rows, lambda a: agents.authorization_view(a, now=now), query.limit)
 
 
-@route(bp, "/authorizations", method="POST", auth="staff", body=AuthorizeIn, status=201)
+@route(bp, "/authorizations", method="POST", auth="staff", body=AuthorizeIn, status=201,
+       response=AuthorizedOut, errors=("invalid_agent_input",))
 def authorize(principal: Principal, body: AuthorizeIn) -> dict[str, Any]:
     """Grant or change a member's authorization directly; a new certificate (audited)."""
     return channel.authorize(
@@ -165,7 +181,8 @@ def authorize(principal: Principal, body: AuthorizeIn) -> dict[str, Any]:
         regions=[r.model_dump(exclude_none=True) for r in body.regions] if body.regions else None)
 
 
-@route(bp, "/authorizations/<int:authorization_id>", method="PATCH", auth="staff", body=AuthorizationPatch)
+@route(bp, "/authorizations/<int:authorization_id>", method="PATCH", auth="staff", body=AuthorizationPatch,
+       response=AuthorizationOut, errors=("authorization_not_found",))
 def patch_authorization(principal: Principal, authorization_id: int, body: AuthorizationPatch) -> dict[str, Any]:
     """Change products, regions (null = nationwide) or validity (audited)."""
     changes = body.model_dump(exclude_unset=True)
@@ -187,60 +204,65 @@ def _status(principal: Principal, authorization_id: int, body: StatusIn, action:
                                                now=utcnow())
 
 
-@route(bp, "/authorizations/<int:authorization_id>/suspend", method="POST", auth="staff", body=StatusIn)
+@route(bp, "/authorizations/<int:authorization_id>/suspend", method="POST", auth="staff", body=StatusIn,
+       response=AuthorizationOut, errors=("authorization_not_found",))
 def suspend(principal: Principal, authorization_id: int, body: StatusIn) -> dict[str, Any]:
     """Suspend an authorization (audited)."""
     return _status(principal, authorization_id, body, "suspend")
 
 
-@route(bp, "/authorizations/<int:authorization_id>/reinstate", method="POST", auth="staff", body=StatusIn)
+@route(bp, "/authorizations/<int:authorization_id>/reinstate", method="POST", auth="staff", body=StatusIn,
+       response=AuthorizationOut, errors=("authorization_not_found",))
 def reinstate(principal: Principal, authorization_id: int, body: StatusIn) -> dict[str, Any]:
     """Lift a suspension (audited)."""
     return _status(principal, authorization_id, body, "reinstate")
 
 
-@route(bp, "/authorizations/<int:authorization_id>/revoke", method="POST", auth="staff", body=StatusIn)
+@route(bp, "/authorizations/<int:authorization_id>/revoke", method="POST", auth="staff", body=StatusIn,
+       response=AuthorizationOut, errors=("authorization_not_found",))
 def revoke(principal: Principal, authorization_id: int, body: StatusIn) -> dict[str, Any]:
     """Revoke an authorization, its level and its certificates (audited)."""
     return _status(principal, authorization_id, body, "revoke")
 
 
-@route(bp, "/members/<int:member_id>/certificates", auth="staff")
+@route(bp, "/members/<int:member_id>/certificates", auth="staff", response=Items[CertificateOut])
 def member_certificates(principal: Principal, member_id: int) -> dict[str, Any]:
     """A member's certificates, newest first."""
-    return {"items": [agents.certificate_view(c) for c in agents.certificates_of(
-        tenant_id=principal.tenant_id, member_id=member_id)]}
+    certs = agents.certificates_of(tenant_id=principal.tenant_id, member_id=member_id)
+    return Items[CertificateOut](items=[agents.certificate_view(c) for c in certs])
 
 
-@route(bp, "/certificates/<int:certificate_id>/image", auth="staff", raw=True)
+@route(bp, "/certificates/<int:certificate_id>/image", auth="staff", raw=True,
+       content="image/png", errors=("certificate_not_found",))
 def certificate_image(principal: Principal, certificate_id: int) -> Response:
     """A certificate as a PNG."""
     return Response(certificates.render_certificate(tenant_id=principal.tenant_id, certificate_id=certificate_id),
                     mimetype="image/png")
 
 
-@route(bp, "/members/<int:member_id>/stock", auth="staff")
+@route(bp, "/members/<int:member_id>/stock", auth="staff", response=Items[StockLine])
 def member_stock(principal: Principal, member_id: int) -> dict[str, Any]:
     """An agent's cloud stock."""
-    return {"items": [{"sku_id": s, "pieces": n} for s, n in warehouse.stock_of(
-        tenant_id=principal.tenant_id, member_id=member_id).items()]}
+    stock = warehouse.stock_of(tenant_id=principal.tenant_id, member_id=member_id)
+    return Items[StockLine](items=[StockLine(sku_id=s, pieces=n) for s, n in stock.items()])
 
 
-@route(bp, "/restocks", auth="staff", query=Page)
-def restocks(principal: Principal, query: Page) -> dict[str, Any]:
+@route(bp, "/restocks", auth="staff", query=Page, response=Page[RestockOut])
+def restocks(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """Every restock, newest first."""
     rows = warehouse.list_restocks(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)
     return page_of(rows, warehouse.restock_view, query.limit)
 
 
-@route(bp, "/pickups", auth="staff", query=PickupPage)
+@route(bp, "/pickups", auth="staff", query=PickupPage, response=Items[PickupOut])
 def pickups(principal: Principal, query: PickupPage) -> dict[str, Any]:
     """Pickups to ship (status requested) or shipped."""
     rows = warehouse.list_pickups(tenant_id=principal.tenant_id, status=query.status, limit=query.limit)
-    return {"items": [warehouse.pickup_view(p) for p in rows]}
+    return Items[PickupOut](items=[warehouse.pickup_view(p) for p in rows])
 
 
-@route(bp, "/pickups/<int:pickup_id>/ship", method="POST", auth="staff", body=ShipIn)
+@route(bp, "/pickups/<int:pickup_id>/ship", method="POST", auth="staff", body=ShipIn,
+       response=PickupOut, errors=("pickup_not_found",))
 def ship_pickup(principal: Principal, pickup_id: int, body: ShipIn) -> dict[str, Any]:
     """Record a pickup's shipment and tracking (audited)."""
     return warehouse.pickup_view(warehouse.ship_pickup(tenant_id=principal.tenant_id, pickup_id=pickup_id,
@@ -248,9 +270,9 @@ def ship_pickup(principal: Principal, pickup_id: int, body: ShipIn) -> dict[str,
                                                        actor=principal.actor, now=utcnow()))
 
 
-@route(bp, "/warehouse/check", auth="staff")
+@route(bp, "/warehouse/check", auth="staff", response=WarehouseCheckOut)
 def warehouse_check(principal: Principal) -> dict[str, Any]:
     """Whether every cloud-stock balance equals its ledger (as `flask warehouse check`)."""
     r = warehouse.check(tenant_id=principal.tenant_id)
-    return {"ok": r.ok, "balances": r.balances, "postings": r.postings, "differences": r.differences,
-            "unbalanced_postings": r.unbalanced_postings, "negative": r.negative}
+    return WarehouseCheckOut(ok=r.ok, balances=r.balances, postings=r.postings, differences=r.differences,
+                             unbalanced_postings=r.unbalanced_postings, negative=r.negative)

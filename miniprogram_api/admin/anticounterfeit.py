@@ -12,7 +12,8 @@ from backend.anticounterfeit import service as ac
 from backend.auth.tokens import Principal
 from backend.catalog import service as catalog
 from backend.db import utcnow
-from miniprogram_api.http import Body, Query, route
+from miniprogram_api.http import Body, Items, Query, route
+from miniprogram_api.schemas.public import CodeBatchOut, CodeShipmentOut, DiversionCaseOut
 
 bp = Blueprint("admin_anticounterfeit", __name__, url_prefix="/api/v1/admin/anticounterfeit")
 
@@ -52,7 +53,8 @@ def scan_url_base() -> str:
     return current_app.config["SIYU_SETTINGS"].public_base_url.rstrip("/") + "/scan"
 
 
-@route(bp, "/batches", method="POST", auth="staff", body=BatchIn, status=201)
+@route(bp, "/batches", method="POST", auth="staff", body=BatchIn, status=201,
+       response=CodeBatchOut, errors=("product_not_found",))
 def create_batch(principal: Principal, body: BatchIn) -> dict[str, Any]:
     """Generate a batch of unguessable codes for a product."""
     product = catalog.get_product(tenant_id=principal.tenant_id, product_id=body.product_id)
@@ -61,13 +63,14 @@ def create_batch(principal: Principal, body: BatchIn) -> dict[str, Any]:
                                          actor=principal.actor, now=utcnow()))
 
 
-@route(bp, "/batches", auth="staff")
+@route(bp, "/batches", auth="staff", response=Items[CodeBatchOut])
 def batches(principal: Principal) -> dict[str, Any]:
     """Batches, newest first."""
-    return {"items": [ac.batch_view(b) for b in ac.list_batches(tenant_id=principal.tenant_id)]}
+    return Items[CodeBatchOut](items=[ac.batch_view(b) for b in ac.list_batches(tenant_id=principal.tenant_id)])
 
 
-@route(bp, "/batches/<int:batch_id>/export.zip", auth="staff", query=ExportQuery, raw=True)
+@route(bp, "/batches/<int:batch_id>/export.zip", auth="staff", query=ExportQuery, raw=True,
+       content="application/zip", errors=("batch_not_found",))
 def export(principal: Principal, batch_id: int, query: ExportQuery) -> Response:
     """Codes for printing: codes.csv and one QR PNG per code (at most 5000 per zip)."""
     data = ac.export_zip(tenant_id=principal.tenant_id, batch_id=batch_id, scan_url_base=scan_url_base(),
@@ -76,7 +79,8 @@ def export(principal: Principal, batch_id: int, query: ExportQuery) -> Response:
         "Content-Disposition": f'attachment; filename="codes-{batch_id}.zip"'})
 
 
-@route(bp, "/shipments", method="POST", auth="staff", body=ShipmentIn, status=201)
+@route(bp, "/shipments", method="POST", auth="staff", body=ShipmentIn, status=201,
+       response=CodeShipmentOut, errors=("batch_not_found", "code_range_taken"))
 def ship(principal: Principal, body: ShipmentIn) -> dict[str, Any]:
     """Assign a range of a batch's codes to an agent's shipment (all free, or nothing)."""
     return ac.shipment_view(ac.assign(tenant_id=principal.tenant_id, agent_id=body.agent_id, batch_id=body.batch_id,
@@ -84,20 +88,21 @@ def ship(principal: Principal, body: ShipmentIn) -> dict[str, Any]:
                                       actor=principal.actor, now=utcnow()))
 
 
-@route(bp, "/shipments", auth="staff")
+@route(bp, "/shipments", auth="staff", response=Items[CodeShipmentOut])
 def shipments(principal: Principal) -> dict[str, Any]:
     """Shipments of codes, newest first."""
-    return {"items": [ac.shipment_view(s) for s in ac.list_shipments(tenant_id=principal.tenant_id)]}
+    return Items[CodeShipmentOut](items=[ac.shipment_view(s) for s in ac.list_shipments(tenant_id=principal.tenant_id)])
 
 
-@route(bp, "/cases", auth="staff", query=CasePage)
+@route(bp, "/cases", auth="staff", query=CasePage, response=Items[DiversionCaseOut])
 def cases(principal: Principal, query: CasePage) -> dict[str, Any]:
     """窜货 cases, latest scans first."""
-    return {"items": [ac.case_view(c) for c in ac.list_cases(tenant_id=principal.tenant_id, status=query.status,
-                                                             limit=query.limit)]}
+    rows = ac.list_cases(tenant_id=principal.tenant_id, status=query.status, limit=query.limit)
+    return Items[DiversionCaseOut](items=[ac.case_view(c) for c in rows])
 
 
-@route(bp, "/cases/<int:case_id>/close", method="POST", auth="staff", body=CloseIn)
+@route(bp, "/cases/<int:case_id>/close", method="POST", auth="staff", body=CloseIn,
+       response=DiversionCaseOut, errors=("case_not_found",))
 def close(principal: Principal, case_id: int, body: CloseIn) -> dict[str, Any]:
     """Close a case with a note (audited)."""
     return ac.case_view(ac.close_case(tenant_id=principal.tenant_id, case_id=case_id, note=body.note,

@@ -16,7 +16,16 @@ from backend.finance import service as finance
 from backend.finance import statements
 from backend.finance import withdrawals as wd
 from backend.ledger.service import check_ledger
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Page, Query, page_of, route
+from miniprogram_api.schemas.finance import (
+    FinanceRulesOut,
+    LedgerCheckOut,
+    PostingOut,
+    StatementLine,
+    TenantSummaryOut,
+    WalletOut,
+    WithdrawalAdminOut,
+)
 
 bp = Blueprint("admin_finance", __name__, url_prefix="/api/v1")
 
@@ -30,12 +39,12 @@ MAX_FEN = 10**11
 ROW_ID = 2**53  # ids beyond this are not ours (and overflow BIGINT columns)
 
 
-class Page(Query):
+class PageQuery(Query):
     before_id: int | None = Field(None, gt=0, lt=ROW_ID)
     limit: int = Field(20, ge=1, le=100)
 
 
-class StatementQuery(Page):
+class StatementQuery(PageQuery):
     account: Literal["member_frozen", "member_available", "member_stored"] | None = None
     start: AwareDatetime | None = None
     end: AwareDatetime | None = None
@@ -46,12 +55,12 @@ class RangeQuery(Query):
     end: AwareDatetime | None = None
 
 
-class WithdrawalPage(Page):
+class WithdrawalPage(PageQuery):
     status: Literal["pending", "approved", "paying", "paid", "failed", "rejected", "cancelled"] | None = None
     member_id: int | None = Field(None, gt=0, lt=ROW_ID)
 
 
-class PostingPage(Page):
+class PostingPage(PageQuery):
     start: AwareDatetime | None = None
     end: AwareDatetime | None = None
     order_id: int | None = Field(None, gt=0, lt=ROW_ID)
@@ -85,13 +94,14 @@ class SettingsIn(Body):
     recharge_bonus: list[BonusTier] | None = None
 
 
-@route(bp, "/admin/finance/settings", auth="staff")
+@route(bp, "/admin/finance/settings", auth="staff", response=FinanceRulesOut)
 def get_settings(principal: Principal) -> dict[str, Any]:
     """The tenant's finance rules."""
     return finance.get_rules(tenant_id=principal.tenant_id).as_dict()
 
 
-@route(bp, "/admin/finance/settings", method="PATCH", auth="staff", body=SettingsIn)
+@route(bp, "/admin/finance/settings", method="PATCH", auth="staff", body=SettingsIn,
+       response=FinanceRulesOut, errors=("invalid_finance_settings",))
 def update_settings(principal: Principal, body: SettingsIn) -> dict[str, Any]:
     """Change finance rules (settlement days, withdrawal minimum/fee/limits/auto-approval,
     transfers, recharge bonus tiers); audited. Send null to clear an optional limit."""
@@ -99,7 +109,8 @@ def update_settings(principal: Principal, body: SettingsIn) -> dict[str, Any]:
     return finance.update_rules(tenant_id=principal.tenant_id, changes=changes, actor=principal.actor).as_dict()
 
 
-@route(bp, "/admin/finance/withdrawals", auth="staff", query=WithdrawalPage)
+@route(bp, "/admin/finance/withdrawals", auth="staff", query=WithdrawalPage,
+       response=Page[WithdrawalAdminOut])
 def list_withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
     """Withdrawals newest first, by status (e.g. pending review) or member."""
     rows = wd.list_withdrawals(tenant_id=principal.tenant_id, member_id=query.member_id, status=query.status,
@@ -107,7 +118,8 @@ def list_withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, A
     return page_of(rows, lambda w: wd.withdrawal_view(w, admin=True), query.limit)
 
 
-@route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>", auth="staff")
+@route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>", auth="staff",
+       response=WithdrawalAdminOut, errors=("withdrawal_not_found",))
 def get_withdrawal(principal: Principal, withdrawal_id: int) -> dict[str, Any]:
     """One withdrawal with its payout details."""
     return wd.withdrawal_view(wd.get_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id),
@@ -115,7 +127,7 @@ def get_withdrawal(principal: Principal, withdrawal_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>/approve", method="POST", auth="staff",
-       body=ApproveIn)
+       body=ApproveIn, response=WithdrawalAdminOut, errors=("withdrawal_not_found",))
 def approve(principal: Principal, body: ApproveIn, withdrawal_id: int) -> dict[str, Any]:
     """Approve a pending withdrawal; the WeChat Pay transfer starts once this commits."""
     w = wd.approve_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id, actor=principal.actor,
@@ -124,7 +136,7 @@ def approve(principal: Principal, body: ApproveIn, withdrawal_id: int) -> dict[s
 
 
 @route(bp, "/admin/finance/withdrawals/<int:withdrawal_id>/reject", method="POST", auth="staff",
-       body=RejectIn)
+       body=RejectIn, response=WithdrawalAdminOut, errors=("withdrawal_not_found", "withdrawal_state"))
 def reject(principal: Principal, body: RejectIn, withdrawal_id: int) -> dict[str, Any]:
     """Reject a pending withdrawal with a reason; the amount and fee return to the member."""
     w = wd.reject_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id, actor=principal.actor,
@@ -132,13 +144,13 @@ def reject(principal: Principal, body: RejectIn, withdrawal_id: int) -> dict[str
     return wd.withdrawal_view(w, admin=True)
 
 
-@route(bp, "/admin/finance/summary", auth="staff")
+@route(bp, "/admin/finance/summary", auth="staff", response=TenantSummaryOut)
 def summary(principal: Principal) -> dict[str, Any]:
     """The tenant's accounts in total, the reward pipeline and the settlement mark."""
     return statements.tenant_summary(tenant_id=principal.tenant_id)
 
 
-@route(bp, "/admin/finance/postings", auth="staff", query=PostingPage)
+@route(bp, "/admin/finance/postings", auth="staff", query=PostingPage, response=Page[PostingOut])
 def postings(principal: Principal, query: PostingPage) -> dict[str, Any]:
     """The tenant's postings (newest first) with their entries and the rules behind them."""
     return statements.tenant_postings(tenant_id=principal.tenant_id, before_id=query.before_id,
@@ -146,7 +158,8 @@ def postings(principal: Principal, query: PostingPage) -> dict[str, Any]:
                                       order_id=query.order_id, member_id=query.member_id)
 
 
-@route(bp, "/admin/finance/members/<int:member_id>/statement", auth="staff", query=StatementQuery)
+@route(bp, "/admin/finance/members/<int:member_id>/statement", auth="staff", query=StatementQuery,
+       response=Page[StatementLine], errors=("member_not_found",))
 def member_statement(principal: Principal, query: StatementQuery, member_id: int) -> dict[str, Any]:
     """A member's statement, as the member sees it."""
     return statements.member_statement(tenant_id=principal.tenant_id, member_id=member_id,
@@ -154,7 +167,8 @@ def member_statement(principal: Principal, query: StatementQuery, member_id: int
                                        end=query.end, account=query.account)
 
 
-@route(bp, "/admin/finance/members/<int:member_id>/wallet", auth="staff")
+@route(bp, "/admin/finance/members/<int:member_id>/wallet", auth="staff",
+       response=WalletOut, errors=("member_not_found",))
 def member_wallet(principal: Principal, member_id: int) -> dict[str, Any]:
     """A member's balances and withdrawals in numbers."""
     from backend.members.service import get_member
@@ -173,7 +187,8 @@ def _csv(lines: Iterator[str], filename: str) -> Response:
     return send_file(spool, mimetype="text/csv; charset=utf-8", as_attachment=True, download_name=filename)
 
 
-@route(bp, "/admin/finance/members/<int:member_id>/statement.csv", auth="staff", query=RangeQuery, raw=True)
+@route(bp, "/admin/finance/members/<int:member_id>/statement.csv", auth="staff", query=RangeQuery, raw=True,
+       content="text/csv", errors=("member_not_found",))
 def member_statement_csv(principal: Principal, query: RangeQuery, member_id: int) -> Response:
     """A member's statement as CSV (UTF-8 with BOM, opens in Excel), oldest first."""
     lines = statements.member_statement_csv(tenant_id=principal.tenant_id, member_id=member_id,
@@ -181,7 +196,7 @@ def member_statement_csv(principal: Principal, query: RangeQuery, member_id: int
     return _csv(lines, f"statement-member-{member_id}.csv")
 
 
-@route(bp, "/admin/finance/statement.csv", auth="staff", query=RangeQuery, raw=True)
+@route(bp, "/admin/finance/statement.csv", auth="staff", query=RangeQuery, raw=True, content="text/csv")
 def tenant_statement_csv(principal: Principal, query: RangeQuery) -> Response:
     """Every ledger entry of the tenant in a period as CSV (UTF-8 with BOM), oldest first."""
     lines = statements.tenant_statement_csv(tenant_id=principal.tenant_id, start=query.start, end=query.end)
@@ -194,7 +209,8 @@ def _xlsx(data: bytes, filename: str) -> Response:
                              "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
 
 
-@route(bp, "/admin/finance/members/<int:member_id>/statement.xlsx", auth="staff", query=RangeQuery, raw=True)
+@route(bp, "/admin/finance/members/<int:member_id>/statement.xlsx", auth="staff", query=RangeQuery, raw=True,
+       content="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 def member_statement_xlsx(principal: Principal, query: RangeQuery, member_id: int) -> Response:
     """A member's statement as an Excel workbook, oldest first."""
     return _xlsx(statements.member_statement_xlsx(tenant_id=principal.tenant_id, member_id=member_id,
@@ -202,14 +218,15 @@ def member_statement_xlsx(principal: Principal, query: RangeQuery, member_id: in
                  f"statement-member-{member_id}.xlsx")
 
 
-@route(bp, "/admin/finance/statement.xlsx", auth="staff", query=RangeQuery, raw=True)
+@route(bp, "/admin/finance/statement.xlsx", auth="staff", query=RangeQuery, raw=True,
+       content="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 def tenant_statement_xlsx(principal: Principal, query: RangeQuery) -> Response:
     """Every ledger entry of the tenant in a period as an Excel workbook, oldest first."""
     return _xlsx(statements.tenant_statement_xlsx(tenant_id=principal.tenant_id, start=query.start,
                                                   end=query.end), "statement.xlsx")
 
 
-@route(bp, "/admin/finance/ledger/check", auth="staff")
+@route(bp, "/admin/finance/ledger/check", auth="staff", response=LedgerCheckOut)
 def ledger_check(principal: Principal) -> dict[str, Any]:
     """Rebuild every balance from the entries and compare (read only); ok=false lists the differences."""
     return check_ledger(tenant_id=principal.tenant_id).as_dict()

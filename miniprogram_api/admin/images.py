@@ -12,12 +12,14 @@ from backend.auth.tokens import Principal
 from backend.catalog.errors import ImageInvalid
 from backend.catalog.images import store_image
 from miniprogram_api.http import route
+from miniprogram_api.schemas.more import ImageOut
 
 bp = Blueprint("admin_images", __name__, url_prefix="/api/v1/admin/shop")
 
 
 
-@route(bp, "/images", method="POST", auth="staff", status=201)
+@route(bp, "/images", method="POST", auth="staff", status=201,
+       response=ImageOut, errors=("image_invalid", "image_too_large"))
 def upload_image(principal: Principal) -> dict[str, Any]:
     """Upload a product image (PNG, JPEG or WebP, ≤ 5 MB): stored re-encoded, served at `url`."""
     upload = request.files.get("file")

@@ -14,7 +14,8 @@ from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.flows import live_selling
 from backend.live import service as live
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.more import LiveRoomOut, LiveStatsOut
 
 bp = Blueprint("admin_live", __name__, url_prefix="/api/v1/admin/live")
 
@@ -60,7 +61,7 @@ class RoomPage(Query):
     limit: int = Field(20, ge=1, le=100)
 
 
-@route(bp, "/rooms", auth="staff", query=RoomPage)
+@route(bp, "/rooms", auth="staff", query=RoomPage, response=Page[LiveRoomOut])
 def rooms(principal: Principal, query: RoomPage) -> dict[str, Any]:
     """The brand's live rooms, newest first."""
     rows = live.list_rooms(tenant_id=principal.tenant_id, status=query.status, before_id=query.before_id,
@@ -68,7 +69,8 @@ def rooms(principal: Principal, query: RoomPage) -> dict[str, Any]:
     return page_of(rows, lambda r: live.room_view(r, []), query.limit)
 
 
-@route(bp, "/rooms", method="POST", auth="staff", body=RoomIn, status=201)
+@route(bp, "/rooms", method="POST", auth="staff", body=RoomIn, status=201,
+       response=LiveRoomOut, errors=("invalid_live_room", "invalid_stream_url"))
 def create_room(principal: Principal, body: RoomIn) -> dict[str, Any]:
     """Create a room: a pulled stream (Douyin, Kuaishou, YY, MP4, HLS; public hosts only)
     or a WeChat mini-program live room."""
@@ -78,13 +80,14 @@ def create_room(principal: Principal, body: RoomIn) -> dict[str, Any]:
     return live.room_view(room, [])
 
 
-@route(bp, "/rooms/<int:room_id>", auth="staff")
+@route(bp, "/rooms/<int:room_id>", auth="staff", response=LiveRoomOut, errors=("live_room_not_found",))
 def room(principal: Principal, room_id: int) -> dict[str, Any]:
     """One room with its products."""
     return live.room_page(tenant_id=principal.tenant_id, room_id=room_id)
 
 
-@route(bp, "/rooms/<int:room_id>", method="PATCH", auth="staff", body=RoomPatch)
+@route(bp, "/rooms/<int:room_id>", method="PATCH", auth="staff", body=RoomPatch,
+       response=LiveRoomOut, errors=("invalid_stream_url", "live_room_not_found"))
 def update_room(principal: Principal, room_id: int, body: RoomPatch) -> dict[str, Any]:
     """Change a room: texts, schedule, stream, replay, status."""
     changes = body.model_dump(exclude_unset=True)
@@ -95,7 +98,8 @@ def update_room(principal: Principal, room_id: int, body: RoomPatch) -> dict[str
     return live.room_view(room, [])
 
 
-@route(bp, "/rooms/<int:room_id>/products", method="PUT", auth="staff", body=ProductsIn)
+@route(bp, "/rooms/<int:room_id>/products", method="PUT", auth="staff", body=ProductsIn,
+       response=LiveRoomOut, errors=("live_room_not_found",))
 def set_products(principal: Principal, room_id: int, body: ProductsIn) -> dict[str, Any]:
     """The room's products in order, at their live prices."""
     live.set_products(tenant_id=principal.tenant_id, room_id=room_id, actor=principal.actor,
@@ -103,7 +107,8 @@ def set_products(principal: Principal, room_id: int, body: ProductsIn) -> dict[s
     return live.room_page(tenant_id=principal.tenant_id, room_id=room_id)
 
 
-@route(bp, "/rooms/<int:room_id>/explaining", method="POST", auth="staff", body=ExplainingIn)
+@route(bp, "/rooms/<int:room_id>/explaining", method="POST", auth="staff", body=ExplainingIn,
+       response=LiveRoomOut, errors=("live_room_not_found",))
 def explaining(principal: Principal, room_id: int, body: ExplainingIn) -> dict[str, Any]:
     """The product being explained now (讲解中), or none."""
     live.set_explaining(tenant_id=principal.tenant_id, room_id=room_id, product_id=body.product_id,
@@ -111,14 +116,15 @@ def explaining(principal: Principal, room_id: int, body: ExplainingIn) -> dict[s
     return live.room_page(tenant_id=principal.tenant_id, room_id=room_id)
 
 
-@route(bp, "/wechat-sync", method="POST", auth="staff")
+@route(bp, "/wechat-sync", method="POST", auth="staff", response=Items[LiveRoomOut])
 def wechat_sync(principal: Principal) -> dict[str, Any]:
     """Bring the mini-program live rooms over from WeChat."""
     rows = live.sync_wechat_rooms(tenant_id=principal.tenant_id, actor=principal.actor, now=utcnow())
-    return {"items": [live.room_view(r, []) for r in rows]}
+    return Items[LiveRoomOut](items=[live.room_view(r, []) for r in rows])
 
 
-@route(bp, "/rooms/<int:room_id>/stats", auth="staff")
+@route(bp, "/rooms/<int:room_id>/stats", auth="staff", response=LiveStatsOut,
+       errors=("live_room_not_found",))
 def stats(principal: Principal, room_id: int) -> dict[str, Any]:
     """Viewers, new bindings, orders, GMV and rewards of the room, and per sharer."""
     return live_selling.room_stats(tenant_id=principal.tenant_id, room_id=room_id)

@@ -15,7 +15,20 @@ from backend.db import utcnow
 from backend.flows import group_buy
 from backend.flows import materials as flow_materials
 from backend.marketing import coupons, groups, materials, points
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.marketing import (
+    CampaignAdminOut,
+    CampaignOut,
+    CouponAdminOut,
+    CouponOut,
+    GroupAdminOut,
+    HeldCouponOut,
+    MarketingPolicyOut,
+    PointsPageOut,
+    PointsRulesOut,
+    PointsTaskAdminOut,
+)
+from miniprogram_api.schemas.more import MaterialOut, MaterialStatsOut
 
 bp = Blueprint("admin_marketing", __name__, url_prefix="/api/v1/admin/marketing")
 
@@ -64,7 +77,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value is not None else None
 
 
-@route(bp, "/coupons", auth="staff", query=CouponPage)
+@route(bp, "/coupons", auth="staff", query=CouponPage, response=Page[CouponAdminOut])
 def list_coupons(principal: Principal, query: CouponPage) -> dict[str, Any]:
     """The brand's coupons with how many were issued and used."""
     rows = coupons.list_coupons(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)
@@ -72,7 +85,8 @@ def list_coupons(principal: Principal, query: CouponPage) -> dict[str, Any]:
     return page_of(rows, lambda c: coupons.coupon_view(c, used=used.get(c.id, 0)), query.limit)
 
 
-@route(bp, "/coupons", method="POST", auth="staff", body=CouponIn, status=201)
+@route(bp, "/coupons", method="POST", auth="staff", body=CouponIn, status=201,
+       response=CouponAdminOut, errors=("invalid_marketing_input",))
 def create_coupon(principal: Principal, body: CouponIn) -> dict[str, Any]:
     """Create a coupon: amount-off, percent-off with a ceiling, threshold (满减) or free shipping."""
     spec = coupons.CouponSpec(
@@ -85,7 +99,7 @@ def create_coupon(principal: Principal, body: CouponIn) -> dict[str, Any]:
                                used=0)
 
 
-@route(bp, "/coupons/<int:coupon_id>/status", method="POST", auth="staff", body=StatusIn)
+@route(bp, "/coupons/<int:coupon_id>/status", method="POST", auth="staff", body=StatusIn, response=CouponOut)
 def coupon_status(principal: Principal, coupon_id: int, body: StatusIn) -> dict[str, Any]:
     """Stop issuing a coupon, or resume."""
     return coupons.coupon_view(coupons.set_coupon_status(tenant_id=principal.tenant_id, coupon_id=coupon_id,
@@ -93,7 +107,7 @@ def coupon_status(principal: Principal, coupon_id: int, body: StatusIn) -> dict[
 
 
 @route(bp, "/coupons/<int:coupon_id>/grant", method="POST", auth="staff", body=GrantIn,
-       status=201)
+       status=201, response=HeldCouponOut, errors=("coupon_not_found", "coupon_out_of_stock"))
 def grant_coupon(principal: Principal, coupon_id: int, body: GrantIn) -> dict[str, Any]:
     """Give a member one coupon (stock and the per-member limit apply)."""
     now = utcnow()
@@ -102,13 +116,14 @@ def grant_coupon(principal: Principal, coupon_id: int, body: GrantIn) -> dict[st
     return coupons.held_view(held, coupons.get_coupon(tenant_id=principal.tenant_id, coupon_id=coupon_id), now=now)
 
 
-@route(bp, "/policy", auth="staff")
+@route(bp, "/policy", auth="staff", response=MarketingPolicyOut)
 def get_policy(principal: Principal) -> dict[str, Any]:
     """The tenant's marketing rules."""
     return coupons.policy_view(coupons.policy(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/policy", method="PATCH", auth="staff", body=PolicyIn)
+@route(bp, "/policy", method="PATCH", auth="staff", body=PolicyIn,
+       response=MarketingPolicyOut, errors=("coupon_not_found",))
 def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
     """Change the marketing rules (refund returns coupons, new-member and invite coupons)."""
     return coupons.policy_view(coupons.update_policy(tenant_id=principal.tenant_id,
@@ -137,13 +152,13 @@ class EntriesQuery(Query):
     limit: int = Field(50, ge=1, le=100)
 
 
-@route(bp, "/points-rules", auth="staff")
+@route(bp, "/points-rules", auth="staff", response=PointsRulesOut)
 def get_points_rules(principal: Principal) -> dict[str, Any]:
     """The points rules: value, share per order, earning, expiry."""
     return points.rules_view(points.effective_rules(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/points-rules", method="PATCH", auth="staff", body=PointsRulesIn)
+@route(bp, "/points-rules", method="PATCH", auth="staff", body=PointsRulesIn, response=PointsRulesOut)
 def update_points_rules(principal: Principal, body: PointsRulesIn) -> dict[str, Any]:
     """Change the points rules."""
     return points.rules_view(points.update_points_rules(tenant_id=principal.tenant_id,
@@ -151,14 +166,14 @@ def update_points_rules(principal: Principal, body: PointsRulesIn) -> dict[str, 
                                                         actor=principal.actor))
 
 
-@route(bp, "/points-tasks", auth="staff")
+@route(bp, "/points-tasks", auth="staff", response=Items[PointsTaskAdminOut])
 def list_tasks(principal: Principal) -> dict[str, Any]:
     """The brand's points tasks, ended ones included."""
     rows = points.list_tasks(tenant_id=principal.tenant_id, active_only=False)
-    return {"items": [points.task_view(t, admin=True) for t in rows]}
+    return Items[PointsTaskAdminOut](items=[points.task_view(t, admin=True) for t in rows])
 
 
-@route(bp, "/points-tasks", method="POST", auth="staff", body=TaskIn, status=201)
+@route(bp, "/points-tasks", method="POST", auth="staff", body=TaskIn, status=201, response=PointsTaskAdminOut)
 def create_task(principal: Principal, body: TaskIn) -> dict[str, Any]:
     """Define a task members do for points."""
     return points.task_view(points.create_task(tenant_id=principal.tenant_id, title=body.title, points=body.points,
@@ -166,14 +181,16 @@ def create_task(principal: Principal, body: TaskIn) -> dict[str, Any]:
                                                actor=principal.actor), admin=True)
 
 
-@route(bp, "/points-tasks/<int:task_id>/status", method="POST", auth="staff", body=StatusIn)
+@route(bp, "/points-tasks/<int:task_id>/status", method="POST", auth="staff", body=StatusIn,
+       response=PointsTaskAdminOut)
 def task_status(principal: Principal, task_id: int, body: StatusIn) -> dict[str, Any]:
     """End a task or reopen it."""
     return points.task_view(points.set_task_status(tenant_id=principal.tenant_id, task_id=task_id,
                                                    status=body.status, actor=principal.actor), admin=True)
 
 
-@route(bp, "/members/<int:member_id>/points", auth="staff", query=EntriesQuery)
+@route(bp, "/members/<int:member_id>/points", auth="staff", query=EntriesQuery, response=PointsPageOut,
+       errors=("member_not_found",))
 def member_points(principal: Principal, member_id: int, query: EntriesQuery) -> dict[str, Any]:
     """A member's points balance and entries."""
     balance, rows = points.member_points(tenant_id=principal.tenant_id, member_id=member_id,
@@ -200,15 +217,15 @@ class GroupPage(Query):
     limit: int = Field(50, ge=1, le=100)
 
 
-@route(bp, "/group-campaigns", auth="staff", query=CouponPage)
+@route(bp, "/group-campaigns", auth="staff", query=CouponPage, response=Page[CampaignAdminOut])
 def list_campaigns(principal: Principal, query: CouponPage) -> dict[str, Any]:
     """Group-buy campaigns with their groups per state."""
     rows = groups.list_campaigns(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)
     stats = groups.campaign_stats(tenant_id=principal.tenant_id, campaign_ids=[c.id for c in rows])
-    return page_of(rows, lambda c: {**groups.campaign_view(c), "groups": stats[c.id]}, query.limit)
+    return page_of(rows, lambda c: CampaignAdminOut(**groups.campaign_view(c), groups=stats[c.id]), query.limit)
 
 
-@route(bp, "/group-campaigns", method="POST", auth="staff", body=CampaignIn, status=201)
+@route(bp, "/group-campaigns", method="POST", auth="staff", body=CampaignIn, status=201, response=CampaignOut)
 def create_campaign(principal: Principal, body: CampaignIn) -> dict[str, Any]:
     """Create a group-buy campaign (拼团): a SKU, the group price, size and time limit."""
     spec = groups.CampaignSpec(
@@ -220,14 +237,16 @@ def create_campaign(principal: Principal, body: CampaignIn) -> dict[str, Any]:
                                                           actor=principal.actor))
 
 
-@route(bp, "/group-campaigns/<int:campaign_id>/status", method="POST", auth="staff", body=StatusIn)
+@route(bp, "/group-campaigns/<int:campaign_id>/status", method="POST", auth="staff", body=StatusIn,
+       response=CampaignOut)
 def campaign_status(principal: Principal, campaign_id: int, body: StatusIn) -> dict[str, Any]:
     """Stop a campaign (forming groups run their course) or resume it."""
     return groups.campaign_view(groups.set_campaign_status(tenant_id=principal.tenant_id, campaign_id=campaign_id,
                                                            status=body.status, actor=principal.actor))
 
 
-@route(bp, "/group-campaigns/<int:campaign_id>/groups", auth="staff", query=GroupPage)
+@route(bp, "/group-campaigns/<int:campaign_id>/groups", auth="staff", query=GroupPage,
+       response=Page[GroupAdminOut], errors=("group_campaign_not_found",))
 def campaign_groups(principal: Principal, campaign_id: int, query: GroupPage) -> dict[str, Any]:
     """A campaign's groups, newest first, with every seat and its order."""
     return group_buy.campaign_groups(tenant_id=principal.tenant_id, campaign_id=campaign_id, now=utcnow(),
@@ -247,13 +266,14 @@ class MaterialStatusIn(Body):
     status: Literal["active", "hidden"]
 
 
-@route(bp, "/materials", auth="staff", query=CouponPage)
+@route(bp, "/materials", auth="staff", query=CouponPage, response=Page[MaterialStatsOut])
 def materials_stats(principal: Principal, query: CouponPage) -> dict[str, Any]:
     """The material library with downloads, shares, bindings and the orders they brought."""
     return flow_materials.brand_stats(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)
 
 
-@route(bp, "/materials", method="POST", auth="staff", body=MaterialIn, status=201)
+@route(bp, "/materials", method="POST", auth="staff", body=MaterialIn, status=201,
+       response=MaterialOut, errors=("invalid_marketing_input", "product_not_found"))
 def create_material(principal: Principal, body: MaterialIn) -> dict[str, Any]:
     """Publish a material: pictures, a video URL or copy ({link}, {invite_code}, {nickname})."""
     return materials.material_view(flow_materials.create(
@@ -261,7 +281,8 @@ def create_material(principal: Principal, body: MaterialIn) -> dict[str, Any]:
         category=body.category, product_id=body.product_id, actor=principal.actor))
 
 
-@route(bp, "/materials/<int:material_id>/status", method="POST", auth="staff", body=MaterialStatusIn)
+@route(bp, "/materials/<int:material_id>/status", method="POST", auth="staff", body=MaterialStatusIn,
+       response=MaterialOut, errors=("material_not_found",))
 def material_status(principal: Principal, material_id: int, body: MaterialStatusIn) -> dict[str, Any]:
     """Hide a material from promoters or show it again."""
     return materials.material_view(materials.set_material_status(

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from backend.auth.tokens import Principal
 from backend.members import levels
-from miniprogram_api.http import Body, route
+from miniprogram_api.http import Body, Items, route
+from miniprogram_api.schemas.more import MemberLevelOut
 
 bp = Blueprint("admin_member_levels", __name__, url_prefix="/api/v1/admin")
 
@@ -27,15 +28,15 @@ class LevelsIn(Body):
     levels: list[LevelIn] = Field(max_length=20)
 
 
-@route(bp, "/member-levels", auth="staff")
+@route(bp, "/member-levels", auth="staff", response=Items[MemberLevelOut])
 def list_levels(principal: Principal) -> dict[str, Any]:
     """The member levels and their discounts, lowest first."""
-    return {"items": [levels.level_view(m) for m in levels.list_member_levels(tenant_id=principal.tenant_id)]}
+    return Items[MemberLevelOut](items=[levels.level_view(m) for m in levels.list_member_levels(tenant_id=principal.tenant_id)])
 
 
-@route(bp, "/member-levels", method="PUT", auth="staff", body=LevelsIn)
+@route(bp, "/member-levels", method="PUT", auth="staff", body=LevelsIn, response=Items[MemberLevelOut])
 def set_levels(principal: Principal, body: LevelsIn) -> dict[str, Any]:
     """Replace the member levels (audited); a member's level is set on the member."""
     rows = levels.set_member_levels(tenant_id=principal.tenant_id, actor=principal.actor, levels=[
         levels.LevelSpec(level=x.level, name=x.name, discount_rate=x.discount_rate) for x in body.levels])
-    return {"items": [levels.level_view(m) for m in rows]}
+    return Items[MemberLevelOut](items=[levels.level_view(m) for m in rows])

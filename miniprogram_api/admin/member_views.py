@@ -10,7 +10,9 @@ from pydantic import Field
 
 from backend.auth.tokens import Principal
 from backend.members import service as members
-from miniprogram_api.http import Query, page_of, route
+from miniprogram_api.http import Items, Page, Query, page_of, route
+from miniprogram_api.schemas.members import MemberPrivateOut
+from miniprogram_api.schemas.more import BindingOut
 
 bp = Blueprint("admin_member_views", __name__, url_prefix="/api/v1/admin")
 
@@ -25,15 +27,17 @@ class ChildrenQuery(Query):
     limit: int = Field(50, ge=1, le=200)
 
 
-@route(bp, "/members/<int:member_id>/bindings", auth="staff", query=BindingsQuery)
+@route(bp, "/members/<int:member_id>/bindings", auth="staff", query=BindingsQuery,
+       response=Items[BindingOut], errors=("member_not_found",))
 def binding_history(principal: Principal, member_id: int, query: BindingsQuery) -> dict[str, Any]:
     """A member's binding history, newest first: parent, source, scene, start and end."""
     members.get_member(tenant_id=principal.tenant_id, member_id=member_id)  # 404 for another tenant's id
     rows = members.binding_history(tenant_id=principal.tenant_id, member_id=member_id, limit=query.limit)
-    return {"items": rows}
+    return Items[BindingOut](items=rows)
 
 
-@route(bp, "/members/<int:member_id>/children", auth="staff", query=ChildrenQuery)
+@route(bp, "/members/<int:member_id>/children", auth="staff", query=ChildrenQuery,
+       response=Page[MemberPrivateOut], errors=("member_not_found",))
 def children(principal: Principal, member_id: int, query: ChildrenQuery) -> dict[str, Any]:
     """A member's direct fans with their own team counts: one node of the team tree."""
     rows = members.team_page(tenant_id=principal.tenant_id, member_id=member_id, level=1,

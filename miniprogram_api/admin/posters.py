@@ -9,7 +9,9 @@ from pydantic import Field
 
 from backend.auth.tokens import Principal
 from backend.posters import service as posters
-from miniprogram_api.http import Body, Query, route
+from miniprogram_api.http import Body, Items, Query, route
+from miniprogram_api.schemas.common import Deleted
+from miniprogram_api.schemas.shops import DefaultLayoutOut, PosterTemplateOut
 
 bp = Blueprint("admin_posters", __name__, url_prefix="/api/v1")
 
@@ -54,20 +56,23 @@ def _png(data: bytes, *, etag: str | None = None, max_age: int = 0) -> Response:
     return response
 
 
-@route(bp, "/admin/poster-templates", auth="staff", query=TemplateListQuery)
-def list_templates(principal: Principal, query: TemplateListQuery) -> dict[str, Any]:
+@route(bp, "/admin/poster-templates", auth="staff", query=TemplateListQuery,
+       response=Items[PosterTemplateOut])
+def list_templates(principal: Principal, query: TemplateListQuery) -> Items[PosterTemplateOut]:
     """The tenant's poster templates (the active one per kind replaces the default)."""
     rows = posters.list_templates(tenant_id=principal.tenant_id, kind=query.kind)
-    return {"items": [posters.template_view(t) for t in rows]}
+    return Items[PosterTemplateOut](items=[posters.template_view(t) for t in rows])
 
 
-@route(bp, "/admin/poster-templates/defaults/<kind>", auth="staff")
-def default_template(principal: Principal, kind: str) -> dict[str, Any]:
+@route(bp, "/admin/poster-templates/defaults/<kind>", auth="staff", response=DefaultLayoutOut,
+       errors=("poster_kind_unknown",))
+def default_template(principal: Principal, kind: str) -> DefaultLayoutOut:
     """The shipped layout of a kind, to start a template from."""
-    return {"kind": kind, "layout": posters.default_template(kind=kind)}
+    return DefaultLayoutOut(kind=kind, layout=posters.default_template(kind=kind))
 
 
-@route(bp, "/admin/poster-templates", method="POST", auth="staff", body=TemplateIn, status=201)
+@route(bp, "/admin/poster-templates", method="POST", auth="staff", body=TemplateIn, status=201,
+       response=PosterTemplateOut, errors=("invalid_template",))
 def create_template(principal: Principal, body: TemplateIn) -> dict[str, Any]:
     """Add a template; a bad layout is refused with every problem and its field."""
     template = posters.create_template(tenant_id=principal.tenant_id, kind=body.kind,
@@ -76,7 +81,8 @@ def create_template(principal: Principal, body: TemplateIn) -> dict[str, Any]:
     return posters.template_view(template)
 
 
-@route(bp, "/admin/poster-templates/<int:template_id>", auth="staff")
+@route(bp, "/admin/poster-templates/<int:template_id>", auth="staff", response=PosterTemplateOut,
+       errors=("poster_template_not_found",))
 def get_template(principal: Principal, template_id: int) -> dict[str, Any]:
     """One template with its layout."""
     return posters.template_view(posters.get_template(tenant_id=principal.tenant_id,
@@ -84,7 +90,7 @@ def get_template(principal: Principal, template_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/admin/poster-templates/<int:template_id>", method="PATCH", auth="staff",
-       body=TemplatePatch)
+       body=TemplatePatch, response=PosterTemplateOut, errors=("poster_template_not_found",))
 def update_template(principal: Principal, body: TemplatePatch, template_id: int) -> dict[str, Any]:
     """Rename, replace the layout (new version: posters re-render) or (de)activate."""
     template = posters.update_template(tenant_id=principal.tenant_id, template_id=template_id,
@@ -93,16 +99,17 @@ def update_template(principal: Principal, body: TemplatePatch, template_id: int)
     return posters.template_view(template)
 
 
-@route(bp, "/admin/poster-templates/<int:template_id>", method="DELETE", auth="staff")
-def delete_template(principal: Principal, template_id: int) -> dict[str, Any]:
+@route(bp, "/admin/poster-templates/<int:template_id>", method="DELETE", auth="staff",
+       response=Deleted, errors=("poster_template_not_found",))
+def delete_template(principal: Principal, template_id: int) -> Deleted:
     """Delete a template; the default takes over if it was active."""
     posters.delete_template(tenant_id=principal.tenant_id, template_id=template_id,
                             actor=principal.actor)
-    return {"deleted": template_id}
+    return Deleted(deleted=template_id)
 
 
 @route(bp, "/admin/poster-templates/preview", method="POST", auth="staff", body=PreviewIn,
-       limit="poster_staff", body_limit="large", raw=True)
+       limit="poster_staff", body_limit="large", raw=True, content="image/png", errors=("invalid_template",))
 def preview_template(principal: Principal, body: PreviewIn) -> Response:
     """Render a layout with sample data (PNG) without saving it."""
     return _png(posters.preview_template(tenant_id=principal.tenant_id, kind=body.kind,

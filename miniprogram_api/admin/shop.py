@@ -15,7 +15,16 @@ from backend.flows import catalog as catalog_flow
 from backend.flows import payment_methods, sales_scope
 from backend.orders import service as orders
 from backend.payments import service as payments
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Page, Query, page_of, route
+from miniprogram_api.schemas.orders import (
+    OrderAdminOut,
+    OrderDetailAdminOut,
+    OrderPolicyOut,
+    PaymentIssueOut,
+    ProductAdminOut,
+    RefundOut,
+    SkuAdminOut,
+)
 
 bp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin/shop")
 
@@ -138,18 +147,17 @@ def _product_out(tenant_id: int, product: Any) -> dict[str, Any]:
     return catalog.product_admin_view(product, skus)
 
 
-def _order_out(order: Any) -> dict[str, Any]:
+def _order_out(order: Any) -> OrderDetailAdminOut:
     lines = orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
-    out = orders.order_view(order, lines, admin=True)
-    out["refunds"] = [orders.refund_view(r) for r in orders.list_refunds(tenant_id=order.tenant_id,
-                                                                        order_id=order.id)]
-    return out
+    refunds = orders.list_refunds(tenant_id=order.tenant_id, order_id=order.id)
+    return OrderDetailAdminOut(**orders.order_view(order, lines, admin=True),
+                               refunds=[orders.refund_view(r) for r in refunds])
 
 
 # ------------------------------------------------------------------ catalog
 
 
-@route(bp, "/products", auth="staff", query=ProductPage)
+@route(bp, "/products", auth="staff", query=ProductPage, response=Page[ProductAdminOut])
 def list_products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     """Products with their SKUs (cost price and stock included)."""
     rows = catalog.list_products(tenant_id=principal.tenant_id, after_id=query.after_id, limit=query.limit,
@@ -158,7 +166,8 @@ def list_products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     return page_of(rows, lambda p: catalog.product_admin_view(p, skus[p.id]), query.limit)
 
 
-@route(bp, "/products", method="POST", auth="staff", body=ProductIn, status=201)
+@route(bp, "/products", method="POST", auth="staff", body=ProductIn, status=201,
+       response=ProductAdminOut, errors=("invalid_catalog_input",))
 def create_product(principal: Principal, body: ProductIn) -> dict[str, Any]:
     """Create a product with its SKUs."""
     product = catalog_flow.create_product(
@@ -169,14 +178,16 @@ def create_product(principal: Principal, body: ProductIn) -> dict[str, Any]:
     return _product_out(principal.tenant_id, product)
 
 
-@route(bp, "/products/<int:product_id>", auth="staff")
+@route(bp, "/products/<int:product_id>", auth="staff", response=ProductAdminOut,
+       errors=("product_not_found",))
 def get_product(principal: Principal, product_id: int) -> dict[str, Any]:
     """One product with its SKUs."""
     return _product_out(principal.tenant_id, catalog.get_product(tenant_id=principal.tenant_id,
                                                                   product_id=product_id))
 
 
-@route(bp, "/products/<int:product_id>", method="PATCH", auth="staff", body=ProductPatch)
+@route(bp, "/products/<int:product_id>", method="PATCH", auth="staff", body=ProductPatch,
+       response=ProductAdminOut, errors=("product_not_found",))
 def update_product(principal: Principal, product_id: int, body: ProductPatch) -> dict[str, Any]:
     """Change texts, picture, sale permission (allowed_levels, null = everyone) or shelf state."""
     changes = body.model_dump(exclude_unset=True)
@@ -186,7 +197,7 @@ def update_product(principal: Principal, product_id: int, body: ProductPatch) ->
 
 
 @route(bp, "/products/<int:product_id>/skus", method="POST", auth="staff", body=SkuIn,
-       status=201)
+       status=201, response=SkuAdminOut, errors=("product_not_found",))
 def add_sku(principal: Principal, product_id: int, body: SkuIn) -> dict[str, Any]:
     """Add a SKU to a product."""
     sku = catalog_flow.add_sku(tenant_id=principal.tenant_id, product_id=product_id, spec=_spec(body),
@@ -194,7 +205,8 @@ def add_sku(principal: Principal, product_id: int, body: SkuIn) -> dict[str, Any
     return catalog.sku_admin_view(sku)
 
 
-@route(bp, "/skus/<int:sku_id>", method="PATCH", auth="staff", body=SkuPatch)
+@route(bp, "/skus/<int:sku_id>", method="PATCH", auth="staff", body=SkuPatch,
+       response=SkuAdminOut, errors=("sku_not_found",))
 def update_sku(principal: Principal, sku_id: int, body: SkuPatch) -> dict[str, Any]:
     """Change a SKU's name, prices, cost price, level prices or availability."""
     sku = catalog_flow.update_sku(tenant_id=principal.tenant_id, sku_id=sku_id,
@@ -202,7 +214,8 @@ def update_sku(principal: Principal, sku_id: int, body: SkuPatch) -> dict[str, A
     return catalog.sku_admin_view(sku)
 
 
-@route(bp, "/skus/<int:sku_id>/stock", method="POST", auth="staff", body=StockIn)
+@route(bp, "/skus/<int:sku_id>/stock", method="POST", auth="staff", body=StockIn,
+       response=SkuAdminOut, errors=("sku_not_found", "stock_negative"))
 def adjust_stock(principal: Principal, sku_id: int, body: StockIn) -> dict[str, Any]:
     """Add (positive delta) or remove stock; never below zero."""
     sku = catalog.adjust_stock(tenant_id=principal.tenant_id, sku_id=sku_id, delta=body.delta,
@@ -213,7 +226,7 @@ def adjust_stock(principal: Principal, sku_id: int, body: StockIn) -> dict[str, 
 # ------------------------------------------------------------------ orders
 
 
-@route(bp, "/orders", auth="staff", query=OrderPage)
+@route(bp, "/orders", auth="staff", query=OrderPage, response=Page[OrderAdminOut])
 def list_orders(principal: Principal, query: OrderPage) -> dict[str, Any]:
     """Orders newest first, by state or member (sales: their own customers' orders)."""
     if principal.scope == "own":
@@ -227,8 +240,9 @@ def list_orders(principal: Principal, query: OrderPage) -> dict[str, Any]:
     return page_of(rows, lambda o: orders.order_view(o, lines[o.id], admin=True), query.limit)
 
 
-@route(bp, "/orders/<int:order_id>", auth="staff")
-def get_order(principal: Principal, order_id: int) -> dict[str, Any]:
+@route(bp, "/orders/<int:order_id>", auth="staff", response=OrderDetailAdminOut,
+       errors=("order_not_found",))
+def get_order(principal: Principal, order_id: int) -> OrderDetailAdminOut:
     """One order with its lines and refunds (sales: only their own customers' orders)."""
     if principal.scope == "own":
         return _order_out(sales_scope.get_order(tenant_id=principal.tenant_id,
@@ -236,8 +250,9 @@ def get_order(principal: Principal, order_id: int) -> dict[str, Any]:
     return _order_out(orders.get_order(tenant_id=principal.tenant_id, order_id=order_id))
 
 
-@route(bp, "/orders/<int:order_id>/ship", method="POST", auth="staff", body=ShipIn)
-def ship(principal: Principal, order_id: int, body: ShipIn) -> dict[str, Any]:
+@route(bp, "/orders/<int:order_id>/ship", method="POST", auth="staff", body=ShipIn,
+       response=OrderDetailAdminOut, errors=("group_not_filled", "order_not_found"))
+def ship(principal: Principal, order_id: int, body: ShipIn) -> OrderDetailAdminOut:
     """Ship a paid order (or correct a shipped order's tracking number)."""
     order = orders.ship_order(tenant_id=principal.tenant_id, order_id=order_id, company=body.company,
                               tracking_no=body.tracking_no, actor=principal.actor, now=utcnow())
@@ -245,7 +260,7 @@ def ship(principal: Principal, order_id: int, body: ShipIn) -> dict[str, Any]:
 
 
 @route(bp, "/orders/<int:order_id>/refunds", method="POST", auth="staff", body=RefundIn,
-       status=201)
+       status=201, response=RefundOut, errors=("order_not_found",))
 def refund(principal: Principal, order_id: int, body: RefundIn) -> dict[str, Any]:
     """Refund one line, or every line not yet refunded, through WeChat Pay."""
     r = payments.refund_order(tenant_id=principal.tenant_id, order_id=order_id, order_line_id=body.order_line_id,
@@ -253,7 +268,8 @@ def refund(principal: Principal, order_id: int, body: RefundIn) -> dict[str, Any
     return orders.refund_view(r)
 
 
-@route(bp, "/orders/<int:order_id>/offline-payment", method="POST", auth="staff", body=OfflinePaymentIn)
+@route(bp, "/orders/<int:order_id>/offline-payment", method="POST", auth="staff", body=OfflinePaymentIn,
+       response=OrderDetailAdminOut, errors=("order_not_found", "order_state_conflict"))
 def offline_payment(principal: Principal, order_id: int, body: OfflinePaymentIn) -> dict[str, Any]:
     """Finance marks an unpaid order paid offline (bank transfer) with its voucher (audited)."""
     payment_methods.record_offline_payment(tenant_id=principal.tenant_id, order_id=order_id,
@@ -262,7 +278,7 @@ def offline_payment(principal: Principal, order_id: int, body: OfflinePaymentIn)
     return _order_out(orders.get_order(tenant_id=principal.tenant_id, order_id=order_id))
 
 
-@route(bp, "/refunds", auth="staff", query=RefundPage)
+@route(bp, "/refunds", auth="staff", query=RefundPage, response=Page[RefundOut])
 def list_refunds(principal: Principal, query: RefundPage) -> dict[str, Any]:
     """Refunds newest first (requests waiting for a decision: status=requested)."""
     rows = orders.list_refunds(tenant_id=principal.tenant_id, order_id=query.order_id, status=query.status,
@@ -270,14 +286,16 @@ def list_refunds(principal: Principal, query: RefundPage) -> dict[str, Any]:
     return page_of(rows, orders.refund_view, query.limit)
 
 
-@route(bp, "/refunds/<int:refund_id>/approve", method="POST", auth="staff")
+@route(bp, "/refunds/<int:refund_id>/approve", method="POST", auth="staff",
+       response=RefundOut, errors=("refund_not_found", "refund_state_conflict"))
 def approve_refund(principal: Principal, refund_id: int) -> dict[str, Any]:
     """Approve a buyer's refund request: it goes to WeChat Pay."""
     return orders.refund_view(payments.approve_refund(tenant_id=principal.tenant_id, refund_id=refund_id,
                                                       actor=principal.actor))
 
 
-@route(bp, "/refunds/<int:refund_id>/reject", method="POST", auth="staff", body=RejectIn)
+@route(bp, "/refunds/<int:refund_id>/reject", method="POST", auth="staff", body=RejectIn,
+       response=RefundOut, errors=("refund_not_found",))
 def reject_refund(principal: Principal, refund_id: int, body: RejectIn) -> dict[str, Any]:
     """Refuse a buyer's refund request."""
     return orders.refund_view(orders.reject_refund(tenant_id=principal.tenant_id, refund_id=refund_id,
@@ -287,7 +305,7 @@ def reject_refund(principal: Principal, refund_id: int, body: RejectIn) -> dict[
 # ------------------------------------------------------------------ payment issues and policy
 
 
-@route(bp, "/payment-issues", auth="staff", query=IssuePage)
+@route(bp, "/payment-issues", auth="staff", query=IssuePage, response=Page[PaymentIssueOut])
 def list_issues(principal: Principal, query: IssuePage) -> dict[str, Any]:
     """Notifications refused or unmatched (wrong amount, unknown order, paid after cancel …)."""
     rows = payments.list_issues(tenant_id=principal.tenant_id, open_only=query.open_only,
@@ -295,7 +313,8 @@ def list_issues(principal: Principal, query: IssuePage) -> dict[str, Any]:
     return page_of(rows, payments.issue_view, query.limit)
 
 
-@route(bp, "/payment-issues/<int:issue_id>/resolve", method="POST", auth="staff", body=ResolveIn)
+@route(bp, "/payment-issues/<int:issue_id>/resolve", method="POST", auth="staff", body=ResolveIn,
+       response=PaymentIssueOut, errors=("payment_issue_not_found",))
 def resolve_issue(principal: Principal, issue_id: int, body: ResolveIn) -> dict[str, Any]:
     """Mark a payment issue handled."""
     return payments.issue_view(payments.resolve_issue(tenant_id=principal.tenant_id, issue_id=issue_id,
@@ -303,13 +322,13 @@ def resolve_issue(principal: Principal, issue_id: int, body: ResolveIn) -> dict[
                                                       now=utcnow()))
 
 
-@route(bp, "/order-policy", auth="staff")
+@route(bp, "/order-policy", auth="staff", response=OrderPolicyOut)
 def get_policy(principal: Principal) -> dict[str, Any]:
     """Unpaid timeout (minutes) and automatic completion after shipping (days)."""
     return orders.policy_view(orders.order_policy(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/order-policy", method="PATCH", auth="staff", body=PolicyIn)
+@route(bp, "/order-policy", method="PATCH", auth="staff", body=PolicyIn, response=OrderPolicyOut)
 def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
     """Change the unpaid timeout or the automatic completion."""
     return orders.policy_view(orders.update_order_policy(

@@ -21,7 +21,18 @@ from backend.suppliers import service as suppliers
 from backend.suppliers import statements as supplier_statements
 from backend.suppliers import withdrawals as supplier_withdrawals
 from backend.tenants import service as tenants
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.orders import RefundOut, SkuAdminOut
+from miniprogram_api.schemas.suppliers import (
+    IncomeSummaryOut,
+    SupplierOrderOut,
+    SupplierOut,
+    SupplierProductOut,
+    SupplierSessionOut,
+    SupplierStatementLine,
+    SupplierUserOut,
+    SupplierWithdrawalOut,
+)
 
 bp = Blueprint("supplier_portal", __name__, url_prefix="/api/v1/admin/supplier")
 
@@ -112,16 +123,16 @@ class RejectIn(Body):
     note: str = Field(min_length=1, max_length=200)
 
 
-class Page(Query):
+class PageQuery(Query):
     before_id: int | None = Field(None, ge=1, le=2**53)
     limit: int = Field(50, ge=1, le=200)
 
 
-class ProductPage(Page):
+class ProductPage(PageQuery):
     review_status: Literal["pending", "approved", "rejected"] | None = None
 
 
-class OrderPage(Page):
+class OrderPage(PageQuery):
     status: Literal["open", "shipped"] | None = None
 
 
@@ -130,7 +141,7 @@ class WithdrawIn(Body):
     client_token: str | None = Field(None, min_length=8, max_length=64)
 
 
-class WithdrawalPage(Page):
+class WithdrawalPage(PageQuery):
     status: Literal["pending", "approved", "paying", "paid", "failed", "rejected"] | None = None
 
 
@@ -139,7 +150,7 @@ class RangeQuery(Query):
     end: AwareDatetime | None = None
 
 
-class StatementPage(Page, RangeQuery):
+class StatementPage(PageQuery, RangeQuery):
     pass
 
 
@@ -147,16 +158,17 @@ def _me(principal: Principal, *, active: bool = True) -> Any:
     return suppliers.supplier_of_user(tenant_id=principal.tenant_id, user_id=principal.subject_id, active=active)
 
 
-def _session(user: Any) -> dict[str, Any]:
+def _session(user: Any) -> SupplierSessionOut:
     token = issue_token(kind="supplier", tenant_id=user.tenant_id, subject_id=user.id, role="supplier")
     s = suppliers.get_supplier(tenant_id=user.tenant_id, supplier_id=user.supplier_id)
-    return {"token": token, "user": suppliers.user_view(user), "supplier": suppliers.supplier_view(s)}
+    return SupplierSessionOut(token=token, user=suppliers.user_view(user), supplier=suppliers.supplier_view(s))
 
 
 # ------------------------------------------------------------------ account
 
 
-@route(bp, "/apply", method="POST", auth=None, body=ApplyIn, status=201)
+@route(bp, "/apply", method="POST", auth=None, body=ApplyIn, status=201, response=SupplierSessionOut,
+       errors=("tenant_not_found",))
 def apply(body: ApplyIn) -> dict[str, Any]:
     """Apply to sell on the brand's platform (入驻申请); the login follows the review."""
     tenant = tenants.get_tenant_by_slug(slug=body.tenant)
@@ -168,19 +180,21 @@ def apply(body: ApplyIn) -> dict[str, Any]:
     return _session(user)
 
 
-@route(bp, "/login", method="POST", auth=None, body=LoginIn, limit="staff_login_ip")
+@route(bp, "/login", method="POST", auth=None, body=LoginIn, limit="staff_login_ip",
+       response=SupplierSessionOut, errors=("bad_credentials",))
 def login(body: LoginIn) -> dict[str, Any]:
     """Supplier log in (its own account, role supplier)."""
     return _session(suppliers.login(tenant_slug=body.tenant, username=body.username, password=body.password))
 
 
-@route(bp, "/me", auth="supplier")
+@route(bp, "/me", auth="supplier", response=SupplierOut)
 def me(principal: Principal) -> dict[str, Any]:
     """My supplier: its application state, rate and (masked) bank card."""
     return suppliers.supplier_view(_me(principal, active=False))
 
 
-@route(bp, "/bank-card", method="PUT", auth="supplier", body=BankCardIn)
+@route(bp, "/bank-card", method="PUT", auth="supplier", body=BankCardIn, response=SupplierOut,
+       errors=("invalid_supplier_input",))
 def bank_card(principal: Principal, body: BankCardIn) -> dict[str, Any]:
     """Set the card withdrawals are paid to (stored encrypted, shown masked)."""
     s = suppliers.set_bank_card(tenant_id=principal.tenant_id, supplier_id=_me(principal).id, now=utcnow(),
@@ -189,7 +203,8 @@ def bank_card(principal: Principal, body: BankCardIn) -> dict[str, Any]:
     return suppliers.supplier_view(s)
 
 
-@route(bp, "/users", method="POST", auth="supplier", body=UserIn, status=201)
+@route(bp, "/users", method="POST", auth="supplier", body=UserIn, status=201, response=SupplierUserOut,
+       errors=("invalid_supplier_input",))
 def add_user(principal: Principal, body: UserIn) -> dict[str, Any]:
     """Another login for my supplier."""
     return suppliers.user_view(suppliers.add_user(
@@ -200,7 +215,7 @@ def add_user(principal: Principal, body: UserIn) -> dict[str, Any]:
 # ------------------------------------------------------------------ products
 
 
-@route(bp, "/products", auth="supplier", query=ProductPage)
+@route(bp, "/products", auth="supplier", query=ProductPage, response=Page[SupplierProductOut])
 def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     """My products with their review state."""
     rows = suppliers.list_supplier_products(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
@@ -209,7 +224,8 @@ def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     return page_of(rows, suppliers.product_with_review, query.limit)
 
 
-@route(bp, "/products", method="POST", auth="supplier", body=ProductIn, status=201)
+@route(bp, "/products", method="POST", auth="supplier", body=ProductIn, status=201,
+       response=SupplierProductOut, errors=("supplier_not_active",))
 def submit_product(principal: Principal, body: ProductIn) -> dict[str, Any]:
     """Submit a product (SKUs, price, cost, stock) for the operator's review."""
     row = suppliers.submit_product(
@@ -221,14 +237,16 @@ def submit_product(principal: Principal, body: ProductIn) -> dict[str, Any]:
     return suppliers.product_with_review(row)
 
 
-@route(bp, "/products/<int:product_id>", auth="supplier")
+@route(bp, "/products/<int:product_id>", auth="supplier", response=SupplierProductOut,
+       errors=("supplier_product_not_found",))
 def product(principal: Principal, product_id: int) -> dict[str, Any]:
     """One of my products."""
     return suppliers.product_with_review(suppliers.supplier_product(
         tenant_id=principal.tenant_id, product_id=product_id, supplier_id=_me(principal).id))
 
 
-@route(bp, "/products/<int:product_id>", method="PATCH", auth="supplier", body=ProductPatch)
+@route(bp, "/products/<int:product_id>", method="PATCH", auth="supplier", body=ProductPatch,
+       response=SupplierProductOut, errors=("supplier_product_not_found",))
 def edit_product(principal: Principal, product_id: int, body: ProductPatch) -> dict[str, Any]:
     """Edit my product: a new price or cost goes back to review."""
     changes = body.model_dump(exclude_unset=True, exclude={"skus"})
@@ -238,14 +256,16 @@ def edit_product(principal: Principal, product_id: int, body: ProductPatch) -> d
     return suppliers.product_with_review(row)
 
 
-@route(bp, "/products/<int:product_id>/resubmit", method="POST", auth="supplier")
+@route(bp, "/products/<int:product_id>/resubmit", method="POST", auth="supplier",
+       response=SupplierProductOut, errors=("supplier_product_not_found",))
 def resubmit(principal: Principal, product_id: int) -> dict[str, Any]:
     """Send a rejected product back for review."""
     return suppliers.product_with_review(suppliers.resubmit_product(
         tenant_id=principal.tenant_id, supplier_id=_me(principal).id, product_id=product_id, now=utcnow()))
 
 
-@route(bp, "/skus/<int:sku_id>/stock", method="POST", auth="supplier", body=StockIn)
+@route(bp, "/skus/<int:sku_id>/stock", method="POST", auth="supplier", body=StockIn, response=SkuAdminOut,
+       errors=("sku_not_found",))
 def stock(principal: Principal, sku_id: int, body: StockIn) -> dict[str, Any]:
     """Add or remove stock of one of my SKUs."""
     sku = suppliers.adjust_stock(tenant_id=principal.tenant_id, supplier_id=_me(principal).id, sku_id=sku_id,
@@ -256,21 +276,23 @@ def stock(principal: Principal, sku_id: int, body: StockIn) -> dict[str, Any]:
 # ------------------------------------------------------------------ orders and after-sales
 
 
-@route(bp, "/orders", auth="supplier", query=OrderPage)
+@route(bp, "/orders", auth="supplier", query=OrderPage, response=Page[SupplierOrderOut])
 def orders(principal: Principal, query: OrderPage) -> dict[str, Any]:
     """My sub-orders, newest first (only my lines of each order)."""
     return supplier_flows.supplier_orders(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
                                           status=query.status, before_id=query.before_id, limit=query.limit)
 
 
-@route(bp, "/orders/<int:sub_order_id>", auth="supplier")
+@route(bp, "/orders/<int:sub_order_id>", auth="supplier", response=SupplierOrderOut,
+       errors=("sub_order_not_found",))
 def order(principal: Principal, sub_order_id: int) -> dict[str, Any]:
     """One of my sub-orders."""
     return supplier_flows.supplier_order(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
                                          sub_order_id=sub_order_id)
 
 
-@route(bp, "/orders/<int:sub_order_id>/ship", method="POST", auth="supplier", body=ShipIn)
+@route(bp, "/orders/<int:sub_order_id>/ship", method="POST", auth="supplier", body=ShipIn,
+       response=SupplierOrderOut, errors=("order_state_conflict", "sub_order_not_found"))
 def ship(principal: Principal, sub_order_id: int, body: ShipIn) -> dict[str, Any]:
     """Ship my sub-order (logistics company and number); again to correct them."""
     return supplier_flows.ship(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
@@ -278,21 +300,24 @@ def ship(principal: Principal, sub_order_id: int, body: ShipIn) -> dict[str, Any
                                actor=principal.actor, now=utcnow())
 
 
-@route(bp, "/orders/<int:sub_order_id>/refunds", auth="supplier")
+@route(bp, "/orders/<int:sub_order_id>/refunds", auth="supplier", response=Items[RefundOut],
+       errors=("sub_order_not_found",))
 def refunds(principal: Principal, sub_order_id: int) -> dict[str, Any]:
     """After-sales requests on my sub-order."""
-    return {"items": supplier_flows.supplier_refunds(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
-                                                     sub_order_id=sub_order_id)}
+    return Items[RefundOut](items=supplier_flows.supplier_refunds(
+        tenant_id=principal.tenant_id, supplier_id=_me(principal).id, sub_order_id=sub_order_id))
 
 
-@route(bp, "/refunds/<int:refund_id>/approve", method="POST", auth="supplier")
+@route(bp, "/refunds/<int:refund_id>/approve", method="POST", auth="supplier", response=RefundOut,
+       errors=("refund_not_found",))
 def approve_refund(principal: Principal, refund_id: int) -> dict[str, Any]:
     """Approve a buyer's after-sales request on my lines: refunded through WeChat Pay."""
     return supplier_flows.decide_refund(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
                                         refund_id=refund_id, approve=True, actor=principal.actor, now=utcnow())
 
 
-@route(bp, "/refunds/<int:refund_id>/reject", method="POST", auth="supplier", body=RejectIn)
+@route(bp, "/refunds/<int:refund_id>/reject", method="POST", auth="supplier", body=RejectIn,
+       response=RefundOut)
 def reject_refund(principal: Principal, refund_id: int, body: RejectIn) -> dict[str, Any]:
     """Reject a buyer's after-sales request on my lines, with the reason."""
     return supplier_flows.decide_refund(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
@@ -303,13 +328,13 @@ def reject_refund(principal: Principal, refund_id: int, body: RejectIn) -> dict[
 # ------------------------------------------------------------------ money
 
 
-@route(bp, "/income", auth="supplier")
+@route(bp, "/income", auth="supplier", response=IncomeSummaryOut)
 def income(principal: Principal) -> dict[str, Any]:
     """My income per state (frozen, settled, cancelled, reversed) and my balances."""
     return supplier_income.income_summary(tenant_id=principal.tenant_id, supplier_id=_me(principal).id)
 
 
-@route(bp, "/statement", auth="supplier", query=StatementPage)
+@route(bp, "/statement", auth="supplier", query=StatementPage, response=Page[SupplierStatementLine])
 def statement(principal: Principal, query: StatementPage) -> dict[str, Any]:
     """My statement: every entry on my accounts, newest first."""
     return supplier_statements.supplier_statement(
@@ -326,7 +351,7 @@ def csv_response(lines: Iterator[str], filename: str) -> Response:
     return send_file(spool, mimetype="text/csv; charset=utf-8", as_attachment=True, download_name=filename)
 
 
-@route(bp, "/statement.csv", auth="supplier", query=RangeQuery, raw=True)
+@route(bp, "/statement.csv", auth="supplier", query=RangeQuery, raw=True, content="text/csv")
 def statement_csv(principal: Principal, query: RangeQuery) -> Response:
     """My statement as CSV (for Excel)."""
     s = _me(principal)
@@ -335,7 +360,9 @@ def statement_csv(principal: Principal, query: RangeQuery) -> Response:
         f"statement-supplier-{s.id}.csv")
 
 
-@route(bp, "/withdrawals", method="POST", auth="supplier", body=WithdrawIn, status=201)
+@route(bp, "/withdrawals", method="POST", auth="supplier", body=WithdrawIn, status=201,
+       response=SupplierWithdrawalOut,
+       errors=("bank_card_missing", "insufficient_balance", "withdraw_below_minimum", "withdraw_daily_limit"))
 def withdraw(principal: Principal, body: WithdrawIn) -> dict[str, Any]:
     """Withdraw available income to my bank card (the tenant's minimum, fee and daily limits)."""
     w = supplier_withdrawals.apply_withdrawal(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,
@@ -344,7 +371,7 @@ def withdraw(principal: Principal, body: WithdrawIn) -> dict[str, Any]:
     return supplier_withdrawals.withdrawal_view(w)
 
 
-@route(bp, "/withdrawals", auth="supplier", query=WithdrawalPage)
+@route(bp, "/withdrawals", auth="supplier", query=WithdrawalPage, response=Page[SupplierWithdrawalOut])
 def my_withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
     """My withdrawals, newest first (card numbers masked)."""
     rows = supplier_withdrawals.list_withdrawals(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,

@@ -18,7 +18,18 @@ from backend.suppliers import sharing
 from backend.suppliers import statements as supplier_statements
 from backend.suppliers import withdrawals as supplier_withdrawals
 from miniprogram_api.admin.supplier_portal import csv_response
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.suppliers import (
+    OrderSplitOut,
+    SupplierAdminOut,
+    SupplierDetailOut,
+    SupplierOrderOut,
+    SupplierProductOut,
+    SupplierRulesOut,
+    SupplierStatementLine,
+    SupplierUserOut,
+    SupplierWithdrawalAdminOut,
+)
 
 bp = Blueprint("admin_suppliers", __name__, url_prefix="/api/v1/admin/suppliers")
 
@@ -51,21 +62,21 @@ class UserIn(Body):
     display_name: str = Field(min_length=1, max_length=60)
 
 
-class Page(Query):
+class PageQuery(Query):
     before_id: int | None = Field(None, ge=1, le=2**53)
     limit: int = Field(50, ge=1, le=200)
 
 
-class SupplierPage(Page):
+class SupplierPage(PageQuery):
     status: Literal["pending", "active", "rejected", "suspended"] | None = None
 
 
-class ProductPage(Page):
+class ProductPage(PageQuery):
     review_status: Literal["pending", "approved", "rejected"] | None = None
     supplier_id: int | None = Field(None, ge=1, le=2**53)
 
 
-class SubOrderPage(Page):
+class SubOrderPage(PageQuery):
     status: Literal["open", "shipped"] | None = None
 
 
@@ -74,11 +85,11 @@ class RangeQuery(Query):
     end: AwareDatetime | None = None
 
 
-class StatementPage(Page, RangeQuery):
+class StatementPage(PageQuery, RangeQuery):
     pass
 
 
-class WithdrawalPage(Page):
+class WithdrawalPage(PageQuery):
     status: Literal["pending", "approved", "paying", "paid", "failed", "rejected"] | None = None
     supplier_id: int | None = Field(None, ge=1, le=2**53)
 
@@ -102,20 +113,21 @@ def _rules(principal: Principal) -> dict[str, Any]:
     return suppliers.get_rules(tenant_id=principal.tenant_id).as_dict()
 
 
-@route(bp, "/settings", auth="staff")
+@route(bp, "/settings", auth="staff", response=SupplierRulesOut)
 def settings(principal: Principal) -> dict[str, Any]:
     """The supplier rules: commission rates, rewards borne, profit sharing, payout mode."""
     return _rules(principal)
 
 
-@route(bp, "/settings", method="PATCH", auth="staff", body=RulesIn)
+@route(bp, "/settings", method="PATCH", auth="staff", body=RulesIn,
+       response=SupplierRulesOut, errors=("invalid_supplier_input",))
 def update_settings(principal: Principal, body: RulesIn) -> dict[str, Any]:
     """Change the supplier rules (audited)."""
     return suppliers.update_rules(tenant_id=principal.tenant_id, changes=body.model_dump(exclude_unset=True),
                                   actor=principal.actor, now=utcnow()).as_dict()
 
 
-@route(bp, "", auth="staff", query=SupplierPage)
+@route(bp, "", auth="staff", query=SupplierPage, response=Page[SupplierAdminOut])
 def list_suppliers(principal: Principal, query: SupplierPage) -> dict[str, Any]:
     """Suppliers (applications first by status), newest first."""
     rows = suppliers.list_suppliers(tenant_id=principal.tenant_id, status=query.status, before_id=query.before_id,
@@ -123,15 +135,16 @@ def list_suppliers(principal: Principal, query: SupplierPage) -> dict[str, Any]:
     return page_of(rows, lambda s: suppliers.supplier_view(s, admin=True), query.limit)
 
 
-@route(bp, "/<int:supplier_id>", auth="staff")
+@route(bp, "/<int:supplier_id>", auth="staff", response=SupplierDetailOut, errors=("supplier_not_found",))
 def get_supplier(principal: Principal, supplier_id: int) -> dict[str, Any]:
     """One supplier with its income and balances."""
     s = suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)
-    return {**suppliers.supplier_view(s, admin=True),
-            "income": supplier_income.income_summary(tenant_id=principal.tenant_id, supplier_id=s.id)}
+    return SupplierDetailOut(**suppliers.supplier_view(s, admin=True),
+                             income=supplier_income.income_summary(tenant_id=principal.tenant_id, supplier_id=s.id))
 
 
-@route(bp, "/<int:supplier_id>/review", method="POST", auth="staff", body=ReviewIn)
+@route(bp, "/<int:supplier_id>/review", method="POST", auth="staff", body=ReviewIn,
+       response=SupplierAdminOut, errors=("invalid_supplier_input", "supplier_not_found", "supplier_state"))
 def review(principal: Principal, supplier_id: int, body: ReviewIn) -> dict[str, Any]:
     """Approve (optionally with its own commission rate) or reject (with the reason) an application."""
     s = suppliers.review_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id, approve=body.approve,
@@ -140,7 +153,8 @@ def review(principal: Principal, supplier_id: int, body: ReviewIn) -> dict[str, 
     return suppliers.supplier_view(s, admin=True)
 
 
-@route(bp, "/<int:supplier_id>", method="PATCH", auth="staff", body=SupplierPatch)
+@route(bp, "/<int:supplier_id>", method="PATCH", auth="staff", body=SupplierPatch,
+       response=SupplierAdminOut, errors=("supplier_not_found",))
 def update_supplier(principal: Principal, supplier_id: int, body: SupplierPatch) -> dict[str, Any]:
     """Change a supplier's own rate (null: the category's or the tenant's), suspend or
     resume it, or set its WeChat Pay receiver (分账接收方)."""
@@ -149,7 +163,8 @@ def update_supplier(principal: Principal, supplier_id: int, body: SupplierPatch)
     return suppliers.supplier_view(s, admin=True)
 
 
-@route(bp, "/<int:supplier_id>/users", method="POST", auth="staff", body=UserIn, status=201)
+@route(bp, "/<int:supplier_id>/users", method="POST", auth="staff", body=UserIn, status=201,
+       response=SupplierUserOut, errors=("supplier_not_found",))
 def add_user(principal: Principal, supplier_id: int, body: UserIn) -> dict[str, Any]:
     """Add a login for a supplier."""
     return suppliers.user_view(suppliers.add_user(
@@ -157,7 +172,7 @@ def add_user(principal: Principal, supplier_id: int, body: UserIn) -> dict[str, 
         display_name=body.display_name, actor=principal.actor, now=utcnow()))
 
 
-@route(bp, "/products", auth="staff", query=ProductPage)
+@route(bp, "/products", auth="staff", query=ProductPage, response=Page[SupplierProductOut])
 def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     """Suppliers' products, e.g. those waiting for review (review_status=pending)."""
     rows = suppliers.list_supplier_products(tenant_id=principal.tenant_id, supplier_id=query.supplier_id,
@@ -166,7 +181,8 @@ def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     return page_of(rows, suppliers.product_with_review, query.limit)
 
 
-@route(bp, "/products/<int:product_id>/review", method="POST", auth="staff", body=ReviewIn)
+@route(bp, "/products/<int:product_id>/review", method="POST", auth="staff", body=ReviewIn,
+       response=SupplierProductOut, errors=("supplier_product_not_found",))
 def review_product(principal: Principal, product_id: int, body: ReviewIn) -> dict[str, Any]:
     """Approve a supplier's product or its new prices (on the shelf), or reject with the reason."""
     row = suppliers.review_product(tenant_id=principal.tenant_id, product_id=product_id, approve=body.approve,
@@ -174,7 +190,8 @@ def review_product(principal: Principal, product_id: int, body: ReviewIn) -> dic
     return suppliers.product_with_review(row)
 
 
-@route(bp, "/<int:supplier_id>/orders", auth="staff", query=SubOrderPage)
+@route(bp, "/<int:supplier_id>/orders", auth="staff", query=SubOrderPage,
+       response=Page[SupplierOrderOut], errors=("supplier_not_found",))
 def supplier_orders(principal: Principal, supplier_id: int, query: SubOrderPage) -> dict[str, Any]:
     """A supplier's sub-orders as the supplier sees them."""
     suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)
@@ -182,15 +199,15 @@ def supplier_orders(principal: Principal, supplier_id: int, query: SubOrderPage)
                                           status=query.status, before_id=query.before_id, limit=query.limit)
 
 
-@route(bp, "/order-split/<int:order_id>", auth="staff")
+@route(bp, "/order-split/<int:order_id>", auth="staff", response=OrderSplitOut)
 def order_split(principal: Principal, order_id: int) -> dict[str, Any]:
     """How an order was split among suppliers (sub-orders, shipments) and its profit
     sharing at WeChat Pay (shares, returns), if it was paid for it."""
-    return {"items": supplier_flows.order_sub_orders(tenant_id=principal.tenant_id, order_id=order_id),
-            "sharing": sharing.sharing_view(tenant_id=principal.tenant_id, order_id=order_id)}
+    return OrderSplitOut(items=supplier_flows.order_sub_orders(tenant_id=principal.tenant_id, order_id=order_id),
+                         sharing=sharing.sharing_view(tenant_id=principal.tenant_id, order_id=order_id))
 
 
-@route(bp, "/withdrawals", auth="staff", query=WithdrawalPage)
+@route(bp, "/withdrawals", auth="staff", query=WithdrawalPage, response=Page[SupplierWithdrawalAdminOut])
 def withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
     """Suppliers' withdrawals, e.g. those waiting for review (status=pending)."""
     rows = supplier_withdrawals.list_withdrawals(tenant_id=principal.tenant_id, supplier_id=query.supplier_id,
@@ -198,7 +215,8 @@ def withdrawals(principal: Principal, query: WithdrawalPage) -> dict[str, Any]:
     return page_of(rows, lambda w: supplier_withdrawals.withdrawal_view(w, admin=True), query.limit)
 
 
-@route(bp, "/withdrawals/<int:withdrawal_id>/review", method="POST", auth="staff", body=WithdrawalReviewIn)
+@route(bp, "/withdrawals/<int:withdrawal_id>/review", method="POST", auth="staff", body=WithdrawalReviewIn,
+       response=SupplierWithdrawalAdminOut, errors=("withdrawal_not_found",))
 def review_withdrawal(principal: Principal, withdrawal_id: int, body: WithdrawalReviewIn) -> dict[str, Any]:
     """Approve a supplier's withdrawal (paid in the next batch) or reject it (money returned)."""
     w = supplier_withdrawals.review_withdrawal(tenant_id=principal.tenant_id, withdrawal_id=withdrawal_id,
@@ -207,7 +225,7 @@ def review_withdrawal(principal: Principal, withdrawal_id: int, body: Withdrawal
     return supplier_withdrawals.withdrawal_view(w, admin=True)
 
 
-@route(bp, "/withdrawals/batches", method="POST", auth="staff", raw=True)
+@route(bp, "/withdrawals/batches", method="POST", auth="staff", raw=True, content="text/csv")
 def export_batch(principal: Principal) -> Response:
     """Put every approved withdrawal into one bank batch and download the bank's CSV
     (header X-Batch-No names the batch to confirm later). Boss only: the file carries
@@ -218,16 +236,18 @@ def export_batch(principal: Principal) -> Response:
     return resp
 
 
-@route(bp, "/withdrawals/batches/<batch_no>/confirm", method="POST", auth="staff", body=ConfirmIn)
+@route(bp, "/withdrawals/batches/<batch_no>/confirm", method="POST", auth="staff", body=ConfirmIn,
+       response=Items[SupplierWithdrawalAdminOut], errors=("withdrawal_not_found", "withdrawal_state"))
 def confirm_batch(principal: Principal, batch_no: str, body: ConfirmIn) -> dict[str, Any]:
     """Report the bank's result of a batch: paid ones done, failed ones returned."""
     rows = supplier_withdrawals.confirm_batch(tenant_id=principal.tenant_id, batch_no=batch_no[:32],
                                               paid_ids=body.paid, failed={f.id: f.reason for f in body.failed},
                                               actor=principal.actor, now=utcnow())
-    return {"items": [supplier_withdrawals.withdrawal_view(w, admin=True) for w in rows]}
+    return Items[SupplierWithdrawalAdminOut](items=[supplier_withdrawals.withdrawal_view(w, admin=True) for w in rows])
 
 
-@route(bp, "/<int:supplier_id>/statement", auth="staff", query=StatementPage)
+@route(bp, "/<int:supplier_id>/statement", auth="staff", query=StatementPage,
+       response=Page[SupplierStatementLine], errors=("supplier_not_found",))
 def statement(principal: Principal, supplier_id: int, query: StatementPage) -> dict[str, Any]:
     """A supplier's statement (every entry on its accounts), newest first."""
     suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)
@@ -236,7 +256,8 @@ def statement(principal: Principal, supplier_id: int, query: StatementPage) -> d
                                                   end=query.end)
 
 
-@route(bp, "/<int:supplier_id>/statement.csv", auth="staff", query=RangeQuery, raw=True)
+@route(bp, "/<int:supplier_id>/statement.csv", auth="staff", query=RangeQuery, raw=True,
+       content="text/csv", errors=("supplier_not_found",))
 def statement_csv(principal: Principal, supplier_id: int, query: RangeQuery) -> Response:
     """A supplier's statement as CSV (for Excel)."""
     suppliers.get_supplier(tenant_id=principal.tenant_id, supplier_id=supplier_id)

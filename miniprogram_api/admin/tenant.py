@@ -13,7 +13,16 @@ from backend.flows import staff_accounts
 from backend.members import service as members
 from backend.staff import service as staff
 from backend.tenants import service as tenants
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.common import Done
+from miniprogram_api.schemas.members import (
+    AuditOut,
+    MemberDetailOut,
+    MemberPrivateOut,
+    StaffLoginOut,
+    StaffOut,
+    TenantOut,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
@@ -74,7 +83,7 @@ class StaffIn(Body):
     password: str = Field(min_length=8, max_length=128)
     display_name: str = Field(min_length=1, max_length=60)
     role: Literal["operator", "finance", "sales"] = "sales"
-    member_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    member_id: int | None = Field(None, ge=1, le=2**53)
 
 
 class StaffPatch(Body):
@@ -82,30 +91,31 @@ class StaffPatch(Body):
     status: Literal["active", "disabled"] | None = None
 
 
-@route(bp, "/login", method="POST", auth=None, body=StaffLoginIn, limit="staff_login_ip")
-def login(body: StaffLoginIn) -> dict[str, Any]:
+@route(bp, "/login", method="POST", auth=None, body=StaffLoginIn, limit="staff_login_ip",
+       response=StaffLoginOut, errors=("bad_credentials", "login_locked", "rate_limited"))
+def login(body: StaffLoginIn) -> StaffLoginOut:
     """Back-office log in with username and password (throttled; 429 with Retry-After)."""
     account = staff.login(tenant_slug=body.tenant, username=body.username,
                           password=body.password)
     token = issue_token(kind="staff", tenant_id=account.tenant_id, subject_id=account.id,
                         role=account.role, version=account.token_version)
-    return {"token": token, "staff": staff.staff_view(account)}
+    return StaffLoginOut(token=token, staff=staff.staff_view(account))
 
 
-@route(bp, "/logout", method="POST", auth="staff")
-def logout(principal: Principal) -> dict[str, Any]:
+@route(bp, "/logout", method="POST", auth="staff", response=Done)
+def logout(principal: Principal) -> Done:
     """End every session of the calling staff account (all its tokens)."""
     staff.logout(tenant_id=principal.tenant_id, staff_id=principal.subject_id)
-    return {"ok": True}
+    return Done(ok=True)
 
 
-@route(bp, "/tenant", auth="staff")
+@route(bp, "/tenant", auth="staff", response=TenantOut)
 def my_tenant(principal: Principal) -> dict[str, Any]:
     """The brand the staff account belongs to (no secrets)."""
     return tenants.public_view(tenants.get_tenant(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/tenant/policy", method="PATCH", auth="staff", body=PolicyIn)
+@route(bp, "/tenant/policy", method="PATCH", auth="staff", body=PolicyIn, response=TenantOut)
 def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
     """Binding policy: bind on visit/purchase, expiry days (0 = permanent), re-binding."""
     changes = body.model_dump(exclude_unset=True, exclude_none=False)
@@ -118,7 +128,8 @@ def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
     return tenants.public_view(tenant)
 
 
-@route(bp, "/staff", method="POST", auth="staff", body=StaffIn, status=201)
+@route(bp, "/staff", method="POST", auth="staff", body=StaffIn, status=201,
+       response=StaffOut, errors=("member_not_found",))
 def add_staff(principal: Principal, body: StaffIn) -> dict[str, Any]:
     """The boss adds an operator or sales staff account."""
     account = staff_accounts.create_staff(
@@ -128,13 +139,14 @@ def add_staff(principal: Principal, body: StaffIn) -> dict[str, Any]:
     return staff.staff_view(account)
 
 
-@route(bp, "/staff", auth="staff")
-def list_staff(principal: Principal) -> dict[str, Any]:
+@route(bp, "/staff", auth="staff", response=Items[StaffOut])
+def list_staff(principal: Principal) -> Items[StaffOut]:
     """The tenant's staff accounts."""
-    return {"items": [staff.staff_view(a) for a in staff.list_staff(tenant_id=principal.tenant_id)]}
+    return Items[StaffOut](items=[staff.staff_view(a) for a in staff.list_staff(tenant_id=principal.tenant_id)])
 
 
-@route(bp, "/staff/<int:staff_id>", method="PATCH", auth="staff", body=StaffPatch)
+@route(bp, "/staff/<int:staff_id>", method="PATCH", auth="staff", body=StaffPatch,
+       response=StaffOut, errors=("boss_protected", "staff_not_found"))
 def update_staff(principal: Principal, body: StaffPatch, staff_id: int) -> dict[str, Any]:
     """Change a staff account's role or deactivate it (audited); its tokens stop working."""
     account = staff.update_staff(tenant_id=principal.tenant_id, staff_id=staff_id,
@@ -142,7 +154,7 @@ def update_staff(principal: Principal, body: StaffPatch, staff_id: int) -> dict[
     return staff.staff_view(account)
 
 
-@route(bp, "/members", auth="staff", query=MemberPage)
+@route(bp, "/members", auth="staff", query=MemberPage, response=Page[MemberPrivateOut])
 def list_members(principal: Principal, query: MemberPage) -> dict[str, Any]:
     """Members, paged; q searches nickname or invite code."""
     rows = members.list_members(tenant_id=principal.tenant_id, after_id=query.after_id,
@@ -150,17 +162,17 @@ def list_members(principal: Principal, query: MemberPage) -> dict[str, Any]:
     return page_of(rows, lambda m: members.member_view(m, private=True), query.limit)
 
 
-@route(bp, "/members/<int:member_id>", auth="staff")
-def get_member(principal: Principal, member_id: int) -> dict[str, Any]:
+@route(bp, "/members/<int:member_id>", auth="staff", response=MemberDetailOut, errors=("member_not_found",))
+def get_member(principal: Principal, member_id: int) -> MemberDetailOut:
     """One member with upline and team counts."""
     member = members.get_member(tenant_id=principal.tenant_id, member_id=member_id)
-    view = members.member_view(member, private=True)
-    view["upline"] = [members.member_view(m) for m in members.upline(
-        tenant_id=principal.tenant_id, member_id=member_id)]
-    return view
+    upline = members.upline(tenant_id=principal.tenant_id, member_id=member_id)
+    return MemberDetailOut(**members.member_view(member, private=True),
+                           upline=[members.member_view(m) for m in upline])
 
 
-@route(bp, "/members/<int:member_id>", method="PATCH", auth="staff", body=AdjustIn)
+@route(bp, "/members/<int:member_id>", method="PATCH", auth="staff", body=AdjustIn,
+       response=MemberPrivateOut, errors=("member_not_found",))
 def adjust_member(principal: Principal, body: AdjustIn, member_id: int) -> dict[str, Any]:
     """Set a member's VIP level or promoter status by hand (audited). Agent levels and
     promoter tiers: PUT /api/v1/admin/rewards/members/{id}/level."""
@@ -170,10 +182,9 @@ def adjust_member(principal: Principal, body: AdjustIn, member_id: int) -> dict[
     return members.member_view(member, private=True)
 
 
-@route(bp, "/audit", auth="staff", query=AuditQuery)
+@route(bp, "/audit", auth="staff", query=AuditQuery, response=Page[AuditOut])
 def audit(principal: Principal, query: AuditQuery) -> dict[str, Any]:
     """The audit trail, newest first."""
     rows = list_audit(tenant_id=principal.tenant_id, target_type=query.target_type,
                       target_id=query.target_id, before_id=query.before_id, limit=query.limit)
-    return {"items": [audit_view(e) for e in rows],
-            "next_cursor": rows[-1].id if len(rows) == query.limit else None}
+    return page_of(rows, audit_view, query.limit)

@@ -35,13 +35,15 @@ def _handle(tenant_slug: str) -> Response:
     return _answer(outcome)
 
 
-@route(bp, "/notify/<tenant_slug>", method="POST", auth=None, raw=True)
+@route(bp, "/notify/<tenant_slug>", method="POST", auth=None, raw=True, status=204,
+       errors=("amount_mismatch", "bad_signature", "mchid_mismatch", "order_not_found", "refund_amount_mismatch", "stale_notification", "tenant_not_found"))
 def pay_notify(tenant_slug: str) -> Response:
     """WeChat Pay notification (payment, refund or transfer) for this tenant."""
     return _handle(tenant_slug)
 
 
-@route(bp, "/refund-notify/<tenant_slug>", method="POST", auth=None, raw=True)
+@route(bp, "/refund-notify/<tenant_slug>", method="POST", auth=None, raw=True, status=204,
+       errors=("bad_signature", "tenant_not_found"))
 def refund_notify(tenant_slug: str) -> Response:
     """WeChat Pay refund notification for this tenant (same handling as /notify)."""
     return _handle(tenant_slug)
@@ -58,14 +60,16 @@ def _notification(tenant_slug: str, expect: str) -> Response:
     return Response(status=204)
 
 
-@route(bp, "/transfer-notify/<tenant_slug>", method="POST", auth=None, raw=True)
+@route(bp, "/transfer-notify/<tenant_slug>", method="POST", auth=None, raw=True, status=204,
+       errors=("bad_signature", "stale_notification", "tenant_not_found"))
 def transfer_notify(tenant_slug: str) -> Response:
     """WeChat Pay merchant-transfer result (MCHTRANSFER.BILL.FINISHED) for a withdrawal:
     204 when applied (or already applied); 401 forged, tampered or stale."""
     return _notification(tenant_slug, "transfer")
 
 
-@route(bp, "/recharge-notify/<tenant_slug>", method="POST", auth=None, raw=True)
+@route(bp, "/recharge-notify/<tenant_slug>", method="POST", auth=None, raw=True, status=204,
+       errors=("bad_signature", "notification_mismatch", "stale_notification", "tenant_not_found"))
 def recharge_notify(tenant_slug: str) -> Response:
     """WeChat Pay payment result of a recharge: 204 when credited (or already); 401 forged,
     tampered or stale; 400 when it does not match the recharge (recorded)."""

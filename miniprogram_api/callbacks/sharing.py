@@ -13,7 +13,8 @@ from miniprogram_api.http import route
 bp = Blueprint("sharing_notify", __name__, url_prefix="/api/v1/pay")
 
 
-@route(bp, "/sharing-notify/<tenant_slug>", method="POST", auth=None, raw=True)
+@route(bp, "/sharing-notify/<tenant_slug>", method="POST", auth=None, raw=True, status=204,
+       errors=("tenant_not_found",))
 def sharing_notify(tenant_slug: str) -> Response:
     """A profit-sharing result for one of this tenant's splits."""
     sharing.handle_notification(tenant_slug=tenant_slug, headers=request.headers, body=request.get_data(cache=True),

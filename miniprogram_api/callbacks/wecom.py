@@ -4,34 +4,29 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from backend.db import run_in_unit_of_work, utcnow
+from backend.db import utcnow
 from backend.scrm import service as scrm
-from miniprogram_api.http import ROUTES, RouteDoc, limit_body
+from miniprogram_api.http import route
 
 bp = Blueprint("wecom", __name__)
 
 
-
-@bp.get("/wecom/<slug>")
+@route(bp, "/wecom/<slug>", auth=None, raw=True, content="text/plain",
+       errors=("bad_signature", "tenant_not_found"))
 def wecom_verify(slug: str) -> Response:
-    """WeCom's URL check: the decrypted echostr when the signature verifies."""
+    """企业微信回调 URL 校验
+
+    WeCom's URL check: the decrypted echostr when the signature verifies."""
     echo = scrm.verify_wecom_url(tenant_slug=slug, query=request.args.to_dict())
     return Response(echo, mimetype="text/plain")
 
 
-@bp.post("/wecom/<slug>")
+@route(bp, "/wecom/<slug>", method="POST", auth=None, raw=True, content="text/plain",
+       errors=("bad_signature", "push_replayed", "push_stale", "tenant_not_found"), body_limit="callback")
 def wecom_callback(slug: str) -> Response:
-    """Customer-contact events (a customer added or deleted a staff member)."""
-    limit_body("callback")  # 413 before reading anything larger than a push
-    body = request.get_data()
-    answer = run_in_unit_of_work(lambda: scrm.handle_wecom_callback(
-        tenant_slug=slug, query=request.args.to_dict(), body=body, now=utcnow()))
+    """企业微信客户联系事件回调
+
+    Customer-contact events (a customer added or deleted a staff member)."""
+    answer = scrm.handle_wecom_callback(tenant_slug=slug, query=request.args.to_dict(),
+                                        body=request.get_data(), now=utcnow())
     return Response(answer, mimetype="text/plain")
-
-
-ROUTES.append(RouteDoc(rule="/wecom/<slug>", method="GET", summary="企业微信回调 URL 校验",
-                       tag="scrm_wecom", auth=None, body=None, query=None, path_params=["slug"]))
-
-
-ROUTES.append(RouteDoc(rule="/wecom/<slug>", method="POST", summary="企业微信客户联系事件回调",
-                       tag="scrm_wecom", auth=None, body=None, query=None, path_params=["slug"]))

@@ -15,7 +15,18 @@ from backend.db import utcnow
 from backend.flows import agent_channel as channel
 from backend.flows import certificates
 from backend.warehouse import service as warehouse
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.agents import (
+    AgentMeOut,
+    ApplicationOut,
+    DecisionOut,
+    LevelOut,
+    PickupOut,
+    RestockOut,
+    RestockPlacedOut,
+    StockLine,
+    TransferOut,
+)
 
 bp = Blueprint("mp_agents", __name__, url_prefix="/api/v1/mp/agent")
 
@@ -71,7 +82,7 @@ class PickupIn(Body):
     receiver: ReceiverIn
 
 
-class Page(Query):
+class PageQuery(Query):
     before_id: int | None = Field(None, ge=1)
     limit: int = Field(20, ge=1, le=50)
 
@@ -81,14 +92,15 @@ class TransferPage(Query):
     limit: int = Field(20, ge=1, le=50)
 
 
-@route(bp, "/levels", auth="member")
+@route(bp, "/levels", auth="member", response=Items[LevelOut])
 def levels(principal: Principal) -> dict[str, Any]:
     """The brand's agent levels (lowest first)."""
     found = sorted(agents.levels(tenant_id=principal.tenant_id).values(), key=lambda lv: lv.rank)
-    return {"items": [{"key": lv.key, "name": lv.name, "rank": lv.rank} for lv in found]}
+    return Items[LevelOut](items=found)
 
 
-@route(bp, "/applications", method="POST", auth="member", body=ApplicationIn, status=201)
+@route(bp, "/applications", method="POST", auth="member", body=ApplicationIn, status=201,
+       response=ApplicationOut, errors=("application_pending", "invalid_agent_input"))
 def apply(principal: Principal, body: ApplicationIn) -> dict[str, Any]:
     """Apply for an agent level (reviewed by my upline agent or headquarters)."""
     app = channel.apply(tenant_id=principal.tenant_id, member_id=principal.subject_id, now=utcnow(),
@@ -96,23 +108,24 @@ def apply(principal: Principal, body: ApplicationIn) -> dict[str, Any]:
     return agents.application_view(app)
 
 
-@route(bp, "/applications", auth="member", query=Page)
-def my_applications(principal: Principal, query: Page) -> dict[str, Any]:
+@route(bp, "/applications", auth="member", query=PageQuery, response=Page[ApplicationOut])
+def my_applications(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """My applications, newest first."""
     rows = agents.list_applications(tenant_id=principal.tenant_id, member_id=principal.subject_id,
                                     before_id=query.before_id, limit=query.limit)
     return page_of(rows, agents.application_view, query.limit)
 
 
-@route(bp, "/reviews", auth="member", query=Page)
-def reviews(principal: Principal, query: Page) -> dict[str, Any]:
+@route(bp, "/reviews", auth="member", query=PageQuery, response=Page[ApplicationOut])
+def reviews(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """Applications of my downline waiting for my review."""
     rows = agents.list_applications(tenant_id=principal.tenant_id, reviewer_id=principal.subject_id,
                                     status="pending", before_id=query.before_id, limit=query.limit)
     return page_of(rows, lambda a: agents.application_view(a, private=False), query.limit)
 
 
-@route(bp, "/reviews/<int:application_id>/approve", method="POST", auth="member", body=DecisionIn)
+@route(bp, "/reviews/<int:application_id>/approve", method="POST", auth="member", body=DecisionIn,
+       response=DecisionOut, errors=("application_not_found",))
 def approve(principal: Principal, application_id: int, body: DecisionIn) -> dict[str, Any]:
     """Approve a downline's application waiting for me."""
     return channel.decide_application(tenant_id=principal.tenant_id, application_id=application_id, approve=True,
@@ -120,7 +133,8 @@ def approve(principal: Principal, application_id: int, body: DecisionIn) -> dict
                                       reviewer_member_id=principal.subject_id)
 
 
-@route(bp, "/reviews/<int:application_id>/reject", method="POST", auth="member", body=DecisionIn)
+@route(bp, "/reviews/<int:application_id>/reject", method="POST", auth="member", body=DecisionIn,
+       response=DecisionOut, errors=("application_not_found", "invalid_agent_input", "not_your_review"))
 def reject(principal: Principal, application_id: int, body: DecisionIn) -> dict[str, Any]:
     """Reject a downline's application, with a reason."""
     return channel.decide_application(tenant_id=principal.tenant_id, application_id=application_id, approve=False,
@@ -128,53 +142,55 @@ def reject(principal: Principal, application_id: int, body: DecisionIn) -> dict[
                                       reviewer_member_id=principal.subject_id)
 
 
-@route(bp, "/me", auth="member")
+@route(bp, "/me", auth="member", response=AgentMeOut)
 def me(principal: Principal) -> dict[str, Any]:
     """My authorization, cloud stock and certificates."""
     now = utcnow()
     auth = agents.find_authorization(tenant_id=principal.tenant_id, member_id=principal.subject_id)
-    return {"authorization": agents.authorization_view(auth, now=now) if auth else None,
-            "stock": _stock(principal.tenant_id, principal.subject_id),
-            "certificates": [agents.certificate_view(c) for c in agents.certificates_of(
-                tenant_id=principal.tenant_id, member_id=principal.subject_id)]}
+    certs = agents.certificates_of(tenant_id=principal.tenant_id, member_id=principal.subject_id)
+    return AgentMeOut(authorization=agents.authorization_view(auth, now=now) if auth else None,
+                      stock=_stock(principal.tenant_id, principal.subject_id),
+                      certificates=[agents.certificate_view(c) for c in certs])
 
 
 def _stock(tenant_id: int, member_id: int) -> list[dict[str, int]]:
     return [{"sku_id": s, "pieces": n} for s, n in warehouse.stock_of(tenant_id=tenant_id, member_id=member_id).items()]
 
 
-@route(bp, "/stock", auth="member")
+@route(bp, "/stock", auth="member", response=Items[StockLine])
 def stock(principal: Principal) -> dict[str, Any]:
     """My cloud stock: pieces per SKU."""
-    return {"items": _stock(principal.tenant_id, principal.subject_id)}
+    return Items[StockLine](items=_stock(principal.tenant_id, principal.subject_id))
 
 
-@route(bp, "/restocks", method="POST", auth="member", body=RestockIn, status=201)
+@route(bp, "/restocks", method="POST", auth="member", body=RestockIn, status=201, response=RestockPlacedOut,
+       errors=("authorization_expired", "insufficient_pieces", "no_supplying_upline", "not_an_agent", "product_not_authorized", "restock_limit_exceeded"))
 def restock(principal: Principal, body: RestockIn) -> dict[str, Any]:
     """Restock from my upline or the platform at my level's price; pay the order with
     WeChat Pay (/mp/shop/orders/<order_id>/prepay) or stored value (/restocks/<id>/pay-stored)."""
     r, order = channel.place_restock(tenant_id=principal.tenant_id, member_id=principal.subject_id,
                                      items=[(i.sku_id, i.quantity) for i in body.items], source=body.source,
                                      now=utcnow())
-    return {**warehouse.restock_view(r), "order_no": order.order_no, "payable_fen": order.payable_fen}
+    return RestockPlacedOut(**warehouse.restock_view(r), order_no=order.order_no, payable_fen=order.payable_fen)
 
 
-@route(bp, "/restocks", auth="member", query=Page)
-def my_restocks(principal: Principal, query: Page) -> dict[str, Any]:
+@route(bp, "/restocks", auth="member", query=PageQuery, response=Page[RestockOut])
+def my_restocks(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """Restocks I bought or supplied, newest first."""
     rows = warehouse.list_restocks(tenant_id=principal.tenant_id, member_id=principal.subject_id,
                                    before_id=query.before_id, limit=query.limit)
     return page_of(rows, warehouse.restock_view, query.limit)
 
 
-@route(bp, "/restocks/<int:restock_id>", auth="member")
+@route(bp, "/restocks/<int:restock_id>", auth="member", response=RestockOut, errors=("restock_not_found",))
 def my_restock(principal: Principal, restock_id: int) -> dict[str, Any]:
     """One restock of mine."""
     return warehouse.restock_view(warehouse.get_restock(tenant_id=principal.tenant_id, restock_id=restock_id,
                                                         member_id=principal.subject_id))
 
 
-@route(bp, "/restocks/<int:restock_id>/pay-stored", method="POST", auth="member")
+@route(bp, "/restocks/<int:restock_id>/pay-stored", method="POST", auth="member", response=RestockOut,
+       errors=("restock_not_found", "restock_state_conflict"))
 def pay_stored(principal: Principal, restock_id: int) -> dict[str, Any]:
     """Pay a restock from my stored value."""
     r = channel.pay_restock_with_stored_value(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -182,7 +198,8 @@ def pay_stored(principal: Principal, restock_id: int) -> dict[str, Any]:
     return warehouse.restock_view(r)
 
 
-@route(bp, "/transfers", method="POST", auth="member", body=TransferIn, status=201)
+@route(bp, "/transfers", method="POST", auth="member", body=TransferIn, status=201, response=TransferOut,
+       errors=("authorization_expired", "insufficient_pieces", "not_a_downline", "not_an_agent", "sku_not_found"))
 def transfer(principal: Principal, body: TransferIn) -> dict[str, Any]:
     """Move pieces to an agent of my team (confirmed by them if the brand wants it)."""
     return warehouse.transfer_view(channel.transfer(
@@ -190,15 +207,16 @@ def transfer(principal: Principal, body: TransferIn) -> dict[str, Any]:
         pieces=body.pieces, client_token=body.client_token, note=body.note, now=utcnow()))
 
 
-@route(bp, "/transfers", auth="member", query=TransferPage)
+@route(bp, "/transfers", auth="member", query=TransferPage, response=Items[TransferOut])
 def my_transfers(principal: Principal, query: TransferPage) -> dict[str, Any]:
     """Transfers I sent or received."""
     rows = warehouse.list_transfers(tenant_id=principal.tenant_id, member_id=principal.subject_id,
                                     status=query.status, limit=query.limit)
-    return {"items": [warehouse.transfer_view(t) for t in rows]}
+    return Items[TransferOut](items=[warehouse.transfer_view(t) for t in rows])
 
 
-@route(bp, "/transfers/<int:transfer_id>/accept", method="POST", auth="member")
+@route(bp, "/transfers/<int:transfer_id>/accept", method="POST", auth="member", response=TransferOut,
+       errors=("transfer_not_found",))
 def accept_transfer(principal: Principal, transfer_id: int) -> dict[str, Any]:
     """Confirm a transfer to me: the pieces enter my cloud stock."""
     return warehouse.transfer_view(warehouse.decide_transfer(
@@ -206,7 +224,8 @@ def accept_transfer(principal: Principal, transfer_id: int) -> dict[str, Any]:
         now=utcnow()))
 
 
-@route(bp, "/transfers/<int:transfer_id>/reject", method="POST", auth="member")
+@route(bp, "/transfers/<int:transfer_id>/reject", method="POST", auth="member", response=TransferOut,
+       errors=("transfer_not_found",))
 def reject_transfer(principal: Principal, transfer_id: int) -> dict[str, Any]:
     """Refuse a transfer to me: the pieces go back to the sender."""
     return warehouse.transfer_view(warehouse.decide_transfer(
@@ -214,7 +233,8 @@ def reject_transfer(principal: Principal, transfer_id: int) -> dict[str, Any]:
         now=utcnow()))
 
 
-@route(bp, "/pickups", method="POST", auth="member", body=PickupIn, status=201)
+@route(bp, "/pickups", method="POST", auth="member", body=PickupIn, status=201, response=PickupOut,
+       errors=("insufficient_balance", "insufficient_pieces", "sku_not_found"))
 def pickup(principal: Principal, body: PickupIn) -> dict[str, Any]:
     """Ship some of my pieces to an address (freight from my stored value)."""
     p = channel.request_pickup(tenant_id=principal.tenant_id, member_id=principal.subject_id, sku_id=body.sku_id,
@@ -223,14 +243,15 @@ def pickup(principal: Principal, body: PickupIn) -> dict[str, Any]:
     return warehouse.pickup_view(p)
 
 
-@route(bp, "/pickups", auth="member", query=Page)
-def my_pickups(principal: Principal, query: Page) -> dict[str, Any]:
+@route(bp, "/pickups", auth="member", query=PageQuery, response=Items[PickupOut])
+def my_pickups(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """My pickups with their tracking."""
     rows = warehouse.list_pickups(tenant_id=principal.tenant_id, member_id=principal.subject_id, limit=query.limit)
-    return {"items": [warehouse.pickup_view(p) for p in rows]}
+    return Items[PickupOut](items=[warehouse.pickup_view(p) for p in rows])
 
 
-@route(bp, "/certificates/<int:certificate_id>/image", auth="member", raw=True)
+@route(bp, "/certificates/<int:certificate_id>/image", auth="member", raw=True, content="image/png",
+       errors=("certificate_not_found",))
 def certificate_image(principal: Principal, certificate_id: int) -> Response:
     """One of my certificates as a PNG (the brand's template, with the verification QR)."""
     png = certificates.render_certificate(tenant_id=principal.tenant_id, certificate_id=certificate_id,

@@ -14,8 +14,10 @@ from backend.flows import checkout, live_selling
 from backend.live import service as live
 from backend.marketing import points
 from backend.orders import service as orders
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Page, Query, page_of, route
 from miniprogram_api.mp.marketing import ItemIn, ReceiverIn
+from miniprogram_api.schemas.marketing import CheckoutOrderOut
+from miniprogram_api.schemas.more import LiveEntryOut, LiveRoomOut
 
 bp = Blueprint("mp_live", __name__, url_prefix="/api/v1/mp/live")
 
@@ -40,7 +42,7 @@ class BuyIn(Body):
     points: int = Field(0, strict=True, ge=0, le=points.MAX_POINTS)
 
 
-@route(bp, "/rooms", auth="member", query=RoomPage)
+@route(bp, "/rooms", auth="member", query=RoomPage, response=Page[LiveRoomOut])
 def rooms(principal: Principal, query: RoomPage) -> dict[str, Any]:
     """The brand's live rooms, newest first."""
     rows = live.list_rooms(tenant_id=principal.tenant_id, status=query.status, before_id=query.before_id,
@@ -48,14 +50,17 @@ def rooms(principal: Principal, query: RoomPage) -> dict[str, Any]:
     return page_of(rows, lambda r: live.room_view(r, []), query.limit)
 
 
-@route(bp, "/rooms/<int:room_id>/enter", method="POST", auth="member", body=EnterIn)
+@route(bp, "/rooms/<int:room_id>/enter", method="POST", auth="member", body=EnterIn, response=LiveEntryOut,
+       errors=("live_room_not_found",))
 def enter(principal: Principal, room_id: int, body: EnterIn) -> dict[str, Any]:
     """Enter a room (through a share scene or not): stream, products at live prices, 讲解中."""
     return live_selling.enter_room(tenant_id=principal.tenant_id, member_id=principal.subject_id, room_id=room_id,
                                    scene=body.scene, now=utcnow())
 
 
-@route(bp, "/rooms/<int:room_id>/orders", method="POST", auth="member", body=BuyIn, status=201)
+@route(bp, "/rooms/<int:room_id>/orders", method="POST", auth="member", body=BuyIn, status=201,
+       response=CheckoutOrderOut,
+       errors=("live_product_not_in_room", "live_room_closed", "live_room_not_found"))
 def buy(principal: Principal, room_id: int, body: BuyIn) -> dict[str, Any]:
     """Buy in the room at its live prices; pay with /shop/orders/<id>/prepay."""
     order = live_selling.buy_in_room(

@@ -11,7 +11,8 @@ from miniprogram_api.http import route
 bp = Blueprint("media", __name__, url_prefix="/api/v1/media")
 
 
-@route(bp, "/<name>", auth=None, raw=True)
+@route(bp, "/<name>", auth=None, raw=True, content=("image/png", "image/jpeg", "image/webp"),
+       errors=("image_not_found",))
 def media(name: str) -> Response:
     """A stored product image (`<sha256>.png` or `.jpg`)."""
     data, content_type = image_bytes(name=name)

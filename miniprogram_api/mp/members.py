@@ -11,7 +11,17 @@ from backend.auth.tokens import Principal, issue_token
 from backend.db import utcnow
 from backend.members import service as members
 from backend.oa import service as oa
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.common import Done
+from miniprogram_api.schemas.members import (
+    BindOut,
+    MemberLoginOut,
+    MemberMeOut,
+    MemberOut,
+    MemberPrivateOut,
+    OaQrcodeOut,
+    TeamCounts,
+)
 
 bp = Blueprint("mp_members", __name__, url_prefix="/api/v1/mp")
 
@@ -38,32 +48,33 @@ class TeamQuery(Query):
     limit: int = Field(20, ge=1, le=100)
 
 
-@route(bp, "/login", method="POST", auth=None, body=LoginIn, limit="mp_login_ip")
-def login(body: LoginIn) -> dict[str, Any]:
+@route(bp, "/login", method="POST", auth=None, body=LoginIn, limit="mp_login_ip", response=MemberLoginOut,
+       errors=("invalid_login_code", "member_frozen", "rate_limited", "tenant_not_found"))
+def login(body: LoginIn) -> MemberLoginOut:
     """Exchange a wx.login code for Siyu's own token (throttled per client address)."""
     member = members.login_with_code(tenant_slug=body.tenant, code=body.code, now=utcnow())
     token = issue_token(kind="member", tenant_id=member.tenant_id, subject_id=member.id,
                         version=member.token_version)
-    return {"token": token, "member": members.member_view(member, private=True)}
+    return MemberLoginOut(token=token, member=members.member_view(member, private=True))
 
 
-@route(bp, "/logout", method="POST", auth="member")
-def logout(principal: Principal) -> dict[str, Any]:
+@route(bp, "/logout", method="POST", auth="member", response=Done)
+def logout(principal: Principal) -> Done:
     """End every session of the calling member (all its tokens)."""
     members.logout(tenant_id=principal.tenant_id, member_id=principal.subject_id)
-    return {"ok": True}
+    return Done(ok=True)
 
 
-@route(bp, "/me", auth="member")
-def me(principal: Principal) -> dict[str, Any]:
+@route(bp, "/me", auth="member", response=MemberMeOut)
+def me(principal: Principal) -> MemberMeOut:
     """The calling member, with team counts; follow_pending: an official-account follow
     of theirs waits for the binding worker (OA_INBOX=worker), its binding shows shortly."""
     member = members.get_member(tenant_id=principal.tenant_id, member_id=principal.subject_id)
-    return {**members.member_view(member, private=True),
-            "follow_pending": oa.follow_pending(tenant_id=principal.tenant_id, oa_openid=member.oa_openid)}
+    return MemberMeOut(**members.member_view(member, private=True),
+                       follow_pending=oa.follow_pending(tenant_id=principal.tenant_id, oa_openid=member.oa_openid))
 
 
-@route(bp, "/me", method="PATCH", auth="member", body=ProfileIn)
+@route(bp, "/me", method="PATCH", auth="member", body=ProfileIn, response=MemberPrivateOut)
 def update_me(principal: Principal, body: ProfileIn) -> dict[str, Any]:
     """Update nickname / avatar."""
     member = members.update_profile(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -71,30 +82,31 @@ def update_me(principal: Principal, body: ProfileIn) -> dict[str, Any]:
     return members.member_view(member, private=True)
 
 
-@route(bp, "/me/bind", method="POST", auth="member", body=BindIn)
-def bind(principal: Principal, body: BindIn) -> dict[str, Any]:
+@route(bp, "/me/bind", method="POST", auth="member", body=BindIn, response=BindOut,
+       errors=("binding_cycle", "invalid_scene", "invite_code_unknown", "self_binding"))
+def bind(principal: Principal, body: BindIn) -> BindOut:
     """Bind to the promoter a share scene or an invite code names."""
     result = members.bind_from_request(tenant_id=principal.tenant_id,
                                        member_id=principal.subject_id, source=body.source,
                                        scene=body.scene, invite_code=body.invite_code,
                                        now=utcnow())
-    return {"status": result.status, "parent_id": result.parent_id}
+    return BindOut.model_validate(result)
 
 
-@route(bp, "/me/upline", auth="member")
-def my_upline(principal: Principal) -> dict[str, Any]:
+@route(bp, "/me/upline", auth="member", response=Items[MemberOut])
+def my_upline(principal: Principal) -> Items[MemberOut]:
     """My upline, nearest first (nickname and avatar only)."""
     rows = members.upline(tenant_id=principal.tenant_id, member_id=principal.subject_id)
-    return {"items": [members.member_view(m) for m in rows]}
+    return Items[MemberOut](items=[members.member_view(m) for m in rows])
 
 
-@route(bp, "/me/team/summary", auth="member")
+@route(bp, "/me/team/summary", auth="member", response=TeamCounts)
 def my_team_summary(principal: Principal) -> dict[str, Any]:
     """Team size in total and per level."""
     return members.team_summary(tenant_id=principal.tenant_id, member_id=principal.subject_id)
 
 
-@route(bp, "/me/team", auth="member", query=TeamQuery)
+@route(bp, "/me/team", auth="member", query=TeamQuery, response=Page[MemberOut])
 def my_team(principal: Principal, query: TeamQuery) -> dict[str, Any]:
     """One page of my team: level 1 (direct fans), 2, 3 or all."""
     level = None if query.level == "all" else int(query.level)
@@ -103,7 +115,7 @@ def my_team(principal: Principal, query: TeamQuery) -> dict[str, Any]:
     return page_of(rows, members.member_view, query.limit)
 
 
-@route(bp, "/me/oa-qrcode", auth="member")
+@route(bp, "/me/oa-qrcode", auth="member", response=OaQrcodeOut)
 def my_oa_qrcode(principal: Principal) -> dict[str, Any]:
     """My official-account QR: whoever follows through it becomes my fan."""
     from backend.oa.service import promoter_qrcode

@@ -15,6 +15,7 @@ from backend.notifications import member as mine
 from backend.notifications.contacts import LINK_TTL_SECONDS, issue_link_code
 from backend.notifications.service import set_preferences
 from miniprogram_api.http import Body, Query, route
+from miniprogram_api.schemas.notifications import LinkCodeOut, MessagesOut, NotificationSettingsOut
 
 bp = Blueprint("mp_notifications", __name__, url_prefix="/api/v1/mp/me")
 
@@ -37,21 +38,22 @@ class MessagesQuery(Query):
     limit: int = Field(20, ge=1, le=100)
 
 
-@route(bp, "/bot-link-code", method="POST", auth="member", status=201)
+@route(bp, "/bot-link-code", method="POST", auth="member", status=201, response=LinkCodeOut)
 def bot_link_code(principal: Principal) -> dict[str, Any]:
     """A one-time code: send "绑定 <code>" to the bot in WeChat or WeCom to link that identity."""
     code = issue_link_code(tenant_id=principal.tenant_id, member_id=principal.subject_id, now=utcnow())
-    return {"code": code, "expires_in": LINK_TTL_SECONDS, "message": f"在微信或企业微信里给机器人发送“绑定 {code}”，"
-            f"{LINK_TTL_SECONDS // 60} 分钟内有效，只能用一次。"}
+    return LinkCodeOut(code=code, expires_in=LINK_TTL_SECONDS,
+                       message=f"在微信或企业微信里给机器人发送“绑定 {code}”，{LINK_TTL_SECONDS // 60} 分钟内有效，只能用一次。")
 
 
-@route(bp, "/notifications/settings", auth="member")
+@route(bp, "/notifications/settings", auth="member", response=NotificationSettingsOut)
 def notification_settings(principal: Principal) -> dict[str, Any]:
     """Preferences, consent per kind, reachable channels, where each kind would go now, links."""
     return mine.overview(tenant_id=principal.tenant_id, member_id=principal.subject_id)
 
 
-@route(bp, "/notifications/settings", method="PATCH", auth="member", body=PreferencesIn)
+@route(bp, "/notifications/settings", method="PATCH", auth="member", body=PreferencesIn,
+       response=NotificationSettingsOut)
 def change_notification_settings(principal: Principal, body: PreferencesIn) -> dict[str, Any]:
     """Turn daily summaries or alerts on or off, or pick a channel."""
     set_preferences(tenant_id=principal.tenant_id, member_id=principal.subject_id, now=utcnow(),
@@ -59,7 +61,8 @@ def change_notification_settings(principal: Principal, body: PreferencesIn) -> d
     return mine.overview(tenant_id=principal.tenant_id, member_id=principal.subject_id)
 
 
-@route(bp, "/notifications/subscribe", method="POST", auth="member", body=SubscribeIn)
+@route(bp, "/notifications/subscribe", method="POST", auth="member", body=SubscribeIn,
+       response=NotificationSettingsOut)
 def record_subscribe(principal: Principal, body: SubscribeIn) -> dict[str, Any]:
     """Record wx.requestSubscribeMessage's answer: one consent per accepted template."""
     mine.record_subscribe_results(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -67,9 +70,9 @@ def record_subscribe(principal: Principal, body: SubscribeIn) -> dict[str, Any]:
     return mine.overview(tenant_id=principal.tenant_id, member_id=principal.subject_id)
 
 
-@route(bp, "/notifications", auth="member", query=MessagesQuery)
+@route(bp, "/notifications", auth="member", query=MessagesQuery, response=MessagesOut)
 def my_notifications(principal: Principal, query: MessagesQuery) -> dict[str, Any]:
     """My notifications, newest first, with what became of each (sent where, or why not)."""
     items = mine.my_messages(tenant_id=principal.tenant_id, member_id=principal.subject_id,
                              before_id=query.before_id, limit=query.limit)
-    return {"items": items, "next_before_id": items[-1]["id"] if len(items) == query.limit else None}
+    return MessagesOut(items=items, next_before_id=items[-1]["id"] if len(items) == query.limit else None)

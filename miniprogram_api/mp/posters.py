@@ -29,7 +29,8 @@ def _png(data: bytes, *, etag: str | None = None, max_age: int = 0) -> Response:
     return response
 
 
-@route(bp, "/mp/posters/<kind>", auth="member", query=PosterQuery, raw=True, limit="poster_member")
+@route(bp, "/mp/posters/<kind>", auth="member", query=PosterQuery, raw=True, limit="poster_member",
+       content="image/png", errors=("live_room_not_found", "poster_kind_unknown", "poster_subject_required", "product_not_found", "rate_limited"))
 def my_poster(principal: Principal, query: PosterQuery, kind: str) -> Response:
     """My share poster (PNG) of a kind: invite, or a product / shop / live room by subject_id."""
     poster = posters.render_poster(tenant_id=principal.tenant_id, member_id=principal.subject_id,

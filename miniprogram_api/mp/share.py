@@ -9,7 +9,7 @@ from flask import Blueprint, Response, request
 
 from backend.errors import DomainError
 from backend.oa.service import share_landing
-from miniprogram_api.http import ROUTES, RouteDoc
+from miniprogram_api.http import route
 
 bp = Blueprint("share", __name__)
 
@@ -33,9 +33,11 @@ def _product_card(product: dict | None) -> str:
             f'<p>{html.escape(product["subtitle"])}</p>{price}</div>')
 
 
-@bp.get("/s/<slug>")
+@route(bp, "/s/<slug>", auth=None, raw=True, content="text/html")
 def landing(slug: str) -> Response:
-    """A share link: the inviter, and the official account's QR that binds on follow."""
+    """分享链接落地页（无小程序的品牌）
+
+    A share link: the inviter, and the official account's QR that binds on follow."""
     try:
         page = share_landing(tenant_slug=slug, scene=request.args.get("scene", ""))
     except DomainError as exc:
@@ -53,6 +55,3 @@ def landing(slug: str) -> Response:
                                  product=_product_card(page["product"]), body=body),
                     mimetype="text/html")
 
-
-ROUTES.append(RouteDoc(rule="/s/<slug>", method="GET", summary="分享链接落地页（无小程序的品牌）",
-                       tag="share", auth=None, body=None, query=None, path_params=["slug"]))

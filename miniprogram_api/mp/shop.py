@@ -20,7 +20,10 @@ from backend.members import levels as member_levels
 from backend.members import service as members
 from backend.orders import service as orders
 from backend.payments import service as payments
-from miniprogram_api.http import Body, Query, page_of, route
+from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.more import SandboxPaidOut, StoredPaidOut
+from miniprogram_api.schemas.orders import OrderOut, PrepayOut, ProductBuyerOut, RefundOut
+from miniprogram_api.schemas.suppliers import SubOrderOut
 
 bp = Blueprint("shop", __name__, url_prefix="/api/v1/mp/shop")
 
@@ -79,7 +82,7 @@ def _order_out(order: Any) -> dict[str, Any]:
     return orders.order_view(order, lines)
 
 
-@route(bp, "/products", auth="member", query=ProductPage)
+@route(bp, "/products", auth="member", query=ProductPage, response=Page[ProductBuyerOut])
 def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
     """On-shelf products I may buy, with my prices (from the cache, keyed by the catalog
     version and my pricing: backend/catalog/cache.py)."""
@@ -96,7 +99,8 @@ def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
                                 parts=(level, discount, query.after_id, query.limit), compute=page)
 
 
-@route(bp, "/products/<int:product_id>", auth="member")
+@route(bp, "/products/<int:product_id>", auth="member", response=ProductBuyerOut,
+       errors=("product_not_found",))
 def product(principal: Principal, product_id: int) -> dict[str, Any]:
     """One product with its SKUs at my prices."""
     level, discount = _pricing(principal)
@@ -105,7 +109,8 @@ def product(principal: Principal, product_id: int) -> dict[str, Any]:
     return catalog.product_buyer_view(p, skus, agent_level=level, member_discount=discount)
 
 
-@route(bp, "/orders", method="POST", auth="member", body=OrderIn, status=201)
+@route(bp, "/orders", method="POST", auth="member", body=OrderIn, status=201, response=OrderOut,
+       errors=("authorization_expired", "insufficient_pieces", "out_of_stock", "region_not_authorized", "sku_not_found"))
 def create_order(principal: Principal, body: OrderIn) -> dict[str, Any]:
     """Place an order: the stock is reserved until the payment deadline (an agent's link
     or shop ships from the agent's cloud stock, backend/flows/agent_channel.py)."""
@@ -119,7 +124,7 @@ def create_order(principal: Principal, body: OrderIn) -> dict[str, Any]:
     return _order_out(order)
 
 
-@route(bp, "/orders", auth="member", query=OrderPage)
+@route(bp, "/orders", auth="member", query=OrderPage, response=Page[OrderOut])
 def my_orders(principal: Principal, query: OrderPage) -> dict[str, Any]:
     """My orders, newest first."""
     rows = orders.list_orders(tenant_id=principal.tenant_id, member_id=principal.subject_id, status=query.status,
@@ -128,21 +133,23 @@ def my_orders(principal: Principal, query: OrderPage) -> dict[str, Any]:
     return page_of(rows, lambda o: orders.order_view(o, lines[o.id]), query.limit)
 
 
-@route(bp, "/orders/<int:order_id>", auth="member")
+@route(bp, "/orders/<int:order_id>", auth="member", response=OrderOut, errors=("order_not_found",))
 def my_order(principal: Principal, order_id: int) -> dict[str, Any]:
     """One of my orders."""
     return _order_out(orders.get_order(tenant_id=principal.tenant_id, order_id=order_id,
                                        member_id=principal.subject_id))
 
 
-@route(bp, "/orders/<int:order_id>/shipments", auth="member")
+@route(bp, "/orders/<int:order_id>/shipments", auth="member", response=Items[SubOrderOut],
+       errors=("order_not_found",))
 def my_shipments(principal: Principal, order_id: int) -> dict[str, Any]:
     """The parcels of my order: one per supplier, each with its logistics company and number."""
     order = orders.get_order(tenant_id=principal.tenant_id, order_id=order_id, member_id=principal.subject_id)
-    return {"items": supplier_flows.order_sub_orders(tenant_id=principal.tenant_id, order_id=order.id)}
+    return Items[SubOrderOut](items=supplier_flows.order_sub_orders(tenant_id=principal.tenant_id, order_id=order.id))
 
 
-@route(bp, "/orders/<int:order_id>/prepay", method="POST", auth="member")
+@route(bp, "/orders/<int:order_id>/prepay", method="POST", auth="member", response=PrepayOut,
+       errors=("order_not_found", "order_state_conflict"))
 def prepay(principal: Principal, order_id: int) -> dict[str, Any]:
     """The parameters for wx.requestPayment."""
     return payments.prepay(tenant_id=principal.tenant_id, member_id=principal.subject_id, order_id=order_id,
@@ -154,14 +161,16 @@ class StoredPayIn(Body):
                                    description="用余额支付的金额（分）；不填为全部应付金额，其余再用微信支付")
 
 
-@route(bp, "/orders/<int:order_id>/pay-stored", method="POST", auth="member", body=StoredPayIn)
+@route(bp, "/orders/<int:order_id>/pay-stored", method="POST", auth="member", body=StoredPayIn,
+       response=StoredPaidOut, errors=("insufficient_balance", "order_state_conflict"))
 def pay_stored(principal: Principal, order_id: int, body: StoredPayIn) -> dict[str, Any]:
     """Pay my unpaid order with stored value, in whole or in part (before wx.requestPayment)."""
     return payment_methods.pay_with_stored_value(tenant_id=principal.tenant_id, member_id=principal.subject_id,
                                                  order_id=order_id, amount_fen=body.amount_fen, now=utcnow())
 
 
-@route(bp, "/orders/<int:order_id>/cancel", method="POST", auth="member")
+@route(bp, "/orders/<int:order_id>/cancel", method="POST", auth="member", response=OrderOut,
+       errors=("order_not_found",))
 def cancel(principal: Principal, order_id: int) -> dict[str, Any]:
     """Cancel my unpaid order."""
     order = payments.cancel_unpaid(tenant_id=principal.tenant_id, order_id=order_id, now=utcnow(),
@@ -169,7 +178,8 @@ def cancel(principal: Principal, order_id: int) -> dict[str, Any]:
     return _order_out(order)
 
 
-@route(bp, "/orders/<int:order_id>/receive", method="POST", auth="member")
+@route(bp, "/orders/<int:order_id>/receive", method="POST", auth="member", response=OrderOut,
+       errors=("order_not_found",))
 def receive(principal: Principal, order_id: int) -> dict[str, Any]:
     """Confirm I received my order."""
     order = orders.confirm_receipt(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -177,7 +187,8 @@ def receive(principal: Principal, order_id: int) -> dict[str, Any]:
     return _order_out(order)
 
 
-@route(bp, "/orders/<int:order_id>/refunds", method="POST", auth="member", body=RefundIn, status=201)
+@route(bp, "/orders/<int:order_id>/refunds", method="POST", auth="member", body=RefundIn, status=201,
+       response=RefundOut, errors=("order_not_found", "restock_not_refundable"))
 def request_refund(principal: Principal, order_id: int, body: RefundIn) -> dict[str, Any]:
     """Ask for a refund of one line or of the whole order."""
     refund = payments.request_refund(tenant_id=principal.tenant_id, member_id=principal.subject_id,
@@ -186,15 +197,15 @@ def request_refund(principal: Principal, order_id: int, body: RefundIn) -> dict[
     return orders.refund_view(refund)
 
 
-@route(bp, "/orders/<int:order_id>/refunds", auth="member")
-def my_refunds(principal: Principal, order_id: int) -> dict[str, Any]:
+@route(bp, "/orders/<int:order_id>/refunds", auth="member", response=Items[RefundOut],
+       errors=("order_not_found",))
+def my_refunds(principal: Principal, order_id: int) -> Items[RefundOut]:
     """The refunds of one of my orders."""
     order = orders.get_order(tenant_id=principal.tenant_id, order_id=order_id, member_id=principal.subject_id)
-    return {"items": [orders.refund_view(r) for r in orders.list_refunds(tenant_id=principal.tenant_id,
-                                                                        order_id=order.id)]}
-
-
-@route(bp, "/orders/<int:order_id>/sandbox-pay", method="POST", auth="member")
+    refunds = orders.list_refunds(tenant_id=principal.tenant_id, order_id=order.id)
+    return Items[RefundOut](items=[orders.refund_view(r) for r in refunds])
+@route(bp, "/orders/<int:order_id>/sandbox-pay", method="POST", auth="member", response=SandboxPaidOut,
+       errors=("order_not_found",))
 def sandbox_pay(principal: Principal, order_id: int) -> dict[str, Any]:
     """Sandbox mode only (the H5 shop outside WeChat): pay my order as wx.requestPayment
     would; the order turns paid when the sandbox's signed notification arrives."""

@@ -12,6 +12,7 @@ from backend.analytics import service as analytics
 from backend.auth.tokens import Principal
 from backend.db import utcnow
 from miniprogram_api.http import Query, route
+from miniprogram_api.schemas.more import PlatformLoadOut
 
 bp = Blueprint("platform_load", __name__, url_prefix="/api/v1/platform")
 
@@ -21,7 +22,7 @@ class LoadQuery(Query):
     limit: int = Field(50, ge=1, le=500)
 
 
-@route(bp, "/load", auth="platform", query=LoadQuery)
+@route(bp, "/load", auth="platform", query=LoadQuery, response=PlatformLoadOut)
 def load(principal: Principal, query: LoadQuery) -> dict[str, Any]:
     """Orders, sales, new members and bindings per tenant on a China day (default today),
     busiest first, with the platform's totals."""

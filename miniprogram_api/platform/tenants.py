@@ -12,7 +12,8 @@ from backend.db import after_commit
 from backend.flows import onboarding
 from backend.tenants import service as tenants
 from backend.wechat.service import forget_pay_credentials
-from miniprogram_api.http import Body, Query, route
+from miniprogram_api.http import Body, Page, Query, page_of, route
+from miniprogram_api.schemas.members import TenantOut
 
 bp = Blueprint("platform", __name__, url_prefix="/api/v1/platform")
 
@@ -55,7 +56,8 @@ class TenantPage(Query):
     limit: int = Field(50, ge=1, le=200)
 
 
-@route(bp, "/tenants", method="POST", auth="platform", body=TenantIn, status=201)
+@route(bp, "/tenants", method="POST", auth="platform", body=TenantIn, status=201, response=TenantOut,
+       errors=("tenant_slug_taken",))
 def create_tenant(principal: Principal, body: TenantIn) -> dict[str, Any]:
     """Create a brand (tenant), optionally with its boss account."""
     creds = body.credentials.model_dump(exclude_none=True) if body.credentials else {}
@@ -65,15 +67,15 @@ def create_tenant(principal: Principal, body: TenantIn) -> dict[str, Any]:
     return tenants.public_view(tenant)
 
 
-@route(bp, "/tenants", auth="platform", query=TenantPage)
+@route(bp, "/tenants", auth="platform", query=TenantPage, response=Page[TenantOut])
 def list_tenants(principal: Principal, query: TenantPage) -> dict[str, Any]:
     """List brands."""
     items = tenants.list_tenants(limit=query.limit, after_id=query.after_id)
-    return {"items": [tenants.public_view(t) for t in items],
-            "next_cursor": items[-1].id if len(items) == query.limit else None}
+    return page_of(items, tenants.public_view, query.limit)
 
 
-@route(bp, "/tenants/<int:tenant_id>/credentials", method="PUT", auth="platform", body=Credentials)
+@route(bp, "/tenants/<int:tenant_id>/credentials", method="PUT", auth="platform", body=Credentials,
+       response=TenantOut, errors=("tenant_not_found",))
 def put_credentials(principal: Principal, body: Credentials, tenant_id: int) -> dict[str, Any]:
     """Set some of a brand's WeChat credentials (secrets are never returned)."""
     tenant = tenants.update_credentials(tenant_id=tenant_id,

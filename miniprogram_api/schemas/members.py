@@ -1,0 +1,107 @@
+"""Members, tenants, staff and the audit trail as the API shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from miniprogram_api.http import Out, Timestamp
+
+
+class TeamCounts(Out):
+    total: int
+    level1: int
+    level2: int
+    level3: int
+
+
+class MemberOut(Out):
+    """A member as others see them."""
+
+    id: int
+    nickname: str
+    avatar_url: str
+    invite_code: str
+    promoter_status: str
+    promoter_tier: str
+    agent_level: str | None
+    member_level: int
+    depth: int
+
+
+class MemberPrivateOut(MemberOut):
+    """A member as they (or an operator) see themselves."""
+
+    parent_id: int | None
+    bound_at: Timestamp | None
+    pending_parent_id: int | None
+    phone: str | None
+    status: str
+    team: TeamCounts
+
+
+class MemberMeOut(MemberPrivateOut):
+    follow_pending: bool
+
+
+class MemberDetailOut(MemberPrivateOut):
+    upline: list[MemberOut]
+
+
+class MemberLoginOut(Out):
+    token: str
+    member: MemberPrivateOut
+
+
+class BindOut(Out):
+    status: str
+    parent_id: int | None
+
+
+class OaQrcodeOut(Out):
+    scene: str
+    ticket: str
+    url: str
+    image_url: str
+
+
+class TenantOut(Out):
+    id: int
+    slug: str
+    name: str
+    status: str
+    mp_appid: str | None
+    oa_appid: str | None
+    pay_mchid: str | None
+    wecom_corpid: str | None
+    bind_on: str
+    bind_expire_days: int | None
+    allow_rebind: bool
+    promoter_mode: str
+    promoter_condition: dict[str, Any] | None
+    has_secrets: list[str]
+    created_at: Timestamp
+
+
+class StaffOut(Out):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    status: str
+    member_id: int | None
+
+
+class StaffLoginOut(Out):
+    token: str
+    staff: StaffOut
+
+
+class AuditOut(Out):
+    id: int
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    before: Any
+    after: Any
+    at: Timestamp
