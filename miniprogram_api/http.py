@@ -444,6 +444,8 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
         raise ValueError(f"unknown rate limit {limit!r}")
     if roles is not None:
         raise TypeError(f"{rule}: roles= is gone; who may call a route is backend/auth/policy.py")
+    if query is not None and issubclass(query, Out):
+        raise TypeError(f"{rule}: query= takes a Query model, not a response model ({query.__name__})")
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         full_rule = (bp.url_prefix or "") + rule

@@ -247,7 +247,7 @@ def member_stock(principal: Principal, member_id: int) -> dict[str, Any]:
     return Items[StockLine](items=[StockLine(sku_id=s, pieces=n) for s, n in stock.items()])
 
 
-@route(bp, "/restocks", auth="staff", query=Page, response=Page[RestockOut])
+@route(bp, "/restocks", auth="staff", query=PageQuery, response=Page[RestockOut])
 def restocks(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """Every restock, newest first."""
     rows = warehouse.list_restocks(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)

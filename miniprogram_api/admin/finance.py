@@ -210,7 +210,8 @@ def _xlsx(data: bytes, filename: str) -> Response:
 
 
 @route(bp, "/admin/finance/members/<int:member_id>/statement.xlsx", auth="staff", query=RangeQuery, raw=True,
-       content="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+       content="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+       errors=("member_not_found",))
 def member_statement_xlsx(principal: Principal, query: RangeQuery, member_id: int) -> Response:
     """A member's statement as an Excel workbook, oldest first."""
     return _xlsx(statements.member_statement_xlsx(tenant_id=principal.tenant_id, member_id=member_id,

@@ -99,7 +99,8 @@ def create_coupon(principal: Principal, body: CouponIn) -> dict[str, Any]:
                                used=0)
 
 
-@route(bp, "/coupons/<int:coupon_id>/status", method="POST", auth="staff", body=StatusIn, response=CouponOut)
+@route(bp, "/coupons/<int:coupon_id>/status", method="POST", auth="staff", body=StatusIn, response=CouponOut,
+       errors=("coupon_not_found",))
 def coupon_status(principal: Principal, coupon_id: int, body: StatusIn) -> dict[str, Any]:
     """Stop issuing a coupon, or resume."""
     return coupons.coupon_view(coupons.set_coupon_status(tenant_id=principal.tenant_id, coupon_id=coupon_id,
@@ -182,7 +183,7 @@ def create_task(principal: Principal, body: TaskIn) -> dict[str, Any]:
 
 
 @route(bp, "/points-tasks/<int:task_id>/status", method="POST", auth="staff", body=StatusIn,
-       response=PointsTaskAdminOut)
+       response=PointsTaskAdminOut, errors=("points_task_not_found",))
 def task_status(principal: Principal, task_id: int, body: StatusIn) -> dict[str, Any]:
     """End a task or reopen it."""
     return points.task_view(points.set_task_status(tenant_id=principal.tenant_id, task_id=task_id,
@@ -225,7 +226,8 @@ def list_campaigns(principal: Principal, query: CouponPage) -> dict[str, Any]:
     return page_of(rows, lambda c: CampaignAdminOut(**groups.campaign_view(c), groups=stats[c.id]), query.limit)
 
 
-@route(bp, "/group-campaigns", method="POST", auth="staff", body=CampaignIn, status=201, response=CampaignOut)
+@route(bp, "/group-campaigns", method="POST", auth="staff", body=CampaignIn, status=201, response=CampaignOut,
+       errors=("sku_not_found",))
 def create_campaign(principal: Principal, body: CampaignIn) -> dict[str, Any]:
     """Create a group-buy campaign (拼团): a SKU, the group price, size and time limit."""
     spec = groups.CampaignSpec(
@@ -238,7 +240,7 @@ def create_campaign(principal: Principal, body: CampaignIn) -> dict[str, Any]:
 
 
 @route(bp, "/group-campaigns/<int:campaign_id>/status", method="POST", auth="staff", body=StatusIn,
-       response=CampaignOut)
+       response=CampaignOut, errors=("group_campaign_not_found",))
 def campaign_status(principal: Principal, campaign_id: int, body: StatusIn) -> dict[str, Any]:
     """Stop a campaign (forming groups run their course) or resume it."""
     return groups.campaign_view(groups.set_campaign_status(tenant_id=principal.tenant_id, campaign_id=campaign_id,

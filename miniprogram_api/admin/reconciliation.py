@@ -37,7 +37,7 @@ class ResolveIn(Body):
     resolution: str = Field(min_length=1, max_length=200)
 
 
-@route(bp, "/runs", auth="staff", query=Page, response=Page[ReconRunOut])
+@route(bp, "/runs", auth="staff", query=PageQuery, response=Page[ReconRunOut])
 def runs(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """Reconciled days, newest first (matched, differences or failed)."""
     rows = recon.list_runs(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)

@@ -317,7 +317,7 @@ def approve_refund(principal: Principal, refund_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/refunds/<int:refund_id>/reject", method="POST", auth="supplier", body=RejectIn,
-       response=RefundOut)
+       response=RefundOut, errors=("refund_not_found",))
 def reject_refund(principal: Principal, refund_id: int, body: RejectIn) -> dict[str, Any]:
     """Reject a buyer's after-sales request on my lines, with the reason."""
     return supplier_flows.decide_refund(tenant_id=principal.tenant_id, supplier_id=_me(principal).id,

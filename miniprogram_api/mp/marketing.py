@@ -108,7 +108,7 @@ def my_coupons(principal: Principal, query: MyCouponsQuery) -> dict[str, Any]:
 
 
 @route(bp, "/checkout/quote", method="POST", auth="member", body=QuoteIn, response=QuoteOut,
-       errors=("product_off_shelf",))
+       errors=("product_off_shelf", "sku_not_found"))
 def quote(principal: Principal, body: QuoteIn) -> dict[str, Any]:
     """What an order would cost me: my coupons (usable or why not), the best picked."""
     return checkout.quote(tenant_id=principal.tenant_id, member_id=principal.subject_id, items=_items(body),
@@ -116,7 +116,7 @@ def quote(principal: Principal, body: QuoteIn) -> dict[str, Any]:
 
 
 @route(bp, "/checkout/orders", method="POST", auth="member", body=CheckoutIn, status=201,
-       response=CheckoutOrderOut, errors=("coupon_not_usable", "insufficient_points", "points_over_cap", "product_off_shelf"))
+       response=CheckoutOrderOut, errors=("coupon_not_usable", "insufficient_points", "points_over_cap", "product_off_shelf", "sku_not_found"))
 def place_order(principal: Principal, body: CheckoutIn) -> dict[str, Any]:
     """Place an order with a coupon; pay it with /shop/orders/<id>/prepay."""
     order = checkout.place_order(
@@ -179,7 +179,7 @@ def complete_task(principal: Principal, task_id: int, body: TaskIn) -> dict[str,
 
 
 @route(bp, "/me/points/transfer", method="POST", auth="member", body=TransferIn, response=PointsTransferOut,
-       errors=("insufficient_points", "invalid_points_transfer"))
+       errors=("insufficient_points", "invalid_points_transfer", "invite_code_unknown"))
 def transfer(principal: Principal, body: TransferIn) -> dict[str, Any]:
     """Give points to another member (积分转赠), once per client_token."""
     return points.transfer_by_invite_code(tenant_id=principal.tenant_id, from_member_id=principal.subject_id,

@@ -162,7 +162,7 @@ class StoredPayIn(Body):
 
 
 @route(bp, "/orders/<int:order_id>/pay-stored", method="POST", auth="member", body=StoredPayIn,
-       response=StoredPaidOut, errors=("insufficient_balance", "order_state_conflict"))
+       response=StoredPaidOut, errors=("insufficient_balance", "order_not_found", "order_state_conflict"))
 def pay_stored(principal: Principal, order_id: int, body: StoredPayIn) -> dict[str, Any]:
     """Pay my unpaid order with stored value, in whole or in part (before wx.requestPayment)."""
     return payment_methods.pay_with_stored_value(tenant_id=principal.tenant_id, member_id=principal.subject_id,

@@ -80,7 +80,7 @@ def my_statement(principal: Principal, query: StatementQuery) -> dict[str, Any]:
 
 @route(bp, "/mp/wallet/withdrawals", method="POST", auth="member", body=WithdrawIn, status=201,
        limit="withdraw_member", response=WithdrawalOut,
-       errors=("insufficient_balance", "payee_name_required", "rate_limited"))
+       errors=("insufficient_balance", "payee_name_required", "rate_limited", "withdraw_below_minimum"))
 def withdraw(principal: Principal, body: WithdrawIn) -> dict[str, Any]:
     """Apply to withdraw to WeChat change; 409 insufficient_balance beyond the available balance."""
     w = wd.apply_withdrawal(tenant_id=principal.tenant_id, member_id=principal.subject_id,
