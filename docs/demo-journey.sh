@@ -72,12 +72,12 @@ echo "withdrawable ${AVAILABLE0} -> ${AVAILABLE1} fen"
 
 step "9. 爱丽丝 withdraws 10 yuan: below 50 yuan it is paid at once by merchant transfer"
 W=$(post "$API/api/v1/mp/wallet/withdrawals" "${A[@]}" -d '{"amount_fen":1000}' | json 'd["id"]')
-for i in $(seq 120); do
+for i in $(seq 240); do
   WSTATUS=$(get "$API/api/v1/mp/wallet/withdrawals/$W" "${A[@]}" | json 'd["status"]')
   [[ $WSTATUS == paid ]] && break
   # WeChat Pay retries a notification the product did not take a few times, then stops;
   # the console's "投递待处理的支付通知" sends what is still pending.
-  (( i % 40 == 0 )) && post "$SANDBOX/sandbox/controls/deliver_pending" -d '{}' >/dev/null
+  (( i % 20 == 0 )) && post "$SANDBOX/sandbox/controls/deliver_pending" -d '{}' >/dev/null
   sleep 0.5
 done
 echo "withdrawal $W is $WSTATUS"
