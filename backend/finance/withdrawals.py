@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.audit.service import record_audit
 from backend.bulk import insert_ignore
-from backend.db import after_commit, newest_first, run_in_unit_of_work, utcnow
+from backend.db import after_commit, expire_loaded, newest_first, run_in_unit_of_work, utcnow
 from backend.extensions import db
 from backend.finance.errors import (
     DuplicateRequest,
@@ -248,6 +248,18 @@ def on_transfer_bill(*, tenant_id: int, bill: Any, now: datetime) -> str:
         return "mismatch"
     if w.status not in ("approved", "paying"):
         return "duplicate"
+    if bill.state not in ("SUCCESS", "FAIL", "CANCELLED"):
+        # Still waiting: a guarded UPDATE, so an answer read before a racing final
+        # notification committed can never write "paying" over "paid" (SQLite has no row
+        # locks, and the sandbox may confirm while the creation call is in flight).
+        done = db.session.execute(
+            update(Withdrawal).where(Withdrawal.id == w.id, Withdrawal.status.in_(("approved", "paying")))
+            .values(status="paying", transfer_state=bill.state, updated_at=now,
+                    transfer_bill_no=bill.transfer_bill_no or w.transfer_bill_no,
+                    package_info=bill.package_info or w.package_info)
+            .execution_options(synchronize_session=False)).rowcount
+        expire_loaded(Withdrawal, [w.id])
+        return "paying" if done else "duplicate"
     w.transfer_bill_no = bill.transfer_bill_no or w.transfer_bill_no
     w.transfer_state, w.updated_at = bill.state, now
     if bill.state == "SUCCESS":
@@ -264,10 +276,7 @@ def on_transfer_bill(*, tenant_id: int, bill: Any, now: datetime) -> str:
         w.status, w.fail_reason, w.package_info = "failed", reason, None
         _tell_member(tenant_id, w, now, reason)
         return "failed"
-    w.status = "paying"
-    if bill.package_info:
-        w.package_info = bill.package_info
-    return "paying"
+    raise AssertionError(f"unhandled transfer state {bill.state}")  # the states above are all
 
 
 def _fail_refused(tenant_id: int, withdrawal_id: int, reason: str, now: datetime) -> str:

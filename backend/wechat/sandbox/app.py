@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -25,6 +26,17 @@ from backend.wechat.v3crypto import parse_authorization, rsa_oaep_decrypt, verif
 _SCENE_RE = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
 _OUT_NO_RE = re.compile(r"^[0-9A-Za-z_\-|*]{6,32}$")
 _BILL_NO_RE = re.compile(r"^[0-9A-Za-z]{5,32}$")
+
+
+AUTO_CONFIRM_DELAY_SECONDS = 0.5  # auto_settle: how long the "payee" takes to confirm a transfer
+
+
+def _confirm_later(sb: Sandbox, out_bill_no: str, mchid: str) -> None:
+    """auto_settle's payee confirming a transfer, after the merchant got its answer."""
+    try:
+        sb.confirm_transfer(out_bill_no, mchid=mchid)
+    except Exception:  # noqa: BLE001 — confirmed or failed meanwhile by a control: nothing to do
+        pass
 
 
 def _err(errcode: int, errmsg: str, status: int = 200) -> Response:
@@ -774,7 +786,11 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
         # waiting (the merchant's first call timed out) confirms it too, as a payee who
         # opens the confirmation later would; a finished one is left as it is.
         if sb.auto_settle and t.notify_url and t.state not in ("SUCCESS", "FAIL", "CANCELLED"):
-            sb.confirm_transfer(t.out_bill_no, mchid=keys.mchid)
+            # The payee confirms a moment later, as in WeChat (after this answer reached
+            # the merchant), not while the merchant's call is still in flight.
+            timer = threading.Timer(AUTO_CONFIRM_DELAY_SECONDS, _confirm_later, args=(sb, t.out_bill_no, keys.mchid))
+            timer.daemon = True
+            timer.start()
         return pay_reply(keys, 200, answer)
 
     @app.get("/mch/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/<out_bill_no>")
