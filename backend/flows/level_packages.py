@@ -14,6 +14,7 @@ from backend.events import listen
 from backend.finance import service as finance
 from backend.orders import service as orders
 from backend.rewards import service as rewards
+from backend.rewards.errors import NoActivePlan
 
 
 def _granted(tenant_id: int, product_ids: Sequence[int]) -> dict[int, str]:
@@ -29,7 +30,10 @@ def grant_bought_levels(*, tenant_id: int, order_ids: Sequence[int], now: dateti
     granting = _granted(tenant_id, sorted({ln.product_id for ls in lines.values() for ln in ls}))
     if not granting:
         return
-    plan = rewards.get_active_plan(tenant_id=tenant_id)
+    try:
+        plan = rewards.get_active_plan(tenant_id=tenant_id)
+    except NoActivePlan:  # no plan, no levels to grant: the payment itself stands
+        return
     order_of = plan.level_order
     paid = orders.orders_by_ids(tenant_id=tenant_id, order_ids=order_ids)
     for order_id, order_lines in sorted(lines.items()):

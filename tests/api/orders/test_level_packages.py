@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from backend.members import service as members
+from backend.orders import service as orders_service
 from backend.rewards import service as rewards
 from tests.orders_factories import OrdersFactory
 
@@ -77,3 +78,14 @@ def test_a_package_for_a_level_the_plan_lacks_is_refused(client: Any, factory: A
     resp = client.post(f"{BASE}/products", headers=boss, json={
         "name": "礼包", "grants_level": "l9", "skus": [{"name": "礼包", "price_fen": 100, "stock": 1}]})
     assert resp.status_code == 400 and resp.json["details"][0]["field"] == "grants_level"
+
+
+def test_a_package_bought_while_the_tenant_has_no_plan_is_just_a_purchase(
+        client: Any, factory: Any, orders: OrdersFactory) -> None:
+    tenant = factory.tenant()  # no reward plan: no level keys to check against, none to grant
+    boss = factory.staff_headers(factory.staff(tenant, "boss"))
+    _, sku = _package(client, boss, "l2")
+    buyer = factory.member(tenant)
+    order = orders.paid_order(tenant, buyer, [(sku, 1)])
+    assert orders_service.get_order(tenant_id=tenant.id, order_id=order.id).status == "paid"
+    assert _level(tenant, buyer) is None
