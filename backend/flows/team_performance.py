@@ -14,12 +14,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from backend.db import run_in_unit_of_work
+from backend.flows.tenant_pass import each_active_tenant
 from backend.members import service as members
 from backend.orders import service as orders
 from backend.rewards import service as rewards
 from backend.rewards.engine import AgentTeam
 from backend.rewards.errors import NoActivePlan
-from backend.tenants import service as tenants
 from backend.types import CHINA_TZ, china_day  # noqa: F401  (re-exported)
 
 CHINA = CHINA_TZ
@@ -79,13 +79,4 @@ def record_month(*, tenant_id: int, now: datetime) -> int:
 def record_all(*, now: datetime) -> int:
     """Every active tenant's last month, each tenant in a unit of work of its own;
     returns how many bonus lines were recorded."""
-    done, after = 0, 0
-    while True:
-        page = run_in_unit_of_work(lambda a=after: [(t.id, t.status) for t in tenants.list_tenants(
-            after_id=a, limit=100)])
-        for tenant_id, status in page:
-            if status == "active":
-                done += run_in_unit_of_work(lambda t=tenant_id: record_month(tenant_id=t, now=now))
-        if len(page) < 100:
-            return done
-        after = page[-1][0]
+    return each_active_tenant(lambda t: run_in_unit_of_work(lambda: record_month(tenant_id=t, now=now)))

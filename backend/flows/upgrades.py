@@ -28,6 +28,7 @@ from backend.db import run_in_unit_of_work
 from backend.events import listen
 from backend.extensions import get_redis
 from backend.finance import service as finance
+from backend.flows.tenant_pass import each_active_tenant
 from backend.members import service as members
 from backend.notifications.service import enqueue_alert
 from backend.orders import service as orders
@@ -44,7 +45,6 @@ from backend.rewards.conditions import (
 )
 from backend.rewards.errors import NoActivePlan
 from backend.rewards.plan import Plan
-from backend.tenants import service as tenants
 
 DIRTY_KEY = "siyu:upgrades:dirty"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -286,13 +286,4 @@ def upgrade_marked(*, now: datetime, limit: int = 20) -> int:
 
 def upgrade_all(*, now: datetime) -> int:
     """A pass over every active tenant."""
-    moved, after = 0, 0
-    while True:
-        page = run_in_unit_of_work(lambda a=after: [(t.id, t.status) for t in tenants.list_tenants(
-            after_id=a, limit=100)])
-        for tenant_id, status in page:
-            if status == "active":
-                moved += upgrade_tenant(tenant_id=tenant_id, now=now)
-        if len(page) < 100:
-            return moved
-        after = page[-1][0]
+    return each_active_tenant(lambda t: upgrade_tenant(tenant_id=t, now=now))
