@@ -755,7 +755,9 @@ def buyer_totals(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, Buye
     if not ids:
         return out
     counts = db.session.execute(
-        select(Order.member_id, func.count(), func.sum(Order.paid_fen - Order.refunded_fen))
+        # what the buyer paid however it paid (WeChat Pay, stored value, offline), less refunds
+        select(Order.member_id, func.count(),
+               func.sum(Order.paid_fen + Order.stored_fen + Order.offline_fen - Order.refunded_fen))
         .where(Order.tenant_id == tenant_id, Order.member_id.in_(ids),
                Order.status.in_(BOUGHT_STATUSES)).group_by(Order.member_id)).all()
     products: dict[int, set[int]] = {m: set() for m in ids}
