@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 import backend.flows  # noqa: F401  (registers the flows' listeners for what domains announce)
+from backend import returning
 from backend.cli import register_cli
 from backend.config import INSTANCE_DIR, Settings, load_settings
 from backend.errors import DomainError
@@ -43,6 +44,9 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     redis_holder.init_app(settings.redis_url)
     if settings.database_url.startswith("sqlite"):
         _sqlite_pragmas(app)
+    if settings.db_returning == "off" and settings.database_url.startswith("mysql"):  # SQLite has it
+        with app.app_context():
+            returning.forbid(db.engine)
     _register_errors(app)
     _observe_requests(app)
     _security_headers(app, settings)

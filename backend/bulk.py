@@ -17,7 +17,10 @@ rendered straight into the VALUES list:
   in the data is data.
 
 RETURNING rows come back through the columns' result processing. Only MariaDB takes
-this path; elsewhere (SQLite) the same call is a normal SQLAlchemy insert.
+this path; elsewhere (SQLite) the same call is a normal SQLAlchemy insert. On a server
+without RETURNING (MySQL 8, TiDB; `DB_RETURNING=off`, backend/returning.py) a call that
+asks for it inserts row by row, takes each new row's id from `cursor.lastrowid`, and
+reads the asked-for columns of those rows back in one SELECT.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Table, insert
+from sqlalchemy import Column, Table, insert, select
 
+from backend import returning as returning_support
 from backend.extensions import db
 
 CHUNK_ROWS = 2000  # rows per statement: far below max_allowed_packet for these tables
@@ -80,6 +84,8 @@ def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]], *, ignore: bool
             f"({', '.join(quote(n) for n in names)}) VALUES ")
     key = quote(table.primary_key.columns[0].name)
     tail = f" ON DUPLICATE KEY UPDATE {key} = {key}" if keep_existing else ""
+    if returning and not returning_support.supported(dialect):
+        return _insert_each(connection, table, rows, own, defaults_sql, head, tail, escape, returning)
     if returning:
         tail += f" RETURNING {', '.join(quote(c.name) for c in returning)}"
     result_processors = [c.type.result_processor(dialect, None) for c in returning]
@@ -94,6 +100,27 @@ def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]], *, ignore: bool
                 out.append(tuple(p(v) if p is not None else v
                                  for v, p in zip(raw, result_processors, strict=True)))
     return out
+
+
+def _insert_each(connection: Any, table: Table, rows: Sequence[Mapping[str, Any]], own: Any,
+                 defaults_sql: str, head: str, tail: str, escape: Any,
+                 returning: Sequence[Column[Any]]) -> list[tuple[Any, ...]]:
+    """The RETURNING fallback: one INSERT per row; a row that went in (rowcount 1; an
+    IGNOREd one reports 0) has its id in lastrowid, and the asked-for columns of the new
+    rows come back in one SELECT, in insertion order, as RETURNING would give them."""
+    pk = table.primary_key.columns[0]
+    new_ids: list[Any] = []
+    for row in rows:
+        sql = head + "(" + ", ".join([_literal(row[name], process, escape) for name, process in own]) \
+            + defaults_sql + ")" + tail
+        result = connection.exec_driver_sql(sql, execution_options={"no_parameters": True})
+        if result.rowcount == 1:  # ON DUPLICATE KEY UPDATE of the key to itself reports 0 too
+            new_ids.append(row[pk.name] if pk.name in row else result.lastrowid)
+    if not new_ids:
+        return []
+    found = {r[0]: tuple(r[1:]) for r in connection.execute(
+        select(pk, *returning).where(pk.in_(new_ids)))}
+    return [found[i] for i in new_ids]
 
 
 def _literal(value: Any, process: Any, escape: Any) -> str:

@@ -44,6 +44,9 @@ class Settings:
     # the payment commits, or "worker" (the scheduler drains it in batches; for volume).
     paid_followup: str = "inline"
     oa_inbox: str = "inline"  # OA follow events: bound in the request, or by the worker
+    # INSERT … RETURNING: "auto" uses it where the server has it (MariaDB ≥ 10.5, SQLite);
+    # "off" never sends it, as MySQL 8 and TiDB require (backend/returning.py; MySQL URLs only).
+    db_returning: str = "auto"
     # Which of the three keys came from the environment rather than a dev default.
     explicit_keys: frozenset[str] = frozenset()
     # Rate limits by name (backend/ratelimit.py lists them and their defaults);
@@ -108,6 +111,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5080"),
         paid_followup=env.get("PAID_FOLLOWUP", "inline"),
         oa_inbox=env.get("OA_INBOX", "inline"),
+        db_returning=env.get("DB_RETURNING", "auto"),
         explicit_keys=explicit,
         rate_limits=_parse_rate_limits(env.get("RATE_LIMITS", "")),
         metrics_token=env.get("METRICS_TOKEN") or None,
@@ -181,6 +185,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("PAID_FOLLOWUP must be 'inline' or 'worker'")
     if s.oa_inbox not in {"inline", "worker"}:
         raise ConfigError("OA_INBOX must be 'inline' or 'worker'")
+    if s.db_returning not in {"auto", "off"}:
+        raise ConfigError("DB_RETURNING must be 'auto' or 'off'")
     if s.token_ttl_seconds <= 0:
         raise ConfigError("TOKEN_TTL_SECONDS must be positive")
     if s.env not in {"development", "production"}:

@@ -106,3 +106,73 @@ def test_many_rows_go_in_chunks(table, monkeypatch):
     with unit_of_work():
         returned = bulk.insert_rows(table, rows, returning=[table.c.k])
     assert [r[0] for r in returned] == [r["k"] for r in rows] and len(_stored("z")) == 10
+
+
+@pytest.fixture()
+def without_returning(table: Any) -> Any:
+    """The engine as on MySQL 8 / TiDB: no RETURNING (backend/returning.py)."""
+    if db.engine.dialect.name != "mysql":
+        pytest.skip("the row-by-row fallback is for MySQL-protocol servers")
+    dialect = db.engine.dialect
+    saved = dialect.insert_returning
+    dialect.insert_returning = False
+    yield table
+    dialect.insert_returning = saved
+
+
+def test_without_returning_rows_and_answers_are_the_same(without_returning):
+    table = without_returning
+    with unit_of_work():
+        db.session.execute(insert(table), _rows("orm"))
+        returned = bulk.insert_rows(table, _rows("bulk"), returning=[table.c.k, table.c.rate, table.c.status])
+        first = bulk.insert_rows(table, _rows("x")[:3], ignore=True, returning=[table.c.id, table.c.k])
+        again = bulk.insert_rows(table, _rows("x")[:5], ignore=True, returning=[table.c.id, table.c.k])
+    assert _stored("bulk") == _stored("orm")
+    assert [r[0] for r in returned] == [f"k{i}" for i in range(len(AWKWARD))]
+    assert returned[0][1] == Decimal("0.3") and {r[2] for r in returned} == {"pending"}
+    # Only the new rows come back, with their real ids, in insertion order.
+    assert [r[1] for r in first] == ["k0", "k1", "k2"] and [r[1] for r in again] == ["k3", "k4"]
+    ids = dict(db.session.execute(select(table.c.k, table.c.id).where(table.c.batch == "x")).all())
+    assert [r[0] for r in first + again] == [ids[f"k{i}"] for i in range(5)]
+
+
+def test_forbidden_returning_is_refused_and_data_saying_returning_is_not(table):
+    if db.engine.dialect.name != "mysql":
+        pytest.skip("DB_RETURNING=off is for MySQL-protocol servers")
+    from sqlalchemy import create_engine
+
+    from backend.returning import ReturningForbidden, forbid, supported
+
+    engine = create_engine(db.engine.url)
+    forbid(engine)
+    try:
+        with engine.begin() as conn:
+            assert not supported(engine)  # after the first connect, too
+            with pytest.raises(ReturningForbidden):
+                conn.execute(insert(table).values(batch="r", k="k0").returning(table.c.id))
+            conn.exec_driver_sql("INSERT INTO bulk_probe (batch, k, text, status, created_at) "
+                                 "VALUES ('r', 'k1', 'say RETURNING id', 'pending', NOW())")
+            # The ORM-style insert works as on MySQL 8: the new id from lastrowid.
+            result = conn.execute(insert(table).values(batch="r", k="k2", status="pending", created_at=utcnow()))
+            assert result.inserted_primary_key[0] > 0
+    finally:
+        engine.dispose()
+
+
+def test_db_returning_off_turns_it_off_for_the_apps_engine(app):
+    if db.engine.dialect.name != "mysql":
+        pytest.skip("DB_RETURNING=off is for MySQL-protocol servers")
+    from backend.app import create_app
+    from backend.config import ConfigError, load_settings
+    from backend.returning import supported
+
+    url = db.engine.url.render_as_string(hide_password=False)
+    other = create_app(load_settings({"DATABASE_URL": url, "DB_RETURNING": "off"}))
+    with other.app_context():
+        db.session.execute(select(1))  # the first connect, where MariaDB would turn it on
+        assert not supported(db.engine)
+        db.session.remove()
+        db.engine.dispose()
+    assert supported(db.engine)  # this app's engine keeps it
+    with pytest.raises(ConfigError, match="DB_RETURNING"):
+        load_settings({"DB_RETURNING": "sometimes"})
