@@ -85,11 +85,11 @@ def insert_forest(engine, *, tenant_id: int, forest: Forest, first_id: int,
     now = datetime.now(UTC).replace(tzinfo=None)
     cols = ("id, tenant_id, openid, nickname, avatar_url, invite_code, profile_version,"
             " parent_id, grandparent_id, great_grandparent_id, path, depth, team_total, team_l1,"
-            " team_l2, team_l3, bound_at, member_level, promoter_status, promoter_tier,"
+            " team_l2, team_l3, had_team, bound_at, member_level, promoter_status, promoter_tier,"
             " created_at, updated_at")
     mark = "?" if engine.dialect.name == "sqlite" else "%s"
     # Driver-level executemany: PyMySQL folds it into multi-row INSERTs.
-    sql = f"INSERT INTO members ({cols}) VALUES ({', '.join([mark] * 22)})"
+    sql = f"INSERT INTO members ({cols}) VALUES ({', '.join([mark] * 23)})"
 
     def anc(i: int, k: int) -> int | None:
         for _ in range(k):
@@ -105,7 +105,7 @@ def insert_forest(engine, *, tenant_id: int, forest: Forest, first_id: int,
                 rows.append((
                     ids[i], tenant_id, f"bench-{tenant_id}-{i}", f"会员{i}", "", code_list[i], 1,
                     anc(i, 1), anc(i, 2), anc(i, 3), paths[i], forest.depth[i], total[i], l1[i],
-                    l2[i], l3[i], now if par[i] >= 0 else None, 0, "active", "normal", now, now))
+                    l2[i], l3[i], total[i] > 0, now if par[i] >= 0 else None, 0, "active", "normal", now, now))
             with engine.begin() as conn:
                 conn.exec_driver_sql(sql, rows)
             bar.update(len(rows))

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from backend.db import run_in_unit_of_work
 from backend.extensions import db
+from backend.members import counters
 from backend.members import service as members
 
-INTERVALS = {"expire_lapsed_bindings": 300}
+INTERVALS = {"expire_lapsed_bindings": 300, "fold_team_counters": 1.0}
 
 
 def expire_lapsed_bindings(*, now: datetime) -> int:
@@ -18,3 +19,15 @@ def expire_lapsed_bindings(*, now: datetime) -> int:
     db.session.rollback()
     return sum(run_in_unit_of_work(lambda t=t, m=m: members.expire_binding(
         tenant_id=t, member_id=m, now=now)) for t, m in due)
+
+
+def fold_team_counters(*, now: datetime) -> int:
+    """Fold the team-counter deltas bindings appended into the members' rows, a batch
+    per unit of work while batches come back full (reads are exact either way: they add
+    what is pending); returns how many deltas were folded."""
+    total = 0
+    while True:
+        done = run_in_unit_of_work(members.fold_team_counters)
+        total += done
+        if done < counters.FOLD_BATCH:
+            return total

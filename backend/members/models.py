@@ -6,8 +6,11 @@ walks a subtree (a tenant may hold millions of members):
   row, the whole team as an index range scan on a path prefix;
 - `parent_id`, `grandparent_id`, `great_grandparent_id`: team lists per level
   (1/2/3) through their own indexes;
-- `team_total`, `team_l1..l3` counters, maintained on every (un)binding: the team
-  summary is one primary-key read.
+- `team_total`, `team_l1..l3` counters: the team summary is one primary-key read
+  plus the member's pending deltas (`TeamDelta`, backend/members/counters.py). A
+  binding appends one delta row per upline member instead of updating their rows, so
+  concurrent bindings in one big tree never queue on the root's row; a job folds the
+  deltas into these columns.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
@@ -65,6 +69,10 @@ class Member(TenantScoped, Base):
     team_l1: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     team_l2: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     team_l3: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # Set when the first member binds under this one, never cleared: a member without it
+    # has no team, which a move (rebind, expiry) reads from the row under its own lock;
+    # one with it sums its pending deltas by a locking read (backend/members/counters.py).
+    had_team: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false(), nullable=False)
 
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bind_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -152,3 +160,24 @@ class MemberLevel(TenantScoped, Base):
     level: Mapped[int] = mapped_column(Integer, nullable=False)  # 1 … 100
     name: Mapped[str] = mapped_column(String(20), nullable=False)
     discount_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), nullable=False)  # a rate, never money
+
+
+class TeamDelta(TenantScoped, Base):
+    """A change of one member's team counters not yet folded into its row (deferred
+    counters, backend/members/counters.py). Append-only until the fold job adds a batch
+    of them to `members.team_*` and deletes them in the same transaction; a read of the
+    counters is the row plus the sum of its deltas, in one statement."""
+
+    __tablename__ = "member_team_deltas"
+    tenant_id_index = False  # never read by tenant: by member (the index) or in id order
+    __table_args__ = (
+        # Covering: a member's pending sum is read from the index alone.
+        Index("ix_member_team_deltas_member", "member_id", "total", "l1", "l2", "l3"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    total: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    l1: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    l2: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    l3: Mapped[int] = mapped_column(Integer, default=0, nullable=False)

@@ -11,10 +11,10 @@ from sqlalchemy import and_, bindparam, case, func, select, update
 
 from backend.audit.service import record_audit
 from backend.auth.revocation import PrincipalState, forget_principal
-from backend.db import after_commit, expire_loaded
+from backend.db import after_commit, expire_loaded, read_committed
 from backend.events import announce
 from backend.extensions import db
-from backend.members import tree
+from backend.members import counters, tree
 from backend.members.errors import (
     AlreadyBound,
     BindingCycle,
@@ -167,25 +167,39 @@ def bind_by_invite_code(*, tenant_id: int, member_id: int, code: str, now: datet
 
 
 _members = Member.__table__
-_LOCK_IDS = (select(_members.c.id)
-             .where(_members.c.tenant_id == bindparam("tenant_id"), _members.c.id.in_(bindparam("ids", expanding=True)))
-             .order_by(_members.c.id).with_for_update())
+_SHARE_IDS = (select(_members.c.id)
+              .where(_members.c.tenant_id == bindparam("tenant_id"), _members.c.id.in_(bindparam("ids", expanding=True)))
+              .order_by(_members.c.id).with_for_update(read=True))
 
 
-def _lock(tenant_id: int, ids: set[int], *, load: set[int]) -> dict[int, Member]:
-    """Lock rows in ascending id order (one order for every binder: no deadlock cycles)
-    and return the `load` ones as fresh ORM rows (those that exist).
+def _share_upline(tenant_id: int, ids: set[int]) -> None:
+    """Shared locks on an upline, ascending ids, through the ids alone: no ancestor
+    moves (a move locks its member exclusively) until this unit ends, while every other
+    binder under the same upline takes the same shared locks without waiting. Nothing
+    here writes the upline's rows: its counters change through appended deltas."""
+    if ids:
+        db.session.execute(_SHARE_IDS, {"tenant_id": tenant_id, "ids": sorted(ids)}).all()
 
-    The upline is only locked, through its ids: building thirty full ORM rows to hold
-    their locks was most of a binding's Python. The rows to change are then read again
-    under the locks this transaction already holds (no new wait, no new order)."""
-    db.session.execute(_LOCK_IDS, {"tenant_id": tenant_id, "ids": sorted(ids)}).all()
-    if not load:
-        return {}
-    rows = db.session.scalars(
-        select(Member).where(Member.tenant_id == tenant_id, Member.id.in_(sorted(load)))
-        .order_by(Member.id).with_for_update().execution_options(populate_existing=True))
-    return {m.id: m for m in rows}
+
+def _fresh(tenant_id: int, member_id: int, *, exclusive: bool) -> Member | None:
+    """The member's row read again under a lock (shared or exclusive), not from the
+    identity map: what others committed before the lock was granted."""
+    return db.session.scalar(
+        select(Member).where(Member.tenant_id == tenant_id, Member.id == member_id)
+        .with_for_update(read=not exclusive).execution_options(populate_existing=True))
+
+
+def _team_now(member: Member) -> counters.Counts:
+    """The exact team of a member this unit holds exclusively (about to move it).
+
+    Binders below it hold a shared lock on it until they commit, so once the exclusive
+    lock is granted every delta for it is committed. A member that never had a team
+    (the row read under the lock says so) has none; otherwise its pending deltas are
+    summed by a locking read, which sees them whatever this unit's snapshot (rare: a
+    move of a member with a team)."""
+    if not member.had_team:
+        return counters.ZERO
+    return counters.locked_counts(member)
 
 
 def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
@@ -197,12 +211,13 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
         raise SelfBinding()
     tenant = get_tenant(tenant_id=tenant_id)
     probe = get_member(tenant_id=tenant_id, member_id=parent_id)
-    locked = _lock(tenant_id, {member_id, parent_id, *probe.ancestor_ids()}, load={member_id, parent_id})
-    if member_id not in locked:
+    _share_upline(tenant_id, {parent_id, *probe.ancestor_ids()})
+    parent = _fresh(tenant_id, parent_id, exclusive=False)
+    member = _fresh(tenant_id, member_id, exclusive=True)
+    if member is None or parent is None:
         raise MemberNotFound()
-    member, parent = locked[member_id], locked[parent_id]
-    if parent.path != probe.path:  # the parent moved while we locked: lock its new upline
-        _lock(tenant_id, set(parent.ancestor_ids()), load=set())
+    if parent.path != probe.path:  # the parent moved while we locked: hold its new upline
+        _share_upline(tenant_id, set(parent.ancestor_ids()))
     if parent.promoter_status != "active":
         raise ParentNotPromoter()
     if member.id in parse_path(parent.path):
@@ -213,10 +228,12 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
             return BindResult("bound", member.id, parent.id)
         if not tenant.allow_rebind:
             raise AlreadyBound()
+        team = _team_now(member)
+        _share_upline(tenant_id, set(member.ancestor_ids()))
         _end_binding(tenant_id=tenant_id, member=member, now=now, reason="rebind")
-        tree.detach(db.session, member=member)
+        tree.detach(db.session, member=member, team=team)
         member_id, parent_id = member.id, parent.id
-        _attach(tenant, member, parent, source, scene, now)
+        _attach(tenant, member, parent, source, scene, now, team)
         return BindResult("rebound", member_id, parent_id)
 
     if tenant.bind_on == "purchase" and member.last_purchase_at is None:
@@ -226,8 +243,8 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
             member.pending_scene = scene
         return BindResult("pending", member.id, member.pending_parent_id)
 
-    member_id, parent_id = member.id, parent.id  # _attach's counter UPDATE expires parent
-    _attach(tenant, member, parent, source, scene, now)
+    member_id, parent_id = member.id, parent.id
+    _attach(tenant, member, parent, source, scene, now, _team_now(member))
     return BindResult("bound", member_id, parent_id)
 
 
@@ -238,7 +255,7 @@ def _bind_expiry(tenant: Tenant, now: datetime) -> datetime | None:
 
 
 def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: str | None,
-            now: datetime) -> None:
+            now: datetime, team: counters.Counts) -> None:
     # The guard on parent_id makes a racing second binder fail even without row locks
     # (SQLite), so a member can never end with two parents.
     won = db.session.execute(
@@ -246,11 +263,12 @@ def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: 
         .values(parent_id=parent.id).execution_options(synchronize_session=False)).rowcount
     if won != 1:
         raise AlreadyBound()
-    # Plain ids first: the upline's counter UPDATE below expires the parent's ORM row,
-    # and reading parent.id afterwards would reload all of it.
     tenant_id, member_id, parent_id = tenant.id, member.id, parent.id
+    if not parent.had_team:  # its first member: set once (read under the shared lock)
+        db.session.execute(update(Member).where(Member.id == parent_id).values(had_team=True)
+                           .execution_options(synchronize_session=False))
     member.parent_id = None  # the row says parent.id; tree.attach sets it again with the rest
-    tree.attach(db.session, member=member, parent=parent)
+    tree.attach(db.session, member=member, parent=parent, team=team)
     member.bound_at = now
     member.bind_expires_at = _bind_expiry(tenant, now)
     member.pending_parent_id = None
@@ -336,12 +354,15 @@ def upline_ids(path: str) -> list[int]:
 def expire_binding(*, tenant_id: int, member_id: int, now: datetime) -> bool:
     """Unbind one member whose binding lapsed without a purchase (re-checked under the
     locks); True when it was unbound."""
-    member = get_member(tenant_id=tenant_id, member_id=member_id)
-    member = _lock(tenant_id, {member.id, *member.ancestor_ids()}, load={member_id})[member_id]
-    if member.parent_id is None or member.bind_expires_at is None or member.bind_expires_at >= now:
+    probe = get_member(tenant_id=tenant_id, member_id=member_id)
+    _share_upline(tenant_id, set(probe.ancestor_ids()))
+    member = _fresh(tenant_id, member_id, exclusive=True)
+    if member is None or member.parent_id is None or member.bind_expires_at is None or member.bind_expires_at >= now:
         return False
+    if member.path != probe.path:
+        _share_upline(tenant_id, set(member.ancestor_ids()))
     _end_binding(tenant_id=tenant_id, member=member, now=now, reason="expired")
-    tree.detach(db.session, member=member)
+    tree.detach(db.session, member=member, team=_team_now(member))
     member.bind_expires_at = None
     return True
 
@@ -367,10 +388,12 @@ def upline(*, tenant_id: int, member_id: int, limit: int = 30) -> list[Member]:
 
 
 def team_summary(*, tenant_id: int, member_id: int) -> dict[str, int]:
-    """Team size in total and per level 1/2/3, from maintained counters."""
-    m = get_member(tenant_id=tenant_id, member_id=member_id)
-    return {"total": m.team_total, "level1": m.team_l1, "level2": m.team_l2,
-            "level3": m.team_l3}
+    """Team size in total and per level 1/2/3: the maintained counters plus their pending
+    deltas, one statement (backend/members/counters.py)."""
+    found = counters.counts_of(tenant_id=tenant_id, member_ids=[member_id]).get(member_id)
+    if found is None:
+        raise MemberNotFound()
+    return found.view()
 
 
 _LEVEL_COLUMN = {1: Member.parent_id, 2: Member.grandparent_id, 3: Member.great_grandparent_id}
@@ -482,8 +505,15 @@ def bound_total(*, tenant_id: int) -> int:
 
 
 def team_counts(member: Member) -> dict[str, int]:
-    return {"total": member.team_total, "level1": member.team_l1, "level2": member.team_l2,
-            "level3": member.team_l3}
+    """The member's exact team counts (row + pending deltas, one statement)."""
+    return counters.counts_of(tenant_id=member.tenant_id, member_ids=[member.id]).get(
+        member.id, counters.ZERO).view()
+
+
+def fold_team_counters() -> int:
+    """Fold one batch of pending counter deltas into the members' rows (the job)."""
+    read_committed()
+    return counters.fold()
 
 
 

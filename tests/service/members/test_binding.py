@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from backend.db import unit_of_work, utcnow
 from backend.extensions import db
+from backend.members import counters
 from backend.members import service as members
 from backend.members.errors import (
     AlreadyBound,
@@ -36,6 +37,7 @@ def assert_forest_consistent(tenant_id):
             out.append(mid)
         return out
 
+    exact = counters.counts_of(tenant_id=tenant_id, member_ids=list(rows))  # row + pending deltas
     for m in rows.values():
         up = chain(m.id)
         assert m.path == "/" + "".join(f"{i}/" for i in [*reversed(up), m.id]), m.id
@@ -51,8 +53,7 @@ def assert_forest_consistent(tenant_id):
             if d <= 3:
                 levels[d] += 1
             frontier.extend((g, d + 1) for g in children.get(cid, []))
-        assert (m.team_total, m.team_l1, m.team_l2, m.team_l3) == (
-            total, levels[1], levels[2], levels[3]), m.id
+        assert exact[m.id] == (total, levels[1], levels[2], levels[3]), m.id
 
 
 def test_a_chain_of_five_counts_each_level_for_the_root(factory):
@@ -188,6 +189,54 @@ def test_random_binds_and_rebinds_keep_every_stored_shape_consistent(factory):
         except BindingCycle:
             pass
     assert_forest_consistent(t.id)
+
+
+def test_folding_the_counter_deltas_at_any_point_keeps_the_counts_and_empties_the_deltas(factory):
+    t = factory.tenant(allow_rebind=True)
+    rng = random.Random(11)
+    people = [factory.member(t) for _ in range(20)]
+    for step in range(50):
+        m, p = rng.sample(people, 2)
+        try:
+            with unit_of_work():
+                members.bind_member(tenant_id=t.id, member_id=m.id, parent_id=p.id,
+                                    source="share", scene=None, now=utcnow())
+        except BindingCycle:
+            pass
+        if step % 7 == 3:
+            with unit_of_work():
+                members.fold_team_counters()
+            assert_forest_consistent(t.id)
+    assert counters.pending_count() > 0  # the reads above added what was still pending
+    with unit_of_work():
+        assert members.fold_team_counters() > 0
+    assert counters.pending_count() == 0
+    assert_forest_consistent(t.id)
+    rows = db.session.scalars(select(Member).where(Member.tenant_id == t.id)
+                              .execution_options(populate_existing=True))
+    exact = counters.counts_of(tenant_id=t.id, member_ids=[p.id for p in people])
+    assert {m.id: (m.team_total, m.team_l1, m.team_l2, m.team_l3) for m in rows} == {
+        i: tuple(c) for i, c in exact.items()}
+
+
+def test_a_binding_writes_no_upline_row_only_deltas(factory):
+    t = factory.tenant()
+    chain = factory.chain(t, 4)
+    first, fan = factory.member(t), factory.member(t)
+    with unit_of_work():  # the parent's first member marks it as having had a team, once
+        members.bind_member(tenant_id=t.id, member_id=first.id, parent_id=chain[-1].id, source="share",
+                            scene=None, now=utcnow())
+        members.fold_team_counters()
+    assert fresh(chain[-1]).had_team and not fresh(first).had_team
+    before = {m.id: (fresh(m).updated_at, fresh(m).team_total) for m in chain}
+    with unit_of_work():
+        members.bind_member(tenant_id=t.id, member_id=fan.id, parent_id=chain[-1].id, source="share",
+                            scene=None, now=utcnow())
+    assert {m.id: (fresh(m).updated_at, fresh(m).team_total) for m in chain} == before  # rows untouched
+    assert counters.pending_count() == 4  # one delta per upline member
+    assert members.team_summary(tenant_id=t.id, member_id=chain[0].id) == {
+        "total": 5, "level1": 1, "level2": 1, "level3": 1}
+    assert members.team_summary(tenant_id=t.id, member_id=chain[-1].id)["level1"] == 2
 
 
 def test_team_pages_by_level_and_whole_team(factory):
