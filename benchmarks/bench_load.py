@@ -164,8 +164,10 @@ def verify(url: str, data: dict[str, Any]) -> dict[str, Any]:
                                   "WHERE tenant_id = :t"), {"t": t}).scalar()
         wrong = 0
         for pid in data["promoter_ids"]:
-            l1, children = c.execute(text("SELECT team_l1, (SELECT COUNT(*) FROM members WHERE parent_id = :i) "
-                                          "FROM members WHERE id = :i"), {"i": pid}).one()
+            # The row's counter plus the deltas the fold job has not folded in yet.
+            l1, children = c.execute(text(
+                "SELECT team_l1 + COALESCE((SELECT SUM(l1) FROM member_team_deltas WHERE member_id = :i), 0),"
+                " (SELECT COUNT(*) FROM members WHERE parent_id = :i) FROM members WHERE id = :i"), {"i": pid}).one()
             wrong += int(l1 != children)
     engine.dispose()
     return {"new_members": int(new[0]), "new_members_bound": int(new[1] or 0),
