@@ -11,7 +11,9 @@ import time
 from typing import Any
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import DataError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -132,6 +134,33 @@ def _security_headers(app: Flask, settings: Settings) -> None:
         return response
 
 
+DATABASE_UNAVAILABLE_MESSAGE = "服务暂时不可用，请稍后再试"
+DATABASE_RETRY_AFTER_SECONDS = 5
+# MySQL client and server errors that mean "no usable connection right now", not a bug:
+# can't connect (2002, 2003), server gone or lost mid-query (2006, 2013), commands out of
+# sync after a drop (2014), lost at handshake (2055), shutdown in progress (1053),
+# connection killed (1927), too many connections (1040), server still starting (1045 is
+# not: a wrong password is a configuration error).
+_MYSQL_UNAVAILABLE = {1040, 1053, 1927, 2002, 2003, 2006, 2013, 2014, 2055}
+
+
+def database_unavailable(err: BaseException) -> bool:
+    """True when `err` says the database cannot be reached (a 503), not that a
+    statement is wrong (a 500)."""
+    if isinstance(err, PoolTimeout):
+        return True  # every connection busy for pool_timeout seconds
+    if not isinstance(err, DBAPIError):
+        return False
+    if err.connection_invalidated:
+        return True
+    orig = err.orig
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in _MYSQL_UNAVAILABLE
+    # pymysql raises plain InterfaceError(0, '') on a connection it already knows is closed
+    return type(orig).__name__ == "InterfaceError"
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError) -> Any:
@@ -149,6 +178,25 @@ def _register_errors(app: Flask) -> None:
     def _out_of_range(err: Exception) -> Any:
         # A number that passed validation but does not fit a column: the client's error.
         return jsonify({"code": "value_out_of_range", "message": "数值超出范围"}), 400
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def _database(err: Exception) -> Any:
+        if not database_unavailable(err):
+            return _unexpected(err)
+        # The database is down or restarting: answer at once with a stable code the
+        # client can retry on; the unit of work rolled back, so nothing is half-written.
+        log.warning("database unavailable: %s", str(getattr(err, "orig", None) or err).splitlines()[0][:200])
+        return (jsonify({"code": "database_unavailable", "message": DATABASE_UNAVAILABLE_MESSAGE}), 503,
+                {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+
+    @app.errorhandler(RedisError)
+    def _redis(err: Exception) -> Any:
+        # A use of Redis with no fallback of its own (docs/operations.md, "Redis down"):
+        # the unit of work rolled back; the client may retry.
+        log.warning("redis unavailable: %s", err)
+        return (jsonify({"code": "service_unavailable", "message": DATABASE_UNAVAILABLE_MESSAGE}), 503,
+                {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception) -> Any:

@@ -62,7 +62,10 @@ class Settings:
             # One file, many threads: wait for the writer instead of failing at once.
             engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
         else:
-            engine_options.update(pool_recycle=3600, pool_size=10, max_overflow=20)
+            # A database that is down or restarting must fail a request within seconds
+            # (a 503, backend/app.py), not hold it for the driver's default 10 s connect.
+            engine_options.update(pool_recycle=3600, pool_size=10, max_overflow=20, pool_timeout=10,
+                                  connect_args={"connect_timeout": 3})
         return {
             "SIYU_SETTINGS": self,
             "SECRET_KEY": self.secret_key,

@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
+from redis.exceptions import RedisError
 
 from backend.orm import Base
 
 db = SQLAlchemy(model_class=Base)
+
+log = logging.getLogger("siyu.redis")
+
+# A real Redis that stops answering must cost a request about a second, not a hang:
+# every call gives up after this long (a refused connection fails at once anyway).
+REDIS_TIMEOUT_SECONDS = 1.0
+# What a caller catches to degrade when Redis is down (docs/operations.md lists, per use,
+# whether it fails open or closed).
+REDIS_DOWN: tuple[type[BaseException], ...] = (RedisError, OSError)
+_WARN_EVERY_SECONDS = 10.0
+_last_warning: dict[str, float] = {}
+
+
+def redis_degraded(what: str, exc: BaseException) -> None:
+    """Log that `what` went on without Redis: a warning per use at most every 10 s, so
+    an outage is seen in the logs without one line per request."""
+    now = time.monotonic()
+    if now - _last_warning.get(what, -_WARN_EVERY_SECONDS) >= _WARN_EVERY_SECONDS:
+        _last_warning[what] = now
+        log.warning("redis unavailable, %s (%s: %s)", what, type(exc).__name__, exc)
 
 
 class RedisHolder:
     """The app's Redis client: a real server when REDIS_URL is set, else in-process fakeredis.
 
     Nothing about money or bindings depends on Redis; it carries locks for jobs,
-    rate limits and caches, which on one embedded machine fakeredis serves fine.
+    rate limits and caches, which on one embedded machine fakeredis serves fine. When
+    a real Redis is down each use degrades as docs/operations.md ("Redis down") says:
+    catch REDIS_DOWN, call redis_degraded(), and go on (or refuse, for log-ins).
     """
 
     def __init__(self) -> None:
@@ -26,7 +51,8 @@ class RedisHolder:
         if url:
             import redis
 
-            self.client = redis.Redis.from_url(url)
+            self.client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                               socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
             self.is_real = True
         else:
             import fakeredis

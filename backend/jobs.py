@@ -8,11 +8,17 @@ seconds}` (a float for sub-second polling); the default is every 60 seconds, and
 `NAMES = {"job_name": "domain.job_name"}` to keep the name of a job that moved (the
 flows' jobs, backend/flows/jobs.py).
 
-Each run takes a Redis lock named after the job (SET NX with a time-to-live, released
-only by its holder), so two scheduler processes — a deploy overlapping the old one, a
-second machine — never run the same job at the same time; the one that does not get
-the lock skips that run. The jobs themselves are idempotent (unique posting keys, row
-locks, high-water marks), so a crash mid-run is resumed by the next run.
+Each run takes two locks named after the job, so two scheduler processes — a deploy
+overlapping the old one, a second machine — never run the same job at the same time;
+the one that does not get them skips that run:
+- the database's: MariaDB's GET_LOCK on a connection held for the run (a killed holder's
+  connection drops and frees it at once), on SQLite an flock on a file beside the
+  database. It holds when Redis is down, which is why it is always taken;
+- Redis's (SET NX with a time-to-live, released only by its holder), across machines
+  that share Redis. When Redis does not answer, the run goes on under the database lock
+  alone, with a warning.
+The jobs themselves are idempotent (unique posting keys, row locks, high-water marks),
+so a crash mid-run is resumed by the next run.
 
     python -m backend.jobs                 # run the scheduler (blocking)
     python -m backend.jobs --list          # the jobs found and their intervals
@@ -23,15 +29,22 @@ locks, high-water marks), so a crash mid-run is resumed by the next run.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import hashlib
 import inspect
 import logging
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
+from backend.extensions import REDIS_DOWN, db, redis_degraded
 from backend.models_registry import domain_modules
 from backend.observability.context import bound_request_id
 from backend.observability.logs import configure_logging
@@ -95,30 +108,94 @@ def _release(redis: Any, key: str, token: str) -> None:
             pass  # the key changed under us: not ours any more
 
 
-def run_locked(job: Job, *, redis: Any, now_fn: Callable[[], Any]) -> int | None:
-    """Run a job under its Redis lock; None when another scheduler holds it."""
-    key, token = LOCK_PREFIX + job.name, secrets.token_hex(16)
-    if not redis.set(key, token, nx=True, px=job.lock_ttl_ms):
-        log.info("job %s skipped: another scheduler is running it", job.name)
-        return None
-    started, clock = time.time(), time.perf_counter()
-    failed, done = True, None
+def _db_lock_name(job_name: str, database: str) -> str:
+    # GET_LOCK names are server-wide and at most 64 characters: one per database and job.
+    return "siyu-job:" + hashlib.sha256(f"{database}:{job_name}".encode()).hexdigest()[:40]
+
+
+@contextlib.contextmanager
+def database_lock(job_name: str) -> Iterator[bool]:
+    """Hold the job's database lock for the block; yields False when another holds it."""
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database
+        if not path or path == ":memory:":
+            yield True  # one process owns an in-memory database
+            return
+        lock_file = Path(f"{path}.job-{hashlib.sha256(job_name.encode()).hexdigest()[:16]}.lock")
+        with open(lock_file, "a+b") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return
+    name = _db_lock_name(job_name, engine.url.database or "")
+    conn = engine.connect()
+    held = False
     try:
-        with bound_request_id(f"job-{job.name}-{secrets.token_hex(4)}"):
-            done = job.fn(now=now_fn())
-            # Frequent pollers find nothing most of the time: only work done is worth a line.
-            log.log(logging.INFO if done else logging.DEBUG, "job %s done: %s", job.name, done)
-        failed = False
-        return int(done or 0)
+        held = conn.execute(text("SELECT GET_LOCK(:n, 0)"), {"n": name}).scalar() == 1
+        conn.commit()
+        yield held
     finally:
-        _release(redis, key, token)
-        record_job_run(redis, name=job.name, interval_seconds=job.interval_seconds, started=started,
-                       seconds=time.perf_counter() - clock, done=done, failed=failed)
+        try:
+            if held:
+                conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+                conn.commit()
+        except Exception:  # noqa: BLE001
+            # A lock that could not be released must not go back to the pool with its
+            # connection: dropping the connection frees it on the server.
+            conn.invalidate()
+        finally:
+            conn.close()
+
+
+def _redis_lock(redis: Any, key: str, token: str, ttl_ms: int) -> bool:
+    """True when this run holds the Redis lock or Redis is down (the database lock then
+    stands alone); False when another scheduler holds it."""
+    try:
+        return bool(redis.set(key, token, nx=True, px=ttl_ms))
+    except REDIS_DOWN as exc:
+        redis_degraded("job locks held by the database alone", exc)
+        return True
+
+
+def run_locked(job: Job, *, redis: Any, now_fn: Callable[[], Any]) -> int | None:
+    """Run a job under its database and Redis locks; None when another scheduler holds
+    either. Needs an app context (the database lock)."""
+    with database_lock(job.name) as got:
+        if not got:
+            log.info("job %s skipped: another scheduler is running it", job.name)
+            return None
+        key, token = LOCK_PREFIX + job.name, secrets.token_hex(16)
+        if not _redis_lock(redis, key, token, job.lock_ttl_ms):
+            log.info("job %s skipped: another scheduler is running it", job.name)
+            return None
+        started, clock = time.time(), time.perf_counter()
+        failed, done = True, None
+        try:
+            with bound_request_id(f"job-{job.name}-{secrets.token_hex(4)}"):
+                done = job.fn(now=now_fn())
+                # Frequent pollers find nothing most of the time: only work done is worth a line.
+                log.log(logging.INFO if done else logging.DEBUG, "job %s done: %s", job.name, done)
+            failed = False
+            return int(done or 0)
+        finally:
+            try:
+                _release(redis, key, token)
+            except REDIS_DOWN as exc:
+                redis_degraded("a job's Redis lock is left to expire", exc)
+            record_job_run(redis, name=job.name, interval_seconds=job.interval_seconds, started=started,
+                           seconds=time.perf_counter() - clock, done=done, failed=failed)
 
 
 def _runner(app: Any, job: Job) -> Callable[[], None]:
     from backend.db import utcnow
-    from backend.extensions import db, get_redis
+    from backend.extensions import get_redis
 
     def run() -> None:
         with app.app_context():

@@ -7,6 +7,10 @@ and lower or raise a limit where they need to, never switch it off.
 
 Counters live in the app's Redis (fakeredis in-process when embedded), so every web
 process shares them; a full Redis loses the counters, never money.
+
+Redis down: the log-in limits (FAIL_CLOSED) refuse with 429 and a Chinese message,
+because a log-in nobody counts is a password guess nobody stops; every other limit lets
+the request through and logs a warning (docs/operations.md, "Redis down").
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from backend.errors import DomainError
+from backend.extensions import REDIS_DOWN, redis_degraded
 
 # name -> (default limit, what it protects). The scope is in the name's suffix.
 DEFAULTS: dict[str, tuple[str, str]] = {
@@ -34,6 +39,12 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "platform_ip": ("120/minute", "platform API calls per client address"),
     "platform_fail_ip": ("10/minute", "platform API calls with a wrong token per client address"),
 }
+
+
+# Limits that refuse when their counters cannot be read (the others let requests through).
+FAIL_CLOSED = frozenset({"staff_login_user", "staff_login_ip", "mp_login_ip"})
+UNCOUNTED_LOGIN_MESSAGE = "登录保护暂时不可用，请稍后再试"
+UNCOUNTED_RETRY_AFTER_SECONDS = 30
 
 
 class RateLimited(DomainError):
@@ -73,6 +84,13 @@ class Limiter:
     def _item(self, name: str) -> RateLimitItem:
         return self.items[name]
 
+    def _uncounted(self, name: str, exc: BaseException) -> None:
+        """Redis did not answer: refuse a log-in, let anything else through."""
+        if name in FAIL_CLOSED:
+            redis_degraded("log-ins refused (their limits fail closed)", exc)
+            raise RateLimited(UNCOUNTED_LOGIN_MESSAGE, retry_after=UNCOUNTED_RETRY_AFTER_SECONDS) from None
+        redis_degraded(f"limit {name} not counted (fails open)", exc)
+
     def _retry_after(self, name: str, key: tuple[str, ...]) -> int:
         stats = self.strategy.get_window_stats(self._item(name), name, *key)
         return math.ceil(max(1.0, stats.reset_time - time.time()))
@@ -80,24 +98,41 @@ class Limiter:
     def hit(self, name: str, *key: object) -> None:
         """Count one use; RateLimited (with Retry-After) when the limit is spent."""
         parts = tuple(str(k) for k in key)
-        if not self.strategy.hit(self._item(name), name, *parts):
-            raise RateLimited(retry_after=self._retry_after(name, parts))
+        try:
+            if self.strategy.hit(self._item(name), name, *parts):
+                return
+            retry = self._retry_after(name, parts)
+        except REDIS_DOWN as exc:
+            return self._uncounted(name, exc)
+        raise RateLimited(retry_after=retry)
 
     def check(self, name: str, *key: object) -> None:
         """RateLimited when the limit is already spent; counts nothing."""
         parts = tuple(str(k) for k in key)
-        if not self.strategy.test(self._item(name), name, *parts):
-            raise RateLimited(retry_after=self._retry_after(name, parts))
+        try:
+            if self.strategy.test(self._item(name), name, *parts):
+                return
+            retry = self._retry_after(name, parts)
+        except REDIS_DOWN as exc:
+            return self._uncounted(name, exc)
+        raise RateLimited(retry_after=retry)
 
     def spend(self, name: str, *key: object) -> bool:
         """Count one use; True when this use spent the last of the limit (a lockout
         begins now), False otherwise."""
         parts = tuple(str(k) for k in key)
-        ok = self.strategy.hit(self._item(name), name, *parts)
-        return not ok or self.strategy.get_window_stats(self._item(name), name, *parts).remaining == 0
+        try:
+            ok = self.strategy.hit(self._item(name), name, *parts)
+            return not ok or self.strategy.get_window_stats(self._item(name), name, *parts).remaining == 0
+        except REDIS_DOWN as exc:
+            self._uncounted(name, exc)
+            return False
 
     def retry_after(self, name: str, *key: object) -> int:
-        return self._retry_after(name, tuple(str(k) for k in key))
+        try:
+            return self._retry_after(name, tuple(str(k) for k in key))
+        except REDIS_DOWN:
+            return UNCOUNTED_RETRY_AFTER_SECONDS
 
 
 def build_limiter(redis_client: Any, overrides: dict[str, str]) -> Limiter:

@@ -1,7 +1,7 @@
 """Operations endpoints: liveness, readiness and Prometheus metrics.
 
 - /livez: the process answers (no dependency checked): restart it when this fails.
-- /readyz: the database and Redis answer: take the node out of the load balancer
+- /readyz: the database answers (Redis reported, not required): take the node out of the load balancer
   (do not restart it) while this fails.
 - /metrics: Prometheus text format (backend/observability). When METRICS_TOKEN is set
   it requires `Authorization: Bearer <token>`; the numbers are aggregates, no tenant data.

@@ -7,6 +7,11 @@ its next request. The state is read from the database through the owning domain'
 service and cached in Redis for STATE_CACHE_SECONDS; the owning service drops the
 cache entry when it commits a change, so the cache only bridges requests, it never
 keeps a revoked token alive in this deployment (a lost delete waits out the TTL).
+
+Redis down: every request reads the state from the database (the cache is skipped,
+never trusted blindly), so tokens keep working and revocation stays exact. A change
+committed while Redis is down cannot drop its cache entry; an entry cached before the
+outage may then answer for up to STATE_CACHE_SECONDS once Redis is back.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from backend.extensions import get_redis
+from backend.extensions import REDIS_DOWN, get_redis, redis_degraded
 
 STATE_CACHE_SECONDS = 30
 
@@ -37,7 +42,11 @@ def principal_state(*, kind: str, tenant_id: int | None, subject_id: int | None,
                     load: Callable[..., PrincipalState | None]) -> PrincipalState | None:
     """The principal's current state (None when it no longer exists in this tenant)."""
     redis = get_redis()
-    cached = redis.get(_key(kind, subject_id))
+    try:
+        cached = redis.get(_key(kind, subject_id))
+    except REDIS_DOWN as exc:
+        redis_degraded("token state read from the database", exc)
+        return load(tenant_id=tenant_id, subject_id=subject_id)
     if cached is not None:
         data = json.loads(cached)
         if data is None or data["t"] != tenant_id:
@@ -46,10 +55,16 @@ def principal_state(*, kind: str, tenant_id: int | None, subject_id: int | None,
     state = load(tenant_id=tenant_id, subject_id=subject_id)
     value = None if state is None else {"t": tenant_id, "s": state.status, "v": state.version,
                                         "r": state.role}
-    redis.set(_key(kind, subject_id), json.dumps(value), ex=STATE_CACHE_SECONDS)
+    try:
+        redis.set(_key(kind, subject_id), json.dumps(value), ex=STATE_CACHE_SECONDS)
+    except REDIS_DOWN as exc:
+        redis_degraded("token state not cached", exc)
     return state
 
 
 def forget_principal(*, kind: str, subject_id: int) -> None:
     """Drop the cached state (the owning service calls this after committing a change)."""
-    get_redis().delete(_key(kind, subject_id))
+    try:
+        get_redis().delete(_key(kind, subject_id))
+    except REDIS_DOWN as exc:
+        redis_degraded("a revoked token's cached state waits out its 30 s", exc)

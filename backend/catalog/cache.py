@@ -17,7 +17,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from backend.db import after_commit
-from backend.extensions import get_redis
+from backend.extensions import REDIS_DOWN, get_redis, redis_degraded
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,13 @@ def version(*, tenant_id: int) -> int:
 
 
 def _incr(tenant_id: int) -> None:
-    get_redis().incr(_version_key(tenant_id))
+    # Redis down must not stop a checkout (it reserves stock) or a catalog edit: the
+    # entries a lost bump leaves behind expire within TTL_SECONDS, and the list only
+    # shows stock (an order checks the rows themselves).
+    try:
+        get_redis().incr(_version_key(tenant_id))
+    except REDIS_DOWN as exc:
+        redis_degraded("catalog change not bumped (cached lists expire within 300 s)", exc)
 
 
 def bump(*, tenant_id: int) -> None:

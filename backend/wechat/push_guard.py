@@ -9,6 +9,11 @@ spend another sender's nonces.
 
 A push whose handling fails releases its claim (release_nonce), so WeChat's own retry
 of the same push, and a unit of work retried whole after a deadlock, are accepted.
+
+Redis down: the push is accepted on its signature and timestamp window alone (with a
+warning), so follows and bindings keep coming in; a replay within the window is then
+harmless, because what a push does is idempotent (a member is bound once, an event's
+message id is handled once).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from backend.extensions import get_redis
+from backend.extensions import REDIS_DOWN, get_redis, redis_degraded
 from backend.wechat.errors import PushReplayed, PushStale
 
 PUSH_WINDOW_SECONDS = 300
@@ -47,11 +52,21 @@ def claim_nonce(*, channel: str, account: str, query: Mapping[str, Any], now: fl
     if not nonce or len(nonce) > 64:
         raise PushStale()
     key = f"siyu:push-nonce:{channel}:{account}:{ts}:{nonce}"
-    if not get_redis().set(key, b"1", nx=True, ex=2 * PUSH_WINDOW_SECONDS + 60):
+    try:
+        fresh = get_redis().set(key, b"1", nx=True, ex=2 * PUSH_WINDOW_SECONDS + 60)
+    except REDIS_DOWN as exc:
+        redis_degraded("pushes accepted on signature and timestamp alone", exc)
+        return ""
+    if not fresh:
         raise PushReplayed()
     return key
 
 
 def release_nonce(key: str) -> None:
     """Forget a claim (the push failed; the sender may try the same push again)."""
-    get_redis().delete(key)
+    if not key:
+        return  # nothing was claimed (Redis was down)
+    try:
+        get_redis().delete(key)
+    except REDIS_DOWN as exc:
+        redis_degraded("a push's nonce stays claimed until it expires", exc)

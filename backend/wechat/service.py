@@ -27,6 +27,7 @@ from backend.wechat.credentials import (
 from backend.wechat.gateway import WeChatGateway
 from backend.wechat.mini_program import WxSession
 from backend.wechat.settings import GatewaySettings
+from backend.wechat.token_store import TokenStore
 
 
 class ChannelNotConfigured(DomainError):
@@ -40,11 +41,10 @@ def gateway() -> WeChatGateway:
     gw = current_app.extensions.get("siyu_wechat")
     if gw is None:
         s = current_app.config["SIYU_SETTINGS"]
-        from wechatpy.session.redisstorage import RedisStorage
-
         settings = GatewaySettings(mode=s.wechat_mode, sandbox_url=s.wechat_sandbox_url)
-        # Tokens shared through Redis across workers; fakeredis when embedded.
-        session = RedisStorage(get_redis(), prefix=f"siyu:wechat:{s.wechat_mode}")
+        # Tokens shared through Redis across workers (fakeredis when embedded), kept per
+        # process while Redis is down (backend/wechat/token_store.py).
+        session = TokenStore(get_redis(), prefix=f"siyu:wechat:{s.wechat_mode}")
         gw = WeChatGateway(settings, session=session)
         current_app.extensions["siyu_wechat"] = gw
     return gw  # type: ignore[no-any-return]

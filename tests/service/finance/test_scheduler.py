@@ -1,5 +1,6 @@
-"""The scheduler process: jobs found in every domain's jobs.py, one Redis lock per job
-run so two schedulers never run a job at once, APScheduler triggers."""
+"""The scheduler process: jobs found in every domain's jobs.py, a database lock and a
+Redis lock per job run so two schedulers never run a job at once (Redis down: the
+database lock alone), APScheduler triggers."""
 
 from __future__ import annotations
 
@@ -37,27 +38,27 @@ def counting_job(calls, *, fail=False):
     return Job("test.counting", job, 60)
 
 
-def test_a_job_runs_under_its_lock_and_releases_it():
+def test_a_job_runs_under_its_lock_and_releases_it(app):
     redis, calls = fakeredis.FakeRedis(), []
     assert run_locked(counting_job(calls), redis=redis, now_fn=lambda: "t1") == 3
     assert calls == ["t1"] and redis.get("siyu:job:test.counting") is None
 
 
-def test_a_second_scheduler_skips_a_run_while_the_first_holds_the_lock():
+def test_a_second_scheduler_skips_a_run_while_the_first_holds_the_lock(app):
     redis, calls = fakeredis.FakeRedis(), []
     redis.set("siyu:job:test.counting", "other-scheduler", px=60_000)
     assert run_locked(counting_job(calls), redis=redis, now_fn=lambda: "t1") is None
     assert calls == [] and redis.get("siyu:job:test.counting") == b"other-scheduler"
 
 
-def test_a_failing_job_still_releases_its_lock():
+def test_a_failing_job_still_releases_its_lock(app):
     redis, calls = fakeredis.FakeRedis(), []
     with pytest.raises(RuntimeError):
         run_locked(counting_job(calls, fail=True), redis=redis, now_fn=lambda: "t1")
     assert redis.get("siyu:job:test.counting") is None
 
 
-def test_a_run_that_outlived_its_lock_does_not_free_the_next_holders_lock():
+def test_a_run_that_outlived_its_lock_does_not_free_the_next_holders_lock(app):
     redis = fakeredis.FakeRedis()
 
     def slow(*, now):
@@ -66,6 +67,53 @@ def test_a_run_that_outlived_its_lock_does_not_free_the_next_holders_lock():
 
     run_locked(Job("test.slow", slow, 60), redis=redis, now_fn=lambda: None)
     assert redis.get("siyu:job:test.slow") == b"next-holder"
+
+
+def dead_redis():
+    """A client of a Redis that is not there (a port nobody listens on)."""
+    import socket
+
+    import redis as redis_lib
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return redis_lib.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=0.5)
+
+
+def test_with_redis_down_a_job_still_runs_under_the_database_lock_with_a_warning(app, caplog):
+    calls = []
+    with caplog.at_level("WARNING", logger="siyu.redis"):
+        assert run_locked(counting_job(calls), redis=dead_redis(), now_fn=lambda: "t1") == 3
+    assert calls == ["t1"]
+    assert "job locks held by the database alone" in caplog.text
+
+
+def test_with_redis_down_a_second_scheduler_skips_while_the_first_runs(app):
+    """The database lock stands alone: a run started while another holds it is skipped
+    (on MariaDB GET_LOCK on another connection, on SQLite an flock on another open file)."""
+    redis, inner, calls = dead_redis(), [], []
+
+    def outer(*, now):
+        inner.append(run_locked(counting_job(calls), redis=redis, now_fn=lambda: "second"))
+        return 1
+
+    assert run_locked(Job("test.counting", outer, 60), redis=redis, now_fn=lambda: "first") == 1
+    assert inner == [None] and calls == []
+    # and once the first has finished, the lock is free again
+    assert run_locked(counting_job(calls), redis=redis, now_fn=lambda: "third") == 3
+
+
+def test_the_database_lock_is_held_even_when_redis_answers(app):
+    redis, inner, calls = fakeredis.FakeRedis(), [], []
+
+    def outer(*, now):
+        redis.delete("siyu:job:test.counting")  # the Redis lock lost (an expiry, a failover)
+        inner.append(run_locked(counting_job(calls), redis=redis, now_fn=lambda: "second"))
+        return 1
+
+    run_locked(Job("test.counting", outer, 60), redis=redis, now_fn=lambda: "first")
+    assert inner == [None] and calls == []
 
 
 def test_the_lock_outlives_a_slow_run_but_frees_a_crashed_holder_soon():
