@@ -248,7 +248,7 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
     return BindResult("bound", member_id, parent_id)
 
 
-def _bind_expiry(tenant: Tenant, now: datetime) -> datetime | None:
+def bind_expiry(tenant: Tenant, now: datetime) -> datetime | None:
     """When a binding made or renewed (by a purchase) at `now` lapses: never, unless the
     tenant sets bind_expire_days."""
     return now + timedelta(days=tenant.bind_expire_days) if tenant.bind_expire_days else None
@@ -270,7 +270,7 @@ def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: 
     member.parent_id = None  # the row says parent.id; tree.attach sets it again with the rest
     tree.attach(db.session, member=member, parent=parent, team=team)
     member.bound_at = now
-    member.bind_expires_at = _bind_expiry(tenant, now)
+    member.bind_expires_at = bind_expiry(tenant, now)
     member.pending_parent_id = None
     member.pending_source = None
     member.pending_scene = None
@@ -303,7 +303,7 @@ def record_purchase(*, tenant_id: int, member_id: int, now: datetime) -> Member:
         except (BindingCycle, ParentNotPromoter):
             member.pending_parent_id = None  # the parked share is no longer valid
     elif member.parent_id is not None and tenant.bind_expire_days:
-        member.bind_expires_at = _bind_expiry(tenant, now)
+        member.bind_expires_at = bind_expiry(tenant, now)
     return member
 
 
@@ -322,7 +322,7 @@ def record_purchases(*, tenant_id: int, member_ids: Sequence[int], now: datetime
     if not rest:
         return
     values: dict[str, Any] = {"last_purchase_at": now}
-    expires = _bind_expiry(get_tenant(tenant_id=tenant_id), now)
+    expires = bind_expiry(get_tenant(tenant_id=tenant_id), now)
     if expires is not None:
         values["bind_expires_at"] = case((Member.parent_id.is_not(None), expires), else_=Member.bind_expires_at)
     db.session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id.in_(rest)).values(**values)

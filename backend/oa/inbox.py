@@ -9,8 +9,9 @@ same push is a no-op.
 
 The scheduler job `oa.bind_followers` (every 0.1 s) then claims the oldest pending
 events in batches (`FOR UPDATE SKIP LOCKED` on MariaDB, so several runners take
-different ones), creates or finds each follower, binds it under the promoter of its
-scene, and clears `pending` on the claimed rows in the same unit of work: a crash
+different ones), creates or finds the batch's followers and binds them under the
+promoters of their scenes a batch per statement (backend/members/batch.py), and
+clears `pending` on the claimed rows in the same unit of work: a crash
 between the claim and the commit rolls back the bindings and the mark together, and
 the next run takes the events again. Exactly once, whichever process dies.
 """
@@ -60,17 +61,16 @@ def backlog_counts() -> tuple[int, datetime | None]:
     return int(count or 0), oldest
 
 
-Apply = Callable[[Any, datetime], None]  # (claimed row, now): the binding of one event
+Apply = Callable[[list[Any], datetime], None]  # (claimed rows, now): their bindings
 
 
 def process_batch(*, apply: Apply, now: datetime, limit: int = BATCH) -> int:
     """One batch in the caller's unit of work: claim (SKIP LOCKED on MariaDB), apply
-    each event, mark them done. Returns how many it took."""
+    the events, mark them done. Returns how many it took."""
     stmt = _CLAIM.with_for_update(skip_locked=True) if is_mysql() else _CLAIM
     rows = list(db.session.execute(stmt, {"limit": limit}))
-    for row in rows:
-        apply(row, now)
     if rows:
+        apply(rows, now)
         db.session.execute(_DONE, {"ids": [r.id for r in rows]})
     return len(rows)
 
@@ -82,9 +82,9 @@ def _take(ids: Sequence[int]) -> list[Any]:
 
 def _one(apply: Apply, event_id: int, now: datetime) -> int:
     rows = _take([event_id])
-    for row in rows:
-        apply(row, now)
-        db.session.execute(_DONE, {"ids": [row.id]})
+    if rows:
+        apply(rows, now)
+        db.session.execute(_DONE, {"ids": [row.id for row in rows]})
     return len(rows)
 
 

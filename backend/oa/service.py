@@ -15,7 +15,9 @@ from backend.catalog.errors import ProductNotFound, ProductNotPermitted
 from backend.db import after_rollback
 from backend.errors import DomainError
 from backend.extensions import get_redis
+from backend.members import batch as member_batch
 from backend.members import service as members
+from backend.members.invite import normalise_invite_code
 from backend.members.scene import Scene, parse_scene
 from backend.oa import inbox
 from backend.tenants.service import get_tenant_by_slug
@@ -83,22 +85,58 @@ def _react(tenant_id: int, brand: str, push: OaPush, now: datetime) -> tuple[str
     return None, None  # unsubscribe, other events and media: acknowledged, ignored
 
 
-def _bind_event(row: Any, now: datetime) -> None:
-    """The worker's binding of one inbox event: the follower found or created, bound
-    under its scene's promoter (a refused binding, as inline, is the follow alone)."""
-    member = _follower(row.tenant_id, row.openid, now)
-    if row.scene:
-        try:
-            members.bind_by_scene(tenant_id=row.tenant_id, member_id=member.id, scene=row.scene,
-                                  source="oa_qrcode", now=now)
-        except DomainError:
-            pass
+def _bind_events(rows: list[Any], now: datetime) -> None:
+    """The worker's bindings of a batch of inbox events: the followers found or created
+    (their unionids in one WeChat call per tenant), then bound under their scenes'
+    promoters set-based (backend/members/batch.py). A refused binding (already bound,
+    own QR, unknown code …) is, as inline, the follow alone."""
+    by_tenant: dict[int, list[Any]] = {}
+    for row in rows:
+        by_tenant.setdefault(row.tenant_id, []).append(row)
+    for tenant_id, events in by_tenant.items():
+        openids = list(dict.fromkeys(e.openid for e in events))
+        unionids = _unionids(tenant_id, openids)
+        ids = member_batch.upsert_oa_followers(tenant_id=tenant_id, followers=[(o, unionids.get(o)) for o in openids],
+                                               now=now)
+        scenes: dict[int, Scene] = {}
+        for e in events:
+            if e.scene:
+                try:
+                    scenes[e.id] = parse_scene(e.scene)
+                except DomainError:
+                    pass
+        by_code = member_batch.parents_by_invite_code(tenant_id=tenant_id, codes=[
+            c for c in (normalise_invite_code(s.invite_code or "") for s in scenes.values()) if c])
+        wants = []
+        for e in events:
+            scene = scenes.get(e.id)
+            if scene is None:
+                continue
+            if scene.invite_code:
+                parent_id = by_code.get(normalise_invite_code(scene.invite_code) or "")
+            else:
+                try:  # a staff code: rare, one read
+                    parent_id = members.resolve_scene_parent(tenant_id=tenant_id, scene=e.scene)
+                except DomainError:
+                    parent_id = None
+            if parent_id is not None:
+                wants.append(member_batch.Want(ids[e.openid], parent_id, "oa_qrcode", e.scene))
+        member_batch.bind_many(tenant_id=tenant_id, wants=wants, now=now)
+
+
+def _unionids(tenant_id: int, openids: list[str]) -> dict[str, str | None]:
+    try:
+        creds = wx.official_account_credentials(tenant_id=tenant_id)
+        users = wx.gateway().official_account(creds).get_users_info(openids)
+    except DomainError:
+        return {}  # without unionid a follower is a member of the OA only, for now
+    return {o: u.unionid for o, u in users.items()}
 
 
 def bind_followers() -> int:
     """Drain the OA inbox in batches (the scheduler job `oa.bind_followers`); returns
     how many events it applied."""
-    return inbox.drain(apply=_bind_event)
+    return inbox.drain(apply=_bind_events)
 
 
 def follow_pending(*, tenant_id: int, oa_openid: str | None) -> bool:

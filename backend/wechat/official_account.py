@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -72,6 +72,19 @@ class OfficialAccountApi:
                       subscribed=bool(res.get("subscribe")),
                       subscribe_scene=res.get("subscribe_scene") or None,
                       qr_scene_str=res.get("qr_scene_str") or None)
+
+    def get_users_info(self, openids: Sequence[str]) -> dict[str, OaUser]:
+        """Followers' info by openid, up to 100 per call (WeChat's user/info/batchget):
+        a batch of new followers costs one call, not one each."""
+        out: dict[str, OaUser] = {}
+        for start in range(0, len(openids), 100):
+            for res in call(self._client.user.get_batch, list(openids[start:start + 100])):
+                openid = res.get("openid", "")
+                out[openid] = OaUser(openid=openid, unionid=res.get("unionid") or None,
+                                     subscribed=bool(res.get("subscribe")),
+                                     subscribe_scene=res.get("subscribe_scene") or None,
+                                     qr_scene_str=res.get("qr_scene_str") or None)
+        return out
 
     def send_template_message(self, *, openid: str, template_id: str, data: Mapping[str, Any],
                               url: str | None = None,

@@ -252,24 +252,42 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
             return Response(b"", status=404)
         return Response(qr_png(qr["url"]), content_type="image/png")
 
-    @app.get("/api/cgi-bin/user/info")
-    @app_api
-    def user_info(appid: str) -> Response:
-        openid = request.args.get("openid", "")
+    def oa_user(appid: str, openid: str) -> dict[str, Any] | None:
         owner = sb.user_of(openid)
         if owner is None or owner[0] != appid:
-            return _err(40003, "invalid openid")
+            return None
         with sb._lock:
             f = sb.oa_followers.get((appid, openid))
         unionid = sb._unionid(appid, owner[1])
         if f is None:
-            return jsonify({"subscribe": 0, "openid": openid, "unionid": unionid})
-        return jsonify({"subscribe": 1, "openid": openid, "unionid": unionid, "language": "zh_CN",
-                        "subscribe_time": f["subscribe_time"], "remark": "", "groupid": 0,
-                        "tagid_list": [],
-                        "subscribe_scene": "ADD_SCENE_QR_CODE" if f["qr_scene_str"]
-                        else "ADD_SCENE_SEARCH", "qr_scene": 0,
-                        "qr_scene_str": f["qr_scene_str"] or ""})
+            return {"subscribe": 0, "openid": openid, "unionid": unionid}
+        return {"subscribe": 1, "openid": openid, "unionid": unionid, "language": "zh_CN",
+                "subscribe_time": f["subscribe_time"], "remark": "", "groupid": 0,
+                "tagid_list": [],
+                "subscribe_scene": "ADD_SCENE_QR_CODE" if f["qr_scene_str"]
+                else "ADD_SCENE_SEARCH", "qr_scene": 0,
+                "qr_scene_str": f["qr_scene_str"] or ""}
+
+    @app.get("/api/cgi-bin/user/info")
+    @app_api
+    def user_info(appid: str) -> Response:
+        user = oa_user(appid, request.args.get("openid", ""))
+        return _err(40003, "invalid openid") if user is None else jsonify(user)
+
+    @app.post("/api/cgi-bin/user/info/batchget")
+    @app_api
+    def user_info_batch(appid: str) -> Response:
+        data = _json()
+        wanted = (data or {}).get("user_list")
+        if not isinstance(wanted, list) or not 1 <= len(wanted) <= 100:
+            return _err(40003, "user_list must hold 1..100 openids")
+        users = []
+        for item in wanted:
+            user = oa_user(appid, str((item or {}).get("openid", "")) if isinstance(item, dict) else "")
+            if user is None:
+                return _err(40003, "invalid openid")
+            users.append(user)
+        return jsonify({"user_info_list": users})
 
     @app.post("/api/cgi-bin/message/template/send")
     @app_api

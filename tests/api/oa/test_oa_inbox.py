@@ -106,14 +106,9 @@ def test_a_crash_between_claim_and_commit_loses_nothing_and_doubles_nothing(
     class Crash(Exception):
         pass
 
-    calls = {"n": 0}
-    original = oa._bind_event
-
-    def dying(row: Any, now: Any) -> None:
-        original(row, now)  # the binding is written …
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise Crash  # … and the process dies before the batch commits
+    def dying(rows: Any, now: Any) -> None:
+        oa._bind_events(rows, now)  # the bindings are written …
+        raise Crash  # … and the process dies before the batch commits
 
     with pytest.raises(Crash):
         run_in_unit_of_work(lambda: inbox.process_batch(apply=dying, now=utcnow()))
@@ -148,7 +143,7 @@ def test_four_workers_draining_one_inbox_bind_every_follower_once(app, client, f
     for i in range(24):
         _follow(sandbox, client, oa_tenant, promoters[i % 3], f"race-{i}")
     db.session.rollback()
-    outcomes = race(app, own_unit=False, jobs=[lambda: inbox.drain(apply=oa._bind_event, limit=4)
+    outcomes = race(app, own_unit=False, jobs=[lambda: inbox.drain(apply=oa._bind_events, limit=4)
                                                for _ in range(4)])
     assert all(isinstance(o, int) for o in outcomes), outcomes
     oa.bind_followers()  # whatever a runner left for its next interval
