@@ -185,25 +185,29 @@ class CpuMeter:
 
 
 class Backlog:
-    """The paid-order follow-up's backlog, read from the client's own connection."""
+    """A worker's backlog (by default the paid-order follow-up's), read from the
+    client's own connection: `count_sql` counts what still waits."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, count_sql: str = "SELECT COUNT(*) FROM orders WHERE followup_pending = 1",
+                 what: str = "the follow-up backlog") -> None:
         from sqlalchemy import create_engine
 
         self.engine = create_engine(url, pool_size=1)
+        self.count_sql = count_sql
+        self.what = what
 
     def pending(self) -> int:
         from sqlalchemy import text
 
         with self.engine.connect() as c:
-            return int(c.execute(text("SELECT COUNT(*) FROM orders WHERE followup_pending = 1")).scalar() or 0)
+            return int(c.execute(text(self.count_sql)).scalar() or 0)
 
     def wait_empty(self, timeout: float = 600) -> float:
-        """Poll until no paid order awaits its follow-up; the time it took."""
+        """Poll until nothing waits; the time it took."""
         t0 = time.perf_counter()
         while self.pending():
             if time.perf_counter() - t0 > timeout:
-                raise SystemExit("the follow-up backlog did not drain")
+                raise SystemExit(f"{self.what} did not drain")
             time.sleep(0.02)
         return time.perf_counter() - t0
 
@@ -234,6 +238,46 @@ def wait_up(url: str, seconds: float = 60) -> None:
         except requests.RequestException:
             time.sleep(0.3)
     raise SystemExit("the server did not start")
+
+
+def prepare_database(mysql_url: str) -> str:
+    """Recreate the benchmark's database, migrate it, and add the baseline's table."""
+    from sqlalchemy import create_engine, text
+
+    from backend.migrate import recreate_mysql_database, upgrade
+    from backend.models_registry import import_all_models
+
+    url = recreate_mysql_database(mysql_url)
+    upgrade(url)
+    import_all_models()
+    engine = create_engine(url)
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE bench_baseline (id BIGINT AUTO_INCREMENT PRIMARY KEY, size INT NOT NULL,"
+                       " created_at DATETIME(6) NOT NULL) ENGINE=InnoDB"))
+    engine.dispose()
+    return url
+
+
+def start_server(port: int, env: dict[str, str], *, workers: int, threads: int,
+                 app: str = "benchmarks.bench_payments:wsgi_app()") -> subprocess.Popen[bytes]:
+    """gunicorn with gthread workers serving the product plus the baseline endpoint."""
+    return subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(workers), "-k", "gthread",
+         "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning", app],
+        cwd=str(ROOT), env=env)
+
+
+def start_jobs(env: dict[str, str], jobs: str) -> subprocess.Popen[bytes]:
+    """A scheduler process running only these jobs (comma-separated names)."""
+    return subprocess.Popen([str(ROOT / ".venv" / "bin" / "python"), "-m", "backend.jobs", "--only", jobs],
+                            cwd=str(ROOT), env=env)
+
+
+def baseline_requests(server: str, template: Any, count: int) -> list[Any]:
+    """`count` POSTs to the one-INSERT endpoint, each the size of `template` (a push)."""
+    from backend.wechat.sandbox.records import WireRequest
+
+    return [WireRequest("POST", f"{server}/bench/baseline", template.headers, template.body) for _ in range(count)]
 
 
 # ---------------------------------------------------------------- setup
@@ -375,22 +419,7 @@ def main() -> None:
                          "runs its order's follow-up after committing the payment")
     args = ap.parse_args()
 
-    from sqlalchemy import create_engine, text
-
-    from backend.migrate import recreate_mysql_database
-
-    url = recreate_mysql_database(args.mysql)
-
-    from backend.migrate import upgrade
-    from backend.models_registry import import_all_models
-
-    upgrade(url)
-    import_all_models()
-    engine = create_engine(url)
-    with engine.begin() as c:
-        c.execute(text("CREATE TABLE bench_baseline (id BIGINT AUTO_INCREMENT PRIMARY KEY, size INT NOT NULL,"
-                       " created_at DATETIME(6) NOT NULL) ENGINE=InnoDB"))
-    engine.dispose()
+    url = prepare_database(args.mysql)
 
     from backend.config import load_settings
     from backend.wechat.sandbox import start_sandbox
@@ -418,14 +447,9 @@ def main() -> None:
     timed = (made[warm_n:warm_n + args.orders], notes[warm_n:warm_n + args.orders])
     storm = (made[warm_n + args.orders:], notes[warm_n + args.orders:])
 
-    gunicorn = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(args.workers), "-k", "gthread",
-         "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-         args.app], cwd=str(ROOT), env=env)
+    gunicorn = start_server(port, env, workers=args.workers, threads=args.threads, app=args.app)
     # The follow-up worker: the scheduler process running only that job.
-    followup = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "python"), "-m", "backend.jobs", "--only", "orders.follow_up_paid_orders"],
-        cwd=str(ROOT), env=env) if args.followup == "worker" else None
+    followup = start_jobs(env, "orders.follow_up_paid_orders") if args.followup == "worker" else None
     backlog = Backlog(url)
     try:
         wait_up(server)
@@ -434,11 +458,7 @@ def main() -> None:
             return [sandbox.build_notification_request(n) for n in ns for _ in range(times)]
 
         def baseline_wires(count: int) -> list[Any]:
-            template = sign(notes[:1])[0]
-            from backend.wechat.sandbox.records import WireRequest
-
-            return [WireRequest("POST", f"{server}/bench/baseline", template.headers, template.body)
-                    for _ in range(count)]
+            return baseline_requests(server, sign(notes[:1])[0], count)
 
         fire(baseline_wires(200), args.concurrency)  # warm every worker
         end_to_end(sign(warm[1]), args.concurrency, backlog)
