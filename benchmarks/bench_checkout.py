@@ -6,7 +6,8 @@
 
 In process, through the product's own HTTP routes (Flask test client) and the local
 WeChat sandbox (a real HTTP server). Setup (not timed): a tenant with the deck's 3-level
-plan, buyers at the bottom of 3-deep chains, two products; every buyer of the marketing
+plan and a freight rule (8 yuan per order, free from 500 yuan: every order here pays
+it), buyers at the bottom of 3-deep chains, two products; every buyer of the marketing
 phases holds a 满100减30 coupon and 5,000 points.
 
 An order's journey, timed as a whole and in parts:
@@ -19,7 +20,7 @@ An order's journey, timed as a whole and in parts:
 
 Phases interleave (baseline, marketing, baseline, marketing …) so drift on a shared
 machine hits both. Checks afterwards: every order paid once, each marketing order's
-lines sum to its payable, the coupons used and points spent match the orders, and the
+lines and freight sum to its payable, the coupons used and points spent match the orders, and the
 points ledger agrees with its balances.
 """
 
@@ -40,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 RECEIVER = {"name": "张三", "phone": "13800138000", "address": "上海市黄浦区南京东路 1 号"}
 PLAN = {"name": "三级分销", "distribution": {"depth": 3, "base": "profit", "tiers": [
     {"key": "normal", "name": "普通推广员", "rates": ["30%", "20%", "10%"]}]}}
+FREIGHT_FEN = 800
 
 
 def build(url: str, sandbox_url: str) -> Any:
@@ -60,6 +62,7 @@ def setup(app: Any, buyers: int) -> dict[str, Any]:
     from backend.db import unit_of_work, utcnow
     from backend.marketing import coupons, points
     from backend.members.service import bind_member, upsert_member
+    from backend.orders import service as orders
     from backend.rewards import service as rewards
     from backend.tenants.service import create_tenant
     from backend.wechat.demo import demo_credentials
@@ -71,6 +74,8 @@ def setup(app: Any, buyers: int) -> dict[str, Any]:
             slug, pay_notify_url=f"http://127.0.0.1/api/v1/pay/notify/{slug}").to_flat())
         row = rewards.save_plan_version(tenant_id=tenant.id, document=PLAN, actor="bench")
         rewards.activate_plan(tenant_id=tenant.id, version=row.version, actor="bench", now=now)
+        orders.update_order_policy(tenant_id=tenant.id, changes={"freight_fen": FREIGHT_FEN,
+                                                                 "free_freight_over_fen": 50000}, actor="bench")
         skus = []
         for name, price, category in (("明前龙井", 12800, "茶叶"), ("青瓷茶杯", 3900, "茶具")):
             p = catalog.create_product(tenant_id=tenant.id, name=name, on_shelf=True, actor="bench", category=category,
@@ -118,6 +123,7 @@ def journey(app: Any, sandbox: Any, ctx: dict[str, Any], member_id: int, marketi
     assert res.status_code == 201, res.get_json()
     order = res.get_json()
     assert (order["coupon_fen"], order["points_used"]) == ((3000, 2000) if marketing else (0, 0)), order
+    assert order["freight_fen"] == FREIGHT_FEN, order
     pre = client.post(f"/api/v1/mp/shop/orders/{order['id']}/prepay", headers=h)
     assert pre.status_code == 200, pre.get_json()
     (d,) = sandbox.deliver(sandbox.pay_order(order["order_no"]), send=flask_client_sender(client))
@@ -141,7 +147,7 @@ def check(app: Any, ctx: dict[str, Any], marketing_orders: list[int], all_orders
         assert paid == len(all_orders), (paid, len(all_orders))
         for oid in marketing_orders[:200]:
             lines = db.session.scalar(select(func.sum(OrderLine.paid_fen)).where(OrderLine.order_id == oid))
-            assert lines == db.session.get(Order, oid).payable_fen
+            assert lines + FREIGHT_FEN == db.session.get(Order, oid).payable_fen
         used = db.session.scalar(select(func.count()).select_from(MemberCoupon).where(
             MemberCoupon.order_id.in_(marketing_orders), MemberCoupon.status == "used"))
         assert used == len(marketing_orders)

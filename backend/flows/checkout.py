@@ -8,10 +8,13 @@ discount spread over the lines to the fen.
                       what its rewards and refunds are based on), the coupon redeemed,
                       the points spent.
 
-Both run the same plan (`_plan`), so the quote is what the order will cost. Order of
-the discounts: the coupon on the lines it covers, in proportion to their amounts;
-then points (up to the tenant's share of what is left, never the last fen) over every
-line, in proportion to what is left of each.
+Both run the same plan (`_plan`), so the quote is what the order will cost. The
+freight comes from the tenant's rule (orders.freight_for) on what the goods cost after
+activity prices. Order of the discounts: the coupon on the lines it covers, in
+proportion to their amounts (a free-shipping coupon on the freight instead); then
+points (up to the tenant's share of what is left of the goods, never the last fen)
+over every line, in proportion to what is left of each. Freight is never part of a
+line, so never part of what rewards are paid on.
 """
 
 from __future__ import annotations
@@ -57,13 +60,20 @@ class Plan:
         return self.coupon.result.discount_fen if self.coupon else 0
 
     @property
+    def freight_discount_fen(self) -> int:
+        """What a free-shipping coupon takes off the freight (never part of a line)."""
+        return self.coupon.result.freight_fen if self.coupon else 0
+
+    @property
     def payable_fen(self) -> int:
-        return self.goods_fen + self.freight_fen - sum(self.line_discounts.values())
+        return self.goods_fen + self.freight_fen - sum(self.line_discounts.values()) - self.freight_discount_fen
 
 
 def _plan(*, tenant_id: int, member_id: int, lines: Sequence[Line], freight_fen: int, coupon: CouponChoice,
           now: datetime, use_points: int = 0) -> Plan:
     goods = sum(ln.amount_fen for ln in lines)
+    # Every held coupon priced against these lines and this freight: a free-shipping
+    # coupon is worth the freight, so "best" weighs it against the goods coupons.
     options = coupons.options_for(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=freight_fen,
                                   now=now)
     chosen: coupons.CouponOption | None = None
@@ -74,11 +84,12 @@ def _plan(*, tenant_id: int, member_id: int, lines: Sequence[Line], freight_fen:
     discounts: dict[int, int] = {}
     if chosen is not None:
         # Never the whole order: WeChat Pay takes no zero payment.
-        if goods + freight_fen - chosen.result.discount_fen < 1:
+        if not chosen.result.freight_fen and goods + freight_fen - chosen.result.discount_fen < 1:
             chosen = _trimmed(chosen, lines, goods + freight_fen - 1)
         for key, fen in chosen.result.lines.items():
             discounts[key] = discounts.get(key, 0) + fen
     left = [ln.amount_fen - discounts.get(ln.key, 0) for ln in lines]
+    # Points pay goods only (never freight), at most the tenant's share of what is left.
     offer = points.offer(tenant_id=tenant_id, member_id=member_id,
                          cap_fen_for=lambda ratio: points_cap_fen(remaining_fen=sum(left), max_ratio=ratio))
     if use_points > offer.balance:
@@ -105,7 +116,8 @@ def _trimmed(option: coupons.CouponOption, lines: Sequence[Line], most: int) -> 
 
 def _plan_view(plan: Plan) -> dict[str, Any]:
     return {
-        "goods_fen": plan.goods_fen, "freight_fen": plan.freight_fen, "coupon_fen": plan.coupon_fen,
+        "goods_fen": plan.goods_fen, "freight_fen": plan.freight_fen,
+        "freight_discount_fen": plan.freight_discount_fen, "coupon_fen": plan.coupon_fen,
         "points": {"balance": plan.points.balance, "max_points": plan.points.max_points,
                    "point_value_fen": plan.points.point_value_fen, "used": plan.points_used,
                    "fen": plan.points_fen},
@@ -119,9 +131,10 @@ def _plan_view(plan: Plan) -> dict[str, Any]:
 
 
 def quote(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest], now: datetime,
-          coupon: CouponChoice = BEST, use_points: int = 0) -> dict[str, Any]:
-    """What this order would cost the buyer: the coupons it holds (usable or why not),
-    the one chosen (the best, unless it names one or none), and what is left to pay."""
+          coupon: CouponChoice = BEST, use_points: int = 0, address: str = "") -> dict[str, Any]:
+    """What this order would cost the buyer: the freight (by the delivery address, when
+    given), the coupons it holds (usable or why not), the one chosen (the best, unless it
+    names one or none), and what is left to pay."""
     member = members.get_member(tenant_id=tenant_id, member_id=member_id)
     quantities: dict[int, int] = {}
     for item in items:
@@ -132,7 +145,8 @@ def quote(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest]
     cats = catalog.product_categories(tenant_id=tenant_id, product_ids=[p.product.id for p in priced.values()])
     lines = [Line(key=i, product_id=priced[s].product.id, category=cats.get(priced[s].product.id, ""),
                   amount_fen=priced[s].unit_price_fen * q) for i, (s, q) in enumerate(quantities.items())]
-    plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=0, coupon=coupon, now=now,
+    freight = orders.freight_for(tenant_id=tenant_id, goods_fen=sum(ln.amount_fen for ln in lines), address=address)
+    plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=freight, coupon=coupon, now=now,
                  use_points=use_points)
     return _plan_view(plan)
 
@@ -141,12 +155,14 @@ def place_order(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRe
                 now: datetime, remark: str = "", source_type: str | None = None, source_id: int | None = None,
                 coupon: CouponChoice = BEST, use_points: int = 0,
                 activity_prices: Mapping[int, int] | None = None) -> Order:
-    """Place an order with the buyer's coupon and points: the order (stock reserved), the
-    discount on its lines, the coupon used, the points spent. All in the caller's unit
-    of work: a refused coupon or points leave no order and no stock taken.
+    """Place an order with the buyer's coupon and points: the order (stock reserved), its
+    freight by the tenant's rule, the discount on its lines, the coupon used, the points
+    spent. All in the caller's unit of work: a refused coupon or points leave no order
+    and no stock taken.
 
     activity_prices (SKU id -> price of one piece: a group price, a live-room price)
-    come first: a line costs at most that much a piece before coupons and points."""
+    come first: a line costs at most that much a piece before coupons and points. The
+    freight is decided on what the goods cost then (满额包邮 before coupons)."""
     # Through an agent's link or shop: drop-shipped from its cloud stock (agent_channel).
     order = agent_channel.place_retail_order(tenant_id=tenant_id, member_id=member_id, items=items,
                                              receiver=receiver, now=now, remark=remark, source_type=source_type,
@@ -157,11 +173,14 @@ def place_order(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRe
                 for ln in rows if activity_prices and ln.sku_id in activity_prices}
     lines = [Line(key=ln.id, product_id=ln.product_id, category=cats.get(ln.product_id, ""),
                   amount_fen=ln.paid_fen - activity.get(ln.id, 0)) for ln in rows]
-    plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=order.freight_fen,
+    freight = orders.freight_for(tenant_id=tenant_id, goods_fen=sum(ln.amount_fen for ln in lines),
+                                 address=receiver.address)
+    plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=freight,
                  coupon=coupon, now=now, use_points=use_points)
     off = {k: activity.get(k, 0) + plan.line_discounts.get(k, 0) for k in activity.keys() | plan.line_discounts}
-    if any(off.values()):
-        orders.apply_discounts(tenant_id=tenant_id, order=order, lines=rows, line_discounts=off)
+    if any(off.values()) or freight:
+        orders.apply_discounts(tenant_id=tenant_id, order=order, lines=rows, line_discounts=off, freight_fen=freight,
+                               freight_discount_fen=plan.freight_discount_fen)
     if plan.coupon is not None:
         coupons.redeem(tenant_id=tenant_id, member_id=member_id, member_coupon_id=plan.coupon.member_coupon_id,
                        order_id=order.id, discount_fen=plan.coupon.result.discount_fen, now=now)

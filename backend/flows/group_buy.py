@@ -10,7 +10,12 @@
                               free again; a group order ships only once filled;
     unwind_failed_groups      the job: groups whose time ran out fail; their unpaid
                               orders are cancelled and their paid ones refunded, each
-                              seat exactly once, each in its own unit of work.
+                              seat exactly once, each in its own unit of work;
+    refund_free_leaders       the job: a filled group of a free-leader campaign (团长免单)
+                              has its leader's order refunded in full, once, through the
+                              refund path (WeChat Pay / stored value, the ledger, the
+                              rewards on it cancelled, the points spent returned); the
+                              money only: the leader's goods still ship.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from backend.catalog import service as catalog
 from backend.db import run_in_unit_of_work
 from backend.errors import DomainError
 from backend.events import listen
+from backend.extensions import db
 from backend.flows import checkout
 from backend.marketing import groups, points
 from backend.marketing.errors import GroupNotFilled
 from backend.members import service as members
 from backend.orders import service as orders
-from backend.orders.errors import OrderStateConflict
+from backend.orders.errors import NothingToRefund, OrderStateConflict
 from backend.orders.models import Order
 from backend.payments import service as payments
 
@@ -122,6 +128,33 @@ def _unwind_seat(tenant_id: int, seat_id: int, order_id: int, status: str, now: 
         return 0
     payments.refund_order(tenant_id=tenant_id, order_id=order_id, order_line_id=None, reason="拼团未成团，自动退款",
                           actor="system:group_buy", now=now)
+    return 1
+
+
+def refund_free_leaders(*, now_fn: Any) -> int:
+    """团长免单: refund the leaders' orders of filled free-leader groups, each group once
+    (its own unit of work). Returns how many orders it refunded."""
+    done = 0
+    for tenant_id, group_id in run_in_unit_of_work(lambda: groups.leader_refunds_due()):
+        try:
+            done += run_in_unit_of_work(lambda t=tenant_id, g=group_id: _refund_leader(t, g, now_fn()))
+        except Exception:
+            log.exception("free leader of group %s could not be refunded; retried next run", group_id)
+    return done
+
+
+def _refund_leader(tenant_id: int, group_id: int, now: datetime) -> int:
+    order_id = groups.claim_leader_refund(tenant_id=tenant_id, group_id=group_id, now=now)
+    if order_id is None:
+        return 0  # another runner did it
+    try:
+        with db.session.begin_nested():
+            payments.refund_order(tenant_id=tenant_id, order_id=order_id, order_line_id=None,
+                                  reason="拼团成团，团长免单", actor="system:group_buy", now=now, keeps_goods=True)
+    except (NothingToRefund, OrderStateConflict):
+        # The leader had it refunded already (or is being refunded): nothing more is owed.
+        log.info("free leader of group %s: order %s has nothing left to refund", group_id, order_id)
+        return 0
     return 1
 
 

@@ -16,6 +16,7 @@ from backend.flows import (
 # team performance: a month is recorded once; the job looks every 6 hours (the first
 # run after a month ends records it)
 INTERVALS = {"settle_supplier_income": 300, "reconcile_supplier_sharing": 120, "unwind_failed_groups": 30,
+             "refund_free_leaders": 30,
              "reconcile_wechat_bills": 3600, "record_team_performance": 6 * 3600,
              "upgrade_marked_tenants": 30, "upgrade_all_tenants": 3600,
              "follow_up_paid_orders": 0.1}
@@ -45,6 +46,12 @@ def unwind_failed_groups(*, now: datetime) -> int:
     """Group-buys whose time ran out: failed, their unpaid orders cancelled and paid ones
     refunded, each seat exactly once."""
     return group_buy.unwind_failed_groups(now_fn=lambda: now)
+
+
+def refund_free_leaders(*, now: datetime) -> int:
+    """Filled group-buys of free-leader campaigns (团长免单): the leader's order refunded
+    in full, each group once."""
+    return group_buy.refund_free_leaders(now_fn=lambda: now)
 
 
 def reconcile_wechat_bills(*, now: datetime) -> int:

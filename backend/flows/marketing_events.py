@@ -1,9 +1,10 @@
 """What marketing does when other domains announce something (backend/events.py):
 
 - an unpaid order cancelled → its coupon and points back to the buyer;
-- an order refunded in full → its coupon back (by the tenant's rule, if still valid)
-  and its points back; a refund after completion takes back the points it earned;
-- an order completed → points per yuan paid;
+- a refund → its share of the points spent back (the last refund the rest); after
+  completion, its share of the points earned taken back; the whole order refunded →
+  its coupon back (by the tenant's rule, if still valid);
+- an order completed → points per yuan its goods cost (freight left out);
 - a new member → the new-member coupon (新人礼), once;
 - a member bound through someone's share → the invite coupon and the binding points
   to that promoter, once per member brought.
@@ -17,6 +18,7 @@ from typing import Any
 
 from backend.events import listen
 from backend.marketing import coupons, points
+from backend.orders import service as orders
 
 SHARE_SOURCES = ("share", "invite_code", "oa_qrcode", "live_room", "shop")
 
@@ -29,19 +31,33 @@ def coupon_back_on_cancel(*, order: Any, now: datetime) -> None:
 
 @listen("lines_refunded")
 def coupon_back_on_refund(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
+    """Every refund gives back its share of the points spent (the last one the rest) and,
+    after completion, takes back its share of the points earned; the coupon comes back
+    when the whole order is refunded (by the tenant's rule, while still valid)."""
     if order.status == "refunded":
         coupons.return_for_order(tenant_id=order.tenant_id, order_id=order.id, now=now, refund=True)
-        points.return_for_order(tenant_id=order.tenant_id, member_id=order.member_id, order_id=order.id, now=now)
+    goods = _goods_fen(order)
+    refunded = orders.refunded_goods(tenant_id=order.tenant_id, order_id=order.id)
+    points.return_for_refund(tenant_id=order.tenant_id, member_id=order.member_id, order_id=order.id,
+                             refund_key=refund.refund_no, refunded_fen=refunded, goods_fen=goods, now=now)
     if order.completed_at is not None:
+        since = orders.refunded_goods(tenant_id=order.tenant_id, order_id=order.id, since=order.completed_at)
         points.reverse_for_refund(tenant_id=order.tenant_id, member_id=order.member_id, order_id=order.id,
-                                  refund_key=refund.refund_no, refunded_fen=refund.amount_fen,
-                                  paid_fen=order.paid_fen, now=now)
+                                  refund_key=refund.refund_no, refunded_since_fen=since,
+                                  kept_fen=goods - (refunded - since), now=now)
+
+
+def _goods_fen(order: Any) -> int:
+    """What the order's goods cost the buyer (freight left out)."""
+    return sum(ln.paid_fen for ln in orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id])
 
 
 @listen("order_completed")
 def points_for_completed_order(*, order: Any, now: datetime) -> None:
+    kept = sum(ln.paid_fen - ln.refunded_fen
+               for ln in orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id])
     points.earn_for_order(tenant_id=order.tenant_id, member_id=order.member_id, order_id=order.id,
-                          paid_fen=order.paid_fen - order.refunded_fen, now=now)
+                          paid_fen=kept, now=now)
 
 
 @listen("member_created")

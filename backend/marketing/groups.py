@@ -46,6 +46,7 @@ class CampaignSpec:
     starts_at: datetime
     ends_at: datetime
     leader_reward_points: int = 0
+    free_leader: bool = False  # 团长免单: the leader's order refunded in full once the group fills
 
 
 def create_campaign(*, tenant_id: int, spec: CampaignSpec, sku_product_id: int, actor: str) -> GroupCampaign:
@@ -71,7 +72,8 @@ def create_campaign(*, tenant_id: int, spec: CampaignSpec, sku_product_id: int, 
     row = GroupCampaign(tenant_id=tenant_id, name=spec.name.strip(), product_id=spec.product_id, sku_id=spec.sku_id,
                         group_price_fen=spec.group_price_fen, group_size=spec.group_size,
                         time_limit_minutes=spec.time_limit_minutes, starts_at=spec.starts_at, ends_at=spec.ends_at,
-                        leader_reward_points=spec.leader_reward_points, status="active")
+                        leader_reward_points=spec.leader_reward_points, free_leader=spec.free_leader,
+                        status="active")
     db.session.add(row)
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="marketing.group_campaign_create",
@@ -112,7 +114,8 @@ def campaign_view(c: GroupCampaign) -> dict[str, Any]:
     return {"id": c.id, "name": c.name, "product_id": c.product_id, "sku_id": c.sku_id,
             "group_price_fen": c.group_price_fen, "group_price": yuan(c.group_price_fen), "group_size": c.group_size,
             "time_limit_minutes": c.time_limit_minutes, "starts_at": c.starts_at.isoformat(),
-            "ends_at": c.ends_at.isoformat(), "leader_reward_points": c.leader_reward_points, "status": c.status}
+            "ends_at": c.ends_at.isoformat(), "leader_reward_points": c.leader_reward_points,
+            "free_leader": c.free_leader, "status": c.status}
 
 
 # ------------------------------------------------------------------ groups and seats
@@ -218,6 +221,7 @@ class Filled:
     group_id: int
     leader_id: int
     leader_reward_points: int
+    free_leader: bool = False
 
 
 def seats_paid(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> list[Filled]:
@@ -238,8 +242,29 @@ def seats_paid(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> li
         if done:
             group = get_group(tenant_id=tenant_id, group_id=seat.group_id)
             c = get_campaign(tenant_id=tenant_id, campaign_id=group.campaign_id)
-            filled.append(Filled(group.id, group.leader_id, c.leader_reward_points))
+            if c.free_leader:  # owed from now on; the job refunds it (flows/group_buy.py)
+                db.session.execute(update(GroupBuy).where(GroupBuy.tenant_id == tenant_id, GroupBuy.id == group.id)
+                                   .values(leader_refund_due=True).execution_options(synchronize_session=False))
+            filled.append(Filled(group.id, group.leader_id, c.leader_reward_points, c.free_leader))
     return filled
+
+
+def leader_refunds_due(*, limit: int = 200) -> list[tuple[int, int]]:
+    """(tenant, group) of filled groups whose free leader is still owed the refund."""
+    return [(t, g) for t, g in db.session.execute(select(GroupBuy.tenant_id, GroupBuy.id).where(
+        GroupBuy.leader_refund_due.is_(True)).order_by(GroupBuy.id).limit(limit))]
+
+
+def claim_leader_refund(*, tenant_id: int, group_id: int, now: datetime) -> int | None:
+    """The leader's order to refund for free, once: a guarded UPDATE clears what the
+    group owes (the caller refunds in the same unit of work); None when already done."""
+    done = db.session.execute(update(GroupBuy).where(
+        GroupBuy.tenant_id == tenant_id, GroupBuy.id == group_id, GroupBuy.leader_refund_due.is_(True))
+        .values(leader_refund_due=None, leader_refunded_at=now).execution_options(synchronize_session=False)).rowcount
+    if done != 1:
+        return None
+    return db.session.scalar(select(GroupSeat.order_id).where(
+        GroupSeat.tenant_id == tenant_id, GroupSeat.group_id == group_id, GroupSeat.leader.is_(True)))
 
 
 def may_ship(*, tenant_id: int, order_id: int) -> bool:
@@ -299,6 +324,7 @@ def group_view(g: GroupBuy, seats: Sequence[GroupSeat], *, now: datetime, admin:
         "id": g.id, "campaign_id": g.campaign_id, "leader_id": g.leader_id, "size": g.size,
         "seats_taken": g.seats_taken, "seats_paid": g.seats_paid, "seats_left": g.size - g.seats_taken,
         "status": g.status, "expires_at": g.expires_at.isoformat(),
+        "leader_refunded_at": g.leader_refunded_at.isoformat() if g.leader_refunded_at else None,
         "seconds_left": max(0, int((g.expires_at - now).total_seconds())) if g.status == "forming" else 0,
         "members": [{"member_id": s.member_id, "leader": s.leader, "paid": s.status in ("paid", "refunded")}
                     for s in holding]}

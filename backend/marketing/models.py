@@ -173,7 +173,8 @@ class PointsTask(TenantScoped, Base):
 
 class GroupCampaign(TenantScoped, Base):
     """A group-buy campaign (拼团活动): one SKU at a group price, for groups of a size
-    that must fill within a time limit; optionally points for the leader when it fills."""
+    that must fill within a time limit; optionally points for the leader when it fills
+    (团长奖励) and the leader's order refunded in full (团长免单)."""
 
     __tablename__ = "group_campaigns"
 
@@ -187,6 +188,7 @@ class GroupCampaign(TenantScoped, Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)  # no new groups after
     leader_reward_points: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    free_leader: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
@@ -201,6 +203,8 @@ class GroupBuy(TenantScoped, Base):
         CheckConstraint("seats_taken >= 0 AND seats_taken <= size", name="seats_within_size"),
         Index("ix_group_buys_status_expires", "status", "expires_at"),
         Index("ix_group_buys_tenant_campaign", "tenant_id", "campaign_id", "id"),
+        # The free-leader job's backlog: `= 1`, only the groups still owing it.
+        Index("ix_group_buys_leader_refund", "leader_refund_due", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -214,6 +218,11 @@ class GroupBuy(TenantScoped, Base):
     filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    # 团长免单: True from filling (campaign free_leader) until the leader's order is
+    # refunded by the job (flows/group_buy.refund_free_leaders), then NULL; cleared by a
+    # guarded UPDATE in the refund's unit of work, so the refund happens once.
+    leader_refund_due: Mapped[bool | None] = mapped_column(Boolean)
+    leader_refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class GroupSeat(TenantScoped, Base):

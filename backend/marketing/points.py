@@ -184,7 +184,8 @@ def sign_in(*, tenant_id: int, member_id: int, now: datetime) -> int:
 
 
 def earn_for_order(*, tenant_id: int, member_id: int, order_id: int, paid_fen: int, now: datetime) -> int:
-    """Points for a completed order: per whole yuan paid (what was not refunded), once."""
+    """Points for a completed order: per whole yuan paid for its goods (however paid,
+    freight and refunded goods left out), once."""
     rules = effective_rules(tenant_id=tenant_id)
     points = paid_fen // 100 * rules.earn_points_per_yuan
     credit(tenant_id=tenant_id, member_id=member_id, points=points, kind="earn_order", key=f"earn:{order_id}",
@@ -192,19 +193,37 @@ def earn_for_order(*, tenant_id: int, member_id: int, order_id: int, paid_fen: i
     return points
 
 
-def reverse_for_refund(*, tenant_id: int, member_id: int, order_id: int, refund_key: str, refunded_fen: int,
-                       paid_fen: int, now: datetime) -> int:
-    """A refund after completion takes back the points the refunded yuan earned, once per
-    refund, never below zero (what was already spent stays spent)."""
+def _order_sum(tenant_id: int, order_id: int, kind: str) -> int:
+    """The points an order's entries of one kind moved, together (signed)."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(_entries.c.delta), 0)).where(
+        _entries.c.tenant_id == tenant_id, _entries.c.order_id == order_id, _entries.c.kind == kind)) or 0)
+
+
+def _share(points: int, part_fen: int, whole_fen: int) -> int:
+    """points × part / whole, rounded down; all of them once the part is the whole."""
+    if whole_fen <= 0 or part_fen >= whole_fen:
+        return points
+    return points * max(0, part_fen) // whole_fen
+
+
+def reverse_for_refund(*, tenant_id: int, member_id: int, order_id: int, refund_key: str,
+                       refunded_since_fen: int, kept_fen: int, now: datetime) -> int:
+    """A refund after completion takes back the points the refunded goods earned: of
+    what the order earned, the share refunded since completion (refunded_since_fen, this
+    refund included) is of what the buyer kept at completion (kept_fen), rounded down,
+    less what earlier refunds took; the refund that leaves nothing takes the rest. Once
+    per refund, never below zero (what was already spent stays spent)."""
     earned = entry_delta(tenant_id=tenant_id, key=f"earn:{order_id}")
-    if earned <= 0 or paid_fen <= 0:
+    if earned <= 0:
         return 0
-    want = earned * min(refunded_fen, paid_fen) // paid_fen
+    taken = -_order_sum(tenant_id, order_id, "reverse_order")
+    want = _share(earned, refunded_since_fen, kept_fen) - taken
     take = min(want, balance_of(tenant_id=tenant_id, member_id=member_id))
     if take <= 0:
         return 0
-    post_points(tenant_id=tenant_id, member_id=member_id, delta=-take, kind="reverse_order",
-                key=f"reverse:{refund_key}", now=now, memo="退款扣回积分", order_id=order_id)
+    if not post_points(tenant_id=tenant_id, member_id=member_id, delta=-take, kind="reverse_order",
+                       key=f"reverse:{refund_key}", now=now, memo="退款扣回积分", order_id=order_id):
+        return 0
     return take
 
 
@@ -314,14 +333,33 @@ def spend_on_order(*, tenant_id: int, member_id: int, order_id: int, points: int
 
 
 def return_for_order(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> int:
-    """An order cancelled or refunded in full gives its points back, once."""
+    """An unpaid order cancelled gives its points back, once."""
     spent = -entry_delta(tenant_id=tenant_id, key=f"spend:{order_id}")
     if spent <= 0:
         return 0
     if not credit(tenant_id=tenant_id, member_id=member_id, points=spent, kind="spend_return",
-                  key=f"spend_return:{order_id}", now=now, memo="订单取消/退款退回积分", order_id=order_id):
+                  key=f"spend_return:{order_id}", now=now, memo="订单取消退回积分", order_id=order_id):
         return 0
     return spent
+
+
+def return_for_refund(*, tenant_id: int, member_id: int, order_id: int, refund_key: str, refunded_fen: int,
+                      goods_fen: int, now: datetime) -> int:
+    """A refund gives back the points spent on the order in proportion: of the points
+    spent, the share the goods refunded so far (refunded_fen, this refund included) are
+    of all the order's goods (goods_fen), rounded down to the point, less what earlier
+    refunds gave back; the refund that leaves no goods gives back the rest. Once per
+    refund (its key)."""
+    spent = -entry_delta(tenant_id=tenant_id, key=f"spend:{order_id}")
+    if spent <= 0:
+        return 0
+    back = _share(spent, refunded_fen, goods_fen) - _order_sum(tenant_id, order_id, "spend_return")
+    if back <= 0:
+        return 0
+    if not credit(tenant_id=tenant_id, member_id=member_id, points=back, kind="spend_return",
+                  key=f"spend_return:{refund_key}", now=now, memo="订单退款退回积分", order_id=order_id):
+        return 0
+    return back
 
 
 def transfer(*, tenant_id: int, from_member_id: int, to_member_id: int, points: int, client_token: str,

@@ -45,7 +45,10 @@ class Order(TenantScoped, Base):
     member_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="created", nullable=False)
     goods_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # sum of the lines' amounts
-    freight_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)
+    freight_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)  # by the tenant's rule (orders/rules.py)
+    # What a free-shipping coupon took off the freight. payable = the lines' paid_fen +
+    # freight − freight_discount: freight is never part of a line, so never of rewards.
+    freight_discount_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0", nullable=False)
     payable_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # what the buyer is asked to pay
     paid_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)  # what WeChat Pay reported paid
     refunded_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)  # refunds that succeeded
@@ -126,8 +129,13 @@ class Refund(TenantScoped, Base):
     refund_no: Mapped[str] = mapped_column(String(32), nullable=False)
     order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id"), nullable=False)
     whole: Mapped[bool] = mapped_column(default=False, nullable=False)  # covers every line left
+    # Money only: the order keeps its goods and still ships (团长免单); its lines end normal.
+    keeps_goods: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", nullable=False)
     line_ids: Mapped[Any] = mapped_column(JSON, nullable=False)  # order line ids refunded
-    amount_fen: Mapped[int] = mapped_column(Fen, nullable=False)
+    amount_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # the lines' paid_fen + freight_fen
+    # The order's freight given back with this refund (the one that leaves no goods, by
+    # the tenant's rule; at most once per order among refunds not failed or rejected).
+    freight_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0", nullable=False)
     # Parts of amount_fen that go back as stored value / offline, not through WeChat Pay
     # (WeChat Pay's part is refunded first; set when the refund is submitted).
     stored_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0", nullable=False)
@@ -145,7 +153,8 @@ class Refund(TenantScoped, Base):
 
 
 class OrderPolicy(TenantScoped, Base):
-    """A tenant's order timings; tenants without a row use the defaults."""
+    """A tenant's order timings and freight rule; tenants without a row use the defaults
+    (no freight)."""
 
     __tablename__ = "order_policies"
     __table_args__ = (UniqueConstraint("tenant_id"),)
@@ -153,3 +162,10 @@ class OrderPolicy(TenantScoped, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     pay_timeout_minutes: Mapped[int] = mapped_column(Integer, default=30, nullable=False)
     auto_complete_days: Mapped[int] = mapped_column(Integer, default=10, nullable=False)
+    # Freight (运费, backend/orders/rules.py): a flat fee per order, other fees for named
+    # provinces ({"新疆": 2000}), free from a goods amount up, and what a refund returns.
+    freight_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0", nullable=False)
+    free_freight_over_fen: Mapped[int | None] = mapped_column(Fen)
+    freight_by_region: Mapped[Any] = mapped_column(JSON, nullable=True)
+    freight_refund: Mapped[str] = mapped_column(String(12), default="unshipped", server_default="unshipped",
+                                                nullable=False)

@@ -25,6 +25,7 @@ from backend.extensions import db
 from backend.members import levels as member_levels
 from backend.members import service as members
 from backend.money import yuan
+from backend.orders import rules as freight_rules
 from backend.orders.errors import (
     InvalidOrderInput,
     NothingToRefund,
@@ -61,18 +62,28 @@ class Receiver:
 
 
 def order_policy(*, tenant_id: int) -> OrderPolicy:
-    """The tenant's order timings (the defaults, unsaved, when it never set them)."""
+    """The tenant's order timings and freight rule (the defaults, unsaved, when it never set them)."""
     row = db.session.scalar(select(OrderPolicy).where(OrderPolicy.tenant_id == tenant_id))
     return row or OrderPolicy(tenant_id=tenant_id, pay_timeout_minutes=DEFAULT_PAY_TIMEOUT_MINUTES,
-                              auto_complete_days=DEFAULT_AUTO_COMPLETE_DAYS)
+                              auto_complete_days=DEFAULT_AUTO_COMPLETE_DAYS, freight_fen=0,
+                              free_freight_over_fen=None, freight_by_region=None, freight_refund="unshipped")
 
 
-def update_order_policy(*, tenant_id: int, changes: Mapping[str, int], actor: str) -> OrderPolicy:
-    """Change the unpaid timeout (minutes, 5–1440) or the automatic completion (days, 1–60)."""
+_FREIGHT_FIELDS = ("freight_fen", "free_freight_over_fen", "freight_by_region", "freight_refund")
+
+
+def update_order_policy(*, tenant_id: int, changes: Mapping[str, Any], actor: str) -> OrderPolicy:
+    """Change the unpaid timeout (minutes, 5–1440), the automatic completion (days, 1–60)
+    or the freight rule (backend/orders/rules.py; free_freight_over_fen 0 = no 满额包邮)."""
     limits = {"pay_timeout_minutes": (5, 1440), "auto_complete_days": (1, 60)}
     errors = [{"field": k, "message": f"须为 {lo}–{hi} 之间的整数"} for k, v in changes.items()
               if k in limits for lo, hi in [limits[k]]
               if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi]
+    over = changes.get("free_freight_over_fen")
+    errors += freight_rules.rule_errors(freight_fen=changes.get("freight_fen"),
+                                        free_over_fen=over or None,
+                                        by_region=changes.get("freight_by_region"),
+                                        refund=changes.get("freight_refund"))
     if errors:
         raise InvalidOrderInput(details=errors)
     row = order_policy(tenant_id=tenant_id)
@@ -80,16 +91,31 @@ def update_order_policy(*, tenant_id: int, changes: Mapping[str, int], actor: st
     if row.id is None:
         db.session.add(row)
     for key, value in changes.items():
-        if key in limits:
-            setattr(row, key, value)
+        if key in limits or key in _FREIGHT_FIELDS:
+            setattr(row, key, (value or None) if key == "free_freight_over_fen" else value)
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="orders.policy", target_type="tenant",
                  target_id=tenant_id, before=before, after=policy_view(row))
     return row
 
 
-def policy_view(p: OrderPolicy) -> dict[str, int]:
-    return {"pay_timeout_minutes": p.pay_timeout_minutes, "auto_complete_days": p.auto_complete_days}
+def policy_view(p: OrderPolicy) -> dict[str, Any]:
+    return {"pay_timeout_minutes": p.pay_timeout_minutes, "auto_complete_days": p.auto_complete_days,
+            "freight_fen": p.freight_fen or 0, "free_freight_over_fen": p.free_freight_over_fen,
+            "freight_by_region": dict(p.freight_by_region or {}), "freight_refund": p.freight_refund or "unshipped"}
+
+
+def freight_rule(*, tenant_id: int) -> freight_rules.FreightRule:
+    """The tenant's freight rule as the pure rules take it."""
+    p = order_policy(tenant_id=tenant_id)
+    return freight_rules.FreightRule(freight_fen=p.freight_fen or 0, free_over_fen=p.free_freight_over_fen,
+                                     by_region=dict(p.freight_by_region or {}),
+                                     refund=p.freight_refund or "unshipped")
+
+
+def freight_for(*, tenant_id: int, goods_fen: int, address: str) -> int:
+    """What delivering these goods to this address costs the buyer (fen), by the tenant's rule."""
+    return freight_rules.freight_for(freight_rule(tenant_id=tenant_id), goods_fen=goods_fen, address=address)
 
 
 # ------------------------------------------------------------------ create and read
@@ -147,15 +173,18 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
 
 
 def apply_discounts(*, tenant_id: int, order: Order, lines: Sequence[OrderLine],
-                    line_discounts: Mapping[int, int]) -> Order:
-    """Lower the lines of an order placed in this unit of work (its rows are this
-    transaction's own, still awaiting payment) by these amounts (order line id -> fen,
-    from backend/flows/checkout.py: activity prices, coupons, points): each line's
-    paid_fen is what the buyer pays for it (the base of its rewards and refunds), the
-    order's payable_fen their sum. The order keeps at least 1 fen to pay (WeChat Pay
-    takes no zero payments)."""
+                    line_discounts: Mapping[int, int], freight_fen: int = 0, freight_discount_fen: int = 0) -> Order:
+    """Price an order placed in this unit of work (its rows are this transaction's own,
+    still awaiting payment), from backend/flows/checkout.py: each line lowered by its
+    discount (order line id -> fen: activity prices, coupons, points), so a line's
+    paid_fen is what the buyer pays for it (the base of its rewards and refunds); the
+    freight added (the tenant's rule) less what a free-shipping coupon waived. The
+    order's payable_fen is the lines' sum plus the freight left. It keeps at least 1 fen
+    to pay (WeChat Pay takes no zero payments)."""
     if order.tenant_id != tenant_id or order.status != "created":
         raise OrderStateConflict(details={"status": order.status})
+    if not 0 <= freight_discount_fen <= freight_fen or order.freight_fen != 0:
+        raise ValueError(f"freight {freight_fen} less {freight_discount_fen} does not fit order {order.id}")
     by_id = {ln.id: ln for ln in lines if ln.order_id == order.id}
     total = 0
     for line_id, fen in line_discounts.items():
@@ -164,9 +193,12 @@ def apply_discounts(*, tenant_id: int, order: Order, lines: Sequence[OrderLine],
             raise ValueError(f"discount {fen!r} does not fit order line {line_id}")
         line.paid_fen -= fen
         total += fen
-    if order.payable_fen - total < 1:
+    payable = order.payable_fen - total + freight_fen - freight_discount_fen
+    if payable < 1:
         raise ValueError("an order keeps at least 1 fen to pay")
-    order.payable_fen -= total
+    order.payable_fen = payable
+    order.freight_fen = freight_fen
+    order.freight_discount_fen = freight_discount_fen
     db.session.flush()
     return order
 
@@ -271,22 +303,27 @@ def mark_profit_sharing(*, tenant_id: int, order_id: int) -> None:
     order.profit_sharing = True
 
 
+# What a paid order brought and kept, however it was paid (paid_fen is WeChat Pay's part).
+_KEPT_FEN = Order.paid_fen + Order.stored_fen + Order.offline_fen - Order.refunded_fen
+
+
 def paid_totals(*, tenant_id: int, order_ids: Sequence[int]) -> tuple[int, int]:
-    """(orders paid and not wholly refunded, what they brought net of refunds in fen) of
-    these orders: the figures a live room or campaign reports."""
+    """(orders paid and not wholly refunded, what they brought net of refunds in fen,
+    however paid: WeChat Pay, stored value, offline; freight included) of these orders:
+    the figures a live room or campaign reports."""
     if not order_ids:
         return 0, 0
-    n, fen = db.session.execute(select(func.count(), func.coalesce(func.sum(Order.paid_fen - Order.refunded_fen), 0))
+    n, fen = db.session.execute(select(func.count(), func.coalesce(func.sum(_KEPT_FEN), 0))
                                 .where(Order.tenant_id == tenant_id, Order.id.in_(sorted(set(order_ids))),
                                        Order.paid_at.is_not(None), Order.status != "refunded")).one()
     return int(n), int(fen)
 
 
 def members_paid_totals(*, tenant_id: int, member_ids: Sequence[int]) -> tuple[int, int]:
-    """(orders paid and not wholly refunded, net fen) of these buyers."""
+    """(orders paid and not wholly refunded, net fen however paid) of these buyers."""
     if not member_ids:
         return 0, 0
-    n, fen = db.session.execute(select(func.count(), func.coalesce(func.sum(Order.paid_fen - Order.refunded_fen), 0))
+    n, fen = db.session.execute(select(func.count(), func.coalesce(func.sum(_KEPT_FEN), 0))
                                 .where(Order.tenant_id == tenant_id, Order.member_id.in_(sorted(set(member_ids))),
                                        Order.paid_at.is_not(None), Order.status != "refunded")).one()
     return int(n), int(fen)
@@ -550,10 +587,15 @@ def top_products_between(*, tenant_id: int, start: datetime, end: datetime,
 
 
 def open_refund(*, tenant_id: int, order_id: int, order_line_id: int | None, reason: str, requested_by: str,
-                now: datetime, member_id: int | None = None, approved: bool = False) -> Refund:
+                now: datetime, member_id: int | None = None, approved: bool = False,
+                keeps_goods: bool = False) -> Refund:
     """Open a refund of one line, or of every line not yet refunded (order_line_id None).
     A buyer's request waits for the operator (requested); an operator's refund is
-    approved at once (processing) and submitted to WeChat Pay by the payments domain."""
+    approved at once (processing) and submitted to WeChat Pay by the payments domain.
+
+    keeps_goods: the money only, every line and the freight, while the order stays where
+    it is and still ships (团长免单: the leader's goods are free, not returned); its lines
+    end normal with refunded_fen = paid_fen, so nothing is left to refund again."""
     order = _locked(tenant_id, order_id, member_id)
     if order.status not in REFUNDABLE:
         raise OrderStateConflict(details={"status": order.status})
@@ -572,22 +614,52 @@ def open_refund(*, tenant_id: int, order_id: int, order_line_id: int | None, rea
     amount = sum(ln.paid_fen - ln.refunded_fen for ln in chosen)
     if amount <= 0:
         raise NothingToRefund()
+    freight = _freight_back(order, leaves_no_goods=all(ln.status != "normal" or ln in chosen for ln in lines),
+                            by_rule=not keeps_goods)
+    amount += freight
     for ln in chosen:
         ln.status = "refunding"
     whole = order_line_id is None
-    if whole and order.status != "refunding":
+    if whole and not keeps_goods and order.status != "refunding":
         order.status_before_refund = order.status
         order.status = "refunding"
     refund = Refund(tenant_id=tenant_id, refund_no=_new_refund_no(now), order_id=order.id, whole=whole,
-                    line_ids=[ln.id for ln in chosen], amount_fen=amount, reason=reason,
-                    status="processing" if approved else "requested", requested_by=requested_by,
-                    decided_by=requested_by if approved else None, created_at=now)
+                    keeps_goods=keeps_goods, line_ids=[ln.id for ln in chosen], amount_fen=amount,
+                    freight_fen=freight, reason=reason, status="processing" if approved else "requested",
+                    requested_by=requested_by, decided_by=requested_by if approved else None, created_at=now)
     db.session.add(refund)
     db.session.flush()
     if approved:
         record_audit(tenant_id=tenant_id, actor=requested_by, action="orders.refund", target_type="order",
                      target_id=order.id, before=None, after=refund_view(refund))
     return refund
+
+
+def _freight_back(order: Order, *, leaves_no_goods: bool, by_rule: bool = True) -> int:
+    """The freight this refund gives back (under the order's lock): what the buyer paid
+    for delivery, with the refund after which no goods are left, by the tenant's rule
+    (unless by_rule is off: a free order gives it all back), unless a refund not failed
+    or rejected already carries it."""
+    paid = order.freight_fen - order.freight_discount_fen
+    if paid <= 0 or not leaves_no_goods:
+        return 0
+    carried = db.session.scalar(select(Refund.id).where(
+        Refund.tenant_id == order.tenant_id, Refund.order_id == order.id, Refund.freight_fen > 0,
+        Refund.status.in_(OPEN_REFUND + ("succeeded",))).limit(1))
+    rule = freight_rule(tenant_id=order.tenant_id) if by_rule else freight_rules.FreightRule(refund="always")
+    return freight_rules.freight_refund_fen(rule, freight_paid_fen=paid,
+                                            last_goods=True, shipped=order.shipped_at is not None,
+                                            already_refunded=carried is not None)
+
+
+def refunded_goods(*, tenant_id: int, order_id: int, since: datetime | None = None) -> int:
+    """The goods (freight left out) of this order's succeeded refunds, in fen; with
+    since, only those that succeeded at or after it."""
+    stmt = select(func.coalesce(func.sum(Refund.amount_fen - Refund.freight_fen), 0)).where(
+        Refund.tenant_id == tenant_id, Refund.order_id == order_id, Refund.status == "succeeded")
+    if since is not None:
+        stmt = stmt.where(Refund.completed_at >= since)
+    return int(db.session.scalar(stmt) or 0)
 
 
 def approve_refund(*, tenant_id: int, refund_id: int, actor: str) -> Refund:
@@ -665,9 +737,9 @@ def refund_succeeded(*, order: Order, refund: Refund, wechat_refund_id: str | No
     lines = _refund_lines(order, refund)
     for ln in lines:
         ln.refunded_fen = ln.paid_fen
-        ln.status = "refunded"
+        ln.status = "normal" if refund.keeps_goods else "refunded"
     order.refunded_fen += refund.amount_fen
-    if order.shipped_at is None and order.stock_source == "catalog":
+    if order.shipped_at is None and order.stock_source == "catalog" and not refund.keeps_goods:
         catalog.release_stock(tenant_id=order.tenant_id, quantities=_quantities(lines))
     _settle_order_status(order)
     # The refund posted and the lines' rewards cancelled or reversed: backend/flows.
@@ -703,7 +775,8 @@ def order_view(order: Order, lines: Sequence[OrderLine], *, admin: bool = False)
     """An order with its lines as the buyer (or, with admin, the operator) sees it."""
     out: dict[str, Any] = {
         "id": order.id, "order_no": order.order_no, "status": order.status, "goods_fen": order.goods_fen,
-        "freight_fen": order.freight_fen, "discount_fen": order.goods_fen + order.freight_fen - order.payable_fen,
+        "freight_fen": order.freight_fen, "freight_discount_fen": order.freight_discount_fen,
+        "discount_fen": order.goods_fen + order.freight_fen - order.payable_fen,
         "payable_fen": order.payable_fen, "payable": yuan(order.payable_fen),
         "paid_fen": order.paid_fen, "stored_fen": order.stored_fen, "offline_fen": order.offline_fen,
         "refunded_fen": order.refunded_fen,
@@ -727,7 +800,9 @@ def order_view(order: Order, lines: Sequence[OrderLine], *, admin: bool = False)
 
 def refund_view(r: Refund) -> dict[str, Any]:
     return {"id": r.id, "refund_no": r.refund_no, "order_id": r.order_id, "whole": r.whole,
+            "keeps_goods": r.keeps_goods,
             "order_line_ids": list(r.line_ids), "amount_fen": r.amount_fen, "amount": yuan(r.amount_fen),
+            "freight_fen": r.freight_fen,
             "stored_fen": r.stored_fen, "offline_fen": r.offline_fen,
             "reason": r.reason, "status": r.status, "requested_by": r.requested_by, "decided_by": r.decided_by,
             "wechat_status": r.wechat_status, "failure": r.failure, "created_at": r.created_at.isoformat(),

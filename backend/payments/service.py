@@ -368,11 +368,11 @@ def request_refund(*, tenant_id: int, member_id: int, order_id: int, order_line_
 
 
 def refund_order(*, tenant_id: int, order_id: int, order_line_id: int | None, reason: str, actor: str,
-                 now: datetime) -> Refund:
-    """An operator refunds one line or the whole order: submitted to WeChat Pay once the
-    unit of work commits (audited)."""
+                 now: datetime, keeps_goods: bool = False) -> Refund:
+    """An operator refunds one line or the whole order (keeps_goods: the money only, the
+    order still ships): submitted to WeChat Pay once the unit of work commits (audited)."""
     refund = orders.open_refund(tenant_id=tenant_id, order_id=order_id, order_line_id=order_line_id, reason=reason,
-                                requested_by=actor, now=now, approved=True)
+                                requested_by=actor, now=now, approved=True, keeps_goods=keeps_goods)
     _submit_after_commit(tenant_id, refund.id)
     return refund
 

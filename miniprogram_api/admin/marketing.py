@@ -211,6 +211,7 @@ class CampaignIn(Body):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     leader_reward_points: int = Field(0, strict=True, ge=0, le=1_000_000)
+    free_leader: bool = Field(False, strict=True, description="团长免单: refund the leader's order once the group fills")
 
 
 class GroupPage(Query):
@@ -234,7 +235,7 @@ def create_campaign(principal: Principal, body: CampaignIn) -> dict[str, Any]:
         name=body.name, product_id=body.product_id, sku_id=body.sku_id, group_price_fen=body.group_price_fen,
         group_size=body.group_size, time_limit_minutes=body.time_limit_minutes,
         starts_at=body.starts_at.astimezone(UTC), ends_at=body.ends_at.astimezone(UTC),
-        leader_reward_points=body.leader_reward_points)
+        leader_reward_points=body.leader_reward_points, free_leader=body.free_leader)
     return groups.campaign_view(group_buy.create_campaign(tenant_id=principal.tenant_id, spec=spec,
                                                           actor=principal.actor))
 

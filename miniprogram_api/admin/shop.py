@@ -13,6 +13,7 @@ from backend.catalog import service as catalog
 from backend.db import utcnow
 from backend.flows import catalog as catalog_flow
 from backend.flows import payment_methods, sales_scope
+from backend.orders import rules as freight_rules
 from backend.orders import service as orders
 from backend.payments import service as payments
 from miniprogram_api.http import Body, Page, Query, page_of, route
@@ -135,6 +136,13 @@ class ResolveIn(Body):
 class PolicyIn(Body):
     pay_timeout_minutes: int | None = Field(None, strict=True, ge=5, le=1440)
     auto_complete_days: int | None = Field(None, strict=True, ge=1, le=60)
+    freight_fen: int | None = Field(None, strict=True, ge=0, le=freight_rules.MAX_FREIGHT_FEN,
+                                    description="运费 per order")
+    free_freight_over_fen: int | None = Field(None, strict=True, ge=0, le=10**9,
+                                              description="满额包邮 threshold; 0 turns it off")
+    freight_by_region: dict[str, Annotated[int, Field(strict=True, ge=0, le=freight_rules.MAX_FREIGHT_FEN)]] | None = (
+        Field(None, max_length=freight_rules.MAX_REGIONS, description='{"新疆": 2000}: the whole table, replaced'))
+    freight_refund: Literal["unshipped", "always", "never"] | None = None
 
 
 def _spec(s: SkuIn) -> catalog.SkuSpec:
@@ -260,7 +268,7 @@ def ship(principal: Principal, order_id: int, body: ShipIn) -> OrderDetailAdminO
 
 
 @route(bp, "/orders/<int:order_id>/refunds", method="POST", auth="staff", body=RefundIn,
-       status=201, response=RefundOut, errors=("order_not_found",))
+       status=201, response=RefundOut, errors=("nothing_to_refund", "order_not_found", "order_state_conflict"))
 def refund(principal: Principal, order_id: int, body: RefundIn) -> dict[str, Any]:
     """Refund one line, or every line not yet refunded, through WeChat Pay."""
     r = payments.refund_order(tenant_id=principal.tenant_id, order_id=order_id, order_line_id=body.order_line_id,
@@ -324,12 +332,13 @@ def resolve_issue(principal: Principal, issue_id: int, body: ResolveIn) -> dict[
 
 @route(bp, "/order-policy", auth="staff", response=OrderPolicyOut)
 def get_policy(principal: Principal) -> dict[str, Any]:
-    """Unpaid timeout (minutes) and automatic completion after shipping (days)."""
+    """Unpaid timeout (minutes), automatic completion after shipping (days), freight rule."""
     return orders.policy_view(orders.order_policy(tenant_id=principal.tenant_id))
 
 
-@route(bp, "/order-policy", method="PATCH", auth="staff", body=PolicyIn, response=OrderPolicyOut)
+@route(bp, "/order-policy", method="PATCH", auth="staff", body=PolicyIn, response=OrderPolicyOut,
+       errors=("invalid_order_input",))
 def update_policy(principal: Principal, body: PolicyIn) -> dict[str, Any]:
-    """Change the unpaid timeout or the automatic completion."""
+    """Change the unpaid timeout, the automatic completion or the freight rule (运费)."""
     return orders.policy_view(orders.update_order_policy(
         tenant_id=principal.tenant_id, changes=body.model_dump(exclude_none=True), actor=principal.actor))

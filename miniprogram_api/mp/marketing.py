@@ -16,6 +16,7 @@ from backend.marketing import coupons, groups, points
 from backend.orders import service as orders
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
 from miniprogram_api.schemas.marketing import (
+    PLACE_ORDER_ERRORS,
     CampaignOut,
     CheckoutOrderOut,
     CouponOut,
@@ -65,15 +66,19 @@ class QuoteIn(Body):
     items: list[ItemIn] = Field(min_length=1, max_length=orders.MAX_LINES)
     coupon: Id | Literal["best", "none"] = Field("best", description="a held coupon id, best or none")
     points: int = Field(0, strict=True, ge=0, le=points.MAX_POINTS, description="points to spend")
+    address: str = Field("", max_length=255, description="the delivery address, for a province's freight")
 
 
-class CheckoutIn(QuoteIn):
+class CheckoutIn(Body):
+    items: list[ItemIn] = Field(min_length=1, max_length=orders.MAX_LINES)
+    coupon: Id | Literal["best", "none"] = Field("best", description="a held coupon id, best or none")
+    points: int = Field(0, strict=True, ge=0, le=points.MAX_POINTS, description="points to spend")
     receiver: ReceiverIn
     remark: str = Field("", max_length=200)
     source: SourceIn | None = None
 
 
-def _items(body: QuoteIn) -> list[orders.LineRequest]:
+def _items(body: QuoteIn | CheckoutIn) -> list[orders.LineRequest]:
     return [orders.LineRequest(sku_id=i.sku_id, quantity=i.quantity) for i in body.items]
 
 
@@ -112,13 +117,15 @@ def my_coupons(principal: Principal, query: MyCouponsQuery) -> dict[str, Any]:
 def quote(principal: Principal, body: QuoteIn) -> dict[str, Any]:
     """What an order would cost me: my coupons (usable or why not), the best picked."""
     return checkout.quote(tenant_id=principal.tenant_id, member_id=principal.subject_id, items=_items(body),
-                          coupon=body.coupon, use_points=body.points, now=utcnow())
+                          coupon=body.coupon, use_points=body.points, address=body.address, now=utcnow())
 
 
 @route(bp, "/checkout/orders", method="POST", auth="member", body=CheckoutIn, status=201,
-       response=CheckoutOrderOut, errors=("coupon_not_usable", "insufficient_points", "points_over_cap", "product_off_shelf", "sku_not_found"))
+       response=CheckoutOrderOut, errors=PLACE_ORDER_ERRORS)
 def place_order(principal: Principal, body: CheckoutIn) -> dict[str, Any]:
-    """Place an order with a coupon; pay it with /shop/orders/<id>/prepay."""
+    """Place an order with a coupon (the best one held, unless named or none) and points;
+    pay it with /shop/orders/<id>/prepay. The same as POST /shop/orders, whose coupon
+    defaults to none."""
     order = checkout.place_order(
         tenant_id=principal.tenant_id, member_id=principal.subject_id, items=_items(body),
         receiver=orders.Receiver(name=body.receiver.name, phone=body.receiver.phone, address=body.receiver.address),

@@ -13,14 +13,15 @@ from backend.auth.tokens import Principal
 from backend.catalog import cache as catalog_cache
 from backend.catalog import service as catalog
 from backend.db import utcnow
-from backend.flows import agent_channel as channel
-from backend.flows import payment_methods
+from backend.flows import checkout, payment_methods
 from backend.flows import suppliers as supplier_flows
+from backend.marketing.points import MAX_POINTS
 from backend.members import levels as member_levels
 from backend.members import service as members
 from backend.orders import service as orders
 from backend.payments import service as payments
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.marketing import PLACE_ORDER_ERRORS, CheckoutOrderOut
 from miniprogram_api.schemas.more import SandboxPaidOut, StoredPaidOut
 from miniprogram_api.schemas.orders import OrderOut, PrepayOut, ProductBuyerOut, RefundOut
 from miniprogram_api.schemas.suppliers import SubOrderOut
@@ -56,6 +57,9 @@ class OrderIn(Body):
     receiver: ReceiverIn
     remark: str = Field("", max_length=200)
     source: SourceIn | None = None
+    coupon: Id | Literal["best", "none"] = Field("none", description="a held coupon id, best or none (default: "
+                                                                     "none, as before coupons existed)")
+    points: int = Field(0, strict=True, ge=0, le=MAX_POINTS, description="points to spend")
 
 
 class OrderPage(Query):
@@ -109,19 +113,22 @@ def product(principal: Principal, product_id: int) -> dict[str, Any]:
     return catalog.product_buyer_view(p, skus, agent_level=level, member_discount=discount)
 
 
-@route(bp, "/orders", method="POST", auth="member", body=OrderIn, status=201, response=OrderOut,
-       errors=("authorization_expired", "insufficient_pieces", "out_of_stock", "region_not_authorized", "sku_not_found"))
+@route(bp, "/orders", method="POST", auth="member", body=OrderIn, status=201, response=CheckoutOrderOut,
+       errors=PLACE_ORDER_ERRORS)
 def create_order(principal: Principal, body: OrderIn) -> dict[str, Any]:
-    """Place an order: the stock is reserved until the payment deadline (an agent's link
+    """Place an order: the freight by the brand's rule, a coupon and points if asked for
+    (backend/flows/checkout.py, the one way an order is placed, as POST
+    /checkout/orders); the stock is reserved until the payment deadline (an agent's link
     or shop ships from the agent's cloud stock, backend/flows/agent_channel.py)."""
-    order = channel.place_retail_order(
+    order = checkout.place_order(
         tenant_id=principal.tenant_id, member_id=principal.subject_id,
         items=[orders.LineRequest(sku_id=i.sku_id, quantity=i.quantity) for i in body.items],
         receiver=orders.Receiver(name=body.receiver.name, phone=body.receiver.phone,
                                  address=body.receiver.address),
         remark=body.remark, source_type=body.source.type if body.source else None,
-        source_id=body.source.id if body.source else None, now=utcnow())
-    return _order_out(order)
+        source_id=body.source.id if body.source else None, coupon=body.coupon, use_points=body.points,
+        now=utcnow())
+    return checkout.order_out(order)
 
 
 @route(bp, "/orders", auth="member", query=OrderPage, response=Page[OrderOut])

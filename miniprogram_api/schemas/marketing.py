@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from miniprogram_api.http import Out, Page, Timestamp
 from miniprogram_api.schemas.orders import OrderOut
 
@@ -79,12 +81,20 @@ class CouponOption(Out):
 class QuoteOut(Out):
     goods_fen: int
     freight_fen: int
+    freight_discount_fen: int
     coupon_fen: int
     points: QuotePoints
     payable_fen: int
     payable: str
     coupon: QuoteCoupon | None
     coupons: list[CouponOption]
+
+
+# What placing an order may answer, by either route (POST /mp/shop/orders and
+# /mp/checkout/orders run the same checkout.place_order).
+PLACE_ORDER_ERRORS = ("authorization_expired", "coupon_not_usable", "insufficient_pieces", "insufficient_points",
+                      "out_of_stock", "points_over_cap", "product_off_shelf", "region_not_authorized",
+                      "sku_not_found")
 
 
 class CheckoutOrderOut(OrderOut):
@@ -156,6 +166,7 @@ class CampaignOut(Out):
     starts_at: Timestamp
     ends_at: Timestamp
     leader_reward_points: int
+    free_leader: bool = Field(description="团长免单: the leader's order refunded in full when the group fills")
     status: str
 
 
@@ -193,6 +204,7 @@ class GroupOut(Out):
     status: str
     expires_at: Timestamp
     seconds_left: int
+    leader_refunded_at: Timestamp | None = Field(description="when a free leader's order was refunded")
     members: list[GroupMember]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from miniprogram_api.http import Out, Timestamp
 from miniprogram_api.schemas.finance import RequestPayment
 
@@ -93,8 +95,9 @@ class OrderOut(Out):
     order_no: str
     status: str
     goods_fen: int
-    freight_fen: int
-    discount_fen: int
+    freight_fen: int = Field(description="运费 by the tenant's rule, before a free-shipping coupon")
+    freight_discount_fen: int = Field(description="what a free-shipping coupon took off the freight")
+    discount_fen: int = Field(description="goods + freight − payable: activity prices, coupon, points")
     payable_fen: int
     payable: str
     paid_fen: int
@@ -128,8 +131,10 @@ class RefundOut(Out):
     refund_no: str
     order_id: int
     whole: bool
+    keeps_goods: bool = Field(description="money only: the order keeps its goods and still ships (团长免单)")
     order_line_ids: list[int]
     amount_fen: int
+    freight_fen: int = Field(description="the order's freight given back with this refund (in amount_fen)")
     stored_fen: int
     offline_fen: int
     amount: str
@@ -177,3 +182,8 @@ class PaymentIssueOut(Out):
 class OrderPolicyOut(Out):
     pay_timeout_minutes: int
     auto_complete_days: int
+    freight_fen: int = Field(description="运费 per order (0: free delivery)")
+    free_freight_over_fen: int | None = Field(description="满额包邮: goods of at least this much ship free")
+    freight_by_region: dict[str, int] = Field(description="a fee per province instead of freight_fen, "
+                                                          "matched on the start of the address")
+    freight_refund: str = Field(description="unshipped | always | never: when a refund returns the freight")

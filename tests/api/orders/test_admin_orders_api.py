@@ -119,10 +119,12 @@ def test_payment_issues_are_listed_and_resolved(client, factory, shop):
 def test_order_timings_are_read_and_changed_within_bounds(client, factory):
     t = factory.tenant()
     boss = factory.staff_headers(factory.staff(t, "boss"))
+    no_freight = {"freight_fen": 0, "free_freight_over_fen": None, "freight_by_region": {},
+                  "freight_refund": "unshipped"}
     assert client.get(f"{BASE}/order-policy", headers=boss).json == {"pay_timeout_minutes": 30,
-                                                                      "auto_complete_days": 10}
+                                                                      "auto_complete_days": 10, **no_freight}
     changed = client.patch(f"{BASE}/order-policy", headers=boss, json={"pay_timeout_minutes": 15})
-    assert changed.json == {"pay_timeout_minutes": 15, "auto_complete_days": 10}
+    assert changed.json == {"pay_timeout_minutes": 15, "auto_complete_days": 10, **no_freight}
     assert client.patch(f"{BASE}/order-policy", headers=boss, json={"auto_complete_days": 0}).status_code == 400
     assert client.patch(f"{BASE}/order-policy", headers=boss, json={"auto_complete_days": "7"}).status_code == 400
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from backend.catalog.models import Sku
-from backend.db import utcnow
+from backend.db import unit_of_work, utcnow
 from backend.extensions import db
 from backend.flows import jobs
 from backend.marketing import points
@@ -20,14 +20,16 @@ from backend.orders.models import Order, Refund
 from tests.orders_factories import RECEIVER
 
 
-def _campaign(client: Any, factory: Any, shop: Any, t: Any, *, size: int = 3, leader_points: int = 100) -> int:
+def _campaign(client: Any, factory: Any, shop: Any, t: Any, *, size: int = 3, leader_points: int = 100,
+              free_leader: bool = False) -> int:
     product, sku = shop.product(t, price_fen=10000, cost_fen=3000, stock=50)
     boss = factory.staff(t)
     now = utcnow()
     resp = client.post("/api/v1/admin/marketing/group-campaigns", headers=factory.staff_headers(boss), json={
         "name": "龙井三人团", "product_id": product, "sku_id": sku, "group_price_fen": 6000, "group_size": size,
         "time_limit_minutes": 60, "starts_at": (now - timedelta(hours=1)).isoformat(),
-        "ends_at": (now + timedelta(days=7)).isoformat(), "leader_reward_points": leader_points})
+        "ends_at": (now + timedelta(days=7)).isoformat(), "leader_reward_points": leader_points,
+        "free_leader": free_leader})
     assert resp.status_code == 201, resp.json
     return resp.json["id"]
 
@@ -161,3 +163,75 @@ def test_a_seat_refunded_while_the_group_forms_is_free_again(client, factory, sh
     again = client.post(f"/api/v1/mp/group-buys/groups/{gid}/join", headers=factory.member_headers(b),
                         json={"receiver": RECEIVER})
     assert again.status_code == 201 and again.json["group"]["seats_left"] == 0
+
+
+def test_a_free_leader_is_refunded_in_full_once_by_the_job_when_the_group_fills(client, factory, shop, sandbox):
+    from backend.finance.models import RewardAccrual
+    from backend.marketing.models import PointsEntry
+
+    t = factory.tenant()
+    shop.plan(t)
+    cid = _campaign(client, factory, shop, t, size=2, leader_points=50, free_leader=True)
+    promoter = factory.member(t)
+    leader, a = factory.member(t, parent=promoter), factory.member(t)
+    with unit_of_work():
+        points.credit(tenant_id=t.id, member_id=leader.id, points=1000, kind="grant", key="seed", now=utcnow(),
+                      memo="测试")
+    opened = client.post(f"/api/v1/mp/group-buys/{cid}/open", headers=factory.member_headers(leader),
+                         json={"receiver": RECEIVER}).json
+    gid, leader_order = opened["group"]["id"], opened["order"]["id"]
+    joined = client.post(f"/api/v1/mp/group-buys/groups/{gid}/join", headers=factory.member_headers(a),
+                         json={"receiver": RECEIVER}).json
+    _pay(shop, t, leader, leader_order)
+    assert jobs.refund_free_leaders(now=utcnow()) == 0  # not filled yet: nothing owed
+    _pay(shop, t, a, joined["order"]["id"])
+    db.session.expire_all()
+    assert db.session.get(GroupBuy, gid).status == "filled"
+    frozen = db.session.scalars(select(RewardAccrual.status).where(RewardAccrual.order_id == leader_order)).all()
+    assert frozen == ["frozen"]
+
+    assert jobs.refund_free_leaders(now=utcnow()) == 1
+    assert jobs.refund_free_leaders(now=utcnow()) == 0  # once
+    (refund,) = db.session.scalars(select(Refund).where(Refund.order_id == leader_order)).all()
+    assert (refund.amount_fen, refund.keeps_goods, refund.status) == (6000, True, "processing")
+    shop.deliver(sandbox.complete_refund(refund.refund_no))
+    db.session.expire_all()
+    # The money back in full; the order stays paid and its goods still ship (免单).
+    order = db.session.get(Order, leader_order)
+    assert (order.status, order.paid_fen, order.refunded_fen) == ("paid", 6000, 6000)
+    from backend.orders.models import OrderLine
+    assert [(ln.status, ln.refunded_fen) for ln in db.session.scalars(
+        select(OrderLine).where(OrderLine.order_id == leader_order))] == [("normal", 6000)]
+    # The rewards on the leader's order are cancelled; the joiner's order stands.
+    assert db.session.scalars(select(RewardAccrual.status).where(RewardAccrual.order_id == leader_order)).all() == [
+        "cancelled"]
+    assert db.session.get(Order, joined["order"]["id"]).status == "paid"
+    # The leader keeps the reward points for filling the group, once.
+    assert db.session.scalar(select(func.count()).select_from(PointsEntry).where(
+        PointsEntry.member_id == leader.id, PointsEntry.kind == "group_leader")) == 1
+    page = client.get(f"/api/v1/mp/group-buys/groups/{gid}", headers=factory.member_headers(a)).json
+    assert page["status"] == "filled" and page["leader_refunded_at"] is not None
+    assert page["campaign"]["free_leader"] is True
+    # The refund does not free the leader's seat: the group stays filled and both ship;
+    # nothing is left to refund on the leader's order.
+    boss = factory.staff_headers(factory.staff(t))
+    for oid in (leader_order, joined["order"]["id"]):
+        ship = client.post(f"/api/v1/admin/shop/orders/{oid}/ship", headers=boss,
+                           json={"company": "顺丰", "tracking_no": f"SF10{oid}"})
+        assert ship.status_code == 200, ship.json
+    again = client.post(f"/api/v1/admin/shop/orders/{leader_order}/refunds", headers=boss, json={"reason": "再退"})
+    assert (again.status_code, again.json["code"]) == (409, "nothing_to_refund")
+
+
+def test_a_campaign_without_free_leader_owes_the_leader_nothing(client, factory, shop):
+    t = factory.tenant()
+    cid = _campaign(client, factory, shop, t, size=2)
+    leader, a = factory.member(t), factory.member(t)
+    opened = client.post(f"/api/v1/mp/group-buys/{cid}/open", headers=factory.member_headers(leader),
+                         json={"receiver": RECEIVER}).json
+    joined = client.post(f"/api/v1/mp/group-buys/groups/{opened['group']['id']}/join",
+                         headers=factory.member_headers(a), json={"receiver": RECEIVER}).json
+    _pay(shop, t, leader, opened["order"]["id"])
+    _pay(shop, t, a, joined["order"]["id"])
+    assert jobs.refund_free_leaders(now=utcnow()) == 0
+    assert db.session.scalar(select(func.count()).select_from(Refund)) == 0

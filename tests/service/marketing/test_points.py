@@ -193,3 +193,80 @@ def test_the_check_finds_a_balance_that_left_its_entries_and_rebuilds_it(app, fa
     result = runner.invoke(args=["marketing", "points-check", "--tenant", t.slug, "--fix"])
     assert result.exit_code == 0 and "1 rebuilt" in result.output
     assert _balance(t, m) == 70
+
+
+def _lines_of(order_id: int) -> list[Any]:
+    from backend.orders.models import OrderLine
+
+    return list(db.session.scalars(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)))
+
+
+def test_partial_refunds_return_spent_points_and_take_back_earned_ones_in_proportion_exactly_once(
+        client, factory, shop, sandbox):
+    from backend.marketing import coupons
+    from backend.marketing.models import MemberCoupon
+
+    t = factory.tenant()
+    buyer = factory.member(t)
+    skus = [shop.product(t, price_fen=p, name=f"茶{p}")[1] for p in (5000, 3000, 2000)]
+    cid = coupon(t, name="减10", kind="amount", amount_off_fen=1000, threshold_fen=0)
+    with unit_of_work():
+        held = coupons.issue_coupon(tenant_id=t.id, coupon_id=cid, member_id=buyer.id, source="grant",
+                                    now=utcnow()).id
+    _give(t, buyer, 2000)
+    body = _checkout(client, factory, buyer, [(s, 1) for s in skus], points=999).json
+    # Coupon 500/300/200, then 999 points over 4500:2700:1800 → 499/299/201.
+    assert [ln["paid_fen"] for ln in body["lines"]] == [4001, 2401, 1599]
+    order = db.session.get(Order, body["id"])
+    shop.deliver(shop.payment(t, buyer, order))
+    with unit_of_work():
+        orders.ship_order(tenant_id=t.id, order_id=order.id, company="顺丰", tracking_no="SF1", actor="staff:1",
+                          now=utcnow())
+        orders.complete_order(tenant_id=t.id, order_id=order.id, now=utcnow())
+    assert _balance(t, buyer) == 1001 + 80  # 8001 fen of goods → 80 points
+
+    steps = []
+    for line in _lines_of(order.id):
+        with unit_of_work():
+            refund = payments.refund_order(tenant_id=t.id, order_id=order.id, order_line_id=line.id, reason="退一件",
+                                           actor="staff:1", now=utcnow())
+        notice = sandbox.complete_refund(refund.refund_no)
+        shop.deliver(notice)
+        shop.deliver(notice)  # a second delivery changes nothing
+        db.session.expire_all()
+        got = {k: int(v) for k, v in db.session.execute(
+            select(PointsEntry.kind, func.sum(PointsEntry.delta)).where(
+                PointsEntry.tenant_id == t.id, PointsEntry.idem_key.in_(
+                    [f"spend_return:{refund.refund_no}", f"reverse:{refund.refund_no}"]))
+            .group_by(PointsEntry.kind)).tuples()}
+        steps.append((got.get("spend_return", 0), got.get("reverse_order", 0),
+                      db.session.get(MemberCoupon, held).status))
+    # Spent: 999 × 4001/8001 → 499, × 6402/8001 → 799 (300 more), the last the rest (200).
+    # Earned: 80 × 4001/8001 → 40, × 6402/8001 → 64 (24 more), the last the rest (16).
+    # The coupon comes back only with the refund that leaves nothing.
+    assert steps == [(499, -40, "used"), (300, -24, "used"), (200, -16, "unused")]
+    assert _balance(t, buyer) == 2000
+    with unit_of_work():
+        again = points.return_for_refund(tenant_id=t.id, member_id=buyer.id, order_id=order.id,
+                                         refund_key="RF-any", refunded_fen=8001, goods_fen=8001, now=utcnow())
+    assert again == 0 and _balance(t, buyer) == 2000
+    with unit_of_work():
+        report = points.check_points(tenant_id=t.id)
+    assert report.mismatched == []
+
+
+def test_points_are_earned_on_the_goods_not_on_the_freight(client, factory, shop):
+    t = factory.tenant()
+    buyer = factory.member(t)
+    _, tea = shop.product(t, price_fen=5050)
+    boss = factory.staff_headers(factory.staff(t, "boss"))
+    assert client.patch("/api/v1/admin/shop/order-policy", headers=boss, json={"freight_fen": 1000}).status_code == 200
+    body = _checkout(client, factory, buyer, [(tea, 1)]).json
+    assert body["payable_fen"] == 6050
+    order = db.session.get(Order, body["id"])
+    shop.deliver(shop.payment(t, buyer, order))
+    with unit_of_work():
+        orders.ship_order(tenant_id=t.id, order_id=order.id, company="顺丰", tracking_no="SF1", actor="staff:1",
+                          now=utcnow())
+        orders.complete_order(tenant_id=t.id, order_id=order.id, now=utcnow())
+    assert _balance(t, buyer) == 50  # 50.50 yuan of goods, not 60.50 with the freight
