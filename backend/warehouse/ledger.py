@@ -34,7 +34,7 @@ from backend.bulk import insert_ignore
 from backend.db import UTCDateTime
 from backend.extensions import db
 from backend.warehouse.errors import InsufficientPieces
-from backend.warehouse.models import StockBalance, StockEntry, StockPosting
+from backend.warehouse.models import ACCOUNT_KINDS, StockBalance, StockEntry, StockPosting
 
 _balances = StockBalance.__table__
 _postings = StockPosting.__table__
@@ -73,6 +73,8 @@ def _check(legs: Sequence[Leg]) -> None:
         raise ValueError("a posting needs legs")
     per_sku: dict[int, int] = defaultdict(int)
     for leg in legs:
+        if leg.account[0] not in ACCOUNT_KINDS or type(leg.account[1]) is not int or type(leg.sku_id) is not int:
+            raise ValueError(f"not a pieces account: {leg.account} SKU {leg.sku_id!r}")
         if not isinstance(leg.delta, int) or isinstance(leg.delta, bool) or leg.delta == 0:
             raise ValueError("a leg moves a non-zero whole number of pieces")
         per_sku[leg.sku_id] += leg.delta
@@ -99,9 +101,34 @@ def _delta(net: dict[Key, int], keys: Sequence[Key]) -> Any:
                 else_=0)
 
 
+# On MariaDB the two hot statements are written out by hand and sent as they are
+# (`exec_driver_sql`, no parameters): every value in them is a whole number or one of
+# ACCOUNT_KINDS, checked before, so nothing needs escaping, and skipping SQLAlchemy's
+# ORM execution and parameter handling takes about a millisecond of CPU off a posting.
+
+
+def _match_sql(tenant_id: int, keys: Sequence[Key]) -> str:
+    return f"tenant_id = {tenant_id:d} AND (" + " OR ".join(
+        f"(kind = '{k}' AND owner_id = {o:d} AND sku_id = {s:d})" for k, o, s in keys) + ")"
+
+
+def _delta_sql(net: dict[Key, int], keys: Sequence[Key]) -> str:
+    return "CASE " + " ".join(f"WHEN kind = '{k}' AND owner_id = {o:d} AND sku_id = {s:d} THEN {net[(k, o, s)]:d}"
+                              for k, o, s in keys) + " ELSE 0 END"
+
+
+def _raw(sql: str) -> Any:
+    return db.session.connection().exec_driver_sql(sql, execution_options={"no_parameters": True})
+
+
 def _apply(tenant_id: int, net: dict[Key, int], keys: Sequence[Key]) -> int:
     """One guarded UPDATE of these balances; how many rows it changed (a missing row, or
     an agent's debit its balance does not cover, is not changed)."""
+    if db.session.connection().dialect.name == "mysql":
+        delta_sql = _delta_sql(net, keys)
+        return int(_raw(f"UPDATE stock_balances {_BY_KEY} SET pieces = pieces + {delta_sql} "
+                        f"WHERE {_match_sql(tenant_id, keys)} AND (kind = 'supply' OR pieces + {delta_sql} >= 0)")
+                   .rowcount)
     c = _balances.c
     delta = _delta(net, keys)
     stmt = (update(_balances).where(_match(tenant_id, keys), or_(c.kind == "supply", c.pieces + delta >= 0))
@@ -163,6 +190,11 @@ def post(*, tenant_id: int, key: str, kind: str, legs: Sequence[Leg], now: objec
             raise _short(tenant_id, net, keys)
     c = _balances.c
     # The entries in one INSERT … SELECT: each balance's id and delta from its own row.
+    if db.session.connection().dialect.name == "mysql":
+        _raw(f"INSERT INTO stock_entries (tenant_id, posting_id, balance_id, delta, created_at) "
+             f"SELECT tenant_id, {posting_id:d}, id, {_delta_sql(net, keys)}, {bulk.sql_value(_entries.c.created_at, now)} "
+             f"FROM stock_balances {_BY_KEY} WHERE {_match_sql(tenant_id, keys)}")
+        return Posted(posting_id, True)
     db.session.execute(_entries.insert().from_select(
         ["tenant_id", "posting_id", "balance_id", "delta", "created_at"],
         select(c.tenant_id, literal(posting_id, BigInteger()), c.id, _delta(net, keys),
