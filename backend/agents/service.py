@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from backend.agents.errors import (
     ApplicationNotFound,
@@ -198,21 +198,39 @@ def _in_force(auth: Authorization | None, now: datetime) -> Authorization:
     return auth
 
 
+def _transfer_read() -> Any:
+    a, s = Authorization.__table__, ChannelSettings.__table__
+    tenant_id = bindparam("tenant_id")
+    return select(
+        a.c.member_id, a.c.status, a.c.valid_from, a.c.valid_until, a.c.product_ids,
+        members.path_of(tenant_id=tenant_id, member_id=bindparam("to_id")).label("to_path"),
+        select(s.c.transfer_confirmation).where(s.c.tenant_id == tenant_id).scalar_subquery().label("confirm"),
+    ).where(a.c.tenant_id == tenant_id, a.c.member_id.in_([bindparam("from_id"), bindparam("to_id")]))
+
+
+# Built once: a transfer runs it on every request (Core, on the unit of work's connection).
+_TRANSFER_READ = _transfer_read()
+
+
 def check_can_transfer(*, tenant_id: int, from_id: int, to_id: int, product_id: Callable[[], int],
-                       now: datetime) -> None:
+                       now: datetime) -> bool:
     """Both agents in force and authorized for the product, the receiver in the sender's
-    team (any depth): one read of both authorizations and one of the receiver's path.
+    team (any depth). One read: both authorizations, the receiver's path and the
+    tenant's policy, which is returned: whether the receiver confirms transfers.
     `product_id` is asked for only when an authorization lists products."""
-    found = {a.member_id: a for a in db.session.scalars(select(Authorization).where(
-        Authorization.tenant_id == tenant_id, Authorization.member_id.in_([from_id, to_id])))}
-    sender = _in_force(found.get(from_id), now)
+    rows = db.session.connection().execute(_TRANSFER_READ, {"tenant_id": tenant_id, "from_id": from_id,
+                                                            "to_id": to_id}).all()
+    found = {r.member_id: r for r in rows}
+    sender = _in_force(found.get(from_id), now)  # type: ignore[arg-type]  # the row's columns suffice
     if sender.product_ids is not None and product_id() not in sender.product_ids:
         raise ProductNotAuthorized(details={"product_ids": [product_id()]})
-    if not is_downline(tenant_id=tenant_id, member_id=to_id, of_member_id=from_id):
+    path = rows[0].to_path if rows else None
+    if path is None or from_id not in members.upline_ids(path):
         raise NotADownline()
-    receiver = _in_force(found.get(to_id), now)
+    receiver = _in_force(found.get(to_id), now)  # type: ignore[arg-type]
     if receiver.product_ids is not None and product_id() not in receiver.product_ids:
         raise ProductNotAuthorized("接收方的代理授权不含该商品", details={"product_ids": [product_id()]})
+    return bool(rows[0].confirm)
 
 
 def authorization_view(a: Authorization, *, now: datetime | None = None) -> dict[str, Any]:

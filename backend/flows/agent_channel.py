@@ -351,8 +351,7 @@ def transfer(*, tenant_id: int, from_id: int, to_id: int, sku_id: int, pieces: i
     """Pieces to a downline agent, confirmed by the receiver when the tenant wants it."""
     t = warehouse.transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id, sku_id=sku_id,
                            product_id=lambda: catalog.get_sku(tenant_id=tenant_id, sku_id=sku_id).product_id,
-                           pieces=pieces, client_token=client_token, note=note,
-                           confirmation=agents.get_settings(tenant_id=tenant_id).transfer_confirmation, now=now)
+                           pieces=pieces, client_token=client_token, note=note, now=now)
     if t.status == "pending":
         _alert(tenant_id, to_id, f"您的上级转来 {t.pieces} 件货，请在代理中心确认收货。", f"transfer:{t.id}", now)
     return t

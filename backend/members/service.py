@@ -346,6 +346,13 @@ def reward_profiles(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, A
                                                                     "ids": sorted(set(member_ids))})}
 
 
+def path_of(*, tenant_id: int, member_id: int) -> Any:
+    """A member's materialized path as a scalar subquery (NULL for no such member of the
+    tenant), for a caller folding it into its own read."""
+    m = Member.__table__
+    return select(m.c.path).where(m.c.tenant_id == tenant_id, m.c.id == member_id).scalar_subquery()
+
+
 def upline_ids(path: str) -> list[int]:
     """The upline of a member with this materialized path, nearest first."""
     return parse_path(path)[:-1][::-1]

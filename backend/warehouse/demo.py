@@ -46,7 +46,7 @@ def seed(tenant: Any) -> None:
                     memo="演示期初库存", legs=[ledger.Leg(ledger.SUPPLY, sku.id, -pieces),
                                          ledger.Leg(ledger.agent(ids[code]), sku.id, pieces)])
     warehouse.transfer(tenant_id=tenant.id, from_id=ids["demo-bob"], to_id=ids["demo-carol"], sku_id=sku.id,
-                       product_id=lambda: tea.id, pieces=10, client_token="demo-transfer-1", confirmation=False, now=now,
+                       product_id=lambda: tea.id, pieces=10, client_token="demo-transfer-1", now=now,
                        note="演示转货")
     batch = ac.create_batch(tenant_id=tenant.id, product_id=tea.id, product_name=tea.name, size=100,
                             label="2026 春茶", actor="demo", now=now)

@@ -136,15 +136,18 @@ def restock_view(r: Restock) -> dict[str, Any]:
 
 
 def transfer(*, tenant_id: int, from_id: int, to_id: int, sku_id: int, product_id: Callable[[], int], pieces: int,
-             client_token: str, confirmation: bool, now: datetime, note: str = "") -> Transfer:
+             client_token: str, now: datetime, note: str = "") -> Transfer:
     """Move pieces to a downline agent: at once, or held until the receiver confirms
     (tenant policy). Once per client token (a replay returns the first); never overdraws.
-    `product_id` gives the SKU's product when an authorization needs it."""
+    `product_id` gives the SKU's product when an authorization needs it. Five
+    statements: the checks and the policy in one read, the transfer row claimed, the
+    posting (backend/warehouse/ledger.py)."""
     if not _pieces_ok(pieces):
         raise InvalidStockInput(details=[{"field": "pieces", "message": f"数量须为 1–{MAX_PIECES}"}])
     if to_id == from_id:
         raise NotADownline("不能转给自己")
-    agents.check_can_transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id, product_id=product_id, now=now)
+    confirmation = agents.check_can_transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id,
+                                             product_id=product_id, now=now)
     row = {"tenant_id": tenant_id, "from_id": from_id, "to_id": to_id, "sku_id": sku_id, "pieces": pieces,
            "status": "pending" if confirmation else "done", "client_token": client_token, "note": note[:200],
            "created_at": now, "decided_at": None if confirmation else now}
