@@ -397,9 +397,15 @@ def _platform() -> Principal:
 
 
 def _check_tenant_active(tenant_id: int | None) -> None:
-    from backend.tenants.service import get_tenant
+    from backend.tenants.errors import TenantNotFound
+    from backend.tenants.service import tenant_status
 
-    if tenant_id is not None and get_tenant(tenant_id=tenant_id).status != "active":
+    if tenant_id is None:
+        return
+    status = tenant_status(tenant_id=tenant_id)
+    if status is None:
+        raise TenantNotFound()
+    if status != "active":
         raise TenantSuspended()
 
 

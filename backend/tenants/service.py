@@ -99,6 +99,15 @@ def get_tenant(*, tenant_id: int) -> Tenant:
     return tenant
 
 
+_STATUS = select(Tenant.__table__.c.status).where(Tenant.__table__.c.id == bindparam("tenant_id"))
+
+
+def tenant_status(*, tenant_id: int) -> str | None:
+    """The tenant's status alone (None for no such tenant): every signed-in request asks
+    it, so it is one narrow Core read, not a load of the whole row."""
+    return db.session.connection().execute(_STATUS, {"tenant_id": tenant_id}).scalar()
+
+
 def get_tenant_by_slug(*, slug: str) -> Tenant:
     """The tenant with this slug, or TenantNotFound."""
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))

@@ -110,3 +110,18 @@ def test_a_frozen_member_is_refused_and_cannot_log_in_again(client, factory, san
                               actor="test")
     assert client.post("/api/v1/mp/login", json={"tenant": t.slug, "code": "frozen-fan"}
                        ).status_code == 200
+
+
+def test_a_suspended_tenants_member_and_staff_tokens_are_refused(client, factory):
+    # The tenant's status is read on every signed-in request (a narrow read of the one column).
+    from backend.tenants.models import Tenant
+
+    t = factory.tenant()
+    m, boss = factory.member(t), factory.staff(t, "boss")
+    m_h, boss_h = factory.member_headers(m), factory.staff_headers(boss)
+    assert client.get("/api/v1/mp/agent/stock", headers=m_h).status_code == 200
+    with unit_of_work():
+        db.session.get(Tenant, t.id).status = "suspended"
+    for path, headers in (("/api/v1/mp/agent/stock", m_h), ("/api/v1/admin/members", boss_h)):
+        refused = client.get(path, headers=headers)
+        assert (refused.status_code, refused.json["code"]) == (403, "tenant_suspended")
