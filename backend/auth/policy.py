@@ -206,6 +206,12 @@ def allows(role: str | None, permission: str) -> bool:
     return scope(role, permission) is not None
 
 
+def permissions_of(role: str | None) -> list[str]:
+    """Every permission the role holds, in PERMISSIONS order (the web face builds its
+    menu and buttons from it, so a role sees only what it can use)."""
+    return [perm for perm in PERMISSIONS if allows(role, perm)]
+
+
 def markdown_table() -> str:
     """The permission table as docs/permissions.md shows it (a test keeps them equal)."""
     lines = ["| permission | what it allows | " + " | ".join(ROLES) + " |",

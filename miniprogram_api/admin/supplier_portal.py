@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from flask import Blueprint, Response, send_file
 from pydantic import AwareDatetime, Field
 
+from backend.auth import policy
 from backend.auth.tokens import Principal, issue_token
 from backend.catalog import service as catalog
 from backend.db import utcnow
@@ -161,7 +162,8 @@ def _me(principal: Principal, *, active: bool = True) -> Any:
 def _session(user: Any) -> SupplierSessionOut:
     token = issue_token(kind="supplier", tenant_id=user.tenant_id, subject_id=user.id, role="supplier")
     s = suppliers.get_supplier(tenant_id=user.tenant_id, supplier_id=user.supplier_id)
-    return SupplierSessionOut(token=token, user=suppliers.user_view(user), supplier=suppliers.supplier_view(s))
+    return SupplierSessionOut(token=token, user=suppliers.user_view(user), supplier=suppliers.supplier_view(s),
+                              permissions=policy.permissions_of("supplier"))
 
 
 # ------------------------------------------------------------------ account

@@ -8,6 +8,7 @@ from flask import Blueprint
 from pydantic import Field, model_validator
 
 from backend.audit.service import audit_view, list_audit
+from backend.auth import policy
 from backend.auth.tokens import Principal, issue_token
 from backend.flows import staff_accounts
 from backend.members import service as members
@@ -99,7 +100,7 @@ def login(body: StaffLoginIn) -> StaffLoginOut:
                           password=body.password)
     token = issue_token(kind="staff", tenant_id=account.tenant_id, subject_id=account.id,
                         role=account.role, version=account.token_version)
-    return StaffLoginOut(token=token, staff=staff.staff_view(account))
+    return StaffLoginOut(token=token, staff=staff.staff_view(account), permissions=policy.permissions_of(account.role))
 
 
 @route(bp, "/logout", method="POST", auth="staff", response=Done)

@@ -94,6 +94,7 @@ class StaffOut(Out):
 class StaffLoginOut(Out):
     token: str
     staff: StaffOut
+    permissions: list[str]  # what the role may do (backend/auth/policy.py): the web menu
 
 
 class AuditOut(Out):

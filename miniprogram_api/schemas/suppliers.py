@@ -75,6 +75,7 @@ class SupplierSessionOut(Out):
     token: str
     user: SupplierUserOut
     supplier: SupplierOut
+    permissions: list[str]  # what the role may do (backend/auth/policy.py): the web menu
 
 
 class ProductReview(Out):

@@ -52,6 +52,7 @@ export function makeClient(storageKey, onUnauthorized) {
       if (!res.ok) { if (res.status === 401 && onUnauthorized) onUnauthorized(); throw new ApiError(res.status, data) }
       return data
     },
+    postRaw: (p, b) => request('POST', p, b, { raw: true }), // the Response (headers, then .blob())
     postBlob: async (p, b) => (await request('POST', p, b, { raw: true })).blob(),
     blob: async (p, q) => (await request('GET', q ? `${p}?${new URLSearchParams(clean(q))}` : p, undefined, { raw: true })).blob(),
   }

@@ -1,5 +1,8 @@
-// The back-office menu: groups of pages, each with the roles that see it. Pages that
-// other domains add (warehouse, agents, suppliers, marketing, live) join a group here.
+// The back-office menu: groups of pages, each shown to the roles holding its
+// permission (backend/auth/policy.py; the login answer lists the role's permissions).
+// Buttons inside pages follow the same permissions, so a role sees what it can use
+// and nothing else. tests/api/test_web_menu.py keeps these names equal to the table.
+import { h } from 'vue'
 import Dashboard from './pages/Dashboard.vue'
 import Withdrawals from './pages/Withdrawals.vue'
 import Orders from './pages/Orders.vue'
@@ -11,73 +14,96 @@ import Catalog from './pages/Catalog.vue'
 import Customers from './pages/Customers.vue'
 import Workload from './pages/Workload.vue'
 import Posters from './pages/Posters.vue'
+import LiveRooms from './pages/LiveRooms.vue'
 import PlatformTenants from './pages/PlatformTenants.vue'
 import PlatformLoad from './pages/PlatformLoad.vue'
-import ListPage from './pages/ListPage.vue'
-import { h } from 'vue'
+import Resource from './Resource.vue'
+import { can } from './session.js'
+import * as channel from './configs/channel.js'
+import * as suppliers from './configs/suppliers.js'
+import * as portal from './configs/portal.js'
+import * as marketing from './configs/marketing.js'
 
-// A read-only list page over another domain's admin route.
-const list = (title, path, columns, hint) => ({ name: title, render: () => h(ListPage, { title, path, columns, hint }) })
-const REVIEW = { pending: '待审核', approved: '已通过', rejected: '已驳回', active: '合作中', suspended: '已暂停' }
-
-const M = ['boss', 'operator']
+// A page made of one Resource config (a list with its forms and actions).
+const page = (config) => ({ name: config.title, render: () => h(Resource, { config }) })
 
 export const MENU = [
   { title: '经营', icon: 'DataLine', items: [
-    { path: 'dashboard', title: '经营看板', component: Dashboard, roles: [...M, 'finance'] },
+    { path: 'dashboard', title: '经营看板', component: Dashboard, perm: 'dashboard.read' },
   ] },
   { title: '会员', icon: 'User', items: [
-    { path: 'members', title: '会员与团队', component: Members, roles: [...M, 'finance'] },
+    { path: 'members', title: '会员与团队', component: Members, perm: 'members.read' },
   ] },
   { title: '奖励', icon: 'Present', items: [
-    { path: 'rewards/plans', title: '奖励方案', component: Plans, roles: M },
+    { path: 'rewards/plans', title: '奖励方案', component: Plans, perm: 'rewards.read' },
   ] },
   { title: '商品与订单', icon: 'Goods', items: [
-    { path: 'catalog', title: '商品管理', component: Catalog, roles: M },
-    { path: 'orders', title: '订单管理', component: Orders, roles: M },
+    { path: 'catalog', title: '商品管理', component: Catalog, perm: 'catalog.read' },
+    { path: 'orders', title: '订单管理', component: Orders, perm: 'orders.read' },
   ] },
   { title: '财务', icon: 'Wallet', items: [
-    { path: 'finance/withdrawals', title: '提现审核', component: Withdrawals, roles: M },
-    { path: 'finance/ledger', title: '资金与对账', component: Finance, roles: M },
+    { path: 'finance/withdrawals', title: '提现审核', component: Withdrawals, perm: 'finance.read' },
+    { path: 'finance/ledger', title: '资金与对账', component: Finance, perm: 'finance.read' },
+    { path: 'finance/reconciliation', title: '对账差异', component: page(suppliers.reconDifferences), perm: 'finance.read' },
   ] },
   { title: '客户（SCRM）', icon: 'ChatDotRound', items: [
-    { path: 'scrm/customers', title: '我的客户', component: Customers, roles: [...M, 'finance', 'sales'] },
-    { path: 'scrm/workload', title: '员工工作量', component: Workload, roles: M },
+    { path: 'scrm/customers', title: '我的客户', component: Customers, perm: 'scrm.customers', homeOf: ['sales'] },
+    { path: 'scrm/workload', title: '员工工作量', component: Workload, perm: 'scrm.manage' },
   ] },
-  { title: '代理与供应商', icon: 'Shop', items: [
-    { path: 'agents/applications', title: '代理申请', roles: M, component: list('代理申请', '/admin/agents/applications', [
-      { prop: 'id', label: '#', width: 60 }, { prop: 'real_name', label: '姓名' }, { prop: 'phone', label: '手机' },
-      { prop: 'level', label: '申请等级' }, { prop: 'city', label: '城市' }, { prop: 'package_fen', label: '进货款', fmt: 'fen' },
-      { prop: 'status', label: '状态', map: REVIEW }, { prop: 'created_at', label: '申请时间', fmt: 'time', width: 160 }]) },
-    { path: 'suppliers', title: '供应商', roles: M, component: list('供应商', '/admin/suppliers', [
-      { prop: 'id', label: '#', width: 60 }, { prop: 'name', label: '名称' }, { prop: 'company_name', label: '公司' },
-      { prop: 'contact_name', label: '联系人' }, { prop: 'contact_phone', label: '电话' }, { prop: 'commission_rate', label: '平台抽佣' },
-      { prop: 'status', label: '状态', map: REVIEW }, { prop: 'created_at', label: '入驻时间', fmt: 'time', width: 160 }]) },
+  { title: '代理与云仓', icon: 'Shop', items: [
+    { path: 'agents/applications', title: '代理申请', component: page(channel.applications), perm: 'agents.read' },
+    { path: 'agents/authorizations', title: '代理授权', component: page(channel.authorizations), perm: 'agents.read' },
+    { path: 'agents/pickups', title: '云仓提货', component: page(channel.pickups), perm: 'agents.read' },
+    { path: 'agents/restocks', title: '进货单', component: page(channel.restocks), perm: 'agents.read' },
+    { path: 'agents/codes', title: '防伪码', component: page(channel.codeBatches), perm: 'anticounterfeit.manage' },
+    { path: 'agents/code-shipments', title: '码段发放', component: page(channel.codeShipments), perm: 'anticounterfeit.manage' },
+    { path: 'agents/cases', title: '窜货案件', component: page(channel.cases), perm: 'anticounterfeit.manage' },
+  ] },
+  { title: '供应商管理', icon: 'Van', items: [
+    { path: 'suppliers', title: '供应商', component: page(suppliers.suppliers), perm: 'suppliers.read' },
+    { path: 'suppliers/products', title: '商品审核', component: page(suppliers.supplierProducts), perm: 'suppliers.read' },
+    { path: 'suppliers/orders', title: '供应商订单', component: page(suppliers.subOrders), perm: 'suppliers.read' },
+    { path: 'suppliers/statements', title: '供应商对账单', component: page(suppliers.statements), perm: 'suppliers.read' },
+    { path: 'suppliers/withdrawals', title: '供应商提现', component: page(suppliers.supplierWithdrawals), perm: 'suppliers.read' },
   ] },
   { title: '营销工具', icon: 'Picture', items: [
-    { path: 'marketing/coupons', title: '优惠券', roles: M, component: list('优惠券', '/admin/marketing/coupons', [
-      { prop: 'id', label: '#', width: 60 }, { prop: 'name', label: '名称' }, { prop: 'description', label: '规则', width: 200 },
-      { prop: 'issued', label: '已发' }, { prop: 'used', label: '已用' }, { prop: 'remaining', label: '剩余' },
-      { prop: 'status', label: '状态', map: { active: '进行中', paused: '已暂停', ended: '已结束', stopped: '已停止', draft: '草稿' } },
-      { prop: 'valid_until', label: '有效期至', fmt: 'time', width: 160 }]) },
-    { path: 'live/rooms', title: '直播间', roles: M, component: list('直播间', '/admin/live/rooms', [
-      { prop: 'id', label: '#', width: 60 }, { prop: 'title', label: '标题', width: 180 }, { prop: 'host_name', label: '主播' },
-      { prop: 'scheduled_at', label: '开播时间', fmt: 'time', width: 160 },
-      { prop: 'status', label: '状态', map: { upcoming: '预告', live: '直播中', ended: '已结束', replay: '回放' } }]) },
-    { path: 'posters', title: '海报模板', component: Posters, roles: M },
+    { path: 'marketing/coupons', title: '优惠券', component: page(marketing.coupons), perm: 'marketing.read' },
+    { path: 'marketing/group-buys', title: '拼团', component: page(marketing.groupBuys), perm: 'marketing.read' },
+    { path: 'marketing/points', title: '积分', component: page(marketing.points), perm: 'marketing.read' },
+    { path: 'marketing/materials', title: '素材库', component: page(marketing.materials), perm: 'marketing.read' },
+    { path: 'live/rooms', title: '直播间', component: LiveRooms, perm: 'marketing.read' },
+    // the template editor previews by POST (posters.manage): roles that only read templates share posters from the mini-program
+    { path: 'posters', title: '海报模板', component: Posters, perm: 'posters.manage' },
+  ] },
+  // a supplier's own login sees only its portal
+  { title: '供应商中心', icon: 'Box', items: [
+    { path: 'portal/products', title: '我的商品', component: page(portal.myProducts), perm: 'supplier.portal' },
+    { path: 'portal/orders', title: '我的订单', component: page(portal.myOrders), perm: 'supplier.portal' },
+    { path: 'portal/statement', title: '收入与对账单', component: page(portal.myStatement), perm: 'supplier.portal' },
+    { path: 'portal/withdrawals', title: '提现', component: page(portal.myWithdrawals), perm: 'supplier.portal' },
   ] },
   { title: '系统', icon: 'Setting', items: [
-    { path: 'audit', title: '操作日志', component: Audit, roles: M },
+    { path: 'audit', title: '操作日志', component: Audit, perm: 'audit.read' },
+  ] },
+  // The platform operator's console, across tenants (bearer PLATFORM_ADMIN_TOKEN).
+  { title: '平台', icon: 'Platform', items: [
+    { path: 'platform/tenants', title: '商户与凭证', component: PlatformTenants, roles: ['platform'] },
+    { path: 'platform/load', title: '平台负载', component: PlatformLoad, roles: ['platform'] },
   ] },
 ]
 
-// The platform operator's console, across tenants (bearer PLATFORM_ADMIN_TOKEN).
-MENU.push({ title: '平台', icon: 'Platform', items: [
-  { path: 'platform/tenants', title: '商户与凭证', component: PlatformTenants, roles: ['platform'] },
-  { path: 'platform/load', title: '平台负载', component: PlatformLoad, roles: ['platform'] },
-] })
+// Whether the signed-in role may open an item.
+export function allowed(item, role) {
+  if (item.roles) return item.roles.includes(role)
+  return role !== 'platform' && can(item.perm)
+}
 
 export function menuFor(role) {
-  return MENU.map((g) => ({ ...g, items: g.items.filter((i) => !i.roles || i.roles.includes(role)) }))
-    .filter((g) => g.items.length)
+  return MENU.map((g) => ({ ...g, items: g.items.filter((i) => allowed(i, role)) })).filter((g) => g.items.length)
+}
+
+// Where a role lands after logging in: the page marked its home, else its first page.
+export function homeFor(role) {
+  const items = menuFor(role).flatMap((g) => g.items)
+  return (items.find((i) => i.homeOf?.includes(role)) || items[0])?.path || 'login'
 }

@@ -2,10 +2,10 @@ import { createRouter, createWebHashHistory } from 'vue-router'
 import { session } from './session.js'
 import Login from './Login.vue'
 import Layout from './Layout.vue'
-import { MENU } from './menu.js'
+import { MENU, allowed, homeFor } from './menu.js'
 
 const children = MENU.flatMap((g) => g.items).map((i) => ({
-  path: i.path, component: i.component, meta: { title: i.title, roles: i.roles },
+  path: i.path, component: i.component, meta: { title: i.title, item: i },
 }))
 
 export const router = createRouter({
@@ -13,7 +13,7 @@ export const router = createRouter({
   routes: [
     { path: '/login', component: Login, meta: { title: '登录' } },
     { path: '/', component: Layout, redirect: '/home', children: [
-      { path: 'home', redirect: () => ({ sales: '/scrm/customers', platform: '/platform/tenants' }[session.staff?.role] || '/dashboard') },
+      { path: 'home', redirect: () => '/' + homeFor(session.staff?.role) },
       ...children,
     ] },
     { path: '/:rest(.*)*', redirect: '/' },
@@ -22,8 +22,8 @@ export const router = createRouter({
 
 router.beforeEach((to) => {
   if (to.path !== '/login' && !session.staff) return '/login'
-  const roles = to.meta.roles
-  if (roles && session.staff && !roles.includes(session.staff.role)) return '/home'
+  // a page the role may not open leads back to its own first page
+  if (to.meta.item && session.staff && !allowed(to.meta.item, session.staff.role)) return '/home'
   document.title = `${to.meta.title || '管理后台'} · 思语`
   return true
 })

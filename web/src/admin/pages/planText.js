@@ -11,13 +11,21 @@ export const KINDS = {
 }
 export const BASES = { profit: '利润', paid: '实付金额' }
 
-// A condition tree in one line of Chinese.
-export function conditionText(c) {
+// A condition tree in one line of Chinese (money in yuan; a nested group in brackets).
+// names: { levels: {key: name}, tiers: {key: name}, products: {id: name} } when known.
+export function conditionText(c, nested = false, names = {}) {
   if (!c) return '不自动升级（仅后台设置）'
-  if (c.all) return c.all.map(conditionText).join(' 且 ')
-  if (c.any) return '（' + c.any.map(conditionText).join(' 或 ') + '）'
-  const extra = c.min_level ? `（等级≥${c.min_level}）` : c.min_tier ? `（等级≥${c.min_tier}）` : c.product_id ? `（商品 ${c.product_id}）` : ''
-  return `${FACTS[c.fact] || c.fact}${extra} ≥ ${c.min}`
+  if (c.all || c.any) {
+    const parts = (c.all || c.any).map((x) => conditionText(x, true, names))
+    const text = parts.join(c.all ? ' 且 ' : ' 或 ')
+    return nested && parts.length > 1 ? `（${text}）` : text
+  }
+  const name = (FACTS[c.fact] || c.fact).replace('（分）', '')
+  const n = (kind, key) => names[kind]?.[key] || key
+  const extra = c.min_level ? `（代理≥${n('levels', c.min_level)}）` : c.min_tier ? `（推广≥${n('tiers', c.min_tier)}）`
+    : c.product_id ? `（${names.products?.[c.product_id] || '商品 #' + c.product_id}）` : ''
+  const min = String(c.fact).endsWith('_fen') && typeof c.min === 'number' ? `¥${(c.min / 100).toFixed(2)}` : c.min
+  return `${name}${extra} ≥ ${min}`
 }
 
 // Flatten a document to path → value, for a version diff.
