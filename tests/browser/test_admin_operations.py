@@ -54,7 +54,7 @@ def _shot(page: Any, name: str, *, dialog: bool = False) -> None:
     """A screenshot once the page has settled (no request running, no loading mask fading);
     with a dialog open, of the window as the user sees it rather than the whole page."""
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("![...document.querySelectorAll('.el-loading-mask')].some(m => m.offsetParent !== null)")
+    page.wait_for_function("() => ![...document.querySelectorAll('.el-loading-mask')].some(m => m.offsetParent !== null)")
     page.wait_for_timeout(300)
     if dialog:
         SCREENSHOTS.mkdir(exist_ok=True)
