@@ -21,6 +21,8 @@ REDIS_TIMEOUT_SECONDS = 1.0
 # What a caller catches to degrade when Redis is down (docs/operations.md lists, per use,
 # whether it fails open or closed).
 REDIS_DOWN: tuple[type[BaseException], ...] = (RedisError, OSError)
+# REDIS_URL=redis+cluster://host:port names a Redis Cluster (the scheme `limits` uses too).
+CLUSTER_SCHEME = "redis+cluster://"
 _WARN_EVERY_SECONDS = 10.0
 _last_warning: dict[str, float] = {}
 
@@ -46,9 +48,19 @@ class RedisHolder:
     def __init__(self) -> None:
         self.client: Any = None
         self.is_real = False
+        self.url: str | None = None
 
     def init_app(self, url: str | None) -> None:
-        if url:
+        self.url = url
+        if url and url.startswith(CLUSTER_SCHEME):
+            # Redis Cluster (docs/scale-out.md): any node's address; the client finds the rest.
+            from redis.cluster import RedisCluster
+
+            self.client = RedisCluster.from_url("redis://" + url[len(CLUSTER_SCHEME):],
+                                                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                                socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+            self.is_real = True
+        elif url:
             import redis
 
             self.client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,

@@ -94,7 +94,9 @@ def _release(redis: Any, key: str, token: str) -> None:
     that outlived its time-to-live must not free a lock another scheduler now holds)."""
     from redis.exceptions import WatchError
 
-    with redis.pipeline() as pipe:
+    # transaction=True: a cluster client's pipelines are plain batches by default, where
+    # WATCH is refused; a single-key transaction works on one server and on a cluster.
+    with redis.pipeline(transaction=True) as pipe:
         try:
             pipe.watch(key)
             held = pipe.get(key)

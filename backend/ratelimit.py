@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, parse
-from limits.storage import RedisStorage
+from limits.storage import RedisClusterStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from backend.errors import DomainError
-from backend.extensions import REDIS_DOWN, redis_degraded
+from backend.extensions import CLUSTER_SCHEME, REDIS_DOWN, redis_degraded, redis_holder
 
 # name -> (default limit, what it protects). The scope is in the name's suffix.
 DEFAULTS: dict[str, tuple[str, str]] = {
@@ -138,8 +138,13 @@ class Limiter:
 def build_limiter(redis_client: Any, overrides: dict[str, str]) -> Limiter:
     """A limiter over this Redis client (real or fakeredis: the same connection pool)."""
     check_limit_strings(overrides)
-    storage = RedisStorage("redis://", connection_pool=redis_client.connection_pool,
-                           key_prefix="siyu:rl")
+    storage: Any
+    if redis_holder.url and redis_holder.url.startswith(CLUSTER_SCHEME):
+        # A cluster has a pool per node, not one: `limits` opens its own cluster client.
+        storage = RedisClusterStorage(redis_holder.url, key_prefix="siyu:rl")
+    else:
+        storage = RedisStorage("redis://", connection_pool=redis_client.connection_pool,
+                               key_prefix="siyu:rl")
     items = {name: parse(overrides.get(name, default)) for name, (default, _) in DEFAULTS.items()}
     return Limiter(MovingWindowRateLimiter(storage), items)
 
