@@ -1,4 +1,4 @@
-"""Demo marketing of the demo tenant: coupons (满减 in the coupon centre, 85 折 on tea,
+"""Demo marketing of the demo tenant: coupons (满减 and 包邮 in the coupon centre, 85 折 on tea,
 the new-member gift and the invite reward), 爱丽丝 holding a coupon and points, a
 points task with a claim code, a 3-person group-buy on the tea, and the material
 library (copy with the promoter's link, a picture)."""
@@ -20,6 +20,8 @@ def seed(tenant: Any) -> None:
     full = coupons.create_coupon(tenant_id=tenant.id, actor="demo", spec=coupons.CouponSpec(
         name="满100减30", kind="threshold", amount_off_fen=3000, threshold_fen=10000, total_stock=1000,
         valid_days=30, per_member_limit=2))
+    coupons.create_coupon(tenant_id=tenant.id, actor="demo", spec=coupons.CouponSpec(
+        name="包邮券", kind="shipping", total_stock=1000, valid_days=30))
     coupons.create_coupon(tenant_id=tenant.id, actor="demo", spec=coupons.CouponSpec(
         name="茶叶85折", kind="percent", percent_off="0.15", max_discount_fen=5000, scope="categories",
         categories=("茶叶",), total_stock=500, valid_from=now, valid_until=now + timedelta(days=60)))

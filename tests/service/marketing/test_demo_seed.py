@@ -16,13 +16,17 @@ def test_the_demo_has_coupons_points_a_group_buy_materials_and_a_live_room(app: 
     # 3,000 given, 10 for each of the two members her shares brought (小波, 阿福)
     assert client.get("/api/v1/mp/me/points", headers=h).get_json()["balance"] == 3020
     assert [c["name"] for c in client.get("/api/v1/mp/coupons", headers=h).get_json()["items"]] == [
-        "茶叶85折", "满100减30"]
+        "茶叶85折", "包邮券", "满100减30"]
     [campaign] = client.get("/api/v1/mp/group-buys", headers=h).get_json()["items"]
     quote = client.post("/api/v1/mp/checkout/quote", headers=h, json={
         "items": [{"sku_id": campaign["sku_id"], "quantity": 2}], "points": 1000}).get_json()
     # 爱丽丝 is an agent: she pays her level's price, 2 × 68 yuan, enough for 满100减30.
     assert (quote["goods_fen"], quote["coupon"]["name"], quote["coupon_fen"], quote["payable_fen"]) == (
         13600, "满100减30", 3000, 13600 - 3000 - 1000)
+    assert quote["freight_fen"] == 0  # 满 99 包邮
+    one = client.post("/api/v1/mp/checkout/quote", headers=h, json={
+        "items": [{"sku_id": campaign["sku_id"], "quantity": 1}], "address": "新疆喀什"}).get_json()
+    assert (one["goods_fen"], one["freight_fen"], one["payable_fen"]) == (6800, 2000, 8800)
     library = client.get("/api/v1/mp/materials", headers=h).get_json()["items"]
     assert any("/s/demo?scene=" in m["body"] for m in library)
     [room] = client.get("/api/v1/mp/live/rooms", headers=h).get_json()["items"]
