@@ -60,6 +60,7 @@ def setup(app: Any, buyers: int) -> dict[str, Any]:
     from backend.auth.tokens import issue_token
     from backend.catalog import service as catalog
     from backend.db import unit_of_work, utcnow
+    from backend.flows import catalog as catalog_flow
     from backend.marketing import coupons, points
     from backend.members.service import bind_member, upsert_member
     from backend.orders import service as orders
@@ -78,9 +79,9 @@ def setup(app: Any, buyers: int) -> dict[str, Any]:
                                                                  "free_freight_over_fen": 50000}, actor="bench")
         skus = []
         for name, price, category in (("明前龙井", 12800, "茶叶"), ("青瓷茶杯", 3900, "茶具")):
-            p = catalog.create_product(tenant_id=tenant.id, name=name, on_shelf=True, actor="bench", category=category,
-                                       skus=[catalog.SkuSpec(name="标准", price_fen=price, cost_fen=price // 3,
-                                                             stock=10**6)])
+            spec = catalog.SkuSpec(name="标准", price_fen=price, cost_fen=price // 3, stock=10**6)
+            p = catalog_flow.create_product(tenant_id=tenant.id, name=name, on_shelf=True, actor="bench",
+                                            category=category, skus=[spec])
             skus.append(catalog.skus_of(tenant_id=tenant.id, product_ids=[p.id])[p.id][0].id)
         cid = coupons.create_coupon(tenant_id=tenant.id, actor="bench", spec=coupons.CouponSpec(
             name="满100减30", kind="threshold", amount_off_fen=3000, threshold_fen=10000, total_stock=10**6,
