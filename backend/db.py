@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, Result, text
 from sqlalchemy.orm import Session
 
 from backend import tenancy  # noqa: F401  (installs the tenant scope on every session)
@@ -79,7 +79,7 @@ def unit_of_work() -> Iterator[Session]:
                 log.exception("after-commit hook failed")
 
 
-def after_commit(fn: Callable[[], None]) -> None:
+def after_commit(fn: Callable[[], object]) -> None:
     """Run fn once the current unit of work commits; dropped if it rolls back."""
     session = _session()
     if session.info.get(_DEPTH, 0) == 0:
@@ -105,6 +105,14 @@ def expire_loaded(model: Any, ids: Iterable[int], attrs: Iterable[str] | None = 
         obj = session.identity_map.get(session.identity_key(model, row_id))  # type: ignore[arg-type]
         if obj is not None:
             session.expire(obj, names)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE run by `session.execute` touched.
+
+    SQLAlchemy types `Session.execute` as returning a `Result` whatever the statement;
+    for DML it is a `CursorResult`, the one that carries `rowcount`."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def is_mysql() -> bool:

@@ -86,15 +86,15 @@ def seed_demo(*, public_base_url: str) -> Tenant:
             DEMO_SLUG, pay_notify_url=f"{public_base_url}/api/v1/pay/notify/{DEMO_SLUG}")
         tenant = open_tenant(slug=DEMO_SLUG, name="思语演示品牌", credentials=creds.to_flat(),
                              actor="demo", boss_username=DEMO_BOSS[0], boss_password=DEMO_BOSS[1])
-        made = []
+        made: list[int] = []  # member ids, by position in DEMO_MEMBERS
         for code, nickname, parent_index in DEMO_MEMBERS:
             openid = sandbox_openid(creds.mini_program.appid, code)  # type: ignore[union-attr]
             member = upsert_member(tenant_id=tenant.id, openid=openid, nickname=nickname, now=now)
             if parent_index is not None:
                 bind_member(tenant_id=tenant.id, member_id=member.id,
-                            parent_id=made[parent_index].id, source="invite_code", scene=None,
+                            parent_id=made[parent_index], source="invite_code", scene=None,
                             now=now)
-            made.append(member)
+            made.append(member.id)
         for module in domain_modules("demo"):
             seed = getattr(module, "seed", None)
             if seed is not None:

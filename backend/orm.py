@@ -4,8 +4,9 @@ session lives on the extension, backend.extensions, and the unit of work in back
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -49,6 +50,9 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Every model here maps one Table (none maps a join or a select), so say so: Core
+    # statements on `Model.__table__` (insert_rows, update, .c) then type-check.
+    __table__: ClassVar[Table]
 
 
 class TenantScoped:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import click
 from flask.cli import AppGroup
@@ -27,5 +28,5 @@ def backfill(slug: str | None, days: int) -> None:
         for i in range(days):
             day = today - timedelta(days=i)
             written += run_in_unit_of_work(
-                lambda t=tenant_id, d=day: service.refresh_day(tenant_id=t, day=d, now=now))
+                partial(service.refresh_day, tenant_id=tenant_id, day=day, now=now))
         click.echo(f"tenant {tenant_id}: {written} facts over {days} days")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from backend.analytics import service
 from backend.db import run_in_unit_of_work
@@ -26,5 +27,5 @@ def refresh_daily_facts(*, now: datetime) -> int:
     for tenant_id in tenant_ids:
         for day in days:
             written += run_in_unit_of_work(
-                lambda t=tenant_id, d=day: service.refresh_day(tenant_id=t, day=d, now=now))
+                partial(service.refresh_day, tenant_id=tenant_id, day=day, now=now))
     return written

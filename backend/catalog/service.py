@@ -27,6 +27,7 @@ from backend.catalog.errors import (
     StockWouldGoNegative,
 )
 from backend.catalog.models import Product, Sku
+from backend.db import rowcount
 from backend.extensions import db
 from backend.money import apply_rate, yuan
 
@@ -95,9 +96,10 @@ def _raise(errors: list[dict[str, str]]) -> None:
         raise InvalidCatalogInput(details=errors)
 
 
-def check_sku(*, tenant_id: int, spec: SkuSpec) -> None:
-    """Refuse (InvalidCatalogInput) a SKU description that create/update would refuse."""
-    _raise(_sku_errors(tenant_id, spec, ""))
+def check_sku(*, tenant_id: int, spec: SkuSpec, known_levels: Collection[str] | None = None) -> None:
+    """Refuse (InvalidCatalogInput) a SKU description that create/update would refuse
+    (level prices are checked against known_levels when given)."""
+    _raise(_sku_errors(known_levels, spec, ""))
 
 
 # ------------------------------------------------------------------ operator verbs
@@ -227,7 +229,7 @@ def adjust_stock(*, tenant_id: int, sku_id: int, delta: int, actor: str) -> Sku:
         update(Sku).where(Sku.tenant_id == tenant_id, Sku.id == sku_id, Sku.stock + delta >= 0,
                           Sku.stock + delta <= MAX_STOCK)
         .values(stock=Sku.stock + delta).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         raise StockWouldGoNegative(details={"sku_id": sku_id, "delta": delta})
     db.session.refresh(sku)
     cache.bump(tenant_id=tenant_id)
@@ -376,7 +378,7 @@ def reserve_stock(*, tenant_id: int, quantities: Mapping[int, int]) -> None:
         result = db.session.execute(
             update(Sku).where(Sku.tenant_id == tenant_id, Sku.id == sku_id, Sku.stock >= n)
             .values(stock=Sku.stock - n, sold=Sku.sold + n).execution_options(synchronize_session=False))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(result) != 1:
             short.append(sku_id)
     if not short:
         cache.bump(tenant_id=tenant_id)  # the list shows stock
@@ -421,7 +423,7 @@ def product_buyer_view(product: Product, skus: Sequence[Sku], *, agent_level: st
                        member_discount: Decimal | None = None) -> dict[str, Any]:
     """A product as a buyer sees it: its own price per SKU (agent or member-level price
     beside the retail price), no cost price."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in skus:
         if not s.enabled:
             continue

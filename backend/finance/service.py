@@ -171,12 +171,16 @@ def record_refund(*, tenant_id: int, order_id: int, refund_fen: int, refund_key:
 
 
 class PayoutLike(Protocol):
-    """What on_order(s)_paid reads of a payout (backend.rewards.models.Payout fits)."""
+    """What on_order(s)_paid reads of a payout (read-only: rewards' frozen RecordedPayout fits)."""
 
-    id: int
-    order_line_id: int | None
-    beneficiary_id: int | None
-    amount_fen: int
+    @property
+    def id(self) -> int: ...
+    @property
+    def order_line_id(self) -> int | None: ...
+    @property
+    def beneficiary_id(self) -> int | None: ...
+    @property
+    def amount_fen(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.audit.service import record_audit
 from backend.bulk import insert_ignore
-from backend.db import after_commit, expire_loaded, newest_first, run_in_unit_of_work, utcnow
+from backend.db import after_commit, expire_loaded, newest_first, rowcount, run_in_unit_of_work, utcnow
 from backend.extensions import db
 from backend.finance.errors import (
     DuplicateRequest,
@@ -44,12 +44,13 @@ from backend.finance.errors import (
     WithdrawalStateConflict,
 )
 from backend.finance.models import WITHDRAWAL_OPEN, WITHDRAWAL_RETURNED, Withdrawal, WithdrawalDay
-from backend.finance.rules import WECHAT_MIN_TRANSFER_FEN, china_day, withdrawal_fee
+from backend.finance.rules import WECHAT_MIN_TRANSFER_FEN, withdrawal_fee
 from backend.finance.service import _member_of, _record_mismatch, alert, get_rules, pay_notify_base
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, member, system
 from backend.tenants.service import get_tenant
+from backend.types import china_day
 from backend.wechat.errors import PayRequestRejected, WeChatError
 from backend.wechat.service import gateway, pay_credentials
 
@@ -252,12 +253,12 @@ def on_transfer_bill(*, tenant_id: int, bill: Any, now: datetime) -> str:
         # Still waiting: a guarded UPDATE, so an answer read before a racing final
         # notification committed can never write "paying" over "paid" (SQLite has no row
         # locks, and the sandbox may confirm while the creation call is in flight).
-        done = db.session.execute(
+        done = rowcount(db.session.execute(
             update(Withdrawal).where(Withdrawal.id == w.id, Withdrawal.status.in_(("approved", "paying")))
             .values(status="paying", transfer_state=bill.state, updated_at=now,
                     transfer_bill_no=bill.transfer_bill_no or w.transfer_bill_no,
                     package_info=bill.package_info or w.package_info)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         expire_loaded(Withdrawal, [w.id])
         return "paying" if done else "duplicate"
     w.transfer_bill_no = bill.transfer_bill_no or w.transfer_bill_no

@@ -21,8 +21,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from backend.catalog import service as catalog
@@ -108,14 +109,14 @@ def unwind_failed_groups(*, now_fn: Any) -> int:
     done = 0
     for tenant_id, seat_id, order_id, status in run_in_unit_of_work(lambda: groups.seats_to_unwind()):
         try:
-            done += run_in_unit_of_work(lambda t=tenant_id, s=seat_id, o=order_id, st=status:
-                                        _unwind_seat(t, s, o, st, now_fn()))
+            done += run_in_unit_of_work(partial(_unwind_seat, tenant_id, seat_id, order_id, status, now_fn))
         except Exception:
             log.exception("group seat %s (order %s) could not be unwound; retried next run", seat_id, order_id)
     return done
 
 
-def _unwind_seat(tenant_id: int, seat_id: int, order_id: int, status: str, now: datetime) -> int:
+def _unwind_seat(tenant_id: int, seat_id: int, order_id: int, status: str, now_fn: Callable[[], datetime]) -> int:
+    now = now_fn()
     if status == "reserved":
         # Closes the WeChat Pay order first; paid meanwhile → applied instead (the seat
         # becomes paid and the next run refunds it).

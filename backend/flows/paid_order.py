@@ -34,8 +34,9 @@ completion) runs the follow-up of that order under its lock (`ensure_followed_up
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from itertools import groupby
 from typing import Any
 
@@ -179,14 +180,17 @@ def drain(*, now_fn: Any = utcnow, limit: int = BATCH, max_batches: int | None =
     return total
 
 
+def _follow_up_one(tenant_id: int, order_id: int, now_fn: Callable[[], datetime]) -> int:
+    return _read_committed_then(follow_up, tenant_id=tenant_id, order_ids=[order_id], now=now_fn())
+
+
 def _one_by_one(now_fn: Any, limit: int) -> int:
     due = queue.pending_ids(limit=limit)
     db.session.rollback()
     done = 0
     for tenant_id, order_id in due:
         try:
-            done += run_in_unit_of_work(lambda t=tenant_id, o=order_id: _read_committed_then(
-                follow_up, tenant_id=t, order_ids=[o], now=now_fn()))
+            done += run_in_unit_of_work(partial(_follow_up_one, tenant_id, order_id, now_fn))
         except Exception:
             log.exception("paid-order follow-up of order %s failed", order_id)
     return done

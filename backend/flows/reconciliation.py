@@ -16,18 +16,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 from backend.db import run_in_unit_of_work
 from backend.errors import ValidationFailed
 from backend.finance import service as finance
 from backend.finance.rules import CHINA
+from backend.flows.tenant_pass import each_active_tenant
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
 from backend.money import parse_yuan, yuan
 from backend.orders import service as orders
 from backend.reconciliation import service as recon
 from backend.reconciliation.service import Difference
-from backend.tenants import service as tenants
 from backend.wechat.errors import WeChatError
 from backend.wechat.service import gateway, pay_credentials
 
@@ -124,15 +125,11 @@ def reconcile_yesterday(*, now: datetime) -> int:
     about 10:00 China time; until then WeChat Pay refuses, the run is recorded as
     failed and tried again next hour). Returns how many tenants it ran."""
     day = now.astimezone(CHINA).date() - timedelta(days=1)
-    done, after = 0, 0
-    while True:
-        page = run_in_unit_of_work(lambda a=after: [(t.id, t.status) for t in tenants.list_tenants(after_id=a,
-                                                                                                  limit=100)])
-        for tenant_id, status in page:
-            if status == "active" and not run_in_unit_of_work(
-                    lambda t=tenant_id: recon.reconciled(tenant_id=t, bill_date=day)):
-                reconcile_day(tenant_id=tenant_id, day=day, now=now)
-                done += 1
-        if len(page) < 100:
-            return done
-        after = page[-1][0]
+
+    def run(tenant_id: int) -> int:
+        if run_in_unit_of_work(partial(recon.reconciled, tenant_id=tenant_id, bill_date=day)):
+            return 0
+        reconcile_day(tenant_id=tenant_id, day=day, now=now)
+        return 1
+
+    return each_active_tenant(run)

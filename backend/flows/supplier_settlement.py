@@ -41,12 +41,12 @@ def settle_batch(*, tenant_id: int, now: datetime, limit: int = BATCH) -> tuple[
             if sharing_id is not None:
                 requested.append(sharing_id)
             else:
-                maybe_unfreeze.append(o)
+                maybe_unfreeze.append((o, o.transaction_id))
         else:
             to_balance += own
     income.settle_to_balance(tenant_id=tenant_id, rows=to_balance, now=now)
-    unfreezes = [u for o in maybe_unfreeze for u in [sharing.plan_unfreeze(
-        tenant_id=tenant_id, order_id=o.id, order_no=o.order_no, transaction_id=o.transaction_id, now=now)]
+    unfreezes = [u for o, transaction_id in maybe_unfreeze for u in [sharing.plan_unfreeze(
+        tenant_id=tenant_id, order_id=o.id, order_no=o.order_no, transaction_id=transaction_id, now=now)]
         if u is not None]
     return len(rows), requested, unfreezes
 

@@ -143,9 +143,9 @@ def gather_facts(*, tenant_id: int, plan: Plan, page: int = 50_000) -> tuple[lis
                    FactKind.TEAM_SALES}
     if kinds & sales_kinds:
         for buyer, fen in orders.sales_by_buyer(tenant_id=tenant_id, start=EPOCH, end=FAR).items():
-            r = by_id.get(buyer)
-            if r is None:
+            if buyer not in by_id:
                 continue
+            r = by_id[buyer]
             at(buyer).own += fen
             if r.parent_id is not None:
                 at(r.parent_id).direct_team += fen
@@ -153,10 +153,7 @@ def gather_facts(*, tenant_id: int, plan: Plan, page: int = 50_000) -> tuple[lis
                 at(r.grandparent_id).indirect_team += fen
             if FactKind.TEAM_SALES in kinds:
                 for node in r.path.strip("/").split("/"):  # own purchases count in the team too
-                    a = acc.get(int(node))
-                    if a is None:
-                        a = acc[int(node)] = _Acc()
-                    a.team += fen
+                    at(int(node)).team += fen
     if kinds & {FactKind.CUMULATIVE_RECHARGE, FactKind.SINGLE_RECHARGE}:
         for member_id, (total, largest) in finance.recharge_totals(tenant_id=tenant_id, member_ids=None).items():
             a = at(member_id)

@@ -23,7 +23,8 @@ def _tenants(slug: str | None) -> list[tuple[int, str]]:
     if slug:
         t = get_tenant_by_slug(slug=slug)
         return [(t.id, t.slug)]
-    out, after = [], 0
+    out: list[tuple[int, str]] = []
+    after = 0
     while True:
         batch = list_tenants(limit=500, after_id=after)
         out.extend((t.id, t.slug) for t in batch)

@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, case, func, select, update
 
 from backend import bulk
 from backend.bulk import insert_ignore
+from backend.db import rowcount
 from backend.extensions import db
 from backend.ledger.errors import InsufficientBalance, UnbalancedPosting
 from backend.ledger.models import (
@@ -332,7 +333,7 @@ def _apply_to_balances(accounts: dict[AccountRef, AccountInfo], legs: Sequence[L
     params = {f"i{k}": row_id for k, row_id in enumerate(ids)}
     params.update((f"d{k}", changes[row_id]) for k, row_id in enumerate(ids))
     done = db.session.execute(_balance_update(len(ids)), params)
-    if not covered and done.rowcount != len(changes):
+    if not covered and rowcount(done) != len(changes):
         raise RuntimeError("ledger balance shards missing; run `flask ledger check --fix`")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from backend.audit.service import record_audit
-from backend.db import newest_first
+from backend.db import newest_first, rowcount
 from backend.extensions import db
 from backend.marketing.errors import (
     CouponLimitReached,
@@ -265,10 +265,10 @@ def issue_coupon(*, tenant_id: int, coupon_id: int, member_id: int, source: str,
     if coupon.status != "active" or (coupon.valid_until is not None and coupon.valid_until <= now):
         raise CouponUnavailable()
     # The stock: one guarded UPDATE (it also serializes every issuer of this coupon).
-    taken = db.session.execute(
+    taken = rowcount(db.session.execute(
         update(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.id == coupon_id, Coupon.status == "active",
                              Coupon.issued < Coupon.total_stock)
-        .values(issued=Coupon.issued + 1).execution_options(synchronize_session=False)).rowcount
+        .values(issued=Coupon.issued + 1).execution_options(synchronize_session=False)))
     if taken != 1:
         raise CouponOutOfStock()
     db.session.expire(coupon, ["issued"])
@@ -367,11 +367,11 @@ def redeem(*, tenant_id: int, member_id: int, member_coupon_id: int, order_id: i
            now: datetime) -> None:
     """Use a held coupon on an order, once: a guarded UPDATE, so two checkouts racing
     with one coupon cannot both have it."""
-    done = db.session.execute(update(MemberCoupon).where(
+    done = rowcount(db.session.execute(update(MemberCoupon).where(
         MemberCoupon.tenant_id == tenant_id, MemberCoupon.id == member_coupon_id,
         MemberCoupon.member_id == member_id, MemberCoupon.status == "unused", MemberCoupon.valid_until > now)
         .values(status="used", order_id=order_id, discount_fen=discount_fen, used_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     if done != 1:
         raise CouponNotUsable("优惠券已使用或已过期")
 
@@ -386,8 +386,8 @@ def return_for_order(*, tenant_id: int, order_id: int, now: datetime, refund: bo
                                       MemberCoupon.status == "used")
     if refund:
         stmt = stmt.where(MemberCoupon.valid_until > now)
-    return int(db.session.execute(stmt.values(status="unused", order_id=None, discount_fen=0, used_at=None,
-                                              returned_at=now).execution_options(synchronize_session=False)).rowcount)
+    return int(rowcount(db.session.execute(stmt.values(status="unused", order_id=None, discount_fen=0, used_at=None,
+                                              returned_at=now).execution_options(synchronize_session=False))))
 
 
 def check_usable(option: CouponOption | None) -> CouponOption:

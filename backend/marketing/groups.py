@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from backend.audit.service import record_audit
-from backend.db import newest_first
+from backend.db import newest_first, rowcount
 from backend.extensions import db
 from backend.marketing.errors import (
     AlreadyInGroup,
@@ -144,10 +144,10 @@ def get_group(*, tenant_id: int, group_id: int) -> GroupBuy:
 def take_seat(*, tenant_id: int, group_id: int, member_id: int, now: datetime) -> GroupBuy:
     """One seat of a forming group for this member, or GroupFull / GroupExpired /
     AlreadyInGroup. The seat's row is written by attach_order once the order exists."""
-    taken = db.session.execute(update(GroupBuy).where(
+    taken = rowcount(db.session.execute(update(GroupBuy).where(
         GroupBuy.tenant_id == tenant_id, GroupBuy.id == group_id, GroupBuy.status == "forming",
         GroupBuy.expires_at > now, GroupBuy.seats_taken < GroupBuy.size)
-        .values(seats_taken=GroupBuy.seats_taken + 1).execution_options(synchronize_session=False)).rowcount
+        .values(seats_taken=GroupBuy.seats_taken + 1).execution_options(synchronize_session=False)))
     group = get_group(tenant_id=tenant_id, group_id=group_id)
     db.session.refresh(group)
     if taken != 1:
@@ -182,9 +182,9 @@ def seat_of_order(*, tenant_id: int, order_id: int) -> GroupSeat | None:
 
 
 def _move_seat(tenant_id: int, seat_id: int, src: str, dst: str) -> bool:
-    return db.session.execute(update(GroupSeat).where(
+    return rowcount(db.session.execute(update(GroupSeat).where(
         GroupSeat.tenant_id == tenant_id, GroupSeat.id == seat_id, GroupSeat.status == src)
-        .values(status=dst).execution_options(synchronize_session=False)).rowcount == 1
+        .values(status=dst).execution_options(synchronize_session=False))) == 1
 
 
 def release_seat(*, tenant_id: int, order_id: int) -> bool:
@@ -235,10 +235,10 @@ def seats_paid(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> li
             continue
         db.session.execute(update(GroupBuy).where(GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id)
                            .values(seats_paid=GroupBuy.seats_paid + 1).execution_options(synchronize_session=False))
-        done = db.session.execute(update(GroupBuy).where(
+        done = rowcount(db.session.execute(update(GroupBuy).where(
             GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id, GroupBuy.status == "forming",
             GroupBuy.seats_paid >= GroupBuy.size).values(status="filled", filled_at=now)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False)))
         if done:
             group = get_group(tenant_id=tenant_id, group_id=seat.group_id)
             c = get_campaign(tenant_id=tenant_id, campaign_id=group.campaign_id)
@@ -281,10 +281,10 @@ def fail_due_groups(*, now: datetime, limit: int = 200) -> list[tuple[int, int]]
         GroupBuy.status == "forming", GroupBuy.expires_at <= now).order_by(GroupBuy.id).limit(limit)).all()
     out = []
     for tenant_id, group_id in due:
-        if db.session.execute(update(GroupBuy).where(GroupBuy.id == group_id, GroupBuy.status == "forming",
+        if rowcount(db.session.execute(update(GroupBuy).where(GroupBuy.id == group_id, GroupBuy.status == "forming",
                                                      GroupBuy.expires_at <= now)
                               .values(status="failed", failed_at=now)
-                              .execution_options(synchronize_session=False)).rowcount:
+                              .execution_options(synchronize_session=False))):
             out.append((tenant_id, group_id))
     return out
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from backend.audit.service import record_audit
 from backend.bulk import insert_ignore
+from backend.db import rowcount
 from backend.extensions import db
 from backend.marketing.errors import InvalidMarketingInput, MaterialNotFound
 from backend.marketing.models import MATERIAL_KINDS, Material, MaterialEvent
@@ -99,9 +100,9 @@ def material_view(m: Material) -> dict[str, Any]:
 def record_event(*, tenant_id: int, material_id: int, member_id: int, kind: str, now: datetime,
                  dedupe_key: str | None = None) -> bool:
     """Count a download, share or binding (a binding once per member: dedupe_key)."""
-    return db.session.execute(insert_ignore(MaterialEvent.__table__).values(
+    return rowcount(db.session.execute(insert_ignore(MaterialEvent.__table__).values(
         tenant_id=tenant_id, material_id=material_id, member_id=member_id, kind=kind, dedupe_key=dedupe_key,
-        created_at=now)).rowcount == 1
+        created_at=now))) == 1
 
 
 def material_exists(*, tenant_id: int, material_id: int) -> bool:

@@ -25,7 +25,7 @@ from sqlalchemy import case, func, select, update
 
 from backend.audit.service import record_audit
 from backend.bulk import insert_ignore
-from backend.db import newest_first
+from backend.db import newest_first, rowcount
 from backend.extensions import db
 from backend.marketing.coupons import policy
 from backend.marketing.errors import (
@@ -65,9 +65,9 @@ def post_points(*, tenant_id: int, member_id: int, delta: int, kind: str, key: s
         raise ValueError(kind)
     if not isinstance(delta, int) or isinstance(delta, bool) or delta == 0:
         raise ValueError("points move by a non-zero integer")
-    claimed = db.session.execute(insert_ignore(_entries).values(
+    claimed = rowcount(db.session.execute(insert_ignore(_entries).values(
         tenant_id=tenant_id, member_id=member_id, idem_key=key[:80], kind=kind, delta=delta, memo=memo[:100],
-        order_id=order_id, expires_at=expires_at if delta > 0 else None, created_at=now)).rowcount
+        order_id=order_id, expires_at=expires_at if delta > 0 else None, created_at=now)))
     if claimed != 1:
         return False
     # The UPDATE first: an INSERT IGNORE that meets an existing account takes a shared
@@ -83,10 +83,10 @@ def post_points(*, tenant_id: int, member_id: int, delta: int, kind: str, key: s
 
 
 def _move(tenant_id: int, member_id: int, delta: int) -> int:
-    return int(db.session.execute(
+    return int(rowcount(db.session.execute(
         update(_accounts).where(_accounts.c.tenant_id == tenant_id, _accounts.c.member_id == member_id,
                                 _accounts.c.balance + delta >= 0)
-        .values(balance=_accounts.c.balance + delta)).rowcount)
+        .values(balance=_accounts.c.balance + delta))))
 
 
 def credit(*, tenant_id: int, member_id: int, points: int, kind: str, key: str, now: datetime, memo: str,
@@ -438,8 +438,8 @@ def check_points(*, tenant_id: int, fix: bool = False) -> PointsReport:
     if fix:
         for member_id, _, total in bad:
             _ensure_account(tenant_id, member_id)
-            fixed += db.session.execute(update(_accounts).where(
-                _accounts.c.tenant_id == tenant_id, _accounts.c.member_id == member_id).values(balance=total)).rowcount
+            fixed += rowcount(db.session.execute(update(_accounts).where(
+                _accounts.c.tenant_id == tenant_id, _accounts.c.member_id == member_id).values(balance=total)))
     return PointsReport(accounts=len(balances), mismatched=bad, fixed=fixed)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, case, cast, literal, select, update
 
 from backend.bulk import insert_rows
-from backend.db import expire_loaded
+from backend.db import expire_loaded, rowcount
 from backend.errors import DomainError
 from backend.events import announce
 from backend.extensions import db
@@ -191,8 +191,8 @@ def _attach_many(tenant: Any, go: list[tuple[Want, Any]], now: datetime) -> None
     values: dict[str, Any] = {col: case(*whens, else_=_members.c[col]) for col, whens in place.items()}
     values.update(bound_at=now, bind_expires_at=service.bind_expiry(tenant, now), pending_parent_id=None,
                   pending_source=None, pending_scene=None, updated_at=now)
-    won = db.session.execute(update(_members).where(_members.c.id.in_(ids), _members.c.parent_id.is_(None))
-                             .values(**values)).rowcount
+    won = rowcount(db.session.execute(update(_members).where(_members.c.id.in_(ids), _members.c.parent_id.is_(None))
+                                      .values(**values)))
     if won != len(ids):  # impossible under the exclusive locks; never half a batch
         raise RuntimeError(f"batch binding: {won} of {len(ids)} members were still roots")
     first = sorted({parent.id for _, parent in go if not parent.had_team})

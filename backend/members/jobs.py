@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from backend.db import run_in_unit_of_work
 from backend.extensions import db
@@ -17,7 +18,7 @@ def expire_lapsed_bindings(*, now: datetime) -> int:
     bindings); each member in its own unit of work; returns how many were unbound."""
     due = members.lapsed_bindings(now=now)
     db.session.rollback()
-    return sum(run_in_unit_of_work(lambda t=t, m=m: members.expire_binding(
+    return sum(run_in_unit_of_work(partial(members.expire_binding,
         tenant_id=t, member_id=m, now=now)) for t, m in due)
 
 

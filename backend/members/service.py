@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, case, func, select, update
 
 from backend.audit.service import record_audit
 from backend.auth.revocation import PrincipalState, forget_principal
-from backend.db import after_commit, expire_loaded, read_committed
+from backend.db import after_commit, expire_loaded, read_committed, rowcount
 from backend.events import announce
 from backend.extensions import db
 from backend.members import counters, tree
@@ -231,7 +231,7 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
         team = _team_now(member)
         _share_upline(tenant_id, set(member.ancestor_ids()))
         _end_binding(tenant_id=tenant_id, member=member, now=now, reason="rebind")
-        tree.detach(db.session, member=member, team=team)
+        tree.detach(db.session(), member=member, team=team)
         member_id, parent_id = member.id, parent.id
         _attach(tenant, member, parent, source, scene, now, team)
         return BindResult("rebound", member_id, parent_id)
@@ -258,9 +258,9 @@ def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: 
             now: datetime, team: counters.Counts) -> None:
     # The guard on parent_id makes a racing second binder fail even without row locks
     # (SQLite), so a member can never end with two parents.
-    won = db.session.execute(
+    won = rowcount(db.session.execute(
         update(Member).where(Member.id == member.id, Member.parent_id.is_(None))
-        .values(parent_id=parent.id).execution_options(synchronize_session=False)).rowcount
+        .values(parent_id=parent.id).execution_options(synchronize_session=False)))
     if won != 1:
         raise AlreadyBound()
     tenant_id, member_id, parent_id = tenant.id, member.id, parent.id
@@ -268,7 +268,7 @@ def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: 
         db.session.execute(update(Member).where(Member.id == parent_id).values(had_team=True)
                            .execution_options(synchronize_session=False))
     member.parent_id = None  # the row says parent.id; tree.attach sets it again with the rest
-    tree.attach(db.session, member=member, parent=parent, team=team)
+    tree.attach(db.session(), member=member, parent=parent, team=team)
     member.bound_at = now
     member.bind_expires_at = bind_expiry(tenant, now)
     member.pending_parent_id = None
@@ -369,7 +369,7 @@ def expire_binding(*, tenant_id: int, member_id: int, now: datetime) -> bool:
     if member.path != probe.path:
         _share_upline(tenant_id, set(member.ancestor_ids()))
     _end_binding(tenant_id=tenant_id, member=member, now=now, reason="expired")
-    tree.detach(db.session, member=member, team=_team_now(member))
+    tree.detach(db.session(), member=member, team=_team_now(member))
     member.bind_expires_at = None
     return True
 
@@ -581,7 +581,7 @@ def agents_of(*, tenant_id: int) -> list[AgentRow]:
     period's roll-up reads them once."""
     rows = db.session.execute(select(Member.id, Member.path, Member.agent_level, Member.promoter_status).where(
         Member.tenant_id == tenant_id, Member.agent_level.is_not(None)).order_by(Member.id))
-    return [AgentRow(i, p, lvl, st == "active") for i, p, lvl, st in rows]
+    return [AgentRow(i, p, lvl, st == "active") for i, p, lvl, st in rows if lvl is not None]
 
 
 def paths_of(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, str]:

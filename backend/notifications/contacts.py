@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from backend.db import utcnow
+from backend.db import rowcount, utcnow
 from backend.extensions import db, get_redis
 from backend.members.models import Member
 from backend.members.service import get_member
@@ -66,7 +66,7 @@ def _take_code(tenant_id: int, code: str, now: datetime) -> LinkCode | None:
         LinkCode.tenant_id == tenant_id, LinkCode.code == code, LinkCode.expires_at > now).with_for_update())
     if row is None:
         return None
-    taken = db.session.execute(delete(LinkCode).where(LinkCode.id == row.id)).rowcount
+    taken = rowcount(db.session.execute(delete(LinkCode).where(LinkCode.id == row.id)))
     return row if taken == 1 else None
 
 
@@ -154,6 +154,8 @@ def reach_of(*, tenant_id: int, member_ids: Sequence[int],
                 select(ChatContact.member_id, ChatContact.transport, ChatContact.contact_id).where(
                     ChatContact.tenant_id == tenant_id, id_in(ChatContact.member_id, batch))
                 .order_by(ChatContact.id)):  # the newest link of a member wins
+            if member_id is None:  # never: the WHERE names members (a staff link has none)
+                continue
             (bots if transport == "wechaty" else wecoms)[member_id] = contact_id
     out: dict[int, Reach] = {}
     for m in ids:

@@ -29,7 +29,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import or_, select, update
 
-from backend.db import is_mysql, run_in_unit_of_work
+from backend.db import is_mysql, rowcount, run_in_unit_of_work
 from backend.errors import DomainError
 from backend.extensions import db, get_redis
 from backend.notifications.contacts import reach_of
@@ -96,21 +96,21 @@ def recover_stale_claims(*, now: datetime) -> int:
     """Put rows whose deliverer died mid-send back in their queue (the lease expired)."""
     stale = (OutboxMessage.status == "sending", OutboxMessage.claimed_until < now)
     free = {"claim_token": None, "claimed_until": None}
-    bot = db.session.execute(
+    bot = rowcount(db.session.execute(
         update(OutboxMessage).where(*stale, OutboxMessage.channel == "bot")
-        .values(status="bot_pending", **free).execution_options(synchronize_session=False)).rowcount
-    server = db.session.execute(
+        .values(status="bot_pending", **free).execution_options(synchronize_session=False)))
+    server = rowcount(db.session.execute(
         update(OutboxMessage).where(*stale, or_(OutboxMessage.channel.is_(None), OutboxMessage.channel != "bot"))
-        .values(status="pending", **free).execution_options(synchronize_session=False)).rowcount
+        .values(status="pending", **free).execution_options(synchronize_session=False)))
     return int(bot) + int(server)
 
 
 def _recover_stale_bot(tenant_id: int, now: datetime) -> int:
-    return db.session.execute(
+    return rowcount(db.session.execute(
         update(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.status == "sending",
                                     OutboxMessage.channel == "bot", OutboxMessage.claimed_until < now)
         .values(status="bot_pending", claim_token=None, claimed_until=None)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
 
 
 def claim(*, status: str, now: datetime, limit: int, tenant_id: int | None = None) -> list[Claimed]:
@@ -227,10 +227,10 @@ class DeliveryReport:
 
 def _spend_credit(tenant_id: int, member_id: int, daily: bool) -> bool:
     column = NotificationPreference.daily_credits if daily else NotificationPreference.alert_credits
-    return db.session.execute(
+    return rowcount(db.session.execute(
         update(NotificationPreference).where(NotificationPreference.tenant_id == tenant_id,
                                              NotificationPreference.member_id == member_id, column > 0)
-        .values({column: column - 1}).execution_options(synchronize_session=False)).rowcount == 1
+        .values({column: column - 1}).execution_options(synchronize_session=False))) == 1
 
 
 def _refund_credit(tenant_id: int, member_id: int, daily: bool, *, zero: bool = False) -> None:

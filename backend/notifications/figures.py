@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select
 
 from backend.extensions import db
-from backend.ledger.models import AccountKind, Entry, LedgerAccount, Posting
+from backend.ledger.models import AccountKind, Entry, LedgerAccount, LedgerBalance, Posting
 from backend.members.models import Member
+from backend.orders.models import Order
 
 # Ledger posting kinds whose member_available credits count as settled: settlements of
 # frozen rewards, and bonuses credited straight to the withdrawable balance (finance).
@@ -72,10 +73,6 @@ def team_order_figures(*, tenant_id: int, start: datetime, end: datetime,
     orders (tenant_id, paid_at)), then the buyers' uplines read in id order through the
     primary key. A join would look the buyers up in order of payment, one random page
     of a table far bigger than the buffer pool at a time."""
-    try:
-        from backend.orders.models import Order
-    except ImportError:  # the orders domain is not installed
-        return {}
     buyers: dict[int, list[int]] = {}
     for buyer, paid in db.session.execute(select(Order.member_id, Order.paid_fen).where(
             Order.tenant_id == tenant_id, Order.paid_at >= start, Order.paid_at < end)):
@@ -128,8 +125,6 @@ def commission_figures(*, tenant_id: int, start: datetime, end: datetime,
 def available_balances(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, int]:
     """{member id: withdrawable balance fen} for the given members, the non-zero ones: the
     sum of their member_available account's balance shards (one query per IN batch)."""
-    from backend.ledger.models import AccountKind, LedgerAccount, LedgerBalance
-
     out: dict[int, int] = {}
     for ids in in_batches(member_ids):
         for owner, total in db.session.execute(
@@ -145,10 +140,6 @@ def available_balances(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int
 
 def tenant_order_totals(*, tenant_id: int, start: datetime, end: datetime) -> tuple[int, int]:
     """(orders, paid fen) of the whole tenant paid in [start, end)."""
-    try:
-        from backend.orders.models import Order
-    except ImportError:
-        return 0, 0
     count, total = db.session.execute(select(func.count(), func.coalesce(func.sum(Order.paid_fen), 0)).where(
         Order.tenant_id == tenant_id, Order.paid_at >= start, Order.paid_at < end)).one()
     return int(count or 0), int(total or 0)
@@ -166,20 +157,15 @@ def member_figures(*, tenant_id: int, member_id: int, start: datetime, end: date
             Member.tenant_id == tenant_id, column == member_id, Member.bound_at >= start,
             Member.bound_at < end)) or 0)
     out["orders"] = out["order_fen"] = 0
-    try:
-        from backend.orders.models import Order
-    except ImportError:
-        Order = None  # noqa: N806
-    if Order is not None:
-        for column in _LEVELS:
-            count, paid = db.session.execute(
-                select(func.count(), func.coalesce(func.sum(Order.paid_fen), 0))
-                .select_from(Member)
-                .join(Order, and_(Order.member_id == Member.id, Order.tenant_id == Member.tenant_id))
-                .where(Member.tenant_id == tenant_id, column == member_id, Order.paid_at >= start,
-                       Order.paid_at < end)).one()
-            out["orders"] += int(count or 0)
-            out["order_fen"] += int(paid or 0)
+    for column in _LEVELS:
+        count, paid = db.session.execute(
+            select(func.count(), func.coalesce(func.sum(Order.paid_fen), 0))
+            .select_from(Member)
+            .join(Order, and_(Order.member_id == Member.id, Order.tenant_id == Member.tenant_id))
+            .where(Member.tenant_id == tenant_id, column == member_id, Order.paid_at >= start,
+                   Order.paid_at < end)).one()
+        out["orders"] += int(count or 0)
+        out["order_fen"] += int(paid or 0)
 
     out["frozen_fen"] = out["settled_fen"] = 0
     rows = db.session.execute(

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from backend.db import run_in_unit_of_work
+from backend.db import rowcount, run_in_unit_of_work
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.notifications import daily
@@ -76,9 +76,9 @@ def _post_robot_report(*, tenant_id: int, figures: daily.DayFigures, now: dateti
     def claim() -> bool:
         run_id = db.session.scalar(select(DailyRun.id).where(DailyRun.tenant_id == tenant_id,
                                                              DailyRun.day == figures.day))
-        return db.session.execute(update(DailyRun).where(DailyRun.id == run_id,
+        return rowcount(db.session.execute(update(DailyRun).where(DailyRun.id == run_id,
                                                          DailyRun.robot_posted_at.is_(None))
-                                  .values(robot_posted_at=now)).rowcount == 1
+                                  .values(robot_posted_at=now))) == 1
 
     if not take_budget(channel="robot", tenant_id=tenant_id, wanted=1, now=now):
         return False

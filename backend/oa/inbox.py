@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
@@ -80,8 +81,9 @@ def _take(ids: Sequence[int]) -> list[Any]:
     return list(db.session.execute(stmt.with_for_update() if is_mysql() else stmt, {"limit": len(ids)}))
 
 
-def _one(apply: Apply, event_id: int, now: datetime) -> int:
+def _one(apply: Apply, event_id: int, now_fn: Callable[[], datetime]) -> int:
     rows = _take([event_id])
+    now = now_fn()
     if rows:
         apply(rows, now)
         db.session.execute(_DONE, {"ids": [row.id for row in rows]})
@@ -123,7 +125,7 @@ def _one_by_one(apply: Apply, now_fn: Callable[[], datetime], limit: int) -> int
     done = 0
     for event_id in ids:
         try:
-            done += run_in_unit_of_work(lambda e=event_id: _read_committed_then(lambda: _one(apply, e, now_fn())))
+            done += run_in_unit_of_work(partial(_read_committed_then, partial(_one, apply, event_id, now_fn)))
         except Exception:
             log.exception("OA inbox event %s failed", event_id)
     return done

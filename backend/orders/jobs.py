@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select
 
@@ -42,7 +43,7 @@ def complete_due_orders(*, now: datetime) -> int:
     done = 0
     for tenant_id, order_id in received + shipped:
         try:
-            run_in_unit_of_work(lambda t=tenant_id, o=order_id: orders.complete_order(tenant_id=t, order_id=o, now=now))
+            run_in_unit_of_work(partial(orders.complete_order, tenant_id=tenant_id, order_id=order_id, now=now))
         except DomainError as exc:  # changed state meanwhile (refund opened)
             log.info("order %s not completed: %s", order_id, exc.code)
             continue

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from backend.audit.service import record_audit
 from backend.catalog import service as catalog
-from backend.db import expire_loaded, newest_first
+from backend.db import expire_loaded, newest_first, rowcount
 from backend.events import announce
 from backend.extensions import db
 from backend.members import levels as member_levels
@@ -423,10 +423,10 @@ def mark_paid(*, tenant_id: int, order: PayableOrder, transaction_id: str | None
 def apply_stored_value(*, tenant_id: int, order: PayableOrder, amount_fen: int, now: datetime) -> None:
     """Record stored value paying (part of) an unpaid order, under its row lock, once and
     before a WeChat Pay order exists for it (that order's amount is fixed when created)."""
-    done = db.session.execute(update(Order).where(
+    done = rowcount(db.session.execute(update(Order).where(
         Order.tenant_id == tenant_id, Order.id == order.id, Order.status == "created", Order.stored_fen == 0,
         Order.prepay_id.is_(None)).values(stored_fen=amount_fen, updated_at=now).execution_options(
-        synchronize_session=False)).rowcount
+        synchronize_session=False)))
     if done != 1:
         raise OrderStateConflict("订单已发起微信支付或已使用余额，不能再用余额支付",
                                  details={"status": order.status})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from backend.db import run_in_unit_of_work
 from backend.errors import DomainError
@@ -31,7 +32,7 @@ def cancel_unpaid_orders(*, now: datetime) -> int:
     for tenant_id, order_id in due:
         try:
             result = run_in_unit_of_work(
-                lambda t=tenant_id, o=order_id: payments.expire_unpaid(tenant_id=t, order_id=o, now=now))
+                partial(payments.expire_unpaid, tenant_id=tenant_id, order_id=order_id, now=now))
         except DomainError as exc:  # WeChat unreachable: the next run tries again
             log.warning("order %s not expired: %s", order_id, exc.code)
             continue
@@ -47,6 +48,6 @@ def retry_refund_submissions(*, now: datetime) -> int:
     accepted = 0
     for tenant_id, refund_id in due:
         refund = run_in_unit_of_work(
-            lambda t=tenant_id, r=refund_id: payments.submit_refund(tenant_id=t, refund_id=r, now=now))
+            partial(payments.submit_refund, tenant_id=tenant_id, refund_id=refund_id, now=now))
         accepted += refund.submitted_at is not None
     return accepted

@@ -9,6 +9,7 @@ See poster_templates/README.md for the format.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -269,7 +270,7 @@ class _Fields:
             return default
         return str(value)
 
-    def text(self, key: str, *, default: str | None = None, max_chars: int = MAX_TEXT_CHARS) -> str:
+    def text(self, key: str, *, default: str | None = None, max_chars: builtins.int = MAX_TEXT_CHARS) -> str:
         value = self._get(key, default is None)
         if value is _MISSING:
             return default or ""
@@ -280,8 +281,9 @@ class _Fields:
             self.problems.add(self._p(key), f"不能超过 {max_chars} 个字符")
         return value
 
-    def asset(self, key: str, exts: tuple[str, ...], exists: Callable[[str], bool], *,
-              required: bool) -> str | None:
+    # builtins.*: inside this class `int` and `bool` name the methods above.
+    def asset(self, key: str, exts: tuple[str, ...], exists: Callable[[str], builtins.bool], *,
+              required: builtins.bool) -> str | None:
         value = self._get(key, required)
         if value is _MISSING or (value is None and not required):
             return None

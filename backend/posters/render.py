@@ -249,11 +249,11 @@ def _decode(data: bytes | None, width: int, height: int, *, cover: bool) -> Imag
     if not data:
         return None
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.width * im.height > MAX_SOURCE_PIXELS:
+        with Image.open(io.BytesIO(data)) as source:
+            if source.width * source.height > MAX_SOURCE_PIXELS:
                 return None
-            im.draft("RGB", (width, height))  # JPEG: decode at a reduced scale, much faster
-            im = ImageOps.exif_transpose(im)
+            source.draft("RGB", (width, height))  # JPEG: decode at a reduced scale, much faster
+            im = ImageOps.exif_transpose(source)
             im = im.convert("RGBA" if ("A" in im.getbands() or "transparency" in im.info)
                             else "RGB")
             if cover:

@@ -445,7 +445,7 @@ def replay_plan(*, tenant_id: int, draft: Any, period_start: datetime, period_en
                 drafted[p.beneficiary_id] = drafted.get(p.beneficiary_id, 0) + p.amount_fen
     merchant_recorded = recorded.pop(None, 0)
     merchant_draft = drafted.pop(None, 0)
-    members = [{"member_id": m, "recorded_fen": recorded.get(m, 0), "draft_fen": drafted.get(m, 0),
+    members: list[dict[str, Any]] = [{"member_id": m, "recorded_fen": recorded.get(m, 0), "draft_fen": drafted.get(m, 0),
                 "difference_fen": drafted.get(m, 0) - recorded.get(m, 0)}
                for m in set(recorded) | set(drafted)]
     members.sort(key=lambda r: (-abs(r["difference_fen"]), r["member_id"]))
@@ -482,6 +482,8 @@ def referral_counts(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, M
             .where(Member.tenant_id == tenant_id, column.in_(member_ids))
             .group_by(column, Member.agent_level, Member.promoter_status, Member.promoter_tier))
         for owner, level, status, tier, n in rows:
+            if owner is None:  # never: the WHERE keeps member_ids only
+                continue
             c = counts[owner]
             c[f"{prefix}_referrals"] += n
             if level is not None:
@@ -733,5 +735,5 @@ def top_earners_between(*, tenant_id: int, start: datetime, end: datetime,
             Payout.tenant_id == tenant_id, Payout.created_at >= start, Payout.created_at < end,
             Payout.beneficiary_id.is_not(None), Payout.kind != PayoutKind.MERCHANT_REMAINDER.value)
         .group_by(Payout.beneficiary_id).order_by(total.desc()).limit(limit))
-    return [(int(m), int(fen or 0)) for m, fen in rows]
+    return [(int(m), int(fen or 0)) for m, fen in rows if m is not None]
 

@@ -116,9 +116,9 @@ def parse_case(document: Any, *, base_dir: Path | None = None, plan: Plan | None
         if isinstance(raw_plan, str) and base_dir is None:
             raise InvalidCase([{"field": "plan", "message": "须为方案对象（此处不读取方案文件）"}])
         if isinstance(raw_plan, str) and base_dir is not None:
-            path = base_dir / raw_plan
+            plan_file = base_dir / raw_plan
             try:
-                raw_plan = json.loads(path.read_text(encoding="utf-8"))
+                raw_plan = json.loads(plan_file.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise InvalidCase([{"field": "plan", "message": f"无法读取方案文件 {raw_plan}：{exc}"}]) from exc
         if raw_plan is None:
@@ -237,12 +237,13 @@ def parse_case(document: Any, *, base_dir: Path | None = None, plan: Plan | None
         mid, new = raw.get("member"), raw.get("to")
         if mid not in members:
             err(f"{path}.member", f"会员不在 members 中：{mid!r}")
-        if plan is not None and new not in plan.level_by_key:
+        if not isinstance(new, str) or (plan is not None and new not in plan.level_by_key):
             err(f"{path}.to", f"方案中没有代理等级：{new!r}")
         old = raw.get("from", members[mid].agent_level if mid in members else None)
         if plan is not None and old is not None and old not in plan.level_by_key:
             err(f"{path}.from", f"方案中没有代理等级：{old!r}")
-        changes.append(LevelChange(member_id=mid, old_level=old, new_level=new))
+        if isinstance(new, str):
+            changes.append(LevelChange(member_id=mid, old_level=old, new_level=new))
 
     period: str | None = None
     team_sales: dict[Any, int] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from backend.db import run_in_unit_of_work
 from backend.extensions import db
@@ -35,6 +36,6 @@ def tag_recent_buyers(*, now: datetime) -> int:
     for tenant_id, member_ids in per_tenant.items():
         for i in range(0, len(member_ids), 500):
             chunk = member_ids[i:i + 500]
-            added += run_in_unit_of_work(lambda t=tenant_id, c=chunk: tags.apply_purchase_rules(
-                tenant_id=t, member_ids=c, now=now))
+            added += run_in_unit_of_work(partial(tags.apply_purchase_rules,
+                tenant_id=tenant_id, member_ids=chunk, now=now))
     return added

@@ -28,6 +28,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -773,7 +774,7 @@ def notify_due_reminders(*, now: datetime, limit: int = 500) -> int:
         lines = [f"· {names.get(r.customer_id) or '客户'}：{r.note or '该跟进了'}" for r in rows[:10]]
         more = f"\n…另有 {len(rows) - 10} 条" if len(rows) > 10 else ""
         text = f"跟进提醒（{len(rows)} 条）\n" + "\n".join(lines) + more
-        after_commit(lambda t=tenant_id, u=user_id, x=text: _send_app_text(t, u, x))
+        after_commit(partial(_send_app_text, tenant_id, user_id, text))
     return len(due)
 
 
@@ -916,5 +917,5 @@ def owned_customer_counts(*, tenant_id: int) -> dict[int, int]:
     return {sid: n for sid, n in db.session.execute(
         select(Customer.owner_staff_id, func.count()).where(
             Customer.tenant_id == tenant_id, Customer.owner_staff_id.is_not(None))
-        .group_by(Customer.owner_staff_id))}
+        .group_by(Customer.owner_staff_id)) if sid is not None}
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from backend.audit.service import record_audit
-from backend.db import after_commit
+from backend.db import after_commit, rowcount
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.scrm import orders_port
@@ -128,8 +128,8 @@ def delete_tag_group(*, tenant_id: int, group_id: int, actor: str) -> int:
 def _delete_tags(tenant_id: int, tag_ids: list[int]) -> int:
     if not tag_ids:
         return 0
-    removed = db.session.execute(delete(CustomerTag).where(
-        CustomerTag.tenant_id == tenant_id, CustomerTag.tag_id.in_(tag_ids))).rowcount
+    removed = rowcount(db.session.execute(delete(CustomerTag).where(
+        CustomerTag.tenant_id == tenant_id, CustomerTag.tag_id.in_(tag_ids))))
     db.session.execute(delete(TagRule).where(TagRule.tenant_id == tenant_id,
                                              TagRule.tag_id.in_(tag_ids)))
     db.session.execute(delete(Tag).where(Tag.tenant_id == tenant_id, Tag.id.in_(tag_ids)))
@@ -413,7 +413,7 @@ def _active_rules(tenant_id: int, kind: str) -> list[pure.Rule]:
 def _apply_rules(customer: Customer, matched: list[pure.Rule], now: datetime) -> list[int]:
     if not matched:
         return []
-    rule_of = {}
+    rule_of: dict[int, int] = {}
     for r in matched:
         rule_of.setdefault(r.tag_id, r.id)
     added, _ = apply_tags(customer=customer, add=pure.tag_ids(matched), source="rule",

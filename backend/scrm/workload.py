@@ -39,9 +39,9 @@ def staff_workload(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
         raise InvalidPeriod(details=[{"field": "end", "message": f"须在开始日期后 {MAX_DAYS} 天内"}])
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     bounds = [day_start(d) for d in [*days, end + timedelta(days=1)]]
-    cells: dict[tuple[int, date], dict[str, int]] = {}
+    cells: dict[tuple[int | None, date], dict[str, int]] = {}
 
-    def cell(staff_id: int, day: date) -> dict[str, int]:
+    def cell(staff_id: int | None, day: date) -> dict[str, int]:
         return cells.setdefault((staff_id, day), dict(ZERO))
 
     rows = db.session.execute(
@@ -66,7 +66,7 @@ def staff_workload(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
     staff_out = []
     for account in accounts:
         per_day = [{"day": d.isoformat(), **cells.get((account.id, d), ZERO)} for d in days]
-        total = {k: sum(row[k] for row in per_day) for k in ZERO}
+        total = {k: sum(cells.get((account.id, d), ZERO)[k] for d in days) for k in ZERO}
         staff_out.append({"staff_id": account.id, "name": account.display_name,
                           "role": account.role, "status": account.status,
                           "customers_owned": int(owned.get(account.id, 0)),

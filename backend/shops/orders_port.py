@@ -28,4 +28,4 @@ def shop_order_totals(*, tenant_id: int, shop_ids: Sequence[int]) -> list[tuple[
                Order.source_id.in_(list(shop_ids)), Order.paid_at.is_not(None),
                Order.status != "refunded")
         .group_by(Order.source_id))
-    return [(int(sid), int(n), int(fen or 0)) for sid, n, fen in rows]
+    return [(int(sid), int(n), int(fen or 0)) for sid, n, fen in rows if sid is not None]

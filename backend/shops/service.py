@@ -436,11 +436,11 @@ def _record_visit(*, tenant_id: int, shop_id: int, member_id: int, now: datetime
     else:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        ins = sqlite_insert(ShopVisit).values(**values)
-        stmt = ins.on_conflict_do_update(
+        lite = sqlite_insert(ShopVisit).values(**values)
+        stmt = lite.on_conflict_do_update(
             index_elements=["shop_id", "member_id"],
-            set_={"last_at": ins.excluded.last_at, "visits": ShopVisit.visits + 1,
-                  "bound_at": func.coalesce(ShopVisit.bound_at, ins.excluded.bound_at)})
+            set_={"last_at": lite.excluded.last_at, "visits": ShopVisit.visits + 1,
+                  "bound_at": func.coalesce(ShopVisit.bound_at, lite.excluded.bound_at)})
     db.session.execute(stmt)
 
 

@@ -252,8 +252,10 @@ def submit_split(*, tenant_id: int, sharing_id: int, now: datetime) -> str:
         so.attempts += 1
         so.updated_at = now
         shares = [s for s in _shares(tenant_id, so.id) if s.result == "PENDING"]
-        names = dict(db.session.execute(select(Supplier.sharing_receiver, Supplier.company_name).where(
-            Supplier.tenant_id == tenant_id, Supplier.id.in_([s.supplier_id for s in shares]))).all())
+        names = {receiver: name for receiver, name in db.session.execute(
+            select(Supplier.sharing_receiver, Supplier.company_name).where(
+                Supplier.tenant_id == tenant_id, Supplier.id.in_([s.supplier_id for s in shares])))
+            if receiver is not None}
         return (so.transaction_id, so.out_order_no,
                 [(s.account, s.amount_fen, f"供应商货款（订单 {so.order_id}）") for s in shares], names)
 

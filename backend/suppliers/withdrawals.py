@@ -38,7 +38,7 @@ from backend.finance.errors import (
     WithdrawalBelowMinimum,
     WithdrawalDailyLimit,
 )
-from backend.finance.rules import china_day, withdrawal_fee
+from backend.finance.rules import withdrawal_fee
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, supplier, system
@@ -52,6 +52,7 @@ from backend.suppliers.errors import (
     SupplierWithdrawalStateConflict,
 )
 from backend.suppliers.models import SupplierWithdrawal
+from backend.types import china_day
 
 RETURNED = ("rejected", "failed")
 STATUS_TITLES = {"pending": "待审核", "approved": "已通过，待打款", "paying": "打款中", "paid": "已到账",

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeGuard
 
 from flask import Flask, Response, jsonify, request
 
@@ -48,6 +48,10 @@ def _err(errcode: int, errmsg: str, status: int = 200) -> Response:
 
 def _ok(**payload: Any) -> Response:
     return jsonify({"errcode": 0, "errmsg": "ok", **payload})
+
+
+def _positive_fen(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _json() -> dict[str, Any] | None:
@@ -634,7 +638,8 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
                     return pay_error(keys, 403, "OUT_TRADE_NO_USED", "商户订单号重复")
                 return pay_reply(keys, 200, {"prepay_id": order.prepay_id})
             prepay_id = "wx" + time.strftime("%d%H%M%S") + secrets.token_hex(12)
-            settle = data.get("settle_info") if isinstance(data.get("settle_info"), dict) else {}
+            raw_settle = data.get("settle_info")
+            settle = raw_settle if isinstance(raw_settle, dict) else {}
             sb.orders[key] = PayOrder(
                 mchid=keys.mchid, appid=data["appid"], out_trade_no=data["out_trade_no"],
                 description=data["description"], total_fen=total, payer_openid=openid,
@@ -686,8 +691,7 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
         if not isinstance(out_refund_no, str) or not _OUT_NO_RE.match(out_refund_no):
             return pay_error(keys, 400, "PARAM_ERROR", "out_refund_no 格式错误")
         refund_fen, total_fen = amount.get("refund"), amount.get("total")
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
-                   for v in (refund_fen, total_fen)):
+        if not (_positive_fen(refund_fen) and _positive_fen(total_fen)):
             return pay_error(keys, 400, "PARAM_ERROR", "amount.refund/total 必须是正整数（分）")
         with sb._lock:
             if data.get("transaction_id"):

@@ -407,14 +407,15 @@ class Sandbox:
         with self._lock:
             rooms = self.live_rooms.setdefault(appid, [])
             start = int(start_time if start_time is not None else self.clock() + 3600)
-            room = {"name": name, "roomid": 100 + sum(len(r) for r in self.live_rooms.values()),
+            roomid = 100 + sum(len(r) for r in self.live_rooms.values())
+            room = {"name": name, "roomid": roomid,
                     "cover_img": cover_img, "share_img": cover_img, "live_status": live_status,
                     "start_time": start, "end_time": int(end_time if end_time is not None else start + 7200),
                     "anchor_name": anchor_name, "goods": [], "live_type": 0, "close_like": 0, "close_goods": 0,
                     "close_comment": 0, "close_kf": 1, "close_replay": 0, "is_feeds_public": 1,
                     "creater_openid": "", "feeds_img": cover_img}
             rooms.append(room)
-            return int(room["roomid"])
+            return roomid
 
     def add_live_replay(self, appid: str, room_id: int, media_url: str) -> None:
         """An ended live room's replay video, as WeChat records it after the broadcast."""

@@ -37,6 +37,16 @@ def test_invalid_products_name_every_bad_field(factory):
         "name", "skus[0].price_fen", "skus[0].cost_fen", "skus[0].stock", "skus[0].level_prices.l1"]
 
 
+def test_checking_a_sku_with_level_prices_names_unknown_levels_instead_of_failing():
+    # A supplier's price edit checks the SKU as it stands, level prices included.
+    catalog.check_sku(tenant_id=1, spec=catalog.SkuSpec(name="250g", price_fen=100, cost_fen=50,
+                                                        level_prices={"l1": 90}))
+    with pytest.raises(InvalidCatalogInput) as err:
+        catalog.check_sku(tenant_id=1, known_levels={"l2"}, spec=catalog.SkuSpec(
+            name="250g", price_fen=100, cost_fen=50, level_prices={"l1": 90}))
+    assert err.value.details == [{"field": "level_prices", "message": "方案中没有代理等级：l1"}]
+
+
 def test_level_prices_and_permissions_must_name_levels_of_the_active_plan(factory, shop):
     t = factory.tenant()
     shop.plan(t, {"name": "代理", "agents": {"levels": [{"key": "l1", "name": "一级代理", "rate": "10%"}]}})
