@@ -138,13 +138,14 @@ def refund_free_leaders(*, now_fn: Any) -> int:
     done = 0
     for tenant_id, group_id in run_in_unit_of_work(lambda: groups.leader_refunds_due()):
         try:
-            done += run_in_unit_of_work(lambda t=tenant_id, g=group_id: _refund_leader(t, g, now_fn()))
+            done += run_in_unit_of_work(partial(_refund_leader, tenant_id, group_id, now_fn))
         except Exception:
             log.exception("free leader of group %s could not be refunded; retried next run", group_id)
     return done
 
 
-def _refund_leader(tenant_id: int, group_id: int, now: datetime) -> int:
+def _refund_leader(tenant_id: int, group_id: int, now_fn: Callable[[], datetime]) -> int:
+    now = now_fn()
     order_id = groups.claim_leader_refund(tenant_id=tenant_id, group_id=group_id, now=now)
     if order_id is None:
         return 0  # another runner did it

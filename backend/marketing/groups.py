@@ -258,9 +258,9 @@ def leader_refunds_due(*, limit: int = 200) -> list[tuple[int, int]]:
 def claim_leader_refund(*, tenant_id: int, group_id: int, now: datetime) -> int | None:
     """The leader's order to refund for free, once: a guarded UPDATE clears what the
     group owes (the caller refunds in the same unit of work); None when already done."""
-    done = db.session.execute(update(GroupBuy).where(
+    done = rowcount(db.session.execute(update(GroupBuy).where(
         GroupBuy.tenant_id == tenant_id, GroupBuy.id == group_id, GroupBuy.leader_refund_due.is_(True))
-        .values(leader_refund_due=None, leader_refunded_at=now).execution_options(synchronize_session=False)).rowcount
+        .values(leader_refund_due=None, leader_refunded_at=now).execution_options(synchronize_session=False)))
     if done != 1:
         return None
     return db.session.scalar(select(GroupSeat.order_id).where(
