@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import BindParameter, bindparam, select
 
 from backend.agents.errors import (
     ApplicationNotFound,
@@ -200,7 +200,7 @@ def _in_force(auth: Authorization | None, now: datetime) -> Authorization:
 
 def _transfer_read() -> Any:
     a, s = Authorization.__table__, ChannelSettings.__table__
-    tenant_id = bindparam("tenant_id")
+    tenant_id: BindParameter[Any] = bindparam("tenant_id")
     return select(
         a.c.member_id, a.c.status, a.c.valid_from, a.c.valid_until, a.c.product_ids,
         members.path_of(tenant_id=tenant_id, member_id=bindparam("to_id")).label("to_path"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, select, update
 
 from backend.audit.service import record_audit
 from backend.auth.revocation import PrincipalState, forget_principal
@@ -346,7 +346,7 @@ def reward_profiles(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, A
                                                                     "ids": sorted(set(member_ids))})}
 
 
-def path_of(*, tenant_id: int, member_id: int) -> Any:
+def path_of(*, tenant_id: int | ColumnElement[Any], member_id: int | ColumnElement[Any]) -> Any:
     """A member's materialized path as a scalar subquery (NULL for no such member of the
     tenant), for a caller folding it into its own read."""
     m = Member.__table__

@@ -159,7 +159,7 @@ def transfer(*, tenant_id: int, from_id: int, to_id: int, sku_id: int, product_i
             .with_for_update(read=True))
         if existing is None:  # the first request rolled back meanwhile
             return transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id, sku_id=sku_id, product_id=product_id,
-                            pieces=pieces, client_token=client_token, confirmation=confirmation, now=now, note=note)
+                            pieces=pieces, client_token=client_token, now=now, note=note)
         return existing
     t = Transfer(id=int(claimed[0][0]), **row)  # a plain copy of the row just written, for the caller's view
     target = HELD if confirmation else agent(to_id)
