@@ -159,7 +159,7 @@ def test_agent_application_review_and_supplier_product_approval(product, browser
     d = _dialog(page, "通过商品审核")
     d.get_by_label("平台抽佣").fill("12%")
     d.get_by_role("button", name="通过").click()
-    page.locator(".el-message", has_text="已通过").wait_for()
+    page.locator(".el-message", has_text=re.compile(r"^\s*已通过\s*$")).wait_for()  # not the agent's toast, still fading
     row.wait_for(state="detached")  # no longer waiting for review
     _shot(page, "admin-25-supplier-products")
     approved = supplier.call("GET", f"/admin/supplier/products/{submitted['id']}")
