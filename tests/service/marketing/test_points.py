@@ -270,3 +270,27 @@ def test_points_are_earned_on_the_goods_not_on_the_freight(client, factory, shop
                           now=utcnow())
         orders.complete_order(tenant_id=t.id, order_id=order.id, now=utcnow())
     assert _balance(t, buyer) == 50  # 50.50 yuan of goods, not 60.50 with the freight
+
+
+def test_the_shop_order_route_takes_points_and_a_coupon_only_when_asked(client, factory, shop):
+    from backend.marketing import coupons
+
+    t = factory.tenant()
+    buyer = factory.member(t)
+    _, tea = shop.product(t, price_fen=10000)
+    cid = coupon(t)
+    with unit_of_work():
+        held = coupons.issue_coupon(tenant_id=t.id, coupon_id=cid, member_id=buyer.id, source="grant",
+                                    now=utcnow()).id
+    _give(t, buyer, 1000)
+    h = factory.member_headers(buyer)
+    item = {"items": [{"sku_id": tea, "quantity": 1}], "receiver": RECEIVER}
+    plain = client.post("/api/v1/mp/shop/orders", headers=h, json={**item, "points": 500})
+    assert plain.status_code == 201, plain.json
+    # The shop route's coupon defaults to none: the held one stays unused.
+    assert (plain.json["payable_fen"], plain.json["coupon_fen"], plain.json["points_used"]) == (9500, 0, 500)
+    both = client.post("/api/v1/mp/shop/orders", headers=h, json={**item, "points": 500, "coupon": held}).json
+    assert (both["payable_fen"], both["coupon_fen"], both["points_used"]) == (6500, 3000, 500)
+    over = client.post("/api/v1/mp/shop/orders", headers=h, json={**item, "points": 1})
+    assert (over.status_code, over.json["code"]) == (409, "insufficient_points")
+    assert _balance(t, buyer) == 0
