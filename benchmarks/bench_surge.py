@@ -262,7 +262,7 @@ def main() -> None:
     backlog = inbox(url)
     load_before = os.getloadavg()
     try:
-        wait_up(server)
+        wait_up(server, 300)  # four workers importing the app on a loaded machine
 
         def baseline_wires(count: int) -> list[Any]:
             return baseline_requests(server, timed[0], count)

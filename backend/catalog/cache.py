@@ -1,11 +1,12 @@
-"""The buyer's product list from Redis (the hottest read), invalidated on catalog change.
+"""The buyer's product list from a cache (the hottest read), invalidated on catalog change.
 
 Every catalog write that changes what the list shows (a product created or edited, a
 SKU added or edited, stock moved: the list shows stock) bumps the tenant's catalog
 version, in its transaction and again once it commits. An entry is keyed by tenant +
 catalog version + the buyer's pricing (agent level, member-level discount) + the page,
 so a change is visible on the next read and two buyers priced differently never share
-an entry. A reader that read the old rows while a write committed can only store them
+an entry. A page is kept rendered (JSON bytes) in Redis and in each process's memory;
+every read asks Redis for the version, so the memory never answers a stale page. A reader that read the old rows while a write committed can only store them
 under the old version, which nobody reads again (and entries expire after TTL anyway).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
@@ -22,6 +24,14 @@ from backend.extensions import REDIS_DOWN, get_redis, redis_degraded
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 300  # a bound on any entry's life, should an invalidation be lost
+LOCAL_ENTRIES = 1024  # per process
+
+# The pages this process rendered: (tenant, version, parts) → JSON bytes. A request
+# still reads the tenant's version from Redis (one GET: a catalog change anywhere shows
+# on the next read), then answers these bytes as they are: no second round trip, no
+# parse, no response-model validation, no serialising. Entries of older versions are
+# never asked for again; the dict is dropped whole when it outgrows LOCAL_ENTRIES.
+_local: dict[tuple[int, int, tuple[Hashable, ...]], bytes] = {}
 
 
 def _version_key(tenant_id: int) -> str:
@@ -29,8 +39,14 @@ def _version_key(tenant_id: int) -> str:
 
 
 def version(*, tenant_id: int) -> int:
-    """The tenant's catalog version (0 before its first change)."""
-    raw = get_redis().get(_version_key(tenant_id))
+    """The tenant's catalog version. A missing key (never set, or a Redis that lost its
+    data) starts at the current time in nanoseconds, never at a number used before:
+    a process's memory must not answer a page of an earlier life of the key."""
+    redis = get_redis()
+    raw = redis.get(_version_key(tenant_id))
+    if raw is None:
+        redis.set(_version_key(tenant_id), time.time_ns(), nx=True)
+        raw = redis.get(_version_key(tenant_id))
     return int(raw) if raw is not None else 0
 
 
@@ -39,7 +55,9 @@ def _incr(tenant_id: int) -> None:
     # entries a lost bump leaves behind expire within TTL_SECONDS, and the list only
     # shows stock (an order checks the rows themselves).
     try:
-        get_redis().incr(_version_key(tenant_id))
+        redis = get_redis()
+        redis.set(_version_key(tenant_id), time.time_ns(), nx=True)  # a missing key starts afresh (see version)
+        redis.incr(_version_key(tenant_id))
     except REDIS_DOWN as exc:
         redis_degraded("catalog change not bumped (cached lists expire within 300 s)", exc)
 
@@ -55,22 +73,35 @@ def bump(*, tenant_id: int) -> None:
         pass  # outside a unit of work (a script's own session): the bump above stands
 
 
-def cached(*, tenant_id: int, parts: Sequence[Hashable], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The entry for (tenant, catalog version, parts), computed and stored on a miss.
-    Redis failing is a miss, never an error: the list is then read from the database."""
-    redis = get_redis()
+def cached_json(*, tenant_id: int, parts: Sequence[Hashable], compute: Callable[[], dict[str, Any]]) -> bytes:
+    """The JSON body for (tenant, catalog version, parts): from this process's memory,
+    else from Redis, else computed (`compute` returns the page as the API renders it)
+    and stored in both. Redis failing is a miss: the page is computed, not cached."""
     try:
         v = version(tenant_id=tenant_id)
-        key = f"siyu:mp-products:{tenant_id}:{v}:" + ":".join("-" if p is None else str(p) for p in parts)
-        hit = redis.get(key)
     except Exception:  # noqa: BLE001 - a cache outage only costs speed
         log.warning("product list cache unavailable", exc_info=True)
-        return compute()
-    if hit is not None:
-        return json.loads(hit)  # type: ignore[no-any-return]
-    page = compute()
+        return _render(compute())
+    local_key = (tenant_id, v, tuple(parts))
+    body = _local.get(local_key)
+    if body is not None:
+        return body
+    key = f"siyu:mp-products-json:{tenant_id}:{v}:" + ":".join("-" if p is None else str(p) for p in parts)
     try:
-        redis.set(key, json.dumps(page, ensure_ascii=False, separators=(",", ":")), ex=TTL_SECONDS)
+        body = get_redis().get(key)
     except Exception:  # noqa: BLE001
         log.warning("product list cache unavailable", exc_info=True)
-    return page
+    if body is None:
+        body = _render(compute())
+        try:
+            get_redis().set(key, body, ex=TTL_SECONDS)
+        except Exception:  # noqa: BLE001
+            log.warning("product list cache unavailable", exc_info=True)
+    if len(_local) >= LOCAL_ENTRIES:
+        _local.clear()
+    _local[local_key] = body
+    return body
+
+
+def _render(page: dict[str, Any]) -> bytes:
+    return json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()

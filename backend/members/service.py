@@ -550,6 +550,16 @@ def login_with_code(*, tenant_slug: str, code: str, now: datetime) -> Member:
     return member
 
 
+def pricing_facts(*, tenant_id: int, member_id: int) -> tuple[str | None, int]:
+    """(agent level, member level): what a member's prices depend on, two columns of one
+    primary-key read (the product list asks on every request)."""
+    row = db.session.execute(select(Member.agent_level, Member.member_level).where(
+        Member.id == member_id, Member.tenant_id == tenant_id)).first()
+    if row is None:
+        raise MemberNotFound()
+    return row[0], int(row[1])
+
+
 def token_state(*, tenant_id: int | None, subject_id: int | None) -> PrincipalState | None:
     """What a member token is checked against (None: no such member in this tenant)."""
     row = db.session.execute(select(Member.status, Member.token_version).where(

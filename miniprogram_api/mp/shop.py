@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint
+from flask import Blueprint, Response
 from pydantic import Field
 
 from backend.auth.tokens import Principal
@@ -87,20 +87,24 @@ def _order_out(order: Any) -> dict[str, Any]:
 
 
 @route(bp, "/products", auth="member", query=ProductPage, response=Page[ProductBuyerOut])
-def products(principal: Principal, query: ProductPage) -> dict[str, Any]:
+def products(principal: Principal, query: ProductPage) -> Response:
     """On-shelf products I may buy, with my prices (from the cache, keyed by the catalog
     version and my pricing: backend/catalog/cache.py)."""
-    level, discount = _pricing(principal)
+    agent_level, member_level = members.pricing_facts(tenant_id=principal.tenant_id, member_id=principal.subject_id)
+    discount = member_levels.member_discount(tenant_id=principal.tenant_id, member_level=member_level)
 
     def page() -> dict[str, Any]:
-        rows = catalog.browse_products(tenant_id=principal.tenant_id, agent_level=level, after_id=query.after_id,
-                                       limit=query.limit)
+        rows = catalog.browse_products(tenant_id=principal.tenant_id, agent_level=agent_level,
+                                       after_id=query.after_id, limit=query.limit)
         skus = catalog.skus_of(tenant_id=principal.tenant_id, product_ids=[p.id for p in rows])
-        return page_of(rows, lambda p: catalog.product_buyer_view(p, skus[p.id], agent_level=level,
+        data = page_of(rows, lambda p: catalog.product_buyer_view(p, skus[p.id], agent_level=agent_level,
                                                                   member_discount=discount), query.limit)
+        # Validated and rendered as the route would, once per version: hits answer the bytes.
+        return Page[ProductBuyerOut].model_validate(data).model_dump(mode="json", by_alias=True)
 
-    return catalog_cache.cached(tenant_id=principal.tenant_id,
-                                parts=(level, discount, query.after_id, query.limit), compute=page)
+    body = catalog_cache.cached_json(tenant_id=principal.tenant_id,
+                                     parts=(agent_level, discount, query.after_id, query.limit), compute=page)
+    return Response(body, content_type="application/json")
 
 
 @route(bp, "/products/<int:product_id>", auth="member", response=ProductBuyerOut,

@@ -79,3 +79,18 @@ def test_tenants_do_not_share_entries(client: Any, factory: Any, shop: Any) -> N
     shop.product(b, name="乙店商品")
     assert _names(client, factory.member_headers(factory.member(a))) == ["甲店商品"]
     assert _names(client, factory.member_headers(factory.member(b))) == ["乙店商品"]
+
+
+def test_a_redis_that_lost_its_keys_never_brings_back_a_page_from_a_process_memory(
+        client: Any, factory: Any, shop: Any) -> None:
+    from backend.extensions import get_redis
+
+    tenant = factory.tenant()
+    product_id, _ = shop.product(tenant, name="旧名")
+    buyer = factory.member_headers(factory.member(tenant))
+    assert _names(client, buyer) == ["旧名"]  # now in this process's memory too
+    db.session.execute(update(Product).where(Product.id == product_id).values(name="新名"))
+    db.session.commit()
+    assert _names(client, buyer) == ["旧名"]  # same version: the remembered page
+    get_redis().flushdb()  # Redis restarted empty: the version starts afresh, never at an old number
+    assert _names(client, buyer) == ["新名"]
