@@ -282,3 +282,29 @@ def test_each_role_sees_the_menu_its_permissions_allow(product, browser):
     _open(supplier, "提现")
     supplier.get_by_text("可提现").first.wait_for()
     assert errors == []
+
+
+def test_catalog_form_by_keyboard_with_errors_beside_their_fields(product, browser):
+    base = product["base"]
+    boss = Api(base).staff()
+    errors: list[str] = []
+    page = _log_in(browser, base, errors)
+    _open(page, "商品管理")
+    page.get_by_role("button", name="新建商品").click()
+    d = _dialog(page, "新建商品")
+    d.get_by_label("规格名称").fill("200g")
+    d.get_by_label("售价").fill("12.345")
+    d.get_by_label("售价").press("Enter")  # Enter submits; the page itself can tell this amount is unreadable
+    d.locator(".cell-error", has_text="金额格式不正确").wait_for()
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "售价"
+    d.get_by_label("售价").fill("12.50")
+    d.get_by_label("售价").press("Enter")  # no name: the API's Chinese message, beside 名称, focused
+    d.locator(".el-form-item.is-error", has_text="名称").locator(".el-form-item__error").wait_for()
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "商品名称"
+    _shot(page, "admin-33-catalog-field-error", dialog=True)
+    d.get_by_label("商品名称").fill("键盘录入的茶")
+    d.get_by_label("商品名称").press("Enter")
+    page.locator("tr", has_text="键盘录入的茶").wait_for()
+    created = next(p for p in boss.call("GET", "/admin/shop/products?limit=50")["items"] if p["name"] == "键盘录入的茶")
+    assert created["skus"][0]["price_fen"] == 1250
+    assert errors == []

@@ -54,3 +54,16 @@ export function showError(err) {
   ElMessage.error(String(err?.message || err))
   return {}
 }
+
+// Move the keyboard to the first field the API (or the page) marked wrong, once the
+// page has drawn the messages. root: the form's element (or a component with $el).
+export function focusFirstError(root) {
+  setTimeout(() => {
+    const el = root?.$el || root || document
+    el.querySelector?.('.is-error input:not([type=hidden]), .is-error textarea, .cell:has(.cell-error) input')?.focus()
+  }, 0)
+}
+
+// A submit button nobody sees, so Enter in any field of a form submits it (forms whose
+// visible button sits in a dialog footer, outside the <form>).
+export const HIDDEN_SUBMIT = 'position:absolute;width:1px;height:1px;opacity:0;pointer-events:none'
