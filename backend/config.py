@@ -39,6 +39,9 @@ class Settings:
     platform_admin_token: str = _DEV_PLATFORM_TOKEN
     wechat_mode: str = "sandbox"
     wechat_sandbox_url: str = "http://127.0.0.1:5081"
+    # Every call to WeChat gives up after this long (WECHAT_TIMEOUT_SECONDS): a slow
+    # WeChat costs a request this much at most, then a 503 wechat_unavailable.
+    wechat_timeout_seconds: float = 10.0
     public_base_url: str = "http://127.0.0.1:5080"
     # When a paid order's follow-up (rewards, ledger, alerts) runs: "inline" right after
     # the payment commits, or "worker" (the scheduler drains it in batches; for volume).
@@ -101,6 +104,12 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         ttl = int(env.get("TOKEN_TTL_SECONDS", str(7 * 24 * 3600)))
     except ValueError as exc:
         raise ConfigError("TOKEN_TTL_SECONDS must be an integer") from exc
+    try:
+        wechat_timeout = float(env.get("WECHAT_TIMEOUT_SECONDS", "10"))
+    except ValueError as exc:
+        raise ConfigError("WECHAT_TIMEOUT_SECONDS must be a number of seconds") from exc
+    if not 0 < wechat_timeout <= 60:
+        raise ConfigError("WECHAT_TIMEOUT_SECONDS must be between 0 and 60")
     values: dict[str, object] = dict(
         env=mode,
         database_url=_normalise_db_url(db_url),
@@ -111,6 +120,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         platform_admin_token=env.get("PLATFORM_ADMIN_TOKEN") or _DEV_PLATFORM_TOKEN,
         wechat_mode=wechat_mode,
         wechat_sandbox_url=env.get("WECHAT_SANDBOX_URL", "http://127.0.0.1:5081"),
+        wechat_timeout_seconds=wechat_timeout,
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5080"),
         paid_followup=env.get("PAID_FOLLOWUP", "inline"),
         oa_inbox=env.get("OA_INBOX", "inline"),

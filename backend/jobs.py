@@ -196,6 +196,7 @@ def run_locked(job: Job, *, redis: Any, now_fn: Callable[[], Any]) -> int | None
 
 
 def _runner(app: Any, job: Job) -> Callable[[], None]:
+    from backend.app import database_unavailable
     from backend.db import utcnow
     from backend.extensions import get_redis
 
@@ -203,8 +204,13 @@ def _runner(app: Any, job: Job) -> Callable[[], None]:
         with app.app_context():
             try:
                 run_locked(job, redis=get_redis(), now_fn=utcnow)
-            except Exception:
-                log.exception("job %s failed", job.name)
+            except Exception as exc:
+                if database_unavailable(exc):
+                    # an outage, not a bug: one line per run, no traceback; the next tick retries
+                    log.warning("job %s not run: database unavailable (%s)", job.name,
+                                str(getattr(exc, "orig", exc)).splitlines()[0][:160])
+                else:
+                    log.exception("job %s failed", job.name)
             finally:
                 db.session.remove()
 

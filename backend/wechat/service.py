@@ -41,7 +41,8 @@ def gateway() -> WeChatGateway:
     gw = current_app.extensions.get("siyu_wechat")
     if gw is None:
         s = current_app.config["SIYU_SETTINGS"]
-        settings = GatewaySettings(mode=s.wechat_mode, sandbox_url=s.wechat_sandbox_url)
+        settings = GatewaySettings(mode=s.wechat_mode, sandbox_url=s.wechat_sandbox_url,
+                                   timeout_seconds=s.wechat_timeout_seconds)
         # Tokens shared through Redis across workers (fakeredis when embedded), kept per
         # process while Redis is down (backend/wechat/token_store.py).
         session = TokenStore(get_redis(), prefix=f"siyu:wechat:{s.wechat_mode}")

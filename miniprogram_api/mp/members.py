@@ -49,7 +49,7 @@ class TeamQuery(Query):
 
 
 @route(bp, "/login", method="POST", auth=None, body=LoginIn, limit="mp_login_ip", response=MemberLoginOut,
-       errors=("invalid_login_code", "member_frozen", "rate_limited", "tenant_not_found"))
+       errors=("invalid_login_code", "member_frozen", "rate_limited", "tenant_not_found", "wechat_unavailable"))
 def login(body: LoginIn) -> MemberLoginOut:
     """Exchange a wx.login code for Siyu's own token (throttled per client address)."""
     member = members.login_with_code(tenant_slug=body.tenant, code=body.code, now=utcnow())

@@ -69,9 +69,16 @@ def create_sandbox_app(sb: Sandbox) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     @app.before_request
-    def _log() -> None:
+    def _log() -> Response | None:
         with sb._lock:
             sb.requests_seen.append((request.method, request.path))
+        if request.path.startswith("/sandbox"):
+            return None  # the console and its controls never suffer the outage they control
+        if sb.delay_seconds > 0:
+            time.sleep(sb.delay_seconds)
+        if sb.down:
+            return _err(-1, "system error (sandbox: WeChat is down)", 503)
+        return None
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception) -> Response:  # the sandbox must never answer a bare 500 page

@@ -205,7 +205,23 @@ def builtin_controls(sb: Sandbox) -> list[Control]:
                            name=str(d.get("name") or ""),
                            friend_request=str(d.get("friend_request") or "") in ("1", "true", "on", "yes"))
 
+    def outage(d: Mapping[str, str]) -> Any:
+        try:
+            delay = float(str(d.get("delay_seconds") or "0"))
+        except ValueError as exc:
+            raise ControlError("delay_seconds 须为数字") from exc
+        if not 0 <= delay <= 120:
+            raise ControlError("delay_seconds 须在 0–120 之间")
+        sb.delay_seconds = delay
+        sb.down = str(d.get("down") or "off") in ("1", "true", "on", "yes")
+        return {"delay_seconds": sb.delay_seconds, "down": sb.down}
+
     return [
+        Control("outage", "微信故障：变慢 / 宕机",
+                "让沙箱扮演的微信接口（登录、支付、转账、消息……）每次先等 N 秒再答，或全部答 503。"
+                "商城的外部调用有超时，通知与转账在恢复后补发；本控制台不受影响。",
+                [Field("delay_seconds", "延迟秒数", "0"), Field("down", "宕机", "off", ("on", "off"))],
+                outage, group="故障"),
         Control("request_payment", "支付订单（wx.requestPayment）",
                 "把小程序 POST /api/v1/mp/shop/orders/<id>/prepay 的答复整段粘进来：沙箱按商户公钥校验 paySign，"
                 "订单变为已支付，微信支付回调随即投递（自动投递暂停时留在待投递）。",

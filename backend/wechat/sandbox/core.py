@@ -158,6 +158,11 @@ class Sandbox:
         self.robot_limit_per_minute = robot_limit_per_minute
         self.clock = clock
         self.url = ""  # set by the server once it listens
+        # Outage controls (the console's "微信故障"): every call to the emulated WeChat
+        # hosts waits `delay_seconds` first; while `down`, each answers 503 (a system
+        # error) — the console, /sandbox/…, keeps working, so an operator can end it.
+        self.delay_seconds = 0.0
+        self.down = False
         self.instance_id = secrets.token_hex(4)
         self._lock = threading.RLock()
         self.apps: dict[str, SandboxApp] = {}

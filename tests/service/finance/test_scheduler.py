@@ -169,3 +169,24 @@ def test_a_busy_poller_skipping_a_tick_is_not_logged_but_a_slow_job_is(app):
         assert shown("finance.settle_due_rewards")
     finally:
         log.filters.clear()
+
+
+def test_a_run_stopped_by_a_database_outage_is_one_warning_without_a_traceback(app, caplog):
+    """During an outage every tick of every poller fails: one line each, not a traceback."""
+    import pymysql
+    from sqlalchemy.exc import OperationalError
+
+    from backend.jobs import _runner
+
+    def down(*, now):
+        raise OperationalError("SELECT 1", {}, pymysql.err.OperationalError(2003, "Can't connect to MySQL server"))
+
+    def broken(*, now):
+        raise RuntimeError("a bug")
+
+    with caplog.at_level("WARNING", logger="siyu.jobs"):
+        _runner(app, Job("test.down", down, 60))()
+        _runner(app, Job("test.broken", broken, 60))()
+    records = [r for r in caplog.records if r.name == "siyu.jobs"]
+    assert [(r.levelname, r.exc_info is None) for r in records] == [("WARNING", True), ("ERROR", False)]
+    assert "job test.down not run: database unavailable" in records[0].getMessage()
