@@ -104,10 +104,20 @@ def main() -> None:
                 out.append((time.perf_counter() - s) * 1000)
             return out
 
+        from sqlalchemy import select
+
+        from backend.members.models import Member
+
+        def row_alone(member_id: int) -> None:  # the read before deferred counters: the row only
+            db.session.execute(select(Member.team_total, Member.team_l1, Member.team_l2, Member.team_l3).where(
+                Member.tenant_id == tenant_id, Member.id == member_id)).one()
+
         summary_ms: list[float] = []
-        for i in largest:
+        row_ms: list[float] = []
+        for i in largest:  # interleaved, so both see the same load
             summary_ms += timed(lambda i=i: members.team_summary(
                 tenant_id=tenant_id, member_id=ids[i]), 25)
+            row_ms += timed(lambda i=i: row_alone(ids[i]), 25)
         upline_ms: list[float] = []
         for i in deepest:
             upline_ms += timed(lambda i=i: members.upline(tenant_id=tenant_id, member_id=ids[i]), 25)
@@ -142,6 +152,11 @@ def main() -> None:
                                     parent_id=ids[rng.randrange(len(ids))], source="share",
                                     scene=None, now=now)
         bind_s = time.perf_counter() - s
+        # The same summaries with every binding's deltas still pending (no fold job here):
+        # the worst case of the deferred read, a sum over up to --binds index entries.
+        pending_ms: list[float] = []
+        for i in largest:
+            pending_ms += timed(lambda i=i: members.team_summary(tenant_id=tenant_id, member_id=ids[i]), 25)
         # Baseline for the binding rate: one audit row inserted per unit of work.
         from backend.audit.service import record_audit
 
@@ -161,6 +176,10 @@ def main() -> None:
         "baseline_inserts_per_s": round(args.binds / insert_s),
         "team_summary_p50_ms": round(pct(summary_ms, 50), 3),
         "team_summary_p95_ms": round(pct(summary_ms, 95), 3),
+        "row_alone_p50_ms": round(pct(row_ms, 50), 3),
+        "row_alone_p95_ms": round(pct(row_ms, 95), 3),
+        "team_summary_deltas_pending_p50_ms": round(pct(pending_ms, 50), 3),
+        "team_summary_deltas_pending_p95_ms": round(pct(pending_ms, 95), 3),
         "upline_p50_ms": round(pct(upline_ms, 50), 3),
         "upline_p95_ms": round(pct(upline_ms, 95), 3),
         "team_page_p50_ms": round(pct(page_ms, 50), 3),
