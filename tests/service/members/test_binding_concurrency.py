@@ -4,8 +4,9 @@
 import pytest
 from sqlalchemy import func, select
 
-from backend.db import utcnow
+from backend.db import unit_of_work, utcnow
 from backend.extensions import db
+from backend.members import counters
 from backend.members import service as members
 from backend.members.models import Binding, Member
 from tests.concurrency import race
@@ -58,4 +59,24 @@ def test_many_fans_binding_under_one_promoter_at_once_keep_exact_counters(app, f
     db.session.expire_all()
     assert members.team_summary(tenant_id=tid, member_id=top) == {
         "total": 31, "level1": 1, "level2": 30, "level3": 0}
+    assert_forest_consistent(tid)
+
+
+def test_folds_racing_bindings_in_one_tree_lose_and_double_nothing(app, factory):
+    t = factory.tenant()
+    top, mid = (m.id for m in factory.chain(t, 2))
+    fan_ids = [factory.member(t).id for _ in range(24)]
+    tid = t.id
+    binds = [(lambda f=f: members.bind_member(tenant_id=tid, member_id=f, parent_id=mid if f % 2 else top,
+                                              source="share", scene=None, now=utcnow())) for f in fan_ids]
+    folds = [members.fold_team_counters for _ in range(6)]
+    outcomes = race(app, [j for pair in zip(binds[:6], folds, strict=True) for j in pair] + binds[6:])
+    assert all(not isinstance(o, (str, Exception)) for o in outcomes), outcomes
+    db.session.expire_all()
+    assert members.team_summary(tenant_id=tid, member_id=top)["total"] == 25
+    assert_forest_consistent(tid)
+    with unit_of_work():
+        members.fold_team_counters()
+    assert counters.pending_count() == 0
+    assert db.session.get(Member, top, populate_existing=True).team_total == 25
     assert_forest_consistent(tid)
