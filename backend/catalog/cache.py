@@ -51,15 +51,16 @@ def version(*, tenant_id: int) -> int:
 
 
 def _incr(tenant_id: int) -> None:
-    # Redis down must not stop a checkout (it reserves stock) or a catalog edit: the
-    # entries a lost bump leaves behind expire within TTL_SECONDS, and the list only
-    # shows stock (an order checks the rows themselves).
+    # Redis down must not stop a checkout (it reserves stock) or a catalog edit. A lost
+    # bump leaves pages keyed on the old version: Redis's expire within TTL_SECONDS, a
+    # process's own (_local) last until the next bump; the list only shows stock (an
+    # order checks the rows themselves).
     try:
         redis = get_redis()
         redis.set(_version_key(tenant_id), time.time_ns(), nx=True)  # a missing key starts afresh (see version)
         redis.incr(_version_key(tenant_id))
     except REDIS_DOWN as exc:
-        redis_degraded("catalog change not bumped (cached lists expire within 300 s)", exc)
+        redis_degraded("catalog change not bumped (cached product lists may lag until the next change)", exc)
 
 
 def bump(*, tenant_id: int) -> None:
