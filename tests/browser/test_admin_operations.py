@@ -308,3 +308,30 @@ def test_catalog_form_by_keyboard_with_errors_beside_their_fields(product, brows
     created = next(p for p in boss.call("GET", "/admin/shop/products?limit=50")["items"] if p["name"] == "键盘录入的茶")
     assert created["skus"][0]["price_fen"] == 1250
     assert errors == []
+
+
+def test_every_new_page_opens_for_the_boss(product, browser):
+    base = product["base"]
+    errors: list[str] = []
+    page = _log_in(browser, base, errors)
+    pages = [("代理授权", None, "admin-34-authorizations"), ("云仓提货", None, "admin-35-pickups"),
+             ("进货单", None, "admin-36-restocks"), ("防伪码", None, "admin-37-codes"),
+             ("码段发放", "码段发放记录", "admin-38-code-shipments"), ("窜货案件", None, "admin-39-cases"),
+             ("商品审核", "供应商商品审核", "admin-40-supplier-products"), ("供应商订单", None, "admin-41-sub-orders"),
+             ("供应商对账单", None, "admin-42-supplier-statements"), ("供应商提现", None, "admin-43-supplier-withdrawals"),
+             ("对账差异", None, "admin-44-reconciliation"), ("拼团", None, "admin-45-group-buys"),
+             ("积分", None, "admin-46-points"), ("素材库", None, "admin-47-materials")]
+    for item, heading, name in pages:
+        _open(page, item, heading)
+        _shot(page, name)
+    # the order policy with freight, as a form
+    _open(page, "订单管理")
+    page.get_by_role("button", name="订单与运费设置").click()
+    d = _dialog(page, "订单与运费设置")
+    d.get_by_label("运费", exact=True).wait_for()
+    _shot(page, "admin-48-order-policy", dialog=True)
+    d.get_by_label("偏远地区运费").fill("新疆 二十")
+    d.get_by_label("偏远地区运费").press("Control+Enter")
+    d.get_by_role("button", name="保存").click()
+    d.locator("[data-field=freight_by_region] .el-form-item__error", has_text="应写成 地区 金额").wait_for()
+    assert errors == []

@@ -77,7 +77,7 @@ export const groupBuys = {
     { prop: 'group_price_fen', label: '拼团价', fmt: 'fen' }, { prop: 'group_size', label: '成团人数', width: 80 },
     { label: '时限', render: (r) => `${r.time_limit_minutes} 分钟` },
     { label: '团', width: 140, render: (r) => Object.entries(r.groups || {}).map(([k, n]) => `${{ forming: '拼团中', filled: '成团', failed: '失败' }[k] || k} ${n}`).join('，') || '—' },
-    { prop: 'status', label: '状态', map: ON, tag: TAGS },
+    { prop: 'free_leader', label: '团长免单', fmt: 'bool', width: 80 }, { prop: 'status', label: '状态', map: ON, tag: TAGS },
     { label: '活动时间', width: 190, render: (r) => `${fmtDate(r.starts_at)} 至 ${fmtDate(r.ends_at)}` }],
   create: [{ label: '新建拼团', perm: 'marketing.manage', path: '/admin/marketing/group-campaigns', success: '拼团活动已创建',
     fields: [
@@ -89,6 +89,7 @@ export const groupBuys = {
       { key: 'starts_at', label: '开始时间', type: 'datetime', required: true },
       { key: 'ends_at', label: '结束时间', type: 'datetime', required: true },
       { key: 'leader_reward_points', label: '团长奖励积分', type: 'int', hint: '成团后奖励团长的积分，可不填' },
+      { key: 'free_leader', label: '团长免单', type: 'switch', hint: '成团后全额退还团长的订单' },
     ] }],
   actions: [...stop('拼团活动', (r) => `/admin/marketing/group-campaigns/${r.id}/status`), { label: '查看团', perm: 'marketing.read', run: showGroups }],
 }
