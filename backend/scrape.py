@@ -1,5 +1,5 @@
 """What /metrics reads at scrape time: backlogs (paid-order follow-up, notification
-outbox), the scheduler's job runs and lags, the last ledger check. Reads only, through
+outbox, OA inbox, team-counter deltas), the scheduler's job runs and lags, the last ledger check. Reads only, through
 the domains' public functions, in the scraping request's app context."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from backend.db import utcnow
 from backend.extensions import db, get_redis
 from backend.flows.paid_order import backlog as followup_backlog
+from backend.members.service import counter_deltas_pending
 from backend.notifications.service import outbox_backlog
 from backend.oa.service import inbox_backlog
 from backend.observability.metrics import REGISTRY, multiprocess_dir, read_job_runs, read_ledger_check
@@ -27,6 +28,7 @@ class ScrapeCollector:
             count, age, _ = followup_backlog(now=now)
             pending, oldest = outbox_backlog(now=now)
             follows, follows_age = inbox_backlog(now=now)
+            deltas = counter_deltas_pending()
         finally:
             db.session.rollback()
         yield GaugeMetricFamily("siyu_paid_followup_backlog", "Paid orders awaiting rewards and postings",
@@ -40,6 +42,9 @@ class ScrapeCollector:
                                 value=follows)
         yield GaugeMetricFamily("siyu_oa_inbox_oldest_seconds", "Age of the oldest waiting OA follow event",
                                 value=follows_age or 0)
+        yield GaugeMetricFamily("siyu_team_counter_deltas_pending",
+                                "Team-counter deltas appended by bindings, not yet folded into the rows",
+                                value=deltas)
         yield from _jobs(get_redis(), time.time())
         check = read_ledger_check(get_redis())
         ok = GaugeMetricFamily("siyu_ledger_check_ok",

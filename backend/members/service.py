@@ -517,6 +517,11 @@ def team_counts(member: Member) -> dict[str, int]:
         member.id, counters.ZERO).view()
 
 
+def counter_deltas_pending() -> int:
+    """Team-counter deltas not folded yet (the fold job's backlog, for /metrics)."""
+    return counters.pending_count()
+
+
 def fold_team_counters() -> int:
     """Fold one batch of pending counter deltas into the members' rows (the job)."""
     read_committed()

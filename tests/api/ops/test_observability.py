@@ -93,6 +93,18 @@ def test_job_runs_failures_and_the_ledger_check_reach_the_metrics(client: Any) -
     assert ("siyu_paid_followup_backlog", ()) in got and ("siyu_outbox_backlog", ()) in got
 
 
+def test_the_team_counter_deltas_waiting_for_the_fold_reach_the_metrics(client: Any, factory: Any) -> None:
+    from backend.db import unit_of_work
+    from backend.members import service as members
+
+    t = factory.tenant()
+    factory.chain(t, 3)  # two bindings: 1 + 2 deltas
+    assert samples(client.get("/metrics").get_data(as_text=True))[("siyu_team_counter_deltas_pending", ())] == 3
+    with unit_of_work():
+        members.fold_team_counters()
+    assert samples(client.get("/metrics").get_data(as_text=True))[("siyu_team_counter_deltas_pending", ())] == 0
+
+
 def test_metrics_want_the_token_when_one_is_set(client: Any, app: Any, monkeypatch: Any) -> None:
     from dataclasses import replace
 
