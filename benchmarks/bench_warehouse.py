@@ -17,8 +17,9 @@ is the median of its rounds):
 - baseline: POST /bench/baseline;
 - transfer: POST /api/v1/mp/agent/transfers (an l1 agent → one of its ten l3 downlines,
   one sender per client connection, no confirmation): one pieces posting each;
-- restock: POST /api/v1/mp/agent/restocks (from the upline, at the l2 price) then
-  POST …/restocks/<id>/pay-stored, one after the other on one connection; the phase
+- restock: POST /api/v1/mp/agent/restocks (from the upline, at the l2 price) with
+  "pay": "stored", placed and paid from stored value in one request (--restock-requests 2:
+  placed, then POST …/restocks/<id>/pay-stored on the same connection); the phase
   ends when the follow-up (rewards by the plan, pieces into the buyer's cloud stock,
   the upline settled, the order delivered) has run for every one. Two pieces postings
   per restock (set aside, in).
@@ -297,6 +298,8 @@ def main() -> None:
     ap.add_argument("--codes", type=int, default=10_000_000)
     ap.add_argument("--scans", type=int, default=2000, help="requests of the mixed scan load")
     ap.add_argument("--followup", choices=("worker", "inline"), default="worker")
+    ap.add_argument("--restock-requests", type=int, choices=(1, 2), default=1,
+                    help='1: placed and paid in one request ("pay": "stored"); 2: placed, then /pay-stored')
     ap.add_argument("--only", choices=("postings", "scans", "all"), default="all")
     args = ap.parse_args()
 
@@ -347,13 +350,15 @@ def main() -> None:
 
     def restock_jobs(n: int) -> list[Job]:
         jobs = []
-        body = json.dumps({"items": [{"sku_id": sku, "quantity": 2}], "source": "upline"}).encode()
+        one = args.restock_requests == 1
+        body = json.dumps({"items": [{"sku_id": sku, "quantity": 2}], "source": "upline",
+                           **({"pay": "stored"} if one else {})}).encode()
         for i in range(n):
             head = auth[str(fx["buyers"][i % n_senders])]
 
             def job(s: Any, head: dict[str, str] = head) -> list[int]:
                 r = s.post(f"{server}/api/v1/mp/agent/restocks", data=body, headers=head, timeout=60)
-                if r.status_code != 201:
+                if r.status_code != 201 or one:
                     return [r.status_code]
                 p = s.post(f"{server}/api/v1/mp/agent/restocks/{r.json()['id']}/pay-stored", data=b"{}",
                            headers=head, timeout=60)

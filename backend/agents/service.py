@@ -172,11 +172,13 @@ def address_matches(regions: Sequence[Mapping[str, Any]] | None, address: str) -
 
 
 def check_can_sell(*, tenant_id: int, member_id: int, product_ids: Sequence[int], now: datetime,
-                   province: str | None = None, city: str | None = None, address: str | None = None
-                   ) -> Authorization:
+                   province: str | None = None, city: str | None = None, address: str | None = None,
+                   auth: Authorization | None = None) -> Authorization:
     """An agent may sell (or hold stock of) these products in this region now: active,
-    in force, the products and the region inside its authorization."""
-    auth = active_agent(tenant_id=tenant_id, member_id=member_id, now=now)
+    in force, the products and the region inside its authorization. `auth`: the
+    member's authorization when the caller has just read it (not read again)."""
+    auth = _in_force(auth, now) if auth is not None else active_agent(tenant_id=tenant_id, member_id=member_id,
+                                                                       now=now)
     if auth.product_ids is not None:
         outside = sorted(set(product_ids) - set(auth.product_ids))
         if outside:
@@ -367,30 +369,35 @@ _ACTION_NAMES = {"suspend": "暂停", "reinstate": "恢复", "revoke": "撤销"}
 
 def _supervisor(tenant_id: int, member_id: int, rank: int) -> int:
     """The nearest upline agent (active) of a higher level than `rank`; 0 = headquarters."""
-    ups = members.upline(tenant_id=tenant_id, member_id=member_id)
+    found = _supervising(tenant_id, member_id, rank, _plan_levels(tenant_id))
+    return found.member_id if found is not None else 0
+
+
+def _supervising(tenant_id: int, member_id: int, rank: int, levels_: Mapping[str, Level]) -> Authorization | None:
+    """The authorization of the nearest upline agent (active) of a higher level than
+    `rank`: the uplines' ids from the member's path, their authorizations in one read."""
+    ups = members.upline_ids(members.get_member(tenant_id=tenant_id, member_id=member_id).path)[:30]
     if not ups:
-        return 0
-    levels_ = _plan_levels(tenant_id)
+        return None
     auths = {a.member_id: a for a in db.session.scalars(select(Authorization).where(
-        Authorization.tenant_id == tenant_id, Authorization.member_id.in_([m.id for m in ups]),
+        Authorization.tenant_id == tenant_id, Authorization.member_id.in_(ups),
         Authorization.status == "active"))}
-    for m in ups:
-        a = auths.get(m.id)
+    for up in ups:
+        a = auths.get(up)
         if a is not None and a.level in levels_ and levels_[a.level].rank > rank:
-            return m.id
-    return 0
+            return a
+    return None
 
 
-def supplying_upline(*, tenant_id: int, member_id: int, now: datetime) -> Authorization | None:
+def supplying_upline(*, tenant_id: int, member_id: int, now: datetime,
+                     auth: Authorization | None = None) -> Authorization | None:
     """The nearest upline agent in force whose level is above the member's: who supplies
-    its restocks from the upline."""
-    auth = active_agent(tenant_id=tenant_id, member_id=member_id, now=now)
+    its restocks from the upline. `auth`: the member's own, when the caller has it."""
+    auth = _in_force(auth, now) if auth is not None else active_agent(tenant_id=tenant_id, member_id=member_id,
+                                                                       now=now)
     levels_ = _plan_levels(tenant_id)
     rank = levels_[auth.level].rank if auth.level in levels_ else 0
-    up = _supervisor(tenant_id, member_id, rank)
-    if not up:
-        return None
-    a = find_authorization(tenant_id=tenant_id, member_id=up)
+    a = _supervising(tenant_id, member_id, rank, levels_)
     return a if a is not None and a.valid_from <= now < a.valid_until else None
 
 

@@ -148,7 +148,7 @@ _CLOUD_RECEIVER = orders.Receiver(name="云仓入库", phone="0", address="云�
 
 
 def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, int]], source: str,
-                  now: datetime) -> tuple[Restock, Any]:
+                  now: datetime, paid_via: str | None = None) -> tuple[Restock, Any]:
     """An agent restocks from its upline or the platform at its own level's price; the
     order waits for payment, the upline's pieces are set aside. Returns (restock, order)."""
     if source not in RESTOCK_SOURCES:
@@ -159,7 +159,7 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
         quantities[sku_id] = quantities.get(sku_id, 0) + qty
     priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=auth.level)
     product_ids = sorted({p.product.id for p in priced.values()})
-    agents.check_can_sell(tenant_id=tenant_id, member_id=member_id, product_ids=product_ids, now=now)
+    agents.check_can_sell(tenant_id=tenant_id, member_id=member_id, product_ids=product_ids, now=now, auth=auth)
     policy = agents.get_settings(tenant_id=tenant_id)
     limits = (policy.restock_limits or {}).get(auth.level) or {}
     total = sum(quantities.values())
@@ -171,10 +171,11 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
             f"本次 {total} 件", details={"min_pieces": lo, "max_pieces": hi, "pieces": total})
     supplier_id = 0
     if source == "upline":
-        up = agents.supplying_upline(tenant_id=tenant_id, member_id=member_id, now=now)
+        up = agents.supplying_upline(tenant_id=tenant_id, member_id=member_id, now=now, auth=auth)
         if up is None:
             raise NoSupplyingUpline()
-        agents.check_can_sell(tenant_id=tenant_id, member_id=up.member_id, product_ids=product_ids, now=now)
+        agents.check_can_sell(tenant_id=tenant_id, member_id=up.member_id, product_ids=product_ids, now=now,
+                              auth=up)
         supplier_id = up.member_id
     order = orders.create_order(
         tenant_id=tenant_id, member_id=member_id, receiver=_CLOUD_RECEIVER, now=now, remark="云仓进货",
@@ -183,7 +184,7 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
     lines = orders.order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
     restock = warehouse.record_restock(
         tenant_id=tenant_id, buyer_id=member_id, supplier_id=supplier_id, order_id=order.id, now=now,
-        settlement_mode=policy.settlement_mode,
+        settlement_mode=policy.settlement_mode, paid_via=paid_via,
         lines=[{"sku_id": ln.sku_id, "quantity": ln.quantity, "unit_price_fen": ln.unit_price_fen} for ln in lines])
     return restock, order
 
@@ -205,6 +206,23 @@ def pay_restock_with_stored_value(*, tenant_id: int, member_id: int, restock_id:
     orders.mark_paid(tenant_id=tenant_id, order=payable, transaction_id=None, paid_fen=0, paid_at=now, now=now)
     restock.paid_via = "stored"
     return restock
+
+
+def restock_with_stored_value(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, int]], source: str,
+                              now: datetime) -> tuple[Restock, Any]:
+    """Place a restock and pay it from the agent's stored value in one go (one unit of
+    work, nothing read twice): the order is paid before anyone else can see it, so the
+    follow-up (rewards, pieces in, settlement) is the only thing left. 409
+    insufficient_balance, and nothing placed, when the stored value does not cover it."""
+    restock, order = place_restock(tenant_id=tenant_id, member_id=member_id, items=items, source=source, now=now,
+                                   paid_via="stored")
+    payable = orders.lock_for_payment(tenant_id=tenant_id, order_no=order.order_no)
+    if payable is None or payable.status != "created":  # cannot happen: the order is this transaction's own
+        raise RestockStateConflict("进货单已支付或已取消")
+    finance.pay_with_stored_value(tenant_id=tenant_id, member_id=member_id, order_id=order.id,
+                                  amount_fen=payable.payable_fen, now=now)
+    orders.mark_paid(tenant_id=tenant_id, order=payable, transaction_id=None, paid_fen=0, paid_at=now, now=now)
+    return restock, order
 
 
 def _settle_restock(tenant_id: int, r: Restock, now: datetime) -> None:

@@ -54,6 +54,22 @@ SUPPLY: Account = ("supply", 0)
 HELD: Account = ("held", 0)
 SHIPPED: Account = ("shipped", 0)
 
+# The brand's accounts are spread over BRAND_SHARDS rows per SKU (owner id = the shard):
+# every restock from an upline sets pieces aside in `held`, and with one row per SKU
+# concurrent restocks (and the follow-up taking them out again) queued on its lock for
+# their whole transaction. A document picks its shard by its id, and whatever later
+# takes its pieces out finds that shard from its first posting (`shard_of`), so no
+# shard of `held` or `shipped` goes below zero. An account's total is the sum of its
+# shards (`balance`).
+BRAND_SHARDS = 8
+
+
+def brand(kind: str, document_id: int) -> Account:
+    """The brand's account of this kind (supply, held, shipped) for a document's pieces."""
+    if kind == "agent" or kind not in ACCOUNT_KINDS:
+        raise ValueError(f"not a brand account: {kind}")
+    return (kind, document_id % BRAND_SHARDS)
+
 
 @dataclass(frozen=True, slots=True)
 class Leg:
@@ -218,10 +234,23 @@ def pieces_of(*, tenant_id: int, member_id: int) -> dict[int, int]:
 
 
 def balance(*, tenant_id: int, account: Account, sku_id: int) -> int:
-    """One account's pieces of one SKU (0 when it never held any)."""
-    return int(db.session.scalar(select(_balances.c.pieces).where(
-        _balances.c.tenant_id == tenant_id, _balances.c.kind == account[0], _balances.c.owner_id == account[1],
-        _balances.c.sku_id == sku_id)) or 0)
+    """One account's pieces of one SKU (0 when it never held any); a brand account's
+    (supply, held, shipped) over all its shards."""
+    c = _balances.c
+    owner = [c.owner_id == account[1]] if account[0] == "agent" else []
+    return int(db.session.scalar(select(func.sum(c.pieces)).where(
+        c.tenant_id == tenant_id, c.kind == account[0], c.sku_id == sku_id, *owner)) or 0)
+
+
+def shard_of(*, tenant_id: int, key: str, kind: str) -> Account:
+    """The brand account of this kind that the posting with this key moved pieces into
+    (shard 0 when it moved none there: postings from before the shards)."""
+    p, e, b = _postings.c, _entries.c, _balances.c
+    owner = db.session.scalar(
+        select(b.owner_id).select_from(_postings.join(_entries, e.posting_id == p.id)
+                                       .join(_balances, _balances.c.id == e.balance_id))
+        .where(p.tenant_id == tenant_id, p.idem_key == key, b.kind == kind).limit(1))
+    return (kind, int(owner or 0))
 
 
 @dataclass(frozen=True)

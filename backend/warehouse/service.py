@@ -27,7 +27,7 @@ from backend.warehouse.errors import (
     TransferNotFound,
     TransferStateConflict,
 )
-from backend.warehouse.ledger import HELD, SHIPPED, SUPPLY, Leg, agent
+from backend.warehouse.ledger import Leg, agent, brand
 from backend.warehouse.models import Dropship, Pickup, Restock, Transfer
 
 MAX_PIECES = 100_000
@@ -42,20 +42,23 @@ def _pieces_ok(n: Any) -> bool:
 
 
 def record_restock(*, tenant_id: int, buyer_id: int, supplier_id: int, order_id: int,
-                   lines: Sequence[Mapping[str, int]], settlement_mode: str, now: datetime) -> Restock:
-    """A restock placed (its order awaits payment). From an upline, its pieces are set
-    aside at once (upline → held), so the payment always finds them."""
+                   lines: Sequence[Mapping[str, int]], settlement_mode: str, now: datetime,
+                   paid_via: str | None = None) -> Restock:
+    """A restock placed (its order awaits payment, or `paid_via` pays it in this same
+    unit of work). From an upline, its pieces are set aside at once (upline → held), so
+    the payment always finds them."""
     pieces = sum(ln["quantity"] for ln in lines)
     r = Restock(tenant_id=tenant_id, buyer_id=buyer_id, supplier_id=supplier_id, order_id=order_id,
                 status="created", settlement_mode=settlement_mode, lines=[dict(ln) for ln in lines],
                 pieces=pieces, amount_fen=sum(ln["quantity"] * ln["unit_price_fen"] for ln in lines),
-                created_at=now)
+                paid_via=paid_via, created_at=now)
     db.session.add(r)
     db.session.flush()
     if supplier_id:
         legs = []
         for ln in lines:
-            legs += [Leg(agent(supplier_id), ln["sku_id"], -ln["quantity"]), Leg(HELD, ln["sku_id"], ln["quantity"])]
+            legs += [Leg(agent(supplier_id), ln["sku_id"], -ln["quantity"]),
+                     Leg(brand("held", r.id), ln["sku_id"], ln["quantity"])]
         ledger.post(tenant_id=tenant_id, key=f"restock:hold:{r.id}", kind="restock_hold", legs=legs, now=now,
                     ref_type="restock", ref_id=r.id, memo=f"进货单 {r.id} 上级库存预留")
     return r
@@ -78,7 +81,8 @@ def restock_paid(*, tenant_id: int, restock: Restock, paid_via: str, now: dateti
         return False
     if restock.status != "created":  # paid after cancellation: the payment path records it
         return False
-    source = HELD if restock.supplier_id else SUPPLY
+    source = (ledger.shard_of(tenant_id=tenant_id, key=f"restock:hold:{restock.id}", kind="held")
+              if restock.supplier_id else brand("supply", restock.id))
     legs = []
     for ln in restock.lines:
         legs += [Leg(source, ln["sku_id"], -ln["quantity"]), Leg(agent(restock.buyer_id), ln["sku_id"], ln["quantity"])]
@@ -97,9 +101,10 @@ def restock_cancelled(*, tenant_id: int, order_id: int, now: datetime) -> Restoc
         return found[0] if found else None
     r = found[0]
     if r.supplier_id:
+        held = ledger.shard_of(tenant_id=tenant_id, key=f"restock:hold:{r.id}", kind="held")
         legs = []
         for ln in r.lines:
-            legs += [Leg(HELD, ln["sku_id"], -ln["quantity"]), Leg(agent(r.supplier_id), ln["sku_id"], ln["quantity"])]
+            legs += [Leg(held, ln["sku_id"], -ln["quantity"]), Leg(agent(r.supplier_id), ln["sku_id"], ln["quantity"])]
         ledger.post(tenant_id=tenant_id, key=f"restock:release:{r.id}", kind="restock_release", legs=legs, now=now,
                     ref_type="restock", ref_id=r.id, memo=f"进货单 {r.id} 取消，库存退回上级")
     r.status = "cancelled"
@@ -162,7 +167,7 @@ def transfer(*, tenant_id: int, from_id: int, to_id: int, sku_id: int, product_i
                             pieces=pieces, client_token=client_token, now=now, note=note)
         return existing
     t = Transfer(id=int(claimed[0][0]), **row)  # a plain copy of the row just written, for the caller's view
-    target = HELD if confirmation else agent(to_id)
+    target = brand("held", t.id) if confirmation else agent(to_id)
     ledger.post(tenant_id=tenant_id, key=f"transfer:{t.id}", kind="transfer_hold" if confirmation else "transfer",
                 legs=[Leg(agent(from_id), sku_id, -pieces), Leg(target, sku_id, pieces)], now=now,
                 ref_type="transfer", ref_id=t.id, memo=f"转货 {t.id}")
@@ -179,7 +184,8 @@ def decide_transfer(*, tenant_id: int, transfer_id: int, member_id: int, accept:
         raise TransferStateConflict()
     to = agent(t.to_id) if accept else agent(t.from_id)
     ledger.post(tenant_id=tenant_id, key=f"transfer:end:{t.id}", kind="transfer" if accept else "transfer_return",
-                legs=[Leg(HELD, t.sku_id, -t.pieces), Leg(to, t.sku_id, t.pieces)], now=now,
+                legs=[Leg(ledger.shard_of(tenant_id=tenant_id, key=f"transfer:{t.id}", kind="held"), t.sku_id,
+                          -t.pieces), Leg(to, t.sku_id, t.pieces)], now=now,
                 ref_type="transfer", ref_id=t.id, memo=f"转货 {t.id} {'确认收货' if accept else '拒收退回'}")
     t.status = "done" if accept else "rejected"
     t.decided_at = now
@@ -220,7 +226,7 @@ def request_pickup(*, tenant_id: int, member_id: int, sku_id: int, product_id: i
     db.session.add(p)
     db.session.flush()
     ledger.post(tenant_id=tenant_id, key=f"pickup:{p.id}", kind="pickup",
-                legs=[Leg(agent(member_id), sku_id, -pieces), Leg(SHIPPED, sku_id, pieces)], now=now,
+                legs=[Leg(agent(member_id), sku_id, -pieces), Leg(brand("shipped", p.id), sku_id, pieces)], now=now,
                 ref_type="pickup", ref_id=p.id, memo=f"提货单 {p.id}")
     return p, True
 
@@ -280,7 +286,8 @@ def consume_for_order(*, tenant_id: int, order_id: int, agent_id: int, quantitie
     db.session.flush()
     legs = []
     for sku_id in sorted(quantities):
-        legs += [Leg(agent(agent_id), sku_id, -quantities[sku_id]), Leg(SHIPPED, sku_id, quantities[sku_id])]
+        legs += [Leg(agent(agent_id), sku_id, -quantities[sku_id]),
+                 Leg(brand("shipped", order_id), sku_id, quantities[sku_id])]
     ledger.post(tenant_id=tenant_id, key=f"dropship:{order_id}", kind="dropship", legs=legs, now=now,
                 ref_type="dropship", ref_id=d.id, memo=f"订单 {order_id} 一件代发")
     return d
@@ -295,9 +302,10 @@ def return_for_order(*, tenant_id: int, order_id: int, quantities: Mapping[int, 
     if d is None:
         return None
     back = {int(s): n for s, n in d.lines.items()} if quantities is None else dict(quantities)
+    shipped = ledger.shard_of(tenant_id=tenant_id, key=f"dropship:{order_id}", kind="shipped")
     legs = []
     for sku_id in sorted(back):
-        legs += [Leg(SHIPPED, sku_id, -back[sku_id]), Leg(agent(d.agent_id), sku_id, back[sku_id])]
+        legs += [Leg(shipped, sku_id, -back[sku_id]), Leg(agent(d.agent_id), sku_id, back[sku_id])]
     if legs:
         ledger.post(tenant_id=tenant_id, key=f"dropship:return:{order_id}:{key}", kind="dropship_return", legs=legs,
                     now=now, ref_type="dropship", ref_id=d.id, memo=f"订单 {order_id} 取消/退款，库存退回代理")

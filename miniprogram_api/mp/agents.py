@@ -59,6 +59,8 @@ class ItemIn(Body):
 class RestockIn(Body):
     items: list[ItemIn] = Field(min_length=1, max_length=20)
     source: Literal["upline", "platform"]
+    # "stored": paid from my stored value in the same request (else pay it afterwards)
+    pay: Literal["stored"] | None = None
 
 
 class TransferIn(Body):
@@ -164,13 +166,15 @@ def stock(principal: Principal) -> dict[str, Any]:
 
 
 @route(bp, "/restocks", method="POST", auth="member", body=RestockIn, status=201, response=RestockPlacedOut,
-       errors=("authorization_expired", "insufficient_pieces", "no_supplying_upline", "not_an_agent", "product_not_authorized", "restock_limit_exceeded"))
+       errors=("authorization_expired", "insufficient_balance", "insufficient_pieces", "no_supplying_upline",
+               "not_an_agent", "product_not_authorized", "restock_limit_exceeded"))
 def restock(principal: Principal, body: RestockIn) -> dict[str, Any]:
     """Restock from my upline or the platform at my level's price; pay the order with
-    WeChat Pay (/mp/shop/orders/<order_id>/prepay) or stored value (/restocks/<id>/pay-stored)."""
-    r, order = channel.place_restock(tenant_id=principal.tenant_id, member_id=principal.subject_id,
-                                     items=[(i.sku_id, i.quantity) for i in body.items], source=body.source,
-                                     now=utcnow())
+    WeChat Pay (/mp/shop/orders/<order_id>/prepay) or stored value (/restocks/<id>/pay-stored),
+    or with `"pay": "stored"` from stored value at once (409 insufficient_balance places nothing)."""
+    place = channel.restock_with_stored_value if body.pay == "stored" else channel.place_restock
+    r, order = place(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                     items=[(i.sku_id, i.quantity) for i in body.items], source=body.source, now=utcnow())
     return RestockPlacedOut(**warehouse.restock_view(r), order_no=order.order_no, payable_fen=order.payable_fen)
 
 

@@ -118,6 +118,33 @@ def test_restock_from_the_platform_paid_with_stored_value_fills_the_cloud_stock(
     assert refund.status_code == 409 and refund.json["code"] == "restock_not_refundable"
 
 
+def test_restock_placed_and_paid_with_stored_value_in_one_request(client, factory, channel):
+    tenant, product_id, sku_id = channel.brand(settlement_mode="upline")
+    top, mid = channel.agents_chain(tenant, ["l1", "l2"])
+    channel.stock(tenant, top, sku_id, 25)
+    channel.stored_value(tenant, mid, 100_000)
+    h = factory.member_headers(mid)
+    body = {"items": [{"sku_id": sku_id, "quantity": 10}], "source": "upline", "pay": "stored"}
+    r = client.post("/api/v1/mp/agent/restocks", json=body, headers=h)
+    assert r.status_code == 201, r.json
+    assert (r.json["amount_fen"], r.json["paid_via"]) == (60_000, "stored")
+    assert client.get(f"/api/v1/mp/agent/restocks/{r.json['id']}", headers=h).json["status"] == "paid"
+    assert channel.pieces(tenant, mid, sku_id) == 10 and channel.pieces(tenant, top, sku_id) == 15
+    with channel.app.app_context():
+        assert channel.balances(tenant, mid)["member_stored"] == 40_000
+        assert channel.balances(tenant, top)["member_available"] == 60_000  # upline mode: the whole payment
+    # then 100.00 left does not cover another 600.00: refused, nothing placed or set aside
+    short = client.post("/api/v1/mp/agent/restocks", json={**body, "items": [{"sku_id": sku_id, "quantity": 5}]},
+                        headers=h)
+    assert short.status_code == 201, short.json  # 300.00 is covered
+    broke = client.post("/api/v1/mp/agent/restocks", json=body, headers=h)
+    assert (broke.status_code, broke.json["code"]) == (409, "insufficient_balance")
+    assert len(client.get("/api/v1/mp/agent/restocks", headers=h).json["items"]) == 2
+    assert channel.pieces(tenant, top, sku_id) == 10 and channel.pieces(tenant, mid, sku_id) == 15
+    with channel.app.app_context():
+        assert channel.balances(tenant, mid)["member_stored"] == 10_000
+
+
 def test_restock_from_the_upline_by_wechat_pay_moves_its_pieces_settles_it_and_pays_agent_rewards(
         client, factory, channel, shop):
     tenant, product_id, sku_id = channel.brand(settlement_mode="upline")

@@ -71,3 +71,38 @@ def test_check_command_reports_a_balance_that_drifted_from_the_ledger(app, facto
     bad = runner.invoke(args=["warehouse", "check", "--tenant", "drift", "--as-json"])
     assert bad.exit_code == 1
     assert '"ok": false' in bad.output and '"balance": 9, "entries": 3' in bad.output
+
+
+def test_brand_accounts_are_spread_over_shards_and_pieces_come_out_of_the_shard_they_went_into(app, factory):
+    # Concurrent restocks from uplines used to queue on one `held` row per SKU. A
+    # document's pieces go to the shard of its id; taking them out finds that shard, and
+    # pieces held before the shards existed (shard 0) come out of shard 0.
+    from backend.warehouse.ledger import BRAND_SHARDS, brand
+
+    t = factory.tenant()
+    m = factory.member(t)
+    with unit_of_work():
+        _issue(t.id, m.id, 7, 30, "in")
+        for doc in (1, 2, 3):
+            ledger.post(tenant_id=t.id, key=f"hold:{doc}", kind="x", now=utcnow(),
+                        legs=[Leg(agent(m.id), 7, -doc), Leg(brand("held", doc), 7, doc)])
+        ledger.post(tenant_id=t.id, key="hold:old", kind="x", now=utcnow(),
+                    legs=[Leg(agent(m.id), 7, -4), Leg(HELD, 7, 4)])
+    with app.app_context():
+        assert brand("held", 3) == ("held", 3) and brand("held", BRAND_SHARDS + 3) == ("held", 3)
+        assert ledger.balance(tenant_id=t.id, account=HELD, sku_id=7) == 10  # all shards
+        assert ledger.shard_of(tenant_id=t.id, key="hold:2", kind="held") == ("held", 2)
+        assert ledger.shard_of(tenant_id=t.id, key="hold:old", kind="held") == ("held", 0)
+    with unit_of_work():
+        for key, n in (("hold:2", 2), ("hold:old", 4)):
+            ledger.post(tenant_id=t.id, key=f"release:{key}", kind="x", now=utcnow(),
+                        legs=[Leg(ledger.shard_of(tenant_id=t.id, key=key, kind="held"), 7, -n),
+                              Leg(agent(m.id), 7, n)])
+    with app.app_context():
+        rows = dict(db.session.execute(db.select(StockBalance.owner_id, StockBalance.pieces).where(
+            StockBalance.tenant_id == t.id, StockBalance.kind == "held")).tuples().all())
+        assert rows == {0: 0, 1: 1, 2: 0, 3: 3}
+        assert ledger.pieces_of(tenant_id=t.id, member_id=m.id) == {7: 26}
+        assert ledger.check(tenant_id=t.id).ok
+    with pytest.raises(ValueError):
+        brand("agent", 1)
