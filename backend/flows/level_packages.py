@@ -47,7 +47,11 @@ def grant_bought_levels(*, tenant_id: int, order_ids: Sequence[int], now: dateti
 @listen("lines_refunded")
 def revoke_refunded_levels(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
     """A refunded package line within the after-sales window (not completed yet, or
-    completed less than settle_after_days ago) takes the bought level back."""
+    completed less than settle_after_days ago) takes the bought level back. A
+    money-only refund (keeps_goods: 团长免单) leaves the package with the buyer, and the
+    level with it."""
+    if refund.keeps_goods:
+        return
     if not _granted(order.tenant_id, [ln.product_id for ln in lines]):
         return
     if order.completed_at is not None:

@@ -89,3 +89,25 @@ def test_a_package_bought_while_the_tenant_has_no_plan_is_just_a_purchase(
     order = orders.paid_order(tenant, buyer, [(sku, 1)])
     assert orders_service.get_order(tenant_id=tenant.id, order_id=order.id).status == "paid"
     assert _level(tenant, buyer) is None
+
+
+def test_a_money_only_refund_leaves_the_package_and_its_level_with_the_buyer(
+        client: Any, factory: Any, orders: OrdersFactory, sandbox: Any) -> None:
+    from backend.db import unit_of_work, utcnow
+    from backend.payments import service as payments
+
+    tenant = factory.tenant()
+    orders.plan(tenant, PLAN)
+    boss = factory.staff_headers(factory.staff(tenant, "boss"))
+    _, sku = _package(client, boss)
+    buyer = factory.member(tenant)
+    order = orders.paid_order(tenant, buyer, [(sku, 1)])
+    assert _level(tenant, buyer) == "l2"
+    with unit_of_work():
+        refund = payments.refund_order(tenant_id=tenant.id, order_id=order.id, order_line_id=None,
+                                       reason="拼团成团，团长免单", actor="system:group_buy", now=utcnow(),
+                                       keeps_goods=True)
+    orders.deliver(sandbox.complete_refund(refund.refund_no))
+    detail = client.get(f"{BASE}/orders/{order.id}", headers=boss).json
+    assert (detail["status"], detail["refunded_fen"]) == ("paid", 199_900)
+    assert _level(tenant, buyer) == "l2"
