@@ -31,7 +31,10 @@ LOCAL_ENTRIES = 1024  # per process
 # on the next read), then answers these bytes as they are: no second round trip, no
 # parse, no response-model validation, no serialising. Entries of older versions are
 # never asked for again; the dict is dropped whole when it outgrows LOCAL_ENTRIES.
-_local: dict[tuple[int, int, tuple[Hashable, ...]], bytes] = {}
+# Each entry also lives at most TTL_SECONDS, as Redis's do: a bump lost while Redis
+# was down leaves no page older than that.
+_local: dict[tuple[int, int, tuple[Hashable, ...]], tuple[float, bytes]] = {}
+_clock = time.monotonic
 
 
 def _version_key(tenant_id: int) -> str:
@@ -52,15 +55,15 @@ def version(*, tenant_id: int) -> int:
 
 def _incr(tenant_id: int) -> None:
     # Redis down must not stop a checkout (it reserves stock) or a catalog edit. A lost
-    # bump leaves pages keyed on the old version: Redis's expire within TTL_SECONDS, a
-    # process's own (_local) last until the next bump; the list only shows stock (an
-    # order checks the rows themselves).
+    # bump leaves pages keyed on the old version: Redis's and each process's own
+    # (_local) expire within TTL_SECONDS; the list only shows stock (an order checks the
+    # rows themselves).
     try:
         redis = get_redis()
         redis.set(_version_key(tenant_id), time.time_ns(), nx=True)  # a missing key starts afresh (see version)
         redis.incr(_version_key(tenant_id))
     except REDIS_DOWN as exc:
-        redis_degraded("catalog change not bumped (cached product lists may lag until the next change)", exc)
+        redis_degraded("catalog change not bumped (cached product lists may lag up to 300 s)", exc)
 
 
 def bump(*, tenant_id: int) -> None:
@@ -84,9 +87,9 @@ def cached_json(*, tenant_id: int, parts: Sequence[Hashable], compute: Callable[
         log.warning("product list cache unavailable", exc_info=True)
         return _render(compute())
     local_key = (tenant_id, v, tuple(parts))
-    body = _local.get(local_key)
-    if body is not None:
-        return body
+    kept = _local.get(local_key)
+    if kept is not None and kept[0] > _clock():
+        return kept[1]
     key = f"siyu:mp-products-json:{tenant_id}:{v}:" + ":".join("-" if p is None else str(p) for p in parts)
     try:
         body = get_redis().get(key)
@@ -100,7 +103,7 @@ def cached_json(*, tenant_id: int, parts: Sequence[Hashable], compute: Callable[
             log.warning("product list cache unavailable", exc_info=True)
     if len(_local) >= LOCAL_ENTRIES:
         _local.clear()
-    _local[local_key] = body
+    _local[local_key] = (_clock() + TTL_SECONDS, body)
     return body
 
 

@@ -94,3 +94,20 @@ def test_a_redis_that_lost_its_keys_never_brings_back_a_page_from_a_process_memo
     assert _names(client, buyer) == ["旧名"]  # same version: the remembered page
     get_redis().flushdb()  # Redis restarted empty: the version starts afresh, never at an old number
     assert _names(client, buyer) == ["新名"]
+
+
+def test_a_process_keeps_a_page_no_longer_than_redis_would(client: Any, factory: Any, shop: Any,
+                                                            monkeypatch: Any) -> None:
+    from backend.extensions import get_redis
+
+    tenant = factory.tenant()
+    product_id, _ = shop.product(tenant, name="旧名")
+    buyer = factory.member_headers(factory.member(tenant))
+    assert _names(client, buyer) == ["旧名"]
+    db.session.execute(update(Product).where(Product.id == product_id).values(name="新名"))
+    db.session.commit()
+    for key in get_redis().scan_iter("siyu:mp-products-json:*"):  # Redis's copy expired
+        get_redis().delete(key)
+    later = cache._clock() + cache.TTL_SECONDS + 1
+    monkeypatch.setattr(cache, "_clock", lambda: later)  # … and so has the process's own
+    assert _names(client, buyer) == ["新名"]
