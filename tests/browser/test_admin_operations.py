@@ -335,3 +335,52 @@ def test_every_new_page_opens_for_the_boss(product, browser):
     d.get_by_role("button", name="保存").click()
     d.locator("[data-field=freight_by_region] .el-form-item__error", has_text="应写成 地区 金额").wait_for()
     assert errors == []
+
+
+def test_suspend_and_reinstate_an_agent_generate_codes_edit_points_rules_publish_a_material(product, browser):
+    base = product["base"]
+    boss = Api(base).staff()
+    errors: list[str] = []
+    page = _log_in(browser, base, errors)
+    _open(page, "代理授权")
+    row = page.locator("tr", has_text="阿福")
+    row.get_by_role("button", name="暂停").click()
+    d = _dialog(page, "暂停")
+    d.get_by_label("暂停原因").fill("核查窜货")
+    d.get_by_role("button", name="确定").click()
+    row.get_by_text("已暂停").wait_for()
+    row.get_by_role("button", name="恢复").click()
+    d = _dialog(page, "恢复")
+    d.get_by_label("恢复原因").fill("核查完毕")
+    d.get_by_role("button", name="确定").click()
+    row.get_by_text("有效").wait_for()
+    afu = next(a for a in boss.call("GET", "/admin/agents/authorizations?limit=50")["items"] if a["holder_name"] == "阿福")
+    assert afu["status"] == "active"
+
+    _open(page, "防伪码")
+    page.get_by_role("button", name="生成防伪码").click()
+    d = _dialog(page, "生成防伪码")
+    _choose(page, "商品", "紫砂品茗杯")
+    d.get_by_label("数量").fill("20")
+    d.get_by_label("备注").fill("浏览器批次")
+    d.get_by_label("备注").press("Enter")
+    page.locator("tr", has_text="浏览器批次").wait_for()
+
+    _open(page, "积分")
+    page.get_by_role("button", name="修改积分规则").click()
+    d = _dialog(page, "积分规则")
+    d.get_by_label("签到得").fill("8")
+    d.get_by_label("签到得").press("Enter")
+    page.get_by_text("8 积分").first.wait_for()
+    assert boss.call("GET", "/admin/marketing/points-rules")["signin_points"] == 8
+
+    _open(page, "素材库")
+    page.get_by_role("button", name="发布素材").click()
+    d = _dialog(page, "发布素材")
+    d.get_by_label("标题").fill("浏览器文案")
+    d.get_by_role("textbox", name="文案").fill("春茶上新：{link}")
+    d.get_by_role("button", name="确定").click()
+    row = page.locator("tr", has_text="浏览器文案")
+    row.get_by_role("button", name="隐藏").click()
+    row.get_by_text("已隐藏").wait_for()
+    assert errors == []
