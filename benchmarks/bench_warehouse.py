@@ -444,7 +444,7 @@ def main() -> None:
         for proc in (gunicorn, followup):
             if proc is not None:
                 proc.terminate()
-                proc.wait(timeout=30)
+                proc.wait(timeout=180)  # a loaded machine stops gunicorn slowly
         backlog.engine.dispose()
 
     check = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "miniprogram_api:create_web_app",
