@@ -16,7 +16,7 @@ from backend.agents import service as agents
 from backend.anticounterfeit import service as ac
 from backend.db import run_in_unit_of_work, utcnow
 from backend.errors import DomainError
-from miniprogram_api.http import ROUTES, Body, RouteDoc, route
+from miniprogram_api.http import ROUTES, Body, RouteDoc, client_address, route
 from miniprogram_api.schemas.public import CertificatePublicOut, ScanOut
 
 bp = Blueprint("verify", __name__)
@@ -88,7 +88,8 @@ def scan_page(code: str) -> Response:
     """The scan page: authentic or not, the product, the first scan, the count, a warning on repeats."""
     province, city = _place()
     try:
-        r = run_in_unit_of_work(lambda: ac.scan(code=code[:64], now=utcnow(), province=province, city=city))
+        r = run_in_unit_of_work(lambda: ac.scan(code=code[:64], now=utcnow(), province=province, city=city,
+                                                ip=client_address()))
     except DomainError as exc:
         return page("防伪查询", f'<p class="bad"><b>✗ {html.escape(exc.message)}</b></p>', exc.http_status)
     css = "warn" if r["repeated"] else "ok"
@@ -100,8 +101,9 @@ def scan_page(code: str) -> Response:
 @route(bp, "/api/v1/public/scan/<code>", method="POST", auth=None, body=ScanIn, response=ScanOut,
        errors=("unknown_code",))
 def scan_api(code: str, body: ScanIn) -> dict[str, Any]:
-    """Scan a code (404 unknown_code for one that does not exist)."""
-    return ac.scan(code=code[:64], now=utcnow(), province=body.province, city=body.city)
+    """Scan a code (404 unknown_code for one that does not exist); without a province,
+    the place is looked up from the caller's IP address (offline ip2region data)."""
+    return ac.scan(code=code[:64], now=utcnow(), province=body.province, city=body.city, ip=client_address())
 
 
 ROUTES.append(RouteDoc(rule="/scan/<code>", method="GET", summary="防伪码查询页（公开）",

@@ -41,13 +41,21 @@ class AgentsFactory:
             agents.update_settings(tenant_id=tenant.id, changes=changes, actor="test", now=utcnow())
 
     def authorize(self, tenant: Any, member: Any, level: str, *, regions: Any = None,
-                  product_ids: Any = None, days: int = 365) -> Any:
+                  product_ids: Any = None, categories: Any = None, days: int = 365) -> Any:
         from backend.flows import agent_channel as channel
 
         with unit_of_work():
             return channel.authorize(tenant_id=tenant.id, member_id=member.id, level=level, actor="test",
                                      now=utcnow(), regions=regions, product_ids=product_ids,
-                                     valid_until=utcnow() + timedelta(days=days))
+                                     categories=categories, valid_until=utcnow() + timedelta(days=days))
+
+    def categorize(self, tenant: Any, product_id: int, category: str) -> None:
+        """Put a product in a catalog category (商品分类)."""
+        from backend.catalog import service as catalog
+
+        with unit_of_work():
+            catalog.update_product(tenant_id=tenant.id, product_id=product_id, changes={"category": category},
+                                   actor="test", known_levels=None)
 
     def agents_chain(self, tenant: Any, levels: list[str]) -> list[Any]:
         """Members top first (levels[0] at the top), each authorized at its level."""

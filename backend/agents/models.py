@@ -1,8 +1,10 @@
 """Channel policy, applications, authorizations and certificates.
 
 An authorization says who is whose agent, at which level (a key of the reward plan's
-agent levels), for which products (`product_ids`, null = every product) and regions
-(`regions`, null = nationwide; else a list of {"province", "city"?}), and until when.
+agent levels), for which products (`product_ids` and/or `categories`, the catalog's
+category names; both null = every product, else the union: backend/agents/rules.py)
+and regions (`regions`, null = nationwide; else a list of {"province", "city"?}), and
+until when.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Application(TenantScoped, Base):
     province: Mapped[str] = mapped_column(String(20), nullable=False)
     city: Mapped[str | None] = mapped_column(String(20))
     images: Mapped[Any] = mapped_column(JSON, nullable=False)  # uploaded image URLs
+    categories: Mapped[Any] = mapped_column(JSON, nullable=True)  # product categories asked for; null = as HQ decides
     package_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)  # level package asked for
     reviewer_id: Mapped[int] = mapped_column(BigId, default=0, nullable=False)  # upline member; 0 = HQ
     status: Mapped[str] = mapped_column(String(12), nullable=False)
@@ -77,7 +80,8 @@ class Authorization(TenantScoped, Base):
     upline_id: Mapped[int] = mapped_column(BigId, default=0, nullable=False)  # supervising agent; 0 = HQ
     level: Mapped[str] = mapped_column(String(32), nullable=False)
     holder_name: Mapped[str] = mapped_column(String(40), nullable=False)
-    product_ids: Mapped[Any] = mapped_column(JSON)  # null = every product
+    product_ids: Mapped[Any] = mapped_column(JSON)  # null = no product list (see categories)
+    categories: Mapped[Any] = mapped_column(JSON, nullable=True)  # catalog category names; null = no category list
     regions: Mapped[Any] = mapped_column(JSON)  # null = nationwide
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

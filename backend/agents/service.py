@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import BindParameter, bindparam, select
 
+from backend.agents import rules
 from backend.agents.errors import (
     ApplicationNotFound,
     ApplicationPending,
@@ -33,6 +34,7 @@ from backend.agents.errors import (
 )
 from backend.agents.models import Application, Authorization, Certificate, ChannelSettings
 from backend.audit.service import record_audit
+from backend.catalog import service as catalog
 from backend.extensions import db
 from backend.members import service as members
 from backend.rewards import service as rewards
@@ -155,20 +157,33 @@ def active_agent(*, tenant_id: int, member_id: int, now: datetime) -> Authorizat
     return _in_force(find_authorization(tenant_id=tenant_id, member_id=member_id), now)
 
 
-def region_matches(regions: Sequence[Mapping[str, Any]] | None, province: str | None, city: str | None) -> bool:
-    """Whether (province, city) falls in the regions (None = nationwide)."""
-    if regions is None:
-        return True
-    if not province:
-        return False
-    return any(r.get("province") == province and (not r.get("city") or r.get("city") == city) for r in regions)
+region_matches = rules.region_matches
+
+
+def outside_products(tenant_id: int, auth: Any, product_ids: Sequence[int]) -> list[int]:
+    """The products (of these) the authorization (a row, or a read of its columns) does
+    not cover: by id or by category (the categories read only when it lists some)."""
+    if rules.covers_everything(auth.product_ids, auth.categories):
+        return []
+    category_of = (catalog.product_categories(tenant_id=tenant_id, product_ids=product_ids)
+                   if auth.categories else {})
+    return rules.outside_products(auth.product_ids, auth.categories, product_ids, category_of)
+
+
+def _refuse_outside(tenant_id: int, auth: Any, product_ids: Sequence[int], whose: str = "") -> None:
+    outside = outside_products(tenant_id, auth, product_ids)
+    if outside:
+        names = "、".join(p.name for p in catalog.products_by_ids(tenant_id=tenant_id, product_ids=outside))
+        raise ProductNotAuthorized(f"{whose}代理授权不含{('商品：' + names) if names else '该商品'}",
+                                   details={"product_ids": outside})
 
 
 def address_matches(regions: Sequence[Mapping[str, Any]] | None, address: str) -> bool:
     """Whether a free-text Chinese address lies in the regions (its province and city appear in it)."""
     if regions is None:
         return True
-    return any(r.get("province", "\0") in address and (not r.get("city") or r["city"] in address) for r in regions)
+    return any(rules.short_place(r.get("province")) in address
+               and (not r.get("city") or rules.short_place(r["city"]) in address) for r in regions if r.get("province"))
 
 
 def check_can_sell(*, tenant_id: int, member_id: int, product_ids: Sequence[int], now: datetime,
@@ -179,10 +194,7 @@ def check_can_sell(*, tenant_id: int, member_id: int, product_ids: Sequence[int]
     member's authorization when the caller has just read it (not read again)."""
     auth = _in_force(auth, now) if auth is not None else active_agent(tenant_id=tenant_id, member_id=member_id,
                                                                        now=now)
-    if auth.product_ids is not None:
-        outside = sorted(set(product_ids) - set(auth.product_ids))
-        if outside:
-            raise ProductNotAuthorized(details={"product_ids": outside})
+    _refuse_outside(tenant_id, auth, product_ids)
     if address is not None and not address_matches(auth.regions, address):
         raise RegionNotAuthorized(details={"regions": auth.regions})
     if province is not None and not region_matches(auth.regions, province, city):
@@ -204,7 +216,7 @@ def _transfer_read() -> Any:
     a, s = Authorization.__table__, ChannelSettings.__table__
     tenant_id: BindParameter[Any] = bindparam("tenant_id")
     return select(
-        a.c.member_id, a.c.status, a.c.valid_from, a.c.valid_until, a.c.product_ids,
+        a.c.member_id, a.c.status, a.c.valid_from, a.c.valid_until, a.c.product_ids, a.c.categories,
         members.path_of(tenant_id=tenant_id, member_id=bindparam("to_id")).label("to_path"),
         select(s.c.transfer_confirmation).where(s.c.tenant_id == tenant_id).scalar_subquery().label("confirm"),
     ).where(a.c.tenant_id == tenant_id, a.c.member_id.in_([bindparam("from_id"), bindparam("to_id")]))
@@ -224,20 +236,21 @@ def check_can_transfer(*, tenant_id: int, from_id: int, to_id: int, product_id: 
                                                             "to_id": to_id}).all()
     found = {r.member_id: r for r in rows}
     sender = _in_force(found.get(from_id), now)  # type: ignore[arg-type]  # the row's columns suffice
-    if sender.product_ids is not None and product_id() not in sender.product_ids:
-        raise ProductNotAuthorized(details={"product_ids": [product_id()]})
+    if not rules.covers_everything(sender.product_ids, sender.categories):
+        _refuse_outside(tenant_id, sender, [product_id()])
     path = rows[0].to_path if rows else None
     if path is None or from_id not in members.upline_ids(path):
         raise NotADownline()
     receiver = _in_force(found.get(to_id), now)  # type: ignore[arg-type]
-    if receiver.product_ids is not None and product_id() not in receiver.product_ids:
-        raise ProductNotAuthorized("接收方的代理授权不含该商品", details={"product_ids": [product_id()]})
+    if not rules.covers_everything(receiver.product_ids, receiver.categories):
+        _refuse_outside(tenant_id, receiver, [product_id()], whose="接收方的")
     return bool(rows[0].confirm)
 
 
 def authorization_view(a: Authorization, *, now: datetime | None = None) -> dict[str, Any]:
     out = {"id": a.id, "member_id": a.member_id, "upline_id": a.upline_id or None, "level": a.level,
-           "holder_name": a.holder_name, "product_ids": a.product_ids, "regions": a.regions,
+           "holder_name": a.holder_name, "product_ids": a.product_ids, "categories": a.categories,
+           "regions": a.regions,
            "valid_from": a.valid_from.isoformat(), "valid_until": a.valid_until.isoformat(), "status": a.status,
            "status_reason": a.status_reason}
     if now is not None:
@@ -245,11 +258,20 @@ def authorization_view(a: Authorization, *, now: datetime | None = None) -> dict
     return out
 
 
-def _check_scope(tenant_id: int, product_ids: Any, regions: Any) -> None:
+def _check_scope(tenant_id: int, product_ids: Any, regions: Any, categories: Any = None) -> None:
     errors = []
     if product_ids is not None and (not isinstance(product_ids, list) or not all(
             isinstance(p, int) and not isinstance(p, bool) and p > 0 for p in product_ids)):
         errors.append({"field": "product_ids", "message": "授权商品须为商品编号列表"})
+    elif product_ids:
+        known = {p.id for p in catalog.products_by_ids(tenant_id=tenant_id, product_ids=product_ids)}
+        unknown = sorted(set(product_ids) - known)
+        if unknown:
+            errors.append({"field": "product_ids", "message": f"商品不存在：{unknown}"})
+    if categories is not None and (not isinstance(categories, list) or not categories or not all(
+            isinstance(c, str) and 1 <= len(c.strip()) <= 40 for c in categories)):
+        errors.append({"field": "categories", "message": "授权分类须为非空的分类名称列表（不限分类请留空）"})
+
     if regions is not None:
         if not isinstance(regions, list) or not regions:
             errors.append({"field": "regions", "message": "授权地区须为非空列表（全国授权请留空）"})
@@ -263,13 +285,20 @@ def _check_scope(tenant_id: int, product_ids: Any, regions: Any) -> None:
         raise InvalidAgentInput(details=errors)
 
 
+def _check_not_empty(auth: Authorization) -> None:
+    if auth.product_ids is not None and not auth.product_ids and not auth.categories:
+        raise InvalidAgentInput("授权商品不能为空（全部商品请留空）",
+                                details=[{"field": "product_ids", "message": "授权商品不能为空"}])
+
+
 def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: datetime,
               product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None,
-              valid_until: datetime | None = None, holder_name: str | None = None) -> tuple[Authorization, bool]:
+              valid_until: datetime | None = None, holder_name: str | None = None,
+              categories: list[str] | None = None) -> tuple[Authorization, bool]:
     """Grant (or renew and change) a member's authorization, audited. Returns it and
     whether the level changed (a new certificate is due then)."""
     lv = level_of(tenant_id=tenant_id, key=level)
-    _check_scope(tenant_id, product_ids, regions)
+    _check_scope(tenant_id, product_ids, regions, categories)
     member = members.get_member(tenant_id=tenant_id, member_id=member_id)
     policy = get_settings(tenant_id=tenant_id)
     until = valid_until or now + timedelta(days=policy.certificate_days)
@@ -286,6 +315,7 @@ def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: da
     auth.upline_id = upline
     auth.holder_name = (holder_name or auth.holder_name or member.nickname or f"会员{member_id}")[:40]
     auth.product_ids = product_ids
+    auth.categories = categories
     auth.regions = regions
     auth.valid_until = until
     if auth.status != "active":
@@ -293,6 +323,7 @@ def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: da
     auth.status = "active"
     auth.status_reason = ""
     auth.updated_at = now
+    _check_not_empty(auth)
     db.session.flush()
     if member.agent_level != level:
         rewards.set_member_level(tenant_id=tenant_id, member_id=member_id, actor=actor, agent_level=level)
@@ -303,15 +334,16 @@ def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: da
 
 def update_authorization(*, tenant_id: int, authorization_id: int, changes: Mapping[str, Any], actor: str,
                          now: datetime) -> Authorization:
-    """Change an authorization's products, regions or validity (audited)."""
+    """Change an authorization's products, categories, regions or validity (audited)."""
     auth = get_authorization(tenant_id=tenant_id, authorization_id=authorization_id, lock=True)
-    _check_scope(tenant_id, changes.get("product_ids"), changes.get("regions"))
+    _check_scope(tenant_id, changes.get("product_ids"), changes.get("regions"), changes.get("categories"))
     before = authorization_view(auth)
-    for key in ("product_ids", "regions", "valid_until"):
+    for key in ("product_ids", "categories", "regions", "valid_until"):
         if key in changes:
             setattr(auth, key, changes[key])
     if auth.valid_until <= auth.valid_from:
         raise InvalidAgentInput(details=[{"field": "valid_until", "message": "有效期须晚于生效时间"}])
+    _check_not_empty(auth)
     auth.updated_at = now
     record_audit(tenant_id=tenant_id, actor=actor, action="agents.authorization_update",
                  target_type="authorization", target_id=auth.id, before=before, after=authorization_view(auth))
@@ -410,9 +442,12 @@ def is_downline(*, tenant_id: int, member_id: int, of_member_id: int) -> bool:
 
 
 def apply(*, tenant_id: int, member_id: int, level: str, real_name: str, id_number: str, phone: str,
-          province: str, city: str | None, images: list[str], package_fen: int, now: datetime) -> Application:
-    """A member applies for an agent level; it waits for its upline agent or HQ (policy)."""
+          province: str, city: str | None, images: list[str], package_fen: int, now: datetime,
+          categories: list[str] | None = None) -> Application:
+    """A member applies for an agent level (optionally for some product categories);
+    it waits for its upline agent or HQ (policy)."""
     lv = level_of(tenant_id=tenant_id, key=level)
+    _check_scope(tenant_id, None, None, categories)
     members.get_member(tenant_id=tenant_id, member_id=member_id)
     pending = db.session.scalar(select(Application.id).where(
         Application.tenant_id == tenant_id, Application.member_id == member_id, Application.status == "pending"))
@@ -423,7 +458,7 @@ def apply(*, tenant_id: int, member_id: int, level: str, real_name: str, id_numb
         reviewer = _supervisor(tenant_id, member_id, lv.rank)
     app = Application(tenant_id=tenant_id, member_id=member_id, level=level, real_name=real_name,
                       id_number=id_number, phone=phone, province=province, city=city, images=images,
-                      package_fen=package_fen, reviewer_id=reviewer, status="pending", created_at=now)
+                      categories=categories, package_fen=package_fen, reviewer_id=reviewer, status="pending", created_at=now)
     db.session.add(app)
     db.session.flush()
     return app
@@ -454,11 +489,14 @@ def list_applications(*, tenant_id: int, status: str | None = None, reviewer_id:
 
 def decide_application(*, tenant_id: int, application_id: int, approve: bool, reason: str, actor: str,
                        now: datetime, reviewer_member_id: int | None = None,
-                       product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None
+                       product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None,
+                       categories: list[str] | None = None
                        ) -> tuple[Application, Authorization | None, bool]:
     """Approve (granting the authorization) or reject with a reason, once. A member
-    reviewer may decide only the applications waiting for it; staff decide any.
-    Returns the application, the authorization and whether its level changed."""
+    reviewer may decide only the applications waiting for it; staff decide any. The
+    products default to the categories applied for (null: every product), the regions
+    to the applicant's province/city. Returns the application, the authorization and
+    whether its level changed."""
     app = get_application(tenant_id=tenant_id, application_id=application_id, lock=True)
     if reviewer_member_id is not None and app.reviewer_id != reviewer_member_id:
         raise NotYourReview()
@@ -474,8 +512,11 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, re
     if approve:
         if regions is None:
             regions = [{"province": app.province, **({"city": app.city} if app.city else {})}]
+        if product_ids is None and categories is None:
+            categories = app.categories
         auth, changed = authorize(tenant_id=tenant_id, member_id=app.member_id, level=app.level, actor=actor,
-                                  now=now, product_ids=product_ids, regions=regions, holder_name=app.real_name)
+                                  now=now, product_ids=product_ids, categories=categories, regions=regions,
+                                  holder_name=app.real_name)
     record_audit(tenant_id=tenant_id, actor=actor, action="agents.application_" + app.status,
                  target_type="agent_application", target_id=app.id, before={"status": "pending"},
                  after={"status": app.status, "reason": app.reason})
@@ -484,7 +525,8 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, re
 
 def application_view(a: Application, *, private: bool = True) -> dict[str, Any]:
     out = {"id": a.id, "member_id": a.member_id, "level": a.level, "real_name": a.real_name, "phone": a.phone,
-           "province": a.province, "city": a.city, "images": a.images, "package_fen": a.package_fen,
+           "province": a.province, "city": a.city, "images": a.images, "categories": a.categories,
+           "package_fen": a.package_fen,
            "reviewer": "hq" if not a.reviewer_id else "upline", "reviewer_id": a.reviewer_id or None,
            "status": a.status, "reason": a.reason, "created_at": a.created_at.isoformat(),
            "decided_at": a.decided_at.isoformat() if a.decided_at else None}

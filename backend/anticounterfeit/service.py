@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 
 from backend import bulk
 from backend.agents import service as agents
+from backend.anticounterfeit import ip_region
 from backend.anticounterfeit.errors import (
     BatchNotFound,
     CaseNotFound,
@@ -162,10 +163,12 @@ def list_shipments(*, tenant_id: int, agent_id: int | None = None, limit: int = 
 # ------------------------------------------------------------------ scans
 
 
-def scan(*, code: str, now: datetime, province: str | None = None, city: str | None = None) -> dict[str, Any]:
+def scan(*, code: str, now: datetime, province: str | None = None, city: str | None = None,
+         ip: str | None = None) -> dict[str, Any]:
     """A public scan: authentic or not, the product, first-scan time and place, the scan
     count and a warning when it was scanned before. Records the scan; an unknown code
-    raises UnknownCode and records nothing."""
+    raises UnknownCode and records nothing. The place is the coarse location the
+    request brings; without one, the client's IP address looked up offline."""
     c = normalize(code)
     if c is None:
         raise UnknownCode()
@@ -179,7 +182,12 @@ def scan(*, code: str, now: datetime, province: str | None = None, city: str | N
     if row is None:
         raise UnknownCode()
     province = (province or "").strip()[:20] or None
-    city = (city or "").strip()[:20] or None
+    city = (city or "").strip()[:20] or None if province else None
+    source = "client" if province else None
+    if province is None:
+        found = ip_region.place_of_ip(ip)
+        if found is not None:
+            (province, city), source = found, "ip"
     first = row.first_scan_at is None
     db.session.execute(update(_codes).where(_codes.c.id == row.id).values(
         scan_count=_codes.c.scan_count + 1,
@@ -200,7 +208,7 @@ def scan(*, code: str, now: datetime, province: str | None = None, city: str | N
     out: dict[str, Any] = {
         "authentic": True, "code": c, "product_name": row.product_name,
         "scan_count": count, "first_scan_at": first_at.isoformat(),
-        "first_scan_place": place, "repeated": count > 1,
+        "first_scan_place": place, "repeated": count > 1, "place_source": source,
         "message": "正品验证通过，本防伪码为首次查询" if count == 1 else
         f"正品验证通过，但本防伪码已被查询 {count} 次（首次：{first_at:%Y-%m-%d %H:%M} {place}），"
         "如非本人查询，请谨防假冒",

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from backend.agents import rules as agent_rules
 from backend.agents import service as agents
 from backend.catalog import service as catalog
 from backend.db import utcnow
@@ -51,17 +52,14 @@ RESTOCK_SOURCES = ("upline", "platform")
 # ------------------------------------------------------------------ applications and authorizations
 
 
-def products_text(*, tenant_id: int, product_ids: Sequence[int] | None) -> str:
-    """The products an authorization covers, as a certificate prints them."""
-    if product_ids is None:
-        return "全部商品"
-    names = []
-    for pid in product_ids[:10]:
-        try:
-            names.append(catalog.get_product(tenant_id=tenant_id, product_id=pid).name)
-        except Exception:  # noqa: BLE001 - a product deleted since: its id stands in
-            names.append(f"商品{pid}")
-    return "、".join(names) + ("等" if len(product_ids) > 10 else "")
+def products_text(*, tenant_id: int, auth: Any) -> str:
+    """The products an authorization covers (categories, then named products), as a
+    certificate prints them."""
+    shown = list(auth.product_ids or [])[:10]
+    found = {p.id: p.name for p in catalog.products_by_ids(tenant_id=tenant_id, product_ids=shown)} if shown else {}
+    names = [found.get(pid, f"商品{pid}") for pid in shown]  # a product deleted since: its id stands in
+    return agent_rules.scope_text(auth.product_ids, auth.categories, names,
+                                  more=len(auth.product_ids or []) > len(shown))
 
 
 def _alert(tenant_id: int, member_id: int, text: str, key: str, now: datetime) -> None:
@@ -81,13 +79,13 @@ def apply(*, tenant_id: int, member_id: int, now: datetime, **materials: Any) ->
 
 def decide_application(*, tenant_id: int, application_id: int, approve: bool, reason: str, actor: str,
                        now: datetime, reviewer_member_id: int | None = None,
-                       product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None
-                       ) -> dict[str, Any]:
+                       product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None,
+                       categories: list[str] | None = None) -> dict[str, Any]:
     """Approve or reject an application; an approval grants the authorization, sets the
     level in the reward plan and issues a certificate."""
     app, auth, changed = agents.decide_application(
         tenant_id=tenant_id, application_id=application_id, approve=approve, reason=reason, actor=actor, now=now,
-        reviewer_member_id=reviewer_member_id, product_ids=product_ids, regions=regions)
+        reviewer_member_id=reviewer_member_id, product_ids=product_ids, regions=regions, categories=categories)
     out: dict[str, Any] = {"application": agents.application_view(app)}
     level = agents.levels(tenant_id=tenant_id).get(app.level)
     name = level.name if level else app.level
@@ -97,22 +95,34 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, re
         out["authorization"] = agents.authorization_view(auth, now=now)
         if changed:
             cert = agents.issue_certificate(tenant_id=tenant_id, authorization_id=auth.id, now=now,
-                                            products_text=products_text(tenant_id=tenant_id,
-                                                                        product_ids=auth.product_ids))
+                                            products_text=products_text(tenant_id=tenant_id, auth=auth))
             out["certificate"] = agents.certificate_view(cert)
     return out
 
 
 def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: datetime,
               product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None,
-              valid_until: datetime | None = None) -> dict[str, Any]:
+              valid_until: datetime | None = None, categories: list[str] | None = None) -> dict[str, Any]:
     """HQ grants or changes an authorization directly; a new certificate when the level
     changed (or the products, regions or validity printed on it did)."""
     auth, _ = agents.authorize(tenant_id=tenant_id, member_id=member_id, level=level, actor=actor, now=now,
-                               product_ids=product_ids, regions=regions, valid_until=valid_until)
+                               product_ids=product_ids, regions=regions, valid_until=valid_until,
+                               categories=categories)
     cert = agents.issue_certificate(tenant_id=tenant_id, authorization_id=auth.id, now=now,
-                                    products_text=products_text(tenant_id=tenant_id, product_ids=auth.product_ids))
+                                    products_text=products_text(tenant_id=tenant_id, auth=auth))
     return {"authorization": agents.authorization_view(auth, now=now), "certificate": agents.certificate_view(cert)}
+
+
+def update_authorization(*, tenant_id: int, authorization_id: int, changes: Mapping[str, Any], actor: str,
+                         now: datetime) -> dict[str, Any]:
+    """Change what an authorization covers or its validity; while it is active, a new
+    certificate prints the change (the old one is superseded)."""
+    auth = agents.update_authorization(tenant_id=tenant_id, authorization_id=authorization_id, changes=changes,
+                                       actor=actor, now=now)
+    if auth.status == "active":
+        agents.issue_certificate(tenant_id=tenant_id, authorization_id=auth.id, now=now,
+                                 products_text=products_text(tenant_id=tenant_id, auth=auth))
+    return agents.authorization_view(auth, now=now)
 
 
 def change_authorization_status(*, tenant_id: int, authorization_id: int, action: str, reason: str, actor: str,
@@ -138,7 +148,7 @@ def on_agent_level_changed(*, tenant_id: int, member_id: int, old_level: str | N
         agents.revoke_certificates(tenant_id=tenant_id, authorization_id=auth.id, now=now)
     else:
         agents.issue_certificate(tenant_id=tenant_id, authorization_id=auth.id, now=now,
-                                 products_text=products_text(tenant_id=tenant_id, product_ids=auth.product_ids))
+                                 products_text=products_text(tenant_id=tenant_id, auth=auth))
 
 
 # ------------------------------------------------------------------ restock

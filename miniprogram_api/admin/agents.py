@@ -34,6 +34,7 @@ bp = Blueprint("admin_agents", __name__, url_prefix="/api/v1/admin/agents")
 
 Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
 LevelKey = Annotated[str, Field(min_length=1, max_length=32)]
+Category = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class RegionIn(Body):
@@ -59,6 +60,7 @@ class SettingsPatch(Body):
 class DecisionIn(Body):
     reason: str = Field("", max_length=200)
     product_ids: list[Id] | None = Field(None, max_length=500)
+    categories: list[Category] | None = Field(None, min_length=1, max_length=100)
     regions: list[RegionIn] | None = Field(None, min_length=1, max_length=100)
 
 
@@ -66,12 +68,14 @@ class AuthorizeIn(Body):
     member_id: Id
     level: LevelKey
     product_ids: list[Id] | None = Field(None, max_length=500)
+    categories: list[Category] | None = Field(None, min_length=1, max_length=100)
     regions: list[RegionIn] | None = Field(None, min_length=1, max_length=100)
     valid_until: datetime | None = None
 
 
 class AuthorizationPatch(Body):
     product_ids: list[Id] | None = Field(None, max_length=500)
+    categories: list[Category] | None = Field(None, min_length=1, max_length=100)
     regions: list[RegionIn] | None = Field(None, min_length=1, max_length=100)
     valid_until: datetime | None = None
 
@@ -144,19 +148,19 @@ def applications(principal: Principal, query: AppPage) -> dict[str, Any]:
 def _decide(principal: Principal, application_id: int, body: DecisionIn, approve: bool) -> dict[str, Any]:
     return channel.decide_application(
         tenant_id=principal.tenant_id, application_id=application_id, approve=approve, reason=body.reason,
-        actor=principal.actor, now=utcnow(), product_ids=body.product_ids,
+        actor=principal.actor, now=utcnow(), product_ids=body.product_ids, categories=body.categories,
         regions=[r.model_dump(exclude_none=True) for r in body.regions] if body.regions else None)
 
 
 @route(bp, "/applications/<int:application_id>/approve", method="POST", auth="staff", body=DecisionIn,
-       response=DecisionOut, errors=("application_not_found",))
+       response=DecisionOut, errors=("application_not_found", "application_state_conflict", "invalid_agent_input"))
 def approve(principal: Principal, application_id: int, body: DecisionIn) -> dict[str, Any]:
     """Approve as headquarters: authorization, level and certificate (audited)."""
     return _decide(principal, application_id, body, True)
 
 
 @route(bp, "/applications/<int:application_id>/reject", method="POST", auth="staff", body=DecisionIn,
-       response=DecisionOut, errors=("application_not_found",))
+       response=DecisionOut, errors=("application_not_found", "application_state_conflict", "invalid_agent_input"))
 def reject(principal: Principal, application_id: int, body: DecisionIn) -> dict[str, Any]:
     """Reject with a reason (audited)."""
     return _decide(principal, application_id, body, False)
@@ -177,14 +181,16 @@ def authorize(principal: Principal, body: AuthorizeIn) -> dict[str, Any]:
     """Grant or change a member's authorization directly; a new certificate (audited)."""
     return channel.authorize(
         tenant_id=principal.tenant_id, member_id=body.member_id, level=body.level, actor=principal.actor,
-        now=utcnow(), product_ids=body.product_ids, valid_until=_aware(body.valid_until),
+        now=utcnow(), product_ids=body.product_ids, categories=body.categories,
+        valid_until=_aware(body.valid_until),
         regions=[r.model_dump(exclude_none=True) for r in body.regions] if body.regions else None)
 
 
 @route(bp, "/authorizations/<int:authorization_id>", method="PATCH", auth="staff", body=AuthorizationPatch,
-       response=AuthorizationOut, errors=("authorization_not_found",))
+       response=AuthorizationOut, errors=("authorization_not_found", "invalid_agent_input"))
 def patch_authorization(principal: Principal, authorization_id: int, body: AuthorizationPatch) -> dict[str, Any]:
-    """Change products, regions (null = nationwide) or validity (audited)."""
+    """Change products, categories, regions (null = nationwide) or validity (audited);
+    a new certificate shows the change."""
     changes = body.model_dump(exclude_unset=True)
     if changes.get("regions"):
         changes["regions"] = [{k: v for k, v in r.items() if v is not None} for r in changes["regions"]]
@@ -193,9 +199,8 @@ def patch_authorization(principal: Principal, authorization_id: int, body: Autho
             del changes["valid_until"]
         else:
             changes["valid_until"] = _aware(changes["valid_until"])
-    auth = agents.update_authorization(tenant_id=principal.tenant_id, authorization_id=authorization_id,
-                                       changes=changes, actor=principal.actor, now=utcnow())
-    return agents.authorization_view(auth, now=utcnow())
+    return channel.update_authorization(tenant_id=principal.tenant_id, authorization_id=authorization_id,
+                                        changes=changes, actor=principal.actor, now=utcnow())
 
 
 def _status(principal: Principal, authorization_id: int, body: StatusIn, action: str) -> dict[str, Any]:

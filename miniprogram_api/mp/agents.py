@@ -44,6 +44,8 @@ class ApplicationIn(Body):
     city: str | None = Field(None, min_length=2, max_length=20)
     images: list[Annotated[str, Field(max_length=512, pattern=r"^https://")]] = Field(default_factory=list,
                                                                                       max_length=9)
+    categories: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(None, min_length=1,
+                                                                                          max_length=20)
     package_fen: int = Field(0, strict=True, ge=0, le=10**10)
 
 
@@ -203,7 +205,8 @@ def pay_stored(principal: Principal, restock_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/transfers", method="POST", auth="member", body=TransferIn, status=201, response=TransferOut,
-       errors=("authorization_expired", "insufficient_pieces", "not_a_downline", "not_an_agent", "sku_not_found"))
+       errors=("authorization_expired", "authorization_inactive", "insufficient_pieces", "not_a_downline",
+               "not_an_agent", "product_not_authorized", "sku_not_found"))
 def transfer(principal: Principal, body: TransferIn) -> dict[str, Any]:
     """Move pieces to an agent of my team (confirmed by them if the brand wants it)."""
     return warehouse.transfer_view(channel.transfer(

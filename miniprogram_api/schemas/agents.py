@@ -26,6 +26,7 @@ class AuthorizationOut(Out):
     level: str
     holder_name: str
     product_ids: list[int] | None
+    categories: list[str] | None
     regions: list[dict[str, Any]] | None
     valid_from: Timestamp
     valid_until: Timestamp
@@ -43,6 +44,7 @@ class ApplicationOut(Out):
     province: str
     city: str | None
     images: list[str]
+    categories: list[str] | None
     package_fen: int
     reviewer: str
     reviewer_id: int | None

@@ -92,9 +92,9 @@ class QuoteOut(Out):
 
 # What placing an order may answer, by either route (POST /mp/shop/orders and
 # /mp/checkout/orders run the same checkout.place_order).
-PLACE_ORDER_ERRORS = ("authorization_expired", "coupon_not_usable", "insufficient_pieces", "insufficient_points",
-                      "out_of_stock", "points_over_cap", "product_off_shelf", "region_not_authorized",
-                      "sku_not_found")
+PLACE_ORDER_ERRORS = ("authorization_expired", "authorization_inactive", "coupon_not_usable", "insufficient_pieces",
+                      "insufficient_points", "out_of_stock", "points_over_cap", "product_not_authorized",
+                      "product_off_shelf", "region_not_authorized", "sku_not_found")
 
 
 class CheckoutOrderOut(OrderOut):

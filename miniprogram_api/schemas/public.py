@@ -29,6 +29,7 @@ class ScanOut(Out):
     first_scan_at: Timestamp | None
     first_scan_place: str
     repeated: bool
+    place_source: str | None = None  # where this scan's place came from: client (sent), ip (looked up), none
     message: str
 
 
