@@ -64,3 +64,8 @@ class CertificateNotFound(NotFound):
 class NotADownline(DomainError):
     code = "not_a_downline"
     message = "只能转给自己团队中的下级代理"
+
+
+class PackageUnpaid(Conflict):
+    code = "package_unpaid"
+    message = "申请的等级礼包尚未付款，付款后才能审核通过"

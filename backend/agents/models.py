@@ -35,6 +35,11 @@ class ChannelSettings(TenantScoped, Base):
     certificate_days: Mapped[int] = mapped_column(Integer, default=365, nullable=False)  # default validity
     # {"l1": {"min_pieces": 10, "max_pieces": 5000}}: pieces per restock, by level key
     restock_limits: Mapped[Any] = mapped_column(JSON)
+    # An application's level package: paid before the review may approve it
+    # (before_review), or taken from the applicant's stored value at approval if still
+    # unpaid (on_approval).
+    package_payment: Mapped[str] = mapped_column(String(16), default="before_review", server_default="before_review",
+                                                 nullable=False)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -45,7 +50,8 @@ class Application(TenantScoped, Base):
     __tablename__ = "agent_applications"
     tenant_id_index = False
     __table_args__ = (Index("ix_agent_applications_member", "tenant_id", "member_id", "id"),
-                      Index("ix_agent_applications_review", "tenant_id", "status", "reviewer_id", "id"))
+                      Index("ix_agent_applications_review", "tenant_id", "status", "reviewer_id", "id"),
+                      Index("ix_agent_applications_package", "tenant_id", "package_order_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     member_id: Mapped[int] = mapped_column(BigId, nullable=False)
@@ -57,7 +63,13 @@ class Application(TenantScoped, Base):
     city: Mapped[str | None] = mapped_column(String(20))
     images: Mapped[Any] = mapped_column(JSON, nullable=False)  # uploaded image URLs
     categories: Mapped[Any] = mapped_column(JSON, nullable=True)  # product categories asked for; null = as HQ decides
-    package_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)  # level package asked for
+    package_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)  # the package order's amount
+    # The level package bought with the application (a SKU of a product granting the
+    # level): an order of the orders domain (source agent_apply), paid by WeChat Pay or
+    # stored value. none | unpaid | paid | refunding | refunded | cancelled
+    package_sku_id: Mapped[int | None] = mapped_column(BigId)
+    package_order_id: Mapped[int | None] = mapped_column(BigId)
+    package_status: Mapped[str] = mapped_column(String(12), default="none", server_default="none", nullable=False)
     reviewer_id: Mapped[int] = mapped_column(BigId, default=0, nullable=False)  # upline member; 0 = HQ
     status: Mapped[str] = mapped_column(String(12), nullable=False)
     reason: Mapped[str] = mapped_column(String(200), default="", nullable=False)

@@ -43,6 +43,7 @@ from backend.rewards.errors import NoActivePlan
 REVIEW_BY = ("hq", "upline")
 SETTLEMENT_MODES = ("platform", "upline")
 SHORTAGE_POLICIES = ("refuse", "platform")
+PACKAGE_PAYMENTS = ("before_review", "on_approval")
 
 
 # ------------------------------------------------------------------ policy
@@ -54,7 +55,7 @@ def get_settings(*, tenant_id: int) -> ChannelSettings:
     if row is None:
         row = ChannelSettings(tenant_id=tenant_id, review_by="hq", settlement_mode="platform",
                               dropship_shortage="refuse", transfer_confirmation=False, pickup_freight_fen=0,
-                              certificate_days=365, restock_limits=None)
+                              certificate_days=365, restock_limits=None, package_payment="before_review")
     return row
 
 
@@ -62,7 +63,7 @@ def settings_view(s: ChannelSettings) -> dict[str, Any]:
     return {"review_by": s.review_by, "settlement_mode": s.settlement_mode,
             "dropship_shortage": s.dropship_shortage, "transfer_confirmation": s.transfer_confirmation,
             "pickup_freight_fen": s.pickup_freight_fen, "certificate_days": s.certificate_days,
-            "restock_limits": s.restock_limits or {}}
+            "restock_limits": s.restock_limits or {}, "package_payment": s.package_payment}
 
 
 def update_settings(*, tenant_id: int, changes: Mapping[str, Any], actor: str, now: datetime) -> ChannelSettings:
@@ -74,6 +75,8 @@ def update_settings(*, tenant_id: int, changes: Mapping[str, Any], actor: str, n
         errors.append({"field": "settlement_mode", "message": "结算模式须为 platform 或 upline"})
     if "dropship_shortage" in changes and changes["dropship_shortage"] not in SHORTAGE_POLICIES:
         errors.append({"field": "dropship_shortage", "message": "库存不足策略须为 refuse 或 platform"})
+    if "package_payment" in changes and changes["package_payment"] not in PACKAGE_PAYMENTS:
+        errors.append({"field": "package_payment", "message": "礼包收款方式须为 before_review 或 on_approval"})
     limits = changes.get("restock_limits")
     if limits is not None:
         known = set(_plan_levels(tenant_id))
@@ -442,7 +445,7 @@ def is_downline(*, tenant_id: int, member_id: int, of_member_id: int) -> bool:
 
 
 def apply(*, tenant_id: int, member_id: int, level: str, real_name: str, id_number: str, phone: str,
-          province: str, city: str | None, images: list[str], package_fen: int, now: datetime,
+          province: str, city: str | None, images: list[str], now: datetime, package_fen: int = 0,
           categories: list[str] | None = None) -> Application:
     """A member applies for an agent level (optionally for some product categories);
     it waits for its upline agent or HQ (policy)."""
@@ -487,6 +490,45 @@ def list_applications(*, tenant_id: int, status: str | None = None, reviewer_id:
     return list(db.session.scalars(stmt.order_by(Application.id.desc()).limit(limit)))
 
 
+def application_to_decide(*, tenant_id: int, application_id: int, approve: bool, reason: str,
+                          reviewer_member_id: int | None = None) -> Application:
+    """The application under its row lock, if this reviewer may decide it now (pending,
+    waiting for this member when a member decides; a rejection needs a reason)."""
+    app = get_application(tenant_id=tenant_id, application_id=application_id, lock=True)
+    if reviewer_member_id is not None and app.reviewer_id != reviewer_member_id:
+        raise NotYourReview()
+    if app.status != "pending":
+        raise ApplicationStateConflict()
+    if not approve and not reason.strip():
+        raise InvalidAgentInput(details=[{"field": "reason", "message": "驳回须填写原因"}])
+    return app
+
+
+def attach_package(*, tenant_id: int, application_id: int, sku_id: int, order_id: int, amount_fen: int) -> None:
+    """The application's level package order, waiting for payment."""
+    app = get_application(tenant_id=tenant_id, application_id=application_id, lock=True)
+    app.package_sku_id, app.package_order_id, app.package_fen = sku_id, order_id, amount_fen
+    app.package_status = "unpaid"
+
+
+def application_of_package(*, tenant_id: int, order_id: int) -> Application | None:
+    """The application whose level package this order is, under its row lock."""
+    return db.session.scalar(select(Application).where(
+        Application.tenant_id == tenant_id, Application.package_order_id == order_id).with_for_update())
+
+
+def close_application(*, tenant_id: int, application_id: int, reason: str, now: datetime) -> Application:
+    """A pending application closed by the system (its package order was cancelled or
+    refunded before the review): rejected with the reason, audited."""
+    app = get_application(tenant_id=tenant_id, application_id=application_id, lock=True)
+    if app.status == "pending":
+        app.status, app.reason, app.decided_by, app.decided_at = "rejected", reason[:200], "system:agents", now
+        record_audit(tenant_id=tenant_id, actor="system:agents", action="agents.application_rejected",
+                     target_type="agent_application", target_id=app.id, before={"status": "pending"},
+                     after={"status": "rejected", "reason": app.reason})
+    return app
+
+
 def decide_application(*, tenant_id: int, application_id: int, approve: bool, reason: str, actor: str,
                        now: datetime, reviewer_member_id: int | None = None,
                        product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None,
@@ -497,13 +539,8 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, re
     products default to the categories applied for (null: every product), the regions
     to the applicant's province/city. Returns the application, the authorization and
     whether its level changed."""
-    app = get_application(tenant_id=tenant_id, application_id=application_id, lock=True)
-    if reviewer_member_id is not None and app.reviewer_id != reviewer_member_id:
-        raise NotYourReview()
-    if app.status != "pending":
-        raise ApplicationStateConflict()
-    if not approve and not reason.strip():
-        raise InvalidAgentInput(details=[{"field": "reason", "message": "驳回须填写原因"}])
+    app = application_to_decide(tenant_id=tenant_id, application_id=application_id, approve=approve, reason=reason,
+                                reviewer_member_id=reviewer_member_id)
     app.status = "approved" if approve else "rejected"
     app.reason = reason[:200]
     app.decided_by = actor
@@ -526,7 +563,8 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, re
 def application_view(a: Application, *, private: bool = True) -> dict[str, Any]:
     out = {"id": a.id, "member_id": a.member_id, "level": a.level, "real_name": a.real_name, "phone": a.phone,
            "province": a.province, "city": a.city, "images": a.images, "categories": a.categories,
-           "package_fen": a.package_fen,
+           "package_fen": a.package_fen, "package_sku_id": a.package_sku_id, "package_order_id": a.package_order_id,
+           "package_status": a.package_status,
            "reviewer": "hq" if not a.reviewer_id else "upline", "reviewer_id": a.reviewer_id or None,
            "status": a.status, "reason": a.reason, "created_at": a.created_at.isoformat(),
            "decided_at": a.decided_at.isoformat() if a.decided_at else None}

@@ -1,5 +1,10 @@
 """The agent channel's sequences across domains (SPEC §7, §5):
 
+- an application with a level package → an order for the package (orders), paid by
+  WeChat Pay or stored value before the review or, per tenant policy, from stored
+  value at approval; approved → the level bought (rewards.buy_level: the package's
+  own machinery), authorization, certificate; rejected → the package refunded (or its
+  unpaid order cancelled), once;
 - an application decided → authorization, level in the reward plan, certificate;
 - an authorization revoked → its certificates revoked;
 - a restock placed → an order (orders) at the buyer's level price + pieces set aside
@@ -21,11 +26,13 @@ from typing import Any
 
 from backend.agents import rules as agent_rules
 from backend.agents import service as agents
+from backend.agents.errors import InvalidAgentInput, PackageUnpaid
 from backend.catalog import service as catalog
 from backend.db import utcnow
 from backend.events import listen
 from backend.extensions import db
 from backend.finance import service as finance
+from backend.flows import paid_order, payment_methods
 from backend.flows.shop_credit import credited_source
 from backend.ledger import service as ledger
 from backend.ledger.models import AccountKind as K
@@ -34,6 +41,8 @@ from backend.members import service as members
 from backend.notifications import service as notifications
 from backend.orders import service as orders
 from backend.orders.errors import OrderStateConflict
+from backend.payments import service as payments
+from backend.rewards import service as rewards
 from backend.shops import service as shops
 from backend.warehouse import service as warehouse
 from backend.warehouse.errors import (
@@ -67,9 +76,24 @@ def _alert(tenant_id: int, member_id: int, text: str, key: str, now: datetime) -
                                 dedupe_key=key, now=now)
 
 
-def apply(*, tenant_id: int, member_id: int, now: datetime, **materials: Any) -> Any:
-    """A member applies for a level; an upline reviewer is told."""
+def apply(*, tenant_id: int, member_id: int, now: datetime, package_sku_id: int | None = None,
+          **materials: Any) -> Any:
+    """A member applies for a level, optionally buying the level's package (a SKU of a
+    product that grants that level): its order waits for payment. An upline reviewer is told."""
     app = agents.apply(tenant_id=tenant_id, member_id=member_id, now=now, **materials)
+    if package_sku_id is not None:
+        sku = catalog.get_sku(tenant_id=tenant_id, sku_id=package_sku_id)
+        if catalog.get_product(tenant_id=tenant_id, product_id=sku.product_id).grants_level != app.level:
+            raise InvalidAgentInput("所选商品不是该代理等级的等级礼包",
+                                    details=[{"field": "package_sku_id", "message": "须为授予该等级的礼包商品"}])
+        order = orders.create_order(
+            tenant_id=tenant_id, member_id=member_id, now=now, remark="代理申请等级礼包",
+            items=[orders.LineRequest(sku_id=package_sku_id, quantity=1)],
+            receiver=orders.Receiver(name=app.real_name, phone=app.phone,
+                                     address=f"{app.province}{app.city or ''}（代理申请礼包，发货前与申请人确认地址）"),
+            source_type="agent_apply", source_id=app.id)
+        agents.attach_package(tenant_id=tenant_id, application_id=app.id, sku_id=package_sku_id, order_id=order.id,
+                              amount_fen=order.payable_fen)
     if app.reviewer_id:
         level = agents.level_of(tenant_id=tenant_id, key=app.level)
         _alert(tenant_id, app.reviewer_id, f"团队成员 {app.real_name} 申请成为{level.name}，请在代理中心审核。",
@@ -82,10 +106,18 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, re
                        product_ids: list[int] | None = None, regions: list[dict[str, Any]] | None = None,
                        categories: list[str] | None = None) -> dict[str, Any]:
     """Approve or reject an application; an approval grants the authorization, sets the
-    level in the reward plan and issues a certificate."""
+    level in the reward plan and issues a certificate. With a level package: approval
+    needs it paid (or, per policy, takes it from stored value now) and the level is
+    the package's; a rejection refunds it (or cancels its unpaid order)."""
+    pending = agents.application_to_decide(tenant_id=tenant_id, application_id=application_id, approve=approve,
+                                           reason=reason, reviewer_member_id=reviewer_member_id)
+    if pending.package_order_id is not None and approve:
+        _collect_package(tenant_id, pending, now)
     app, auth, changed = agents.decide_application(
         tenant_id=tenant_id, application_id=application_id, approve=approve, reason=reason, actor=actor, now=now,
         reviewer_member_id=reviewer_member_id, product_ids=product_ids, regions=regions, categories=categories)
+    if app.package_order_id is not None and not approve:  # rejected first: the order's end does not close it again
+        _return_package(tenant_id, app, reason, actor, now)
     out: dict[str, Any] = {"application": agents.application_view(app)}
     level = agents.levels(tenant_id=tenant_id).get(app.level)
     name = level.name if level else app.level
@@ -93,11 +125,49 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, re
            f"您申请的{name}未通过审核，原因：{app.reason}", f"application:{app.id}:decided", now)
     if auth is not None:
         out["authorization"] = agents.authorization_view(auth, now=now)
-        if changed:
+        if changed or pending.package_order_id is not None:  # the package moved the level before the grant
             cert = agents.issue_certificate(tenant_id=tenant_id, authorization_id=auth.id, now=now,
                                             products_text=products_text(tenant_id=tenant_id, auth=auth))
             out["certificate"] = agents.certificate_view(cert)
     return out
+
+
+def _collect_package(tenant_id: int, app: Any, now: datetime) -> None:
+    """Before an approval: the package is paid (policy before_review), or paid now from
+    the applicant's stored value (on_approval; 409 insufficient_balance when it does
+    not cover it, nothing changed). Its follow-up (the plan's rewards, at the level the
+    applicant held when it paid) runs now, then the package grants the level."""
+    order = orders.lock_order(tenant_id=tenant_id, order_id=app.package_order_id)
+    if order is None or order.status in ("cancelled", "refunding", "refunded"):
+        raise PackageUnpaid("申请的等级礼包订单已取消或退款，不能审核通过")
+    if order.status == "created":
+        if agents.get_settings(tenant_id=tenant_id).package_payment != "on_approval":
+            raise PackageUnpaid()
+        payment_methods.pay_with_stored_value(tenant_id=tenant_id, member_id=app.member_id, order_id=order.id,
+                                              amount_fen=None, now=now)
+    paid_order.ensure_followed_up(tenant_id=tenant_id, order_id=order.id, pending=True, now=now)
+    app.package_status = "paid"
+    rewards.buy_level(tenant_id=tenant_id, member_id=app.member_id, level=app.level, order_id=order.id)
+
+
+def _return_package(tenant_id: int, app: Any, reason: str, actor: str, now: datetime) -> None:
+    """Before a rejection: an unpaid package order is cancelled (its payment closed at
+    WeChat Pay, any stored value returned); a paid one is refunded the way it was paid
+    (WeChat Pay, stored value), its rewards cancelled — once: a rejection happens once,
+    and an order is refunded whole once."""
+    order = orders.lock_order(tenant_id=tenant_id, order_id=app.package_order_id)
+    if order is None or order.status in ("cancelled", "refunding", "refunded"):
+        return
+    if order.status == "created":
+        try:
+            payments.cancel_unpaid(tenant_id=tenant_id, order_id=order.id, now=now, reason="agent_rejected")
+            app.package_status = "cancelled"
+            return
+        except OrderStateConflict:  # WeChat Pay took the money meanwhile (now applied): refund it
+            pass
+    payments.refund_order(tenant_id=tenant_id, order_id=order.id, order_line_id=None, actor=actor, now=now,
+                          reason=f"代理申请未通过，礼包款退回：{reason}"[:200])
+    app.package_status = "refunding"
 
 
 def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: datetime,
@@ -258,7 +328,12 @@ def _settle_restock(tenant_id: int, r: Restock, now: datetime) -> None:
 @listen("orders_followed_up")
 def on_orders_followed_up(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> None:
     """Paid restock orders (rewards already recorded): pieces in, money settled, and the
-    order delivered to the cloud at once (it completes by the orders' job)."""
+    order delivered to the cloud at once (it completes by the orders' job). A paid
+    application package is marked paid (its level waits for the approval)."""
+    for order_id in order_ids:
+        app = agents.application_of_package(tenant_id=tenant_id, order_id=order_id)
+        if app is not None and app.package_status == "unpaid":
+            app.package_status = "paid"
     for r in warehouse.restocks_of_orders(tenant_id=tenant_id, order_ids=order_ids, lock=True):
         if not warehouse.restock_paid(tenant_id=tenant_id, restock=r, paid_via=r.paid_via or "wechat", now=now):
             continue
@@ -274,7 +349,9 @@ def on_orders_followed_up(*, tenant_id: int, order_ids: Sequence[int], now: date
 def on_order_cancelled(*, order: Any, now: datetime) -> None:
     """An unpaid order cancelled: a restock's held pieces back to the upline, a
     drop-ship order's pieces back to the agent."""
-    if order.source_type == "restock":
+    if order.source_type == "agent_apply":
+        _package_ended(order, "cancelled", "礼包订单已取消，申请关闭", now)
+    elif order.source_type == "restock":
         warehouse.restock_cancelled(tenant_id=order.tenant_id, order_id=order.id, now=now)
     elif order.stock_source == "cloud":
         warehouse.return_for_order(tenant_id=order.tenant_id, order_id=order.id, quantities=None, now=now,
@@ -283,7 +360,11 @@ def on_order_cancelled(*, order: Any, now: datetime) -> None:
 
 @listen("lines_refunded")
 def on_lines_refunded(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
-    """Drop-ship lines refunded before the brand shipped: their pieces back to the agent."""
+    """Drop-ship lines refunded before the brand shipped: their pieces back to the agent.
+    An application's package refunded: the application closes if still pending."""
+    if order.source_type == "agent_apply":
+        _package_ended(order, "refunded", "礼包已退款，申请关闭", now)
+        return
     if order.stock_source != "cloud" or order.shipped_at is not None:
         return
     quantities: dict[int, int] = {}
@@ -291,6 +372,16 @@ def on_lines_refunded(*, order: Any, refund: Any, lines: Sequence[Any], now: dat
         quantities[ln.sku_id] = quantities.get(ln.sku_id, 0) + ln.quantity
     warehouse.return_for_order(tenant_id=order.tenant_id, order_id=order.id, quantities=quantities, now=now,
                                key=f"refund:{refund.id}")
+
+
+def _package_ended(order: Any, status: str, reason: str, now: datetime) -> None:
+    app = agents.application_of_package(tenant_id=order.tenant_id, order_id=order.id)
+    if app is None:
+        return
+    app.package_status = status
+    if app.status == "pending":
+        agents.close_application(tenant_id=order.tenant_id, application_id=app.id, reason=reason, now=now)
+        _alert(order.tenant_id, app.member_id, f"您的代理申请已关闭：{reason}", f"application:{app.id}:closed", now)
 
 
 @listen("refund_requested")

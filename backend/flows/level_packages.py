@@ -40,6 +40,8 @@ def grant_bought_levels(*, tenant_id: int, order_ids: Sequence[int], now: dateti
         levels = [granting[ln.product_id] for ln in order_lines if ln.product_id in granting]
         if not levels or order_id not in paid:
             continue
+        if paid[order_id].source_type == "agent_apply":
+            continue  # bought with an agent application: the level waits for its approval (agent_channel)
         best = max(levels, key=lambda k: order_of.index(k) if k in order_of else -1)
         rewards.buy_level(tenant_id=tenant_id, member_id=paid[order_id].member_id, level=best, order_id=order_id)
 

@@ -22,7 +22,7 @@ from backend.orm import Fen
 ORDER_STATUSES = ("created", "paid", "shipped", "received", "completed", "cancelled", "refunding", "refunded")
 LINE_STATUSES = ("normal", "refunding", "refunded")
 REFUND_STATUSES = ("requested", "processing", "succeeded", "failed", "rejected")
-SOURCE_TYPES = ("shop", "live", "agent", "restock")
+SOURCE_TYPES = ("shop", "live", "agent", "restock", "agent_apply")  # agent_apply: an agent application's level package
 STOCK_SOURCES = ("catalog", "cloud", "none")
 
 

@@ -55,6 +55,7 @@ class SettingsPatch(Body):
     pickup_freight_fen: int | None = Field(None, strict=True, ge=0, le=10**7)
     certificate_days: int | None = Field(None, strict=True, ge=1, le=3650)
     restock_limits: dict[LevelKey, LimitIn] | None = None
+    package_payment: Literal["before_review", "on_approval"] | None = None
 
 
 class DecisionIn(Body):
@@ -153,7 +154,8 @@ def _decide(principal: Principal, application_id: int, body: DecisionIn, approve
 
 
 @route(bp, "/applications/<int:application_id>/approve", method="POST", auth="staff", body=DecisionIn,
-       response=DecisionOut, errors=("application_not_found", "application_state_conflict", "invalid_agent_input"))
+       response=DecisionOut, errors=("application_not_found", "application_state_conflict", "insufficient_balance",
+                                     "invalid_agent_input", "package_unpaid"))
 def approve(principal: Principal, application_id: int, body: DecisionIn) -> dict[str, Any]:
     """Approve as headquarters: authorization, level and certificate (audited)."""
     return _decide(principal, application_id, body, True)

@@ -46,7 +46,9 @@ class ApplicationIn(Body):
                                                                                       max_length=9)
     categories: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(None, min_length=1,
                                                                                           max_length=20)
-    package_fen: int = Field(0, strict=True, ge=0, le=10**10)
+    # the level's package to buy with the application (a SKU of a product granting the level):
+    # an order to pay with /shop/orders/<package_order_id>/prepay or /pay-stored
+    package_sku_id: Id | None = None
 
 
 class DecisionIn(Body):
@@ -104,7 +106,8 @@ def levels(principal: Principal) -> dict[str, Any]:
 
 
 @route(bp, "/applications", method="POST", auth="member", body=ApplicationIn, status=201,
-       response=ApplicationOut, errors=("application_pending", "invalid_agent_input"))
+       response=ApplicationOut, errors=("application_pending", "invalid_agent_input", "out_of_stock",
+                                        "product_not_permitted", "product_off_shelf", "sku_not_found"))
 def apply(principal: Principal, body: ApplicationIn) -> dict[str, Any]:
     """Apply for an agent level (reviewed by my upline agent or headquarters)."""
     app = channel.apply(tenant_id=principal.tenant_id, member_id=principal.subject_id, now=utcnow(),
@@ -129,7 +132,8 @@ def reviews(principal: Principal, query: PageQuery) -> dict[str, Any]:
 
 
 @route(bp, "/reviews/<int:application_id>/approve", method="POST", auth="member", body=DecisionIn,
-       response=DecisionOut, errors=("application_not_found",))
+       response=DecisionOut, errors=("application_not_found", "application_state_conflict", "insufficient_balance",
+                                     "not_your_review", "package_unpaid"))
 def approve(principal: Principal, application_id: int, body: DecisionIn) -> dict[str, Any]:
     """Approve a downline's application waiting for me."""
     return channel.decide_application(tenant_id=principal.tenant_id, application_id=application_id, approve=True,

@@ -17,6 +17,7 @@ class ChannelSettingsOut(Out):
     pickup_freight_fen: int
     certificate_days: int
     restock_limits: dict[str, Any]
+    package_payment: str
 
 
 class AuthorizationOut(Out):
@@ -46,6 +47,9 @@ class ApplicationOut(Out):
     images: list[str]
     categories: list[str] | None
     package_fen: int
+    package_sku_id: int | None
+    package_order_id: int | None
+    package_status: str
     reviewer: str
     reviewer_id: int | None
     status: str
