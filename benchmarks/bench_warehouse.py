@@ -441,10 +441,15 @@ def main() -> None:
                        "p95_vs_baseline": round(pct(v, 95) / base_p95, 2) if base_p95 else None}
                    for k, v in by_kind.items()}}
     finally:
-        for proc in (gunicorn, followup):
-            if proc is not None:
-                proc.terminate()
+        procs = [p for p in (gunicorn, followup) if p is not None]
+        for proc in procs:  # all told to stop before waiting on any: none is left behind
+            proc.terminate()
+        for proc in procs:
+            try:
                 proc.wait(timeout=180)  # a loaded machine stops gunicorn slowly
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         backlog.engine.dispose()
 
     check = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "miniprogram_api:create_web_app",
