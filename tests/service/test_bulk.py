@@ -3,6 +3,7 @@ must be exactly what SQLAlchemy's own insert stores and returns, for every awkwa
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -164,15 +165,22 @@ def test_db_returning_off_turns_it_off_for_the_apps_engine(app):
         pytest.skip("DB_RETURNING=off is for MySQL-protocol servers")
     from backend.app import create_app
     from backend.config import ConfigError, load_settings
+    from backend.extensions import redis_holder
     from backend.returning import supported
 
     url = db.engine.url.render_as_string(hide_password=False)
-    other = create_app(load_settings({"DATABASE_URL": url, "DB_RETURNING": "off"}))
-    with other.app_context():
-        db.session.execute(select(1))  # the first connect, where MariaDB would turn it on
-        assert not supported(db.engine)
-        db.session.remove()
-        db.engine.dispose()
-    assert supported(db.engine)  # this app's engine keeps it
+    ours = supported(db.engine)
+    saved = (redis_holder.client, redis_holder.is_real, redis_holder.url)  # create_app re-binds it
+    try:
+        other = create_app(load_settings({"DATABASE_URL": url, "DB_RETURNING": "off"}))
+        with other.app_context():
+            db.session.execute(select(1))  # the first connect, where MariaDB would turn it on
+            assert not supported(db.engine)
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        redis_holder.client, redis_holder.is_real, redis_holder.url = saved
+    # This app's engine is as its own settings made it (./dev test's third pass runs with it off).
+    assert supported(db.engine) == ours == (os.environ.get("DB_RETURNING") != "off")
     with pytest.raises(ConfigError, match="DB_RETURNING"):
         load_settings({"DB_RETURNING": "sometimes"})
