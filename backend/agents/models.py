@@ -40,6 +40,8 @@ class ChannelSettings(TenantScoped, Base):
     # unpaid (on_approval).
     package_payment: Mapped[str] = mapped_column(String(16), default="before_review", server_default="before_review",
                                                  nullable=False)
+    # Refunds of paid restocks by the brand: none, whole orders only, or single lines too.
+    restock_refund: Mapped[str] = mapped_column(String(8), default="whole", server_default="whole", nullable=False)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

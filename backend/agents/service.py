@@ -44,6 +44,7 @@ REVIEW_BY = ("hq", "upline")
 SETTLEMENT_MODES = ("platform", "upline")
 SHORTAGE_POLICIES = ("refuse", "platform")
 PACKAGE_PAYMENTS = ("before_review", "on_approval")
+RESTOCK_REFUNDS = ("none", "whole", "lines")
 
 
 # ------------------------------------------------------------------ policy
@@ -55,7 +56,8 @@ def get_settings(*, tenant_id: int) -> ChannelSettings:
     if row is None:
         row = ChannelSettings(tenant_id=tenant_id, review_by="hq", settlement_mode="platform",
                               dropship_shortage="refuse", transfer_confirmation=False, pickup_freight_fen=0,
-                              certificate_days=365, restock_limits=None, package_payment="before_review")
+                              certificate_days=365, restock_limits=None, package_payment="before_review",
+                              restock_refund="whole")
     return row
 
 
@@ -63,7 +65,8 @@ def settings_view(s: ChannelSettings) -> dict[str, Any]:
     return {"review_by": s.review_by, "settlement_mode": s.settlement_mode,
             "dropship_shortage": s.dropship_shortage, "transfer_confirmation": s.transfer_confirmation,
             "pickup_freight_fen": s.pickup_freight_fen, "certificate_days": s.certificate_days,
-            "restock_limits": s.restock_limits or {}, "package_payment": s.package_payment}
+            "restock_limits": s.restock_limits or {}, "package_payment": s.package_payment,
+            "restock_refund": s.restock_refund}
 
 
 def update_settings(*, tenant_id: int, changes: Mapping[str, Any], actor: str, now: datetime) -> ChannelSettings:
@@ -77,6 +80,8 @@ def update_settings(*, tenant_id: int, changes: Mapping[str, Any], actor: str, n
         errors.append({"field": "dropship_shortage", "message": "库存不足策略须为 refuse 或 platform"})
     if "package_payment" in changes and changes["package_payment"] not in PACKAGE_PAYMENTS:
         errors.append({"field": "package_payment", "message": "礼包收款方式须为 before_review 或 on_approval"})
+    if "restock_refund" in changes and changes["restock_refund"] not in RESTOCK_REFUNDS:
+        errors.append({"field": "restock_refund", "message": "进货退款规则须为 none、whole 或 lines"})
     limits = changes.get("restock_limits")
     if limits is not None:
         known = set(_plan_levels(tenant_id))

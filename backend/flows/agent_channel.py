@@ -15,18 +15,24 @@
 - a retail order through an agent's link or shop → drop-ship from the agent's cloud
   stock, or per tenant policy refused / from the platform's stock;
 - a pickup → pieces out of the cloud stock, freight from stored value (ledger);
-- orders cancelled or refunded → pieces back where they came from.
+- orders cancelled or refunded → pieces back where they came from;
+- a paid restock refunded by the brand (whole, or one line when the tenant allows) →
+  its pieces out of the buyer's cloud stock back to their source (refused when they
+  were moved on), the money back the way it was paid (payments' refund), the upline's
+  settlement reversed and the plan's rewards cancelled or reversed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
 from backend.agents import rules as agent_rules
 from backend.agents import service as agents
 from backend.agents.errors import InvalidAgentInput, PackageUnpaid
+from backend.audit.service import record_audit
 from backend.catalog import service as catalog
 from backend.db import utcnow
 from backend.events import listen
@@ -272,7 +278,8 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
 def pay_restock_with_stored_value(*, tenant_id: int, member_id: int, restock_id: int, now: datetime) -> Restock:
     """Pay a restock from the agent's stored value (409 insufficient_balance when it
     does not cover it): the order is paid, and its follow-up (rewards, then the pieces)
-    runs as for a WeChat payment. The order's paid_fen stays what WeChat Pay took: 0."""
+    runs as for a WeChat payment. The order records it as its stored-value part
+    (stored_fen; paid_fen is what WeChat Pay took: 0), so a refund goes back there."""
     restock = warehouse.get_restock(tenant_id=tenant_id, restock_id=restock_id)
     if restock.buyer_id != member_id:
         raise RestockStateConflict("只能支付自己的进货单")
@@ -280,10 +287,8 @@ def pay_restock_with_stored_value(*, tenant_id: int, member_id: int, restock_id:
     payable = orders.lock_for_payment(tenant_id=tenant_id, order_no=order.order_no)
     if payable is None or payable.status != "created":
         raise RestockStateConflict("进货单已支付或已取消")
-    orders.check_payable(order, now=now)
-    finance.pay_with_stored_value(tenant_id=tenant_id, member_id=member_id, order_id=order.id,
-                                  amount_fen=payable.payable_fen, now=now)
-    orders.mark_paid(tenant_id=tenant_id, order=payable, transaction_id=None, paid_fen=0, paid_at=now, now=now)
+    payment_methods.pay_with_stored_value(tenant_id=tenant_id, member_id=member_id, order_id=order.id,
+                                          amount_fen=None, now=now)
     restock.paid_via = "stored"
     return restock
 
@@ -299,25 +304,32 @@ def restock_with_stored_value(*, tenant_id: int, member_id: int, items: Sequence
     payable = orders.lock_for_payment(tenant_id=tenant_id, order_no=order.order_no)
     if payable is None or payable.status != "created":  # cannot happen: the order is this transaction's own
         raise RestockStateConflict("进货单已支付或已取消")
+    # recorded as the order's stored-value part (stored_fen), so a refund goes back there
+    orders.apply_stored_value(tenant_id=tenant_id, order=payable, amount_fen=payable.payable_fen, now=now)
     finance.pay_with_stored_value(tenant_id=tenant_id, member_id=member_id, order_id=order.id,
                                   amount_fen=payable.payable_fen, now=now)
     orders.mark_paid(tenant_id=tenant_id, order=payable, transaction_id=None, paid_fen=0, paid_at=now, now=now)
     return restock, order
 
 
+def _settlement_fen(tenant_id: int, r: Restock, skus: Sequence[int] | None = None) -> int:
+    """What the upline is owed for the pieces it supplied (of these SKUs; all when None):
+    `upline` mode, what the buyer paid for them; `platform` mode, what they cost the
+    upline (its own level's price)."""
+    lines = [ln for ln in r.lines if skus is None or ln["sku_id"] in skus]
+    if r.settlement_mode == "upline":
+        return sum(ln["unit_price_fen"] * ln["quantity"] for ln in lines)
+    up = members.get_member(tenant_id=tenant_id, member_id=r.supplier_id)
+    priced = {ln["sku_id"]: catalog.get_sku(tenant_id=tenant_id, sku_id=ln["sku_id"]) for ln in lines}
+    return sum(catalog.unit_price(priced[ln["sku_id"]], up.agent_level) * ln["quantity"] for ln in lines)
+
+
 def _settle_restock(tenant_id: int, r: Restock, now: datetime) -> None:
-    """Money for pieces an upline supplied: `upline` mode, the whole payment to the
-    upline; `platform` mode, the platform keeps the payment and pays the upline back
-    what the pieces cost it (its own level's price). Both from the merchant account to
-    the upline's withdrawable balance, once per restock."""
+    """Money for pieces an upline supplied (_settlement_fen), from the merchant account
+    to the upline's withdrawable balance, once per restock."""
     if not r.supplier_id:
         return
-    if r.settlement_mode == "upline":
-        amount = r.amount_fen
-    else:
-        up = members.get_member(tenant_id=tenant_id, member_id=r.supplier_id)
-        skus = {ln["sku_id"]: catalog.get_sku(tenant_id=tenant_id, sku_id=ln["sku_id"]) for ln in r.lines}
-        amount = sum(catalog.unit_price(skus[ln["sku_id"]], up.agent_level) * ln["quantity"] for ln in r.lines)
+    amount = _settlement_fen(tenant_id, r)
     if amount <= 0:
         return
     ledger.post(tenant_id=tenant_id, key=f"restock:settle:{r.id}", kind="restock_settlement", now=now,
@@ -345,6 +357,77 @@ def on_orders_followed_up(*, tenant_id: int, order_ids: Sequence[int], now: date
             pass
 
 
+# The order whose refund refund_restock is opening: the buyer's own refund request
+# through the shop stays refused (the pieces must leave the cloud stock first, and only
+# refund_restock moves them).
+_refunding_restock: ContextVar[int | None] = ContextVar("refunding_restock", default=None)
+_RESTOCK_STATUS_TEXT = {"created": "未支付", "cancelled": "已取消", "refunded": "已退款"}
+
+
+def refund_restock(*, tenant_id: int, restock_id: int, sku_id: int | None, reason: str, actor: str,
+                   now: datetime) -> dict[str, Any]:
+    """The brand refunds a paid restock, whole or (tenant rule `lines`) one SKU's line:
+    the pieces leave the buyer's cloud stock back to their source at once (409
+    restock_pieces_moved when it no longer holds them; nothing changed), platform pieces
+    back into the catalog's stock, and the money goes back through payments' refund
+    (WeChat Pay, stored value); when it has, the upline's settlement is reversed and the
+    rewards cancelled or reversed (lines_refunded). Once per line; audited."""
+    rule = agents.get_settings(tenant_id=tenant_id).restock_refund
+    if rule == "none":
+        raise NotRefundable("品牌未开放进货单退款")
+    if sku_id is not None and rule != "lines":
+        raise InvalidStockInput("品牌只允许进货单整单退款", details=[{"field": "sku_id", "message": "只能整单退款"}])
+    r = warehouse.lock_restock(tenant_id=tenant_id, restock_id=restock_id)
+    if r.status != "paid":
+        raise RestockStateConflict(f"进货单{_RESTOCK_STATUS_TEXT.get(r.status, r.status)}，不能退款")
+    line_id = None
+    if sku_id is not None:
+        found = [ln for ln in orders.order_lines(tenant_id=tenant_id, order_ids=[r.order_id])[r.order_id]
+                 if ln.sku_id == sku_id]
+        if not found:
+            raise InvalidStockInput(details=[{"field": "sku_id", "message": "进货单中没有该规格"}])
+        line_id = found[0].id
+    token = _refunding_restock.set(r.order_id)
+    try:
+        refund = payments.refund_order(tenant_id=tenant_id, order_id=r.order_id, order_line_id=line_id, actor=actor,
+                                       now=now, reason=(reason or "进货单退款")[:200])
+    finally:
+        _refunding_restock.reset(token)
+    by_line = {ln.id: ln for ln in orders.order_lines(tenant_id=tenant_id, order_ids=[r.order_id])[r.order_id]}
+    quantities: dict[int, int] = {}
+    for lid in refund.line_ids:
+        quantities[by_line[lid].sku_id] = quantities.get(by_line[lid].sku_id, 0) + by_line[lid].quantity
+    warehouse.return_restock_pieces(tenant_id=tenant_id, restock=r, quantities=quantities, refund_id=refund.id,
+                                    now=now)
+    order = orders.get_order(tenant_id=tenant_id, order_id=r.order_id)
+    if not r.supplier_id and order.shipped_at is not None:  # issued from the brand's stock: back into it
+        catalog.release_stock(tenant_id=tenant_id, quantities=quantities)
+    record_audit(tenant_id=tenant_id, actor=actor, action="warehouse.restock_refund", target_type="restock",
+                 target_id=r.id, before={"status": r.status},
+                 after={"refund_no": refund.refund_no, "amount_fen": refund.amount_fen,
+                        "pieces": {str(k): v for k, v in sorted(quantities.items())}, "reason": refund.reason})
+    return {"restock": warehouse.restock_view(r), "refund": orders.refund_view(refund)}
+
+
+def _restock_money_back(order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
+    """A restock's refund went through: the upline gives back what it was settled for
+    those pieces (it may go below zero, recovered from later earnings, as reversed
+    rewards do), once per refund; the restock is refunded when every line is."""
+    found = warehouse.restocks_of_orders(tenant_id=order.tenant_id, order_ids=[order.id], lock=True)
+    if not found:
+        return
+    r = found[0]
+    if r.supplier_id and r.paid_at is not None:
+        amount = _settlement_fen(order.tenant_id, r, sorted({ln.sku_id for ln in lines}))
+        if amount > 0:
+            ledger.post(tenant_id=order.tenant_id, key=f"restock:unsettle:{refund.refund_no}",
+                        kind="restock_settlement_reversal", now=now, memo=f"进货单 {r.id} 退款，上级退回货款",
+                        member_id=r.supplier_id, order_id=order.id,
+                        legs=[Leg(member(K.MEMBER_AVAILABLE, r.supplier_id), -amount),
+                              Leg(system(K.MERCHANT), amount)])
+    warehouse.restock_refunded(restock=r, whole=order.status == "refunded", now=now)
+
+
 @listen("order_cancelled")
 def on_order_cancelled(*, order: Any, now: datetime) -> None:
     """An unpaid order cancelled: a restock's held pieces back to the upline, a
@@ -361,7 +444,11 @@ def on_order_cancelled(*, order: Any, now: datetime) -> None:
 @listen("lines_refunded")
 def on_lines_refunded(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
     """Drop-ship lines refunded before the brand shipped: their pieces back to the agent.
-    An application's package refunded: the application closes if still pending."""
+    An application's package refunded: the application closes if still pending. A
+    restock's refund: the upline's settlement back."""
+    if order.source_type == "restock":
+        _restock_money_back(order, refund, lines, now)
+        return
     if order.source_type == "agent_apply":
         _package_ended(order, "refunded", "礼包已退款，申请关闭", now)
         return
@@ -386,8 +473,9 @@ def _package_ended(order: Any, status: str, reason: str, now: datetime) -> None:
 
 @listen("refund_requested")
 def on_refund_requested(*, order: Any) -> None:
-    """Restock orders are not refunded through WeChat Pay: the pieces are in the cloud."""
-    if order.source_type == "restock":
+    """A restock order is refunded only through refund_restock, which takes the pieces
+    out of the cloud stock first (the buyer's own request through the shop is refused)."""
+    if order.source_type == "restock" and _refunding_restock.get() != order.id:
         raise NotRefundable()
 
 

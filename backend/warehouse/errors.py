@@ -52,6 +52,11 @@ class PickupStateConflict(Conflict):
     message = "提货单状态不允许此操作"
 
 
+class RestockPiecesMoved(Conflict):
+    code = "restock_pieces_moved"
+    message = "进货的货已转出、提货或代发，不能退款"
+
+
 class NotRefundable(Conflict):
     code = "restock_not_refundable"
-    message = "进货单的货已入云仓，不能原路退款；请联系品牌处理"
+    message = "进货单的货在云仓中，退款须由品牌在后台办理（货先退出云仓）"

@@ -73,7 +73,7 @@ class StockEntry(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
-RESTOCK_STATUSES = ("created", "paid", "cancelled")
+RESTOCK_STATUSES = ("created", "paid", "cancelled", "refunded")
 
 
 class Restock(TenantScoped, Base):

@@ -19,11 +19,13 @@ from backend.audit.service import record_audit
 from backend.extensions import db
 from backend.warehouse import ledger
 from backend.warehouse.errors import (
+    InsufficientPieces,
     InvalidStockInput,
     NotADownline,
     PickupNotFound,
     PickupStateConflict,
     RestockNotFound,
+    RestockPiecesMoved,
     TransferNotFound,
     TransferStateConflict,
 )
@@ -110,6 +112,41 @@ def restock_cancelled(*, tenant_id: int, order_id: int, now: datetime) -> Restoc
     r.status = "cancelled"
     r.cancelled_at = now
     return r
+
+
+def lock_restock(*, tenant_id: int, restock_id: int) -> Restock:
+    """One restock under its row lock (RestockNotFound otherwise)."""
+    r = db.session.scalar(select(Restock).where(Restock.tenant_id == tenant_id, Restock.id == restock_id)
+                          .with_for_update())
+    if r is None:
+        raise RestockNotFound()
+    return r
+
+
+def return_restock_pieces(*, tenant_id: int, restock: Restock, quantities: Mapping[int, int], refund_id: int,
+                          now: datetime) -> None:
+    """A restock refunded (whole or some lines): its pieces leave the buyer's cloud stock
+    back to where they came from (the supplying upline, or the platform's supply), once
+    per refund. Pieces the buyer no longer holds (transferred, picked up, drop-shipped)
+    refuse it: RestockPiecesMoved, nothing changed."""
+    source = agent(restock.supplier_id) if restock.supplier_id else brand("supply", restock.id)
+    legs = []
+    for sku_id in sorted(quantities):
+        legs += [Leg(agent(restock.buyer_id), sku_id, -quantities[sku_id]), Leg(source, sku_id, quantities[sku_id])]
+    try:
+        ledger.post(tenant_id=tenant_id, key=f"restock:return:{restock.id}:{refund_id}", kind="restock_return",
+                    legs=legs, now=now, ref_type="restock", ref_id=restock.id, memo=f"进货单 {restock.id} 退款，货退回")
+    except InsufficientPieces as exc:
+        d = exc.details or {}
+        raise RestockPiecesMoved(
+            f"进货的货已转出、提货或代发，不能退款：云仓现有 {d.get('available', 0)} 件，需退回 {d.get('wanted', 0)} 件",
+            details=d) from None
+
+
+def restock_refunded(*, restock: Restock, whole: bool, now: datetime) -> None:
+    """The restock's money came back: refunded when every line is."""
+    if whole:
+        restock.status = "refunded"
 
 
 def get_restock(*, tenant_id: int, restock_id: int, member_id: int | None = None) -> Restock:

@@ -26,6 +26,7 @@ from miniprogram_api.schemas.agents import (
     DecisionOut,
     PickupOut,
     RestockOut,
+    RestockRefundOut,
     StockLine,
     WarehouseCheckOut,
 )
@@ -56,6 +57,7 @@ class SettingsPatch(Body):
     certificate_days: int | None = Field(None, strict=True, ge=1, le=3650)
     restock_limits: dict[LevelKey, LimitIn] | None = None
     package_payment: Literal["before_review", "on_approval"] | None = None
+    restock_refund: Literal["none", "whole", "lines"] | None = None
 
 
 class DecisionIn(Body):
@@ -79,6 +81,11 @@ class AuthorizationPatch(Body):
     categories: list[Category] | None = Field(None, min_length=1, max_length=100)
     regions: list[RegionIn] | None = Field(None, min_length=1, max_length=100)
     valid_until: datetime | None = None
+
+
+class RestockRefundIn(Body):
+    sku_id: Id | None = None  # one SKU's line (tenant rule `lines`); none: the whole restock
+    reason: str = Field(min_length=1, max_length=200)
 
 
 class StatusIn(Body):
@@ -259,6 +266,16 @@ def restocks(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """Every restock, newest first."""
     rows = warehouse.list_restocks(tenant_id=principal.tenant_id, before_id=query.before_id, limit=query.limit)
     return page_of(rows, warehouse.restock_view, query.limit)
+
+
+@route(bp, "/restocks/<int:restock_id>/refund", method="POST", auth="staff", body=RestockRefundIn,
+       response=RestockRefundOut, errors=("invalid_stock_input", "nothing_to_refund", "restock_not_found",
+                                          "restock_not_refundable", "restock_pieces_moved", "restock_state_conflict"))
+def refund_restock(principal: Principal, restock_id: int, body: RestockRefundIn) -> dict[str, Any]:
+    """Refund a paid restock, whole or one SKU (tenant rule): its pieces leave the
+    agent's cloud stock back to their source, the money goes back (audited)."""
+    return channel.refund_restock(tenant_id=principal.tenant_id, restock_id=restock_id, sku_id=body.sku_id,
+                                  reason=body.reason, actor=principal.actor, now=utcnow())
 
 
 @route(bp, "/pickups", auth="staff", query=PickupPage, response=Items[PickupOut])

@@ -172,7 +172,8 @@ def stock(principal: Principal) -> dict[str, Any]:
 
 
 @route(bp, "/restocks", method="POST", auth="member", body=RestockIn, status=201, response=RestockPlacedOut,
-       errors=("authorization_expired", "insufficient_balance", "insufficient_pieces", "no_supplying_upline",
+       errors=("authorization_expired", "authorization_inactive", "insufficient_balance", "insufficient_pieces",
+               "no_supplying_upline",
                "not_an_agent", "product_not_authorized", "restock_limit_exceeded"))
 def restock(principal: Principal, body: RestockIn) -> dict[str, Any]:
     """Restock from my upline or the platform at my level's price; pay the order with
@@ -245,7 +246,8 @@ def reject_transfer(principal: Principal, transfer_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/pickups", method="POST", auth="member", body=PickupIn, status=201, response=PickupOut,
-       errors=("insufficient_balance", "insufficient_pieces", "sku_not_found"))
+       errors=("authorization_expired", "authorization_inactive", "insufficient_balance", "insufficient_pieces",
+               "not_an_agent", "sku_not_found"))
 def pickup(principal: Principal, body: PickupIn) -> dict[str, Any]:
     """Ship some of my pieces to an address (freight from my stored value)."""
     p = channel.request_pickup(tenant_id=principal.tenant_id, member_id=principal.subject_id, sku_id=body.sku_id,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from miniprogram_api.http import Out, Timestamp
-from miniprogram_api.schemas.orders import Receiver
+from miniprogram_api.schemas.orders import Receiver, RefundOut
 
 
 class ChannelSettingsOut(Out):
@@ -18,6 +18,7 @@ class ChannelSettingsOut(Out):
     certificate_days: int
     restock_limits: dict[str, Any]
     package_payment: str
+    restock_refund: str
 
 
 class AuthorizationOut(Out):
@@ -115,6 +116,11 @@ class RestockOut(Out):
     paid_via: str | None
     created_at: Timestamp
     paid_at: Timestamp | None
+
+
+class RestockRefundOut(Out):
+    restock: RestockOut
+    refund: RefundOut
 
 
 class RestockPlacedOut(RestockOut):
