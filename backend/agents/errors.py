@@ -69,3 +69,8 @@ class NotADownline(DomainError):
 class PackageUnpaid(Conflict):
     code = "package_unpaid"
     message = "申请的等级礼包尚未付款，付款后才能审核通过"
+
+
+class AuthorizationStateConflict(Conflict):
+    code = "authorization_state_conflict"
+    message = "代理授权当前状态不允许此操作"

@@ -24,6 +24,7 @@ from backend.agents.errors import (
     AuthorizationExpired,
     AuthorizationInactive,
     AuthorizationNotFound,
+    AuthorizationStateConflict,
     CertificateNotFound,
     InvalidAgentInput,
     NotADownline,
@@ -390,8 +391,7 @@ def change_status(*, tenant_id: int, authorization_id: int, action: str, reason:
     auth = get_authorization(tenant_id=tenant_id, authorization_id=authorization_id, lock=True)
     source, target = STATUS_MOVES[action]
     if auth.status == "revoked" or (source is not None and auth.status != source):
-        raise InvalidAgentInput(f"授权当前为{_STATUS_NAMES[auth.status]}，不能{_ACTION_NAMES[action]}",
-                                code="authorization_state_conflict", http_status=409)
+        raise AuthorizationStateConflict(f"授权当前为{_STATUS_NAMES[auth.status]}，不能{_ACTION_NAMES[action]}")
     before = authorization_view(auth)
     auth.status = target
     auth.status_reason = reason[:200]

@@ -219,21 +219,21 @@ def _status(principal: Principal, authorization_id: int, body: StatusIn, action:
 
 
 @route(bp, "/authorizations/<int:authorization_id>/suspend", method="POST", auth="staff", body=StatusIn,
-       response=AuthorizationOut, errors=("authorization_not_found",))
+       response=AuthorizationOut, errors=("authorization_not_found", "authorization_state_conflict"))
 def suspend(principal: Principal, authorization_id: int, body: StatusIn) -> dict[str, Any]:
     """Suspend an authorization (audited)."""
     return _status(principal, authorization_id, body, "suspend")
 
 
 @route(bp, "/authorizations/<int:authorization_id>/reinstate", method="POST", auth="staff", body=StatusIn,
-       response=AuthorizationOut, errors=("authorization_not_found",))
+       response=AuthorizationOut, errors=("authorization_not_found", "authorization_state_conflict"))
 def reinstate(principal: Principal, authorization_id: int, body: StatusIn) -> dict[str, Any]:
     """Lift a suspension (audited)."""
     return _status(principal, authorization_id, body, "reinstate")
 
 
 @route(bp, "/authorizations/<int:authorization_id>/revoke", method="POST", auth="staff", body=StatusIn,
-       response=AuthorizationOut, errors=("authorization_not_found",))
+       response=AuthorizationOut, errors=("authorization_not_found", "authorization_state_conflict"))
 def revoke(principal: Principal, authorization_id: int, body: StatusIn) -> dict[str, Any]:
     """Revoke an authorization, its level and its certificates (audited)."""
     return _status(principal, authorization_id, body, "revoke")

@@ -107,3 +107,22 @@ def test_restock_below_a_levels_minimum_and_unknown_scans_are_refused(client, fa
         from backend.catalog import service as catalog
 
         assert catalog.get_sku(tenant_id=tenant.id, sku_id=sku_id).stock == 1000
+
+
+def test_a_suspension_shows_on_the_public_certificate_and_reinstating_restores_it(client, factory, channel):
+    tenant, *_ = channel.brand()
+    agent = factory.member(tenant)
+    g = channel.authorize(tenant, agent, "l2")
+    serial, auth_id = g["certificate"]["serial"], g["authorization"]["id"]
+    boss = factory.staff_headers(factory.staff(tenant, role="boss"))
+    client.post(f"/api/v1/admin/agents/authorizations/{auth_id}/suspend", json={"reason": "核查中"}, headers=boss)
+    v = client.get(f"/api/v1/public/certificates/{serial}").json
+    assert (v["status"], v["status_text"]) == ("suspended", "授权暂停中")
+    assert "授权暂停中" in client.get(f"/verify/certificate/{serial}").text
+    twice = client.post(f"/api/v1/admin/agents/authorizations/{auth_id}/suspend", json={"reason": "再次"},
+                        headers=boss)
+    assert twice.status_code == 409 and "暂停" in twice.json["message"]
+    client.post(f"/api/v1/admin/agents/authorizations/{auth_id}/reinstate", json={"reason": "核查完毕"}, headers=boss)
+    assert client.get(f"/api/v1/public/certificates/{serial}").json["status"] == "valid"
+    audit = client.get("/api/v1/admin/audit?target_type=authorization", headers=boss).json["items"]
+    assert {"agents.suspend", "agents.reinstate"} <= {a["action"] for a in audit}
