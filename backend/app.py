@@ -52,6 +52,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     _register_errors(app)
     _observe_requests(app)
     _security_headers(app, settings)
+    behind_proxies(app, settings.trusted_proxies)
 
     for module in domain_modules("poster_subjects"):
         poster_subjects.add_discovered(getattr(module, "POSTER_SUBJECTS", {}))
@@ -112,6 +113,17 @@ def _observe_requests(app: Flask) -> None:
     @app.teardown_request
     def _forget(_exc: BaseException | None) -> None:
         set_request_id(None)
+
+
+def behind_proxies(app: Flask, count: int) -> None:
+    """Behind `count` reverse proxies, take the client's address (and scheme) from the
+    last `count` entries of X-Forwarded-For (-Proto) that those proxies appended; an entry
+    the client wrote itself further left is never read. With 0 nothing is trusted: the
+    address is the TCP peer's (what the per-address rate limits count)."""
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
 
 def _security_headers(app: Flask, settings: Settings) -> None:

@@ -57,6 +57,10 @@ class Settings:
     rate_limits: dict[str, str] = field(default_factory=dict)
     # Bearer token /metrics requires when set (unset: open, for a scraper on a private network).
     metrics_token: str | None = None
+    # Reverse proxies in front of the app that append to X-Forwarded-For (TRUSTED_PROXIES).
+    # 0: the header is ignored and the client address is the TCP peer, so nobody can pick
+    # the address the per-address limits count against by sending the header.
+    trusted_proxies: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
     def as_flask_config(self) -> dict[str, object]:
@@ -110,6 +114,10 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         raise ConfigError("WECHAT_TIMEOUT_SECONDS must be a number of seconds") from exc
     if not 0 < wechat_timeout <= 60:
         raise ConfigError("WECHAT_TIMEOUT_SECONDS must be between 0 and 60")
+    try:
+        proxies = int(env.get("TRUSTED_PROXIES", "0"))
+    except ValueError as exc:
+        raise ConfigError("TRUSTED_PROXIES must be a whole number of proxies (0 without a proxy)") from exc
     values: dict[str, object] = dict(
         env=mode,
         database_url=_normalise_db_url(db_url),
@@ -128,6 +136,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         explicit_keys=explicit,
         rate_limits=_parse_rate_limits(env.get("RATE_LIMITS", "")),
         metrics_token=env.get("METRICS_TOKEN") or None,
+        trusted_proxies=proxies,
     )
     values.update(overrides)
     named = {"secret_key": "SECRET_KEY", "encryption_key": "ENCRYPTION_KEY",
@@ -202,6 +211,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("DB_RETURNING must be 'auto' or 'off'")
     if s.token_ttl_seconds <= 0:
         raise ConfigError("TOKEN_TTL_SECONDS must be positive")
+    if not 0 <= s.trusted_proxies <= 5:
+        raise ConfigError("TRUSTED_PROXIES must be between 0 and 5 (the proxies in front of the app)")
     if s.env not in {"development", "production"}:
         raise ConfigError("SIYU_ENV must be 'development' or 'production'")
     _validate_rate_limits(s.rate_limits)

@@ -1,3 +1,4 @@
+from backend.auth.lockout import LoginLocked as LoginLocked  # raised by staff.login
 from backend.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
 
 
@@ -14,22 +15,6 @@ class StaffNotFound(NotFound):
 class UsernameTaken(Conflict):
     code = "username_taken"
     message = "用户名已存在"
-
-
-class LoginLocked(DomainError):
-    """Too many failed log-ins for this account: locked for `retry_after` seconds."""
-
-    code = "login_locked"
-    http_status = 429
-    message = "密码错误次数过多，账号已临时锁定，请稍后再试"
-
-    def __init__(self, *, retry_after: int) -> None:
-        super().__init__()
-        self.retry_after = max(1, int(retry_after))
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class CannotChangeBoss(Forbidden):

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from backend import ratelimit
-from backend.audit.service import record_audit, record_security_event
+from backend.audit.service import record_audit
+from backend.auth.lockout import throttled_login
 from backend.auth.passwords import check_password
 from backend.auth.revocation import PrincipalState, forget_principal
 from backend.db import after_commit
@@ -17,7 +17,6 @@ from backend.staff.errors import (
     BadCredentials,
     CannotChangeBoss,
     InvalidRole,
-    LoginLocked,
     StaffNotFound,
     UsernameTaken,
 )
@@ -74,29 +73,16 @@ def login(*, tenant_slug: str, username: str, password: str) -> StaffAccount:
 
     Failed attempts are counted per (tenant, username): when they reach the limit the
     account is locked for the rest of the window (429 with Retry-After, an audited
-    `staff.login_locked`), whether or not the username exists.
+    `staff.login_locked`), whether or not the username or the tenant exists
+    (backend/auth/lockout.py).
     """
     try:
         tenant_id: int | None = get_tenant_by_slug(slug=tenant_slug).id
     except TenantNotFound:
         tenant_id = None
-    lim = ratelimit.limiter()
-    key = (tenant_id if tenant_id is not None else f"?{tenant_slug}", username.casefold())
-    try:
-        lim.check("staff_login_user", *key)
-    except ratelimit.RateLimited as exc:
-        raise LoginLocked(retry_after=exc.retry_after) from None
-    try:
-        return authenticate(tenant_id=tenant_id, username=username, password=password)
-    except BadCredentials:
-        if not lim.spend("staff_login_user", *key):
-            raise
-    retry = lim.retry_after("staff_login_user", *key)
-    if tenant_id is not None:
-        record_security_event(tenant_id=tenant_id, actor=f"login:{username}"[:80],
-                              action="staff.login_locked", target_type="staff_login",
-                              target_id=username[:40], detail={"retry_after": retry})
-    raise LoginLocked(retry_after=retry)
+    return throttled_login(kind="staff", tenant_id=tenant_id, tenant_slug=tenant_slug, username=username,
+                           bad=BadCredentials,
+                           attempt=lambda: authenticate(tenant_id=tenant_id, username=username, password=password))
 
 
 def token_state(*, tenant_id: int | None, subject_id: int | None) -> PrincipalState | None:

@@ -79,6 +79,8 @@ class SupplierUser(TenantScoped, Base):
     display_name: Mapped[str] = mapped_column(String(60), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
     status: Mapped[str] = mapped_column(String(12), default="active", nullable=False)
+    # Bumped by logout: tokens signed before stop working (backend/auth/revocation.py).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 

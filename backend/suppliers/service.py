@@ -20,10 +20,11 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from backend.audit.service import record_audit
+from backend.auth.lockout import throttled_login
 from backend.auth.passwords import check_password
-from backend.auth.revocation import PrincipalState
+from backend.auth.revocation import PrincipalState, forget_principal
 from backend.catalog import service as catalog
-from backend.db import newest_first
+from backend.db import after_commit, newest_first
 from backend.extensions import db
 from backend.finance.rules import parse_rate
 from backend.money import rate_text
@@ -222,25 +223,44 @@ def apply(*, tenant_id: int, application: Application, username: str, password: 
 
 def login(*, tenant_slug: str, username: str, password: str) -> SupplierUser:
     """The active supplier login with these credentials, or bad_credentials (an unknown
-    tenant reads the same)."""
+    tenant reads the same); failures lock the (tenant, username) out like staff log-ins
+    (backend/auth/lockout.py, audited as `supplier.login_locked`)."""
     try:
-        tenant_id = get_tenant_by_slug(slug=tenant_slug).id
+        tenant_id: int | None = get_tenant_by_slug(slug=tenant_slug).id
     except TenantNotFound:
-        raise SupplierBadCredentials() from None
-    user = db.session.scalar(select(SupplierUser).where(SupplierUser.tenant_id == tenant_id,
-                                                        SupplierUser.username == username))
-    ok = check_password(user.password_hash if user else None, password)  # same cost if unknown
-    if user is None or not ok or user.status != "active":
-        raise SupplierBadCredentials()
-    return user
+        tenant_id = None
+
+    def attempt() -> SupplierUser:
+        user = db.session.scalar(select(SupplierUser).where(SupplierUser.tenant_id == tenant_id,
+                                                            SupplierUser.username == username))
+        ok = check_password(user.password_hash if user else None, password)  # same cost if unknown
+        if user is None or not ok or user.status != "active":
+            raise SupplierBadCredentials()
+        return user
+
+    return throttled_login(kind="supplier", tenant_id=tenant_id, tenant_slug=tenant_slug, username=username,
+                           attempt=attempt, bad=SupplierBadCredentials)
+
+
+def logout(*, tenant_id: int, user_id: int) -> None:
+    """End every session of this supplier login (all its tokens); audited."""
+    user = db.session.scalar(select(SupplierUser).where(SupplierUser.id == user_id,
+                                                        SupplierUser.tenant_id == tenant_id).with_for_update())
+    if user is None:
+        raise SupplierBadCredentials("登录凭证无效", code="token_invalid")
+    user.token_version += 1
+    after_commit(lambda: forget_principal(kind="supplier", subject_id=user_id))
+    record_audit(tenant_id=tenant_id, actor=f"supplier_user:{user_id}", action="suppliers.logout",
+                 target_type="supplier", target_id=user.supplier_id, before=None, after={"user_id": user_id})
 
 
 def token_state(*, tenant_id: int | None, subject_id: int | None) -> PrincipalState | None:
     """What a supplier token is checked against (None: no such login in this tenant);
-    a disabled login's tokens are refused at their next request."""
-    row = db.session.execute(select(SupplierUser.status).where(
+    a disabled login's tokens, and those from before a logout, are refused at their next
+    request."""
+    row = db.session.execute(select(SupplierUser.status, SupplierUser.token_version).where(
         SupplierUser.id == subject_id, SupplierUser.tenant_id == tenant_id)).first()
-    return None if row is None else PrincipalState(status=row[0], version=0, role="supplier")
+    return None if row is None else PrincipalState(status=row[0], version=row[1], role="supplier")
 
 
 def add_user(*, tenant_id: int, supplier_id: int, username: str, password: str, display_name: str, actor: str,

@@ -23,6 +23,7 @@ from backend.suppliers import statements as supplier_statements
 from backend.suppliers import withdrawals as supplier_withdrawals
 from backend.tenants import service as tenants
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.schemas.common import Done
 from miniprogram_api.schemas.orders import RefundOut, SkuAdminOut
 from miniprogram_api.schemas.suppliers import (
     IncomeSummaryOut,
@@ -160,7 +161,8 @@ def _me(principal: Principal, *, active: bool = True) -> Any:
 
 
 def _session(user: Any) -> SupplierSessionOut:
-    token = issue_token(kind="supplier", tenant_id=user.tenant_id, subject_id=user.id, role="supplier")
+    token = issue_token(kind="supplier", tenant_id=user.tenant_id, subject_id=user.id, role="supplier",
+                        version=user.token_version)
     s = suppliers.get_supplier(tenant_id=user.tenant_id, supplier_id=user.supplier_id)
     return SupplierSessionOut(token=token, user=suppliers.user_view(user), supplier=suppliers.supplier_view(s),
                               permissions=policy.permissions_of("supplier"))
@@ -183,10 +185,17 @@ def apply(body: ApplyIn) -> dict[str, Any]:
 
 
 @route(bp, "/login", method="POST", auth=None, body=LoginIn, limit="staff_login_ip",
-       response=SupplierSessionOut, errors=("bad_credentials",))
+       response=SupplierSessionOut, errors=("bad_credentials", "login_locked", "rate_limited"))
 def login(body: LoginIn) -> dict[str, Any]:
     """Supplier log in (its own account, role supplier)."""
     return _session(suppliers.login(tenant_slug=body.tenant, username=body.username, password=body.password))
+
+
+@route(bp, "/logout", method="POST", auth="supplier", response=Done)
+def logout(principal: Principal) -> Done:
+    """End every session of the calling supplier login (all its tokens)."""
+    suppliers.logout(tenant_id=principal.tenant_id, user_id=principal.subject_id)
+    return Done(ok=True)
 
 
 @route(bp, "/me", auth="supplier", response=SupplierOut)

@@ -125,3 +125,28 @@ def test_a_suspended_tenants_member_and_staff_tokens_are_refused(client, factory
     for path, headers in (("/api/v1/mp/agent/stock", m_h), ("/api/v1/admin/members", boss_h)):
         refused = client.get(path, headers=headers)
         assert (refused.status_code, refused.json["code"]) == (403, "tenant_suspended")
+
+
+def test_supplier_logout_ends_every_session_of_that_login_and_no_other(client, factory):
+    from tests.suppliers_factories import SuppliersFactory
+
+    t = factory.tenant()
+    boss = factory.staff_headers(factory.staff(t, "boss"))
+    sup = SuppliersFactory(client, factory)
+    applied, sid = sup.active(t, boss)
+    username = "supplier1"  # the factory's first application
+    second = _h(client.post("/api/v1/admin/supplier/login", json={
+        "tenant": t.slug, "username": username, "password": "password123"}).json["token"])
+    other, _ = sup.active(t, boss, name="乙茶园")  # another supplier's login
+    assert client.get("/api/v1/admin/supplier/me", headers=second).status_code == 200
+    res = client.post("/api/v1/admin/supplier/logout", headers=second)
+    assert (res.status_code, res.json) == (200, {"ok": True})
+    for h in (applied, second):  # the token from the application too
+        refused = client.get("/api/v1/admin/supplier/me", headers=h)
+        assert (refused.status_code, refused.json["code"]) == (401, "token_revoked")
+    assert client.get("/api/v1/admin/supplier/me", headers=other).status_code == 200
+    [entry] = [e for e in list_audit(tenant_id=t.id) if e.action == "suppliers.logout"]
+    assert entry.target_id == str(sid)
+    again = client.post("/api/v1/admin/supplier/login", json={
+        "tenant": t.slug, "username": username, "password": "password123"})
+    assert client.get("/api/v1/admin/supplier/me", headers=_h(again.json["token"])).status_code == 200

@@ -115,3 +115,81 @@ def test_the_platform_api_is_limited_and_wrong_tokens_more_so(client, limits):
     other = {"REMOTE_ADDR": "10.0.0.7"}
     assert client.get("/api/v1/platform/tenants", headers=PLATFORM, environ_base=other).status_code == 200
     assert client.get("/api/v1/platform/tenants", headers=PLATFORM, environ_base=other).status_code == 429
+
+
+def test_supplier_log_ins_are_locked_out_per_username_and_audited(client, factory):
+    from tests.suppliers_factories import SuppliersFactory
+
+    t = factory.tenant()
+    SuppliersFactory(client, factory).active(t, factory.staff_headers(factory.staff(t, "boss")))
+
+    def supplier_login(username, password="wrong-password"):
+        return client.post("/api/v1/admin/supplier/login", json={
+            "tenant": t.slug, "username": username, "password": password})
+
+    assert [supplier_login("supplier1").status_code for _ in range(5)] == [401, 401, 401, 401, 429]
+    locked = supplier_login("supplier1", "password123")
+    assert (locked.status_code, locked.json["code"]) == (429, "login_locked")
+    assert int(locked.headers["Retry-After"]) >= 1
+    [entry] = [e for e in list_audit(tenant_id=t.id) if e.action == "supplier.login_locked"]
+    assert entry.target_id == "supplier1"
+    # A staff account of the same name is a different log-in: not locked.
+    factory.staff(t, "operator")
+    assert _login(client, t.slug, "supplier1").status_code == 401
+
+
+def test_a_lockout_against_a_tenant_that_does_not_exist_is_audited_for_the_platform(client, factory):
+    from sqlalchemy import select
+
+    from backend.audit.models import AuditLog
+    from backend.extensions import db
+
+    factory.tenant()
+    assert [_login(client, "no-such-brand", "boss").status_code for _ in range(5)] == [401] * 4 + [429]
+    [entry] = db.session.scalars(select(AuditLog).where(AuditLog.action == "staff.login_locked")).all()
+    assert (entry.tenant_id, entry.target_id, entry.actor) == (None, "boss", "login:boss")
+    assert entry.after["tenant_slug"] == "no-such-brand" and entry.after["retry_after"] > 0
+
+
+def test_without_trusted_proxies_x_forwarded_for_cannot_pick_the_counted_address(client, factory, limits):
+    limits("staff_login_ip", "3/minute")
+    t = factory.tenant()
+    codes = [_login(client, t.slug, f"user{i}", headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+             for i in range(4)]
+    assert codes == [401, 401, 401, 429]  # a fresh header per attempt is still the same address
+
+
+@pytest.fixture()
+def proxied(app) -> Iterator[object]:
+    """The web app as deployed behind one reverse proxy (TRUSTED_PROXIES=1), sharing the
+    test database and Redis."""
+    import dataclasses
+
+    from backend.extensions import db, redis_holder
+    from miniprogram_api import create_web_app
+
+    settings = dataclasses.replace(app.config["SIYU_SETTINGS"], trusted_proxies=1,
+                                   rate_limits={"staff_login_ip": "3/minute"})
+    saved = redis_holder.client, redis_holder.is_real
+    try:
+        behind = create_web_app(settings)
+    finally:
+        redis_holder.client, redis_holder.is_real = saved  # one Redis for both apps
+    yield behind.test_client()
+    with behind.app_context():
+        db.engine.dispose()
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_by_the_address_the_proxy_saw(proxied, factory):
+    t = factory.tenant()
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}  # every request arrives from the proxy
+
+    def attempt(forwarded):
+        return _login(proxied, t.slug, "someone", environ_base=proxy,
+                      headers={"X-Forwarded-For": forwarded}).status_code
+
+    assert [attempt("203.0.113.1") for _ in range(4)] == [401, 401, 401, 429]
+    assert attempt("203.0.113.2") == 401  # another client behind the same proxy is not held back
+    # A client that writes its own X-Forwarded-For gets the proxy's entry appended after
+    # it: only that last entry is read, so 203.0.113.1 cannot pose as a fresh address.
+    assert attempt("192.0.2.77, 203.0.113.1") == 429

@@ -69,3 +69,11 @@ def test_rate_limits_are_configurable_and_checked() -> None:
         load_settings({"RATE_LIMITS": "no_such_limit=1/minute"})
     with pytest.raises(ConfigError, match="RATE_LIMITS"):
         load_settings({"RATE_LIMITS": "mp_login_ip=lots"})
+
+
+def test_trusted_proxies_default_to_none_and_refuse_nonsense() -> None:
+    assert load_settings({}).trusted_proxies == 0
+    assert load_settings({"TRUSTED_PROXIES": "2"}).trusted_proxies == 2
+    for bad in ("yes", "-1", "9"):
+        with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+            load_settings({"TRUSTED_PROXIES": bad})
