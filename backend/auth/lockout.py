@@ -47,6 +47,8 @@ def throttled_login(*, kind: str, tenant_id: int | None, tenant_slug: str, usern
     try:
         lim.check(LIMIT, *key)
     except ratelimit.RateLimited as exc:
+        if exc.message == ratelimit.UNCOUNTED_LOGIN_MESSAGE:
+            raise  # Redis is down: nobody counts, so nobody logs in (not a lockout)
         raise LoginLocked(retry_after=exc.retry_after) from None
     try:
         return attempt()
