@@ -92,7 +92,7 @@ NON_ID = {"kind": "invite", "batch_no": "B-0001", "tenant_slug": "demo", "slug":
 FIELD_KINDS: dict[str, str] = {
     "to_member_id": "members", "agent_id": "members", "target_id": "members",
     "from_staff_id": "staff_accounts", "to_staff_id": "staff_accounts", "owner_staff_id": "staff_accounts",
-    "order_line_id": "order_lines", "subject_id": "catalog_products",
+    "order_line_id": "order_lines", "subject_id": "catalog_products", "package_sku_id": "catalog_skus",
     "new_member_coupon_id": "marketing_coupons", "invite_coupon_id": "marketing_coupons",
 }
 # Fields ending in _id that name no row of a tenant: page cursors and WeChat's own ids.

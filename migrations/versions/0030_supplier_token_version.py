@@ -1,15 +1,15 @@
 """supplier logins carry a token version (logout revokes their tokens)
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0030
+Revises: 0029
 Create Date: 2026-12-05 22:20:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0028'
-down_revision = '0027'
+revision = '0030'
+down_revision = '0029'
 branch_labels = None
 depends_on = None
 
