@@ -1,15 +1,15 @@
 """supplier logins carry a token version (logout revokes their tokens)
 
-Revision ID: 0030
-Revises: 0029
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-12-05 22:20:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0030'
-down_revision = '0029'
+revision = '0031'
+down_revision = '0030'
 branch_labels = None
 depends_on = None
 
