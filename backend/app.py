@@ -24,6 +24,8 @@ from backend.config import INSTANCE_DIR, Settings, load_settings
 from backend.errors import DomainError
 from backend.extensions import db, redis_holder
 from backend.models_registry import domain_modules, import_all_models
+from backend.observability.context import accept_request_id, set_request_id
+from backend.observability.metrics import observe_request
 from backend.posters import subjects as poster_subjects
 
 log = logging.getLogger(__name__)
@@ -89,9 +91,6 @@ def _observe_requests(app: Flask) -> None:
     """Every request gets an id (the caller's X-Request-Id when sane, echoed back) that
     its log lines carry, and is counted and timed per route for /metrics."""
     from flask import g, request
-
-    from backend.observability.context import accept_request_id, set_request_id
-    from backend.observability.metrics import observe_request
 
     @app.before_request
     def _start() -> None:

@@ -6,7 +6,11 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 
+from backend.backup import BackupError, backup_sqlite, sqlite_path
+from backend.db import unit_of_work
 from backend.models_registry import domain_modules
+from backend.staff.service import create_staff
+from backend.tenants.service import create_tenant, list_tenants
 
 
 def register_cli(app: Flask) -> None:
@@ -25,7 +29,7 @@ def db_group() -> None:
 @db_group.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the newest revision."""
-    from backend.migrate import upgrade
+    from backend.migrate import upgrade  # alembic loads for the db commands only, not on every app start
 
     upgrade(current_app.config["SQLALCHEMY_DATABASE_URI"])
     click.echo("schema is at head")
@@ -38,8 +42,6 @@ def db_backup(target: str) -> None:
     from pathlib import Path
 
     from tqdm import tqdm
-
-    from backend.backup import BackupError, backup_sqlite, sqlite_path
 
     try:
         source = sqlite_path(current_app.config["SQLALCHEMY_DATABASE_URI"])
@@ -59,7 +61,7 @@ def db_backup(target: str) -> None:
 @click.option("-m", "message", required=True)
 def db_revision(message: str) -> None:
     """Autogenerate a revision from the models (developers)."""
-    from backend.migrate import autogenerate
+    from backend.migrate import autogenerate  # alembic loads for the db commands only
 
     autogenerate(current_app.config["SQLALCHEMY_DATABASE_URI"], message)
 
@@ -75,10 +77,6 @@ def tenant_group() -> None:
 @click.option("--boss-password", default=None, help="also create a 'boss' back-office account")
 def tenant_create(slug: str, name: str, boss_password: str | None) -> None:
     """Create a tenant (brand)."""
-    from backend.db import unit_of_work
-    from backend.staff.service import create_staff
-    from backend.tenants.service import create_tenant
-
     with unit_of_work():
         tenant = create_tenant(slug=slug, name=name, actor="cli")
         if boss_password:
@@ -90,7 +88,5 @@ def tenant_create(slug: str, name: str, boss_password: str | None) -> None:
 @tenant_group.command("list")
 def tenant_list() -> None:
     """List tenants."""
-    from backend.tenants.service import list_tenants
-
     for t in list_tenants(limit=1000):
         click.echo(f"{t.id}\t{t.slug}\t{t.name}\t{t.status}")

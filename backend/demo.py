@@ -24,24 +24,22 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from backend.catalog.service import list_products, skus_of
 from backend.db import unit_of_work, utcnow
-from backend.extensions import db
 from backend.finance import service as finance
 from backend.finance import withdrawals
 from backend.finance.jobs import credit_reward_bonuses
 from backend.flows.onboarding import open_tenant
-from backend.ledger.models import AccountKind
 from backend.ledger.service import balances_of
+from backend.ledger.types import AccountKind
 from backend.members.demo import demo_member
 from backend.members.service import bind_member, upsert_member
 from backend.models_registry import domain_modules
 from backend.notifications.jobs import deliver_notifications
 from backend.orders import service as orders
 from backend.payments import service as payments
-from backend.tenants.models import Tenant
+from backend.tenants.service import find_tenant_by_slug
+from backend.tenants.types import TenantInfo
 from backend.wechat.demo import demo_credentials, demo_mchid
 from backend.wechat.sandbox import sandbox_openid
 
@@ -74,10 +72,10 @@ SETTLE_AFTER = timedelta(days=8)
 Send = Callable[["WireRequest"], "HttpResult"]
 
 
-def seed_demo(*, public_base_url: str) -> Tenant:
+def seed_demo(*, public_base_url: str) -> TenantInfo:
     """Create the demo tenant with sandbox credentials, its boss, members and every
     domain's demo data (once)."""
-    existing = db.session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG))
+    existing = find_tenant_by_slug(slug=DEMO_SLUG)
     if existing is not None:
         return existing
     now = utcnow()
@@ -108,7 +106,7 @@ def seed_demo(*, public_base_url: str) -> Tenant:
 class _Journey:
     """Members and staff acting through the services; payments at the sandbox."""
 
-    def __init__(self, tenant: Tenant, sandbox: Sandbox, send: Send) -> None:
+    def __init__(self, tenant: TenantInfo, sandbox: Sandbox, send: Send) -> None:
         self.tenant_id = tenant.id
         self.mchid = demo_mchid(tenant.slug)
         self.sandbox = sandbox
@@ -214,7 +212,7 @@ class _Journey:
         deliver_notifications(now=utcnow() + SETTLE_AFTER)
 
 
-def seed_demo_activity(tenant: Tenant, *, sandbox: Sandbox, send: Send) -> bool:
+def seed_demo_activity(tenant: TenantInfo, *, sandbox: Sandbox, send: Send) -> bool:
     """Play the demo shop's history (see the module docstring); False when it already
     has one. `send` delivers the sandbox's signed notifications to the product's routes
     (a Flask test client of the web app, or HTTP); the sandbox must know the tenant."""

@@ -44,7 +44,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from backend.extensions import REDIS_DOWN, db, redis_degraded
+from backend.app import create_app, database_unavailable
+from backend.db import utcnow
+from backend.extensions import REDIS_DOWN, db, get_redis, redis_degraded
 from backend.models_registry import domain_modules
 from backend.observability.context import bound_request_id
 from backend.observability.logs import configure_logging
@@ -196,10 +198,6 @@ def run_locked(job: Job, *, redis: Any, now_fn: Callable[[], Any]) -> int | None
 
 
 def _runner(app: Any, job: Job) -> Callable[[], None]:
-    from backend.app import database_unavailable
-    from backend.db import utcnow
-    from backend.extensions import get_redis
-
     def run() -> None:
         with app.app_context():
             try:
@@ -259,8 +257,6 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per job run is noise
 
-    from backend.app import create_app
-
     app = create_app()
     jobs = discover_jobs()
     if args.only:
@@ -279,8 +275,6 @@ def main(argv: list[str] | None = None) -> int:
         if not found:
             print(f"no job named {args.once}; see --list", file=sys.stderr)
             return 2
-        from backend.db import utcnow
-        from backend.extensions import get_redis
 
         with app.app_context():
             done = run_locked(found[0], redis=get_redis(), now_fn=utcnow)

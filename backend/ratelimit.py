@@ -25,7 +25,7 @@ from limits.storage import RedisClusterStorage, RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from backend.errors import DomainError
-from backend.extensions import CLUSTER_SCHEME, REDIS_DOWN, redis_degraded, redis_holder
+from backend.extensions import CLUSTER_SCHEME, REDIS_DOWN, get_redis, redis_degraded, redis_holder
 
 # name -> (default limit, what it protects). The scope is in the name's suffix.
 DEFAULTS: dict[str, tuple[str, str]] = {
@@ -152,8 +152,6 @@ def build_limiter(redis_client: Any, overrides: dict[str, str]) -> Limiter:
 def limiter() -> Limiter:
     """The running app's limiter (built on first use)."""
     from flask import current_app
-
-    from backend.extensions import get_redis
 
     lim = current_app.extensions.get("siyu_limiter")
     if lim is None:

@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.finance.types import RechargeStatus, RewardStatus, WithdrawalStatus
 from backend.orm import Fen
 
 
@@ -39,7 +40,7 @@ class FinanceSettings(TenantScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
 
-REWARD_STATUSES = ("frozen", "settled", "cancelled", "reversed")
+REWARD_STATUSES = tuple(RewardStatus)
 
 
 class RewardAccrual(TenantScoped, Base):
@@ -88,9 +89,7 @@ class SettlementMark(TenantScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-WITHDRAWAL_STATUSES = ("pending", "approved", "paying", "paid", "failed", "rejected", "cancelled")
-WITHDRAWAL_OPEN = ("pending", "approved", "paying")
-WITHDRAWAL_RETURNED = ("failed", "rejected", "cancelled")
+WITHDRAWAL_STATUSES = tuple(WithdrawalStatus)
 
 
 class Withdrawal(TenantScoped, Base):
@@ -169,7 +168,7 @@ class BalanceTransfer(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
-RECHARGE_STATUSES = ("created", "paid", "closed")
+RECHARGE_STATUSES = tuple(RechargeStatus)
 
 
 class Recharge(TenantScoped, Base):

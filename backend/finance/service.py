@@ -69,12 +69,11 @@ from backend.finance.models import (
 )
 from backend.finance.rules import DEFAULT_RULES, FinanceRules, apply_changes, recharge_bonus, settle_due_at
 from backend.ledger import service as ledger
-from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, PostingSpec, member, system
-from backend.members.errors import MemberNotFound
-from backend.members.models import Member
-from backend.rewards.models import Payout
-from backend.tenants.models import Tenant
+from backend.ledger.types import AccountKind as K
+from backend.members import service as members
+from backend.rewards import service as rewards
+from backend.tenants import service as tenants
 from backend.tenants.service import get_tenant, get_tenant_by_slug
 from backend.wechat.pay import parse_pay_notification
 from backend.wechat.service import gateway, pay_credentials
@@ -124,7 +123,7 @@ def get_rules(*, tenant_id: int) -> FinanceRules:
 
 def update_rules(*, tenant_id: int, changes: dict[str, Any], actor: str) -> FinanceRules:
     """Change some finance rules (all checked, all problems reported at once); audited."""
-    db.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+    tenants.lock_tenant(tenant_id=tenant_id)
     row = db.session.scalar(select(FinanceSettings).where(FinanceSettings.tenant_id == tenant_id)
                             .execution_options(populate_existing=True))
     before = DEFAULT_RULES if row is None else _rules_of(row)
@@ -440,9 +439,7 @@ def credit_recorded_bonuses(*, now: datetime, limit: int = 1000) -> int:
         cursor = db.session.scalar(select(FinanceCursor).where(FinanceCursor.name == "reward_bonuses")
                                    .with_for_update())
     assert cursor is not None
-    rows = list(db.session.scalars(
-        select(Payout).where(Payout.id > cursor.position, Payout.source_type.in_(BONUS_SOURCES))
-        .order_by(Payout.id).limit(limit)))
+    rows = rewards.payouts_after(after_id=cursor.position, source_types=BONUS_SOURCES, limit=limit)
     by_tenant: dict[int, list[Any]] = {}
     for p in rows:
         by_tenant.setdefault(p.tenant_id, []).append(p)
@@ -544,13 +541,6 @@ def refund_stored_value(*, tenant_id: int, member_id: int, order_id: int, amount
                              Leg(member(K.MEMBER_STORED, member_id), amount_fen)]).posting_id
 
 
-def _member_of(tenant_id: int, member_id: int) -> Member:
-    m = db.session.get(Member, member_id)
-    if m is None or m.tenant_id != tenant_id:
-        raise MemberNotFound()
-    return m
-
-
 def transfer_balance(*, tenant_id: int, from_member_id: int, amount_fen: int, client_token: str,
                      now: datetime, to_member_id: int | None = None, to_invite_code: str | None = None,
                      note: str = "") -> BalanceTransfer:
@@ -564,14 +554,12 @@ def transfer_balance(*, tenant_id: int, from_member_id: int, amount_fen: int, cl
     if not rules.transfer_enabled:
         raise TransferDisabled()
     if to_invite_code is not None:
-        from backend.members.service import find_by_invite_code
-
-        to_member_id = find_by_invite_code(tenant_id=tenant_id, code=to_invite_code).id
+        to_member_id = members.find_by_invite_code(tenant_id=tenant_id, code=to_invite_code).id
     if to_member_id is None:
         raise TransferInvalid("请指定转赠对象")
     if to_member_id == from_member_id:
         raise TransferInvalid("不能转赠给自己")
-    _member_of(tenant_id, to_member_id)
+    members.get_member(tenant_id=tenant_id, member_id=to_member_id)
     if amount_fen < rules.transfer_min_fen:
         raise TransferInvalid(f"单笔转赠不少于 {rules.transfer_min_fen / 100:.2f} 元", code="transfer_below_minimum")
     result = ledger.post(tenant_id=tenant_id, key=f"transfer:{from_member_id}:{client_token}", kind="transfer",
@@ -610,7 +598,7 @@ def create_recharge(*, tenant_id: int, member_id: int, amount_fen: int, now: dat
     rules = get_rules(tenant_id=tenant_id)
     if amount_fen < rules.recharge_min_fen:
         raise RechargeInvalid(f"单笔充值不少于 {rules.recharge_min_fen / 100:.2f} 元")
-    m = _member_of(tenant_id, member_id)
+    m = members.get_member(tenant_id=tenant_id, member_id=member_id)
     if not m.openid:
         raise RechargeInvalid("尚未绑定小程序微信身份，无法充值", code="payer_unknown")
     tenant = get_tenant(tenant_id=tenant_id)
@@ -637,8 +625,6 @@ def on_recharge_paid(*, tenant_id: int, transaction: Any, now: datetime) -> str:
     """A verified TRANSACTION.SUCCESS for a recharge: checks merchant, app and amount
     against the row, then credits the stored value and its bonus once.
     Returns "credited", "duplicate" or "mismatch" (recorded for the operator)."""
-    from backend.wechat.service import pay_credentials
-
     row = db.session.scalar(select(Recharge).where(Recharge.tenant_id == tenant_id,
                                                    Recharge.out_trade_no == transaction.out_trade_no)
                             .with_for_update().execution_options(populate_existing=True))
@@ -713,8 +699,6 @@ def handle_finance_notification(*, tenant_slug: str, headers: Any, body: bytes, 
     """A WeChat Pay notification for finance (expect "transfer" or "recharge"): verify
     (401 bad_signature / stale_notification), decrypt, dispatch. Returns the outcome;
     "mismatch" is recorded for the operator and must be answered as a failure."""
-    from backend.wechat.service import pay_credentials
-
     tenant = get_tenant_by_slug(slug=tenant_slug)
     notification = parse_pay_notification(pay_credentials(tenant_id=tenant.id), headers=headers, body=body,
                                            now=now)

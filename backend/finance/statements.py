@@ -19,12 +19,11 @@ from backend.finance.models import RewardAccrual, Withdrawal
 from backend.finance.service import get_rules, settlement_mark
 from backend.finance.withdrawals import withdrawal_totals
 from backend.ledger import service as ledger
-from backend.ledger.models import AccountKind as K
-from backend.ledger.models import LedgerAccount, LedgerBalance, Posting
 from backend.ledger.service import EntryLine
+from backend.ledger.types import AccountKind as K
 from backend.members.service import get_member
 from backend.money import rate_text, yuan
-from backend.rewards.models import Payout
+from backend.rewards import service as rewards
 
 POSTING_TITLES = {
     "order_paid": "订单收款", "order_refund": "订单退款", "reward_freeze": "佣金冻结",
@@ -74,10 +73,7 @@ def wallet(*, tenant_id: int, member_id: int, now: datetime) -> dict[str, Any]:
 
 def _payouts(ids: Iterable[int | None]) -> dict[int, Any]:
 
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted:
-        return {}
-    return {p.id: p for p in db.session.scalars(select(Payout).where(Payout.id.in_(wanted)))}
+    return rewards.payouts_by_ids(payout_ids=[i for i in ids if i is not None])
 
 
 def _rule(p: Any) -> dict[str, Any] | None:
@@ -115,11 +111,7 @@ def member_statement(*, tenant_id: int, member_id: int, before_id: int | None = 
 def tenant_summary(*, tenant_id: int) -> dict[str, Any]:
     """The tenant's accounts in total: its own accounts, and all members' balances per
     kind (what it owes them), plus the reward pipeline and the settlement mark."""
-    rows = db.session.execute(
-        select(LedgerAccount.kind, func.sum(LedgerBalance.balance_fen))
-        .join(LedgerBalance, LedgerBalance.account_id == LedgerAccount.id)
-        .where(LedgerAccount.tenant_id == tenant_id).group_by(LedgerAccount.kind))
-    by_kind = {kind: int(total or 0) for kind, total in rows}
+    by_kind = ledger.balances_by_kind(tenant_id=tenant_id)
     accruals = db.session.execute(
         select(RewardAccrual.status, func.count(), func.sum(RewardAccrual.amount_fen))
         .where(RewardAccrual.tenant_id == tenant_id).group_by(RewardAccrual.status))
@@ -153,19 +145,8 @@ def tenant_postings(*, tenant_id: int, before_id: int | None = None, limit: int 
                     start: datetime | None = None, end: datetime | None = None,
                     order_id: int | None = None, member_id: int | None = None) -> dict[str, Any]:
     """The tenant's postings newest first, each with its entries; keyset-paged."""
-
-    stmt = select(Posting).where(Posting.tenant_id == tenant_id)
-    if before_id is not None:
-        stmt = stmt.where(Posting.id < before_id)
-    if start is not None:
-        stmt = stmt.where(Posting.created_at >= start)
-    if end is not None:
-        stmt = stmt.where(Posting.created_at < end)
-    if order_id is not None:
-        stmt = stmt.where(Posting.order_id == order_id)
-    if member_id is not None:
-        stmt = stmt.where(Posting.member_id == member_id)
-    postings = list(db.session.scalars(stmt.order_by(Posting.id.desc()).limit(limit)))
+    postings = ledger.postings_page(tenant_id=tenant_id, before_id=before_id, limit=limit, start=start, end=end,
+                                    order_id=order_id, member_id=member_id)
     entries = ledger.posting_entries(tenant_id=tenant_id, posting_ids=[p.id for p in postings])
     payouts = _payouts(e.payout_id for es in entries.values() for e in es)
     items = [{"id": p.id, "at": p.created_at.isoformat(), "type": p.kind,

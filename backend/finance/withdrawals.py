@@ -43,15 +43,17 @@ from backend.finance.errors import (
     WithdrawalNotFound,
     WithdrawalStateConflict,
 )
-from backend.finance.models import WITHDRAWAL_OPEN, WITHDRAWAL_RETURNED, Withdrawal, WithdrawalDay
+from backend.finance.models import Withdrawal, WithdrawalDay
 from backend.finance.rules import WECHAT_MIN_TRANSFER_FEN, withdrawal_fee
-from backend.finance.service import _member_of, _record_mismatch, alert, get_rules, pay_notify_base
+from backend.finance.service import _record_mismatch, alert, get_rules, pay_notify_base
+from backend.finance.types import WITHDRAWAL_OPEN, WITHDRAWAL_RETURNED
 from backend.ledger import service as ledger
-from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, member, system
+from backend.ledger.types import AccountKind as K
+from backend.members import service as members
 from backend.tenants.service import get_tenant
 from backend.types import china_day
-from backend.wechat.errors import PayRequestRejected, WeChatError
+from backend.wechat.errors import PayOrderNotFound, PayRequestRejected, WeChatError
 from backend.wechat.service import gateway, pay_credentials
 
 log = logging.getLogger(__name__)
@@ -113,7 +115,7 @@ def apply_withdrawal(*, tenant_id: int, member_id: int, amount_fen: int, now: da
     net = amount_fen - fee
     if net < WECHAT_MIN_TRANSFER_FEN:
         raise WithdrawalBelowMinimum("扣除手续费后不足 0.10 元", details={"fee_fen": fee})
-    m = _member_of(tenant_id, member_id)
+    m = members.get_member(tenant_id=tenant_id, member_id=member_id)
     if not m.openid:
         raise PayeeUnknown()
     if net >= TRANSFER_NAME_REQUIRED_FEN and not real_name:
@@ -343,8 +345,6 @@ def _state(tenant_id: int, withdrawal_id: int) -> tuple[str, str]:
 def reconcile_payout(*, tenant_id: int, withdrawal_id: int, now: datetime) -> str:
     """Ask WeChat Pay for the state of a withdrawal in payment and apply it (own units of
     work, like run_payout). Returns the outcome."""
-    from backend.wechat.errors import PayOrderNotFound, WeChatError
-
     status, out_bill_no = run_in_unit_of_work(lambda: _state(tenant_id, withdrawal_id))
     if status == "approved":
         return run_payout(tenant_id=tenant_id, withdrawal_id=withdrawal_id, now=now)
@@ -433,8 +433,6 @@ def withdrawal_view(w: Withdrawal, *, admin: bool = False) -> dict[str, Any]:
 def member_withdrawal(*, tenant_id: int, member_id: int, withdrawal_id: int) -> dict[str, Any]:
     """One of the member's withdrawals as the mini-program shows it; while it waits for
     the member's confirmation, `confirm` holds what wx.requestMerchantTransfer takes."""
-    from backend.wechat.service import pay_credentials
-
     w = get_withdrawal(tenant_id=tenant_id, withdrawal_id=withdrawal_id, member_id=member_id)
     out = withdrawal_view(w)
     out["confirm"] = None

@@ -41,8 +41,8 @@ from backend.finance import service as finance
 from backend.flows import paid_order, payment_methods
 from backend.flows.shop_credit import credited_source
 from backend.ledger import service as ledger
-from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, member, system
+from backend.ledger.types import AccountKind as K
 from backend.members import service as members
 from backend.notifications import service as notifications
 from backend.orders import service as orders
@@ -59,7 +59,7 @@ from backend.warehouse.errors import (
     RestockLimitExceeded,
     RestockStateConflict,
 )
-from backend.warehouse.models import Restock
+from backend.warehouse.types import RestockInfo
 
 RESTOCK_SOURCES = ("upline", "platform")
 
@@ -234,7 +234,7 @@ _CLOUD_RECEIVER = orders.Receiver(name="云仓入库", phone="0", address="云�
 
 
 def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, int]], source: str,
-                  now: datetime, paid_via: str | None = None) -> tuple[Restock, Any]:
+                  now: datetime, paid_via: str | None = None) -> tuple[RestockInfo, Any]:
     """An agent restocks from its upline or the platform at its own level's price; the
     order waits for payment, the upline's pieces are set aside. Returns (restock, order)."""
     if source not in RESTOCK_SOURCES:
@@ -275,7 +275,7 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
     return restock, order
 
 
-def pay_restock_with_stored_value(*, tenant_id: int, member_id: int, restock_id: int, now: datetime) -> Restock:
+def pay_restock_with_stored_value(*, tenant_id: int, member_id: int, restock_id: int, now: datetime) -> RestockInfo:
     """Pay a restock from the agent's stored value (409 insufficient_balance when it
     does not cover it): the order is paid, and its follow-up (rewards, then the pieces)
     runs as for a WeChat payment. The order records it as its stored-value part
@@ -289,12 +289,12 @@ def pay_restock_with_stored_value(*, tenant_id: int, member_id: int, restock_id:
         raise RestockStateConflict("进货单已支付或已取消")
     payment_methods.pay_with_stored_value(tenant_id=tenant_id, member_id=member_id, order_id=order.id,
                                           amount_fen=None, now=now)
-    restock.paid_via = "stored"
+    warehouse.paying_with(restock=restock, paid_via="stored")
     return restock
 
 
 def restock_with_stored_value(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, int]], source: str,
-                              now: datetime) -> tuple[Restock, Any]:
+                              now: datetime) -> tuple[RestockInfo, Any]:
     """Place a restock and pay it from the agent's stored value in one go (one unit of
     work, nothing read twice): the order is paid before anyone else can see it, so the
     follow-up (rewards, pieces in, settlement) is the only thing left. 409
@@ -312,7 +312,7 @@ def restock_with_stored_value(*, tenant_id: int, member_id: int, items: Sequence
     return restock, order
 
 
-def _settlement_fen(tenant_id: int, r: Restock, skus: Sequence[int] | None = None) -> int:
+def _settlement_fen(tenant_id: int, r: RestockInfo, skus: Sequence[int] | None = None) -> int:
     """What the upline is owed for the pieces it supplied (of these SKUs; all when None):
     `upline` mode, what the buyer paid for them; `platform` mode, what they cost the
     upline (its own level's price)."""
@@ -324,7 +324,7 @@ def _settlement_fen(tenant_id: int, r: Restock, skus: Sequence[int] | None = Non
     return sum(catalog.unit_price(priced[ln["sku_id"]], up.agent_level) * ln["quantity"] for ln in lines)
 
 
-def _settle_restock(tenant_id: int, r: Restock, now: datetime) -> None:
+def _settle_restock(tenant_id: int, r: RestockInfo, now: datetime) -> None:
     """Money for pieces an upline supplied (_settlement_fen), from the merchant account
     to the upline's withdrawable balance, once per restock."""
     if not r.supplier_id:

@@ -33,7 +33,7 @@ from backend.members import levels as member_levels
 from backend.members import service as members
 from backend.money import yuan
 from backend.orders import service as orders
-from backend.orders.models import Order
+from backend.orders.types import OrderInfo
 
 BEST = "best"  # pick the coupon that takes off the most
 NONE = "none"  # use no coupon
@@ -154,7 +154,7 @@ def quote(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest]
 def place_order(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest], receiver: orders.Receiver,
                 now: datetime, remark: str = "", source_type: str | None = None, source_id: int | None = None,
                 coupon: CouponChoice = BEST, use_points: int = 0,
-                activity_prices: Mapping[int, int] | None = None) -> Order:
+                activity_prices: Mapping[int, int] | None = None) -> OrderInfo:
     """Place an order with the buyer's coupon and points: the order (stock reserved), its
     freight by the tenant's rule, the discount on its lines, the coupon used, the points
     spent. All in the caller's unit of work: a refused coupon or points leave no order
@@ -197,7 +197,7 @@ def product_category(*, tenant_id: int, product_id: int | None) -> str:
     return catalog.product_categories(tenant_id=tenant_id, product_ids=[product_id]).get(product_id, "")
 
 
-def order_out(order: Order) -> dict[str, Any]:
+def order_out(order: OrderInfo) -> dict[str, Any]:
     """The order as the buyer sees it, with the coupon it used."""
     lines = orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
     out = orders.order_view(order, lines)

@@ -37,21 +37,21 @@ from backend.marketing.errors import GroupNotFilled
 from backend.members import service as members
 from backend.orders import service as orders
 from backend.orders.errors import NothingToRefund, OrderStateConflict
-from backend.orders.models import Order
+from backend.orders.types import OrderInfo
 from backend.payments import service as payments
 
 log = logging.getLogger(__name__)
 
 
 def open_group(*, tenant_id: int, member_id: int, campaign_id: int, receiver: orders.Receiver,
-               now: datetime) -> tuple[Any, Order]:
+               now: datetime) -> tuple[Any, OrderInfo]:
     """开团: a new group led by this member, and the leader's order at the group price."""
     group = groups.open_group(tenant_id=tenant_id, campaign_id=campaign_id, leader_id=member_id, now=now)
     return group, _seat_and_order(tenant_id, member_id, group.id, receiver, now, leader=True)
 
 
 def join_group(*, tenant_id: int, member_id: int, group_id: int, receiver: orders.Receiver, now: datetime,
-               scene: str | None = None) -> tuple[Any, Order]:
+               scene: str | None = None) -> tuple[Any, OrderInfo]:
     """参团: a seat in a forming group and its order at the group price. A share scene
     binds the joiner to the sharer as any share does (a binding refused by the tenant's
     rules leaves the purchase alone)."""
@@ -65,7 +65,7 @@ def join_group(*, tenant_id: int, member_id: int, group_id: int, receiver: order
 
 
 def _seat_and_order(tenant_id: int, member_id: int, group_id: int, receiver: orders.Receiver, now: datetime,
-                    *, leader: bool) -> Order:
+                    *, leader: bool) -> OrderInfo:
     group = groups.take_seat(tenant_id=tenant_id, group_id=group_id, member_id=member_id, now=now)
     c = groups.get_campaign(tenant_id=tenant_id, campaign_id=group.campaign_id)
     order = checkout.place_order(tenant_id=tenant_id, member_id=member_id,
@@ -175,7 +175,7 @@ def group_page(*, tenant_id: int, group_id: int, now: datetime) -> dict[str, Any
     return out
 
 
-def placed_view(group: Any, order: Order, *, now: datetime) -> dict[str, Any]:
+def placed_view(group: Any, order: OrderInfo, *, now: datetime) -> dict[str, Any]:
     """What opening or joining returns: the group and the order to pay."""
     return {"group": group_page(tenant_id=order.tenant_id, group_id=group.id, now=now),
             "order": checkout.order_out(order)}

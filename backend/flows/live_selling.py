@@ -19,7 +19,7 @@ from backend.finance import service as finance
 from backend.flows import checkout
 from backend.live import service as live
 from backend.orders import service as orders
-from backend.orders.models import Order
+from backend.orders.types import OrderInfo
 
 
 def enter_room(*, tenant_id: int, member_id: int, room_id: int, now: datetime, scene: str | None = None
@@ -33,7 +33,7 @@ def enter_room(*, tenant_id: int, member_id: int, room_id: int, now: datetime, s
 
 def buy_in_room(*, tenant_id: int, member_id: int, room_id: int, items: Sequence[orders.LineRequest],
                 receiver: orders.Receiver, now: datetime, coupon: checkout.CouponChoice = checkout.BEST,
-                use_points: int = 0, remark: str = "") -> Order:
+                use_points: int = 0, remark: str = "") -> OrderInfo:
     """An order in the room at its live prices, attributed to the room and the sharer."""
     prices = live.live_prices(tenant_id=tenant_id, room_id=room_id, sku_ids=[i.sku_id for i in items])
     order = checkout.place_order(tenant_id=tenant_id, member_id=member_id, items=items, receiver=receiver, now=now,

@@ -12,13 +12,14 @@ from backend.members import promoters
 from backend.notifications.service import enqueue_alert
 from backend.orders import service as orders
 from backend.tenants.service import get_tenant
+from backend.tenants.types import PromoterMode
 
 
 @listen("orders_followed_up")
 def grant_by_condition(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> None:
     """Buyers of these just-paid orders who now meet the condition become promoters."""
     tenant = get_tenant(tenant_id=tenant_id)
-    if tenant.promoter_mode != "condition" or not tenant.promoter_condition:
+    if tenant.promoter_mode != PromoterMode.CONDITION or not tenant.promoter_condition:
         return
     buyers = {o.member_id for o in orders.orders_by_ids(tenant_id=tenant_id, order_ids=order_ids).values()}
     waiting = promoters.non_promoters(tenant_id=tenant_id, member_ids=sorted(buyers))

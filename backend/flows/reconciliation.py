@@ -24,7 +24,7 @@ from backend.finance import service as finance
 from backend.finance.rules import CHINA
 from backend.flows.tenant_pass import each_active_tenant
 from backend.ledger import service as ledger
-from backend.ledger.models import AccountKind as K
+from backend.ledger.types import AccountKind as K
 from backend.money import parse_yuan, yuan
 from backend.orders import service as orders
 from backend.reconciliation import service as recon

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from backend.members import service as members
 from backend.staff import service as staff
-from backend.staff.models import StaffAccount
+from backend.staff.types import StaffInfo
 
 
 def create_staff(*, tenant_id: int, username: str, password: str, display_name: str,
-                 role: str, member_id: int | None, actor: str) -> StaffAccount:
+                 role: str, member_id: int | None, actor: str) -> StaffInfo:
     """Add a staff account (audited); `member_id` must be a member of this tenant."""
     if member_id is not None:
         members.get_member(tenant_id=tenant_id, member_id=member_id)  # MemberNotFound

@@ -10,6 +10,7 @@ import click
 from backend.db import unit_of_work
 from backend.extensions import db, get_redis
 from backend.observability.metrics import record_ledger_check
+from backend.tenants.service import get_tenant_by_slug, list_tenants
 
 
 @click.group("ledger")
@@ -18,8 +19,6 @@ def cli() -> None:
 
 
 def _tenants(slug: str | None) -> list[tuple[int, str]]:
-    from backend.tenants.service import get_tenant_by_slug, list_tenants
-
     if slug:
         t = get_tenant_by_slug(slug=slug)
         return [(t.id, t.slug)]

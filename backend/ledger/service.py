@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from backend import bulk
-from backend.bulk import insert_ignore
+from backend.bulk import id_in, in_batches, insert_ignore
 from backend.db import rowcount
 from backend.extensions import db
 from backend.ledger.errors import InsufficientBalance, UnbalancedPosting
@@ -376,6 +376,85 @@ def balances_by_member(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int
     for owner, kind, total in rows:
         out.setdefault(owner, {})[kind] = int(total or 0)
     return out
+
+
+def balances_by_kind(*, tenant_id: int) -> dict[str, int]:
+    """The tenant's balances summed per account kind, every owner together."""
+    rows = db.session.execute(
+        select(_accounts.c.kind, func.sum(_balances.c.balance_fen))
+        .join(_balances, _balances.c.account_id == _accounts.c.id)
+        .where(_accounts.c.tenant_id == tenant_id).group_by(_accounts.c.kind))
+    return {kind: int(total or 0) for kind, total in rows}
+
+
+def member_credits_between(*, tenant_id: int, start: datetime, end: datetime,
+                           settle_kinds: Sequence[str]) -> Iterator[tuple[int, str, int]]:
+    """(member id, account kind, fen) of every credit posted in [start, end) to a
+    member's frozen account, or to its available account by a posting of `settle_kinds`
+    (rewards settled, bonuses): streamed from one range over the window's postings. Not
+    grouped here: one group per member overflows MariaDB's in-memory temporary table and
+    costs more than the rows themselves."""
+    stmt = (select(LedgerAccount.owner_key, LedgerAccount.kind, Entry.amount_fen)
+            .select_from(Posting)
+            .join(Entry, Entry.posting_id == Posting.id)
+            .join(LedgerAccount, LedgerAccount.id == Entry.account_id)
+            .where(Posting.tenant_id == tenant_id, Posting.created_at >= start, Posting.created_at < end,
+                   Entry.amount_fen > 0,
+                   or_(LedgerAccount.kind == AccountKind.MEMBER_FROZEN,
+                       and_(LedgerAccount.kind == AccountKind.MEMBER_AVAILABLE,
+                            Posting.kind.in_(list(settle_kinds))))))
+    yield from db.session.execute(stmt).tuples()
+
+
+def owner_credits_between(*, tenant_id: int, owner_id: int, kinds: Sequence[str], start: datetime,
+                          end: datetime) -> list[tuple[str, str, int]]:
+    """(account kind, posting kind, fen credited) of one owner's accounts of these kinds
+    in [start, end), grouped (one owner's rows through its accounts' index)."""
+    rows = db.session.execute(
+        select(LedgerAccount.kind, Posting.kind, func.sum(Entry.amount_fen))
+        .select_from(LedgerAccount)
+        .join(Entry, Entry.account_id == LedgerAccount.id)
+        .join(Posting, Posting.id == Entry.posting_id)
+        .where(LedgerAccount.tenant_id == tenant_id, LedgerAccount.owner_key == owner_id,
+               LedgerAccount.kind.in_(list(kinds)),
+               Entry.amount_fen > 0, Posting.created_at >= start, Posting.created_at < end)
+        .group_by(LedgerAccount.kind, Posting.kind))
+    return [(account_kind, posting_kind, int(total or 0)) for account_kind, posting_kind, total in rows]
+
+
+def balances_of_kind(*, tenant_id: int, kind: str, owner_ids: Iterable[int]) -> dict[int, int]:
+    """{owner: balance fen} of these owners' accounts of one kind, the non-zero ones: the
+    sum of each account's balance shards (one query per IN list of bulk.IN_BATCH ids)."""
+    out: dict[int, int] = {}
+    for ids in in_batches(owner_ids):
+        for owner, total in db.session.execute(
+                select(LedgerAccount.owner_key, func.sum(LedgerBalance.balance_fen))
+                .join(LedgerBalance, LedgerBalance.account_id == LedgerAccount.id)
+                .where(LedgerAccount.tenant_id == tenant_id, id_in(LedgerAccount.owner_key, ids),
+                       LedgerAccount.kind == kind)
+                .group_by(LedgerAccount.owner_key)):
+            if total:
+                out[owner] = int(total)
+    return out
+
+
+def postings_page(*, tenant_id: int, before_id: int | None = None, limit: int = 50,
+                  start: datetime | None = None, end: datetime | None = None,
+                  order_id: int | None = None, member_id: int | None = None) -> list[Posting]:
+    """The tenant's postings newest first, keyset-paged by id, optionally of a window,
+    an order or a member."""
+    stmt = select(Posting).where(Posting.tenant_id == tenant_id)
+    if before_id is not None:
+        stmt = stmt.where(Posting.id < before_id)
+    if start is not None:
+        stmt = stmt.where(Posting.created_at >= start)
+    if end is not None:
+        stmt = stmt.where(Posting.created_at < end)
+    if order_id is not None:
+        stmt = stmt.where(Posting.order_id == order_id)
+    if member_id is not None:
+        stmt = stmt.where(Posting.member_id == member_id)
+    return list(db.session.scalars(stmt.order_by(Posting.id.desc()).limit(limit)))
 
 
 @dataclass(frozen=True, slots=True)

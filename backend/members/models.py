@@ -23,11 +23,11 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.members.types import BindSource, MemberStatus, PromoterStatus
 
-PROMOTER_STATUSES = ("none", "pending", "active", "frozen", "revoked")
-# A frozen member cannot log in and every token it holds is refused.
-MEMBER_STATUSES = ("active", "frozen")
-BIND_SOURCES = ("share", "invite_code", "staff_code", "oa_qrcode", "live_room", "shop", "manual")
+PROMOTER_STATUSES = tuple(PromoterStatus)
+MEMBER_STATUSES = tuple(MemberStatus)
+BIND_SOURCES = tuple(BindSource)
 
 
 class Member(TenantScoped, Base):

@@ -34,6 +34,7 @@ from backend.members.errors import (
 from backend.members.models import Member, PromoterApplication
 from backend.members.service import get_member
 from backend.tenants.service import get_tenant
+from backend.tenants.types import PromoterMode
 
 CONDITION_KINDS = ("first_purchase", "spent", "bought")
 
@@ -71,7 +72,7 @@ def _lock_member(tenant_id: int, member_id: int) -> Member:
 def apply_for_promoter(*, tenant_id: int, member_id: int, real_name: str, phone: str, reason: str,
                        now: datetime) -> PromoterApplication:
     """File the member's application (apply mode); the member is `pending` until decided."""
-    if get_tenant(tenant_id=tenant_id).promoter_mode != "apply":
+    if get_tenant(tenant_id=tenant_id).promoter_mode != PromoterMode.APPLY:
         raise PromoterApplicationsClosed()
     member = _lock_member(tenant_id, member_id)
     if member.promoter_status == "active":

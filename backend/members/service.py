@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal, select, update
 
 from backend.audit.service import record_audit
 from backend.auth.revocation import PrincipalState, forget_principal
+from backend.bulk import id_in, in_batches
 from backend.db import after_commit, expire_loaded, read_committed, rowcount
 from backend.events import announce
 from backend.extensions import db
@@ -34,9 +35,10 @@ from backend.members.models import (
     parse_path,
 )
 from backend.members.scene import parse_scene
+from backend.members.types import PromoterStatus
 from backend.staff.service import get_staff
-from backend.tenants.models import Tenant
 from backend.tenants.service import get_tenant, get_tenant_by_slug
+from backend.tenants.types import BindOn, TenantInfo
 from backend.wechat.service import code_to_session
 
 # ------------------------------------------------------------------ accounts
@@ -128,6 +130,62 @@ def find_by_invite_code(*, tenant_id: int, code: str) -> Member:
     if member is None:
         raise InviteCodeUnknown()
     return member
+
+
+def members_by_ids(*, tenant_id: int, member_ids: Iterable[int], lock: bool = False) -> dict[int, Member]:
+    """These members of the tenant by id (missing ids left out); with `lock`, under their
+    row locks, taken in id order and read fresh."""
+    ids = sorted(set(member_ids))
+    if not ids:
+        return {}
+    stmt = select(Member).where(Member.tenant_id == tenant_id, Member.id.in_(ids)).order_by(Member.id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return {m.id: m for m in db.session.scalars(stmt)}
+
+
+def lock_member(*, tenant_id: int, member_id: int) -> Member:
+    """One member under its row lock, read fresh, or MemberNotFound."""
+    member = members_by_ids(tenant_id=tenant_id, member_ids=[member_id], lock=True).get(member_id)
+    if member is None:
+        raise MemberNotFound()
+    return member
+
+
+RANKS = ("agent_level", "promoter_tier")
+
+
+def set_rank(*, tenant_id: int, member_id: int, field: str, value: str | None) -> None:
+    """Set a member's agent level or promoter tier (rewards decides, records the history
+    and pays the bonuses; the caller holds the member's row lock)."""
+    if field not in RANKS or (field == "promoter_tier" and value is None):
+        raise ValueError(field)
+    setattr(get_member(tenant_id=tenant_id, member_id=member_id), field, value)
+
+
+def referral_groups(*, tenant_id: int, member_ids: Sequence[int],
+                    generation: int) -> list[tuple[int, str | None, str, str, int]]:
+    """(referrer, agent level, promoter status, promoter tier, how many) of the members
+    whose parent (generation 1) or grandparent (2) is one of member_ids, grouped."""
+    column = {1: Member.parent_id, 2: Member.grandparent_id}[generation]
+    rows = db.session.execute(
+        select(column, Member.agent_level, Member.promoter_status, Member.promoter_tier, func.count())
+        .where(Member.tenant_id == tenant_id, column.in_(list(member_ids)))
+        .group_by(column, Member.agent_level, Member.promoter_status, Member.promoter_tier))
+    return [(owner, level, status, tier, int(n)) for owner, level, status, tier, n in rows if owner is not None]
+
+
+def first_root_promoter(*, tenant_id: int) -> Member | None:
+    """The oldest active promoter at the top of a team (no parent), or None."""
+    return db.session.scalar(select(Member).where(
+        Member.tenant_id == tenant_id, Member.parent_id.is_(None), Member.promoter_status == PromoterStatus.ACTIVE)
+        .order_by(Member.id).limit(1))
+
+
+def find_by_unionid(*, tenant_id: int, unionid: str) -> Member | None:
+    """A member of the tenant known by this WeChat unionid (the oldest, if several), or None."""
+    return db.session.scalar(select(Member).where(
+        Member.tenant_id == tenant_id, Member.unionid == unionid).order_by(Member.id).limit(1))
 
 
 # ------------------------------------------------------------------ binding
@@ -236,7 +294,7 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
         _attach(tenant, member, parent, source, scene, now, team)
         return BindResult("rebound", member_id, parent_id)
 
-    if tenant.bind_on == "purchase" and member.last_purchase_at is None:
+    if tenant.bind_on == BindOn.PURCHASE and member.last_purchase_at is None:
         if member.pending_parent_id is None:  # first valid share wins until the purchase
             member.pending_parent_id = parent.id
             member.pending_source = source
@@ -248,13 +306,13 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
     return BindResult("bound", member_id, parent_id)
 
 
-def bind_expiry(tenant: Tenant, now: datetime) -> datetime | None:
+def bind_expiry(tenant: TenantInfo, now: datetime) -> datetime | None:
     """When a binding made or renewed (by a purchase) at `now` lapses: never, unless the
     tenant sets bind_expire_days."""
     return now + timedelta(days=tenant.bind_expire_days) if tenant.bind_expire_days else None
 
 
-def _attach(tenant: Tenant, member: Member, parent: Member, source: str, scene: str | None,
+def _attach(tenant: TenantInfo, member: Member, parent: Member, source: str, scene: str | None,
             now: datetime, team: counters.Counts) -> None:
     # The guard on parent_id makes a racing second binder fail even without row locks
     # (SQLite), so a member can never end with two parents.
@@ -493,11 +551,75 @@ def nicknames(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, str]:
         Member.tenant_id == tenant_id, Member.id.in_(list(member_ids)))).all())
 
 
+def created_between(*, tenant_id: int, start: datetime, end: datetime) -> int:
+    """How many members were created in [start, end) (an indexed range count)."""
+    return int(db.session.scalar(select(func.count()).select_from(Member).where(
+        Member.tenant_id == tenant_id, Member.created_at >= start, Member.created_at < end)) or 0)
+
+
+def bound_between(*, tenant_id: int, start: datetime,
+                  end: datetime) -> Iterator[tuple[int | None, int | None, int | None]]:
+    """(parent, grandparent, great-grandparent) of each member bound in [start, end),
+    streamed from one range on (tenant_id, bound_at)."""
+    yield from db.session.execute(
+        select(Member.parent_id, Member.grandparent_id, Member.great_grandparent_id).where(
+            Member.tenant_id == tenant_id, Member.bound_at >= start, Member.bound_at < end,
+            Member.parent_id.is_not(None))).tuples()
+
+
+def uplines_of(*, tenant_id: int,
+               member_ids: Iterable[int]) -> Iterator[tuple[int, int | None, int | None, int | None]]:
+    """(member, parent, grandparent, great-grandparent) of those of these members who are
+    bound, read in id order through the primary key (IN lists of bulk.IN_BATCH ids)."""
+    for ids in in_batches(member_ids):
+        yield from db.session.execute(
+            select(Member.id, Member.parent_id, Member.grandparent_id, Member.great_grandparent_id)
+            .where(Member.tenant_id == tenant_id, id_in(Member.id, ids), Member.parent_id.is_not(None))).tuples()
+
+
+def team_ids(*, tenant_id: int, member_id: int) -> list[list[int]]:
+    """The member's team by level: [level-1 ids, level-2 ids, level-3 ids] (one index
+    range each, on the parent, grandparent and great-grandparent columns)."""
+    return [list(db.session.scalars(select(Member.id).where(Member.tenant_id == tenant_id, column == member_id)))
+            for column in (Member.parent_id, Member.grandparent_id, Member.great_grandparent_id)]
+
+
+def new_team_of(*, tenant_id: int, member_id: int, start: datetime, end: datetime) -> list[int]:
+    """How many members were bound in [start, end) at each of the member's levels 1–3."""
+    return [int(db.session.scalar(select(func.count()).select_from(Member).where(
+        Member.tenant_id == tenant_id, column == member_id, Member.bound_at >= start,
+        Member.bound_at < end)) or 0)
+        for column in (Member.parent_id, Member.grandparent_id, Member.great_grandparent_id)]
+
+
+def active_promoters_in_range(*, tenant_id: int, after: int, upto: int | None,
+                              batch: Sequence[int]) -> tuple[int, int | None, list[int]]:
+    """The active promoters in the id range (after, upto], which holds `batch`: how many,
+    the highest id, and which of `batch` are among them. One range scan: the others are
+    only counted, and the common case (every member of `batch` is an active promoter)
+    reads no rows."""
+    where = [Member.tenant_id == tenant_id, Member.promoter_status == PromoterStatus.ACTIVE, Member.id > after]
+    if upto is not None:
+        where.append(Member.id <= upto)
+    in_batch = func.count(case((id_in(Member.id, batch), 1))) if batch else literal(0)
+    count, top, hits = db.session.execute(select(func.count(), func.max(Member.id), in_batch).where(*where)).one()
+    if hits == len(batch):
+        return int(count or 0), top, list(batch)
+    active = [m for ids in in_batches(batch) for m in db.session.scalars(
+        select(Member.id).where(*where, id_in(Member.id, ids)).order_by(Member.id))]
+    return int(count or 0), top, active
+
+
+def openids_of(*, tenant_id: int, member_ids: Iterable[int]) -> dict[int, str | None]:
+    """{member id: mini-program openid} of these members (IN lists of bulk.IN_BATCH ids)."""
+    return {i: openid for ids in in_batches(member_ids) for i, openid in db.session.execute(
+        select(Member.id, Member.openid).where(Member.tenant_id == tenant_id, id_in(Member.id, ids)))}
+
+
 def growth_between(*, tenant_id: int, start: datetime, end: datetime) -> dict[str, Any]:
     """Members created and bindings made in [start, end), the bindings per source; two
     indexed range counts."""
-    new = db.session.scalar(select(func.count()).select_from(Member).where(
-        Member.tenant_id == tenant_id, Member.created_at >= start, Member.created_at < end))
+    new = created_between(tenant_id=tenant_id, start=start, end=end)
     by_source = db.session.execute(
         select(Binding.source, func.count()).where(
             Binding.tenant_id == tenant_id, Binding.bound_at >= start, Binding.bound_at < end)

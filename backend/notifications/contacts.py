@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from backend.bulk import id_in, in_batches
 from backend.db import rowcount, utcnow
 from backend.extensions import db, get_redis
-from backend.members.models import Member
+from backend.members import service as members
 from backend.members.service import get_member
 from backend.notifications.errors import LinkCodeInvalid, LinkCodeThrottled
-from backend.notifications.figures import id_in, in_batches
 from backend.notifications.models import TRANSPORTS, ChatContact, LinkCode, NotificationPreference
 from backend.notifications.routing import Reach
 from backend.staff.service import get_staff
@@ -140,8 +140,7 @@ def reach_of(*, tenant_id: int, member_ids: Sequence[int],
     if not ids:
         return {}
     if openids is None:
-        openids = {r[0]: r[1] for batch in in_batches(ids) for r in db.session.execute(
-            select(Member.id, Member.openid).where(Member.tenant_id == tenant_id, id_in(Member.id, batch)))}
+        openids = members.openids_of(tenant_id=tenant_id, member_ids=ids)
     P = NotificationPreference  # noqa: N806
     prefs: dict[int, Any] = {}
     bots: dict[int, str] = {}

@@ -13,15 +13,14 @@ dedupe key backs that up).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import select
 
 from backend.extensions import db
-from backend.members.models import Member
+from backend.members import service as members
 from backend.notifications import figures
 from backend.notifications.contacts import reach_of
 from backend.notifications.messages import BrandDay, DaySummary, day_window
@@ -99,23 +98,6 @@ class ChunkResult:
     finished: bool
 
 
-def _walk(tenant_id: int, after: int, upto: int | None, batch: Sequence[int]) -> tuple[int, int | None, list[int]]:
-    """The active promoters in the id range (after, upto], which holds `batch`: how many,
-    the highest id, and which of `batch` are among them. One range scan: the quiet
-    promoters are only counted, and the common case (every member of `batch` is an
-    active promoter) reads no rows."""
-    where = [Member.tenant_id == tenant_id, Member.promoter_status == "active", Member.id > after]
-    if upto is not None:
-        where.append(Member.id <= upto)
-    in_batch = func.count(case((figures.id_in(Member.id, batch), 1))) if batch else literal(0)
-    count, top, hits = db.session.execute(select(func.count(), func.max(Member.id), in_batch).where(*where)).one()
-    if hits == len(batch):
-        return int(count or 0), top, list(batch)
-    active = [m for ids in figures.in_batches(batch) for m in db.session.scalars(
-        select(Member.id).where(*where, figures.id_in(Member.id, ids)).order_by(Member.id))]
-    return int(count or 0), top, active
-
-
 def build_chunk(*, tenant_id: int, day: date, f: DayFigures, due: datetime, now: datetime,
                 chunk: int = CHUNK) -> ChunkResult:
     """Summaries for the next `chunk` promoters with news after the run's mark; queues
@@ -132,7 +114,8 @@ def build_chunk(*, tenant_id: int, day: date, f: DayFigures, due: datetime, now:
     first = bisect_right(candidates, run.last_member_id)
     batch = candidates[first:first + chunk]
     finished = first + chunk >= len(candidates)
-    built, top, active = _walk(tenant_id, run.last_member_id, None if finished else batch[-1], batch)
+    built, top, active = members.active_promoters_in_range(
+        tenant_id=tenant_id, after=run.last_member_id, upto=None if finished else batch[-1], batch=batch)
     daily_template = bool(get_settings(tenant_id=tenant_id).daily_template_id)
     # Openids only matter for subscribe messages: without a template there are none to read.
     reach = reach_of(tenant_id=tenant_id, member_ids=active,
@@ -175,13 +158,11 @@ def build_chunk(*, tenant_id: int, day: date, f: DayFigures, due: datetime, now:
 def brand_day(*, tenant_id: int, f: DayFigures, top: int = 5) -> BrandDay:
     """The brand's day for the staff group robot: totals and the top promoters."""
     start, end = day_window(f.day)
-    new_members = db.session.scalar(select(func.count()).select_from(Member).where(
-        Member.tenant_id == tenant_id, Member.created_at >= start, Member.created_at < end)) or 0
+    new_members = members.created_between(tenant_id=tenant_id, start=start, end=end)
     orders, order_fen = figures.tenant_order_totals(tenant_id=tenant_id, start=start, end=end)
     commission = sum(v[0] for v in f.commission.values())
     best = sorted(((v[0], m) for m, v in f.commission.items() if v[0] > 0), reverse=True)[:top]
-    names = {r[0]: r[1] for r in db.session.execute(select(Member.id, Member.nickname).where(
-        Member.tenant_id == tenant_id, Member.id.in_([m for _, m in best])))} if best else {}
+    names = members.nicknames(tenant_id=tenant_id, member_ids=[m for _, m in best])
     return BrandDay(day=f.day, new_members=int(new_members), orders=orders, order_fen=order_fen,
                     commission_fen=commission,
                     top=tuple((names.get(m) or f"会员{m}", fen) for fen, m in best))

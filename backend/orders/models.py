@@ -17,13 +17,14 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.orders.types import LineStatus, OrderStatus, RefundStatus, SourceType, StockSource
 from backend.orm import Fen
 
-ORDER_STATUSES = ("created", "paid", "shipped", "received", "completed", "cancelled", "refunding", "refunded")
-LINE_STATUSES = ("normal", "refunding", "refunded")
-REFUND_STATUSES = ("requested", "processing", "succeeded", "failed", "rejected")
-SOURCE_TYPES = ("shop", "live", "agent", "restock", "agent_apply")  # agent_apply: an agent application's level package
-STOCK_SOURCES = ("catalog", "cloud", "none")
+ORDER_STATUSES = tuple(OrderStatus)
+LINE_STATUSES = tuple(LineStatus)
+REFUND_STATUSES = tuple(RefundStatus)
+SOURCE_TYPES = tuple(SourceType)
+STOCK_SOURCES = tuple(StockSource)
 
 
 class Order(TenantScoped, Base):

@@ -29,8 +29,8 @@ from backend.members import service as members
 from backend.money import yuan
 from backend.orders import service as orders
 from backend.orders.errors import OrderNotFound, OrderStateConflict, RefundNotFound
-from backend.orders.models import Order, Refund
 from backend.orders.service import PayableOrder
+from backend.orders.types import OrderInfo, RefundInfo
 from backend.payments.errors import MemberHasNoOpenid, PaymentIssueNotFound
 from backend.payments.models import PaymentIssue
 from backend.wechat.credentials import PayCredentials
@@ -75,8 +75,8 @@ def _refused(code: str, message: str, *, http_status: int = 400, order_id: int |
 # ------------------------------------------------------------------ issues
 
 
-def _record_issue(*, tenant_id: int, kind: str, dedupe_key: str, order: Order | PayableOrder | None = None,
-                  refund: Refund | None = None, out_trade_no: str | None = None,
+def _record_issue(*, tenant_id: int, kind: str, dedupe_key: str, order: OrderInfo | PayableOrder | None = None,
+                  refund: RefundInfo | None = None, out_trade_no: str | None = None,
                   expected_fen: int | None = None, reported_fen: int | None = None,
                   details: Mapping[str, Any] | None = None) -> PaymentIssue:
     """One issue per (source, kind): a repeated delivery only counts up."""
@@ -166,7 +166,7 @@ def prepay(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> d
                                   amount_fen=order.payable_fen - order.stored_fen, payer_openid=member.openid,
                                   attach=f"order:{order.id}", time_expire=order.pay_deadline,
                                   profit_sharing=order.profit_sharing)
-        order.prepay_id = result.prepay_id
+        orders.record_prepay(order=order, prepay_id=result.prepay_id)
         params = dict(result.request_payment)
     else:
         params = pay.sign_request_payment(order.prepay_id)
@@ -310,7 +310,7 @@ def apply_refund(*, tenant_id: int, creds: PayCredentials, wx: WxRefund, event_t
 
 
 def cancel_unpaid(*, tenant_id: int, order_id: int, now: datetime, reason: str = "buyer",
-                  member_id: int | None = None) -> Order:
+                  member_id: int | None = None) -> OrderInfo:
     """Cancel an unpaid order (the buyer, or the timeout job): close its payment at
     WeChat Pay first; if WeChat says it was paid meanwhile, apply the payment instead
     and refuse the cancellation."""
@@ -326,7 +326,7 @@ def cancel_unpaid(*, tenant_id: int, order_id: int, now: datetime, reason: str =
     return orders.cancel_order(tenant_id=tenant_id, order_id=order.id, reason=reason, now=now, locked=order)
 
 
-def _paid_meanwhile(tenant_id: int, order: Order, now: datetime) -> bool:
+def _paid_meanwhile(tenant_id: int, order: OrderInfo, now: datetime) -> bool:
     creds = pay_credentials(tenant_id=tenant_id)
     pay = gateway().pay(creds)
     try:
@@ -361,14 +361,14 @@ def expire_unpaid(*, tenant_id: int, order_id: int, now: datetime) -> str:
 
 
 def request_refund(*, tenant_id: int, member_id: int, order_id: int, order_line_id: int | None, reason: str,
-                   now: datetime) -> Refund:
+                   now: datetime) -> RefundInfo:
     """A buyer asks for a refund of one line or the whole order; the operator decides."""
     return orders.open_refund(tenant_id=tenant_id, order_id=order_id, order_line_id=order_line_id, reason=reason,
                               requested_by=f"member:{member_id}", member_id=member_id, now=now)
 
 
 def refund_order(*, tenant_id: int, order_id: int, order_line_id: int | None, reason: str, actor: str,
-                 now: datetime, keeps_goods: bool = False) -> Refund:
+                 now: datetime, keeps_goods: bool = False) -> RefundInfo:
     """An operator refunds one line or the whole order (keeps_goods: the money only, the
     order still ships): submitted to WeChat Pay once the unit of work commits (audited)."""
     refund = orders.open_refund(tenant_id=tenant_id, order_id=order_id, order_line_id=order_line_id, reason=reason,
@@ -377,7 +377,7 @@ def refund_order(*, tenant_id: int, order_id: int, order_line_id: int | None, re
     return refund
 
 
-def approve_refund(*, tenant_id: int, refund_id: int, actor: str) -> Refund:
+def approve_refund(*, tenant_id: int, refund_id: int, actor: str) -> RefundInfo:
     """An operator approves a buyer's refund request: submitted once committed (audited)."""
     refund = orders.approve_refund(tenant_id=tenant_id, refund_id=refund_id, actor=actor)
     if refund.submitted_at is None:
@@ -393,7 +393,7 @@ def _submit_after_commit(tenant_id: int, refund_id: int) -> None:
     after_commit(submit)
 
 
-def submit_refund(*, tenant_id: int, refund_id: int, now: datetime) -> Refund:
+def submit_refund(*, tenant_id: int, refund_id: int, now: datetime) -> RefundInfo:
     """Send an approved refund to WeChat Pay (idempotent by its refund number) and record
     the answer; a refusal fails the refund, an unreachable WeChat leaves it for retry."""
     refund = orders.get_refund(tenant_id=tenant_id, refund_id=refund_id)
@@ -401,12 +401,11 @@ def submit_refund(*, tenant_id: int, refund_id: int, now: datetime) -> Refund:
     refund = orders.get_refund(tenant_id=tenant_id, refund_id=refund_id, lock=True)
     if order is None or refund.status != "processing" or refund.submitted_at is not None:
         return refund
-    wechat_fen, refund.stored_fen, refund.offline_fen = orders.refund_parts(order=order,
-                                                                           amount_fen=refund.amount_fen)
+    wechat_fen = orders.split_refund(order=order, refund=refund)
     if wechat_fen == 0:
         # Paid with stored value or offline only: no WeChat Pay refund to wait for; the
         # money goes back as stored value / is recorded as returned offline (flows).
-        refund.submitted_at = now
+        orders.refund_submitted(refund=refund, now=now)
         orders.refund_succeeded(order=order, refund=refund, wechat_refund_id=None, now=now)
         return refund
     pay = gateway().pay(pay_credentials(tenant_id=tenant_id))
@@ -426,9 +425,7 @@ def submit_refund(*, tenant_id: int, refund_id: int, now: datetime) -> Refund:
     except WeChatError as exc:
         log.warning("refund %s not submitted (%s); the retry job will resend it", refund.refund_no, exc.code)
         return refund
-    refund.submitted_at = now
-    refund.wechat_refund_id = wx.refund_id
-    refund.wechat_status = wx.status
+    orders.refund_submitted(refund=refund, now=now, wechat_refund_id=wx.refund_id, wechat_status=wx.status)
     if wx.status == "SUCCESS":
         orders.refund_succeeded(order=order, refund=refund, wechat_refund_id=wx.refund_id, now=now)
     elif wx.status in ("ABNORMAL", "CLOSED"):
@@ -439,7 +436,4 @@ def submit_refund(*, tenant_id: int, refund_id: int, now: datetime) -> Refund:
 
 def unsubmitted_refunds(*, now: datetime, limit: int = 200) -> list[tuple[int, int]]:
     """(tenant_id, refund_id) of approved refunds WeChat Pay has not accepted yet."""
-    return [(t, r) for t, r in db.session.execute(
-        select(Refund.tenant_id, Refund.id).where(Refund.status == "processing", Refund.submitted_at.is_(None),
-                                                  Refund.created_at < now - REFUND_RETRY_AFTER)
-        .order_by(Refund.id).limit(limit))]
+    return orders.unsubmitted_refunds(created_before=now - REFUND_RETRY_AFTER, limit=limit)

@@ -25,9 +25,9 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.audit.service import record_audit
 from backend.extensions import db
-from backend.members.models import Member
 from backend.members.scene import Scene
 from backend.members.service import get_member
+from backend.members.types import MemberInfo
 from backend.posters import fetch
 from backend.posters.assets import default_assets
 from backend.posters.cache import PosterCache, PosterKey
@@ -44,8 +44,8 @@ from backend.posters.models import PosterTemplate
 from backend.posters.render import PosterData, QrImage, QrPayload, QrText
 from backend.posters.render import render_poster as draw
 from backend.posters.subjects import PosterSubject, subject_loader
-from backend.tenants.models import Tenant
 from backend.tenants.service import get_tenant
+from backend.tenants.types import TenantInfo
 from backend.wechat.service import credentials, gateway
 
 log = logging.getLogger(__name__)
@@ -211,20 +211,20 @@ def _image_hosts() -> tuple[str, ...]:
     return tuple(current_app.config.get("POSTER_IMAGE_HOSTS") or fetch.DEFAULT_IMAGE_HOSTS)
 
 
-def share_link(*, tenant: Tenant, scene: str) -> str:
+def share_link(*, tenant: TenantInfo, scene: str) -> str:
     """The H5 share link carrying a scene, for tenants without a mini-program."""
     base = current_app.config["SIYU_SETTINGS"].public_base_url.rstrip("/")
     return f"{base}/s/{tenant.slug}?scene={quote(scene, safe='')}"
 
 
-def _invite_subject(tenant: Tenant) -> PosterSubject:
+def _invite_subject(tenant: TenantInfo) -> PosterSubject:
     texts = {**DEFAULT_TEXTS, "shop_name": tenant.name}
     version = hashlib.sha256(json.dumps(texts, ensure_ascii=False, sort_keys=True)
                              .encode()).hexdigest()[:16]
     return PosterSubject(id="", version=version, texts=texts)
 
 
-def load_subject(*, tenant: Tenant, kind: str, subject_id: int | None) -> PosterSubject:
+def load_subject(*, tenant: TenantInfo, kind: str, subject_id: int | None) -> PosterSubject:
     """The poster's subject: the tenant itself for invites, else the owning domain's loader."""
     if kind == "invite":
         return _invite_subject(tenant)
@@ -239,7 +239,7 @@ def load_subject(*, tenant: Tenant, kind: str, subject_id: int | None) -> Poster
 class _QrSource:
     """Where the code comes from; `key` identifies its content without fetching it."""
 
-    def __init__(self, tenant: Tenant, kind: str, subject: PosterSubject, scene: str) -> None:
+    def __init__(self, tenant: TenantInfo, kind: str, subject: PosterSubject, scene: str) -> None:
         self.scene = scene
         self.page = subject.page or PAGES[kind]
         self.mini_program = credentials(tenant_id=tenant.id).mini_program
@@ -257,7 +257,7 @@ class _QrSource:
         return QrImage(png)
 
 
-def _member_version(member: Member) -> str:
+def _member_version(member: MemberInfo) -> str:
     # created_at tells apart members that reuse an id after a database reset
     return f"{member.profile_version}.{member.created_at.timestamp():.0f}"
 

@@ -10,7 +10,9 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from backend.db import unit_of_work, utcnow
 from backend.errors import DomainError
+from backend.tenants.service import get_tenant_by_slug
 
 cli = AppGroup("plans", help="Reward plans: validate, show, save, activate, simulate.")
 
@@ -23,8 +25,6 @@ def _read_json(path: Path) -> Any:
 
 
 def _tenant_id(slug: str) -> int:
-    from backend.tenants.service import get_tenant_by_slug
-
     return get_tenant_by_slug(slug=slug).id
 
 
@@ -79,7 +79,6 @@ def show(slug: str, version: int | None, list_all: bool) -> None:
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def save(slug: str, also_activate: bool, plan_file: Path) -> None:
     """Store a plan file as the tenant's next version (a draft unless --activate)."""
-    from backend.db import unit_of_work, utcnow
     from backend.rewards import service
 
     document = _read_json(plan_file)
@@ -101,7 +100,6 @@ def save(slug: str, also_activate: bool, plan_file: Path) -> None:
 @click.option("--version", type=int, required=True)
 def activate(slug: str, version: int) -> None:
     """Make a stored version the tenant's active plan."""
-    from backend.db import unit_of_work, utcnow
     from backend.rewards import service
 
     try:

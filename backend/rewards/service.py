@@ -20,9 +20,9 @@ from backend.audit.service import record_audit
 from backend.db import newest_first
 from backend.events import announce
 from backend.extensions import db
-from backend.members.errors import MemberNotFound
-from backend.members.models import Member
+from backend.members import service as members
 from backend.members.service import get_member
+from backend.members.types import MemberInfo, PromoterStatus
 from backend.money import rate_text, yuan
 from backend.rewards.conditions import MemberFacts, UpgradeDecision, decide_upgrade
 from backend.rewards.engine import (
@@ -40,7 +40,7 @@ from backend.rewards.errors import InvalidCase, NoActivePlan, PlanVersionNotFoun
 from backend.rewards.models import LevelChange, Payout, RewardLine, RewardPlan
 from backend.rewards.plan import Plan, parse_plan, plan_to_json
 from backend.rewards.simulate import simulate_document
-from backend.tenants.models import Tenant
+from backend.tenants import service as tenants
 
 # ------------------------------------------------------------------ plans
 
@@ -94,7 +94,7 @@ def _stored_plan(*, tenant_id: int, version: int | None) -> Plan:
 
 def _lock_tenant(tenant_id: int) -> None:
     """Serialize plan changes of one tenant (version numbers, the single active plan)."""
-    db.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+    tenants.lock_tenant(tenant_id=tenant_id)
 
 
 def save_plan_version(*, tenant_id: int, document: Any, actor: str) -> RewardPlan:
@@ -182,17 +182,17 @@ def plan_view(row: RewardPlan, *, with_document: bool = True) -> dict[str, Any]:
 # ------------------------------------------------------------------ snapshots
 
 
-def _is_active_promoter(member: Member) -> bool:
-    return member.promoter_status == "active"
+def _is_active_promoter(member: MemberInfo) -> bool:
+    return member.promoter_status == PromoterStatus.ACTIVE
 
 
-def buyer_snapshot(member: Member) -> Buyer:
+def buyer_snapshot(member: MemberInfo) -> Buyer:
     """The buyer as the engine sees it."""
     return Buyer(member_id=member.id, is_promoter=_is_active_promoter(member), tier=member.promoter_tier,
                  agent_level=member.agent_level)
 
 
-def chain_member(member: Member) -> ChainMember:
+def chain_member(member: MemberInfo) -> ChainMember:
     return ChainMember(member_id=member.id, promoter_active=_is_active_promoter(member),
                        tier=member.promoter_tier, agent_level=member.agent_level)
 
@@ -201,9 +201,8 @@ def member_chain(*, tenant_id: int, member_id: int) -> tuple[Buyer, tuple[ChainM
     """The buyer and its whole upline (nearest first) as they stand now: what the payment
     path snapshots at payment and passes to compute_and_record_payouts."""
     member = get_member(tenant_id=tenant_id, member_id=member_id)
-    ids = member.ancestor_ids()
-    rows = {m.id: m for m in db.session.scalars(
-        select(Member).where(Member.tenant_id == tenant_id, Member.id.in_(ids)))} if ids else {}
+    ids = members.upline_ids(member.path)
+    rows = members.members_by_ids(tenant_id=tenant_id, member_ids=ids)
     return buyer_snapshot(member), tuple(chain_member(rows[i]) for i in ids if i in rows)
 
 
@@ -385,6 +384,22 @@ def payouts_of_lines(*, tenant_id: int, order_line_ids: Sequence[int]) -> list[P
         Payout.tenant_id == tenant_id, Payout.order_line_id.in_(list(order_line_ids))).order_by(Payout.id)))
 
 
+def payouts_by_ids(*, payout_ids: Iterable[int]) -> dict[int, Payout]:
+    """Payout rows by id (ids come from the caller's own tenant's ledger entries)."""
+    wanted = sorted(set(payout_ids))
+    if not wanted:
+        return {}
+    return {p.id: p for p in db.session.scalars(select(Payout).where(Payout.id.in_(wanted)))}
+
+
+def payouts_after(*, after_id: int, source_types: Sequence[str], limit: int) -> list[Payout]:
+    """Payouts of every tenant past an id, of these source types, in id order (finance's
+    scan for recorded bonuses to credit)."""
+    return list(db.session.scalars(
+        select(Payout).where(Payout.id > after_id, Payout.source_type.in_(list(source_types)))
+        .order_by(Payout.id).limit(limit)))
+
+
 def payout_view(p: Payout | RecordedPayout) -> dict[str, Any]:
     """A payout line as the API shows it."""
     return {"id": p.id, "source_type": p.source_type, "source_key": p.source_key, "order_id": p.order_id,
@@ -476,20 +491,15 @@ def referral_counts(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, M
         mid: {"direct_referrals": 0, "indirect_referrals": 0, "direct_referrals_by_level": {},
               "indirect_referrals_by_level": {}, "direct_referrals_by_tier": {},
               "indirect_referrals_by_tier": {}} for mid in member_ids}
-    for column, prefix in ((Member.parent_id, "direct"), (Member.grandparent_id, "indirect")):
-        rows = db.session.execute(
-            select(column, Member.agent_level, Member.promoter_status, Member.promoter_tier, func.count())
-            .where(Member.tenant_id == tenant_id, column.in_(member_ids))
-            .group_by(column, Member.agent_level, Member.promoter_status, Member.promoter_tier))
-        for owner, level, status, tier, n in rows:
-            if owner is None:  # never: the WHERE keeps member_ids only
-                continue
+    for generation, prefix in ((1, "direct"), (2, "indirect")):
+        for owner, level, status, tier, n in members.referral_groups(tenant_id=tenant_id, member_ids=member_ids,
+                                                                      generation=generation):
             c = counts[owner]
             c[f"{prefix}_referrals"] += n
             if level is not None:
                 by_level = c[f"{prefix}_referrals_by_level"]
                 by_level[level] = by_level.get(level, 0) + n
-            if status == "active":
+            if status == PromoterStatus.ACTIVE:
                 by_tier = c[f"{prefix}_referrals_by_tier"]
                 by_tier[tier] = by_tier.get(tier, 0) + n
     for mid, c in counts.items():
@@ -507,12 +517,12 @@ def _manually_set(tenant_id: int, member_ids: Sequence[int]) -> set[int]:
         LevelChange.id.in_(latest), LevelChange.source.in_(("manual", "bought")))))
 
 
-def _record_referrals(*, tenant_id: int, plan: Plan, member: Member, old_level: str | None,
+def _record_referrals(*, tenant_id: int, plan: Plan, member: MemberInfo, old_level: str | None,
                       new_level: str | None) -> list[Payout]:
     """Referral bonuses for the member's direct parent when its level rose; once per level."""
     if new_level is None or member.parent_id is None:
         return []
-    parent = db.session.get(Member, member.parent_id)
+    parent = members.members_by_ids(tenant_id=tenant_id, member_ids=[member.parent_id]).get(member.parent_id)
     lines = referral_bonuses(plan, member_id=member.id, old_level=old_level, new_level=new_level,
                              parent=chain_member(parent) if parent is not None else None)
     rows = []
@@ -528,12 +538,12 @@ def _record_referrals(*, tenant_id: int, plan: Plan, member: Member, old_level: 
     return rows
 
 
-def _change_level(*, tenant_id: int, plan: Plan, member: Member, field: str, new_value: str | None,
+def _change_level(*, tenant_id: int, plan: Plan, member: MemberInfo, field: str, new_value: str | None,
                   source: str, actor: str) -> list[Payout]:
     old_value = getattr(member, field)
     if old_value == new_value:
         return []
-    setattr(member, field, new_value)
+    members.set_rank(tenant_id=tenant_id, member_id=member.id, field=field, value=new_value)
     db.session.add(LevelChange(tenant_id=tenant_id, member_id=member.id, field=field, old_value=old_value,
                                new_value=new_value, source=source, actor=actor, plan_version=plan.version))
     if field == "agent_level":
@@ -551,13 +561,11 @@ def apply_upgrades(*, tenant_id: int, facts: Sequence[MemberFacts], actor: str =
     plan_row = active_plan_row(tenant_id=tenant_id)
     plan = plan_of(plan_row)
     ids = sorted({f.member_id for f in facts})
-    members = {m.id: m for m in db.session.scalars(
-        select(Member).where(Member.tenant_id == tenant_id, Member.id.in_(ids))
-        .order_by(Member.id).with_for_update())}
+    rows = members.members_by_ids(tenant_id=tenant_id, member_ids=ids, lock=True)
     locked = _manually_set(tenant_id, ids)
     changed: list[UpgradeDecision] = []
     for f in facts:
-        member = members.get(f.member_id)
+        member = rows.get(f.member_id)
         if member is None or not _is_active_promoter(member):
             continue
         tier = member.promoter_tier if member.promoter_tier in plan.tier_by_key else None
@@ -581,7 +589,7 @@ _UNSET: Any = object()
 
 
 def set_member_level(*, tenant_id: int, member_id: int, actor: str, agent_level: str | None = _UNSET,
-                     promoter_tier: str = _UNSET, reason: str | None = None) -> Member:
+                     promoter_tier: str = _UNSET, reason: str | None = None) -> MemberInfo:
     """An operator sets a member's agent level (None clears it) and/or promoter tier by
     hand: checked against the active plan, audited with the reason given, locked against
     automatic lowering, and paying referral bonuses when the level rises."""
@@ -590,10 +598,7 @@ def set_member_level(*, tenant_id: int, member_id: int, actor: str, agent_level:
         raise UnknownLevel(details=[{"field": "agent_level", "message": f"方案中没有代理等级：{agent_level}"}])
     if promoter_tier is not _UNSET and promoter_tier not in plan.tier_by_key:
         raise UnknownLevel(details=[{"field": "promoter_tier", "message": f"方案中没有推广员等级：{promoter_tier}"}])
-    member = db.session.scalar(select(Member).where(Member.tenant_id == tenant_id, Member.id == member_id)
-                               .with_for_update())
-    if member is None:
-        raise MemberNotFound()
+    member = members.lock_member(tenant_id=tenant_id, member_id=member_id)
     before = {"agent_level": member.agent_level, "promoter_tier": member.promoter_tier}
     if agent_level is not _UNSET:
         _change_level(tenant_id=tenant_id, plan=plan, member=member, field="agent_level",
@@ -620,10 +625,7 @@ def buy_level(*, tenant_id: int, member_id: int, level: str, order_id: int) -> b
         return False
     if level not in plan.level_by_key:
         return False
-    member = db.session.scalar(select(Member).where(Member.tenant_id == tenant_id, Member.id == member_id)
-                               .with_for_update())
-    if member is None:
-        raise MemberNotFound()
+    member = members.lock_member(tenant_id=tenant_id, member_id=member_id)
     reference = f"order:{order_id}"
     done = db.session.scalar(select(LevelChange.id).where(
         LevelChange.tenant_id == tenant_id, LevelChange.member_id == member_id, LevelChange.source == "bought",
@@ -652,8 +654,7 @@ def revoke_bought_level(*, tenant_id: int, member_id: int, order_id: int) -> boo
         LevelChange.source == "bought", LevelChange.actor == reference).limit(1))
     if bought is None:
         return False
-    member = db.session.scalar(select(Member).where(Member.tenant_id == tenant_id, Member.id == member_id)
-                               .with_for_update())
+    member = members.members_by_ids(tenant_id=tenant_id, member_ids=[member_id], lock=True).get(member_id)
     latest = db.session.scalar(select(func.max(LevelChange.id)).where(
         LevelChange.tenant_id == tenant_id, LevelChange.member_id == member_id, LevelChange.field == "agent_level"))
     if member is None or latest != bought.id or member.agent_level != bought.new_value:

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.scrm.errors import CustomerNotFound, CustomerNotYours, StaffInactive
 from backend.scrm.models import Customer, CustomerEvent
-from backend.staff.models import StaffAccount
 from backend.staff.service import get_staff
+from backend.staff.types import StaffInfo, StaffStatus
 from backend.types import CHINA_TZ, china_day, china_day_start  # noqa: F401  (re-exported)
 
 MANAGER_ROLES = ("boss", "operator")
@@ -25,15 +25,15 @@ MANAGER_ROLES = ("boss", "operator")
 day_start = china_day_start  # the workload's days are China-local
 
 
-def acting_staff(*, tenant_id: int, staff_id: int) -> StaffAccount:
+def acting_staff(*, tenant_id: int, staff_id: int) -> StaffInfo:
     """The staff account acting, which must be this tenant's and active."""
     staff = get_staff(tenant_id=tenant_id, staff_id=staff_id)
-    if staff.status != "active":
+    if staff.status != StaffStatus.ACTIVE:
         raise StaffInactive()
     return staff
 
 
-def sees_all(staff: StaffAccount) -> bool:
+def sees_all(staff: StaffInfo) -> bool:
     return staff.role in MANAGER_ROLES
 
 
@@ -48,7 +48,7 @@ def load_customer(*, tenant_id: int, customer_id: int, lock: bool = False) -> Cu
     return customer
 
 
-def customer_for(*, tenant_id: int, staff: StaffAccount, customer_id: int,
+def customer_for(*, tenant_id: int, staff: StaffInfo, customer_id: int,
                  lock: bool = False) -> Customer:
     """A customer the staff member may see and work on."""
     customer = load_customer(tenant_id=tenant_id, customer_id=customer_id, lock=lock)

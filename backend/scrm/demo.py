@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from backend.db import utcnow
+from backend.staff.service import create_staff
 
 DEMO_SALES = ("sales", "demo1234")
 
@@ -15,7 +16,6 @@ def seed(tenant: Any) -> None:
     """Seed SCRM for the demo tenant (called once, inside the demo unit of work)."""
     from backend.scrm import service as scrm
     from backend.scrm import tags as tagging
-    from backend.staff.service import create_staff
 
     now = utcnow()
     sales = create_staff(tenant_id=tenant.id, username=DEMO_SALES[0], password=DEMO_SALES[1],

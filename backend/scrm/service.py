@@ -46,9 +46,9 @@ from backend.members.errors import (
     SelfBinding,
 )
 from backend.members.invite import normalise_invite_code
-from backend.members.models import Member
 from backend.members.scene import Scene, parse_scene
-from backend.members.service import bind_by_scene, get_member
+from backend.members.service import bind_by_scene, find_by_invite_code, find_by_unionid, get_member
+from backend.members.types import MemberInfo
 from backend.posters.service import share_link
 from backend.scrm import tags as tagging
 from backend.scrm.access import (
@@ -77,12 +77,13 @@ from backend.scrm.models import (
     StaffCode,
     StaffProfile,
 )
+from backend.staff import service as staff_accounts
 from backend.staff.errors import StaffNotFound
-from backend.staff.models import StaffAccount
 from backend.staff.service import get_staff
+from backend.staff.types import StaffInfo, StaffStatus
 from backend.tenants.service import get_tenant, get_tenant_by_slug
 from backend.wechat.push_guard import check_fresh, claim_nonce, release_nonce
-from backend.wechat.service import credentials, gateway, wecom_credentials
+from backend.wechat.service import credentials, gateway, mini_program_credentials, wecom_credentials
 from backend.wechat.wecom import parse_wecom_callback
 from backend.wechat.wecom import verify_wecom_url as verify
 
@@ -157,11 +158,11 @@ def wecom_user_of(*, tenant_id: int, staff_id: int) -> str | None:
         StaffProfile.tenant_id == tenant_id, StaffProfile.staff_id == staff_id))
 
 
-def staff_by_wecom_user(*, tenant_id: int, wecom_user_id: str) -> StaffAccount | None:
+def staff_by_wecom_user(*, tenant_id: int, wecom_user_id: str) -> StaffInfo | None:
     """The staff account linked to a WeCom user id, if any."""
     staff_id = db.session.scalar(select(StaffProfile.staff_id).where(
         StaffProfile.tenant_id == tenant_id, StaffProfile.wecom_user_id == wecom_user_id))
-    return None if staff_id is None else db.session.get(StaffAccount, staff_id)
+    return None if staff_id is None else staff_accounts.find_staff(tenant_id=tenant_id, staff_id=staff_id)
 
 
 def create_staff_code(*, tenant_id: int, staff_id: int, kind: str, actor: str, channel: str = "",
@@ -184,8 +185,6 @@ def create_staff_code(*, tenant_id: int, staff_id: int, kind: str, actor: str, c
         db.session.add(code)
         db.session.flush()
     else:
-        from backend.wechat.service import gateway, wecom_credentials
-
         user_id = wecom_user_of(tenant_id=tenant_id, staff_id=staff.id)
         if not user_id:
             raise WeComUserMissing()
@@ -334,7 +333,7 @@ def _get_or_create(tenant_id: int, column: Any, value: Any, defaults: dict[str, 
     return customer
 
 
-def _customer_for_member(tenant_id: int, member: Member, *, source: str, channel: str,
+def _customer_for_member(tenant_id: int, member: MemberInfo, *, source: str, channel: str,
                          now: datetime) -> Customer:
     """The member's customer row: theirs, else an unlinked one with the same unionid (a
     WeCom contact who is the same person), else a new one."""
@@ -356,8 +355,8 @@ def _customer_for_member(tenant_id: int, member: Member, *, source: str, channel
 def _owner_active(customer: Customer) -> bool:
     if customer.owner_staff_id is None:
         return False
-    owner = db.session.get(StaffAccount, customer.owner_staff_id)
-    return owner is not None and owner.status == "active"
+    owner = staff_accounts.find_staff(tenant_id=customer.tenant_id, staff_id=customer.owner_staff_id)
+    return owner is not None and owner.status == StaffStatus.ACTIVE
 
 
 def start_ownership(*, customer: Customer, staff_id: int, reason: str, now: datetime,
@@ -374,7 +373,7 @@ def start_ownership(*, customer: Customer, staff_id: int, reason: str, now: date
     customer.updated_at = now
 
 
-def _claim(customer: Customer, staff: StaffAccount, *, reason: str, channel: str,
+def _claim(customer: Customer, staff: StaffInfo, *, reason: str, channel: str,
            code_id: int | None, now: datetime) -> str:
     """Give the customer to this staff member if nobody active owns them.
     Returns assigned | kept (already theirs) | other_owner | staff_inactive."""
@@ -468,7 +467,7 @@ def add_customer(*, tenant_id: int, staff_id: int, name: str, now: datetime,
     return customer
 
 
-def _refuse_duplicate_phone(tenant_id: int, staff: StaffAccount, number: str,
+def _refuse_duplicate_phone(tenant_id: int, staff: StaffInfo, number: str,
                             except_id: int | None = None) -> None:
     other = db.session.scalar(select(Customer).where(
         Customer.tenant_id == tenant_id, Customer.phone == number,
@@ -511,8 +510,6 @@ def capture_phone(*, tenant_id: int, member_id: int, code: str, now: datetime) -
     """The member tapped the mini-program's phone button: getPhoneNumber through the WeChat
     edge, kept on their customer record (created unowned if they have none; an unlinked
     customer a staff member typed in with this number becomes theirs)."""
-    from backend.wechat.service import gateway, mini_program_credentials
-
     member = get_member(tenant_id=tenant_id, member_id=member_id)
     mp = mini_program_credentials(tenant_id=tenant_id)
     number = gateway().mini_program(mp).get_phone_number(code).pure_phone_number
@@ -590,8 +587,10 @@ def list_customers(*, tenant_id: int, staff_id: int, owner_staff_id: int | None 
             cond = or_(cond, Customer.phone.startswith(digits), Customer.phone.endswith(digits))
         code = normalise_invite_code(q)
         if code:  # a member's invite code finds the customer behind that member
-            cond = or_(cond, Customer.member_id.in_(select(Member.id).where(
-                Member.tenant_id == tenant_id, Member.invite_code == code)))
+            try:
+                cond = or_(cond, Customer.member_id == find_by_invite_code(tenant_id=tenant_id, code=code).id)
+            except InviteCodeUnknown:
+                pass
         stmt = stmt.where(cond)
     return list(db.session.scalars(stmt.order_by(Customer.id).limit(limit)))
 
@@ -620,8 +619,7 @@ def customer_views(*, tenant_id: int, customers: Sequence[Customer]) -> list[dic
     """Views of many customers with their tags and owner names (two queries, not 2n)."""
     tags = tagging.customer_tags(tenant_id=tenant_id, customer_ids=[c.id for c in customers])
     owners = {c.owner_staff_id for c in customers if c.owner_staff_id}
-    names = dict(db.session.execute(select(StaffAccount.id, StaffAccount.display_name).where(
-        StaffAccount.tenant_id == tenant_id, StaffAccount.id.in_(owners))).all()) if owners else {}
+    names = staff_accounts.display_names(tenant_id=tenant_id, staff_ids=owners)
     return [customer_view(c, tags=tags[c.id], owner_name=names.get(c.owner_staff_id or 0))
             for c in customers]
 
@@ -701,7 +699,7 @@ def create_reminder(*, tenant_id: int, staff_id: int, customer_id: int, due_at: 
     return reminder
 
 
-def _reminder_for(tenant_id: int, staff: StaffAccount, reminder_id: int) -> Reminder:
+def _reminder_for(tenant_id: int, staff: StaffInfo, reminder_id: int) -> Reminder:
     reminder = db.session.scalar(select(Reminder).where(
         Reminder.tenant_id == tenant_id, Reminder.id == reminder_id).with_for_update())
     if reminder is None or (reminder.staff_id != staff.id and not sees_all(staff)):
@@ -801,8 +799,7 @@ def _wecom_customer(tenant_id: int, external_userid: str, *, name: str, unionid:
     if unionid:
         twin = _unlinked_twin(tenant_id, Customer.unionid, unionid, Customer.external_userid)
         if twin is None:
-            member = db.session.scalar(select(Member).where(
-                Member.tenant_id == tenant_id, Member.unionid == unionid).limit(1))
+            member = find_by_unionid(tenant_id=tenant_id, unionid=unionid)
             if member is not None:
                 twin = _customer_for_member(tenant_id, member, source="wecom", channel=channel,
                                                now=now)
@@ -841,15 +838,13 @@ def handle_wecom_event(*, tenant_id: int, event: Any, now: datetime) -> str:
         code = db.session.scalar(select(StaffCode).where(
             StaffCode.tenant_id == tenant_id, StaffCode.state == event.state,
             StaffCode.kind == "wecom"))
-    staff = (db.session.get(StaffAccount, code.staff_id) if code is not None
+    staff = (staff_accounts.find_staff(tenant_id=tenant_id, staff_id=code.staff_id) if code is not None
              else staff_by_wecom_user(tenant_id=tenant_id, wecom_user_id=event.user_id or ""))
     if staff is None or staff.tenant_id != tenant_id:
         log.info("WeCom contact %s added a staff member we do not know", event.external_userid)
         return "ignored"
     name, unionid = "", None
     try:
-        from backend.wechat.service import gateway, wecom_credentials
-
         contact = gateway().wecom(wecom_credentials(tenant_id=tenant_id)).get_external_contact(
             event.external_userid)
         name, unionid = contact.name, contact.unionid

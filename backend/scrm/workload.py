@@ -19,7 +19,7 @@ from backend.scrm import orders_port
 from backend.scrm.access import acting_staff, china_day, day_start
 from backend.scrm.errors import InvalidHandover, InvalidPeriod
 from backend.scrm.models import Customer, CustomerEvent, Ownership, Reminder
-from backend.staff.models import StaffAccount
+from backend.staff import service as staff_accounts
 from backend.staff.service import get_staff
 
 MAX_DAYS = 92
@@ -61,8 +61,7 @@ def staff_workload(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
         select(Customer.owner_staff_id, func.count()).where(
             Customer.tenant_id == tenant_id, Customer.owner_staff_id.is_not(None))
         .group_by(Customer.owner_staff_id))}
-    accounts = list(db.session.scalars(select(StaffAccount).where(
-        StaffAccount.tenant_id == tenant_id).order_by(StaffAccount.id)))
+    accounts = staff_accounts.list_staff(tenant_id=tenant_id)
     staff_out = []
     for account in accounts:
         per_day = [{"day": d.isoformat(), **cells.get((account.id, d), ZERO)} for d in days]

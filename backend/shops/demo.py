@@ -5,28 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
+from backend.catalog import service as catalog
 from backend.db import utcnow
-from backend.extensions import db
+from backend.members import service as members
+from backend.shops import service as shops
 
 
 def seed(tenant: Any) -> None:
     """Open 爱丽丝's shop with the tenant's on-shelf products open to everyone (called once)."""
-    from backend.catalog.models import Product
-    from backend.members.models import Member
-    from backend.shops import service as shops
-
-    alice = db.session.scalar(select(Member).where(Member.tenant_id == tenant.id,
-                                                   Member.parent_id.is_(None),
-                                                   Member.promoter_status == "active")
-                              .order_by(Member.id).limit(1))
+    alice = members.first_root_promoter(tenant_id=tenant.id)
     if alice is None:
         return
     # allowed_levels is JSON: "everyone" is a JSON null, so it is checked here, not in SQL
-    products = [p.id for p in db.session.scalars(select(Product).where(
-        Product.tenant_id == tenant.id, Product.on_shelf.is_(True)).order_by(Product.id))
-        if p.allowed_levels is None]
+    products = [p.id for p in catalog.list_products(tenant_id=tenant.id, on_shelf=True, limit=500)
+                if p.allowed_levels is None]
     now = utcnow()
     shops.open_shop(tenant_id=tenant.id, member_id=alice.id, name="爱丽丝的茶铺",
                     intro="自己喝的好茶，分享给朋友。每周上新，正品保障。", now=now)

@@ -30,10 +30,11 @@ from backend.members.errors import (
     ParentNotPromoter,
     SelfBinding,
 )
-from backend.members.models import Member
 from backend.members.scene import Scene, parse_scene
 from backend.members.service import bind_by_scene, get_member
+from backend.members.types import MemberInfo, PromoterStatus
 from backend.posters.service import share_link
+from backend.shops import orders_port
 from backend.shops.errors import (
     InvalidShopField,
     NotPromoter,
@@ -89,7 +90,7 @@ def open_shop(*, tenant_id: int, member_id: int, name: str, intro: str = "",
               banner_url: str = "", video_url: str = "", now: datetime) -> Shop:
     """An active promoter opens their one shop."""
     member = get_member(tenant_id=tenant_id, member_id=member_id)
-    if member.promoter_status != "active":
+    if member.promoter_status != PromoterStatus.ACTIVE:
         raise NotPromoter()
     if _find_by_owner(tenant_id, member.id) is not None:
         raise ShopAlreadyOpen()
@@ -363,16 +364,9 @@ def shop_stats(*, tenant_id: int, shop_ids: Sequence[int]) -> dict[int, dict[str
         .group_by(ShopVisit.shop_id))
     for shop_id, visitors, bound in rows:
         out[shop_id].update(visitors=visitors, bound_visitors=bound)
-    for shop_id, orders, sales in _order_totals(tenant_id, shop_ids):
+    for shop_id, orders, sales in orders_port.shop_order_totals(tenant_id=tenant_id, shop_ids=shop_ids):
         out[shop_id].update(orders=orders, sales_fen=sales)
     return out
-
-
-def _order_totals(tenant_id: int, shop_ids: Sequence[int]) -> list[tuple[int, int, int]]:
-    """(shop id, paid orders, paid total fen) from the orders domain, once it exists."""
-    from backend.shops import orders_port
-
-    return orders_port.shop_order_totals(tenant_id=tenant_id, shop_ids=shop_ids)
 
 
 # ------------------------------------------------------------------ visitors
@@ -411,7 +405,7 @@ def enter_shop(*, tenant_id: int, member_id: int, scene: str, now: datetime) -> 
     return ShopEntry(shop_id=shop.id, bind_status=status, parent_id=parent_id)
 
 
-def _new_binding(member: Member, status: str, parent_id: int, pending_before: int | None,
+def _new_binding(member: MemberInfo, status: str, parent_id: int, pending_before: int | None,
                  now: datetime) -> str:
     """bind_member answers "bound" (or "pending") again for an existing binding to the same
     parent; what this visit did is told by the locked row it refreshed: a binding made now
@@ -481,7 +475,7 @@ def order_attribution(*, tenant_id: int, shop_id: int | None,
 
 # ------------------------------------------------------------------ QR code
 
-def shop_scene(*, shop: Shop, owner: Member) -> str:
+def shop_scene(*, shop: Shop, owner: MemberInfo) -> str:
     """The scene a shop's code carries: the shop and its owner's invite code."""
     return Scene(invite_code=owner.invite_code, shop_id=shop.id).encode()
 

@@ -8,10 +8,11 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.staff.types import StaffRole, StaffStatus
 
 # The roles a staff account may hold; what each may do is backend/auth/policy.py.
-ROLES = ("boss", "operator", "finance", "sales")
-STATUSES = ("active", "disabled")
+ROLES = tuple(StaffRole)
+STATUSES = tuple(StaffStatus)
 
 
 class StaffAccount(TenantScoped, Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -97,6 +98,21 @@ def _revoke(account: StaffAccount) -> None:
     account.token_version += 1
     staff_id = account.id
     after_commit(lambda: forget_principal(kind="staff", subject_id=staff_id))
+
+
+def find_staff(*, tenant_id: int, staff_id: int) -> StaffAccount | None:
+    """One staff account of this tenant, or None."""
+    account = db.session.get(StaffAccount, staff_id)
+    return account if account is not None and account.tenant_id == tenant_id else None
+
+
+def display_names(*, tenant_id: int, staff_ids: Iterable[int]) -> dict[int, str]:
+    """{staff id: display name} of these accounts of the tenant (one query)."""
+    wanted = sorted(set(staff_ids))
+    if not wanted:
+        return {}
+    return {i: name for i, name in db.session.execute(select(StaffAccount.id, StaffAccount.display_name).where(
+        StaffAccount.tenant_id == tenant_id, StaffAccount.id.in_(wanted)))}
 
 
 def list_staff(*, tenant_id: int) -> list[StaffAccount]:

@@ -27,8 +27,8 @@ from backend.db import is_mysql
 from backend.extensions import db
 from backend.finance import service as finance
 from backend.ledger import service as ledger
-from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, PostingSpec, supplier, system
+from backend.ledger.types import AccountKind as K
 from backend.money import apply_rate, yuan
 from backend.suppliers import service as suppliers
 from backend.suppliers.models import Supplier, SupplierIncome

@@ -30,8 +30,8 @@ from backend.db import run_in_unit_of_work
 from backend.errors import Conflict
 from backend.extensions import db
 from backend.ledger import service as ledger
-from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, supplier, system
+from backend.ledger.types import AccountKind as K
 from backend.money import yuan
 from backend.suppliers import service as suppliers
 from backend.suppliers.models import SharingOrder, SharingReturn, SharingShare, Supplier, SupplierIncome

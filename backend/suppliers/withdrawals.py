@@ -40,8 +40,8 @@ from backend.finance.errors import (
 )
 from backend.finance.rules import withdrawal_fee
 from backend.ledger import service as ledger
-from backend.ledger.models import AccountKind as K
 from backend.ledger.service import Leg, supplier, system
+from backend.ledger.types import AccountKind as K
 from backend.money import yuan
 from backend.suppliers import service as suppliers
 from backend.suppliers.errors import (

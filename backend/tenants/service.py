@@ -116,6 +116,17 @@ def get_tenant_by_slug(*, slug: str) -> Tenant:
     return tenant
 
 
+def find_tenant_by_slug(*, slug: str) -> Tenant | None:
+    """The tenant with this slug, or None."""
+    return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+def lock_tenant(*, tenant_id: int) -> None:
+    """Take the tenant's row lock until the unit of work ends: serializes a tenant-wide
+    change in another domain (its settings, its plan versions) without a lock of its own."""
+    db.session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+
+
 def list_tenants(*, limit: int = 50, after_id: int = 0) -> list[Tenant]:
     """Tenants in id order, keyset-paged."""
     stmt = select(Tenant).where(Tenant.id > after_id).order_by(Tenant.id).limit(limit)

@@ -8,6 +8,7 @@ import json
 import click
 
 from backend.db import unit_of_work
+from backend.tenants.service import get_tenant_by_slug, list_tenants
 
 
 @click.group("warehouse")
@@ -20,7 +21,6 @@ def cli() -> None:
 @click.option("--as-json", "as_json", is_flag=True, help="print one JSON report per tenant")
 def check(slug: str | None, as_json: bool) -> None:
     """Balances equal the sum of their entries, postings sum to zero, no agent below zero."""
-    from backend.tenants.service import get_tenant_by_slug, list_tenants
     from backend.warehouse.service import check as check_tenant
 
     if slug:

@@ -156,6 +156,12 @@ def get_restock(*, tenant_id: int, restock_id: int, member_id: int | None = None
     return r
 
 
+def paying_with(*, restock: Restock, paid_via: str) -> None:
+    """Note how the restock's order is being paid (wechat | stored), before its follow-up
+    books the pieces in."""
+    restock.paid_via = paid_via
+
+
 def list_restocks(*, tenant_id: int, member_id: int | None = None, before_id: int | None = None,
                   limit: int = 50) -> list[Restock]:
     stmt = select(Restock).where(Restock.tenant_id == tenant_id)

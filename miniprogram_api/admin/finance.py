@@ -15,6 +15,7 @@ from backend.db import utcnow
 from backend.finance import service as finance
 from backend.finance import statements
 from backend.finance import withdrawals as wd
+from backend.finance.types import WithdrawalStatus
 from backend.ledger.service import check_ledger
 from miniprogram_api.http import Body, Page, Query, page_of, route
 from miniprogram_api.schemas.finance import (
@@ -56,7 +57,7 @@ class RangeQuery(Query):
 
 
 class WithdrawalPage(PageQuery):
-    status: Literal["pending", "approved", "paying", "paid", "failed", "rejected", "cancelled"] | None = None
+    status: WithdrawalStatus | None = None
     member_id: int | None = Field(None, gt=0, lt=ROW_ID)
 
 

@@ -15,6 +15,7 @@ from backend.flows import catalog as catalog_flow
 from backend.flows import payment_methods, sales_scope
 from backend.orders import rules as freight_rules
 from backend.orders import service as orders
+from backend.orders.types import OrderStatus, RefundStatus
 from backend.payments import service as payments
 from miniprogram_api.http import Body, Page, Query, page_of, route
 from miniprogram_api.schemas.orders import (
@@ -35,7 +36,6 @@ CostFen = Annotated[int, Field(strict=True, ge=0, le=MAX_FEN)]
 Stock = Annotated[int, Field(strict=True, ge=0, le=catalog.MAX_STOCK)]
 LevelKey = Annotated[str, Field(min_length=1, max_length=32)]
 Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
-ORDER_STATUS = Literal["created", "paid", "shipped", "received", "completed", "cancelled", "refunding", "refunded"]
 
 
 class SkuIn(Body):
@@ -90,7 +90,7 @@ class ProductPage(Query):
 
 
 class OrderPage(Query):
-    status: ORDER_STATUS | None = None
+    status: OrderStatus | None = None
     member_id: int | None = Field(None, ge=1)
     before_id: int | None = Field(None, ge=1)
     limit: int = Field(50, ge=1, le=200)
@@ -117,7 +117,7 @@ class RejectIn(Body):
 
 
 class RefundPage(Query):
-    status: Literal["requested", "processing", "succeeded", "failed", "rejected"] | None = None
+    status: RefundStatus | None = None
     order_id: int | None = Field(None, ge=1)
     before_id: int | None = Field(None, ge=1)
     limit: int = Field(50, ge=1, le=200)

@@ -12,8 +12,10 @@ from backend.auth import policy
 from backend.auth.tokens import Principal, issue_token
 from backend.flows import staff_accounts
 from backend.members import service as members
+from backend.members.types import MemberStatus, PromoterStatus
 from backend.staff import service as staff
 from backend.tenants import service as tenants
+from backend.tenants.types import BindOn, PromoterMode
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
 from miniprogram_api.schemas.common import Done
 from miniprogram_api.schemas.members import (
@@ -43,8 +45,8 @@ class MemberPage(Query):
 
 class AdjustIn(Body):
     member_level: int | None = Field(None, ge=0, le=100)
-    promoter_status: Literal["none", "pending", "active", "frozen", "revoked"] | None = None
-    status: Literal["active", "frozen"] | None = None
+    promoter_status: PromoterStatus | None = None
+    status: MemberStatus | None = None
 
 
 class PromoterConditionIn(Body):
@@ -65,10 +67,10 @@ class PromoterConditionIn(Body):
 
 
 class PolicyIn(Body):
-    bind_on: Literal["visit", "purchase"] | None = None
+    bind_on: BindOn | None = None
     bind_expire_days: int | None = Field(None, ge=0, le=3650)
     allow_rebind: bool | None = None
-    promoter_mode: Literal["auto", "apply", "condition"] | None = None
+    promoter_mode: PromoterMode | None = None
     promoter_condition: PromoterConditionIn | None = None
 
 

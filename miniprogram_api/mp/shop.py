@@ -19,6 +19,7 @@ from backend.marketing.points import MAX_POINTS
 from backend.members import levels as member_levels
 from backend.members import service as members
 from backend.orders import service as orders
+from backend.orders.types import OrderStatus
 from backend.payments import service as payments
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
 from miniprogram_api.schemas.marketing import PLACE_ORDER_ERRORS, CheckoutOrderOut
@@ -63,8 +64,7 @@ class OrderIn(Body):
 
 
 class OrderPage(Query):
-    status: Literal["created", "paid", "shipped", "received", "completed", "cancelled", "refunding",
-                    "refunded"] | None = None
+    status: OrderStatus | None = None
     before_id: int | None = Field(None, ge=1)
     limit: int = Field(20, ge=1, le=50)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from backend.finance.types import RechargeStatus, WithdrawalStatus
 from miniprogram_api.http import Out, Timestamp
 
 
@@ -118,7 +119,7 @@ class WithdrawalOut(Out):
     amount_fen: int
     fee_fen: int
     net_fen: int
-    status: str
+    status: WithdrawalStatus
     status_text: str
     channel: str
     created_at: Timestamp
@@ -175,7 +176,7 @@ class RechargeOut(Out):
     id: int
     amount_fen: int
     bonus_fen: int
-    status: str
+    status: RechargeStatus
     out_trade_no: str
     created_at: Timestamp
     paid_at: Timestamp | None

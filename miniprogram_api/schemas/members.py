@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.members.types import MemberStatus, PromoterStatus
+from backend.staff.types import StaffRole, StaffStatus
+from backend.tenants.types import BindOn, PromoterMode, TenantStatus
 from miniprogram_api.http import Out, Timestamp
 
 
@@ -21,7 +24,7 @@ class MemberOut(Out):
     nickname: str
     avatar_url: str
     invite_code: str
-    promoter_status: str
+    promoter_status: PromoterStatus
     promoter_tier: str
     agent_level: str | None
     member_level: int
@@ -35,7 +38,7 @@ class MemberPrivateOut(MemberOut):
     bound_at: Timestamp | None
     pending_parent_id: int | None
     phone: str | None
-    status: str
+    status: MemberStatus
     team: TeamCounts
 
 
@@ -68,15 +71,15 @@ class TenantOut(Out):
     id: int
     slug: str
     name: str
-    status: str
+    status: TenantStatus
     mp_appid: str | None
     oa_appid: str | None
     pay_mchid: str | None
     wecom_corpid: str | None
-    bind_on: str
+    bind_on: BindOn
     bind_expire_days: int | None
     allow_rebind: bool
-    promoter_mode: str
+    promoter_mode: PromoterMode
     promoter_condition: dict[str, Any] | None
     has_secrets: list[str]
     created_at: Timestamp
@@ -86,8 +89,8 @@ class StaffOut(Out):
     id: int
     username: str
     display_name: str
-    role: str
-    status: str
+    role: StaffRole
+    status: StaffStatus
     member_id: int | None
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
+from backend.orders.types import LineStatus, OrderStatus, RefundStatus
 from miniprogram_api.http import Out, Timestamp
 from miniprogram_api.schemas.finance import RequestPayment
 
@@ -86,14 +87,14 @@ class OrderLineOut(Out):
     unit_price_fen: int
     paid_fen: int
     paid: str
-    status: str
+    status: LineStatus
     refunded_fen: int
 
 
 class OrderOut(Out):
     id: int
     order_no: str
-    status: str
+    status: OrderStatus
     goods_fen: int
     freight_fen: int = Field(description="运费 by the tenant's rule, before a free-shipping coupon")
     freight_discount_fen: int = Field(description="what a free-shipping coupon took off the freight")
@@ -139,7 +140,7 @@ class RefundOut(Out):
     offline_fen: int
     amount: str
     reason: str
-    status: str
+    status: RefundStatus
     requested_by: str
     decided_by: str | None
     wechat_status: str | None

@@ -1,0 +1,37 @@
+"""The cloud warehouse's public types: what other domains read of a restock
+(warehouse.service returns rows that fit `RestockInfo`; read-only, so only this domain
+writes one)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class RestockInfo(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def tenant_id(self) -> int: ...
+    @property
+    def buyer_id(self) -> int: ...
+    @property
+    def supplier_id(self) -> int: ...  # the upline member; 0 = the platform
+    @property
+    def order_id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def settlement_mode(self) -> str: ...  # platform | upline
+    @property
+    def lines(self) -> Any: ...  # [{"sku_id", "quantity", "unit_price_fen"}]
+    @property
+    def pieces(self) -> int: ...
+    @property
+    def amount_fen(self) -> int: ...
+    @property
+    def paid_via(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def paid_at(self) -> datetime | None: ...
