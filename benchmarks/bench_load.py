@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_payments import free_port, wait_up  # noqa: E402
+from benchmarks.bench_payments import free_port, prepare_database, wait_up  # noqa: E402
 from benchmarks.treegen import grow_forest, insert_forest  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
@@ -49,7 +49,7 @@ def build_or_reuse(url: str, n: int, reuse: bool) -> None:
     """The tenant, its members and products; kept when --reuse finds them already there."""
     from sqlalchemy import create_engine, text
 
-    from backend.migrate import recreate_mysql_database, upgrade
+    from backend.migrate import upgrade
 
     if reuse:
         engine = create_engine(url)
@@ -65,8 +65,7 @@ def build_or_reuse(url: str, n: int, reuse: bool) -> None:
             upgrade(url)  # migrations that landed since keep the kept database current
             print(f"reusing {url.rsplit('/', 1)[-1]}: {n:,} members")
             return
-    recreate_mysql_database(url)
-    upgrade(url)
+    prepare_database(url)  # recreated, migrated, with the baseline's table
     from backend.app import create_app
     from backend.catalog import service as catalog
     from backend.config import load_settings
@@ -90,9 +89,6 @@ def build_or_reuse(url: str, n: int, reuse: bool) -> None:
         db.session.rollback()
         insert_forest(db.engine, tenant_id=tid, forest=grow_forest(n), first_id=first)
         db.session.remove()
-    with create_engine(url).begin() as c:
-        c.execute(text("CREATE TABLE IF NOT EXISTS bench_baseline (id BIGINT AUTO_INCREMENT PRIMARY KEY,"
-                       " size INT NOT NULL, created_at DATETIME(6) NOT NULL) ENGINE=InnoDB"))
 
 
 def load_data(url: str, path: Path) -> dict[str, Any]:

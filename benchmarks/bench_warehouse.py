@@ -55,7 +55,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_payments import SECRET, Backlog, CpuMeter, pct, wait_up  # noqa: E402
+from benchmarks.bench_payments import SECRET, Backlog, CpuMeter, pct, prepare_database, wait_up  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
 SLUG = "benchwh"
@@ -233,7 +233,7 @@ def fixture(url: str, reuse: bool, senders_n: int) -> dict[str, Any]:
     """The setup, built once and kept in the database (`bench_fixture`) for --reuse."""
     from sqlalchemy import create_engine, text
 
-    from backend.migrate import recreate_mysql_database, upgrade
+    from backend.migrate import upgrade
 
     if reuse:
         engine = create_engine(url)
@@ -250,17 +250,12 @@ def fixture(url: str, reuse: bool, senders_n: int) -> dict[str, Any]:
             print(f"no reusable fixture ({type(exc).__name__}); building", flush=True)
         finally:
             engine.dispose()
-    url = recreate_mysql_database(url)
-    upgrade(url)
+    url = prepare_database(url)  # recreated, migrated, with the baseline's table
     from backend.app import create_app
     from backend.config import load_settings
-    from backend.models_registry import import_all_models
 
-    import_all_models()
     engine = create_engine(url)
     with engine.begin() as c:
-        c.execute(text("CREATE TABLE bench_baseline (id BIGINT AUTO_INCREMENT PRIMARY KEY, size INT NOT NULL,"
-                       " created_at DATETIME(6) NOT NULL) ENGINE=InnoDB"))
         c.execute(text("CREATE TABLE bench_fixture (id INT PRIMARY KEY, doc LONGTEXT NOT NULL)"))
     app = create_app(load_settings({"DATABASE_URL": url, "SECRET_KEY": SECRET}))
     fx = build(app, senders_n=senders_n)
