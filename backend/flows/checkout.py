@@ -131,10 +131,12 @@ def _plan_view(plan: Plan) -> dict[str, Any]:
 
 
 def quote(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest], now: datetime,
-          coupon: CouponChoice = BEST, use_points: int = 0, address: str = "") -> dict[str, Any]:
+          coupon: CouponChoice = BEST, use_points: int = 0, address: str = "",
+          activity_prices: Mapping[int, int] | None = None) -> dict[str, Any]:
     """What this order would cost the buyer: the freight (by the delivery address, when
     given), the coupons it holds (usable or why not), the one chosen (the best, unless it
-    names one or none), and what is left to pay."""
+    names one or none), and what is left to pay. activity_prices as place_order takes
+    them (a live room's prices): a line costs at most that much a piece."""
     member = members.get_member(tenant_id=tenant_id, member_id=member_id)
     quantities: dict[int, int] = {}
     for item in items:
@@ -143,8 +145,10 @@ def quote(*, tenant_id: int, member_id: int, items: Sequence[orders.LineRequest]
                                 member_discount=member_levels.member_discount(
                                     tenant_id=tenant_id, member_level=member.member_level))
     cats = catalog.product_categories(tenant_id=tenant_id, product_ids=[p.product.id for p in priced.values()])
+    activity = activity_prices or {}
     lines = [Line(key=i, product_id=priced[s].product.id, category=cats.get(priced[s].product.id, ""),
-                  amount_fen=priced[s].unit_price_fen * q) for i, (s, q) in enumerate(quantities.items())]
+                  amount_fen=min(priced[s].unit_price_fen, activity.get(s, priced[s].unit_price_fen)) * q)
+             for i, (s, q) in enumerate(quantities.items())]
     freight = orders.freight_for(tenant_id=tenant_id, goods_fen=sum(ln.amount_fen for ln in lines), address=address)
     plan = _plan(tenant_id=tenant_id, member_id=member_id, lines=lines, freight_fen=freight, coupon=coupon, now=now,
                  use_points=use_points)

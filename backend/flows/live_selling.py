@@ -2,6 +2,7 @@
 
     enter_room    a viewer opens the room, perhaps through a share: bound to the sharer
                   exactly as any share binds (source live_room), the viewer recorded;
+    quote_in_room what buying in the room would cost (live prices, coupons, points);
     buy_in_room   边看边买: the order placed at the room's live prices (checkout, with
                   coupon and points as anywhere), attributed to the room (the order's
                   source live/room id) and to the sharer who brought the buyer; its
@@ -41,6 +42,16 @@ def buy_in_room(*, tenant_id: int, member_id: int, room_id: int, items: Sequence
                                  use_points=use_points, activity_prices=prices)
     live.record_order(tenant_id=tenant_id, room_id=room_id, order_id=order.id, member_id=member_id, now=now)
     return order
+
+
+def quote_in_room(*, tenant_id: int, member_id: int, room_id: int, items: Sequence[orders.LineRequest],
+                  now: datetime, coupon: checkout.CouponChoice = checkout.BEST, use_points: int = 0,
+                  address: str = "") -> dict[str, Any]:
+    """What buying these in the room would cost: the quote at the room's live prices
+    (what buy_in_room then charges), with the buyer's coupons and points."""
+    prices = live.live_prices(tenant_id=tenant_id, room_id=room_id, sku_ids=[i.sku_id for i in items])
+    return checkout.quote(tenant_id=tenant_id, member_id=member_id, items=items, now=now, coupon=coupon,
+                          use_points=use_points, address=address, activity_prices=prices)
 
 
 def _money(tenant_id: int, order_ids: Sequence[int]) -> dict[str, int]:

@@ -15,8 +15,8 @@ from backend.live import service as live
 from backend.marketing import points
 from backend.orders import service as orders
 from miniprogram_api.http import Body, Page, Query, page_of, route
-from miniprogram_api.mp.marketing import ItemIn, ReceiverIn
-from miniprogram_api.schemas.marketing import CheckoutOrderOut
+from miniprogram_api.mp.marketing import ItemIn, QuoteIn, ReceiverIn
+from miniprogram_api.schemas.marketing import CheckoutOrderOut, QuoteOut
 from miniprogram_api.schemas.more import LiveEntryOut, LiveRoomOut
 
 bp = Blueprint("mp_live", __name__, url_prefix="/api/v1/mp/live")
@@ -56,6 +56,18 @@ def enter(principal: Principal, room_id: int, body: EnterIn) -> dict[str, Any]:
     """Enter a room (through a share scene or not): stream, products at live prices, 讲解中."""
     return live_selling.enter_room(tenant_id=principal.tenant_id, member_id=principal.subject_id, room_id=room_id,
                                    scene=body.scene, now=utcnow())
+
+
+@route(bp, "/rooms/<int:room_id>/quote", method="POST", auth="member", body=QuoteIn, response=QuoteOut,
+       errors=("live_product_not_in_room", "live_room_closed", "live_room_not_found", "product_off_shelf",
+               "sku_not_found"))
+def quote(principal: Principal, room_id: int, body: QuoteIn) -> dict[str, Any]:
+    """What buying these in the room would cost me: live prices, my coupons and points
+    (what POST /rooms/<id>/orders then charges)."""
+    return live_selling.quote_in_room(
+        tenant_id=principal.tenant_id, member_id=principal.subject_id, room_id=room_id,
+        items=[orders.LineRequest(sku_id=i.sku_id, quantity=i.quantity) for i in body.items],
+        coupon=body.coupon, use_points=body.points, address=body.address, now=utcnow())
 
 
 @route(bp, "/rooms/<int:room_id>/orders", method="POST", auth="member", body=BuyIn, status=201,

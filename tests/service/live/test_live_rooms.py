@@ -56,10 +56,17 @@ def test_a_shared_room_binds_its_viewer_who_buys_at_the_live_price_and_the_share
     assert entered.status_code == 200 and entered.json["bind_status"] == "bound"
     assert db.session.scalar(select(Binding.source).where(Binding.member_id == viewer.id)) == "live_room"
 
+    # The room's quote shows the live price the order then charges; the shop's quote does not.
+    in_room = client.post(f"/api/v1/mp/live/rooms/{room['id']}/quote", headers=vh,
+                          json={"items": [{"sku_id": sku, "quantity": 2}]})
+    assert in_room.status_code == 200, in_room.json
+    assert (in_room.json["goods_fen"], in_room.json["payable_fen"]) == (16000, 16000)
+    assert client.post("/api/v1/mp/checkout/quote", headers=vh,
+                       json={"items": [{"sku_id": sku, "quantity": 2}]}).json["goods_fen"] == 20000
     bought = client.post(f"/api/v1/mp/live/rooms/{room['id']}/orders", headers=vh, json={
         "items": [{"sku_id": sku, "quantity": 2}], "receiver": RECEIVER})
     assert bought.status_code == 201, bought.json
-    assert bought.json["payable_fen"] == 16000 and bought.json["source"] == {"type": "live", "id": room["id"]}
+    assert bought.json["payable_fen"] == in_room.json["payable_fen"] == 16000 and bought.json["source"] == {"type": "live", "id": room["id"]}
     order = db.session.get(Order, bought.json["id"])
     (d,) = shop.deliver(shop.payment(t, viewer, order))
     assert d.result.status_code == 204
@@ -74,8 +81,12 @@ def test_a_shared_room_binds_its_viewer_who_buys_at_the_live_price_and_the_share
                                                        "rewards_fen": paid}]}
 
     other = factory.member(t)
+    cup = shop.product(t, name="茶杯")[1]
+    not_here = client.post(f"/api/v1/mp/live/rooms/{room['id']}/quote", headers=factory.member_headers(other),
+                           json={"items": [{"sku_id": cup, "quantity": 1}]})
+    assert (not_here.status_code, not_here.json["code"]) == (409, "live_product_not_in_room")
     wrong = client.post(f"/api/v1/mp/live/rooms/{room['id']}/orders", headers=factory.member_headers(other), json={
-        "items": [{"sku_id": shop.product(t, name="茶杯")[1], "quantity": 1}], "receiver": RECEIVER})
+        "items": [{"sku_id": cup, "quantity": 1}], "receiver": RECEIVER})
     assert (wrong.status_code, wrong.json["code"], wrong.json["message"]) == (409, "live_product_not_in_room",
                                                                               "该商品不在本直播间")
 
