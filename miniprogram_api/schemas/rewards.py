@@ -27,42 +27,36 @@ class PlanCheckOut(Out):
     plan: dict[str, Any] = Field(description="the plan in canonical form")
 
 
-class PayoutOut(Out):
+class PayoutFigures(Out):
+    """What a payout is, recorded or simulated: its kind, base, rate, amount and why."""
+
+    kind: str
+    base: str
+    base_fen: int
+    rate: str | None
+    nominal_fen: int
+    amount_fen: int
+    amount: str
+    withheld: str | None
+    level: int | None
+    agent_level: str | None
+    explanation: str
+
+
+class PayoutOut(PayoutFigures):
     id: int
     source_type: str
     source_key: str
     order_id: int | None
     order_line_id: int | None
     beneficiary_id: int | None
-    kind: str
-    base: str
-    base_fen: int
-    rate: str | None
-    nominal_fen: int
-    amount_fen: int
-    amount: str
-    withheld: str | None
-    level: int | None
-    agent_level: str | None
     plan_version: int
-    explanation: str
     created_at: Timestamp
 
 
-class SimulatedPayout(Out):
+class SimulatedPayout(PayoutFigures):
     beneficiary: int | str | None
-    kind: str
-    base: str
-    base_fen: int
-    rate: str | None
-    nominal_fen: int
-    amount_fen: int
-    amount: str
-    withheld: str | None
-    level: int | None
-    agent_level: str | None
     plan_version: int | None
-    explanation: str
 
 
 class SimulatedLine(Out):
