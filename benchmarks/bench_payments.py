@@ -37,6 +37,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -225,6 +226,46 @@ def end_to_end(wires: list[Any], concurrency: int, backlog: Backlog) -> dict[str
     result["seconds"] = round(elapsed, 3)
     result["per_second"] = round(len(wires) / elapsed, 1)
     return result
+
+
+Job = Callable[[Any], list[int]]  # one client job on a keep-alive session: its HTTP statuses
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def run_jobs(jobs: list[Job], concurrency: int) -> dict[str, Any]:
+    """Run every job with `concurrency` keep-alive clients; rate and latencies (a job's
+    latency is all of its requests)."""
+    import requests
+
+    local = threading.local()
+    latencies = [0.0] * len(jobs)
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        t0 = time.perf_counter()
+        try:
+            got = jobs[i](session)
+        except requests.RequestException:
+            got = [-1]
+        latencies[i] = time.perf_counter() - t0
+        with lock:
+            statuses.update(got)
+
+    load_before = load()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one, range(len(jobs))))
+    elapsed = time.perf_counter() - start
+    return {"requests": len(jobs), "seconds": round(elapsed, 3), "per_second": round(len(jobs) / elapsed, 1),
+            "p50_ms": round(pct(latencies, 50) * 1000, 1), "p95_ms": round(pct(latencies, 95) * 1000, 1),
+            "statuses": dict(statuses), "load": f"{load_before} → {load()}", "_lat": latencies}
 
 
 def wait_up(url: str, seconds: float = 60) -> None:

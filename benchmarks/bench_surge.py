@@ -33,10 +33,8 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +47,8 @@ from benchmarks.bench_payments import (  # noqa: E402
     baseline_requests,
     fire,
     free_port,
-    pct,
     prepare_database,
+    run_jobs,
     start_jobs,
     start_server,
     wait_up,
@@ -63,30 +61,9 @@ SLUG = "benchsurge"
 
 def fire_get(url: str, headers: dict[str, str], count: int, concurrency: int) -> dict[str, Any]:
     """GET one URL `count` times with `concurrency` keep-alive clients."""
-    import requests
-
-    local = threading.local()
-    latencies: list[float] = [0.0] * count
-    statuses: list[int] = [0] * count
-
-    def one(i: int) -> None:
-        session = getattr(local, "session", None)
-        if session is None:
-            session = local.session = requests.Session()
-        t0 = time.perf_counter()
-        try:
-            statuses[i] = session.get(url, headers=headers, timeout=60).status_code
-        except requests.RequestException:
-            statuses[i] = -1
-        latencies[i] = time.perf_counter() - t0
-
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(one, range(count)))
-    elapsed = time.perf_counter() - start
-    return {"requests": count, "seconds": round(elapsed, 3), "per_second": round(count / elapsed, 1),
-            "p50_ms": round(pct(latencies, 50) * 1000, 1), "p95_ms": round(pct(latencies, 95) * 1000, 1),
-            "statuses": dict(Counter(statuses))}
+    result = run_jobs([lambda s: [s.get(url, headers=headers, timeout=60).status_code]] * count, concurrency)
+    result.pop("_lat")
+    return result
 
 
 def inbox(url: str) -> Backlog:

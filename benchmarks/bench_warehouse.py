@@ -44,18 +44,24 @@ import random
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_payments import SECRET, Backlog, CpuMeter, pct, prepare_database, wait_up  # noqa: E402
+from benchmarks.bench_payments import (  # noqa: E402
+    SECRET,
+    Backlog,
+    CpuMeter,
+    Job,
+    load,
+    pct,
+    prepare_database,
+    run_jobs,
+    wait_up,
+)
 
 OUT = Path(__file__).parent / "out"
 SLUG = "benchwh"
@@ -65,46 +71,6 @@ RANDOM_CODE = "HEX(RANDOM_BYTES(10))"
 PLAN = {"name": "bench", "agents": {"mode": "difference", "base": "paid", "levels": [
     {"key": "l3", "name": "三级代理", "rate": "5%"}, {"key": "l2", "name": "二级代理", "rate": "7%"},
     {"key": "l1", "name": "一级代理", "rate": "10%"}]}}
-
-Job = Callable[[Any], list[int]]  # one client job on a keep-alive session: its HTTP statuses
-
-
-def load() -> str:
-    return "/".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def run_jobs(jobs: list[Job], concurrency: int) -> dict[str, Any]:
-    """Run every job with `concurrency` keep-alive clients; rate and latencies (a job's
-    latency is all of its requests)."""
-    import requests
-
-    local = threading.local()
-    latencies = [0.0] * len(jobs)
-    statuses: Counter[int] = Counter()
-    lock = threading.Lock()
-
-    def one(i: int) -> None:
-        session = getattr(local, "session", None)
-        if session is None:
-            session = local.session = requests.Session()
-        t0 = time.perf_counter()
-        try:
-            got = jobs[i](session)
-        except requests.RequestException:
-            got = [-1]
-        latencies[i] = time.perf_counter() - t0
-        with lock:
-            statuses.update(got)
-
-    load_before = load()
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        list(pool.map(one, range(len(jobs))))
-    elapsed = time.perf_counter() - start
-    return {"requests": len(jobs), "seconds": round(elapsed, 3), "per_second": round(len(jobs) / elapsed, 1),
-            "p50_ms": round(pct(latencies, 50) * 1000, 1), "p95_ms": round(pct(latencies, 95) * 1000, 1),
-            "statuses": dict(statuses), "load": f"{load_before} → {load()}", "_lat": latencies}
-
 
 def wsgi_app() -> Any:
     """gunicorn factory: the payments benchmark's (product app + /bench/baseline)."""
