@@ -38,6 +38,9 @@ from backend.models_registry import domain_modules
 from backend.notifications.jobs import deliver_notifications
 from backend.orders import service as orders
 from backend.payments import service as payments
+from backend.scrm.demo import DEMO_SALES
+from backend.staff.service import create_staff
+from backend.suppliers.demo import DEMO_SUPPLIER
 from backend.tenants.service import find_tenant_by_slug
 from backend.tenants.types import TenantInfo
 from backend.wechat.demo import demo_credentials, demo_mchid
@@ -50,6 +53,19 @@ log = logging.getLogger(__name__)
 
 DEMO_SLUG = "demo"
 DEMO_BOSS = ("boss", "demo1234")
+# The demo's staff beyond the boss, one per back-office role, so a newcomer can log in
+# as each and see that role's menu (the sales account is SCRM's, the supplier's login is
+# the suppliers domain's: both in their demo.py). (username, display name, role)
+DEMO_STAFF = [("operator", "小运", "operator"), ("finance", "小财", "finance")]
+# Every back-office login of the demo, for `./dev run`'s banner and the README's table
+# (tests/firstrun/test_demo.py logs each in and finds it in the README):
+# (username, password, role, where to log in)
+DEMO_LOGINS: list[tuple[str, str, str, str]] = [
+    (DEMO_BOSS[0], DEMO_BOSS[1], "boss", "员工"),
+    *((username, DEMO_BOSS[1], role, "员工") for username, _, role in DEMO_STAFF),
+    (DEMO_SALES[0], DEMO_SALES[1], "sales", "员工"),
+    (DEMO_SUPPLIER[0], DEMO_SUPPLIER[1], "supplier", "供应商"),
+]
 # (login code a person types into the sandbox, nickname, index of the parent in this list)
 DEMO_MEMBERS: list[tuple[str, str, int | None]] = [
     ("demo-alice", "爱丽丝🌸", None),
@@ -84,6 +100,9 @@ def seed_demo(*, public_base_url: str) -> TenantInfo:
             DEMO_SLUG, pay_notify_url=f"{public_base_url}/api/v1/pay/notify/{DEMO_SLUG}")
         tenant = open_tenant(slug=DEMO_SLUG, name="思语演示品牌", credentials=creds.to_flat(),
                              actor="demo", boss_username=DEMO_BOSS[0], boss_password=DEMO_BOSS[1])
+        for username, display_name, role in DEMO_STAFF:
+            create_staff(tenant_id=tenant.id, username=username, password=DEMO_BOSS[1],
+                         display_name=display_name, role=role, actor="demo")
         made: list[int] = []  # member ids, by position in DEMO_MEMBERS
         for code, nickname, parent_index in DEMO_MEMBERS:
             openid = sandbox_openid(creds.mini_program.appid, code)  # type: ignore[union-attr]

@@ -33,7 +33,7 @@ from werkzeug.serving import run_simple
 
 from backend.config import load_settings
 from backend.db import utcnow
-from backend.demo import DEMO_BOSS, DEMO_MEMBERS, DEMO_SLUG, seed_demo, seed_demo_activity
+from backend.demo import DEMO_LOGINS, DEMO_MEMBERS, DEMO_SLUG, seed_demo, seed_demo_activity
 from backend.extensions import get_redis
 from backend.jobs import discover_jobs, run_locked
 from backend.migrate import upgrade
@@ -114,6 +114,8 @@ def main() -> None:
             "BOT_WECOM_HOST": "127.0.0.1", "BOT_WECOM_PORT": str(bot_port)})
         children.append(bot)
 
+    logins = "\n".join(f"                  {user} / {password}  {role}{' (供应商 tab)' if tab == '供应商' else ''}"
+                       for user, password, role, tab in DEMO_LOGINS)
     print(f"""
 Siyu is running.
   API           {base}/api/v1/
@@ -123,7 +125,8 @@ Siyu is running.
   scheduler     {"python -m backend.jobs (pid " + str(scheduler.pid) + ")" if scheduler else "off"}
   bot           {f"python -m bot (pid {bot.pid}), WeCom callback http://127.0.0.1:{bot_port}/wecom/{DEMO_SLUG}"
                  if bot else "off"}
-  demo tenant   '{DEMO_SLUG}': back-office {DEMO_BOSS[0]} / {DEMO_BOSS[1]};
+  demo tenant   '{DEMO_SLUG}': back-office {base}/admin/ logins (username / password  role):
+{logins}
                 mini-program login codes {", ".join(c for c, _, _ in DEMO_MEMBERS[:3])} …
   try           curl -s {base}/api/v1/mp/login -H 'content-type: application/json' \\
                      -d '{{"tenant":"{DEMO_SLUG}","code":"demo-alice"}}'

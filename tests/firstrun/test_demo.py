@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.db import Base, unit_of_work
-from backend.demo import DEMO_BOSS, DEMO_SLUG, seed_demo, seed_demo_activity
+from backend.demo import DEMO_BOSS, DEMO_LOGINS, DEMO_SLUG, seed_demo, seed_demo_activity
 from backend.extensions import db
 
 
@@ -87,6 +87,26 @@ def test_every_list_a_newcomer_opens_has_data(demo: Any, client: Any) -> None:
     assert mine and all(m["reason"] == "no_channel" and m["status_text"].startswith("未发送") for m in mine)
     settings = client.get("/api/v1/mp/me/notifications/settings", headers=erin).get_json()
     assert settings["routes"]["alerts"]["reason"] == "no_channel"
+
+
+def test_every_demo_login_in_the_readme_logs_in_with_its_role(app: Any, client: Any) -> None:
+    """One login per back-office role, each a row of the README's table: a newcomer can
+    see every role's menu."""
+    from pathlib import Path
+
+    seed_demo(public_base_url="http://localhost")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert {role for _, _, role, _ in DEMO_LOGINS} == {"boss", "operator", "finance", "sales", "supplier"}
+    for username, password, role, tab in DEMO_LOGINS:
+        assert f"| `{username}` | `{password}` | {role} " in readme, username
+        path = "/api/v1/admin/supplier/login" if tab == "供应商" else "/api/v1/admin/login"
+        res = client.post(path, json={"tenant": DEMO_SLUG, "username": username, "password": password})
+        assert res.status_code == 200, (username, res.get_json())
+        body = res.get_json()
+        if tab != "供应商":
+            assert body["staff"]["role"] == role and body["permissions"], username
+        wrong = client.post(path, json={"tenant": DEMO_SLUG, "username": username, "password": "wrong-pass"})
+        assert wrong.status_code in (400, 401), username
 
 
 def test_the_demo_has_every_state_clean_books_and_seeds_once(demo: Any, app: Any, sandbox: Any) -> None:
