@@ -8,8 +8,10 @@ that caused them. Listeners are the sequences in backend/flows/, registered with
 `@listen(name)` when the app loads them (backend/app.py imports backend.flows).
 
 Announced today:
-- members: `member_created(tenant_id, member_id, now)`,
-  `member_bound(tenant_id, member_id, parent_id, source, scene, now)`;
+- members: `members_created(tenant_id, member_ids, now)`,
+  `members_bound(tenant_id, bindings, now)` (a list of members.types.Bound: one
+  binding in the request, a batch from the binding worker; listeners handle a batch
+  in a few statements);
 - orders: `order_placed(order, now)` (lines written, before any checkout discount),
   `order_paid(tenant_id, order_id)` (marked paid: the follow-up is due),
   `orders_followed_up(tenant_id, order_ids, now)` (paid, rewards recorded; announced

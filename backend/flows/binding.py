@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from backend.events import listen
+from backend.members.types import Bound
 from backend.notifications import service as notifications
 
 
-@listen("member_bound")
-def tell_the_parent(*, tenant_id: int, member_id: int, parent_id: int, source: str, scene: str | None,
-                    now: datetime) -> None:
-    """The promoter hears of the new fan through the outbox (sent only if this commits)."""
-    notifications.enqueue_team_member_alert(tenant_id=tenant_id, member_id=member_id, now=now)
+@listen("members_bound")
+def tell_the_parents(*, tenant_id: int, bindings: Sequence[Bound], now: datetime) -> None:
+    """Each promoter hears of its new fan through the outbox (sent only if this commits):
+    a batch of bindings in one read and one INSERT."""
+    notifications.enqueue_team_member_alerts(tenant_id=tenant_id, bound=[(b.member_id, b.parent_id)
+                                                                         for b in bindings], now=now)

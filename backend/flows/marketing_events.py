@@ -6,8 +6,8 @@
   its coupon back (by the tenant's rule, if still valid);
 - an order completed → points per yuan its goods cost (freight left out);
 - a new member → the new-member coupon (新人礼), once;
-- a member bound through someone's share → the invite coupon and the binding points
-  to that promoter, once per member brought.
+- members bound through someone's share → the invite coupon and the binding points
+  to that promoter, once per member brought (a batch of bindings at a time).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from backend.events import listen
 from backend.marketing import coupons, points
+from backend.members.types import Bound
 from backend.orders import service as orders
 
 SHARE_SOURCES = ("share", "invite_code", "oa_qrcode", "live_room", "shop")
@@ -60,19 +61,30 @@ def points_for_completed_order(*, order: Any, now: datetime) -> None:
                           paid_fen=kept, now=now)
 
 
-@listen("member_created")
-def new_member_gift(*, tenant_id: int, member_id: int, now: datetime) -> None:
+@listen("members_created")
+def new_member_gift(*, tenant_id: int, member_ids: Sequence[int], now: datetime) -> None:
+    """The new-member coupon (新人礼), once per member; the rules read once a batch."""
     rules = coupons.policy(tenant_id=tenant_id)
-    coupons.gift_coupon(tenant_id=tenant_id, coupon_id=rules.new_member_coupon_id, member_id=member_id,
-                        source="new_member", issue_key=f"new_member:{member_id}", now=now)
+    if rules.new_member_coupon_id is None:
+        return
+    for member_id in member_ids:  # each takes a piece of the coupon's stock
+        coupons.gift_coupon(tenant_id=tenant_id, coupon_id=rules.new_member_coupon_id, member_id=member_id,
+                            source="new_member", issue_key=f"new_member:{member_id}", now=now)
 
 
-@listen("member_bound")
-def invite_reward(*, tenant_id: int, member_id: int, parent_id: int, source: str, scene: str | None,
-                  now: datetime) -> None:
-    if source not in SHARE_SOURCES:
+@listen("members_bound")
+def invite_reward(*, tenant_id: int, bindings: Sequence[Bound], now: datetime) -> None:
+    """Members brought by a share: the invite coupon and the binding points to the
+    promoter, once per member brought. The rules are read once a batch and the points
+    posted a batch at a time (the coupon, when the brand set one, one by one: each
+    takes a piece of its stock)."""
+    shared = [b for b in bindings if b.source in SHARE_SOURCES]
+    if not shared:
         return
     rules = coupons.policy(tenant_id=tenant_id)
-    coupons.gift_coupon(tenant_id=tenant_id, coupon_id=rules.invite_coupon_id, member_id=parent_id,
-                        source="invite", issue_key=f"invite:{member_id}", now=now)
-    points.reward_binding(tenant_id=tenant_id, promoter_id=parent_id, member_id=member_id, now=now, rules=rules)
+    if rules.invite_coupon_id is not None:
+        for b in shared:
+            coupons.gift_coupon(tenant_id=tenant_id, coupon_id=rules.invite_coupon_id, member_id=b.parent_id,
+                                source="invite", issue_key=f"invite:{b.member_id}", now=now)
+    points.reward_bindings(tenant_id=tenant_id, bound=[(b.parent_id, b.member_id) for b in shared], now=now,
+                           rules=rules)

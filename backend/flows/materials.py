@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from backend.events import listen
 from backend.marketing import materials
 from backend.members import service as members
 from backend.members.scene import Scene, parse_scene
+from backend.members.types import Bound
 from backend.orders import service as orders
 from backend.posters import service as posters
 from backend.posters.service import RenderedPoster
@@ -63,18 +65,19 @@ def poster(*, tenant_id: int, member_id: int, material_id: int, now: datetime) -
     return posters.render_poster(tenant_id=tenant_id, member_id=member_id, kind="invite")
 
 
-@listen("member_bound")
-def bound_through_material(*, tenant_id: int, member_id: int, parent_id: int, source: str, scene: str | None,
-                           now: datetime) -> None:
-    if not scene:
-        return
-    try:
-        material_id = parse_scene(scene).material_id
-    except DomainError:
-        return
-    if material_id is not None and materials.material_exists(tenant_id=tenant_id, material_id=material_id):
-        materials.record_event(tenant_id=tenant_id, material_id=material_id, member_id=member_id, kind="binding",
-                               now=now, dedupe_key=f"bind:{member_id}")
+@listen("members_bound")
+def bound_through_material(*, tenant_id: int, bindings: Sequence[Bound], now: datetime) -> None:
+    """Members bound through a link carrying a material (m= in its scene): counted for
+    that material, once per member; a batch in one read and one INSERT."""
+    bound = []
+    for b in bindings:
+        try:
+            material_id = parse_scene(b.scene).material_id if b.scene else None
+        except DomainError:
+            continue
+        if material_id is not None:
+            bound.append((material_id, b.member_id))
+    materials.record_bindings(tenant_id=tenant_id, bound=bound, now=now)
 
 
 def brand_stats(*, tenant_id: int, before_id: int | None = None, limit: int = 50) -> dict[str, Any]:

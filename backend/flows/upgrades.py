@@ -263,8 +263,8 @@ def _after_paid(*, tenant_id: int, order_ids: Any, now: datetime) -> None:
     mark_tenant(tenant_id)
 
 
-@listen("member_bound")
-def _after_bound(*, tenant_id: int, member_id: int, parent_id: int, source: str, scene: Any, now: datetime) -> None:
+@listen("members_bound")
+def _after_bound(*, tenant_id: int, bindings: Any, now: datetime) -> None:
     mark_tenant(tenant_id)
 
 

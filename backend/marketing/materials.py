@@ -105,6 +105,22 @@ def record_event(*, tenant_id: int, material_id: int, member_id: int, kind: str,
         created_at=now))) == 1
 
 
+def record_bindings(*, tenant_id: int, bound: Sequence[tuple[int, int]], now: datetime) -> int:
+    """Count a batch of (material, member) bindings, each member once (its dedupe key):
+    the materials that exist in one read, the events in one INSERT IGNORE; returns how
+    many were new."""
+    if not bound:
+        return 0
+    known = set(db.session.scalars(select(Material.id).where(
+        Material.tenant_id == tenant_id, Material.id.in_(sorted({m for m, _ in bound})))))
+    rows = [{"tenant_id": tenant_id, "material_id": material_id, "member_id": member_id, "kind": "binding",
+             "dedupe_key": f"bind:{member_id}", "created_at": now}
+            for material_id, member_id in bound if material_id in known]
+    if not rows:
+        return 0
+    return rowcount(db.session.execute(insert_ignore(MaterialEvent.__table__), rows))
+
+
 def material_exists(*, tenant_id: int, material_id: int) -> bool:
     return db.session.scalar(select(Material.id).where(Material.tenant_id == tenant_id,
                                                        Material.id == material_id)) is not None

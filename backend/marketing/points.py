@@ -236,6 +236,64 @@ def reward_binding(*, tenant_id: int, promoter_id: int, member_id: int, now: dat
     return int(rules.bind_points)
 
 
+def reward_bindings(*, tenant_id: int, bound: Sequence[tuple[int, int]], now: datetime,
+                    rules: MarketingPolicy) -> int:
+    """`reward_binding` for a batch of (promoter, member brought) from the binding
+    worker: the entries in one INSERT, the balances in one UPDATE (plus one INSERT
+    and UPDATE for promoters without an account yet), instead of three statements per
+    member. The caller holds each brought member's row lock (it just bound them), so
+    no one else posts the same `bind:<member>` key meanwhile: every key not found
+    before the INSERT is this unit's. Returns the points credited."""
+    if rules.bind_points <= 0 or not bound:
+        return 0
+    if len(bound) == 1:
+        promoter_id, member_id = bound[0]
+        return reward_binding(tenant_id=tenant_id, promoter_id=promoter_id, member_id=member_id, now=now,
+                              rules=rules)
+    keys = {f"bind:{member_id}": promoter_id for promoter_id, member_id in bound}
+    done = set(db.session.scalars(select(_entries.c.idem_key).where(
+        _entries.c.tenant_id == tenant_id, _entries.c.idem_key.in_(sorted(keys)))))
+    fresh = [(key, promoter_id) for key, promoter_id in keys.items() if key not in done]
+    if not fresh:
+        return 0
+    expires = now + timedelta(days=rules.points_expire_days) if rules.points_expire_days else None
+    claimed = rowcount(db.session.execute(insert_ignore(_entries), [
+        {"tenant_id": tenant_id, "member_id": promoter_id, "idem_key": key, "kind": "bind",
+         "delta": rules.bind_points, "memo": "分享带来新成员", "order_id": None, "expires_at": expires,
+         "created_at": now} for key, promoter_id in fresh]))
+    if claimed != len(fresh):  # impossible under the members' locks; never half a batch
+        raise RuntimeError(f"binding points: {claimed} of {len(fresh)} keys were still free")
+    per: dict[int, int] = {}
+    for _, promoter_id in fresh:
+        per[promoter_id] = per.get(promoter_id, 0) + int(rules.bind_points)
+    _credit_balances(tenant_id, per)
+    return int(rules.bind_points) * len(fresh)
+
+
+def _credit_balances(tenant_id: int, per: Mapping[int, int]) -> None:
+    """Add positive points to several balances: one UPDATE (rows locked in the unique
+    key's order, the same for every batch), and for members without an account yet one
+    INSERT IGNORE and one UPDATE more, as post_points does (UPDATE first)."""
+    ids = sorted(per)
+    moved = _add(tenant_id, per, ids)
+    if moved == len(ids):
+        return
+    have = set(db.session.scalars(select(_accounts.c.member_id).where(
+        _accounts.c.tenant_id == tenant_id, _accounts.c.member_id.in_(ids))))
+    missing = [m for m in ids if m not in have]
+    if missing:
+        db.session.execute(insert_ignore(_accounts), [{"tenant_id": tenant_id, "member_id": m, "balance": 0}
+                                                       for m in missing])
+        _add(tenant_id, per, missing)
+
+
+def _add(tenant_id: int, per: Mapping[int, int], ids: Sequence[int]) -> int:
+    return int(rowcount(db.session.execute(
+        update(_accounts).where(_accounts.c.tenant_id == tenant_id, _accounts.c.member_id.in_(list(ids)))
+        .values(balance=_accounts.c.balance + case(*((_accounts.c.member_id == m, per[m]) for m in ids),
+                                                   else_=0)))))
+
+
 # ------------------------------------------------------------------ the brand's tasks
 
 

@@ -28,6 +28,7 @@ from backend.extensions import db
 from backend.members import counters, service
 from backend.members.invite import new_invite_code
 from backend.members.models import Binding, Member, parse_path
+from backend.members.types import Bound
 from backend.tenants.service import get_tenant
 
 _members = Member.__table__
@@ -85,8 +86,7 @@ def upsert_oa_followers(*, tenant_id: int, followers: Sequence[tuple[str, str | 
     # A new member is its own root: "/<id>/".
     db.session.execute(update(_members).where(_members.c.id.in_(list(created.values())))
                        .values(path=literal("/") + cast(_members.c.id, String) + literal("/")))
-    for member_id in sorted(created.values()):
-        announce("member_created", tenant_id=tenant_id, member_id=member_id, now=now)
+    announce("members_created", tenant_id=tenant_id, member_ids=sorted(created.values()), now=now)
     found.update(created)
     return found
 
@@ -202,6 +202,6 @@ def _attach_many(tenant: Any, go: list[tuple[Want, Any]], now: datetime) -> None
                              "source": w.source, "scene": w.scene, "bound_at": now} for w, _ in go])
     counters.record(tenant_id=tenant.id, deltas=deltas)
     expire_loaded(Member, [*ids, *first])
-    for w, _ in go:
-        announce("member_bound", tenant_id=tenant.id, member_id=w.member_id, parent_id=w.parent_id,
-                 source=w.source, scene=w.scene, now=now)
+    # One announcement for the batch: its listeners do a few statements for all of it.
+    announce("members_bound", tenant_id=tenant.id,
+             bindings=[Bound(w.member_id, w.parent_id, w.source, w.scene) for w, _ in go], now=now)

@@ -35,7 +35,7 @@ from backend.members.models import (
     parse_path,
 )
 from backend.members.scene import parse_scene
-from backend.members.types import PromoterStatus
+from backend.members.types import Bound, PromoterStatus
 from backend.staff.service import get_staff
 from backend.tenants.service import get_tenant, get_tenant_by_slug
 from backend.tenants.types import BindOn, TenantInfo
@@ -94,7 +94,7 @@ def _create_member(*, tenant_id: int, openid: str | None, unionid: str | None, n
     db.session.add(member)
     db.session.flush()
     member.path = f"/{member.id}/"
-    announce("member_created", tenant_id=tenant_id, member_id=member.id, now=now)
+    announce("members_created", tenant_id=tenant_id, member_ids=[member.id], now=now)
     return member
 
 
@@ -336,8 +336,7 @@ def _attach(tenant: TenantInfo, member: Member, parent: Member, source: str, sce
                            source=source, scene=scene, bound_at=now))
     # What a binding sets off (the promoter hears of the new fan through the outbox, i.e.
     # only if this commits; a marketing gift) is the flows': backend/flows/binding.py …
-    announce("member_bound", tenant_id=tenant_id, member_id=member_id, parent_id=parent_id, source=source,
-             scene=scene, now=now)
+    announce("members_bound", tenant_id=tenant_id, bindings=[Bound(member_id, parent_id, source, scene)], now=now)
 
 
 def _end_binding(*, tenant_id: int, member: Member, now: datetime, reason: str) -> None:

@@ -4,6 +4,7 @@ and the values of its statuses, shared by the services and the HTTP edge."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -73,3 +74,13 @@ class MemberInfo(Protocol):
     def agent_level(self) -> str | None: ...
     @property
     def created_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One binding just made (what `members_bound` announces, a batch at a time)."""
+
+    member_id: int
+    parent_id: int
+    source: str
+    scene: str | None

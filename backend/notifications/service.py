@@ -22,7 +22,7 @@ from backend import bulk
 from backend.audit.service import record_audit
 from backend.db import is_mysql
 from backend.extensions import db
-from backend.members.service import get_member
+from backend.members.service import get_member, nicknames
 from backend.notifications.errors import InvalidChannel, UnknownAlertKind
 from backend.notifications.models import (
     ALERT_KINDS,
@@ -76,9 +76,21 @@ def enqueue_team_member_alert(*, tenant_id: int, member_id: int, now: datetime) 
     member = get_member(tenant_id=tenant_id, member_id=member_id)
     if member.parent_id is None:
         return
-    enqueue_alert(tenant_id=tenant_id, member_id=member.parent_id, kind="team_member",
-                  data={"new_member_id": member.id, "nickname": member.nickname, "level": 1},
-                  dedupe_key=f"{member.id}:{member.parent_id}", now=now)
+    enqueue_team_member_alerts(tenant_id=tenant_id, bound=[(member.id, member.parent_id)], now=now)
+
+
+def enqueue_team_member_alerts(*, tenant_id: int, bound: Sequence[tuple[int, int]], now: datetime) -> None:
+    """`enqueue_team_member_alert` for a batch of just-made (member, parent) bindings:
+    the members' nicknames in one read, the alerts in one INSERT."""
+    if not bound:
+        return
+    names = nicknames(tenant_id=tenant_id, member_ids=sorted({m for m, _ in bound}))
+    insert_outbox_rows([_outbox_row(tenant_id=tenant_id, member_id=parent_id, kind="team_member",
+                                    payload={"new_member_id": member_id, "nickname": names.get(member_id, ""),
+                                             "level": 1},
+                                    dedupe_key=f"alert:team_member:{member_id}:{parent_id}", priority=0, due=now,
+                                    now=now)
+                        for member_id, parent_id in bound])
 
 
 class PayoutLike(Protocol):
