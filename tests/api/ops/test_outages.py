@@ -5,13 +5,11 @@ withdrawals, log-ins fail closed and other limits fail open (docs/operations.md)
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pymysql
 import pytest
-import redis as redis_lib
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -19,17 +17,7 @@ from backend.app import database_unavailable
 from backend.extensions import db, redis_holder
 from backend.ratelimit import RateLimited, build_limiter
 from tests.finance_factories import assert_ledger_balanced, balances, give_available
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def dead_redis() -> Any:
-    """A client of a Redis nobody runs (the port is closed: every call fails at once)."""
-    return redis_lib.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
+from tests.outage import dead_redis, free_port
 
 
 class RedisOutage:

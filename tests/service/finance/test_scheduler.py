@@ -14,6 +14,7 @@ import fakeredis
 import pytest
 
 from backend.jobs import Job, build_scheduler, discover_jobs, run_locked
+from tests.outage import dead_redis
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -67,18 +68,6 @@ def test_a_run_that_outlived_its_lock_does_not_free_the_next_holders_lock(app):
 
     run_locked(Job("test.slow", slow, 60), redis=redis, now_fn=lambda: None)
     assert redis.get("siyu:job:test.slow") == b"next-holder"
-
-
-def dead_redis():
-    """A client of a Redis that is not there (a port nobody listens on)."""
-    import socket
-
-    import redis as redis_lib
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return redis_lib.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, socket_timeout=0.5)
 
 
 def test_with_redis_down_a_job_still_runs_under_the_database_lock_with_a_warning(app, caplog):
