@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,8 @@ class Settings:
     # 0: the header is ignored and the client address is the TCP peer, so nobody can pick
     # the address the per-address limits count against by sending the header.
     trusted_proxies: int = 0
+    # werkzeug's notation (backend/auth/passwords.py); the test suite sets a cheap cost.
+    password_hash_method: str = "scrypt"
     extra: dict[str, object] = field(default_factory=dict)
 
     def as_flask_config(self) -> dict[str, object]:
@@ -137,6 +140,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         rate_limits=_parse_rate_limits(env.get("RATE_LIMITS", "")),
         metrics_token=env.get("METRICS_TOKEN") or None,
         trusted_proxies=proxies,
+        password_hash_method=env.get("PASSWORD_HASH_METHOD", "scrypt"),
     )
     values.update(overrides)
     named = {"secret_key": "SECRET_KEY", "encryption_key": "ENCRYPTION_KEY",
@@ -167,6 +171,28 @@ def _validate_rate_limits(limits: dict[str, str]) -> None:
         check_limit_strings(limits)
     except ValueError as exc:
         raise ConfigError(f"RATE_LIMITS: {exc}") from None
+
+
+_SCRYPT = re.compile(r"scrypt(?::(\d+):(\d+):(\d+))?")
+_PBKDF2 = re.compile(r"pbkdf2(?::(sha256|sha512))?(?::(\d+))?")
+# The weakest a password hash may be configured in production: OWASP's floors.
+MIN_SCRYPT_N = 2 ** 14
+MIN_PBKDF2_ITERATIONS = 600_000
+
+
+def _validate_password_method(method: str, *, production: bool) -> None:
+    """PASSWORD_HASH_METHOD (backend/auth/passwords.py), in werkzeug's notation."""
+    scrypt, pbkdf2 = _SCRYPT.fullmatch(method), _PBKDF2.fullmatch(method)
+    if not (scrypt or pbkdf2):
+        raise ConfigError("PASSWORD_HASH_METHOD must be scrypt[:N:R:P] or pbkdf2[:sha256|sha512[:ITERATIONS]]")
+    n = int(scrypt.group(1)) if scrypt and scrypt.group(1) else None
+    if n is not None and (n < 2 or n & (n - 1)):
+        raise ConfigError("PASSWORD_HASH_METHOD: scrypt's N must be a power of two")
+    if production and n is not None and n < MIN_SCRYPT_N:
+        raise ConfigError(f"PASSWORD_HASH_METHOD: scrypt's N must be at least {MIN_SCRYPT_N} in production")
+    if production and pbkdf2 and pbkdf2.group(2) and int(pbkdf2.group(2)) < MIN_PBKDF2_ITERATIONS:
+        raise ConfigError(f"PASSWORD_HASH_METHOD: pbkdf2 needs at least {MIN_PBKDF2_ITERATIONS} "
+                          "iterations in production")
 
 
 def is_live(s: Settings) -> bool:
@@ -216,6 +242,7 @@ def _validate(s: Settings) -> None:
     if s.env not in {"development", "production"}:
         raise ConfigError("SIYU_ENV must be 'development' or 'production'")
     _validate_rate_limits(s.rate_limits)
+    _validate_password_method(s.password_hash_method, production=is_live(s))
     if is_live(s):
         _validate_keys(s)
     if s.env == "production" and s.wechat_mode != "live":

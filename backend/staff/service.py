@@ -6,11 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from backend.audit.service import record_audit
 from backend.auth.lockout import throttled_login
-from backend.auth.passwords import check_password
+from backend.auth.passwords import check_password, hash_password
 from backend.auth.revocation import PrincipalState, forget_principal
 from backend.db import after_commit
 from backend.extensions import db
@@ -36,7 +35,7 @@ def create_staff(*, tenant_id: int, username: str, password: str, display_name: 
     if exists is not None:
         raise UsernameTaken()
     account = StaffAccount(tenant_id=tenant_id, username=username, display_name=display_name,
-                           password_hash=generate_password_hash(password), role=role,
+                           password_hash=hash_password(password), role=role,
                            member_id=member_id)
     db.session.add(account)
     db.session.flush()

@@ -17,11 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from backend.audit.service import record_audit
 from backend.auth.lockout import throttled_login
-from backend.auth.passwords import check_password
+from backend.auth.passwords import check_password, hash_password
 from backend.auth.revocation import PrincipalState, forget_principal
 from backend.catalog import service as catalog
 from backend.db import after_commit, newest_first
@@ -196,7 +195,7 @@ def _new_user(tenant_id: int, supplier_id: int, username: str, password: str, di
     if taken is not None:
         raise SupplierUsernameTaken()
     user = SupplierUser(tenant_id=tenant_id, supplier_id=supplier_id, username=username,
-                        display_name=display_name[:60] or username, password_hash=generate_password_hash(password),
+                        display_name=display_name[:60] or username, password_hash=hash_password(password),
                         status="active", created_at=now)
     db.session.add(user)
     db.session.flush()

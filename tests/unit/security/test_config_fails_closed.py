@@ -77,3 +77,31 @@ def test_trusted_proxies_default_to_none_and_refuse_nonsense() -> None:
     for bad in ("yes", "-1", "9"):
         with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
             load_settings({"TRUSTED_PROXIES": bad})
+
+
+@pytest.mark.parametrize("method", ["md5", "scrypt:1000:8:1", "pbkdf2:sha1:1000", "scrypt:x"])
+def test_a_password_hash_method_werkzeug_would_not_take_refuses_to_start(method: str) -> None:
+    with pytest.raises(ConfigError, match="PASSWORD_HASH_METHOD"):
+        load_settings({"PASSWORD_HASH_METHOD": method})
+
+
+def test_production_refuses_a_cheap_password_hash_that_the_sandbox_takes() -> None:
+    assert load_settings({"PASSWORD_HASH_METHOD": "scrypt:1024:8:1"}).password_hash_method == "scrypt:1024:8:1"
+    live = {**STRONG, "SIYU_ENV": "production", "WECHAT_MODE": "live"}
+    for cheap in ("scrypt:1024:8:1", "pbkdf2:sha256:10000"):
+        with pytest.raises(ConfigError, match="in production"):
+            load_settings({**live, "PASSWORD_HASH_METHOD": cheap})
+    assert load_settings(live).password_hash_method == "scrypt"
+    assert load_settings({**live, "PASSWORD_HASH_METHOD": "pbkdf2:sha256:600000"}).password_hash_method
+
+
+def test_hashes_take_the_configured_method_and_old_hashes_keep_verifying(app) -> None:
+    from werkzeug.security import generate_password_hash
+
+    from backend.auth.passwords import check_password, hash_password
+
+    made = hash_password("秘密口令123")
+    assert made.startswith(app.config["SIYU_SETTINGS"].password_hash_method + "$")
+    assert check_password(made, "秘密口令123") and not check_password(made, "wrong")
+    assert check_password(generate_password_hash("旧口令", method="pbkdf2:sha256:600000"), "旧口令")
+    assert not check_password(None, "anything")
