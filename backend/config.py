@@ -48,6 +48,9 @@ class Settings:
     # the payment commits, or "worker" (the scheduler drains it in batches; for volume).
     paid_followup: str = "inline"
     oa_inbox: str = "inline"  # OA follow events: bound in the request, or by the worker
+    # Mini-program binding requests (POST /mp/me/bind): bound in the request, or checked,
+    # queued in one INSERT and bound by the worker `members.bind_requests` (for surges).
+    mp_bind_inbox: str = "inline"
     # INSERT … RETURNING: "auto" uses it where the server has it (MariaDB ≥ 10.5, SQLite);
     # "off" never sends it, as MySQL 8 and TiDB require (backend/returning.py; MySQL URLs only).
     db_returning: str = "auto"
@@ -135,6 +138,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5080"),
         paid_followup=env.get("PAID_FOLLOWUP", "inline"),
         oa_inbox=env.get("OA_INBOX", "inline"),
+        mp_bind_inbox=env.get("MP_BIND_INBOX", "inline"),
         db_returning=env.get("DB_RETURNING", "auto"),
         explicit_keys=explicit,
         rate_limits=_parse_rate_limits(env.get("RATE_LIMITS", "")),
@@ -233,6 +237,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("PAID_FOLLOWUP must be 'inline' or 'worker'")
     if s.oa_inbox not in {"inline", "worker"}:
         raise ConfigError("OA_INBOX must be 'inline' or 'worker'")
+    if s.mp_bind_inbox not in {"inline", "worker"}:
+        raise ConfigError("MP_BIND_INBOX must be 'inline' or 'worker'")
     if s.db_returning not in {"auto", "off"}:
         raise ConfigError("DB_RETURNING must be 'auto' or 'off'")
     if s.token_ttl_seconds <= 0:

@@ -15,6 +15,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from backend.db import utcnow
 from backend.extensions import db, get_redis
 from backend.flows.paid_order import backlog as followup_backlog
+from backend.members.bind_inbox import backlog as bind_backlog
 from backend.members.service import counter_deltas_pending
 from backend.notifications.service import outbox_backlog
 from backend.oa.service import inbox_backlog
@@ -28,6 +29,7 @@ class ScrapeCollector:
             count, age, _ = followup_backlog(now=now)
             pending, oldest = outbox_backlog(now=now)
             follows, follows_age = inbox_backlog(now=now)
+            binds, binds_age = bind_backlog(now=now)
             deltas = counter_deltas_pending()
         finally:
             db.session.rollback()
@@ -42,6 +44,10 @@ class ScrapeCollector:
                                 value=follows)
         yield GaugeMetricFamily("siyu_oa_inbox_oldest_seconds", "Age of the oldest waiting OA follow event",
                                 value=follows_age or 0)
+        yield GaugeMetricFamily("siyu_bind_inbox_backlog",
+                                "Mini-program binding requests waiting for the binding worker", value=binds)
+        yield GaugeMetricFamily("siyu_bind_inbox_oldest_seconds", "Age of the oldest waiting binding request",
+                                value=binds_age or 0)
         yield GaugeMetricFamily("siyu_team_counter_deltas_pending",
                                 "Team-counter deltas appended by bindings, not yet folded into the rows",
                                 value=deltas)

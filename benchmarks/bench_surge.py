@@ -4,8 +4,10 @@
     ./dev bench surge --followers 2000 --workers 4 --concurrency 16
 
 A real HTTP server (gunicorn, the product's app plus the one-INSERT baseline endpoint
-of bench_payments.py) with OA_INBOX=worker, and a second process, `python -m
-backend.jobs --only oa.bind_followers`, binding the inbox in batches. Setup (not
+of bench_payments.py) with OA_INBOX=worker and MP_BIND_INBOX=worker (`--mp-bind
+inline` binds in the request instead), and a second process, `python -m backend.jobs
+--only oa.bind_followers,members.bind_requests,members.fold_team_counters`, binding
+both inboxes in batches. Setup (not
 timed): a tenant whose official account the WeChat sandbox knows, promoters, a
 catalog of on-shelf products, and one correctly signed subscribe push per new
 follower (EventKey qrscene_i=<promoter's invite code>), signed before the clock
@@ -16,8 +18,8 @@ Timed, in one run, with concurrent keep-alive clients:
    (POST /api/v1/mp/me/bind, each a different member's token) under eight promoters
    in ONE tree and under eight promoters in eight separate trees (same depth; ABBA
    order) → baseline again: each rate against the baseline's mean, its p95, the
-   OA end-to-end rate (until the worker has bound every follower) and the one-tree
-   rate against the many-roots rate;
+   end-to-end rates (until the worker has bound every follower / binder) and the
+   one-tree rate against the many-roots rate;
 2. GET /healthz → GET /api/v1/mp/shop/products (a member's token) → /healthz again.
 
 Then the checks: every follower and every mini-program binder is a member bound
@@ -71,9 +73,14 @@ def inbox(url: str) -> Backlog:
     return Backlog(url, "SELECT COUNT(*) FROM oa_inbox WHERE pending = 1", "the OA inbox")
 
 
+def bind_inbox(url: str) -> Backlog:
+    """The mini-program binding inbox's backlog (empty with --mp-bind inline)."""
+    return Backlog(url, "SELECT COUNT(*) FROM member_bind_inbox WHERE pending = 1", "the binding inbox")
+
+
 def surge(wires: list[Any], concurrency: int, backlog: Backlog) -> dict[str, Any]:
-    """Post every push; `per_second` is the endpoint's (answered) rate, `bound_per_second`
-    counts until the worker bound the last follower."""
+    """Post every push (or binding request); `per_second` is the endpoint's (answered)
+    rate, `bound_per_second` counts until the worker bound the last one."""
     start = time.perf_counter()
     result = fire(wires, concurrency)
     drained_after = backlog.wait_empty()
@@ -169,6 +176,8 @@ def verify(url: str, tenant_id: int, expected: dict[str, int], mp_expected: dict
         bindings = Counter(r[0] for r in c.execute(text(
             "SELECT member_id FROM member_bindings WHERE tenant_id = :t"), {"t": tenant_id}))
         pending = c.execute(text("SELECT COUNT(*) FROM oa_inbox WHERE pending = 1")).scalar()
+        pending += c.execute(text("SELECT COUNT(*) FROM member_bind_inbox WHERE pending = 1")).scalar()
+        refused = c.execute(text("SELECT COUNT(*) FROM member_bind_inbox WHERE outcome <> 'bound'")).scalar()
         deltas = c.execute(text("SELECT COUNT(*) FROM member_team_deltas")).scalar()
         counters_ok = True
         for pid in promoters:
@@ -189,9 +198,10 @@ def verify(url: str, tenant_id: int, expected: dict[str, int], mp_expected: dict
     return {"followers": len(expected), "members": len(by_openid), "wrong_or_missing_parent": wrong_parent,
             "not_bound_exactly_once": not_once, "mp_binders": len(mp_expected), "mp_wrong_parent": mp_wrong,
             "mp_not_bound_exactly_once": mp_not_once, "inbox_pending": int(pending or 0),
+            "mp_requests_not_bound": int(refused or 0),
             "deltas_not_folded_yet": int(deltas or 0), "counters_equal_paths": counters_ok,
             "ok": bool(wrong_parent == 0 and not_once == 0 and len(by_openid) == len(expected) and not pending
-                       and mp_wrong == 0 and mp_not_once == 0 and counters_ok)}
+                       and mp_wrong == 0 and mp_not_once == 0 and not refused and counters_ok)}
 
 
 def main() -> None:
@@ -207,6 +217,10 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--mysql", default="mysql+pymysql://root@127.0.0.1:3306/bench_surgeperf_surge")
     ap.add_argument("--redis", default="redis://127.0.0.1:6380/38")
+    ap.add_argument("--mp-bind", choices=("worker", "inline"), default="worker",
+                    help="MP_BIND_INBOX: mini-program bindings queued for the worker, or bound in the request")
+    ap.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
+    ap.add_argument("--sandbox-port", type=int, default=0, help="the WeChat sandbox's port (default: a free one)")
     args = ap.parse_args()
 
     url = prepare_database(args.mysql)
@@ -218,12 +232,12 @@ def main() -> None:
     from backend.wechat.sandbox import start_sandbox
     from miniprogram_api import create_web_app
 
-    sandbox = start_sandbox(port=0)
-    port = free_port()
+    sandbox = start_sandbox(port=args.sandbox_port)
+    port = args.port or free_port()
     server = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": args.redis, "SECRET_KEY": SECRET,
            "WECHAT_MODE": "sandbox", "WECHAT_SANDBOX_URL": sandbox.url, "PUBLIC_BASE_URL": server,
-           "OA_INBOX": "worker", "RATE_LIMITS": "",
+           "OA_INBOX": "worker", "MP_BIND_INBOX": args.mp_bind, "RATE_LIMITS": "",
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     app = create_web_app(load_settings(env))
     warm_n = 100
@@ -235,8 +249,8 @@ def main() -> None:
     mp = {k: (v[:warm_n], v[warm_n:]) for k, v in built["mp"].items()}
 
     gunicorn = start_server(port, env, workers=args.workers, threads=args.threads)
-    worker = start_jobs(env, "oa.bind_followers,members.fold_team_counters")
-    backlog = inbox(url)
+    worker = start_jobs(env, "oa.bind_followers,members.bind_requests,members.fold_team_counters")
+    backlog, binds = inbox(url), bind_inbox(url)
     load_before = os.getloadavg()
     try:
         wait_up(server, 300)  # four workers importing the app on a loaded machine
@@ -246,21 +260,21 @@ def main() -> None:
 
         fire(baseline_wires(200), args.concurrency)  # warm every worker
         surge(warm, args.concurrency, backlog)
-        fire(mp["one"][0] + mp["many"][0], args.concurrency)
+        surge(mp["one"][0] + mp["many"][0], args.concurrency, binds)
         member = {"Authorization": f"Bearer {built['token']}"}
         fire_get(f"{server}/api/v1/mp/shop/products", member, 200, args.concurrency)
         meter = CpuMeter(gunicorn.pid, worker.pid)
         results: dict[str, Any] = {"setup_seconds": round(setup_s, 1), "workers": args.workers,
                                    "threads": args.threads, "concurrency": args.concurrency,
                                    "followers": args.followers, "binders_per_tree_kind": args.binders,
-                                   "promoters": args.promoters, "cpus": os.cpu_count()}
+                                   "promoters": args.promoters, "cpus": os.cpu_count(), "mp_bind": args.mp_bind}
         base1 = meter.measure(fire, baseline_wires(args.followers), args.concurrency)
         surge_run = meter.measure(surge, timed, args.concurrency, backlog)
         half = args.binders // 2
-        many_a = meter.measure(fire, mp["many"][1][:half], args.concurrency)
-        one_a = meter.measure(fire, mp["one"][1][:half], args.concurrency)
-        one_b = meter.measure(fire, mp["one"][1][half:], args.concurrency)
-        many_b = meter.measure(fire, mp["many"][1][half:], args.concurrency)
+        many_a = meter.measure(surge, mp["many"][1][:half], args.concurrency, binds)
+        one_a = meter.measure(surge, mp["one"][1][:half], args.concurrency, binds)
+        one_b = meter.measure(surge, mp["one"][1][half:], args.concurrency, binds)
+        many_b = meter.measure(surge, mp["many"][1][half:], args.concurrency, binds)
         base2 = meter.measure(fire, baseline_wires(args.followers), args.concurrency)
         health1 = fire_get(f"{server}/healthz", {}, args.reads, args.concurrency)
         products = fire_get(f"{server}/api/v1/mp/shop/products", member, args.reads, args.concurrency)
@@ -271,13 +285,18 @@ def main() -> None:
             proc.terminate()
             proc.wait(timeout=30)
         backlog.engine.dispose()
+        binds.engine.dispose()
         sandbox.stop()
     load_after = os.getloadavg()
 
     def combined(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         n = a["requests"] + b["requests"]
         secs = a["seconds"] + b["seconds"]
+        # until the worker bound the last one: each phase's answered time plus its drain
+        bound_secs = sum(x["requests"] / x["bound_per_second"] for x in (a, b))
         return {"requests": n, "seconds": round(secs, 3), "per_second": round(n / secs, 1),
+                "bound_per_second": round(n / bound_secs, 1),
+                "cpu_ms_per_request_phases": [a.get("cpu_ms_per_request"), b.get("cpu_ms_per_request")],
                 "p95_ms": max(a["p95_ms"], b["p95_ms"]), "statuses": dict(Counter(a["statuses"]) + Counter(b["statuses"])),
                 "cpu_ms_per_request": a.get("cpu_ms_per_request")}
 
@@ -291,7 +310,10 @@ def main() -> None:
         bound_ratio=round(surge_run["bound_per_second"] / baseline, 3),
         mp_many_roots_ratio=round(many["per_second"] / baseline, 3),
         mp_one_tree_ratio=round(one["per_second"] / baseline, 3),
+        mp_many_roots_bound_ratio=round(many["bound_per_second"] / baseline, 3),
+        mp_one_tree_bound_ratio=round(one["bound_per_second"] / baseline, 3),
         one_tree_vs_many_roots=round(one["per_second"] / many["per_second"], 3),
+        one_tree_vs_many_roots_bound=round(one["bound_per_second"] / many["bound_per_second"], 3),
         healthz_first=health1, products=products, healthz_second=health2,
         products_ratio=round(products["per_second"] / health, 3),
         verify=verify(url, built["tenant_id"], built["expected"], built["mp_expected"], built["promoters"]),
@@ -304,9 +326,14 @@ def main() -> None:
     print(f"OA subscribe pushes: {surge_run['per_second']:.1f}/s answered (p95 {surge_run['p95_ms']} ms), "
           f"ratio {results['surge_ratio']:.2f}; bound end to end by the worker {surge_run['bound_per_second']:.1f}/s "
           f"(ratio {results['bound_ratio']:.2f})")
-    print(f"mini-program scene bindings: many roots {many['per_second']:.1f}/s (p95 {many['p95_ms']} ms, ratio "
-          f"{results['mp_many_roots_ratio']:.2f}), one tree {one['per_second']:.1f}/s (p95 {one['p95_ms']} ms, ratio "
-          f"{results['mp_one_tree_ratio']:.2f}); one tree / many roots {results['one_tree_vs_many_roots']:.2f}")
+    print(f"mini-program scene bindings ({args.mp_bind}), answered: many roots {many['per_second']:.1f}/s "
+          f"(p95 {many['p95_ms']} ms, ratio {results['mp_many_roots_ratio']:.2f}), one tree {one['per_second']:.1f}/s "
+          f"(p95 {one['p95_ms']} ms, ratio {results['mp_one_tree_ratio']:.2f}); one tree / many roots "
+          f"{results['one_tree_vs_many_roots']:.2f}")
+    print(f"  bound end to end: many roots {many['bound_per_second']:.1f}/s (ratio "
+          f"{results['mp_many_roots_bound_ratio']:.2f}), one tree {one['bound_per_second']:.1f}/s (ratio "
+          f"{results['mp_one_tree_bound_ratio']:.2f}); one tree / many roots "
+          f"{results['one_tree_vs_many_roots_bound']:.2f}")
     print(f"product list: {products['per_second']:.1f}/s (p95 {products['p95_ms']} ms) vs /healthz "
           f"{health:.1f}/s: ratio {results['products_ratio']:.2f}")
     print(f"checks: {'ok' if results['verify']['ok'] else 'FAILED'} {results['verify']}")

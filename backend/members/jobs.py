@@ -7,10 +7,10 @@ from functools import partial
 
 from backend.db import run_in_unit_of_work
 from backend.extensions import db
-from backend.members import counters
+from backend.members import bind_inbox, counters
 from backend.members import service as members
 
-INTERVALS = {"expire_lapsed_bindings": 300, "fold_team_counters": 1.0}
+INTERVALS = {"expire_lapsed_bindings": 300, "fold_team_counters": 1.0, "bind_requests": 0.1}
 
 
 def expire_lapsed_bindings(*, now: datetime) -> int:
@@ -32,3 +32,9 @@ def fold_team_counters(*, now: datetime) -> int:
         total += done
         if done < counters.FOLD_BATCH:
             return total
+
+
+def bind_requests(*, now: datetime) -> int:
+    """Bind the mini-program binding requests waiting in the inbox (MP_BIND_INBOX=worker;
+    with inline nothing waits), in batches, each request once; returns how many."""
+    return bind_inbox.bind_requests()

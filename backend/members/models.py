@@ -181,3 +181,29 @@ class TeamDelta(TenantScoped, Base):
     l1: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     l2: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     l3: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class BindRequest(TenantScoped, Base):
+    """A mini-program binding request waiting for the binding worker (MP_BIND_INBOX=worker,
+    backend/members/bind_inbox.py): checked and written by the request in one INSERT,
+    bound by the job `members.bind_requests` in batches. `pending` is true until the
+    worker applied it (NULL after, so the pending index holds only the backlog's rows);
+    `outcome` then says what became of it (bound | pending | rebound | refused, with
+    the refusal's error code), for the member's next look at `/mp/me`."""
+
+    __tablename__ = "member_bind_inbox"
+    tenant_id_index = False  # read by member (the index below) or in id order
+    __table_args__ = (
+        Index("ix_member_bind_inbox_pending", "pending", "id"),
+        Index("ix_member_bind_inbox_member", "tenant_id", "member_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    parent_id: Mapped[int] = mapped_column(BigId, nullable=False)  # resolved from the scene by the request
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    scene: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    pending: Mapped[bool | None] = mapped_column(Boolean)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(40))

@@ -192,7 +192,7 @@ def find_by_unionid(*, tenant_id: int, unionid: str) -> Member | None:
 
 @dataclass(frozen=True)
 class BindResult:
-    status: str  # bound | pending | rebound
+    status: str  # bound | pending | rebound | queued (MP_BIND_INBOX=worker: waits for the worker)
     member_id: int
     parent_id: int
 

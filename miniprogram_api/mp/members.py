@@ -9,6 +9,7 @@ from pydantic import Field
 
 from backend.auth.tokens import Principal, issue_token
 from backend.db import utcnow
+from backend.members import bind_inbox
 from backend.members import service as members
 from backend.oa import service as oa
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
@@ -68,10 +69,13 @@ def logout(principal: Principal) -> Done:
 @route(bp, "/me", auth="member", response=MemberMeOut)
 def me(principal: Principal) -> MemberMeOut:
     """The calling member, with team counts; follow_pending: an official-account follow
-    of theirs waits for the binding worker (OA_INBOX=worker), its binding shows shortly."""
+    of theirs waits for the binding worker (OA_INBOX=worker), its binding shows shortly;
+    bind_request: their latest binding request queued for the worker
+    (MP_BIND_INBOX=worker), queued or what became of it."""
     member = members.get_member(tenant_id=principal.tenant_id, member_id=principal.subject_id)
     return MemberMeOut(**members.member_view(member, private=True),
-                       follow_pending=oa.follow_pending(tenant_id=principal.tenant_id, oa_openid=member.oa_openid))
+                       follow_pending=oa.follow_pending(tenant_id=principal.tenant_id, oa_openid=member.oa_openid),
+                       bind_request=bind_inbox.latest_request(tenant_id=principal.tenant_id, member_id=member.id))
 
 
 @route(bp, "/me", method="PATCH", auth="member", body=ProfileIn, response=MemberPrivateOut)
@@ -83,13 +87,15 @@ def update_me(principal: Principal, body: ProfileIn) -> dict[str, Any]:
 
 
 @route(bp, "/me/bind", method="POST", auth="member", body=BindIn, response=BindOut,
-       errors=("binding_cycle", "invalid_scene", "invite_code_unknown", "self_binding"))
+       errors=("already_bound", "binding_cycle", "invalid_scene", "invite_code_unknown", "member_not_found",
+               "parent_not_promoter", "self_binding", "staff_not_found"))
 def bind(principal: Principal, body: BindIn) -> BindOut:
-    """Bind to the promoter a share scene or an invite code names."""
-    result = members.bind_from_request(tenant_id=principal.tenant_id,
-                                       member_id=principal.subject_id, source=body.source,
-                                       scene=body.scene, invite_code=body.invite_code,
-                                       now=utcnow())
+    """Bind to the promoter a share scene or an invite code names: in the request, or
+    (MP_BIND_INBOX=worker) checked, queued and answered `queued` at once; the binding
+    worker binds it a moment later (`GET /mp/me` shows the outcome)."""
+    result = bind_inbox.request_binding(tenant_id=principal.tenant_id, member_id=principal.subject_id,
+                                        source=body.source, scene=body.scene, invite_code=body.invite_code,
+                                        now=utcnow())
     return BindOut.model_validate(result)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from backend.members.types import MemberStatus, PromoterStatus
 from backend.staff.types import StaffRole, StaffStatus
@@ -42,8 +42,22 @@ class MemberPrivateOut(MemberOut):
     team: TeamCounts
 
 
+class BindRequestOut(Out):
+    """The member's latest binding request queued for the worker (MP_BIND_INBOX=worker):
+    `queued` until the worker ran, then bound | pending (binds on the first purchase) |
+    rebound | refused (with the error code and its Chinese message)."""
+
+    id: int
+    status: Literal["queued", "bound", "pending", "rebound", "refused"]
+    parent_id: int
+    code: str | None
+    message: str | None
+    received_at: Timestamp
+
+
 class MemberMeOut(MemberPrivateOut):
     follow_pending: bool
+    bind_request: BindRequestOut | None
 
 
 class MemberDetailOut(MemberPrivateOut):
@@ -56,7 +70,11 @@ class MemberLoginOut(Out):
 
 
 class BindOut(Out):
-    status: str
+    """bound / rebound: done; pending: binds on the first purchase; queued
+    (MP_BIND_INBOX=worker): checked and waiting for the binding worker, a moment —
+    `GET /mp/me` shows the outcome (`bind_request`)."""
+
+    status: Literal["bound", "pending", "rebound", "queued"]
     parent_id: int | None
 
 
