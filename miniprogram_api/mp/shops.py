@@ -106,7 +106,7 @@ def remove_product(principal: Principal, product_id: int) -> dict[str, Any]:
 
 
 @route(bp, "/mp/my-shop/products/<int:product_id>/position", method="PUT", auth="member", body=MoveIn,
-       response=MyShopOut, errors=("product_not_in_shop",))
+       response=MyShopOut, errors=("product_not_in_shop", "shop_not_found"))
 def move_product(principal: Principal, body: MoveIn, product_id: int) -> dict[str, Any]:
     """Move a product to a position in my shop (0 = first)."""
     shops.move_product(tenant_id=principal.tenant_id, member_id=principal.subject_id,

@@ -6,8 +6,11 @@ the document does not describe (status, media type, body schema, headers), fails
 (Schemathesis' own pytest loader does not run under pytest 9, so the operations are driven
 here through its strategies, one Hypothesis run per operation and mode.)
 
-SIYU_SCHEMATHESIS_STATS=file writes the run's counts (operations, requests, failures)
-and every failure there as JSON."""
+The operations are dealt into SHARDS tests (every SHARDS-th operation each), so that
+pytest-xdist spreads the fuzzing over its workers instead of one worker carrying it all.
+
+SIYU_SCHEMATHESIS_STATS=file writes each shard's counts (operations, requests, failures)
+and every failure as JSON, to file.<shard>."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import time
 import warnings
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
@@ -34,12 +38,14 @@ from miniprogram_api.http import ROUTES
 
 SEED = 20261205
 EXAMPLES = 4  # per operation and mode (valid input, then invalid input)
-TIME_CAP_SECONDS = 600  # operations not reached by then are named in a warning
+TIME_CAP_SECONDS = 600  # per shard: operations not reached by then are named in a warning
+SHARDS = 4
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, response_headers_conformance]
 
 
-def test_every_operation_keeps_its_contract(app: Any, client: Any, factory: Any) -> None:
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_every_operation_keeps_its_contract(app: Any, client: Any, factory: Any, shard: int) -> None:
     from tests.suppliers_factories import SuppliersFactory
 
     tenant = factory.tenant()
@@ -55,6 +61,7 @@ def test_every_operation_keeps_its_contract(app: Any, client: Any, factory: Any)
     declared = {(r.method, re.sub(r"<(?:[a-z]+:)?([^>]+)>", r"{\1}", r.rule)) for r in ROUTES if r.declared}
     operations = [op for op in (result.ok() for result in schema.get_all_operations())
                   if (op.method.upper(), op.path) in declared]  # routes with their contract declared
+    operations = operations[shard::SHARDS]
     started = time.monotonic()
     stats = {"operations": 0, "requests": 0, "failures": 0}
     failures: list[dict[str, Any]] = []
@@ -75,11 +82,11 @@ def test_every_operation_keeps_its_contract(app: Any, client: Any, factory: Any)
                                  "error": str(exc).strip()[:1500]})
     report = {**stats, "not_reached": not_reached, "failures_detail": failures}
     if os.environ.get("SIYU_SCHEMATHESIS_STATS"):
-        with open(os.environ["SIYU_SCHEMATHESIS_STATS"], "w") as out:
+        with open(f"{os.environ['SIYU_SCHEMATHESIS_STATS']}.{shard}", "w") as out:
             json.dump(report, out, ensure_ascii=False, indent=1)
     if not_reached:
         warnings.warn(f"schemathesis time cap: {len(not_reached)} operations not reached", stacklevel=1)
-    assert stats["operations"] >= 100
+    assert stats["operations"] >= 100 // SHARDS
     assert not failures, "\n\n".join(f"{f['operation']} ({f['mode']}):\n{f['error']}" for f in failures)
 
 

@@ -116,3 +116,12 @@ def test_another_tenants_shop_is_not_found(client: Any, factory: Any) -> None:
     resp = client.put(f"/api/v1/admin/shops/{b_shop.id}/status", headers=factory.staff_headers(boss),
                       json={"status": "suspended"})
     assert (resp.status_code, resp.json["code"]) == (404, "shop_not_found")
+
+
+def test_a_member_without_a_shop_moving_a_product_is_told_there_is_no_shop(
+        client: Any, factory: Any, catalog: StandInCatalog) -> None:
+    tenant = factory.tenant()
+    tea = catalog.add(tenant, title="普洱茶")
+    resp = client.put(f"/api/v1/mp/my-shop/products/{tea}/position",
+                      headers=factory.member_headers(factory.member(tenant)), json={"position": 0})
+    assert resp.status_code == 404 and resp.json["code"] == "shop_not_found", resp.json
