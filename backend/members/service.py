@@ -676,11 +676,15 @@ def login_with_code(*, tenant_slug: str, code: str, now: datetime) -> Member:
     return member
 
 
+_PRICING = select(_members.c.agent_level, _members.c.member_level).where(
+    _members.c.id == bindparam("id"), _members.c.tenant_id == bindparam("tenant_id"))
+
+
 def pricing_facts(*, tenant_id: int, member_id: int) -> tuple[str | None, int]:
     """(agent level, member level): what a member's prices depend on, two columns of one
-    primary-key read (the product list asks on every request)."""
-    row = db.session.execute(select(Member.agent_level, Member.member_level).where(
-        Member.id == member_id, Member.tenant_id == tenant_id)).first()
+    primary-key read (the product list asks on every request, so it is a Core read on
+    the connection: the ORM's statement path cost about three times its CPU)."""
+    row = db.session.connection().execute(_PRICING, {"id": member_id, "tenant_id": tenant_id}).first()
     if row is None:
         raise MemberNotFound()
     return row[0], int(row[1])
