@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, str] = {
     "marketing.manage": "change coupons, points, group buys, live rooms",
     "posters.read": "poster templates",
     "posters.manage": "change and preview poster templates",
+    "posters.own": "one's own share poster: the brand's invite poster with one's staff code",
     "shops.read": "members' mini-shops",
     "shops.manage": "open or close a member's mini-shop",
     "scrm.customers": "the customers one owns (managers: all), remarks, reminders, tags",
@@ -99,6 +100,9 @@ TABLE: dict[str, dict[str, str]] = {
     "marketing.manage": {r: "all" for r in _MANAGERS},
     "posters.read": {r: "all" for r in _ALL_STAFF},
     "posters.manage": {r: "all" for r in _MANAGERS},
+    # every staff member owns customers through a staff code (scrm.customers), so each may
+    # share a poster carrying it; editing the brand's templates stays with the managers
+    "posters.own": {r: "all" for r in _ALL_STAFF},
     "shops.read": {r: "all" for r in (*_MANAGERS, "finance")},
     "shops.manage": {r: "all" for r in _MANAGERS},
     "scrm.customers": {r: "all" for r in _ALL_STAFF},
@@ -164,6 +168,7 @@ RULES: list[tuple[str, str, str]] = [
     ("GET", rf"{_ADMIN}/shops(/.*)?", "shops.read"),
     ("W", rf"{_ADMIN}/shops(/.*)?", "shops.manage"),
     # customers
+    ("GET", rf"{_R}/scrm/me/poster", "posters.own"),
     ("*", rf"{_R}/scrm/.*", "scrm.customers"),
     ("W", rf"{_ADMIN}/scrm/(handover|staff/[^/]+/wecom-user)", "scrm.handover"),
     ("*", rf"{_ADMIN}/scrm/.*", "scrm.manage"),

@@ -306,6 +306,21 @@ def render_document(*, tenant_id: int, kind: str, texts: dict[str, str], qr_text
                                    texts={"shop_name": tenant.name, **texts}))
 
 
+def render_with_code(*, tenant_id: int, kind: str, holder: str, code_png: bytes) -> bytes:
+    """A share poster whose code another domain drew and caches (a staff member's own
+    code, SCRM: customers who scan it become theirs): the tenant's layout of the kind in
+    force, the holder's name as the nickname, the code as given. Only kinds without a
+    subject (invite). Not cached here: the code is the costly part and is cached by its
+    owner; drawing the layout again follows a template edit at once."""
+    _check_kind(kind)
+    if kind != "invite":
+        raise PosterKindUnavailable()
+    tenant = get_tenant(tenant_id=tenant_id)
+    layout, _ = effective_layout(tenant_id=tenant_id, kind=kind)
+    return draw(layout, PosterData(qr=QrImage(code_png), nickname=holder,
+                                   texts={**_invite_subject(tenant).texts}))
+
+
 def preview_template(*, tenant_id: int, kind: str, layout: str | dict[str, Any]) -> bytes:
     """Render a layout with sample data before saving it (validates like create)."""
     _check_kind(kind)

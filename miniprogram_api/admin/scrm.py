@@ -12,9 +12,11 @@ from pydantic import AwareDatetime, Field
 
 from backend.auth.tokens import Principal
 from backend.db import utcnow
+from backend.posters import service as posters
 from backend.scrm import service as scrm
 from backend.scrm import tags as tagging
 from backend.scrm import workload
+from backend.staff.service import get_staff
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
 from miniprogram_api.schemas.common import Deleted
 from miniprogram_api.schemas.scrm import (
@@ -177,6 +179,20 @@ def my_code(principal: Principal) -> dict[str, Any]:
                               viewer_id=principal.subject_id)
     return MyCodeOut(staff_id=principal.subject_id, scene=scrm.staff_scene(staff_id=principal.subject_id),
                      image="data:image/png;base64," + base64.b64encode(png).decode())
+
+
+@route(bp, "/scrm/me/poster", auth="staff", limit="poster_staff", raw=True, content="image/png")
+def my_poster(principal: Principal) -> Response:
+    """My share poster: the brand's invite poster in force with my name and my own code,
+    so customers who scan it become mine (any staff member; the template editor stays
+    with the managers)."""
+    code = scrm.staff_code_png(tenant_id=principal.tenant_id, staff_id=principal.subject_id,
+                               viewer_id=principal.subject_id)
+    me = get_staff(tenant_id=principal.tenant_id, staff_id=principal.subject_id)
+    response = Response(posters.render_with_code(tenant_id=principal.tenant_id, kind="invite",
+                                                 holder=me.display_name, code_png=code), mimetype="image/png")
+    response.cache_control.no_store = True  # a template edit shows at once
+    return response
 
 
 @route(bp, "/scrm/customers", auth="staff", query=CustomerQuery, response=Page[CustomerOut])

@@ -193,9 +193,10 @@ def test_sales_staff_see_only_their_customers(product, browser):
     page.get_by_role("button", name="登录").click()
     page.get_by_role("heading", name="我的客户").wait_for()
     # what the sales role's permissions allow: its customers and their orders, and reading
-    # the catalog and the marketing tools it talks about (backend/auth/policy.py)
+    # the catalog and the marketing tools it talks about, and its own share poster (but
+    # not the template editor) (backend/auth/policy.py)
     assert page.locator("li.el-menu-item").all_inner_texts() == [
-        "商品管理", "订单管理", "我的客户", "优惠券", "拼团", "积分", "素材库", "直播间"]
+        "商品管理", "订单管理", "我的客户", "我的海报", "优惠券", "拼团", "积分", "素材库", "直播间"]
     page.get_by_role("menuitem", name="优惠券").click()
     page.get_by_role("heading", name="优惠券").wait_for()
     assert page.get_by_role("button", name="新建优惠券").count() == 0  # reading, not changing

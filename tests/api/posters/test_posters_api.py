@@ -164,3 +164,36 @@ def test_defaults_and_preview(client: Any, factory: Any) -> None:
         f"http://127.0.0.1:5080/s/{tenant.slug}?scene=i%3DPREVIEW"]
     unknown = client.get(f"{TEMPLATES}/defaults/banner", headers=boss)
     assert (unknown.status_code, unknown.json["code"]) == (404, "poster_kind_unknown")
+
+
+def test_every_staff_member_shares_their_own_poster_and_only_managers_edit_templates(
+        client: Any, factory: Any) -> None:
+    """我的海报: the brand's invite poster with the staff member's own code (scene
+    s=<staff id>, what SCRM assigns customers by), for every staff role; the template
+    editor's preview and saves stay with boss and operator (backend/auth/policy.py)."""
+    import io
+
+    from PIL import Image
+
+    tenant = factory.tenant()
+    staff = {role: factory.staff(tenant, role) for role in ("boss", "operator", "finance", "sales")}
+    for role, account in staff.items():
+        resp = client.get("/api/v1/scrm/me/poster", headers=factory.staff_headers(account))
+        assert resp.status_code == 200, (role, resp.json)
+        assert resp.mimetype == "image/png" and "no-store" in resp.headers["Cache-Control"]
+        assert read_qr_texts(resp.data) == [f"s={account.id}"], role
+        assert Image.open(io.BytesIO(resp.data)).size == (720, 1280)
+    for role in ("finance", "sales"):
+        refused = client.post(f"{TEMPLATES}/preview", headers=factory.staff_headers(staff[role]),
+                              json={"kind": "invite", "layout": dark_invite_layout()})
+        assert refused.status_code == 403 and refused.json["code"] == "role_forbidden", role
+    # the template the managers put in force shows on the next poster at once
+    layout = dark_invite_layout()
+    layout["canvas"]["height"] = 1100
+    made = client.post(TEMPLATES, headers=factory.staff_headers(staff["operator"]),
+                       json={"kind": "invite", "name": "深色", "layout": layout, "active": True})
+    assert made.status_code == 201, made.json
+    again = client.get("/api/v1/scrm/me/poster", headers=factory.staff_headers(staff["sales"]))
+    img = Image.open(io.BytesIO(again.data))
+    assert img.size == (720, 1100) and img.convert("RGB").getpixel((5, 5)) == (0x20, 0x30, 0x40)
+    assert read_qr_texts(again.data) == [f"s={staff['sales'].id}"]

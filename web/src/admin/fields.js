@@ -3,8 +3,10 @@
 //
 // A field: { key, label, type, api?, required?, default?, options?, hint?, when?(values),
 //            toApi?(value, values), keepEmpty?, spread?: [api names] (toApi returns an object
-//            merged into the body), load?() (async options) }
-// type: text | textarea | password | int | yuan | ids | list | select | radio | switch | datetime | date
+//            merged into the body), load?() (async options), emptyAs? (what an empty field
+//            sends, e.g. null to clear a setting; left out of the body without it) }
+// type: text | textarea | password | int | yuan | ids | list | select | multiselect | radio | switch
+//       | datetime | date
 
 export const toFen = (y) => {
   const m = /^\s*(\d{1,9})(?:\.(\d{0,2}))?\s*$/.exec(String(y ?? ''))
@@ -39,7 +41,8 @@ export function initialValues(fields, initial = {}) {
   const out = {}
   for (const f of fields) {
     let v = initial[f.key] ?? (typeof f.default === 'function' ? f.default() : f.default)
-    if (v === undefined) v = f.type === 'switch' ? false : ''
+    if (v === undefined || (v === null && f.type === 'multiselect')) v = f.type === 'switch' ? false : f.type === 'multiselect' ? [] : ''
+    if (f.type === 'multiselect' && Array.isArray(v)) v = [...v]
     if (f.type === 'yuan' && typeof v === 'number') v = fenToYuan(v)
     if ((f.type === 'ids' || f.type === 'list') && Array.isArray(v)) v = v.join(f.type === 'list' ? '\n' : ', ')
     out[f.key] = v
@@ -64,11 +67,12 @@ export function toBody(fields, values) {
   const body = {}
   for (const f of fields) {
     const raw = values[f.key]
-    const empty = raw === '' || raw === null || raw === undefined
+    const empty = raw === '' || raw === null || raw === undefined || (Array.isArray(raw) && !raw.length)
     let v
     if (f.toApi) v = f.toApi(raw, values)
     else if (f.type === 'switch') v = !!raw
     else if (empty) v = undefined
+    else if (f.type === 'multiselect') v = [...raw]
     else if (f.type === 'int') v = int(raw)
     else if (f.type === 'yuan') {
       v = toFen(raw)
@@ -77,6 +81,7 @@ export function toBody(fields, values) {
     else if (f.type === 'list') v = split(raw, /[\n,，]+/)
     else v = typeof raw === 'string' ? raw.trim() : raw
     if (v === undefined && f.keepEmpty) v = f.type === 'ids' || f.type === 'list' ? [] : null
+    if (v === undefined && 'emptyAs' in f) v = f.emptyAs
     if (v !== undefined && f.spread) Object.assign(body, v) // one choice that fills several fields
     else if (v !== undefined) setPath(body, f.api || f.key, v)
   }

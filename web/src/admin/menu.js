@@ -14,6 +14,7 @@ import Catalog from './pages/Catalog.vue'
 import Customers from './pages/Customers.vue'
 import Workload from './pages/Workload.vue'
 import Posters from './pages/Posters.vue'
+import MyPoster from './pages/MyPoster.vue'
 import LiveRooms from './pages/LiveRooms.vue'
 import PlatformTenants from './pages/PlatformTenants.vue'
 import PlatformLoad from './pages/PlatformLoad.vue'
@@ -48,6 +49,8 @@ export const MENU = [
   ] },
   { title: '客户（SCRM）', icon: 'ChatDotRound', items: [
     { path: 'scrm/customers', title: '我的客户', component: Customers, perm: 'scrm.customers', homeOf: ['sales'] },
+    // any staff member's own share poster with their staff code (finance and sales too)
+    { path: 'scrm/poster', title: '我的海报', component: MyPoster, perm: 'posters.own' },
     { path: 'scrm/workload', title: '员工工作量', component: Workload, perm: 'scrm.manage' },
   ] },
   { title: '代理与云仓', icon: 'Shop', items: [
@@ -72,7 +75,8 @@ export const MENU = [
     { path: 'marketing/points', title: '积分', component: page(marketing.points), perm: 'marketing.read' },
     { path: 'marketing/materials', title: '素材库', component: page(marketing.materials), perm: 'marketing.read' },
     { path: 'live/rooms', title: '直播间', component: LiveRooms, perm: 'marketing.read' },
-    // the template editor previews by POST (posters.manage): roles that only read templates share posters from the mini-program
+    // the template editor and its preview are the managers' (posters.manage); every staff
+    // member shares their own poster from 我的海报 (posters.own)
     { path: 'posters', title: '海报模板', component: Posters, perm: 'posters.manage' },
   ] },
   // a supplier's own login sees only its portal

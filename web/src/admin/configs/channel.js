@@ -4,17 +4,75 @@ import { h } from 'vue'
 import { ElMessageBox } from 'element-plus'
 import { api } from '../session.js'
 import { fmtTime } from '../../api.js'
-import { opts, productOptions, levelOptions, levelNames, regionsToApi, regionsText } from './options.js'
+import { fenToYuan, FieldError } from '../fields.js'
+import { opts, productOptions, categoryOptions, levelOptions, levelNames, regionsToApi, regionsText } from './options.js'
 
 const APP = { pending: '待审核', approved: '已通过', rejected: '已驳回' }
 const AUTH = { active: '有效', suspended: '已暂停', revoked: '已撤销' }
 const TAGS = { pending: 'warning', approved: 'success', rejected: 'danger', active: 'success', suspended: 'warning', revoked: 'danger',
   requested: 'warning', shipped: 'success', open: 'warning', closed: 'info' }
+// What an authorization covers: products by id and whole categories (商品分类, a product is
+// covered when its id or its category is listed; both empty = every product), and regions.
 const scopeFields = [
-  { key: 'product_ids', label: '授权商品', type: 'ids', placeholder: '商品ID，逗号分隔', hint: '留空为全部商品' },
+  { key: 'product_ids', label: '授权商品', type: 'ids', placeholder: '商品ID，逗号分隔', hint: '与授权分类任一包含即可售；两者都留空为全部商品' },
+  { key: 'categories', label: '授权分类', type: 'multiselect', load: categoryOptions, placeholder: '选择商品分类（可多选）', hint: '该分类下现有和以后上架的商品都可售' },
   { key: 'regions', label: '授权区域', placeholder: '例如 浙江省/杭州市，江苏省', hint: '省/市，多个用逗号分隔；留空为不限区域', toApi: regionsToApi },
 ]
 const reason = (label = '原因') => [{ key: 'reason', label, type: 'textarea', required: true, rows: 2 }]
+const PACKAGE = { none: '未购买', unpaid: '待付款', paid: '已付款', refunding: '退款中', refunded: '已退款', cancelled: '已取消' }
+
+// What an authorization covers: products by id or whole categories; neither = everything.
+function coverText(r) {
+  const parts = [...(r.product_ids || []).map((i) => '#' + i), ...(r.categories || []).map((c) => `「${c}」分类`)]
+  return parts.length ? parts.join('、') : '全部'
+}
+
+// ---- the channel policy (GET|PATCH /admin/agents/settings, docs/agents.md), one form
+const CHOICES = {
+  review_by: { hq: '总部审核', upline: '上级代理审核（无上级时总部）' },
+  package_payment: { before_review: '付款后才能审核通过', on_approval: '审核通过时从申请人储值扣款' },
+  settlement_mode: { platform: '平台收款，按上级拿货价结给上级', upline: '货款全部结给上级' },
+  dropship_shortage: { refuse: '拒绝下单', platform: '由品牌仓发货' },
+  restock_refund: { none: '不允许退款', whole: '只能整单退款', lines: '可按规格逐项退款' },
+}
+const TITLES = { review_by: '申请审核方', package_payment: '等级礼包收款', settlement_mode: '上级供货结算', dropship_shortage: '代发库存不足',
+  restock_refund: '进货单退款' }
+
+// "l1 10-100" per line → {l1: {min_pieces: 10, max_pieces: 100}}; "l2 5-" has no maximum.
+function limitsToApi(text) {
+  const out = {}
+  for (const line of String(text || '').split(/\n+/).map((x) => x.trim()).filter(Boolean)) {
+    const m = /^(\S+)\s+(\d+)\s*[-–~～]\s*(\d*)$/.exec(line)
+    if (!m) throw new FieldError('restock_limits', `「${line}」应写成 等级 最少-最多，例如 l1 10-100`)
+    out[m[1]] = { min_pieces: Number(m[2]), ...(m[3] ? { max_pieces: Number(m[3]) } : {}) }
+  }
+  return out
+}
+const limitsText = (limits) => Object.entries(limits || {}).map(([k, v]) => `${k} ${v.min_pieces || 0}-${v.max_pieces ?? ''}`).join('\n')
+
+const settingsFields = [
+  ...['review_by', 'package_payment'].map((key) => ({ key, label: TITLES[key], type: 'radio', options: opts(CHOICES[key]) })),
+  { key: 'certificate_days', label: '授权有效天数', type: 'int', suffix: '天', hint: '新授权与证书默认的有效期' },
+  ...['settlement_mode', 'restock_refund', 'dropship_shortage'].map((key) => ({ key, label: TITLES[key], type: 'radio', options: opts(CHOICES[key]) })),
+  { key: 'transfer_confirmation', label: '转货需确认', type: 'switch', hint: '开启后，转给下级的货要对方确认才入账' },
+  { key: 'pickup_freight_fen', label: '提货运费', type: 'yuan', hint: '每次云仓提货从储值扣的运费' },
+  { key: 'restock_limits', label: '进货量限制', type: 'textarea', rows: 3, placeholder: '每行一个：等级 最少-最多，例如 l1 10-100',
+    hint: '每次进货的件数范围；留空为不限', toApi: limitsToApi },
+]
+
+async function openSettings(ctx) {
+  const s = await api.get('/admin/agents/settings')
+  ctx.openForm({ label: '渠道设置', method: 'PATCH', path: '/admin/agents/settings', success: '渠道设置已保存',
+    intro: '代理渠道的规则，对全部代理生效；每次修改都记入操作日志。', width: '640px', fields: settingsFields,
+    initial: () => ({ ...s, restock_limits: limitsText(s.restock_limits) }) }, null)
+}
+const settingsButton = { label: '渠道设置', perm: 'agents.manage', run: openSettings }
+
+// The settings a page depends on, shown above its list.
+const settingsSummary = (keys) => async () => {
+  const s = await api.get('/admin/agents/settings')
+  return keys.map((k) => [TITLES[k], CHOICES[k][s[k]] || s[k]])
+}
 
 export const applications = {
   title: '代理申请', hint: '审核会员提交的代理申请：通过后按申请等级授权，并生成授权证书。',
@@ -26,10 +84,14 @@ export const applications = {
     { prop: 'package_fen', label: '进货款', fmt: 'fen' }, { prop: 'status', label: '状态', map: APP, tag: TAGS },
     { prop: 'reason', label: '审核意见', width: 140 }, { prop: 'created_at', label: '申请时间', fmt: 'time', width: 150 }],
   expand: (r) => [['会员ID', r.member_id], ['身份证号', r.id_number], ['审核方', r.reviewer], ['审核时间', fmtTime(r.decided_at)],
+    ['申请分类', (r.categories || []).join('、') || '未指定（全部商品）'], ['等级礼包', PACKAGE[r.package_status] || r.package_status],
     ['资料图片', (r.images || []).length ? `${r.images.length} 张` : '无']],
+  summary: settingsSummary(['review_by', 'package_payment']),
+  toolbar: [settingsButton],
   actions: [
     { label: '通过', perm: 'agents.manage', show: (r) => r.status === 'pending', title: '通过代理申请',
-      intro: (r) => `${r.real_name} 申请 ${r.level}。授权范围可在此限定，留空则不限。`,
+      intro: (r) => `${r.real_name} 申请 ${r.level}。授权范围可在此限定，留空则不限${r.categories?.length ? '（分类默认为申请的分类）' : ''}。`,
+      initial: (r) => ({ categories: r.categories || [] }),
       path: (r) => `/admin/agents/applications/${r.id}/approve`, submitText: '通过', success: '已通过，已授权',
       fields: [{ key: 'reason', label: '审核意见', type: 'textarea', rows: 2 }, ...scopeFields] },
     { label: '驳回', perm: 'agents.manage', type: 'danger', show: (r) => r.status === 'pending', title: '驳回代理申请',
@@ -62,7 +124,7 @@ export const authorizations = {
   filters: [{ key: 'status', label: '全部状态', options: opts(AUTH) }],
   columns: [
     { prop: 'id', label: '#', width: 60 }, { prop: 'holder_name', label: '代理' }, { prop: 'member_id', label: '会员ID', width: 80 },
-    { label: '等级', render: (r, l) => l.levels?.[r.level] || r.level }, { label: '商品', render: (r) => (r.product_ids?.length ? r.product_ids.map((i) => '#' + i).join('、') : '全部') },
+    { label: '等级', render: (r, l) => l.levels?.[r.level] || r.level }, { label: '商品', width: 140, render: coverText },
     { label: '区域', render: (r) => regionsText(r.regions) || '不限', width: 120 },
     { prop: 'valid_until', label: '有效期至', fmt: 'time', width: 150 },
     { prop: 'status', label: '状态', map: AUTH, tag: TAGS }],
@@ -73,8 +135,9 @@ export const authorizations = {
   actions: [
     { label: '修改范围', perm: 'agents.manage', show: (r) => r.status !== 'revoked', method: 'PATCH',
       path: (r) => `/admin/agents/authorizations/${r.id}`, success: '已修改',
-      initial: (r) => ({ product_ids: r.product_ids || [], regions: regionsText(r.regions), valid_until: r.valid_until }),
-      fields: [...scopeFields, { key: 'valid_until', label: '有效期至', type: 'datetime' }] },
+      initial: (r) => ({ product_ids: r.product_ids || [], categories: r.categories || [], regions: regionsText(r.regions), valid_until: r.valid_until }),
+      // an emptied field clears that limit (null: every product / nationwide), it is not left as it was
+      fields: [...scopeFields.map((f) => ({ ...f, emptyAs: null })), { key: 'valid_until', label: '有效期至', type: 'datetime' }] },
     { label: '暂停', perm: 'agents.manage', type: 'warning', show: (r) => r.status === 'active', path: (r) => `/admin/agents/authorizations/${r.id}/suspend`, fields: reason('暂停原因'), success: '已暂停' },
     { label: '恢复', perm: 'agents.manage', type: 'success', show: (r) => r.status === 'suspended', path: (r) => `/admin/agents/authorizations/${r.id}/reinstate`, fields: reason('恢复原因'), success: '已恢复' },
     { label: '撤销', perm: 'agents.manage', type: 'danger', show: (r) => r.status !== 'revoked', path: (r) => `/admin/agents/authorizations/${r.id}/revoke`,
@@ -106,15 +169,29 @@ export const pickups = {
     fields: [{ key: 'company', label: '物流公司', required: true, placeholder: '例如 顺丰速运' }, { key: 'tracking_no', label: '运单号', required: true, placeholder: '例如 SF1234567890' }] }],
 }
 
+const RESTOCK = { created: '待支付', paid: '已入仓', cancelled: '已取消', refunded: '已退款' }
+
 export const restocks = {
-  title: '进货单', hint: '代理向上级或平台进货的订单（只读）：结算方式、件数与金额。',
+  title: '进货单', hint: '代理向上级或平台进货的订单：结算方式、件数与金额；已入仓的可按渠道设置退款（货退回来源，款原路退回）。',
   path: '/admin/agents/restocks',
   columns: [
     { prop: 'id', label: '#', width: 60 }, { prop: 'buyer_id', label: '进货代理', width: 90 }, { label: '供货方', render: (r) => (r.supplier_id ? `上级 #${r.supplier_id}` : '平台') },
     { prop: 'pieces', label: '件数', width: 70 }, { prop: 'amount_fen', label: '金额', fmt: 'fen' },
     { prop: 'settlement_mode', label: '结算', map: { platform: '平台结算', upline: '上级结算' } },
-    { prop: 'status', label: '状态', map: { created: '待支付', paid: '已入仓', cancelled: '已取消', refunded: '已退款' } },
+    { prop: 'status', label: '状态', map: RESTOCK, tag: { paid: 'success', refunded: 'info', cancelled: 'info', created: 'warning' } },
     { prop: 'created_at', label: '下单时间', fmt: 'time', width: 150 }],
+  expand: (r) => (r.lines || []).map((l) => [`SKU #${l.sku_id}`, `${l.quantity} 件 × ¥${fenToYuan(l.unit_price_fen)}`]),
+  summary: settingsSummary(['restock_refund', 'settlement_mode']),
+  toolbar: [settingsButton],
+  actions: [{ label: '退款', perm: 'agents.manage', type: 'danger', show: (r) => r.status === 'paid', title: '进货单退款', submitText: '退款',
+    intro: (r) => `进货单 #${r.id}：${r.pieces} 件，¥${fenToYuan(r.amount_fen)}。退款后这些货从代理云仓退回${r.supplier_id ? '上级' : '平台'}，货款原路退回。`,
+    path: (r) => `/admin/agents/restocks/${r.id}/refund`, success: '退款已提交：货已退回，款项原路退回后状态变为已退款',
+    fields: (r) => [
+      ...((r.lines || []).length > 1 ? [{ key: 'sku_id', label: '退款规格', type: 'select', placeholder: '整单退款',
+        options: r.lines.map((l) => ({ value: l.sku_id, label: `SKU #${l.sku_id}（${l.quantity} 件）` })),
+        hint: '留空为整单退款；按规格退款需渠道设置允许' }] : []),
+      ...reason('退款原因')],
+    confirmTitle: '确认退款', confirm: (r, v) => `确认退款${v.sku_id ? ` SKU #${v.sku_id} 这一项` : `整单 ¥${fenToYuan(r.amount_fen)}`}？货与款退回后不能撤销。`, confirmText: '退款' }],
 }
 
 async function exportBatch(row) {

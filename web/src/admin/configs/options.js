@@ -17,6 +17,11 @@ async function allProducts() {
   return out
 }
 
+// The catalog's categories (商品分类) as the products name them: what an agent's
+// authorization may cover whole.
+export const categoryOptions = async () => [...new Set((await allProducts()).map((p) => p.category).filter(Boolean))]
+  .sort().map((c) => ({ value: c, label: c }))
+
 export const productOptions = async () => (await allProducts()).map((p) => ({ value: p.id, label: `${p.name}（#${p.id}）` }))
 
 // One SKU of one product: the value carries both ids.
