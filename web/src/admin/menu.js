@@ -24,6 +24,7 @@ import * as channel from './configs/channel.js'
 import * as suppliers from './configs/suppliers.js'
 import * as portal from './configs/portal.js'
 import * as marketing from './configs/marketing.js'
+import * as shopOrders from './configs/orders.js'
 
 // A page made of one Resource config (a list with its forms and actions).
 const page = (config) => ({ name: config.title, render: () => h(Resource, { config }) })
@@ -41,6 +42,7 @@ export const MENU = [
   { title: '商品与订单', icon: 'Goods', items: [
     { path: 'catalog', title: '商品管理', component: Catalog, perm: 'catalog.read' },
     { path: 'orders', title: '订单管理', component: Orders, perm: 'orders.read' },
+    { path: 'orders/refunds', title: '售后退款', component: page(shopOrders.refunds), perm: 'refunds.read' },
   ] },
   { title: '财务', icon: 'Wallet', items: [
     { path: 'finance/withdrawals', title: '提现审核', component: Withdrawals, perm: 'finance.read' },
