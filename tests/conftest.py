@@ -120,12 +120,27 @@ def _create_unmigrated_tables(url: str) -> None:
     import_all_models()
     engine = create_engine(url)
     Base.metadata.create_all(engine)
-    engine.dispose()
     _TABLES[:] = list(Base.metadata.sorted_tables)
+    _HOLDING_ROWS[:] = [] if os.environ.get("SIYU_TEST_FULL_CLEAN") else [
+        _holding_rows_sql(_TABLES, engine.dialect)]
+    engine.dispose()
 
 
 # The tables that exist in the test database, in dependency order (emptied after tests).
 _TABLES: list[Any] = []
+# One statement naming the tables that hold any row: a test writes to a handful of the
+# ~100 tables, and a DELETE per table per test was, on MariaDB, a round trip each (about
+# 70 ms a test). SIYU_TEST_FULL_CLEAN=1 empties every table instead.
+_HOLDING_ROWS: list[str] = []
+
+
+def _holding_rows_sql(tables: list[Any], dialect: Any) -> str:
+    # Plain SQL built once (the SQLAlchemy construct cost more to compile each time than
+    # the deletes it saved); the table names are the models' own.
+    quote = dialect.identifier_preparer.quote
+    dual = " FROM DUAL" if dialect.name == "mysql" else ""
+    return " UNION ALL ".join(f"SELECT '{t.name}'{dual} WHERE EXISTS (SELECT 1 FROM {quote(t.name)})"
+                              for t in tables)
 
 
 @pytest.fixture(scope="session")
@@ -163,10 +178,13 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     db.session.rollback()
     db.session.remove()
     with db.engine.begin() as conn:
+        held = ({row[0] for row in conn.exec_driver_sql(_HOLDING_ROWS[0])} if _HOLDING_ROWS
+                else {t.name for t in _TABLES})
         if IS_MYSQL:
             conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
         for table in reversed(_TABLES):
-            conn.execute(table.delete())
+            if table.name in held:
+                conn.execute(table.delete())
         if IS_MYSQL:
             conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
     get_redis().flushdb()
