@@ -268,6 +268,8 @@ def test_an_authorization_revoked_after_confirmation(product, browser):
     assert (auth["status"], auth["status_reason"]) == ("revoked", "合同到期未续约")
     certs = boss.call("GET", f"/admin/agents/members/{member['id']}/certificates")["items"]
     assert certs and all(c["status"] == "revoked" for c in certs)
+    _open(page, "操作日志")  # audited, under its Chinese name
+    page.locator("tr", has_text="撤销授权").first.wait_for()
     assert errors == []
 
 
