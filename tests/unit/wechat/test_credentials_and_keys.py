@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,27 @@ def test_a_derived_rsa_key_is_a_valid_2048_bit_key_fixed_by_its_label() -> None:
     assert a.private_numbers().p != b.private_numbers().p
     sig = sign_lines(a, "x")
     assert verify_lines(a.public_key(), sig, "x") and not verify_lines(b.public_key(), sig, "x")
+
+
+def test_a_key_read_from_the_cache_is_the_derived_one_and_a_tampered_cache_is_ignored(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend.wechat import keys
+
+    def fresh(label: str) -> str:
+        keys.derived_rsa_key.cache_clear()  # the process cache, not the folder
+        return keys.private_key_pem(keys.derived_rsa_key(label))
+
+    monkeypatch.setenv("SIYU_KEY_CACHE_DIR", "off")
+    derived = fresh("test:cache")
+    monkeypatch.setenv("SIYU_KEY_CACHE_DIR", str(tmp_path))
+    assert fresh("test:cache") == derived  # found, then written
+    [file] = tmp_path.iterdir()
+    p, q = (int(h, 16) for h in file.read_text().split())
+    assert fresh("test:cache") == derived  # read back
+    for forged in (f"{q:x} {p:x}", f"{p + 2:x} {q:x}", "not hex", ""):
+        file.write_text(forged)  # another label's primes, a composite, junk: searched again
+        assert fresh("test:cache") == derived
+    keys.derived_rsa_key.cache_clear()
 
 
 def test_demo_aes_keys_decode_to_32_bytes(demo: TenantWeChatCredentials) -> None:
