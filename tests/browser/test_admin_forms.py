@@ -29,13 +29,14 @@ def _wait(check: Any, what: str, tries: int = 60) -> Any:
     raise AssertionError(f"{what} never happened")
 
 
-def _paid_restock(base: str, code: str, quantity: int) -> dict[str, Any]:
-    """An agent restocks from the platform and pays through the sandbox."""
+def _paid_restock(base: str, code: str, quantities: list[int]) -> dict[str, Any]:
+    """An agent restocks the tea's SKUs (one quantity each) from the platform and pays
+    through the sandbox."""
     agent = Api(base).member(code)
     boss = Api(base).staff()
     tea = next(p for p in boss.call("GET", "/admin/shop/products?limit=50")["items"] if p["name"] == "明前龙井")
-    placed = agent.call("POST", "/mp/agent/restocks", {
-        "items": [{"sku_id": tea["skus"][0]["id"], "quantity": quantity}], "source": "platform"})
+    placed = agent.call("POST", "/mp/agent/restocks", {"source": "platform", "items": [
+        {"sku_id": sku["id"], "quantity": n} for sku, n in zip(tea["skus"], quantities, strict=False)]})
     agent.call("POST", f"/mp/shop/orders/{placed['order_id']}/sandbox-pay")
     return _wait(lambda: next((r for r in agent.call("GET", "/mp/agent/restocks")["items"]
                                if r["id"] == placed["id"] and r["status"] == "paid"), None), "the restock's payment")
@@ -83,12 +84,29 @@ def test_category_authorization_channel_settings_and_a_restock_refund(product, b
     assert (settings["package_payment"], settings["restock_refund"]) == ("on_approval", "lines")
     assert settings["restock_limits"] == {"l3": {"min_pieces": 1, "max_pieces": 500}}
 
-    # A paid restock refunded whole: asked first, then its pieces and money go back.
-    restock = _paid_restock(base, "demo-frank", 3)
+    # A paid restock of two SKUs: one line refunded (the rule allows it), then the rest;
+    # each asked first, then its pieces and money go back.
+    restock = _paid_restock(base, "demo-frank", [3, 1])
+    second = restock["lines"][1]["sku_id"]
+    frank = restock["buyer_id"]
+    stock = {s["sku_id"]: s["pieces"] for s in boss.call("GET", f"/admin/agents/members/{frank}/stock")["items"]}
     _open(page, "进货单")
     page.locator(".summary").get_by_text("可按规格逐项退款").wait_for()
     row = page.locator("tr", has_text="已入仓").first
     row.get_by_role("button", name="退款").click()
+    d = _dialog(page, "进货单退款")
+    _choose(page, "退款规格", f"SKU #{second}（1 件）")
+    d.get_by_label("退款原因").fill("这一规格发错了")
+    d.get_by_role("button", name="退款").click()
+    confirm = page.get_by_role("dialog", name="确认退款")
+    confirm.get_by_text(f"确认退款 SKU #{second} 这一项").wait_for()
+    confirm.get_by_role("button", name="退款").click()
+    page.locator(".el-message", has_text="退款已提交").wait_for()
+    after = {s["sku_id"]: s["pieces"] for s in boss.call("GET", f"/admin/agents/members/{frank}/stock")["items"]}
+    assert after.get(second, 0) == stock[second] - 1 and after[restock["lines"][0]["sku_id"]] == stock[
+        restock["lines"][0]["sku_id"]]
+    page.locator(".el-message", has_text="退款已提交").first.wait_for(state="detached")
+    row.get_by_role("button", name="退款").click()  # still 已入仓: the rest, whole
     d = _dialog(page, "进货单退款")
     d.get_by_label("退款原因").fill("代理退出，货退回")
     d.get_by_role("button", name="退款").click()

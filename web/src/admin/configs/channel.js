@@ -191,7 +191,7 @@ export const restocks = {
         options: r.lines.map((l) => ({ value: l.sku_id, label: `SKU #${l.sku_id}（${l.quantity} 件）` })),
         hint: '留空为整单退款；按规格退款需渠道设置允许' }] : []),
       ...reason('退款原因')],
-    confirmTitle: '确认退款', confirm: (r, v) => `确认退款${v.sku_id ? ` SKU #${v.sku_id} 这一项` : `整单 ¥${fenToYuan(r.amount_fen)}`}？货与款退回后不能撤销。`, confirmText: '退款' }],
+    confirmTitle: '确认退款', confirm: (r, v) => `确认退款${v.sku_id ? ` SKU #${v.sku_id} 这一项` : `整单中还没退的全部规格（进货单共 ¥${fenToYuan(r.amount_fen)}）`}？货与款退回后不能撤销。`, confirmText: '退款' }],
 }
 
 async function exportBatch(row) {
