@@ -81,10 +81,12 @@ export const applications = {
   columns: [
     { prop: 'id', label: '#', width: 60 }, { prop: 'real_name', label: '姓名' }, { prop: 'phone', label: '手机', width: 120 },
     { label: '申请等级', render: (r, l) => l.levels?.[r.level] || r.level }, { label: '地区', render: (r) => [r.province, r.city].filter(Boolean).join(' ') },
-    { prop: 'package_fen', label: '进货款', fmt: 'fen' }, { prop: 'status', label: '状态', map: APP, tag: TAGS },
+    { prop: 'package_fen', label: '进货款', fmt: 'fen' },
+    // whether the level package is paid: with 等级礼包收款 = 付款后才能审核通过, unpaid cannot be approved
+    { prop: 'package_status', label: '礼包', map: PACKAGE, width: 80 }, { prop: 'status', label: '状态', map: APP, tag: TAGS },
     { prop: 'reason', label: '审核意见', width: 140 }, { prop: 'created_at', label: '申请时间', fmt: 'time', width: 150 }],
   expand: (r) => [['会员ID', r.member_id], ['身份证号', r.id_number], ['审核方', r.reviewer], ['审核时间', fmtTime(r.decided_at)],
-    ['申请分类', (r.categories || []).join('、') || '未指定（全部商品）'], ['等级礼包', PACKAGE[r.package_status] || r.package_status],
+    ['申请分类', (r.categories || []).join('、') || '未指定（全部商品）'], ['礼包订单', r.package_order_id ? `#${r.package_order_id}` : '无'],
     ['资料图片', (r.images || []).length ? `${r.images.length} 张` : '无']],
   summary: settingsSummary(['review_by', 'package_payment']),
   toolbar: [settingsButton],
