@@ -15,10 +15,12 @@ from typing import Any
 
 from backend.orders import service as orders
 from backend.orders.errors import OrderStateConflict, RefundNotFound
+from backend.orders.types import OrderStatus
 from backend.payments import service as payments
 from backend.suppliers import income as supplier_income
 from backend.suppliers import service as suppliers
 from backend.suppliers.errors import RefundNotSuppliers, SubOrderNotFound
+from backend.suppliers.types import SubOrderStatus
 
 SHIPPABLE = ("paid", "shipped", "received", "refunding")
 
@@ -81,8 +83,8 @@ def ship(*, tenant_id: int, supplier_id: int, sub_order_id: int, company: str, t
     subs = suppliers.sub_orders_of(tenant_id=tenant_id, order_ids=[order.id])[order.id]
     lines = orders.order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
     covered = {lid for s in subs for lid in s.line_ids}
-    everything_shipped = all(s.status == "shipped" for s in subs) and covered >= {ln.id for ln in lines}
-    if everything_shipped and order.status == "paid":
+    everything_shipped = all(s.status == SubOrderStatus.SHIPPED for s in subs) and covered >= {ln.id for ln in lines}
+    if everything_shipped and order.status == OrderStatus.PAID:
         orders.ship_order(tenant_id=tenant_id, order_id=order.id, company=company, tracking_no=sub.tracking_no or "",
                           actor=actor, now=now)
     return supplier_order(tenant_id=tenant_id, supplier_id=supplier_id, sub_order_id=sub.id)

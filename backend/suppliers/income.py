@@ -32,6 +32,7 @@ from backend.ledger.types import AccountKind as K
 from backend.money import apply_rate, yuan
 from backend.suppliers import service as suppliers
 from backend.suppliers.models import Supplier, SupplierIncome
+from backend.suppliers.types import IncomeStatus
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def on_orders_paid(*, tenant_id: int, orders: Sequence[PaidOrderLines], now: dat
 def on_order_completed(*, tenant_id: int, order_id: int, completed_at: datetime) -> int:
     """The order completed: its suppliers' frozen income settles after the tenant's
     after-sales window (the rewards' `settle_after_days`). Idempotent."""
-    rows = [r for r in _locked(tenant_id, order_id=order_id) if r.status == "frozen" and r.completed_at is None]
+    rows = [r for r in _locked(tenant_id, order_id=order_id) if r.status == IncomeStatus.FROZEN and r.completed_at is None]
     if not rows:
         return 0
     days = finance.get_rules(tenant_id=tenant_id).settle_after_days
@@ -123,7 +124,7 @@ def on_order_completed(*, tenant_id: int, order_id: int, completed_at: datetime)
 
 
 def _void_spec(r: SupplierIncome) -> PostingSpec:
-    reverse = r.status == "settled"
+    reverse = r.status == IncomeStatus.SETTLED
     kind = K.SUPPLIER_AVAILABLE if reverse else K.SUPPLIER_FROZEN
     verb = "reverse" if reverse else "cancel"
     memo = (f"订单 {r.order_id} 售后退款，已结算货款冲回" if reverse else f"订单 {r.order_id} 退款，冻结货款取消")
@@ -137,7 +138,7 @@ def on_lines_refunded(*, tenant_id: int, order_line_ids: Sequence[int], now: dat
     """Refunded lines: their income cancelled (frozen) or reversed (settled), once.
     Returns the order line ids per outcome."""
     out: dict[str, list[int]] = {"cancelled": [], "reversed": []}
-    rows = [r for r in _locked(tenant_id, order_line_ids=order_line_ids) if r.status in ("frozen", "settled")]
+    rows = [r for r in _locked(tenant_id, order_line_ids=order_line_ids) if r.status in (IncomeStatus.FROZEN, IncomeStatus.SETTLED)]
     # A share split to the supplier's merchant account came back before the refund
     # (分账回退, sharing.return_shares): that posting already took it back.
     returned = [r for r in rows if r.return_posting_id is not None]
@@ -149,7 +150,7 @@ def on_lines_refunded(*, tenant_id: int, order_line_ids: Sequence[int], now: dat
     results = {s.key: res for s, res in zip(specs, ledger.post_many(tenant_id=tenant_id, postings=specs, now=now,
                                                                      keys_owned=True), strict=True)}
     for r in rows:
-        verb = "reverse" if r.status == "settled" else "cancel"
+        verb = "reverse" if r.status == IncomeStatus.SETTLED else "cancel"
         res = results.get(f"supplier:{verb}:{r.order_line_id}")
         r.void_posting_id = res.posting_id if res else None
         r.status = "reversed" if verb == "reverse" else "cancelled"
@@ -162,14 +163,14 @@ def on_lines_refunded(*, tenant_id: int, order_line_ids: Sequence[int], now: dat
 def due_tenants(*, now: datetime) -> list[int]:
     """Tenants with supplier income due for settlement at `now`."""
     return list(db.session.scalars(
-        select(SupplierIncome.tenant_id).where(SupplierIncome.status == "frozen", SupplierIncome.settle_due_at <= now)
+        select(SupplierIncome.tenant_id).where(SupplierIncome.status == IncomeStatus.FROZEN, SupplierIncome.settle_due_at <= now)
         .group_by(SupplierIncome.tenant_id).order_by(SupplierIncome.tenant_id)))
 
 
 def due_income(*, tenant_id: int, now: datetime, limit: int = 200) -> list[SupplierIncome]:
     """Up to `limit` due frozen rows of a tenant, locked (SKIP LOCKED where the database
     has it, so concurrent runners take different rows), oldest due first."""
-    stmt = (select(SupplierIncome).where(SupplierIncome.tenant_id == tenant_id, SupplierIncome.status == "frozen",
+    stmt = (select(SupplierIncome).where(SupplierIncome.tenant_id == tenant_id, SupplierIncome.status == IncomeStatus.FROZEN,
                                          SupplierIncome.settle_due_at <= now)
             .order_by(SupplierIncome.id).limit(limit))
     stmt = stmt.with_for_update(skip_locked=True) if is_mysql() else stmt.with_for_update()
@@ -178,7 +179,7 @@ def due_income(*, tenant_id: int, now: datetime, limit: int = 200) -> list[Suppl
 
 def settle_to_balance(*, tenant_id: int, rows: Sequence[SupplierIncome], now: datetime) -> int:
     """Settle these locked due rows into the suppliers' available balances. Returns how many."""
-    rows = [r for r in rows if r.status == "frozen"]
+    rows = [r for r in rows if r.status == IncomeStatus.FROZEN]
     specs = [PostingSpec(key=f"supplier:settle:{r.order_line_id}", kind="supplier_settle", order_id=r.order_id,
                          order_line_id=r.order_line_id, memo=f"订单 {r.order_id} 供应商货款结算，转入可提现余额",
                          legs=[Leg(supplier(K.SUPPLIER_FROZEN, r.supplier_id), -r.income_fen),

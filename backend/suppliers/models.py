@@ -16,9 +16,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
 from backend.orm import Fen
+from backend.suppliers.types import (
+    IncomeStatus,
+    ReviewStatus,
+    SharingStatus,
+    SubOrderStatus,
+    SupplierStatus,
+    SupplierWithdrawalStatus,
+)
 
-SUPPLIER_STATUSES = ("pending", "active", "rejected", "suspended")
-PRODUCT_REVIEW = ("pending", "approved", "rejected")
+SUPPLIER_STATUSES = tuple(SupplierStatus)
+PRODUCT_REVIEW = tuple(ReviewStatus)
 PAYOUT_MODES = ("manual",)  # bank_api (WeChat Pay transfer to a bank card) follows
 
 
@@ -108,7 +116,7 @@ class SupplierProduct(TenantScoped, Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
-SUB_ORDER_STATUSES = ("open", "shipped", "cancelled")
+SUB_ORDER_STATUSES = tuple(SubOrderStatus)
 
 
 class SubOrder(TenantScoped, Base):
@@ -131,7 +139,7 @@ class SubOrder(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
-INCOME_STATUSES = ("frozen", "sharing", "settled", "cancelled", "reversed")
+INCOME_STATUSES = tuple(IncomeStatus)
 
 
 class SupplierIncome(TenantScoped, Base):
@@ -174,7 +182,7 @@ class SupplierIncome(TenantScoped, Base):
     return_posting_id: Mapped[int | None] = mapped_column(BigId)  # its share came back (分账回退)
 
 
-SHARING_STATUSES = ("requested", "finished", "failed", "unfreezing", "unfrozen")
+SHARING_STATUSES = tuple(SharingStatus)
 
 
 class SharingOrder(TenantScoped, Base):
@@ -235,7 +243,7 @@ class SharingReturn(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
-SUPPLIER_WITHDRAWAL_STATUSES = ("pending", "approved", "paying", "paid", "failed", "rejected")
+SUPPLIER_WITHDRAWAL_STATUSES = tuple(SupplierWithdrawalStatus)
 
 
 class SupplierWithdrawal(TenantScoped, Base):

@@ -48,6 +48,7 @@ from backend.suppliers.models import (
     SupplierSettings,
     SupplierUser,
 )
+from backend.suppliers.types import ReviewStatus, SubOrderStatus, SupplierStatus, SupplierUserStatus
 from backend.tenants.crypto import decrypt_json, encrypt_json
 from backend.tenants.errors import TenantNotFound
 from backend.tenants.service import get_tenant_by_slug
@@ -233,7 +234,7 @@ def login(*, tenant_slug: str, username: str, password: str) -> SupplierUser:
         user = db.session.scalar(select(SupplierUser).where(SupplierUser.tenant_id == tenant_id,
                                                             SupplierUser.username == username))
         ok = check_password(user.password_hash if user else None, password)  # same cost if unknown
-        if user is None or not ok or user.status != "active":
+        if user is None or not ok or user.status != SupplierUserStatus.ACTIVE:
             raise SupplierBadCredentials()
         return user
 
@@ -287,10 +288,10 @@ def supplier_of_user(*, tenant_id: int, user_id: int, active: bool = True) -> Su
     """The supplier behind a supplier login (the token's subject); with active, refused
     unless the supplier was approved and is not suspended."""
     user = db.session.get(SupplierUser, user_id)
-    if user is None or user.tenant_id != tenant_id or user.status != "active":
+    if user is None or user.tenant_id != tenant_id or user.status != SupplierUserStatus.ACTIVE:
         raise SupplierBadCredentials("登录凭证无效", code="token_invalid")
     s = get_supplier(tenant_id=tenant_id, supplier_id=user.supplier_id)
-    if active and s.status != "active":
+    if active and s.status != SupplierStatus.ACTIVE:
         raise SupplierNotActive(details={"status": s.status})
     return s
 
@@ -307,7 +308,7 @@ def review_supplier(*, tenant_id: int, supplier_id: int, approve: bool, actor: s
     """The operator approves (optionally with the supplier's own commission rate) or
     rejects (with a reason) an application; audited."""
     s = get_supplier(tenant_id=tenant_id, supplier_id=supplier_id, lock=True)
-    if s.status != "pending":
+    if s.status != SupplierStatus.PENDING:
         raise SupplierStateConflict(details={"status": s.status})
     if not approve and not note.strip():
         raise InvalidSupplierInput(details=[{"field": "note", "message": "驳回须写明原因"}])
@@ -335,7 +336,7 @@ def update_supplier(*, tenant_id: int, supplier_id: int, changes: Mapping[str, A
         s.commission_rate = (None if changes["commission_rate"] is None
                              else _rate(changes["commission_rate"], "commission_rate", problems))
     if "status" in changes:
-        if changes["status"] not in ("active", "suspended") or s.status not in ("active", "suspended"):
+        if changes["status"] not in ("active", "suspended") or s.status not in (SupplierStatus.ACTIVE, SupplierStatus.SUSPENDED):
             problems.append({"field": "status", "message": "只能在已通过的供应商上启用或停用"})
         else:
             s.status = changes["status"]
@@ -415,7 +416,7 @@ def submit_product(*, tenant_id: int, supplier_id: int, submission: ProductSubmi
     """A supplier submits a product with its SKUs, prices, costs and stock: off the shelf
     until the operator approves it."""
     s = get_supplier(tenant_id=tenant_id, supplier_id=supplier_id)
-    if s.status != "active":
+    if s.status != SupplierStatus.ACTIVE:
         raise SupplierNotActive(details={"status": s.status})
     if len(submission.category) > 32:
         raise InvalidSupplierInput(details=[{"field": "category", "message": "类目最多 32 个字符"}])
@@ -486,7 +487,7 @@ def edit_product(*, tenant_id: int, supplier_id: int, product_id: int, changes: 
         pending["category"] = changes["category"].strip()
     if pending != (row.pending_changes or {}):
         row.pending_changes = pending
-        if row.review_status != "pending":
+        if row.review_status != ReviewStatus.PENDING:
             row.review_status = "pending"
             row.submitted_at = now
     db.session.flush()
@@ -506,7 +507,7 @@ def review_product(*, tenant_id: int, product_id: int, approve: bool, actor: str
     shelf) or rejects it with a reason (a new product stays off the shelf; rejected
     price changes are dropped and the approved prices stay). Audited."""
     row = _own_product(tenant_id, None, product_id, lock=True)
-    if row.review_status != "pending":
+    if row.review_status != ReviewStatus.PENDING:
         raise ProductReviewConflict(details={"review_status": row.review_status})
     if not approve and not note.strip():
         raise InvalidSupplierInput(details=[{"field": "note", "message": "驳回须写明原因"}])
@@ -541,7 +542,7 @@ def review_product(*, tenant_id: int, product_id: int, approve: bool, actor: str
 def resubmit_product(*, tenant_id: int, supplier_id: int, product_id: int, now: datetime) -> SupplierProduct:
     """A rejected product goes back to the operator (after the supplier fixed it)."""
     row = _own_product(tenant_id, supplier_id, product_id, lock=True)
-    if row.review_status != "rejected":
+    if row.review_status != ReviewStatus.REJECTED:
         raise ProductReviewConflict(details={"review_status": row.review_status})
     row.review_status, row.submitted_at = "pending", now
     db.session.flush()
@@ -643,7 +644,7 @@ def ship_sub_order(*, tenant_id: int, sub_order_id: int, supplier_id: int, compa
     """The supplier records its shipment (company and number); again to correct it.
     The caller has checked (under the order's lock) that the order is paid."""
     sub = get_sub_order(tenant_id=tenant_id, sub_order_id=sub_order_id, supplier_id=supplier_id, lock=True)
-    if sub.status not in ("open", "shipped"):
+    if sub.status not in (SubOrderStatus.OPEN, SubOrderStatus.SHIPPED):
         raise SubOrderStateConflict(details={"status": sub.status})
     company, tracking_no = company.strip(), tracking_no.strip()
     if not 1 <= len(company) <= 40 or not re.fullmatch(r"[A-Za-z0-9-]{4,64}", tracking_no):

@@ -35,6 +35,7 @@ from backend.ledger.types import AccountKind as K
 from backend.money import yuan
 from backend.suppliers import service as suppliers
 from backend.suppliers.models import SharingOrder, SharingReturn, SharingShare, Supplier, SupplierIncome
+from backend.suppliers.types import IncomeStatus, SharingStatus
 from backend.tenants.service import get_tenant_by_slug
 from backend.wechat.errors import PayRequestRejected, WeChatError
 from backend.wechat.gateway import parse_pay_notification
@@ -81,7 +82,7 @@ def request_split(*, tenant_id: int, order_id: int, order_no: str, transaction_i
     receivers = dict(db.session.execute(select(Supplier.id, Supplier.sharing_receiver).where(
         Supplier.tenant_id == tenant_id, Supplier.id.in_(sorted({r.supplier_id for r in rows})),
         Supplier.sharing_receiver.is_not(None))).all())
-    split = [r for r in rows if r.status == "frozen" and r.supplier_id in receivers and r.income_fen > 0]
+    split = [r for r in rows if r.status == IncomeStatus.FROZEN and r.supplier_id in receivers and r.income_fen > 0]
     if existing is not None or not split:
         return list(rows), None
     so = SharingOrder(tenant_id=tenant_id, order_id=order_id, transaction_id=transaction_id,
@@ -117,7 +118,7 @@ def plan_unfreeze(*, tenant_id: int, order_id: int, order_no: str, transaction_i
         return None
     open_rows = db.session.scalar(select(SupplierIncome.id).where(
         SupplierIncome.tenant_id == tenant_id, SupplierIncome.order_id == order_id,
-        SupplierIncome.status.in_(("frozen", "sharing")), SupplierIncome.income_fen > 0).limit(1))
+        SupplierIncome.status.in_((IncomeStatus.FROZEN, IncomeStatus.SHARING)), SupplierIncome.income_fen > 0).limit(1))
     if open_rows is not None:
         return None
     so = SharingOrder(tenant_id=tenant_id, order_id=order_id, transaction_id=transaction_id,
@@ -131,7 +132,7 @@ def send_unfreeze(*, tenant_id: int, sharing_id: int, now: datetime) -> str:
     """Ask WeChat Pay to release what is left of a payment (idempotent there); own units
     of work. Returns the status (unfreezing stays for the reconcile job on failure)."""
     so = run_in_unit_of_work(lambda: _locked_sharing(tenant_id, sharing_id=sharing_id))
-    if so is None or so.status != "unfreezing":
+    if so is None or so.status != SharingStatus.UNFREEZING:
         return so.status if so else "missing"
     transaction_id, out_order_no = so.transaction_id, so.out_order_no
     try:
@@ -185,7 +186,7 @@ def _end_share(tenant_id: int, so: SharingOrder, share: SharingShare, result: st
     share.result = "SUCCESS" if result == "SUCCESS" else "CLOSED"
     share.end_posting_id = posting.posting_id
     for r in _income_rows(tenant_id, share.id):
-        if r.status == "sharing":
+        if r.status == IncomeStatus.SHARING:
             r.status, r.ended_at, r.settle_posting_id = "settled", now, posting.posting_id
 
 
@@ -209,7 +210,7 @@ def apply_result(*, tenant_id: int, answer: WxSharingOrder, now: datetime) -> st
         if share.result == "PENDING" and rec.result in ("SUCCESS", "CLOSED"):
             _end_share(tenant_id, so, share, rec.result, now)
     so.wechat_order_id = answer.order_id or so.wechat_order_id
-    if all(s.result != "PENDING" for s in shares.values()) and so.status == "requested":
+    if all(s.result != "PENDING" for s in shares.values()) and so.status == SharingStatus.REQUESTED:
         so.status = "finished"
     so.updated_at = now
     db.session.flush()
@@ -224,7 +225,7 @@ def _mismatch(tenant_id: int, so: SharingOrder, ours: dict[str, Any], theirs: di
 def _refused(tenant_id: int, sharing_id: int, reason: str, now: datetime) -> str:
     so = _locked_sharing(tenant_id, sharing_id=sharing_id)
     assert so is not None
-    if so.status != "requested":
+    if so.status != SharingStatus.REQUESTED:
         return so.status
     for share in _shares(tenant_id, so.id):
         if share.result == "PENDING":
@@ -247,7 +248,7 @@ def submit_split(*, tenant_id: int, sharing_id: int, now: datetime) -> str:
 
     def claim() -> tuple[str, str, list[tuple[str, int, str]], dict[str, str]] | str:
         so = _locked_sharing(tenant_id, sharing_id=sharing_id)
-        if so is None or so.status != "requested":
+        if so is None or so.status != SharingStatus.REQUESTED:
             return so.status if so else "missing"
         so.attempts += 1
         so.updated_at = now
@@ -289,9 +290,9 @@ def reconcile(*, tenant_id: int, sharing_id: int, now: datetime) -> str:
     received is sent again, an unfreeze not yet done is sent again. Own units of work.
     Returns the status."""
     so = run_in_unit_of_work(lambda: _locked_sharing(tenant_id, sharing_id=sharing_id))
-    if so is not None and so.status == "unfreezing":
+    if so is not None and so.status == SharingStatus.UNFREEZING:
         return send_unfreeze(tenant_id=tenant_id, sharing_id=sharing_id, now=now)
-    if so is None or so.status != "requested":
+    if so is None or so.status != SharingStatus.REQUESTED:
         return so.status if so else "missing"
     transaction_id, out_order_no = so.transaction_id, so.out_order_no
     try:
@@ -308,7 +309,7 @@ def reconcile(*, tenant_id: int, sharing_id: int, now: datetime) -> str:
 def waiting(*, now: datetime, older_than: timedelta = timedelta(minutes=1), limit: int = 200) -> list[tuple[int, int]]:
     """(tenant id, sharing order id) of splits (or unfreezes) waiting longer than a minute."""
     return [(t, i) for t, i in db.session.execute(
-        select(SharingOrder.tenant_id, SharingOrder.id).where(SharingOrder.status.in_(("requested", "unfreezing")),
+        select(SharingOrder.tenant_id, SharingOrder.id).where(SharingOrder.status.in_((SharingStatus.REQUESTED, SharingStatus.UNFREEZING)),
                                                                SharingOrder.updated_at <= now - older_than)
         .order_by(SharingOrder.updated_at).limit(limit))]
 
@@ -336,14 +337,14 @@ def return_shares(*, tenant_id: int, order_id: int, refund_no: str, order_line_i
     rows = list(db.session.scalars(select(SupplierIncome).where(
         SupplierIncome.tenant_id == tenant_id, SupplierIncome.order_line_id.in_(sorted(order_line_ids)))
         .order_by(SupplierIncome.id).with_for_update().execution_options(populate_existing=True)))
-    if any(r.status == "sharing" for r in rows):
+    if any(r.status == IncomeStatus.SHARING for r in rows):
         raise SharingReturnFailed("分账结果未定，退款暂缓", details={"order_id": order_id})
     shares = {s.id: s for s in db.session.scalars(select(SharingShare).where(
         SharingShare.tenant_id == tenant_id, SharingShare.id.in_({r.share_id for r in rows if r.share_id})))}
     owed: dict[int, list[SupplierIncome]] = {}
     for r in rows:
         share = shares.get(r.share_id or 0)
-        if r.status == "settled" and share is not None and share.result == "SUCCESS" and r.return_posting_id is None:
+        if r.status == IncomeStatus.SETTLED and share is not None and share.result == "SUCCESS" and r.return_posting_id is None:
             owed.setdefault(r.supplier_id, []).append(r)
     if not owed:
         return 0

@@ -52,9 +52,10 @@ from backend.suppliers.errors import (
     SupplierWithdrawalStateConflict,
 )
 from backend.suppliers.models import SupplierWithdrawal
+from backend.suppliers.types import SupplierStatus, SupplierWithdrawalStatus
 from backend.types import china_day
 
-RETURNED = ("rejected", "failed")
+RETURNED = (SupplierWithdrawalStatus.REJECTED, SupplierWithdrawalStatus.FAILED)
 STATUS_TITLES = {"pending": "待审核", "approved": "已通过，待打款", "paying": "打款中", "paid": "已到账",
                  "failed": "打款失败，已退回", "rejected": "已驳回，已退回"}
 
@@ -82,7 +83,7 @@ def apply_withdrawal(*, tenant_id: int, supplier_id: int, amount_fen: int, now: 
     if net <= 0:
         raise WithdrawalBelowMinimum("扣除手续费后金额为零", details={"fee_fen": fee})
     s = suppliers.get_supplier(tenant_id=tenant_id, supplier_id=supplier_id)
-    if s.status != "active":
+    if s.status != SupplierStatus.ACTIVE:
         raise SupplierNotActive(details={"status": s.status})
     if not s.bank_card_token:
         raise BankCardMissing()
@@ -150,7 +151,7 @@ def review_withdrawal(*, tenant_id: int, withdrawal_id: int, approve: bool, acto
     """The operator approves a pending withdrawal (it goes into the next batch) or rejects
     it (the amount and fee return). Audited."""
     w = _locked(tenant_id, withdrawal_id)
-    if w.status != "pending":
+    if w.status != SupplierWithdrawalStatus.PENDING:
         raise SupplierWithdrawalStateConflict(details={"status": w.status})
     if not approve and not note.strip():
         raise InvalidSupplierInput(details=[{"field": "note", "message": "驳回须写明原因"}])
@@ -190,7 +191,7 @@ def export_batch(*, tenant_id: int, actor: str, now: datetime, limit: int = 500)
     upload is returned (the only place a card number appears whole). Audited."""
     rows = list(db.session.scalars(
         select(SupplierWithdrawal).where(SupplierWithdrawal.tenant_id == tenant_id,
-                                         SupplierWithdrawal.status == "approved")
+                                         SupplierWithdrawal.status == SupplierWithdrawalStatus.APPROVED)
         .order_by(SupplierWithdrawal.id).limit(limit).with_for_update()
         .execution_options(populate_existing=True)))
     batch_no = f"SB{now:%Y%m%d%H%M%S}{secrets.token_hex(3)}"
@@ -218,7 +219,7 @@ def confirm_batch(*, tenant_id: int, batch_no: str, paid_ids: Sequence[int], fai
         w = _locked(tenant_id, wid)
         if w.batch_no != batch_no:
             raise SupplierWithdrawalNotFound(details={"withdrawal_id": wid, "batch_no": batch_no})
-        if w.status != "paying":
+        if w.status != SupplierWithdrawalStatus.PAYING:
             raise SupplierWithdrawalStateConflict(details={"withdrawal_id": wid, "status": w.status})
         if wid in failed:
             reason = failed[wid].strip()[:200] or "银行退票"

@@ -21,6 +21,7 @@ from backend.suppliers import income as supplier_income
 from backend.suppliers import service as suppliers
 from backend.suppliers import statements as supplier_statements
 from backend.suppliers import withdrawals as supplier_withdrawals
+from backend.suppliers.types import ReviewStatus, SupplierWithdrawalStatus
 from backend.tenants import service as tenants
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
 from miniprogram_api.schemas.common import Done
@@ -131,7 +132,7 @@ class PageQuery(Query):
 
 
 class ProductPage(PageQuery):
-    review_status: Literal["pending", "approved", "rejected"] | None = None
+    review_status: ReviewStatus | None = None
 
 
 class OrderPage(PageQuery):
@@ -144,7 +145,7 @@ class WithdrawIn(Body):
 
 
 class WithdrawalPage(PageQuery):
-    status: Literal["pending", "approved", "paying", "paid", "failed", "rejected"] | None = None
+    status: SupplierWithdrawalStatus | None = None
 
 
 class RangeQuery(Query):

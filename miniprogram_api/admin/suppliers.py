@@ -17,6 +17,7 @@ from backend.suppliers import service as suppliers
 from backend.suppliers import sharing
 from backend.suppliers import statements as supplier_statements
 from backend.suppliers import withdrawals as supplier_withdrawals
+from backend.suppliers.types import ReviewStatus, SupplierStatus, SupplierWithdrawalStatus
 from miniprogram_api.admin.supplier_portal import csv_response
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
 from miniprogram_api.schemas.suppliers import (
@@ -68,11 +69,11 @@ class PageQuery(Query):
 
 
 class SupplierPage(PageQuery):
-    status: Literal["pending", "active", "rejected", "suspended"] | None = None
+    status: SupplierStatus | None = None
 
 
 class ProductPage(PageQuery):
-    review_status: Literal["pending", "approved", "rejected"] | None = None
+    review_status: ReviewStatus | None = None
     supplier_id: int | None = Field(None, ge=1, le=2**53)
 
 
@@ -90,7 +91,7 @@ class StatementPage(PageQuery, RangeQuery):
 
 
 class WithdrawalPage(PageQuery):
-    status: Literal["pending", "approved", "paying", "paid", "failed", "rejected"] | None = None
+    status: SupplierWithdrawalStatus | None = None
     supplier_id: int | None = Field(None, ge=1, le=2**53)
 
 
