@@ -29,6 +29,7 @@ from backend.db import unit_of_work, utcnow
 from backend.finance import service as finance
 from backend.finance import withdrawals
 from backend.finance.jobs import credit_reward_bonuses
+from backend.finance.types import WithdrawalStatus
 from backend.flows.onboarding import open_tenant
 from backend.ledger.service import balances_of
 from backend.ledger.types import AccountKind
@@ -219,7 +220,7 @@ class _Journey:
         # (by itself with an auto-settling sandbox) and the result notification comes back.
         with unit_of_work():
             transferring = withdrawals.get_withdrawal(tenant_id=self.tenant_id,
-                                                      withdrawal_id=withdrawal_id).status != "pending"
+                                                      withdrawal_id=withdrawal_id).status != WithdrawalStatus.PENDING
         if transferring and not self.sandbox.auto_settle:
             self.sandbox.confirm_transfer(bill_no)
         self.deliver_pending()

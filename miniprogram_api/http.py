@@ -34,6 +34,7 @@ from backend.members import service as members
 from backend.staff import service as staff
 from backend.suppliers import service as suppliers
 from backend.tenancy import tenant_scope
+from backend.tenants.types import TenantStatus
 
 # Request bodies by kind of route (bytes). A body over its route's limit is refused
 # (413) before it is read; the app-wide MAX_CONTENT_LENGTH caps everything else.
@@ -314,7 +315,7 @@ def _current(principal: Principal) -> Principal:
         load=_STATE_LOADERS[principal.kind])
     if state is None:
         raise TokenInvalid()
-    if state.status != "active" or state.version != principal.version:
+    if not state.active or state.version != principal.version:
         raise TokenRevoked()
     return Principal(kind=principal.kind, tenant_id=principal.tenant_id,
                      subject_id=principal.subject_id, role=state.role, version=state.version)
@@ -405,7 +406,7 @@ def _check_tenant_active(tenant_id: int | None) -> None:
     status = tenant_status(tenant_id=tenant_id)
     if status is None:
         raise TenantNotFound()
-    if status != "active":
+    if status != TenantStatus.ACTIVE:
         raise TenantSuspended()
 
 

@@ -26,6 +26,7 @@ from backend.orders import service as orders
 from backend.payments import service as payments
 from backend.rewards import service as rewards
 from backend.tenants import service as tenants
+from backend.tenants.types import TenantStatus
 from backend.types import CHINA_TZ  # noqa: F401  (re-exported)
 
 MAX_DAYS = 366
@@ -99,7 +100,7 @@ def active_tenant_ids() -> list[int]:
         page = tenants.list_tenants(limit=500, after_id=after)
         if not page:
             return ids
-        ids += [t.id for t in page if t.status == "active"]
+        ids += [t.id for t in page if t.status == TenantStatus.ACTIVE]
         after = page[-1].id
 
 

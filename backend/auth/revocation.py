@@ -24,6 +24,11 @@ from backend.extensions import REDIS_DOWN, get_redis, redis_degraded
 
 STATE_CACHE_SECONDS = 30
 
+# The one status that lets a token through. Every kind of login spells it the same
+# (MemberStatus.ACTIVE, StaffStatus.ACTIVE, the supplier login's "active"), and the
+# cached state stores it as that plain string.
+ACTIVE = "active"
+
 
 @dataclass(frozen=True)
 class PrincipalState:
@@ -32,6 +37,10 @@ class PrincipalState:
     status: str  # active | disabled | frozen …; only active passes
     version: int
     role: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
 
 
 def _key(kind: str, subject_id: int | None) -> str:

@@ -68,6 +68,7 @@ from backend.finance.models import (
     SettlementMark,
 )
 from backend.finance.rules import DEFAULT_RULES, FinanceRules, apply_changes, recharge_bonus, settle_due_at
+from backend.finance.types import RechargeStatus, RewardStatus
 from backend.ledger import service as ledger
 from backend.ledger.service import Leg, PostingSpec, member, system
 from backend.ledger.types import AccountKind as K
@@ -292,7 +293,7 @@ def on_order_completed(*, tenant_id: int, order_id: int, completed_at: datetime)
     # A locking read: it sees accruals committed after this transaction's snapshot.
     rows = list(db.session.scalars(
         select(RewardAccrual).where(RewardAccrual.tenant_id == tenant_id, RewardAccrual.order_id == order_id,
-                                    RewardAccrual.status == "frozen", RewardAccrual.completed_at.is_(None))
+                                    RewardAccrual.status == RewardStatus.FROZEN, RewardAccrual.completed_at.is_(None))
         .order_by(RewardAccrual.id).with_for_update().execution_options(populate_existing=True)))
     due = settle_due_at(completed_at, days=days, mark_at=mark.through_at)
     for r in rows:
@@ -343,17 +344,17 @@ def _void(tenant_id: int, rows: Sequence[RewardAccrual], now: datetime) -> None:
     """Cancel (frozen) or reverse (settled) these locked accruals, in one batch. The
     accrual row locks make the keys ours: a line is voided once, by whoever holds it."""
     entries = _member_entries(tenant_id, rows)
-    specs = [_void_spec(a, entries[a.id], reverse=a.status == "settled") for a in rows]
+    specs = [_void_spec(a, entries[a.id], reverse=a.status == RewardStatus.SETTLED) for a in rows]
     results = ledger.post_many(tenant_id=tenant_id, postings=specs, now=now, keys_owned=True)
     for a, result in zip(rows, results, strict=True):
-        a.status = "reversed" if a.status == "settled" else "cancelled"
+        a.status = "reversed" if a.status == RewardStatus.SETTLED else "cancelled"
         a.ended_at, a.void_posting_id = now, result.posting_id
 
 
 def cancel_rewards(*, tenant_id: int, order_line_ids: Sequence[int], now: datetime) -> list[RewardAccrual]:
     """Cancel the frozen rewards of these order lines (refunded before settlement).
     Lines already settled, cancelled or reversed are left as they are."""
-    rows = [a for a in _accruals_locked(tenant_id, order_line_ids) if a.status == "frozen"]
+    rows = [a for a in _accruals_locked(tenant_id, order_line_ids) if a.status == RewardStatus.FROZEN]
     _void(tenant_id, rows, now)
     db.session.flush()
     return rows
@@ -362,7 +363,7 @@ def cancel_rewards(*, tenant_id: int, order_line_ids: Sequence[int], now: dateti
 def reverse_rewards(*, tenant_id: int, order_line_ids: Sequence[int], now: datetime) -> list[RewardAccrual]:
     """Reverse the settled rewards of these order lines (refunded after settlement): new
     postings take them back from the available balance, which may go below zero."""
-    rows = [a for a in _accruals_locked(tenant_id, order_line_ids) if a.status == "settled"]
+    rows = [a for a in _accruals_locked(tenant_id, order_line_ids) if a.status == RewardStatus.SETTLED]
     _void(tenant_id, rows, now)
     db.session.flush()
     return rows
@@ -385,9 +386,9 @@ def on_lines_refunded(*, tenant_id: int, order_id: int, order_line_ids: Sequence
             raise ValueError("refund_key is required with refund_fen")
         out.refund_posting_id = record_refund(tenant_id=tenant_id, order_id=order_id, refund_fen=refund_fen,
                                               refund_key=refund_key, now=now)
-    rows = [a for a in _accruals_locked(tenant_id, order_line_ids) if a.status in ("frozen", "settled")]
+    rows = [a for a in _accruals_locked(tenant_id, order_line_ids) if a.status in (RewardStatus.FROZEN, RewardStatus.SETTLED)]
     for a in rows:
-        (out.reversed if a.status == "settled" else out.cancelled).append(a.order_line_id)
+        (out.reversed if a.status == RewardStatus.SETTLED else out.cancelled).append(a.order_line_id)
     _void(tenant_id, rows, now)
     db.session.flush()
     return out
@@ -458,7 +459,7 @@ def credit_recorded_bonuses(*, now: datetime, limit: int = 1000) -> int:
 def due_tenants(*, now: datetime) -> list[int]:
     """Tenants with frozen rewards due for settlement at `now`."""
     return list(db.session.scalars(
-        select(RewardAccrual.tenant_id).where(RewardAccrual.status == "frozen",
+        select(RewardAccrual.tenant_id).where(RewardAccrual.status == RewardStatus.FROZEN,
                                               RewardAccrual.settle_due_at <= now)
         .group_by(RewardAccrual.tenant_id).order_by(RewardAccrual.tenant_id)))
 
@@ -472,7 +473,7 @@ def settle_due_batch(*, tenant_id: int, now: datetime, limit: int = 200) -> int:
     The accruals are locked too, which makes their settlement keys this batch's own.
     """
     mark = _mark(tenant_id, exclusive=True, now=now)
-    stmt = select(RewardAccrual).where(RewardAccrual.tenant_id == tenant_id, RewardAccrual.status == "frozen",
+    stmt = select(RewardAccrual).where(RewardAccrual.tenant_id == tenant_id, RewardAccrual.status == RewardStatus.FROZEN,
                                        RewardAccrual.settle_due_at.is_not(None), RewardAccrual.settle_due_at <= now)
     if mark.through_at is not None:
         stmt = stmt.where(or_(RewardAccrual.settle_due_at > mark.through_at,
@@ -637,7 +638,7 @@ def on_recharge_paid(*, tenant_id: int, transaction: Any, now: datetime) -> str:
     if ours != theirs:
         _record_mismatch(tenant_id, what="recharge", ref=row.out_trade_no, ours=ours, theirs=theirs)
         return "mismatch"
-    if row.status == "paid":
+    if row.status == RechargeStatus.PAID:
         return "duplicate"
     legs = [Leg(system(K.WECHAT_CLEARING), -row.amount_fen), Leg(member(K.MEMBER_STORED, row.member_id),
                                                                    row.amount_fen)]
@@ -660,7 +661,7 @@ def recharge_totals(*, tenant_id: int, member_ids: Sequence[int] | None) -> dict
     if member_ids is not None and not member_ids:
         return out
     stmt = (select(Recharge.member_id, func.sum(Recharge.amount_fen), func.max(Recharge.amount_fen))
-            .where(Recharge.tenant_id == tenant_id, Recharge.status == "paid").group_by(Recharge.member_id))
+            .where(Recharge.tenant_id == tenant_id, Recharge.status == RechargeStatus.PAID).group_by(Recharge.member_id))
     if member_ids is not None:
         stmt = stmt.where(Recharge.member_id.in_(list(member_ids)))
     rows = db.session.execute(stmt)
@@ -719,7 +720,7 @@ def reversed_order_lines(*, tenant_id: int, order_line_ids: Sequence[int]) -> se
         return set()
     return set(db.session.scalars(select(RewardAccrual.order_line_id).where(
         RewardAccrual.tenant_id == tenant_id, RewardAccrual.order_line_id.in_(list(order_line_ids)),
-        RewardAccrual.status == "reversed")))
+        RewardAccrual.status == RewardStatus.REVERSED)))
 
 
 def record_offline_payment(*, tenant_id: int, order_id: int, amount_fen: int, reference: str, now: datetime) -> int:

@@ -17,6 +17,7 @@ from backend.extensions import db
 from backend.finance.errors import StatementTooLarge
 from backend.finance.models import RewardAccrual, Withdrawal
 from backend.finance.service import get_rules, settlement_mark
+from backend.finance.types import RewardStatus, WithdrawalStatus
 from backend.finance.withdrawals import withdrawal_totals
 from backend.ledger import service as ledger
 from backend.ledger.service import EntryLine
@@ -128,10 +129,10 @@ def flows_between(*, tenant_id: int, start: datetime, end: datetime) -> dict[str
         RewardAccrual.tenant_id == tenant_id, RewardAccrual.frozen_at >= start, RewardAccrual.frozen_at < end))
     settled = db.session.scalar(select(func.sum(RewardAccrual.amount_fen)).where(
         RewardAccrual.tenant_id == tenant_id, RewardAccrual.ended_at >= start, RewardAccrual.ended_at < end,
-        RewardAccrual.status == "settled"))
+        RewardAccrual.status == RewardStatus.SETTLED))
     withdrawn = db.session.scalar(select(func.sum(Withdrawal.net_fen)).where(
         Withdrawal.tenant_id == tenant_id, Withdrawal.paid_at >= start, Withdrawal.paid_at < end,
-        Withdrawal.status == "paid"))
+        Withdrawal.status == WithdrawalStatus.PAID))
     return {"frozen_fen": int(frozen or 0), "settled_fen": int(settled or 0), "withdrawn_fen": int(withdrawn or 0)}
 
 

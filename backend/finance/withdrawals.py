@@ -46,7 +46,7 @@ from backend.finance.errors import (
 from backend.finance.models import Withdrawal, WithdrawalDay
 from backend.finance.rules import WECHAT_MIN_TRANSFER_FEN, withdrawal_fee
 from backend.finance.service import _record_mismatch, alert, get_rules, pay_notify_base
-from backend.finance.types import WITHDRAWAL_OPEN, WITHDRAWAL_RETURNED
+from backend.finance.types import WITHDRAWAL_OPEN, WITHDRAWAL_RETURNED, WithdrawalStatus
 from backend.ledger import service as ledger
 from backend.ledger.service import Leg, member, system
 from backend.ledger.types import AccountKind as K
@@ -192,14 +192,14 @@ def _tell_member(tenant_id: int, w: Withdrawal, now: datetime, reason: str | Non
     """The member's withdrawal result alert (paid, failed, rejected), once per outcome."""
     alert(tenant_id=tenant_id, member_id=w.member_id, kind="withdrawal", now=now, dedupe_key=f"{w.id}:{w.status}",
           data={"withdrawal_id": w.id, "status": w.status, "reason": reason,
-                "amount_fen": w.net_fen if w.status == "paid" else w.amount_fen})
+                "amount_fen": w.net_fen if w.status == WithdrawalStatus.PAID else w.amount_fen})
 
 
 def approve_withdrawal(*, tenant_id: int, withdrawal_id: int, actor: str, now: datetime,
                        note: str | None = None) -> Withdrawal:
     """An operator approves a pending withdrawal; the transfer starts after commit. Audited."""
     w = _locked(tenant_id, withdrawal_id)
-    if w.status != "pending":
+    if w.status != WithdrawalStatus.PENDING:
         raise WithdrawalStateConflict(details={"status": w.status})
     w.status, w.reviewed_by, w.reviewed_at, w.review_note, w.updated_at = "approved", actor, now, note, now
     record_audit(tenant_id=tenant_id, actor=actor, action="finance.withdrawal.approve", target_type="withdrawal",
@@ -211,7 +211,7 @@ def approve_withdrawal(*, tenant_id: int, withdrawal_id: int, actor: str, now: d
 def reject_withdrawal(*, tenant_id: int, withdrawal_id: int, actor: str, reason: str, now: datetime) -> Withdrawal:
     """An operator rejects a pending withdrawal: the amount and fee return. Audited."""
     w = _locked(tenant_id, withdrawal_id)
-    if w.status != "pending":
+    if w.status != WithdrawalStatus.PENDING:
         raise WithdrawalStateConflict(details={"status": w.status})
     _return_money(tenant_id, w, now, f"提现被驳回，退回 {w.amount_fen / 100:.2f} 元：{reason}")
     w.status, w.reviewed_by, w.reviewed_at, w.review_note, w.updated_at = "rejected", actor, now, reason, now
@@ -226,7 +226,7 @@ def cancel_withdrawal(*, tenant_id: int, member_id: int, withdrawal_id: int, now
     w = _locked(tenant_id, withdrawal_id)
     if w.member_id != member_id:
         raise WithdrawalNotFound()
-    if w.status != "pending":
+    if w.status != WithdrawalStatus.PENDING:
         raise WithdrawalStateConflict(details={"status": w.status})
     _return_money(tenant_id, w, now, f"取消提现，退回 {w.amount_fen / 100:.2f} 元")
     w.status, w.updated_at = "cancelled", now
@@ -249,14 +249,14 @@ def on_transfer_bill(*, tenant_id: int, bill: Any, now: datetime) -> str:
     if ours != theirs:
         _record_mismatch(tenant_id, what="transfer", ref=w.out_bill_no, ours=ours, theirs=theirs)
         return "mismatch"
-    if w.status not in ("approved", "paying"):
+    if w.status not in (WithdrawalStatus.APPROVED, WithdrawalStatus.PAYING):
         return "duplicate"
     if bill.state not in ("SUCCESS", "FAIL", "CANCELLED"):
         # Still waiting: a guarded UPDATE, so an answer read before a racing final
         # notification committed can never write "paying" over "paid" (SQLite has no row
         # locks, and the sandbox may confirm while the creation call is in flight).
         done = rowcount(db.session.execute(
-            update(Withdrawal).where(Withdrawal.id == w.id, Withdrawal.status.in_(("approved", "paying")))
+            update(Withdrawal).where(Withdrawal.id == w.id, Withdrawal.status.in_((WithdrawalStatus.APPROVED, WithdrawalStatus.PAYING)))
             .values(status="paying", transfer_state=bill.state, updated_at=now,
                     transfer_bill_no=bill.transfer_bill_no or w.transfer_bill_no,
                     package_info=bill.package_info or w.package_info)
@@ -284,7 +284,7 @@ def on_transfer_bill(*, tenant_id: int, bill: Any, now: datetime) -> str:
 
 def _fail_refused(tenant_id: int, withdrawal_id: int, reason: str, now: datetime) -> str:
     w = _locked(tenant_id, withdrawal_id)
-    if w.status != "approved":
+    if w.status != WithdrawalStatus.APPROVED:
         return w.status
     _return_money(tenant_id, w, now, f"提现未到账，退回 {w.amount_fen / 100:.2f} 元：{reason}")
     w.status, w.fail_reason, w.last_error, w.updated_at = "failed", reason[:200], reason[:200], now
@@ -306,7 +306,7 @@ def run_payout(*, tenant_id: int, withdrawal_id: int, now: datetime | None = Non
 
     def claim() -> tuple[str, str, int, str | None, str] | str:
         w = _locked(tenant_id, withdrawal_id)
-        if w.status != "approved":
+        if w.status != WithdrawalStatus.APPROVED:
             return w.status
         w.payout_attempts += 1
         w.updated_at = at
@@ -346,9 +346,9 @@ def reconcile_payout(*, tenant_id: int, withdrawal_id: int, now: datetime) -> st
     """Ask WeChat Pay for the state of a withdrawal in payment and apply it (own units of
     work, like run_payout). Returns the outcome."""
     status, out_bill_no = run_in_unit_of_work(lambda: _state(tenant_id, withdrawal_id))
-    if status == "approved":
+    if status == WithdrawalStatus.APPROVED:
         return run_payout(tenant_id=tenant_id, withdrawal_id=withdrawal_id, now=now)
-    if status != "paying":
+    if status != WithdrawalStatus.PAYING:
         return "duplicate"
     try:
         bill = gateway().pay(pay_credentials(tenant_id=tenant_id)).query_transfer(out_bill_no=out_bill_no)
@@ -366,11 +366,11 @@ def stuck_withdrawals(*, now: datetime, approved_for: timedelta = timedelta(minu
     and of transfers waiting for a final state for too long, oldest first."""
     rows = db.session.execute(
         select(Withdrawal.tenant_id, Withdrawal.id, Withdrawal.status, Withdrawal.updated_at)
-        .where(Withdrawal.status.in_(("approved", "paying")), Withdrawal.updated_at <= now - approved_for)
+        .where(Withdrawal.status.in_((WithdrawalStatus.APPROVED, WithdrawalStatus.PAYING)), Withdrawal.updated_at <= now - approved_for)
         .order_by(Withdrawal.updated_at).limit(limit * 2))
     out = []
     for tenant_id, wid, status, updated_at in rows:
-        if status == "approved" or updated_at <= now - paying_for:
+        if status == WithdrawalStatus.APPROVED or updated_at <= now - paying_for:
             out.append((tenant_id, wid))
     return out[:limit]
 
@@ -406,7 +406,7 @@ def withdrawal_totals(*, tenant_id: int, member_id: int, now: datetime) -> dict[
     for status, today, amount, net, n in rows:
         if status in WITHDRAWAL_OPEN:
             out["open_fen"] += int(amount or 0)
-        if status == "paid":
+        if status == WithdrawalStatus.PAID:
             out["paid_net_fen"] += int(net or 0)
         if today and status not in WITHDRAWAL_RETURNED:
             out["today_fen"] += int(amount or 0)
@@ -422,7 +422,7 @@ def withdrawal_view(w: Withdrawal, *, admin: bool = False) -> dict[str, Any]:
         "status_text": STATUS_TITLES.get(w.status, w.status), "channel": w.channel,
         "created_at": w.created_at.isoformat(), "reviewed_at": w.reviewed_at.isoformat() if w.reviewed_at else None,
         "paid_at": w.paid_at.isoformat() if w.paid_at else None, "review_note": w.review_note,
-        "fail_reason": w.fail_reason, "package_info": w.package_info if w.status == "paying" else None}
+        "fail_reason": w.fail_reason, "package_info": w.package_info if w.status == WithdrawalStatus.PAYING else None}
     if admin:
         out.update(member_id=w.member_id, out_bill_no=w.out_bill_no, transfer_bill_no=w.transfer_bill_no,
                    transfer_state=w.transfer_state, auto_approved=w.auto_approved, reviewed_by=w.reviewed_by,
@@ -436,7 +436,7 @@ def member_withdrawal(*, tenant_id: int, member_id: int, withdrawal_id: int) -> 
     w = get_withdrawal(tenant_id=tenant_id, withdrawal_id=withdrawal_id, member_id=member_id)
     out = withdrawal_view(w)
     out["confirm"] = None
-    if w.status == "paying" and w.package_info:
+    if w.status == WithdrawalStatus.PAYING and w.package_info:
         creds = pay_credentials(tenant_id=tenant_id)
         out["confirm"] = {"mchId": creds.mchid, "appId": creds.appid, "package": w.package_info}
     return out

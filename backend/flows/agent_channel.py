@@ -47,6 +47,7 @@ from backend.members import service as members
 from backend.notifications import service as notifications
 from backend.orders import service as orders
 from backend.orders.errors import OrderStateConflict
+from backend.orders.types import OrderStatus
 from backend.payments import service as payments
 from backend.rewards import service as rewards
 from backend.shops import service as shops
@@ -144,9 +145,9 @@ def _collect_package(tenant_id: int, app: Any, now: datetime) -> None:
     not cover it, nothing changed). Its follow-up (the plan's rewards, at the level the
     applicant held when it paid) runs now, then the package grants the level."""
     order = orders.lock_order(tenant_id=tenant_id, order_id=app.package_order_id)
-    if order is None or order.status in ("cancelled", "refunding", "refunded"):
+    if order is None or order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDING, OrderStatus.REFUNDED):
         raise PackageUnpaid("申请的等级礼包订单已取消或退款，不能审核通过")
-    if order.status == "created":
+    if order.status == OrderStatus.CREATED:
         if agents.get_settings(tenant_id=tenant_id).package_payment != "on_approval":
             raise PackageUnpaid()
         payment_methods.pay_with_stored_value(tenant_id=tenant_id, member_id=app.member_id, order_id=order.id,
@@ -162,9 +163,9 @@ def _return_package(tenant_id: int, app: Any, reason: str, actor: str, now: date
     (WeChat Pay, stored value), its rewards cancelled — once: a rejection happens once,
     and an order is refunded whole once."""
     order = orders.lock_order(tenant_id=tenant_id, order_id=app.package_order_id)
-    if order is None or order.status in ("cancelled", "refunding", "refunded"):
+    if order is None or order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDING, OrderStatus.REFUNDED):
         return
-    if order.status == "created":
+    if order.status == OrderStatus.CREATED:
         try:
             payments.cancel_unpaid(tenant_id=tenant_id, order_id=order.id, now=now, reason="agent_rejected")
             app.package_status = "cancelled"
@@ -285,7 +286,7 @@ def pay_restock_with_stored_value(*, tenant_id: int, member_id: int, restock_id:
         raise RestockStateConflict("只能支付自己的进货单")
     order = orders.get_order(tenant_id=tenant_id, order_id=restock.order_id, member_id=member_id)
     payable = orders.lock_for_payment(tenant_id=tenant_id, order_no=order.order_no)
-    if payable is None or payable.status != "created":
+    if payable is None or payable.status != OrderStatus.CREATED:
         raise RestockStateConflict("进货单已支付或已取消")
     payment_methods.pay_with_stored_value(tenant_id=tenant_id, member_id=member_id, order_id=order.id,
                                           amount_fen=None, now=now)
@@ -302,7 +303,7 @@ def restock_with_stored_value(*, tenant_id: int, member_id: int, items: Sequence
     restock, order = place_restock(tenant_id=tenant_id, member_id=member_id, items=items, source=source, now=now,
                                    paid_via="stored")
     payable = orders.lock_for_payment(tenant_id=tenant_id, order_no=order.order_no)
-    if payable is None or payable.status != "created":  # cannot happen: the order is this transaction's own
+    if payable is None or payable.status != OrderStatus.CREATED:  # cannot happen: the order is this transaction's own
         raise RestockStateConflict("进货单已支付或已取消")
     # recorded as the order's stored-value part (stored_fen), so a refund goes back there
     orders.apply_stored_value(tenant_id=tenant_id, order=payable, amount_fen=payable.payable_fen, now=now)
@@ -425,7 +426,7 @@ def _restock_money_back(order: Any, refund: Any, lines: Sequence[Any], now: date
                         member_id=r.supplier_id, order_id=order.id,
                         legs=[Leg(member(K.MEMBER_AVAILABLE, r.supplier_id), -amount),
                               Leg(system(K.MERCHANT), amount)])
-    warehouse.restock_refunded(restock=r, whole=order.status == "refunded", now=now)
+    warehouse.restock_refunded(restock=r, whole=order.status == OrderStatus.REFUNDED, now=now)
 
 
 @listen("order_cancelled")

@@ -37,7 +37,7 @@ from backend.marketing.errors import GroupNotFilled
 from backend.members import service as members
 from backend.orders import service as orders
 from backend.orders.errors import NothingToRefund, OrderStateConflict
-from backend.orders.types import OrderInfo
+from backend.orders.types import OrderInfo, OrderStatus
 from backend.payments import service as payments
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def seat_released(*, order: Any, now: datetime) -> None:
 
 @listen("lines_refunded")
 def seat_released_on_refund(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
-    if order.status == "refunded":
+    if order.status == OrderStatus.REFUNDED:
         groups.release_refunded_seat(tenant_id=order.tenant_id, order_id=order.id)
 
 

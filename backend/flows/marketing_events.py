@@ -20,6 +20,7 @@ from backend.events import listen
 from backend.marketing import coupons, points
 from backend.members.types import Bound
 from backend.orders import service as orders
+from backend.orders.types import OrderStatus
 
 SHARE_SOURCES = ("share", "invite_code", "oa_qrcode", "live_room", "shop")
 
@@ -35,7 +36,7 @@ def coupon_back_on_refund(*, order: Any, refund: Any, lines: Sequence[Any], now:
     """Every refund gives back its share of the points spent (the last one the rest) and,
     after completion, takes back its share of the points earned; the coupon comes back
     when the whole order is refunded (by the tenant's rule, while still valid)."""
-    if order.status == "refunded":
+    if order.status == OrderStatus.REFUNDED:
         coupons.return_for_order(tenant_id=order.tenant_id, order_id=order.id, now=now, refund=True)
     goods = _goods_fen(order)
     refunded = orders.refunded_goods(tenant_id=order.tenant_id, order_id=order.id)

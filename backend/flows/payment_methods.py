@@ -23,6 +23,7 @@ from backend.events import listen
 from backend.finance import service as finance
 from backend.orders import service as orders
 from backend.orders.errors import InvalidOrderInput, OrderNotFound, OrderStateConflict
+from backend.orders.types import OrderStatus
 
 
 def pay_with_stored_value(*, tenant_id: int, member_id: int, order_id: int, amount_fen: int | None,
@@ -33,7 +34,7 @@ def pay_with_stored_value(*, tenant_id: int, member_id: int, order_id: int, amou
     payable = orders.lock_for_payment(tenant_id=tenant_id, order_no=order.order_no)
     if payable is None:
         raise OrderNotFound()
-    if payable.status != "created":
+    if payable.status != OrderStatus.CREATED:
         raise OrderStateConflict(details={"status": payable.status})
     orders.check_payable(order, now=now)
     amount = payable.payable_fen if amount_fen is None else amount_fen

@@ -24,6 +24,7 @@ from backend.db import after_commit
 from backend.events import listen
 from backend.finance import service as finance
 from backend.orders import service as orders
+from backend.orders.types import OrderStatus
 from backend.suppliers import income as supplier_income
 from backend.suppliers import service as suppliers
 from backend.suppliers import sharing
@@ -67,7 +68,7 @@ def return_shares_first(*, order: Any, refund: Any, now: datetime) -> None:
 @listen("lines_refunded")
 def void_supplier_income(*, order: Any, refund: Any, lines: Sequence[Any], now: datetime) -> None:
     supplier_income.on_lines_refunded(tenant_id=order.tenant_id, order_line_ids=[ln.id for ln in lines], now=now)
-    if order.profit_sharing and order.transaction_id and order.status != "refunded":
+    if order.profit_sharing and order.transaction_id and order.status != OrderStatus.REFUNDED:
         # Nothing left to split (the suppliers' lines refunded before settlement): the
         # rest of the payment is released at WeChat Pay instead of waiting for a split.
         sharing_id = sharing.plan_unfreeze(tenant_id=order.tenant_id, order_id=order.id, order_no=order.order_no,

@@ -8,6 +8,7 @@ from functools import partial
 
 from backend.db import run_in_unit_of_work
 from backend.tenants import service as tenants
+from backend.tenants.types import TenantStatus
 
 PAGE = 100
 
@@ -18,7 +19,7 @@ def each_active_tenant(fn: Callable[[int], int]) -> int:
     while True:
         page = run_in_unit_of_work(partial(_page, after))
         for tenant_id, status in page:
-            if status == "active":
+            if status == TenantStatus.ACTIVE:
                 done += fn(tenant_id)
         if len(page) < PAGE:
             return done

@@ -28,7 +28,7 @@ from backend.extensions import db
 from backend.members import counters, service
 from backend.members.invite import new_invite_code
 from backend.members.models import Binding, Member, parse_path
-from backend.members.types import Bound
+from backend.members.types import Bound, PromoterStatus
 from backend.tenants.service import get_tenant
 
 _members = Member.__table__
@@ -152,7 +152,7 @@ def bind_many(*, tenant_id: int, wants: Sequence[Want], now: datetime) -> list[O
         for i in simple:
             w = wants[i]
             parent, member = parents.get(w.parent_id), rows.get(w.member_id)
-            if (parent is None or member is None or parent.promoter_status != "active"
+            if (parent is None or member is None or parent.promoter_status != PromoterStatus.ACTIVE
                     or member.parent_id is not None or member.had_team
                     or w.member_id in parse_path(parent.path)):
                 slow.append(i)  # refused or unusual: the one-by-one path says which

@@ -23,7 +23,7 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
-from backend.members.types import BindSource, MemberStatus, PromoterStatus
+from backend.members.types import BindSource, MemberStatus, PromoterApplicationStatus, PromoterStatus
 
 PROMOTER_STATUSES = tuple(PromoterStatus)
 MEMBER_STATUSES = tuple(MemberStatus)
@@ -123,7 +123,7 @@ class Binding(TenantScoped, Base):
     end_reason: Mapped[str | None] = mapped_column(String(16))
 
 
-APPLICATION_STATUSES = ("pending", "approved", "rejected")
+APPLICATION_STATUSES = tuple(PromoterApplicationStatus)
 
 
 class PromoterApplication(TenantScoped, Base):

@@ -33,6 +33,7 @@ from backend.members.errors import (
 )
 from backend.members.models import Member, PromoterApplication
 from backend.members.service import get_member
+from backend.members.types import PromoterApplicationStatus, PromoterStatus
 from backend.tenants.service import get_tenant
 from backend.tenants.types import PromoterMode
 
@@ -75,9 +76,9 @@ def apply_for_promoter(*, tenant_id: int, member_id: int, real_name: str, phone:
     if get_tenant(tenant_id=tenant_id).promoter_mode != PromoterMode.APPLY:
         raise PromoterApplicationsClosed()
     member = _lock_member(tenant_id, member_id)
-    if member.promoter_status == "active":
+    if member.promoter_status == PromoterStatus.ACTIVE:
         raise AlreadyPromoter()
-    if member.promoter_status == "pending":
+    if member.promoter_status == PromoterStatus.PENDING:
         raise PromoterApplicationPending()
     application = PromoterApplication(tenant_id=tenant_id, member_id=member_id, real_name=real_name,
                                       phone=phone, reason=reason, status="pending", created_at=now)
@@ -112,7 +113,7 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, ac
         .with_for_update())
     if application is None:
         raise PromoterApplicationNotFound()
-    if application.status != "pending":
+    if application.status != PromoterApplicationStatus.PENDING:
         raise PromoterApplicationDecided()
     if not approve and not (reason or "").strip():
         raise RejectReasonRequired()
@@ -123,7 +124,7 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, ac
     application.reject_reason = None if approve else (reason or "").strip()
     if approve:
         member.promoter_status = "active"
-    elif member.promoter_status == "pending":
+    elif member.promoter_status == PromoterStatus.PENDING:
         member.promoter_status = "none"
     record_audit(tenant_id=tenant_id, actor=actor, action=f"promoter_application.{application.status}",
                  target_type="promoter_application", target_id=application.id, before=before,
@@ -142,7 +143,7 @@ def grant_promoter(*, tenant_id: int, member_ids: Sequence[int], now: datetime) 
     changed = []
     for member_id in sorted(set(member_ids)):
         member = _lock_member(tenant_id, member_id)
-        if member.promoter_status not in ("none", "pending"):
+        if member.promoter_status not in (PromoterStatus.NONE, PromoterStatus.PENDING):
             continue
         member.promoter_status = "active"
         changed.append(member_id)
@@ -161,7 +162,7 @@ def non_promoters(*, tenant_id: int, member_ids: Sequence[int]) -> list[int]:
         return []
     return list(db.session.scalars(select(Member.id).where(
         Member.tenant_id == tenant_id, Member.id.in_(sorted(set(member_ids))),
-        Member.promoter_status.in_(("none", "pending")))))
+        Member.promoter_status.in_((PromoterStatus.NONE, PromoterStatus.PENDING)))))
 
 
 def application_view(a: PromoterApplication) -> dict[str, Any]:

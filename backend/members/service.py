@@ -35,7 +35,7 @@ from backend.members.models import (
     parse_path,
 )
 from backend.members.scene import parse_scene
-from backend.members.types import Bound, PromoterStatus
+from backend.members.types import Bound, MemberStatus, PromoterStatus
 from backend.staff.service import get_staff
 from backend.tenants.service import get_tenant, get_tenant_by_slug
 from backend.tenants.types import BindOn, TenantInfo
@@ -276,7 +276,7 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
         raise MemberNotFound()
     if parent.path != probe.path:  # the parent moved while we locked: hold its new upline
         _share_upline(tenant_id, set(parent.ancestor_ids()))
-    if parent.promoter_status != "active":
+    if parent.promoter_status != PromoterStatus.ACTIVE:
         raise ParentNotPromoter()
     if member.id in parse_path(parent.path):
         raise BindingCycle()
@@ -671,7 +671,7 @@ def login_with_code(*, tenant_slug: str, code: str, now: datetime) -> Member:
     session = code_to_session(tenant_id=tenant.id, js_code=code)
     member = upsert_member(tenant_id=tenant.id, openid=session.openid, unionid=session.unionid,
                            now=now)
-    if member.status != "active":
+    if member.status != MemberStatus.ACTIVE:
         raise MemberFrozen()
     return member
 

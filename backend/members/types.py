@@ -25,6 +25,14 @@ class PromoterStatus(StrEnum):
     REVOKED = "revoked"
 
 
+class PromoterApplicationStatus(StrEnum):
+    """A member's application to become a promoter (promoter_mode = apply)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class BindSource(StrEnum):
     """How a member came to be bound under its parent."""
 

@@ -23,6 +23,7 @@ from backend.notifications.messages import china_day, robot_report_markdown
 from backend.notifications.models import DailyRun
 from backend.notifications.service import get_settings
 from backend.tenants.service import get_tenant, list_tenants
+from backend.tenants.types import TenantStatus
 from backend.wechat.service import credentials, gateway
 from backend.wechat.wecom import robot_markdown
 
@@ -110,7 +111,7 @@ def build_daily_summaries(*, now: datetime) -> int:
         if not tenants:
             return queued
         for tenant_id, status in tenants:
-            if status != "active":
+            if status != TenantStatus.ACTIVE:
                 continue
             try:
                 queued += build_tenant_daily(tenant_id=tenant_id, day=day, now=now).enqueued

@@ -18,6 +18,7 @@ from backend.errors import DomainError
 from backend.extensions import db
 from backend.orders import service as orders
 from backend.orders.models import Order
+from backend.orders.types import OrderStatus
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,13 @@ def complete_due_orders(*, now: datetime) -> int:
     """Complete received orders, and shipped orders whose buyer did nothing for the
     tenant's auto_complete_days; returns how many were completed."""
     received = list(db.session.execute(select(Order.tenant_id, Order.id).where(
-        Order.status == "received").order_by(Order.id).limit(BATCH)))
-    tenants = list(db.session.scalars(select(Order.tenant_id).where(Order.status == "shipped").distinct()))
+        Order.status == OrderStatus.RECEIVED).order_by(Order.id).limit(BATCH)))
+    tenants = list(db.session.scalars(select(Order.tenant_id).where(Order.status == OrderStatus.SHIPPED).distinct()))
     shipped = []
     for tenant_id in tenants:
         days = orders.order_policy(tenant_id=tenant_id).auto_complete_days
         shipped += list(db.session.execute(select(Order.tenant_id, Order.id).where(
-            Order.status == "shipped", Order.tenant_id == tenant_id,
+            Order.status == OrderStatus.SHIPPED, Order.tenant_id == tenant_id,
             Order.shipped_at <= now - timedelta(days=days)).order_by(Order.id).limit(BATCH)))
     db.session.rollback()
     done = 0

@@ -183,7 +183,7 @@ def apply_discounts(*, tenant_id: int, order: Order, lines: Sequence[OrderLine],
     freight added (the tenant's rule) less what a free-shipping coupon waived. The
     order's payable_fen is the lines' sum plus the freight left. It keeps at least 1 fen
     to pay (WeChat Pay takes no zero payments)."""
-    if order.tenant_id != tenant_id or order.status != "created":
+    if order.tenant_id != tenant_id or order.status != OrderStatus.CREATED:
         raise OrderStateConflict(details={"status": order.status})
     if not 0 <= freight_discount_fen <= freight_fen or order.freight_fen != 0:
         raise ValueError(f"freight {freight_fen} less {freight_discount_fen} does not fit order {order.id}")
@@ -300,7 +300,7 @@ def list_orders(*, tenant_id: int, member_id: int | None = None, status: str | N
 def mark_profit_sharing(*, tenant_id: int, order_id: int) -> None:
     """Have an order just placed paid with profit sharing (分账; before its prepay)."""
     order = _locked(tenant_id, order_id)
-    if order.status != "created" or order.prepay_id is not None:
+    if order.status != OrderStatus.CREATED or order.prepay_id is not None:
         raise OrderStateConflict(details={"status": order.status})
     order.profit_sharing = True
 
@@ -317,7 +317,7 @@ def paid_totals(*, tenant_id: int, order_ids: Sequence[int]) -> tuple[int, int]:
         return 0, 0
     n, fen = db.session.execute(select(func.count(), func.coalesce(func.sum(_KEPT_FEN), 0))
                                 .where(Order.tenant_id == tenant_id, Order.id.in_(sorted(set(order_ids))),
-                                       Order.paid_at.is_not(None), Order.status != "refunded")).one()
+                                       Order.paid_at.is_not(None), Order.status != OrderStatus.REFUNDED)).one()
     return int(n), int(fen)
 
 
@@ -327,13 +327,13 @@ def members_paid_totals(*, tenant_id: int, member_ids: Sequence[int]) -> tuple[i
         return 0, 0
     n, fen = db.session.execute(select(func.count(), func.coalesce(func.sum(_KEPT_FEN), 0))
                                 .where(Order.tenant_id == tenant_id, Order.member_id.in_(sorted(set(member_ids))),
-                                       Order.paid_at.is_not(None), Order.status != "refunded")).one()
+                                       Order.paid_at.is_not(None), Order.status != OrderStatus.REFUNDED)).one()
     return int(n), int(fen)
 
 
 def check_payable(order: Order, *, now: datetime) -> None:
     """Refuse paying an order that is not awaiting payment or is past its deadline."""
-    if order.status != "created":
+    if order.status != OrderStatus.CREATED:
         raise OrderStateConflict(details={"status": order.status})
     if order.pay_deadline <= now:
         raise OrderExpired()
@@ -347,9 +347,9 @@ def cancel_order(*, tenant_id: int, order_id: int, reason: str, now: datetime,
     """Cancel an unpaid order and return its stock, once. The caller has made sure WeChat
     Pay will not take the money any more (closed the payment, or none was started)."""
     order = locked or _locked(tenant_id, order_id, member_id)
-    if order.status == "cancelled":
+    if order.status == OrderStatus.CANCELLED:
         return order
-    if order.status != "created":
+    if order.status != OrderStatus.CREATED:
         raise OrderStateConflict(details={"status": order.status})
     order.status = "cancelled"
     order.cancelled_at = now
@@ -397,7 +397,7 @@ _LOCK_PAYABLE = (
     .with_for_update())
 _MARK_PAID = (
     update(_orders_table)
-    .where(_orders_table.c.id == bindparam("order_id"), _orders_table.c.status == "created")
+    .where(_orders_table.c.id == bindparam("order_id"), _orders_table.c.status == OrderStatus.CREATED)
     .values(status="paid", paid_fen=bindparam("b_paid_fen"), transaction_id=bindparam("b_transaction_id"),
             paid_at=bindparam("b_paid_at"), followup_pending=True, updated_at=bindparam("b_now")))
 
@@ -414,7 +414,7 @@ def mark_paid(*, tenant_id: int, order: PayableOrder, transaction_id: str | None
     sets off (the buyer's binding, rewards on the upline, frozen postings, alerts) is the
     paid-order follow-up (backend/flows/paid_order.py, on "order_paid"): right after
     this unit of work commits, or in the worker's next batch."""
-    if order.status != "created":
+    if order.status != OrderStatus.CREATED:
         raise OrderStateConflict(details={"status": order.status})
     db.session.execute(_MARK_PAID, {"order_id": order.id, "b_paid_fen": paid_fen,
                                     "b_transaction_id": transaction_id, "b_paid_at": paid_at, "b_now": now})
@@ -426,7 +426,7 @@ def apply_stored_value(*, tenant_id: int, order: PayableOrder, amount_fen: int, 
     """Record stored value paying (part of) an unpaid order, under its row lock, once and
     before a WeChat Pay order exists for it (that order's amount is fixed when created)."""
     done = rowcount(db.session.execute(update(Order).where(
-        Order.tenant_id == tenant_id, Order.id == order.id, Order.status == "created", Order.stored_fen == 0,
+        Order.tenant_id == tenant_id, Order.id == order.id, Order.status == OrderStatus.CREATED, Order.stored_fen == 0,
         Order.prepay_id.is_(None)).values(stored_fen=amount_fen, updated_at=now).execution_options(
         synchronize_session=False)))
     if done != 1:
@@ -439,11 +439,11 @@ def mark_paid_offline(*, tenant_id: int, order: PayableOrder, reference: str, vo
                       now: datetime) -> int:
     """Finance recorded money received outside WeChat Pay for the unpaid order (under its
     row lock): paid, with what remained after stored value as offline_fen. Returns it."""
-    if order.status != "created":
+    if order.status != OrderStatus.CREATED:
         raise OrderStateConflict(details={"status": order.status})
     offline = order.wechat_due_fen
     db.session.execute(update(Order).where(Order.tenant_id == tenant_id, Order.id == order.id,
-                                           Order.status == "created")
+                                           Order.status == OrderStatus.CREATED)
                        .values(status="paid", offline_fen=offline, offline_reference=reference,
                                offline_voucher_url=voucher_url, paid_at=now, followup_pending=True,
                                updated_at=now).execution_options(synchronize_session=False))
@@ -490,7 +490,7 @@ def refund_parts(*, order: Order, amount_fen: int) -> tuple[int, int, int]:
         func.coalesce(func.sum(Refund.amount_fen - Refund.stored_fen - Refund.offline_fen), 0),
         func.coalesce(func.sum(Refund.stored_fen), 0), func.coalesce(func.sum(Refund.offline_fen), 0))
         .where(Refund.tenant_id == order.tenant_id, Refund.order_id == order.id,
-               Refund.status == "succeeded")).one()
+               Refund.status == RefundStatus.SUCCEEDED)).one()
     left = [order.paid_fen - int(done[0]), order.stored_fen - int(done[1]), order.offline_fen - int(done[2])]
     parts = []
     rest = amount_fen
@@ -506,7 +506,7 @@ def refund_parts(*, order: Order, amount_fen: int) -> tuple[int, int, int]:
 def unpaid_past_deadline(*, now: datetime, limit: int) -> list[tuple[int, int]]:
     """(tenant_id, order_id) of orders left unpaid past their deadline, oldest deadline first."""
     return [(t, o) for t, o in db.session.execute(select(Order.tenant_id, Order.id).where(
-        Order.status == "created", Order.pay_deadline <= now).order_by(Order.pay_deadline).limit(limit))]
+        Order.status == OrderStatus.CREATED, Order.pay_deadline <= now).order_by(Order.pay_deadline).limit(limit))]
 
 
 # ------------------------------------------------------------------ fulfilment
@@ -517,10 +517,10 @@ def ship_order(*, tenant_id: int, order_id: int, company: str, tracking_no: str,
     """Record the shipment (logistics company and tracking number) of a paid order; a
     second call corrects the tracking data of a shipped one (audited)."""
     order = _locked(tenant_id, order_id)
-    if order.status not in ("paid", "shipped"):
+    if order.status not in (OrderStatus.PAID, OrderStatus.SHIPPED):
         raise OrderStateConflict(details={"status": order.status})
     before = {"status": order.status, "company": order.logistics_company, "tracking_no": order.tracking_no}
-    if order.status == "paid":
+    if order.status == OrderStatus.PAID:
         announce("order_shipping", order=order)  # a listener may refuse (a group not yet formed)
         order.status = "shipped"
         order.shipped_at = now
@@ -536,9 +536,9 @@ def confirm_receipt(*, tenant_id: int, member_id: int, order_id: int, now: datet
     """The buyer confirms receipt of a shipped order (it completes at the next run of the
     completion job)."""
     order = _locked(tenant_id, order_id, member_id)
-    if order.status == "received":
+    if order.status == OrderStatus.RECEIVED:
         return order
-    if order.status != "shipped":
+    if order.status != OrderStatus.SHIPPED:
         raise OrderStateConflict(details={"status": order.status})
     order.status = "received"
     order.received_at = now
@@ -549,9 +549,9 @@ def complete_order(*, tenant_id: int, order_id: int, now: datetime) -> Order:
     """Complete a received order, or a shipped one the buyer never confirmed (received
     now): the after-sales window of its rewards starts."""
     order = _locked(tenant_id, order_id)
-    if order.status == "completed":
+    if order.status == OrderStatus.COMPLETED:
         return order
-    if order.status not in ("shipped", "received"):
+    if order.status not in (OrderStatus.SHIPPED, OrderStatus.RECEIVED):
         raise OrderStateConflict(details={"status": order.status})
     order.status = "completed"
     order.received_at = order.received_at or now
@@ -666,22 +666,22 @@ def open_refund(*, tenant_id: int, order_id: int, order_line_id: int | None, rea
         chosen = [ln for ln in lines if ln.id == order_line_id]
         if not chosen:
             raise InvalidOrderInput(details=[{"field": "order_line_id", "message": "订单中没有该商品"}])
-        if chosen[0].status != "normal":
-            raise NothingToRefund(f"该商品{'退款处理中' if chosen[0].status == 'refunding' else '已退款'}")
+        if chosen[0].status != LineStatus.NORMAL:
+            raise NothingToRefund(f"该商品{'退款处理中' if chosen[0].status == LineStatus.REFUNDING else '已退款'}")
     else:
-        chosen = [ln for ln in lines if ln.status == "normal"]
+        chosen = [ln for ln in lines if ln.status == LineStatus.NORMAL]
         if not chosen:
             raise NothingToRefund()
     amount = sum(ln.paid_fen - ln.refunded_fen for ln in chosen)
     if amount <= 0:
         raise NothingToRefund()
-    freight = _freight_back(order, leaves_no_goods=all(ln.status != "normal" or ln in chosen for ln in lines),
+    freight = _freight_back(order, leaves_no_goods=all(ln.status != LineStatus.NORMAL or ln in chosen for ln in lines),
                             by_rule=not keeps_goods)
     amount += freight
     for ln in chosen:
         ln.status = "refunding"
     whole = order_line_id is None
-    if whole and not keeps_goods and order.status != "refunding":
+    if whole and not keeps_goods and order.status != OrderStatus.REFUNDING:
         order.status_before_refund = order.status
         order.status = "refunding"
     refund = Refund(tenant_id=tenant_id, refund_no=_new_refund_no(now), order_id=order.id, whole=whole,
@@ -717,7 +717,7 @@ def refunded_goods(*, tenant_id: int, order_id: int, since: datetime | None = No
     """The goods (freight left out) of this order's succeeded refunds, in fen; with
     since, only those that succeeded at or after it."""
     stmt = select(func.coalesce(func.sum(Refund.amount_fen - Refund.freight_fen), 0)).where(
-        Refund.tenant_id == tenant_id, Refund.order_id == order_id, Refund.status == "succeeded")
+        Refund.tenant_id == tenant_id, Refund.order_id == order_id, Refund.status == RefundStatus.SUCCEEDED)
     if since is not None:
         stmt = stmt.where(Refund.completed_at >= since)
     return int(db.session.scalar(stmt) or 0)
@@ -728,9 +728,9 @@ def approve_refund(*, tenant_id: int, refund_id: int, actor: str) -> Refund:
     refund = get_refund(tenant_id=tenant_id, refund_id=refund_id)
     _locked(tenant_id, refund.order_id)
     refund = get_refund(tenant_id=tenant_id, refund_id=refund_id, lock=True)
-    if refund.status == "processing":
+    if refund.status == RefundStatus.PROCESSING:
         return refund
-    if refund.status != "requested":
+    if refund.status != RefundStatus.REQUESTED:
         raise RefundStateConflict(details={"status": refund.status})
     refund.status = "processing"
     refund.decided_by = actor
@@ -744,7 +744,7 @@ def reject_refund(*, tenant_id: int, refund_id: int, actor: str, now: datetime, 
     refund = get_refund(tenant_id=tenant_id, refund_id=refund_id)
     order = _locked(tenant_id, refund.order_id)
     refund = get_refund(tenant_id=tenant_id, refund_id=refund_id, lock=True)
-    if refund.status != "requested":
+    if refund.status != RefundStatus.REQUESTED:
         raise RefundStateConflict(details={"status": refund.status})
     refund.status = "rejected"
     refund.decided_by = actor
@@ -763,7 +763,7 @@ def _refund_lines(order: Order, refund: Refund) -> list[OrderLine]:
 
 def _release_lines(order: Order, refund: Refund) -> None:
     for ln in _refund_lines(order, refund):
-        if ln.status == "refunding":
+        if ln.status == LineStatus.REFUNDING:
             ln.status = "normal"
     _settle_order_status(order)
 
@@ -773,13 +773,13 @@ def _settle_order_status(order: Order) -> None:
     refund is still open, else back to the state before the refund."""
     db.session.flush()
     lines = order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
-    if lines and all(ln.status == "refunded" for ln in lines):
+    if lines and all(ln.status == LineStatus.REFUNDED for ln in lines):
         order.status = "refunded"
         return
     whole_open = db.session.scalar(select(Refund.id).where(
         Refund.tenant_id == order.tenant_id, Refund.order_id == order.id, Refund.whole.is_(True),
         Refund.status.in_(OPEN_REFUND)).limit(1))
-    if order.status == "refunding" and whole_open is None:
+    if order.status == OrderStatus.REFUNDING and whole_open is None:
         order.status = order.status_before_refund or "paid"
         order.status_before_refund = None
 
@@ -787,9 +787,9 @@ def _settle_order_status(order: Order) -> None:
 def refund_succeeded(*, order: Order, refund: Refund, wechat_refund_id: str | None, now: datetime) -> None:
     """The money went back to the buyer (under the order's lock, once): lines refunded,
     stock returned if nothing was shipped, the lines' rewards cancelled by finance."""
-    if refund.status == "succeeded":
+    if refund.status == RefundStatus.SUCCEEDED:
         return
-    if refund.status != "processing":
+    if refund.status != RefundStatus.PROCESSING:
         raise RefundStateConflict(details={"status": refund.status})
     refund.status = "succeeded"
     refund.wechat_status = "SUCCESS"
@@ -809,7 +809,7 @@ def refund_succeeded(*, order: Order, refund: Refund, wechat_refund_id: str | No
 
 def refund_failed(*, order: Order, refund: Refund, wechat_status: str, reason: str, now: datetime) -> None:
     """WeChat Pay could not refund (ABNORMAL, CLOSED, refused): lines back to normal."""
-    if refund.status in ("failed", "succeeded", "rejected"):
+    if refund.status in (RefundStatus.FAILED, RefundStatus.SUCCEEDED, RefundStatus.REJECTED):
         return
     refund.status = "failed"
     refund.wechat_status = wechat_status
@@ -901,7 +901,7 @@ def buyer_totals(*, tenant_id: int, member_ids: Sequence[int]) -> dict[int, Buye
             select(Order.member_id, OrderLine.product_id).distinct()
             .join(OrderLine, (OrderLine.tenant_id == Order.tenant_id) & (OrderLine.order_id == Order.id))
             .where(Order.tenant_id == tenant_id, Order.member_id.in_(ids),
-                   Order.status.in_(BOUGHT_STATUSES), OrderLine.status != "refunded")):
+                   Order.status.in_(BOUGHT_STATUSES), OrderLine.status != LineStatus.REFUNDED)):
         products[member_id].add(int(product_id))
     for member_id, n, fen in counts:
         out[member_id] = BuyerTotals(int(n), int(fen or 0), frozenset(products[member_id]))
@@ -984,7 +984,7 @@ def pieces_by_buyer(*, tenant_id: int, product_ids: Sequence[int],
     stmt = (select(Order.member_id, OrderLine.product_id, func.sum(OrderLine.quantity))
             .join(OrderLine, (OrderLine.tenant_id == Order.tenant_id) & (OrderLine.order_id == Order.id))
             .where(Order.tenant_id == tenant_id, Order.status.in_(BOUGHT_STATUSES),
-                   OrderLine.status != "refunded", OrderLine.product_id.in_(sorted(set(product_ids))))
+                   OrderLine.status != LineStatus.REFUNDED, OrderLine.product_id.in_(sorted(set(product_ids))))
             .group_by(Order.member_id, OrderLine.product_id))
     if member_ids is not None:
         stmt = stmt.where(Order.member_id.in_(sorted(set(member_ids))))

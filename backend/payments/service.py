@@ -30,7 +30,7 @@ from backend.money import yuan
 from backend.orders import service as orders
 from backend.orders.errors import OrderNotFound, OrderStateConflict, RefundNotFound
 from backend.orders.service import PayableOrder
-from backend.orders.types import OrderInfo, RefundInfo
+from backend.orders.types import OrderInfo, OrderStatus, RefundInfo, RefundStatus
 from backend.payments.errors import MemberHasNoOpenid, PaymentIssueNotFound
 from backend.payments.models import PaymentIssue
 from backend.wechat.credentials import PayCredentials
@@ -250,7 +250,7 @@ def apply_transaction(*, tenant_id: int, creds: PayCredentials, tx: Transaction,
     if mismatches:
         kind, message, _ = mismatches[0]
         return _refused(kind, message, order_id=order.id)
-    if order.status == "created":
+    if order.status == OrderStatus.CREATED:
         orders.mark_paid(tenant_id=tenant_id, order=order, transaction_id=tx.transaction_id,
                          paid_fen=tx.amount_total_fen, paid_at=tx.success_time or now, now=now)
         return _accepted("paid", order.id)
@@ -258,7 +258,7 @@ def apply_transaction(*, tenant_id: int, creds: PayCredentials, tx: Transaction,
         return _accepted("duplicate", order.id)
     # Money arrived that the order cannot take: keep it in front of the operator, and
     # answer success (repeating the notification would not change that).
-    kind = "paid_after_cancel" if order.status == "cancelled" else "paid_twice"
+    kind = "paid_after_cancel" if order.status == OrderStatus.CANCELLED else "paid_twice"
     _record_issue(tenant_id=tenant_id, kind=kind, dedupe_key=source_key, order=order,
                   expected_fen=order.payable_fen, reported_fen=tx.amount_total_fen,
                   details={"transaction_id": tx.transaction_id, "status": order.status})
@@ -288,16 +288,16 @@ def apply_refund(*, tenant_id: int, creds: PayCredentials, wx: WxRefund, event_t
                       refund=refund, expected_fen=wechat_part, reported_fen=wx.refund_fen)
         return _refused("refund_amount_mismatch", "退款金额与退款单不符", order_id=order.id)
     if wx.status == "SUCCESS":
-        if refund.status == "succeeded":
+        if refund.status == RefundStatus.SUCCEEDED:
             return _accepted("duplicate", order.id)
-        if refund.status != "processing":
+        if refund.status != RefundStatus.PROCESSING:
             _record_issue(tenant_id=tenant_id, kind="refund_abnormal", dedupe_key=source_key, order=order,
                           refund=refund, details={"status": refund.status, "event_type": event_type})
             return _accepted("recorded", order.id)
         orders.refund_succeeded(order=order, refund=refund, wechat_refund_id=wx.refund_id, now=now)
         return _accepted("refunded", order.id)
     if wx.status in ("ABNORMAL", "CLOSED"):
-        if refund.status != "processing":
+        if refund.status != RefundStatus.PROCESSING:
             return _accepted("duplicate", order.id)
         orders.refund_failed(order=order, refund=refund, wechat_status=wx.status, reason=f"wechat:{wx.status}", now=now)
         _record_issue(tenant_id=tenant_id, kind=f"refund_{wx.status.lower()}", dedupe_key=source_key, order=order,
@@ -317,9 +317,9 @@ def cancel_unpaid(*, tenant_id: int, order_id: int, now: datetime, reason: str =
     order = orders.lock_order(tenant_id=tenant_id, order_id=order_id, member_id=member_id)
     if order is None:
         raise OrderNotFound()
-    if order.status == "cancelled":
+    if order.status == OrderStatus.CANCELLED:
         return order
-    if order.status != "created":
+    if order.status != OrderStatus.CREATED:
         raise OrderStateConflict(details={"status": order.status})
     if order.prepay_id is not None and _paid_meanwhile(tenant_id, order, now):
         raise OrderStateConflict("订单已支付，不能取消", details={"status": order.status})
@@ -348,7 +348,7 @@ def expire_unpaid(*, tenant_id: int, order_id: int, now: datetime) -> str:
     skipped (no longer due)."""
     read_committed()
     order = orders.lock_order(tenant_id=tenant_id, order_id=order_id)
-    if order is None or order.status != "created" or order.pay_deadline > now:
+    if order is None or order.status != OrderStatus.CREATED or order.pay_deadline > now:
         return "skipped"
     try:
         cancel_unpaid(tenant_id=tenant_id, order_id=order_id, now=now, reason="timeout")
@@ -399,7 +399,7 @@ def submit_refund(*, tenant_id: int, refund_id: int, now: datetime) -> RefundInf
     refund = orders.get_refund(tenant_id=tenant_id, refund_id=refund_id)
     order = orders.lock_order(tenant_id=tenant_id, order_id=refund.order_id)
     refund = orders.get_refund(tenant_id=tenant_id, refund_id=refund_id, lock=True)
-    if order is None or refund.status != "processing" or refund.submitted_at is not None:
+    if order is None or refund.status != RefundStatus.PROCESSING or refund.submitted_at is not None:
         return refund
     wechat_fen = orders.split_refund(order=order, refund=refund)
     if wechat_fen == 0:

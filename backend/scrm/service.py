@@ -377,7 +377,7 @@ def _claim(customer: Customer, staff: StaffInfo, *, reason: str, channel: str,
            code_id: int | None, now: datetime) -> str:
     """Give the customer to this staff member if nobody active owns them.
     Returns assigned | kept (already theirs) | other_owner | staff_inactive."""
-    if staff.status != "active":
+    if staff.status != StaffStatus.ACTIVE:
         return "staff_inactive"
     if customer.owner_staff_id == staff.id:
         return "kept"

@@ -169,7 +169,7 @@ def update_shop(*, tenant_id: int, member_id: int, now: datetime, name: str | No
 
 
 def _require_promoter(tenant_id: int, member_id: int) -> None:
-    if get_member(tenant_id=tenant_id, member_id=member_id).promoter_status != "active":
+    if get_member(tenant_id=tenant_id, member_id=member_id).promoter_status != PromoterStatus.ACTIVE:
         raise NotPromoter()
 
 

@@ -21,6 +21,7 @@ from backend.staff.errors import (
     UsernameTaken,
 )
 from backend.staff.models import ROLES, STATUSES, StaffAccount
+from backend.staff.types import StaffStatus
 from backend.tenants.errors import TenantNotFound
 from backend.tenants.service import get_tenant_by_slug
 
@@ -50,7 +51,7 @@ def authenticate(*, tenant_id: int | None, username: str, password: str) -> Staf
     account = None if tenant_id is None else db.session.scalar(select(StaffAccount).where(
         StaffAccount.tenant_id == tenant_id, StaffAccount.username == username))
     ok = check_password(account.password_hash if account else None, password)
-    if account is None or not ok or account.status != "active":
+    if account is None or not ok or account.status != StaffStatus.ACTIVE:
         raise BadCredentials()
     return account
 
