@@ -34,6 +34,7 @@ from backend.extensions import db
 from backend.flows import checkout
 from backend.marketing import groups, points
 from backend.marketing.errors import GroupNotFilled
+from backend.marketing.types import SeatStatus
 from backend.members import service as members
 from backend.orders import service as orders
 from backend.orders.errors import NothingToRefund, OrderStateConflict
@@ -117,7 +118,7 @@ def unwind_failed_groups(*, now_fn: Any) -> int:
 
 def _unwind_seat(tenant_id: int, seat_id: int, order_id: int, status: str, now_fn: Callable[[], datetime]) -> int:
     now = now_fn()
-    if status == "reserved":
+    if status == SeatStatus.RESERVED:
         # Closes the WeChat Pay order first; paid meanwhile → applied instead (the seat
         # becomes paid and the next run refunds it).
         try:

@@ -35,6 +35,7 @@ from backend.marketing.pricing import (
     coupon_discount,
     eligible,
 )
+from backend.marketing.types import HeldCouponStatus, OfferStatus
 from backend.money import as_rate, yuan
 
 MAX_STOCK = 10_000_000
@@ -158,7 +159,7 @@ def create_coupon(*, tenant_id: int, spec: CouponSpec, actor: str) -> Coupon:
 
 def set_coupon_status(*, tenant_id: int, coupon_id: int, status: str, actor: str) -> Coupon:
     """Stop issuing a coupon, or resume (audited). Coupons already held stay usable."""
-    if status not in ("active", "stopped"):
+    if status not in (OfferStatus.ACTIVE, OfferStatus.STOPPED):
         raise InvalidMarketingInput(details=[{"field": "status", "message": "状态须为 active 或 stopped"}])
     row = get_coupon(tenant_id=tenant_id, coupon_id=coupon_id)
     before = row.status
@@ -186,19 +187,19 @@ def used_counts(*, tenant_id: int, coupon_ids: Sequence[int]) -> dict[int, int]:
         return {}
     rows = db.session.execute(select(MemberCoupon.coupon_id, func.count()).where(
         MemberCoupon.tenant_id == tenant_id, MemberCoupon.coupon_id.in_(coupon_ids),
-        MemberCoupon.status == "used").group_by(MemberCoupon.coupon_id)).tuples()
+        MemberCoupon.status == HeldCouponStatus.USED).group_by(MemberCoupon.coupon_id)).tuples()
     return dict(rows.all())
 
 
 def _is_issuable(c: Coupon, now: datetime) -> bool:
-    return c.status == "active" and c.issued < c.total_stock and (c.valid_until is None or c.valid_until > now)
+    return c.status == OfferStatus.ACTIVE and c.issued < c.total_stock and (c.valid_until is None or c.valid_until > now)
 
 
 def claimable_coupons(*, tenant_id: int, now: datetime, product_id: int | None = None,
                       category: str = "", limit: int = 50) -> list[Coupon]:
     """Coupons open for claiming (the coupon centre; with product_id, those that cover it)."""
     rows = db.session.scalars(select(Coupon).where(
-        Coupon.tenant_id == tenant_id, Coupon.status == "active", Coupon.claimable.is_(True),
+        Coupon.tenant_id == tenant_id, Coupon.status == OfferStatus.ACTIVE, Coupon.claimable.is_(True),
         Coupon.issued < Coupon.total_stock).order_by(Coupon.id.desc()).limit(200))
     out = [c for c in rows if _is_issuable(c, now)]
     if product_id is not None:
@@ -262,11 +263,11 @@ def issue_coupon(*, tenant_id: int, coupon_id: int, member_id: int, source: str,
     coupon = get_coupon(tenant_id=tenant_id, coupon_id=coupon_id)
     if source == "claim" and not coupon.claimable:
         raise CouponUnavailable("该券不可自行领取")
-    if coupon.status != "active" or (coupon.valid_until is not None and coupon.valid_until <= now):
+    if coupon.status != OfferStatus.ACTIVE or (coupon.valid_until is not None and coupon.valid_until <= now):
         raise CouponUnavailable()
     # The stock: one guarded UPDATE (it also serializes every issuer of this coupon).
     taken = rowcount(db.session.execute(
-        update(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.id == coupon_id, Coupon.status == "active",
+        update(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.id == coupon_id, Coupon.status == OfferStatus.ACTIVE,
                              Coupon.issued < Coupon.total_stock)
         .values(issued=Coupon.issued + 1).execution_options(synchronize_session=False)))
     if taken != 1:
@@ -353,7 +354,7 @@ def options_for(*, tenant_id: int, member_id: int, lines: Sequence[Line], freigh
     """Every unused, valid coupon the member holds, with what it would take off these
     lines; the usable ones first, the biggest discount first."""
     held = list(db.session.scalars(select(MemberCoupon).where(
-        MemberCoupon.tenant_id == tenant_id, MemberCoupon.member_id == member_id, MemberCoupon.status == "unused",
+        MemberCoupon.tenant_id == tenant_id, MemberCoupon.member_id == member_id, MemberCoupon.status == HeldCouponStatus.UNUSED,
         MemberCoupon.valid_from <= now, MemberCoupon.valid_until > now).order_by(MemberCoupon.id).limit(200)))
     coupons = coupons_by_id(tenant_id=tenant_id, ids=[h.coupon_id for h in held])
     out = [CouponOption(h.id, coupons[h.coupon_id].name, describe(coupons[h.coupon_id]),
@@ -369,7 +370,7 @@ def redeem(*, tenant_id: int, member_id: int, member_coupon_id: int, order_id: i
     with one coupon cannot both have it."""
     done = rowcount(db.session.execute(update(MemberCoupon).where(
         MemberCoupon.tenant_id == tenant_id, MemberCoupon.id == member_coupon_id,
-        MemberCoupon.member_id == member_id, MemberCoupon.status == "unused", MemberCoupon.valid_until > now)
+        MemberCoupon.member_id == member_id, MemberCoupon.status == HeldCouponStatus.UNUSED, MemberCoupon.valid_until > now)
         .values(status="used", order_id=order_id, discount_fen=discount_fen, used_at=now)
         .execution_options(synchronize_session=False)))
     if done != 1:
@@ -383,7 +384,7 @@ def return_for_order(*, tenant_id: int, order_id: int, now: datetime, refund: bo
     if refund and not policy(tenant_id=tenant_id).return_coupon_on_refund:
         return 0
     stmt = update(MemberCoupon).where(MemberCoupon.tenant_id == tenant_id, MemberCoupon.order_id == order_id,
-                                      MemberCoupon.status == "used")
+                                      MemberCoupon.status == HeldCouponStatus.USED)
     if refund:
         stmt = stmt.where(MemberCoupon.valid_until > now)
     return int(rowcount(db.session.execute(stmt.values(status="unused", order_id=None, discount_fen=0, used_at=None,
@@ -402,4 +403,4 @@ def check_usable(option: CouponOption | None) -> CouponOption:
 def order_discount(*, tenant_id: int, order_id: int) -> int:
     """What the coupon used on this order took off (0 when none or returned)."""
     return int(db.session.scalar(select(func.coalesce(func.sum(MemberCoupon.discount_fen), 0)).where(
-        MemberCoupon.tenant_id == tenant_id, MemberCoupon.order_id == order_id, MemberCoupon.status == "used")) or 0)
+        MemberCoupon.tenant_id == tenant_id, MemberCoupon.order_id == order_id, MemberCoupon.status == HeldCouponStatus.USED)) or 0)

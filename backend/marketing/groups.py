@@ -32,6 +32,7 @@ from backend.marketing.errors import (
     InvalidMarketingInput,
 )
 from backend.marketing.models import GroupBuy, GroupCampaign, GroupSeat
+from backend.marketing.types import GroupStatus, OfferStatus, SeatStatus
 from backend.money import yuan
 
 
@@ -83,7 +84,7 @@ def create_campaign(*, tenant_id: int, spec: CampaignSpec, sku_product_id: int, 
 
 def set_campaign_status(*, tenant_id: int, campaign_id: int, status: str, actor: str) -> GroupCampaign:
     """Stop a campaign (no new groups; forming ones run their course) or resume (audited)."""
-    if status not in ("active", "stopped"):
+    if status not in (OfferStatus.ACTIVE, OfferStatus.STOPPED):
         raise InvalidMarketingInput(details=[{"field": "status", "message": "须为 active 或 stopped"}])
     row = get_campaign(tenant_id=tenant_id, campaign_id=campaign_id)
     before, row.status = row.status, status
@@ -106,7 +107,7 @@ def list_campaigns(*, tenant_id: int, now: datetime | None = None, before_id: in
     if now is None:
         return newest_first(GroupCampaign, tenant_id=tenant_id, before_id=before_id, limit=limit, where={})
     return list(db.session.scalars(select(GroupCampaign).where(
-        GroupCampaign.tenant_id == tenant_id, GroupCampaign.status == "active", GroupCampaign.starts_at <= now,
+        GroupCampaign.tenant_id == tenant_id, GroupCampaign.status == OfferStatus.ACTIVE, GroupCampaign.starts_at <= now,
         GroupCampaign.ends_at > now).order_by(GroupCampaign.id.desc()).limit(limit)))
 
 
@@ -124,7 +125,7 @@ def campaign_view(c: GroupCampaign) -> dict[str, Any]:
 def open_group(*, tenant_id: int, campaign_id: int, leader_id: int, now: datetime) -> GroupBuy:
     """A new group led by this member (its seat is taken with take_seat)."""
     c = get_campaign(tenant_id=tenant_id, campaign_id=campaign_id)
-    if c.status != "active" or not c.starts_at <= now < c.ends_at:
+    if c.status != OfferStatus.ACTIVE or not c.starts_at <= now < c.ends_at:
         raise CampaignClosed()
     group = GroupBuy(tenant_id=tenant_id, campaign_id=c.id, leader_id=leader_id, size=c.group_size, seats_taken=0,
                      seats_paid=0, status="forming", expires_at=now + timedelta(minutes=c.time_limit_minutes),
@@ -145,18 +146,18 @@ def take_seat(*, tenant_id: int, group_id: int, member_id: int, now: datetime) -
     """One seat of a forming group for this member, or GroupFull / GroupExpired /
     AlreadyInGroup. The seat's row is written by attach_order once the order exists."""
     taken = rowcount(db.session.execute(update(GroupBuy).where(
-        GroupBuy.tenant_id == tenant_id, GroupBuy.id == group_id, GroupBuy.status == "forming",
+        GroupBuy.tenant_id == tenant_id, GroupBuy.id == group_id, GroupBuy.status == GroupStatus.FORMING,
         GroupBuy.expires_at > now, GroupBuy.seats_taken < GroupBuy.size)
         .values(seats_taken=GroupBuy.seats_taken + 1).execution_options(synchronize_session=False)))
     group = get_group(tenant_id=tenant_id, group_id=group_id)
     db.session.refresh(group)
     if taken != 1:
-        if group.status != "forming" or group.expires_at <= now:
-            raise GroupExpired("该团已结束" if group.status != "filled" else "该团已成团")
+        if group.status != GroupStatus.FORMING or group.expires_at <= now:
+            raise GroupExpired("该团已结束" if group.status != GroupStatus.FILLED else "该团已成团")
         raise GroupFull()
     held = db.session.scalar(select(GroupSeat).where(GroupSeat.tenant_id == tenant_id, GroupSeat.group_id == group_id,
                                                      GroupSeat.member_id == member_id).with_for_update())
-    if held is not None and held.status in ("reserved", "paid"):
+    if held is not None and held.status in (SeatStatus.RESERVED, SeatStatus.PAID):
         raise AlreadyInGroup()
     return group
 
@@ -181,7 +182,7 @@ def seat_of_order(*, tenant_id: int, order_id: int) -> GroupSeat | None:
     return db.session.scalar(select(GroupSeat).where(GroupSeat.tenant_id == tenant_id, GroupSeat.order_id == order_id))
 
 
-def _move_seat(tenant_id: int, seat_id: int, src: str, dst: str) -> bool:
+def _move_seat(tenant_id: int, seat_id: int, src: SeatStatus, dst: SeatStatus) -> bool:
     return rowcount(db.session.execute(update(GroupSeat).where(
         GroupSeat.tenant_id == tenant_id, GroupSeat.id == seat_id, GroupSeat.status == src)
         .values(status=dst).execution_options(synchronize_session=False))) == 1
@@ -190,7 +191,7 @@ def _move_seat(tenant_id: int, seat_id: int, src: str, dst: str) -> bool:
 def release_seat(*, tenant_id: int, order_id: int) -> bool:
     """The seat's order was cancelled unpaid: the seat is free again, once."""
     seat = seat_of_order(tenant_id=tenant_id, order_id=order_id)
-    if seat is None or not _move_seat(tenant_id, seat.id, "reserved", "released"):
+    if seat is None or not _move_seat(tenant_id, seat.id, SeatStatus.RESERVED, SeatStatus.RELEASED):
         return False
     db.session.execute(update(GroupBuy).where(GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id,
                                               GroupBuy.seats_taken > 0)
@@ -205,9 +206,9 @@ def release_refunded_seat(*, tenant_id: int, order_id: int) -> bool:
     if seat is None:
         return False
     forming = db.session.scalar(select(GroupBuy.id).where(
-        GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id, GroupBuy.status == "forming")
+        GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id, GroupBuy.status == GroupStatus.FORMING)
         .with_for_update())
-    if forming is None or not _move_seat(tenant_id, seat.id, "paid", "released"):
+    if forming is None or not _move_seat(tenant_id, seat.id, SeatStatus.PAID, SeatStatus.RELEASED):
         return False
     db.session.execute(update(GroupBuy).where(GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id,
                                               GroupBuy.seats_taken > 0, GroupBuy.seats_paid > 0)
@@ -231,12 +232,12 @@ def seats_paid(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> li
                                                             GroupSeat.order_id.in_(order_ids))))
     filled = []
     for seat in seats:
-        if not _move_seat(tenant_id, seat.id, "reserved", "paid"):
+        if not _move_seat(tenant_id, seat.id, SeatStatus.RESERVED, SeatStatus.PAID):
             continue
         db.session.execute(update(GroupBuy).where(GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id)
                            .values(seats_paid=GroupBuy.seats_paid + 1).execution_options(synchronize_session=False))
         done = rowcount(db.session.execute(update(GroupBuy).where(
-            GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id, GroupBuy.status == "forming",
+            GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id, GroupBuy.status == GroupStatus.FORMING,
             GroupBuy.seats_paid >= GroupBuy.size).values(status="filled", filled_at=now)
             .execution_options(synchronize_session=False)))
         if done:
@@ -278,10 +279,10 @@ def may_ship(*, tenant_id: int, order_id: int) -> bool:
 def fail_due_groups(*, now: datetime, limit: int = 200) -> list[tuple[int, int]]:
     """Groups whose time ran out are failed, each once; returns (tenant, group) of those."""
     due = db.session.execute(select(GroupBuy.tenant_id, GroupBuy.id).where(
-        GroupBuy.status == "forming", GroupBuy.expires_at <= now).order_by(GroupBuy.id).limit(limit)).all()
+        GroupBuy.status == GroupStatus.FORMING, GroupBuy.expires_at <= now).order_by(GroupBuy.id).limit(limit)).all()
     out = []
     for tenant_id, group_id in due:
-        if rowcount(db.session.execute(update(GroupBuy).where(GroupBuy.id == group_id, GroupBuy.status == "forming",
+        if rowcount(db.session.execute(update(GroupBuy).where(GroupBuy.id == group_id, GroupBuy.status == GroupStatus.FORMING,
                                                      GroupBuy.expires_at <= now)
                               .values(status="failed", failed_at=now)
                               .execution_options(synchronize_session=False))):
@@ -293,7 +294,7 @@ def seats_to_unwind(*, limit: int = 500) -> list[tuple[int, int, int, str]]:
     """Seats of failed groups still holding an order: (tenant, seat, order, status)."""
     rows = db.session.execute(select(GroupSeat.tenant_id, GroupSeat.id, GroupSeat.order_id, GroupSeat.status)
                               .join(GroupBuy, GroupBuy.id == GroupSeat.group_id)
-                              .where(GroupBuy.status == "failed", GroupSeat.status.in_(("reserved", "paid")))
+                              .where(GroupBuy.status == GroupStatus.FAILED, GroupSeat.status.in_((SeatStatus.RESERVED, SeatStatus.PAID)))
                               .order_by(GroupSeat.id).limit(limit)).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
@@ -301,7 +302,7 @@ def seats_to_unwind(*, limit: int = 500) -> list[tuple[int, int, int, str]]:
 def mark_refunded(*, tenant_id: int, seat_id: int) -> bool:
     """A failed group's paid seat: refunded, once (the caller opens the refund only when
     this returns True, in the same unit of work)."""
-    return _move_seat(tenant_id, seat_id, "paid", "refunded")
+    return _move_seat(tenant_id, seat_id, SeatStatus.PAID, SeatStatus.REFUNDED)
 
 
 def seats_of(*, tenant_id: int, group_ids: Sequence[int]) -> dict[int, list[GroupSeat]]:
@@ -319,14 +320,14 @@ def list_groups(*, tenant_id: int, campaign_id: int, before_id: int | None = Non
 
 
 def group_view(g: GroupBuy, seats: Sequence[GroupSeat], *, now: datetime, admin: bool = False) -> dict[str, Any]:
-    holding = [s for s in seats if s.status in ("reserved", "paid", "refunded")]
+    holding = [s for s in seats if s.status in (SeatStatus.RESERVED, SeatStatus.PAID, SeatStatus.REFUNDED)]
     out: dict[str, Any] = {
         "id": g.id, "campaign_id": g.campaign_id, "leader_id": g.leader_id, "size": g.size,
         "seats_taken": g.seats_taken, "seats_paid": g.seats_paid, "seats_left": g.size - g.seats_taken,
         "status": g.status, "expires_at": g.expires_at.isoformat(),
         "leader_refunded_at": g.leader_refunded_at.isoformat() if g.leader_refunded_at else None,
-        "seconds_left": max(0, int((g.expires_at - now).total_seconds())) if g.status == "forming" else 0,
-        "members": [{"member_id": s.member_id, "leader": s.leader, "paid": s.status in ("paid", "refunded")}
+        "seconds_left": max(0, int((g.expires_at - now).total_seconds())) if g.status == GroupStatus.FORMING else 0,
+        "members": [{"member_id": s.member_id, "leader": s.leader, "paid": s.status in (SeatStatus.PAID, SeatStatus.REFUNDED)}
                     for s in holding]}
     if admin:
         out["seats"] = [{"member_id": s.member_id, "order_id": s.order_id, "status": s.status, "leader": s.leader}

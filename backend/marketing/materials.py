@@ -17,6 +17,7 @@ from backend.db import rowcount
 from backend.extensions import db
 from backend.marketing.errors import InvalidMarketingInput, MaterialNotFound
 from backend.marketing.models import MATERIAL_KINDS, Material, MaterialEvent
+from backend.marketing.types import MaterialStatus
 
 MAX_MEDIA = 9
 
@@ -57,7 +58,7 @@ def create_material(*, tenant_id: int, kind: str, title: str, body: str, media_u
 
 def set_material_status(*, tenant_id: int, material_id: int, status: str, actor: str) -> Material:
     """Hide a material from promoters or show it again (audited)."""
-    if status not in ("active", "hidden"):
+    if status not in (MaterialStatus.ACTIVE, MaterialStatus.HIDDEN):
         raise InvalidMarketingInput(details=[{"field": "status", "message": "须为 active 或 hidden"}])
     row = get_material(tenant_id=tenant_id, material_id=material_id)
     before, row.status = row.status, status
@@ -69,7 +70,7 @@ def set_material_status(*, tenant_id: int, material_id: int, status: str, actor:
 def get_material(*, tenant_id: int, material_id: int, active_only: bool = False) -> Material:
     stmt = select(Material).where(Material.tenant_id == tenant_id, Material.id == material_id)
     if active_only:
-        stmt = stmt.where(Material.status == "active")
+        stmt = stmt.where(Material.status == MaterialStatus.ACTIVE)
     row = db.session.scalar(stmt)
     if row is None:
         raise MaterialNotFound()
@@ -85,7 +86,7 @@ def list_materials(*, tenant_id: int, category: str | None = None, product_id: i
         if value is not None:
             stmt = stmt.where(column == value)
     if active_only:
-        stmt = stmt.where(Material.status == "active")
+        stmt = stmt.where(Material.status == MaterialStatus.ACTIVE)
     if before_id is not None:
         stmt = stmt.where(Material.id < before_id)
     return list(db.session.scalars(stmt.order_by(Material.id.desc()).limit(limit)))

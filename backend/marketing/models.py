@@ -26,10 +26,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.marketing.types import HeldCouponStatus, OfferStatus
 from backend.orm import Fen
 
-COUPON_STATUSES = ("active", "stopped")
-HELD_STATUSES = ("unused", "used")
+COUPON_STATUSES = tuple(OfferStatus)
+HELD_STATUSES = tuple(HeldCouponStatus)
 ISSUE_SOURCES = ("claim", "grant", "new_member", "invite", "bot")
 
 

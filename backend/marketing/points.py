@@ -38,6 +38,7 @@ from backend.marketing.errors import (
     WrongTaskCode,
 )
 from backend.marketing.models import POINTS_KINDS, MarketingPolicy, PointsAccount, PointsEntry, PointsTask
+from backend.marketing.types import OfferStatus
 from backend.members import service as members
 from backend.money import as_rate
 from backend.types import CHINA_TZ, china_day  # noqa: F401  (re-exported)
@@ -321,13 +322,13 @@ def create_task(*, tenant_id: int, title: str, points: int, repeat: str, claim_c
 def list_tasks(*, tenant_id: int, active_only: bool = True) -> list[PointsTask]:
     stmt = select(PointsTask).where(PointsTask.tenant_id == tenant_id)
     if active_only:
-        stmt = stmt.where(PointsTask.status == "active")
+        stmt = stmt.where(PointsTask.status == OfferStatus.ACTIVE)
     return list(db.session.scalars(stmt.order_by(PointsTask.id.desc()).limit(100)))
 
 
 def set_task_status(*, tenant_id: int, task_id: int, status: str, actor: str) -> PointsTask:
     """End a task or reopen it (audited)."""
-    if status not in ("active", "stopped"):
+    if status not in (OfferStatus.ACTIVE, OfferStatus.STOPPED):
         raise InvalidMarketingInput(details=[{"field": "status", "message": "须为 active 或 stopped"}])
     row = db.session.scalar(select(PointsTask).where(PointsTask.tenant_id == tenant_id, PointsTask.id == task_id))
     if row is None:
@@ -342,7 +343,7 @@ def complete_task(*, tenant_id: int, member_id: int, task_id: int, code: str | N
     """A member completes a task (with its claim code, if it has one): its points, once
     (or once a day)."""
     task = db.session.scalar(select(PointsTask).where(PointsTask.tenant_id == tenant_id, PointsTask.id == task_id,
-                                                      PointsTask.status == "active"))
+                                                      PointsTask.status == OfferStatus.ACTIVE))
     if task is None:
         raise PointsTaskNotFound()
     if task.claim_code and (code or "").strip().upper() != task.claim_code.strip().upper():

@@ -15,6 +15,7 @@ from backend.db import utcnow
 from backend.flows import group_buy
 from backend.flows import materials as flow_materials
 from backend.marketing import coupons, groups, materials, points
+from backend.marketing.types import MaterialStatus, OfferStatus
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
 from miniprogram_api.schemas.marketing import (
     CampaignAdminOut,
@@ -55,7 +56,7 @@ class CouponIn(Body):
 
 
 class StatusIn(Body):
-    status: Literal["active", "stopped"]
+    status: OfferStatus
 
 
 class GrantIn(Body):
@@ -266,7 +267,7 @@ class MaterialIn(Body):
 
 
 class MaterialStatusIn(Body):
-    status: Literal["active", "hidden"]
+    status: MaterialStatus
 
 
 @route(bp, "/materials", auth="staff", query=CouponPage, response=Page[MaterialStatsOut])

@@ -13,6 +13,7 @@ from backend.db import utcnow
 from backend.flows import checkout, group_buy
 from backend.flows import materials as flow_materials
 from backend.marketing import coupons, groups, points
+from backend.marketing.types import HeldCouponStatus
 from backend.orders import service as orders
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
 from miniprogram_api.schemas.marketing import (
@@ -41,7 +42,7 @@ class CentreQuery(Query):
 
 
 class MyCouponsQuery(Query):
-    status: Literal["unused", "used"] | None = None
+    status: HeldCouponStatus | None = None
     before_id: int | None = Field(None, ge=1)
     limit: int = Field(20, ge=1, le=50)
 

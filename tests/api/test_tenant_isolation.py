@@ -24,6 +24,7 @@ A path parameter no entry resolves fails the test by name.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import re
 import typing
@@ -531,6 +532,8 @@ def _value(name: str, annotation: Any, metadata: list[Any], ids: Callable[[str],
     min_len = next((m.min_length for m in metadata if getattr(m, "min_length", None)), 0)
     if origin is typing.Literal:
         return args[0]
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return next(iter(annotation)).value  # a status enum of backend/<domain>/types.py
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         inner = [a for a in args if a is not type(None)]
         return _value(name, inner[0], metadata, ids)
