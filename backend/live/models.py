@@ -8,10 +8,11 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.live.types import RoomStatus, StreamKind
 from backend.orm import Fen
 
-ROOM_STATUSES = ("upcoming", "live", "ended", "replay")
-STREAM_KINDS = ("pull", "wechat")
+ROOM_STATUSES = tuple(RoomStatus)
+STREAM_KINDS = tuple(StreamKind)
 
 
 class LiveRoom(TenantScoped, Base):

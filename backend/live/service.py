@@ -31,10 +31,12 @@ from backend.live.errors import (
     LiveRoomClosed,
     LiveRoomNotFound,
 )
-from backend.live.models import ROOM_STATUSES, LiveOrder, LiveRoom, LiveRoomProduct, LiveViewer
+from backend.live.models import LiveOrder, LiveRoom, LiveRoomProduct, LiveViewer
 from backend.live.streams import StreamInfo, StreamRefused, check_stream_url, literal_ip, parse_stream_url
+from backend.live.types import RoomStatus, StreamKind
 from backend.members import service as members
 from backend.members.scene import parse_scene
+from backend.members.types import BindOutcome
 from backend.money import yuan
 from backend.types import CHINA_TZ  # noqa: F401  (re-exported)
 from backend.wechat.service import gateway, mini_program_credentials
@@ -42,8 +44,8 @@ from backend.wechat.service import gateway, mini_program_credentials
 MAX_PRODUCTS = 50
 RESOLVE_TIMEOUT_SECONDS = 2.0
 # WeChat's live_status → ours (104 banned, 105 paused, 106 abnormal count as ended or live).
-WECHAT_STATUS = {101: "live", 102: "upcoming", 103: "ended", 104: "ended", 105: "live", 106: "live",
-                 107: "ended"}
+WECHAT_STATUS = {101: RoomStatus.LIVE, 102: RoomStatus.UPCOMING, 103: RoomStatus.ENDED, 104: RoomStatus.ENDED,
+                 105: RoomStatus.LIVE, 106: RoomStatus.LIVE, 107: RoomStatus.ENDED}
 
 
 _RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="live-dns")
@@ -76,7 +78,7 @@ def check_stream(url: str) -> StreamInfo:
 class RoomSpec:
     title: str
     scheduled_at: datetime
-    stream_kind: str = "pull"
+    stream_kind: str = StreamKind.PULL
     stream_url: str | None = None
     cover_url: str = ""
     host_name: str = ""
@@ -94,15 +96,15 @@ def create_room(*, tenant_id: int, spec: RoomSpec, actor: str) -> LiveRoom:
         raise InvalidLiveRoom(details=[{"field": "title", "message": "标题须为 1–60 个字符"}])
     _check_cover(spec.cover_url)
     info = None
-    if spec.stream_kind == "pull":
+    if spec.stream_kind == StreamKind.PULL:
         info = check_stream(spec.stream_url or "")
-    elif spec.stream_kind != "wechat" or spec.wx_room_id is None:
+    elif spec.stream_kind != StreamKind.WECHAT or spec.wx_room_id is None:
         raise InvalidLiveRoom(details=[{"field": "stream_kind", "message": "须为 pull（拉流地址）或 wechat（小程序直播间号）"}])
     room = LiveRoom(tenant_id=tenant_id, title=spec.title.strip(), cover_url=spec.cover_url,
-                    host_name=spec.host_name.strip()[:40], scheduled_at=spec.scheduled_at, status="upcoming",
+                    host_name=spec.host_name.strip()[:40], scheduled_at=spec.scheduled_at, status=RoomStatus.UPCOMING,
                     stream_kind=spec.stream_kind, stream_url=info.url if info else None,
                     stream_platform=info.platform if info else None, stream_format=info.format if info else None,
-                    wx_room_id=spec.wx_room_id if spec.stream_kind == "wechat" else None)
+                    wx_room_id=spec.wx_room_id if spec.stream_kind == StreamKind.WECHAT else None)
     db.session.add(room)
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="live.room_create", target_type="live_room",
@@ -136,19 +138,19 @@ def update_room(*, tenant_id: int, room_id: int, actor: str, now: datetime, titl
     if scheduled_at is not None:
         room.scheduled_at = scheduled_at
     if stream_url is not None:
-        if room.stream_kind != "pull":
+        if room.stream_kind != StreamKind.PULL:
             raise InvalidLiveRoom("小程序直播间的流由微信提供")
         info = check_stream(stream_url)
         room.stream_url, room.stream_platform, room.stream_format = info.url, info.platform, info.format
     if replay_url is not None:
         room.replay_url = check_stream(replay_url).url
     if status is not None:
-        if status not in ROOM_STATUSES:
+        if status not in tuple(RoomStatus):
             raise InvalidLiveRoom(details=[{"field": "status", "message": "须为 upcoming、live、ended 或 replay"}])
-        if status == "replay" and not room.replay_url:
+        if status == RoomStatus.REPLAY and not room.replay_url:
             raise InvalidLiveRoom("请先设置回放地址")
         room.status = status
-        if status in ("ended", "replay") and room.ends_at is None:
+        if status in (RoomStatus.ENDED, RoomStatus.REPLAY) and room.ends_at is None:
             room.ends_at = now
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="live.room_update", target_type="live_room",
@@ -220,7 +222,7 @@ def live_prices(*, tenant_id: int, room_id: int, sku_ids: Sequence[int]) -> dict
     """The live price of each SKU bought in the room: LiveRoomClosed unless the room is
     live (or showing its replay), LiveProductNotInRoom for a SKU it does not sell."""
     room = get_room(tenant_id=tenant_id, room_id=room_id)
-    if room.status not in ("live", "replay"):
+    if room.status not in (RoomStatus.LIVE, RoomStatus.REPLAY):
         raise LiveRoomClosed()
     prices = {p.sku_id: p.live_price_fen for p in room_products(tenant_id=tenant_id, room_ids=[room.id])[room.id]}
     missing = [s for s in sku_ids if s not in prices]
@@ -273,15 +275,15 @@ def sync_wechat_rooms(*, tenant_id: int, actor: str, now: datetime) -> list[Live
     for info in found:
         room = known.get(info.room_id)
         if room is None:
-            room = LiveRoom(tenant_id=tenant_id, stream_kind="wechat", wx_room_id=info.room_id, created_at=now)
+            room = LiveRoom(tenant_id=tenant_id, stream_kind=StreamKind.WECHAT, wx_room_id=info.room_id, created_at=now)
             db.session.add(room)
         room.title = info.name[:60] or f"直播间 {info.room_id}"
         room.host_name = info.anchor_name[:40]
         room.cover_url = info.cover_img if info.cover_img.startswith("https://") else ""
         room.scheduled_at = datetime.fromtimestamp(info.start_time, UTC)
         room.ends_at = datetime.fromtimestamp(info.end_time, UTC) if info.end_time else None
-        room.status = WECHAT_STATUS.get(info.live_status, "upcoming")
-        if room.status == "ended" and info.live_status == 103:
+        room.status = WECHAT_STATUS.get(info.live_status, RoomStatus.UPCOMING)
+        if room.status == RoomStatus.ENDED and info.live_status == 103:
             # WeChat's own CDN address of the recording: trusted as WeChat gives it.
             replays = api.get_live_replay_urls(room_id=info.room_id)
             if replays:
@@ -307,7 +309,8 @@ def enter_room(*, tenant_id: int, member_id: int, room_id: int, now: datetime, s
     """A member opens a room, perhaps through a share: the share binds them to the sharer
     exactly as any share does (source live_room); the viewer is recorded once."""
     room = get_room(tenant_id=tenant_id, room_id=room_id)
-    status, sharer = None, None
+    status: BindOutcome | None = None
+    sharer: int | None = None
     if scene:
         parsed = parse_scene(scene)
         if parsed.live_room_id not in (None, room.id):
@@ -317,11 +320,11 @@ def enter_room(*, tenant_id: int, member_id: int, room_id: int, now: datetime, s
             status = members.bind_by_scene(tenant_id=tenant_id, member_id=member_id, scene=scene, source="live_room",
                                            now=now).status
         except DomainError:
-            status = "refused"
+            status = BindOutcome.REFUSED
         if sharer == member_id:
             sharer = None
     db.session.execute(insert_ignore(LiveViewer.__table__).values(
-        tenant_id=tenant_id, room_id=room.id, member_id=member_id, sharer_id=sharer, bound=status == "bound",
+        tenant_id=tenant_id, room_id=room.id, member_id=member_id, sharer_id=sharer, bound=status == BindOutcome.BOUND,
         first_seen_at=now))
     return Entry(room=room, bind_status=status, sharer_id=sharer)
 

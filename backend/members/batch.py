@@ -28,7 +28,7 @@ from backend.extensions import db
 from backend.members import counters, service
 from backend.members.invite import new_invite_code
 from backend.members.models import Binding, Member, parse_path
-from backend.members.types import Bound, PromoterStatus
+from backend.members.types import BindOutcome, Bound, PromoterStatus
 from backend.tenants.service import get_tenant
 
 _members = Member.__table__
@@ -168,7 +168,7 @@ def bind_many(*, tenant_id: int, wants: Sequence[Want], now: datetime) -> list[O
                                     source=w.source, scene=w.scene, now=now)
             outcomes[i] = Outcome(r.member_id, r.status, r.parent_id)
         except DomainError as exc:
-            outcomes[i] = Outcome(w.member_id, "refused", None, exc.code)
+            outcomes[i] = Outcome(w.member_id, BindOutcome.REFUSED, None, exc.code)
     return [o for o in outcomes if o is not None]
 
 

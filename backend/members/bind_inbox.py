@@ -45,6 +45,7 @@ from backend.members.errors import (
 from backend.members.invite import normalise_invite_code
 from backend.members.models import BindRequest, Member, parse_path
 from backend.members.scene import parse_scene
+from backend.members.types import BindOutcome, PromoterStatus
 from backend.tenants.service import get_tenant
 
 _inbox = BindRequest.__table__
@@ -101,17 +102,17 @@ def request_binding(*, tenant_id: int, member_id: int, source: str, scene: str |
     # The in-request binding's checks, in its order, on what this one read saw.
     if parent_id == member_id:
         raise SelfBinding()
-    if status != "active":
+    if status != PromoterStatus.ACTIVE:
         raise ParentNotPromoter()
     if member_id in parse_path(path):
         raise BindingCycle()
     if my_parent == parent_id:
-        return members.BindResult("bound", member_id, parent_id)
+        return members.BindResult(BindOutcome.BOUND, member_id, parent_id)
     if my_parent is not None and not get_tenant(tenant_id=tenant_id).allow_rebind:
         raise AlreadyBound()
     db.session.connection().execute(_ACCEPT, {"tenant_id": tenant_id, "member_id": member_id, "parent_id": parent_id,
                                               "source": source, "scene": scene, "received_at": now, "pending": True})
-    return members.BindResult("queued", member_id, parent_id)
+    return members.BindResult(BindOutcome.QUEUED, member_id, parent_id)
 
 
 def _code(raw: str) -> str:
@@ -128,9 +129,9 @@ def latest_request(*, tenant_id: int, member_id: int) -> dict[str, Any] | None:
     row = db.session.execute(_LATEST, {"tenant_id": tenant_id, "member_id": member_id}).first()
     if row is None:
         return None
-    status = "queued" if row.pending else (row.outcome or "queued")
+    status = BindOutcome.QUEUED if row.pending else (row.outcome or BindOutcome.QUEUED)
     return {"id": row.id, "status": status, "parent_id": row.parent_id, "code": row.code,
-            "message": _REFUSALS.get(row.code or "", "绑定未成功") if status == "refused" else None,
+            "message": _REFUSALS.get(row.code or "", "绑定未成功") if status == BindOutcome.REFUSED else None,
             "received_at": row.received_at.isoformat()}
 
 

@@ -35,7 +35,7 @@ from backend.members.models import (
     parse_path,
 )
 from backend.members.scene import parse_scene
-from backend.members.types import Bound, MemberStatus, PromoterStatus
+from backend.members.types import BindOutcome, Bound, MemberStatus, PromoterStatus
 from backend.staff.service import get_staff
 from backend.tenants.service import get_tenant, get_tenant_by_slug
 from backend.tenants.types import BindOn, TenantInfo
@@ -192,7 +192,7 @@ def find_by_unionid(*, tenant_id: int, unionid: str) -> Member | None:
 
 @dataclass(frozen=True)
 class BindResult:
-    status: str  # bound | pending | rebound | queued (MP_BIND_INBOX=worker: waits for the worker)
+    status: BindOutcome
     member_id: int
     parent_id: int
 
@@ -283,7 +283,7 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
 
     if member.parent_id is not None:
         if member.parent_id == parent.id:
-            return BindResult("bound", member.id, parent.id)
+            return BindResult(BindOutcome.BOUND, member.id, parent.id)
         if not tenant.allow_rebind:
             raise AlreadyBound()
         team = _team_now(member)
@@ -292,18 +292,18 @@ def bind_member(*, tenant_id: int, member_id: int, parent_id: int, source: str,
         tree.detach(db.session(), member=member, team=team)
         member_id, parent_id = member.id, parent.id
         _attach(tenant, member, parent, source, scene, now, team)
-        return BindResult("rebound", member_id, parent_id)
+        return BindResult(BindOutcome.REBOUND, member_id, parent_id)
 
     if tenant.bind_on == BindOn.PURCHASE and member.last_purchase_at is None:
         if member.pending_parent_id is None:  # first valid share wins until the purchase
             member.pending_parent_id = parent.id
             member.pending_source = source
             member.pending_scene = scene
-        return BindResult("pending", member.id, member.pending_parent_id)
+        return BindResult(BindOutcome.PENDING, member.id, member.pending_parent_id)
 
     member_id, parent_id = member.id, parent.id
     _attach(tenant, member, parent, source, scene, now, _team_now(member))
-    return BindResult("bound", member_id, parent_id)
+    return BindResult(BindOutcome.BOUND, member_id, parent_id)
 
 
 def bind_expiry(tenant: TenantInfo, now: datetime) -> datetime | None:

@@ -33,6 +33,17 @@ class PromoterApplicationStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class BindOutcome(StrEnum):
+    """What a binding attempt did (members.service.BindResult.status; a refusal in a
+    request is an error instead, with its code)."""
+
+    BOUND = "bound"
+    PENDING = "pending"  # held until the visitor's first purchase (bind_on = purchase)
+    REBOUND = "rebound"  # moved to a new parent (the tenant allows rebinding)
+    QUEUED = "queued"  # MP_BIND_INBOX=worker: the binding worker decides (members.bind_inbox)
+    REFUSED = "refused"  # the rules did not allow it (a queued request's outcome, a live-room entry)
+
+
 class BindSource(StrEnum):
     """How a member came to be bound under its parent."""
 

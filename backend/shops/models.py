@@ -12,8 +12,9 @@ from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.shops.types import ShopStatus
 
-SHOP_STATUSES = ("open", "closed", "suspended")  # closed: by its owner; suspended: by an operator
+SHOP_STATUSES = tuple(ShopStatus)
 
 
 class Shop(TenantScoped, Base):

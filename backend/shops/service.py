@@ -32,7 +32,7 @@ from backend.members.errors import (
 )
 from backend.members.scene import Scene, parse_scene
 from backend.members.service import bind_by_scene, get_member
-from backend.members.types import MemberInfo, PromoterStatus
+from backend.members.types import BindOutcome, MemberInfo, PromoterStatus
 from backend.posters.service import share_link
 from backend.shops import orders_port
 from backend.shops.errors import (
@@ -49,6 +49,7 @@ from backend.shops.errors import (
 )
 from backend.shops.models import Shop, ShopItem, ShopVisit
 from backend.shops.products import ProductCard, lookup_products
+from backend.shops.types import ShopStatus
 from backend.staff.errors import StaffNotFound
 from backend.tenants.service import get_tenant
 from backend.wechat.service import credentials, gateway
@@ -98,7 +99,7 @@ def open_shop(*, tenant_id: int, member_id: int, name: str, intro: str = "",
                 name=_text("name", name, max_len=30, required=True),
                 intro=_text("intro", intro, max_len=200, required=False),
                 banner_url=_url("banner_url", banner_url), video_url=_url("video_url", video_url),
-                status="open", version=1, created_at=now, updated_at=now)
+                status=ShopStatus.OPEN, version=1, created_at=now, updated_at=now)
     db.session.add(shop)
     try:
         db.session.flush()
@@ -123,7 +124,7 @@ def get_shop(*, tenant_id: int, shop_id: int) -> Shop:
 def get_open_shop(*, tenant_id: int, shop_id: int) -> Shop:
     """A shop visitors may see: open, else ShopUnavailable."""
     shop = get_shop(tenant_id=tenant_id, shop_id=shop_id)
-    if shop.status != "open":
+    if shop.status != ShopStatus.OPEN:
         raise ShopUnavailable()
     return shop
 
@@ -151,11 +152,11 @@ def update_shop(*, tenant_id: int, member_id: int, now: datetime, name: str | No
     if video_url is not None:
         changes["video_url"] = _url("video_url", video_url)
     if status is not None:
-        if status not in ("open", "closed"):
+        if status not in (ShopStatus.OPEN, ShopStatus.CLOSED):
             raise InvalidShopField(details=[{"field": "status", "message": "只能是 open 或 closed"}])
-        if shop.status == "suspended":
+        if shop.status == ShopStatus.SUSPENDED:
             raise ShopSuspended()
-        if status == "open":
+        if status == ShopStatus.OPEN:
             _require_promoter(tenant_id, member_id)
         changes["status"] = status
     changed = {k: v for k, v in changes.items() if getattr(shop, k) != v}
@@ -176,7 +177,7 @@ def _require_promoter(tenant_id: int, member_id: int) -> None:
 def set_shop_status(*, tenant_id: int, shop_id: int, status: str, actor: str,
                     now: datetime) -> Shop:
     """An operator suspends a shop or lifts the suspension (back to open), audited."""
-    if status not in ("open", "suspended"):
+    if status not in (ShopStatus.OPEN, ShopStatus.SUSPENDED):
         raise InvalidShopField(details=[{"field": "status", "message": "只能是 open 或 suspended"}])
     shop = get_shop(tenant_id=tenant_id, shop_id=shop_id)
     before = shop.status
@@ -371,6 +372,11 @@ def shop_stats(*, tenant_id: int, shop_ids: Sequence[int]) -> dict[int, dict[str
 
 # ------------------------------------------------------------------ visitors
 
+# A visit that made or changed no binding (already bound, or not bindable); the other
+# answers are members' BindOutcome.
+UNCHANGED = "unchanged"
+
+
 @dataclass(frozen=True)
 class ShopEntry:
     shop_id: int
@@ -391,7 +397,7 @@ def enter_shop(*, tenant_id: int, member_id: int, scene: str, now: datetime) -> 
     shop = get_open_shop(tenant_id=tenant_id, shop_id=parsed.shop_id)
     visitor = get_member(tenant_id=tenant_id, member_id=member_id)
     pending_before = visitor.pending_parent_id
-    status, parent_id = "unchanged", visitor.parent_id
+    status, parent_id = UNCHANGED, visitor.parent_id
     try:
         result = bind_by_scene(tenant_id=tenant_id, member_id=member_id, scene=scene,
                                source="shop", now=now)
@@ -401,7 +407,7 @@ def enter_shop(*, tenant_id: int, member_id: int, scene: str, now: datetime) -> 
         parent_id = result.parent_id
         status = _new_binding(visitor, result.status, result.parent_id, pending_before, now)
     _record_visit(tenant_id=tenant_id, shop_id=shop.id, member_id=member_id, now=now,
-                  bound=status != "unchanged")
+                  bound=status != UNCHANGED)
     return ShopEntry(shop_id=shop.id, bind_status=status, parent_id=parent_id)
 
 
@@ -410,9 +416,9 @@ def _new_binding(member: MemberInfo, status: str, parent_id: int, pending_before
     """bind_member answers "bound" (or "pending") again for an existing binding to the same
     parent; what this visit did is told by the locked row it refreshed: a binding made now
     carries bound_at == now."""
-    if status == "pending":
-        return "unchanged" if pending_before == parent_id else "pending"
-    return status if member.bound_at == now else "unchanged"
+    if status == BindOutcome.PENDING:
+        return UNCHANGED if pending_before == parent_id else BindOutcome.PENDING
+    return status if member.bound_at == now else UNCHANGED
 
 
 def _record_visit(*, tenant_id: int, shop_id: int, member_id: int, now: datetime,
@@ -463,7 +469,7 @@ def order_attribution(*, tenant_id: int, shop_id: int | None,
     if not shop_id or not isinstance(shop_id, int):
         return None
     shop = db.session.get(Shop, shop_id)
-    if shop is None or shop.tenant_id != tenant_id or shop.status != "open":
+    if shop is None or shop.tenant_id != tenant_id or shop.status != ShopStatus.OPEN:
         return None
     ids = [p for p in set(product_ids) if isinstance(p, int)]
     if not ids:
@@ -485,7 +491,7 @@ def shop_qr(*, tenant_id: int, member_id: int) -> bytes:
     or a plain QR of the share link for a tenant without a mini-program; cached in Redis."""
 
     shop = my_shop(tenant_id=tenant_id, member_id=member_id)
-    if shop.status != "open":
+    if shop.status != ShopStatus.OPEN:
         raise ShopUnavailable()
     owner = get_member(tenant_id=tenant_id, member_id=member_id)
     scene = shop_scene(shop=shop, owner=owner)

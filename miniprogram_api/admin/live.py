@@ -5,7 +5,7 @@ sync from WeChat, and the room's figures. Writes are boss/operator, audited."""
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from flask import Blueprint
 from pydantic import AwareDatetime, Field
@@ -14,6 +14,7 @@ from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.flows import live_selling
 from backend.live import service as live
+from backend.live.types import RoomStatus, StreamKind
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
 from miniprogram_api.schemas.more import LiveRoomOut, LiveStatsOut
 
@@ -25,7 +26,7 @@ Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
 class RoomIn(Body):
     title: str = Field(min_length=1, max_length=60)
     scheduled_at: AwareDatetime
-    stream_kind: Literal["pull", "wechat"] = "pull"
+    stream_kind: StreamKind = StreamKind.PULL
     stream_url: str | None = Field(None, max_length=1000)
     wx_room_id: int | None = Field(None, strict=True, ge=1, le=2**53)
     cover_url: str = Field("", max_length=512)
@@ -39,7 +40,7 @@ class RoomPatch(Body):
     replay_url: str | None = Field(None, max_length=1000)
     cover_url: str | None = Field(None, max_length=512)
     host_name: str | None = Field(None, max_length=40)
-    status: Literal["upcoming", "live", "ended", "replay"] | None = None
+    status: RoomStatus | None = None
 
 
 class RoomItemIn(Body):
@@ -56,7 +57,7 @@ class ExplainingIn(Body):
 
 
 class RoomPage(Query):
-    status: Literal["upcoming", "live", "ended", "replay"] | None = None
+    status: RoomStatus | None = None
     before_id: int | None = Field(None, ge=1)
     limit: int = Field(20, ge=1, le=100)
 

@@ -10,6 +10,7 @@ from pydantic import Field
 from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.shops import service as shops
+from backend.shops.types import ShopStatus
 from miniprogram_api.http import Body, Page, Query, page_of, route
 from miniprogram_api.schemas.shops import ShopAdminOut, ShopOut
 
@@ -22,7 +23,7 @@ bp = Blueprint("admin_shops", __name__, url_prefix="/api/v1")
 class ShopPage(Query):
     after_id: int = Field(0, ge=0)
     limit: int = Field(50, ge=1, le=200)
-    status: Literal["open", "closed", "suspended"] | None = None
+    status: ShopStatus | None = None
 
 
 class ShopStatusIn(Body):

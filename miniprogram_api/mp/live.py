@@ -12,6 +12,7 @@ from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.flows import checkout, live_selling
 from backend.live import service as live
+from backend.live.types import RoomStatus
 from backend.marketing import points
 from backend.orders import service as orders
 from miniprogram_api.http import Body, Page, Query, page_of, route
@@ -25,7 +26,7 @@ Id = Annotated[int, Field(strict=True, ge=1, le=2**53)]
 
 
 class RoomPage(Query):
-    status: Literal["upcoming", "live", "ended", "replay"] | None = None
+    status: RoomStatus | None = None
     before_id: int | None = Field(None, ge=1)
     limit: int = Field(20, ge=1, le=50)
 

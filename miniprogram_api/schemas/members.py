@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from backend.members.types import MemberStatus, PromoterStatus
+from backend.members.types import BindOutcome, MemberStatus, PromoterStatus
 from backend.staff.types import StaffRole, StaffStatus
 from backend.tenants.types import BindOn, PromoterMode, TenantStatus
 from miniprogram_api.http import Out, Timestamp
@@ -48,7 +48,7 @@ class BindRequestOut(Out):
     rebound | refused (with the error code and its Chinese message)."""
 
     id: int
-    status: Literal["queued", "bound", "pending", "rebound", "refused"]
+    status: BindOutcome
     parent_id: int
     code: str | None
     message: str | None
