@@ -31,6 +31,7 @@ from backend.anticounterfeit.errors import (
     UnknownCode,
 )
 from backend.anticounterfeit.models import Code, CodeBatch, DiversionCase, Scan, Shipment
+from backend.anticounterfeit.types import AlertStatus
 from backend.audit.service import record_audit
 from backend.extensions import db
 
@@ -239,7 +240,7 @@ def _maybe_case(tenant_id: int, agent_id: int, province: str, city: str | None, 
         return
     found.cities = cities
     found.scans, found.codes, found.last_at = int(n), int(codes), now
-    if found.status == "closed":
+    if found.status == AlertStatus.CLOSED:
         found.status = "open"
 
 

@@ -37,6 +37,7 @@ from backend.notifications.messages import DaySummary, alert_text, china_day, su
 from backend.notifications.models import NotificationPreference, OutboxMessage
 from backend.notifications.routing import choose_route
 from backend.notifications.service import get_settings
+from backend.notifications.types import OutboxStatus
 from backend.tenants.service import get_tenant
 from backend.wechat.errors import SubscribeRefused
 from backend.wechat.service import credentials, gateway
@@ -94,7 +95,7 @@ class Claimed:
 
 def recover_stale_claims(*, now: datetime) -> int:
     """Put rows whose deliverer died mid-send back in their queue (the lease expired)."""
-    stale = (OutboxMessage.status == "sending", OutboxMessage.claimed_until < now)
+    stale = (OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now)
     free = {"claim_token": None, "claimed_until": None}
     bot = rowcount(db.session.execute(
         update(OutboxMessage).where(*stale, OutboxMessage.channel == "bot")
@@ -107,7 +108,7 @@ def recover_stale_claims(*, now: datetime) -> int:
 
 def _recover_stale_bot(tenant_id: int, now: datetime) -> int:
     return rowcount(db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.status == "sending",
+        update(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.status == OutboxStatus.SENDING,
                                     OutboxMessage.channel == "bot", OutboxMessage.claimed_until < now)
         .values(status="bot_pending", claim_token=None, claimed_until=None)
         .execution_options(synchronize_session=False)))

@@ -16,6 +16,7 @@ from backend.notifications.contacts import reach_of
 from backend.notifications.models import ChatContact, OutboxMessage
 from backend.notifications.routing import choose_route
 from backend.notifications.service import add_subscribe_credits, get_preferences, get_settings
+from backend.notifications.types import OutboxStatus
 
 CHANNEL_NAMES = {"bot": "个人微信（机器人）", "wecom": "企业微信", "subscribe": "小程序订阅消息"}
 KIND_NAMES = {"daily_summary": "每日业绩", "team_member": "新成员加入", "commission": "佣金到账（冻结）",
@@ -75,11 +76,11 @@ def record_subscribe_results(*, tenant_id: int, member_id: int, results: dict[st
 
 
 def _message_view(m: OutboxMessage) -> dict[str, Any]:
-    reason = m.last_error if m.status in ("skipped", "failed") else None
+    reason = m.last_error if m.status in (OutboxStatus.SKIPPED, OutboxStatus.FAILED) else None
     text = STATUS_TEXT.get(m.status, m.status)
-    if m.status == "sent" and m.channel:
+    if m.status == OutboxStatus.SENT and m.channel:
         text = f"已通过{CHANNEL_NAMES.get(m.channel, m.channel)}发送"
-    elif m.status == "skipped" and reason:
+    elif m.status == OutboxStatus.SKIPPED and reason:
         text = f"未发送：{REASON_TEXT.get(reason, reason)}"
     payload = m.payload if isinstance(m.payload, dict) else {}
     return {"id": m.id, "kind": m.kind, "kind_name": KIND_NAMES.get(m.kind, m.kind), "status": m.status,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from backend.finance.types import WithdrawalStatus
 from backend.money import yuan
 from backend.types import CHINA_TZ, china_day  # noqa: F401  (re-exported)
 
@@ -92,7 +93,8 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_WITHDRAWAL_STATUS = {"paid": "已到账", "rejected": "未通过审核", "failed": "打款失败"}
+_WITHDRAWAL_STATUS: dict[str, str] = {WithdrawalStatus.PAID: "已到账", WithdrawalStatus.REJECTED: "未通过审核",
+                                      WithdrawalStatus.FAILED: "打款失败"}
 
 
 def alert_text(kind: str, data: Mapping[str, Any], *, brand: str = "") -> str:
@@ -117,7 +119,7 @@ def alert_text(kind: str, data: Mapping[str, Any], *, brand: str = "") -> str:
         amount = yuan(int(data.get("amount_fen", 0)))
         status = str(data.get("status", ""))
         text = f"{head}提现结果：¥{amount} {_WITHDRAWAL_STATUS.get(status, status)}"
-        if status != "paid":
+        if status != WithdrawalStatus.PAID:
             reason = data.get("reason")
             text += f"，原因：{reason}" if reason else ""
             text += "，金额已退回余额"

@@ -16,11 +16,12 @@ from sqlalchemy import JSON, Boolean, Date, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.notifications.types import OutboxStatus
 
 # Outbox statuses. `pending` rows are delivered by the scheduler (routing, WeCom,
 # subscribe messages); `bot_pending` rows by the bot process that owns the personal
 # WeChat account. `sending` rows are claimed (claimed_until is the lease).
-OUTBOX_STATUSES = ("pending", "bot_pending", "sending", "sent", "skipped", "failed")
+OUTBOX_STATUSES = tuple(OutboxStatus)
 ALERT_KINDS = ("team_member", "commission", "settlement", "withdrawal", "agent", "promoter", "upgrade",
                "commission_reversed")
 KINDS = ("daily_summary", *ALERT_KINDS)

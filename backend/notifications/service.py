@@ -31,6 +31,7 @@ from backend.notifications.models import (
     NotificationSettings,
     OutboxMessage,
 )
+from backend.notifications.types import OutboxStatus
 
 MAX_KEY = 96
 
@@ -264,7 +265,7 @@ def outbox_backlog(*, now: datetime) -> tuple[int, float | None]:
     operator's metrics; an index range on (status, …, next_attempt_at)."""
     count, oldest = db.session.execute(
         select(func.count(), func.min(OutboxMessage.next_attempt_at))
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)).one()
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)).one()
     if not count:
         return 0, None
     return int(count), (now - oldest).total_seconds() if oldest is not None else None

@@ -19,6 +19,7 @@ from backend.members import batch as member_batch
 from backend.members import service as members
 from backend.members.invite import normalise_invite_code
 from backend.members.scene import Scene, parse_scene
+from backend.members.types import BindOutcome
 from backend.oa import inbox
 from backend.tenants.service import get_tenant_by_slug
 from backend.wechat import push_guard
@@ -77,7 +78,7 @@ def _react(tenant_id: int, brand: str, push: OaPush, now: datetime) -> tuple[str
             # Already bound, own QR, unknown code …: the follow still counts, quietly.
             return HELP.format(brand=brand) if push.kind == "subscribe" else None, None
         parent = members.get_member(tenant_id=tenant_id, member_id=result.parent_id)
-        if result.status == "pending":
+        if result.status == BindOutcome.PENDING:
             return f"欢迎关注{brand}！您由「{parent.nickname}」推荐，首次下单后完成绑定。", None
         return f"欢迎关注{brand}！您已成为「{parent.nickname}」的好友粉丝。", parent.id
     if push.kind == "text":

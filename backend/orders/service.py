@@ -38,6 +38,7 @@ from backend.orders.errors import (
 )
 from backend.orders.models import SOURCE_TYPES, STOCK_SOURCES, Order, OrderLine, OrderPolicy, Refund
 from backend.orders.types import LineStatus, OrderInfo, OrderStatus, RefundInfo, RefundStatus
+from backend.wechat.types import WxRefundStatus
 
 DEFAULT_PAY_TIMEOUT_MINUTES = 30
 DEFAULT_AUTO_COMPLETE_DAYS = 10
@@ -792,7 +793,7 @@ def refund_succeeded(*, order: Order, refund: Refund, wechat_refund_id: str | No
     if refund.status != RefundStatus.PROCESSING:
         raise RefundStateConflict(details={"status": refund.status})
     refund.status = "succeeded"
-    refund.wechat_status = "SUCCESS"
+    refund.wechat_status = WxRefundStatus.SUCCESS
     refund.wechat_refund_id = wechat_refund_id or refund.wechat_refund_id
     refund.completed_at = now
     lines = _refund_lines(order, refund)

@@ -45,6 +45,7 @@ from backend.wechat.errors import (
 from backend.wechat.gateway import Transaction, parse_pay_notification
 from backend.wechat.pay import Refund as WxRefund
 from backend.wechat.service import cached_pay_credentials, gateway, pay_credentials, pay_credentials_by_slug
+from backend.wechat.types import WxRefundStatus
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +288,7 @@ def apply_refund(*, tenant_id: int, creds: PayCredentials, wx: WxRefund, event_t
         _record_issue(tenant_id=tenant_id, kind="refund_amount_mismatch", dedupe_key=source_key, order=order,
                       refund=refund, expected_fen=wechat_part, reported_fen=wx.refund_fen)
         return _refused("refund_amount_mismatch", "退款金额与退款单不符", order_id=order.id)
-    if wx.status == "SUCCESS":
+    if wx.status == WxRefundStatus.SUCCESS:
         if refund.status == RefundStatus.SUCCEEDED:
             return _accepted("duplicate", order.id)
         if refund.status != RefundStatus.PROCESSING:
@@ -296,7 +297,7 @@ def apply_refund(*, tenant_id: int, creds: PayCredentials, wx: WxRefund, event_t
             return _accepted("recorded", order.id)
         orders.refund_succeeded(order=order, refund=refund, wechat_refund_id=wx.refund_id, now=now)
         return _accepted("refunded", order.id)
-    if wx.status in ("ABNORMAL", "CLOSED"):
+    if wx.status in (WxRefundStatus.ABNORMAL, WxRefundStatus.CLOSED):
         if refund.status != RefundStatus.PROCESSING:
             return _accepted("duplicate", order.id)
         orders.refund_failed(order=order, refund=refund, wechat_status=wx.status, reason=f"wechat:{wx.status}", now=now)
@@ -426,9 +427,9 @@ def submit_refund(*, tenant_id: int, refund_id: int, now: datetime) -> RefundInf
         log.warning("refund %s not submitted (%s); the retry job will resend it", refund.refund_no, exc.code)
         return refund
     orders.refund_submitted(refund=refund, now=now, wechat_refund_id=wx.refund_id, wechat_status=wx.status)
-    if wx.status == "SUCCESS":
+    if wx.status == WxRefundStatus.SUCCESS:
         orders.refund_succeeded(order=order, refund=refund, wechat_refund_id=wx.refund_id, now=now)
-    elif wx.status in ("ABNORMAL", "CLOSED"):
+    elif wx.status in (WxRefundStatus.ABNORMAL, WxRefundStatus.CLOSED):
         orders.refund_failed(order=order, refund=refund, wechat_status=wx.status, reason=f"wechat:{wx.status}",
                              now=now)
     return refund

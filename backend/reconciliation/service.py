@@ -17,6 +17,7 @@ from backend.db import newest_first
 from backend.extensions import db
 from backend.reconciliation.errors import DifferenceNotFound, DifferenceResolved
 from backend.reconciliation.models import ReconDifference, ReconRun
+from backend.reconciliation.types import DifferenceStatus, RunStatus
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def reconciled(*, tenant_id: int, bill_date: date) -> bool:
     """Whether the day was compared already (matched or with differences listed)."""
     return db.session.scalar(select(ReconRun.id).where(
         ReconRun.tenant_id == tenant_id, ReconRun.bill_date == bill_date,
-        ReconRun.status.in_(("matched", "differences")))) is not None
+        ReconRun.status.in_((RunStatus.MATCHED, RunStatus.DIFFERENCES)))) is not None
 
 
 def list_runs(*, tenant_id: int, before_id: int | None = None, limit: int = 31) -> list[ReconRun]:
@@ -77,7 +78,7 @@ def resolve_difference(*, tenant_id: int, difference_id: int, actor: str, resolu
                                                         ReconDifference.id == difference_id).with_for_update())
     if d is None:
         raise DifferenceNotFound()
-    if d.status != "open":
+    if d.status != DifferenceStatus.OPEN:
         raise DifferenceResolved()
     d.status, d.resolved_by, d.resolution, d.resolved_at = "resolved", actor, resolution[:200], now
     record_audit(tenant_id=tenant_id, actor=actor, action="reconciliation.resolve", target_type="recon_difference",

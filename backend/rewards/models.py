@@ -16,10 +16,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
 from backend.orm import Fen
+from backend.rewards.types import PlanStatus
 
 # BIGINT amounts on MariaDB; INTEGER (64-bit anyway) on SQLite.
 
-PLAN_STATUSES = ("draft", "active", "retired")
+PLAN_STATUSES = tuple(PlanStatus)
 
 
 class RewardPlan(TenantScoped, Base):

@@ -40,6 +40,7 @@ from backend.rewards.errors import InvalidCase, NoActivePlan, PlanVersionNotFoun
 from backend.rewards.models import LevelChange, Payout, RewardLine, RewardPlan
 from backend.rewards.plan import Plan, parse_plan, plan_to_json
 from backend.rewards.simulate import simulate_document
+from backend.rewards.types import PlanStatus
 from backend.tenants import service as tenants
 
 # ------------------------------------------------------------------ plans
@@ -76,7 +77,7 @@ def plan_of(row: RewardPlan) -> Plan:
 _plans_table = RewardPlan.__table__
 _PLAN_IDENTITY = select(_plans_table.c.id, _plans_table.c.version, _plans_table.c.created_at).where(
     _plans_table.c.tenant_id == bindparam("tenant_id"))
-_ACTIVE_PLAN_IDENTITY = _PLAN_IDENTITY.where(_plans_table.c.status == "active")
+_ACTIVE_PLAN_IDENTITY = _PLAN_IDENTITY.where(_plans_table.c.status == PlanStatus.ACTIVE)
 _VERSION_IDENTITY = _PLAN_IDENTITY.where(_plans_table.c.version == bindparam("version"))
 
 
@@ -133,7 +134,7 @@ def list_plan_versions(*, tenant_id: int, before_version: int | None = None,
 def active_plan_row(*, tenant_id: int) -> RewardPlan:
     """The tenant's active plan version, or NoActivePlan."""
     row = db.session.scalar(select(RewardPlan).where(RewardPlan.tenant_id == tenant_id,
-                                                     RewardPlan.status == "active"))
+                                                     RewardPlan.status == PlanStatus.ACTIVE))
     if row is None:
         raise NoActivePlan()
     return row
@@ -157,7 +158,7 @@ def activate_plan(*, tenant_id: int, version: int, actor: str, now: datetime) ->
     _lock_tenant(tenant_id)
     row = get_plan_version(tenant_id=tenant_id, version=version)
     previous = db.session.scalar(select(RewardPlan).where(RewardPlan.tenant_id == tenant_id,
-                                                          RewardPlan.status == "active"))
+                                                          RewardPlan.status == PlanStatus.ACTIVE))
     if previous is not None and previous.id != row.id:
         previous.status = "retired"
         db.session.flush()  # one active row at a time, even inside this transaction

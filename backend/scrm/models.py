@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
+from backend.scrm.types import ReminderStatus
 
 CUSTOMER_SOURCES = ("mp_code", "wecom", "manual", "phone", "bot")
 OWNERSHIP_REASONS = ("mp_code", "wecom", "manual", "bot", "handover", "assign")
@@ -46,7 +47,7 @@ EVENT_KINDS = (
     "reminder",     # a follow-up reminder set
     "lost",         # the customer deleted the staff member in WeCom
 )
-REMINDER_STATUSES = ("pending", "done", "cancelled")
+REMINDER_STATUSES = tuple(ReminderStatus)
 
 
 class StaffProfile(TenantScoped, Base):

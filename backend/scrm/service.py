@@ -48,7 +48,7 @@ from backend.members.errors import (
 from backend.members.invite import normalise_invite_code
 from backend.members.scene import Scene, parse_scene
 from backend.members.service import bind_by_scene, find_by_invite_code, find_by_unionid, get_member
-from backend.members.types import MemberInfo
+from backend.members.types import BindOutcome, MemberInfo
 from backend.posters.service import share_link
 from backend.scrm import tags as tagging
 from backend.scrm.access import (
@@ -77,6 +77,7 @@ from backend.scrm.models import (
     StaffCode,
     StaffProfile,
 )
+from backend.scrm.types import ClaimOutcome, ReminderStatus
 from backend.staff import service as staff_accounts
 from backend.staff.errors import StaffNotFound
 from backend.staff.service import get_staff
@@ -374,15 +375,15 @@ def start_ownership(*, customer: Customer, staff_id: int, reason: str, now: date
 
 
 def _claim(customer: Customer, staff: StaffInfo, *, reason: str, channel: str,
-           code_id: int | None, now: datetime) -> str:
+           code_id: int | None, now: datetime) -> ClaimOutcome:
     """Give the customer to this staff member if nobody active owns them.
     Returns assigned | kept (already theirs) | other_owner | staff_inactive."""
     if staff.status != StaffStatus.ACTIVE:
-        return "staff_inactive"
+        return ClaimOutcome.STAFF_INACTIVE
     if customer.owner_staff_id == staff.id:
-        return "kept"
+        return ClaimOutcome.KEPT
     if _owner_active(customer):
-        return "other_owner"
+        return ClaimOutcome.OTHER_OWNER
     start_ownership(customer=customer, staff_id=staff.id, reason=reason, code_id=code_id, now=now,
                     end_reason="owner_left")
     if channel and not customer.channel:
@@ -394,7 +395,7 @@ def _claim(customer: Customer, staff: StaffInfo, *, reason: str, channel: str,
     if customer.member_id is not None:
         tagging.apply_purchase_rules(tenant_id=customer.tenant_id, member_ids=[customer.member_id],
                                      now=now)
-    return "assigned"
+    return ClaimOutcome.ASSIGNED
 
 
 @dataclass(frozen=True)
@@ -419,7 +420,7 @@ def arrive_by_scene(*, tenant_id: int, member_id: int, scene: str, now: datetime
     channel = code.channel if code is not None else ""
     customer = _customer_for_member(tenant_id, member, source="mp_code", channel=channel, now=now)
     if code is not None and not code.active:
-        status = "staff_inactive"
+        status = ClaimOutcome.STAFF_INACTIVE
     else:
         status = _claim(customer, staff, reason="mp_code", channel=channel,
                         code_id=code.id if code else None, now=now)
@@ -434,7 +435,7 @@ def arrive_by_scene(*, tenant_id: int, member_id: int, scene: str, now: datetime
         else:
             # "bound" is also the answer for an existing binding to the same parent; one made
             # now carries bound_at == now on the row bind_member locked and refreshed
-            if result.status == "pending":
+            if result.status == BindOutcome.PENDING:
                 bind_status = "unchanged" if pending_before == result.parent_id else "pending"
             else:
                 bind_status = result.status if member.bound_at == now else "unchanged"
@@ -660,7 +661,7 @@ def customer_card(*, tenant_id: int, staff_id: int, customer_id: int,
                      limit=remarks, kinds=("remark", "follow_up"))
     pending = list(db.session.scalars(select(Reminder).where(
         Reminder.tenant_id == tenant_id, Reminder.customer_id == customer.id,
-        Reminder.status == "pending").order_by(Reminder.due_at).limit(5)))
+        Reminder.status == ReminderStatus.PENDING).order_by(Reminder.due_at).limit(5)))
     return {**view, "tag_groups": [{"group": g, "tags": names} for g, names in by_group.items()],
             "remarks": [event_view(e) for e in notes],
             "reminders": [reminder_view(r) for r in pending]}
@@ -704,7 +705,7 @@ def _reminder_for(tenant_id: int, staff: StaffInfo, reminder_id: int) -> Reminde
         Reminder.tenant_id == tenant_id, Reminder.id == reminder_id).with_for_update())
     if reminder is None or (reminder.staff_id != staff.id and not sees_all(staff)):
         raise ReminderNotFound()
-    if reminder.status != "pending":
+    if reminder.status != ReminderStatus.PENDING:
         raise ReminderClosed()
     return reminder
 
@@ -755,7 +756,7 @@ def notify_due_reminders(*, now: datetime, limit: int = 500) -> int:
     """Mark due reminders notified and message each staff member once (WeCom app message
     after the commit, when they have a WeCom user id); returns how many reminders."""
     due = list(db.session.scalars(select(Reminder).where(
-        Reminder.status == "pending", Reminder.notified_at.is_(None), Reminder.due_at <= now)
+        Reminder.status == ReminderStatus.PENDING, Reminder.notified_at.is_(None), Reminder.due_at <= now)
         .order_by(Reminder.due_at, Reminder.id).limit(limit).with_for_update()))
     if not due:
         return 0
@@ -857,7 +858,7 @@ def handle_wecom_event(*, tenant_id: int, event: Any, now: datetime) -> str:
         return "code_inactive"
     status = _claim(customer, staff, reason="wecom", channel=channel,
                     code_id=code.id if code else None, now=now)
-    if status == "assigned" and code is not None and code.welcome_text and event.welcome_code:
+    if status == ClaimOutcome.ASSIGNED and code is not None and code.welcome_text and event.welcome_code:
         after_commit(lambda: _send_welcome(tenant_id, event.welcome_code, code.welcome_text))
     return status
 

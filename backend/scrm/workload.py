@@ -19,6 +19,7 @@ from backend.scrm import orders_port
 from backend.scrm.access import acting_staff, china_day, day_start
 from backend.scrm.errors import InvalidHandover, InvalidPeriod
 from backend.scrm.models import Customer, CustomerEvent, Ownership, Reminder
+from backend.scrm.types import ReminderStatus
 from backend.staff import service as staff_accounts
 from backend.staff.service import get_staff
 
@@ -130,7 +131,7 @@ def _move_chunk(tenant_id: int, ids: list[int], from_id: int, to_id: int, now: d
                        .execution_options(synchronize_session=False))
     db.session.execute(update(Reminder).where(
         Reminder.tenant_id == tenant_id, Reminder.customer_id.in_(locked),
-        Reminder.staff_id == from_id, Reminder.status == "pending")
+        Reminder.staff_id == from_id, Reminder.status == ReminderStatus.PENDING)
         .values(staff_id=to_id).execution_options(synchronize_session=False))
     day = china_day(now)
     db.session.execute(insert(CustomerEvent), [

@@ -3,12 +3,13 @@ code ranges shipped to agents, 窜货 cases. Boss or operator; writes audited.""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, current_app
 from pydantic import Field
 
 from backend.anticounterfeit import service as ac
+from backend.anticounterfeit.types import AlertStatus
 from backend.auth.tokens import Principal
 from backend.catalog import service as catalog
 from backend.db import utcnow
@@ -41,7 +42,7 @@ class ExportQuery(Query):
 
 
 class CasePage(Query):
-    status: Literal["open", "closed"] | None = None
+    status: AlertStatus | None = None
     limit: int = Field(50, ge=1, le=100)
 
 

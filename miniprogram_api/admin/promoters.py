@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from flask import Blueprint
 from pydantic import Field
@@ -10,6 +10,7 @@ from pydantic import Field
 from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.members import promoters
+from backend.members.types import PromoterApplicationStatus
 from miniprogram_api.http import Body, Page, Query, page_of, route
 from miniprogram_api.schemas.more import PromoterApplicationOut
 
@@ -18,7 +19,7 @@ bp = Blueprint("admin_promoters", __name__, url_prefix="/api/v1/admin")
 
 
 class ApplicationPage(Query):
-    status: Literal["pending", "approved", "rejected"] | None = "pending"
+    status: PromoterApplicationStatus | None = PromoterApplicationStatus.PENDING
     after_id: int = Field(0, ge=0)
     limit: int = Field(50, ge=1, le=200)
 

@@ -4,7 +4,7 @@ against the ledger, and the differences to look into. Boss, operator or finance;
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from flask import Blueprint
 from pydantic import Field
@@ -13,6 +13,7 @@ from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.flows import reconciliation as reconcile_flow
 from backend.reconciliation import service as recon
+from backend.reconciliation.types import DifferenceStatus
 from miniprogram_api.http import Body, Page, Query, page_of, route
 from miniprogram_api.schemas.more import ReconDifferenceOut, ReconRunOut, ReconStartedOut
 
@@ -26,7 +27,7 @@ class PageQuery(Query):
 
 
 class DifferencePage(PageQuery):
-    status: Literal["open", "resolved"] | None = "open"
+    status: DifferenceStatus | None = DifferenceStatus.OPEN
 
 
 class RunIn(Body):

@@ -16,6 +16,7 @@ from backend.posters import service as posters
 from backend.scrm import service as scrm
 from backend.scrm import tags as tagging
 from backend.scrm import workload
+from backend.scrm.types import ReminderStatus
 from backend.staff.service import get_staff
 from miniprogram_api.http import Body, Items, Page, Query, page_of, route
 from miniprogram_api.schemas.common import Deleted
@@ -91,7 +92,7 @@ class ReminderIn(Body):
 
 
 class ReminderQuery(Query):
-    status: Literal["pending", "done", "cancelled"] = "pending"
+    status: ReminderStatus = ReminderStatus.PENDING
     due_before: AwareDatetime | None = None
     after_id: int = Field(0, ge=0, le=2**53)
     limit: int = Field(50, ge=1, le=200)
