@@ -3,7 +3,8 @@
 - no import of another domain hidden inside a function, except the few named below
   (each with its reason at the import);
 - the own_models contract (tests/import_contracts.py) catches a domain importing
-  another's models, however deep and wherever in the module.
+  another's models, however deep and wherever in the module;
+- a status is compared with its domain's enum, never a string literal.
 """
 
 from __future__ import annotations
@@ -119,3 +120,77 @@ def test_own_models_public_types_and_the_registry_keep_the_contract() -> None:
                     ("backend.flows.checkout", "backend.orders.service"),
                     ("backend.models_registry", "backend.orders.models")])
     assert check.kept
+
+
+# Statuses are compared with their domain's StrEnum (backend/<domain>/types.py), never a
+# copied literal: a renamed or removed status then fails mypy and the imports instead of
+# silently never matching. The agents' and the cloud warehouse's enums come with their own
+# part of issue 11 (another helper); these counts only go down, to 0 when it lands.
+STATUS_LITERALS_ALLOWED = {
+    "backend/agents/service.py": 16,
+    "backend/warehouse/service.py": 5,
+    "backend/flows/agent_channel.py": 7,  # agent authorizations, applications, transfers, restocks
+}
+# The WeChat sandbox plays WeChat Pay's side: it speaks WeChat's wire values, it is not a
+# service of ours (the services compare WeChat's values through backend/wechat/types.py).
+STATUS_LITERALS_EXEMPT = ("backend/wechat/sandbox/",)
+
+
+def _is_status(node: ast.expr) -> bool:
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    return name == "status" or name.endswith("_status")
+
+
+def _has_string_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return any(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+    return False
+
+
+def status_literal_comparisons(source: str) -> list[tuple[int, str]]:
+    """(line, code) of every comparison of a status (`x.status`, `x.review_status`, a name
+    `status` …) with a string literal or a collection holding one: ==, !=, in, not in, and
+    SQLAlchemy's .in_() / .not_in()."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any((_is_status(a) and _has_string_literal(b)) or (_is_status(b) and _has_string_literal(a))
+                   for a, b in zip(sides, sides[1:], strict=False)):
+                found.append((node.lineno, ast.unparse(node)))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in ("in_", "not_in", "notin_") and _is_status(node.func.value)
+              and any(_has_string_literal(a) for a in node.args)):
+            found.append((node.lineno, ast.unparse(node)))
+    return sorted(found)
+
+
+def test_statuses_are_compared_with_their_enums_not_copied_literals() -> None:
+    over = {}
+    for package in ("backend", "miniprogram_api", "bot"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith(STATUS_LITERALS_EXEMPT):
+                continue
+            found = status_literal_comparisons(path.read_text(encoding="utf-8"))
+            if len(found) > STATUS_LITERALS_ALLOWED.get(rel, 0):
+                over[rel] = found
+    assert not over, ("a status compared with a string literal (compare the domain's enum from "
+                      f"backend/<domain>/types.py, adding the value there if it is new): {over}")
+
+
+def test_the_status_literal_check_catches_every_form_and_passes_enums() -> None:
+    source = (
+        "if order.status == 'paid': pass\n"
+        "if 'paid' != order.status: pass\n"
+        "if row.review_status in ('pending', 'rejected'): pass\n"
+        "q = select(Order).where(Order.status.in_(['paid', 'shipped']))\n"
+        "if status not in {'open'}: pass\n"
+        "if a < b.status == 'x': pass\n"
+        "if order.status == OrderStatus.PAID: pass\n"
+        "if order.status in OPEN or Order.status.in_(OPEN): pass\n"
+        "if order.kind == 'agent' or status is None: pass\n"
+    )
+    assert [line for line, _ in status_literal_comparisons(source)] == [1, 2, 3, 4, 5, 6]
