@@ -34,9 +34,10 @@ INBOX = Inbox(_inbox, ("tenant_id", "openid", "event", "scene"), "OA inbox")
 
 def accept(*, tenant_id: int, openid: str, create_time: int, event: str, scene: str | None,
            now: datetime) -> None:
-    """The endpoint's one statement: the event joins the inbox (a retry changes nothing)."""
-    db.session.execute(_ACCEPT, {"tenant_id": tenant_id, "openid": openid, "create_time": create_time,
-                                 "event": event, "scene": scene, "received_at": now, "pending": True})
+    """The endpoint's one statement: the event joins the inbox (a retry changes nothing).
+    Core on the connection: the session's statement path costs more CPU than the INSERT."""
+    db.session.connection().execute(_ACCEPT, {"tenant_id": tenant_id, "openid": openid, "create_time": create_time,
+                                              "event": event, "scene": scene, "received_at": now, "pending": True})
 
 
 def has_pending(*, tenant_id: int, openid: str) -> bool:

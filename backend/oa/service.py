@@ -48,8 +48,8 @@ def handle_push(*, tenant_slug: str, query: dict[str, Any], body: bytes,
                 now: datetime) -> OaResponse:
     """Verify a pushed event or message (signature, safe mode, freshness, not a replay),
     apply it, and render the reply body."""
-    tenant = get_tenant_by_slug(slug=tenant_slug)
-    creds = wx.official_account_credentials(tenant_id=tenant.id)
+    tenant = wx.official_account_by_slug(slug=tenant_slug)  # one narrow read: a surge's every push
+    creds = tenant.creds
     push = parse_oa_push(creds, query=query, body=body)
     claim = push_guard.claim_nonce(channel="oa", account=creds.appid, query=query,
                                    now=now.timestamp())
@@ -58,11 +58,11 @@ def handle_push(*, tenant_slug: str, query: dict[str, Any], body: bytes,
     after_rollback(lambda: push_guard.release_nonce(claim))
     if push.kind in ("subscribe", "scan") and current_app.config["SIYU_SETTINGS"].oa_inbox == "worker":
         # A surge's path: one INSERT, the answer at once; the worker binds.
-        inbox.accept(tenant_id=tenant.id, openid=push.openid, create_time=push.create_time,
+        inbox.accept(tenant_id=tenant.tenant_id, openid=push.openid, create_time=push.create_time,
                      event=push.kind, scene=push.scene or None, now=now)
         text = HELP.format(brand=tenant.name) if push.kind == "subscribe" else None
         return OaResponse(render_oa_reply(creds, push, text), None)
-    text, parent_id = _react(tenant.id, tenant.name, push, now)
+    text, parent_id = _react(tenant.tenant_id, tenant.name, push, now)
     return OaResponse(render_oa_reply(creds, push, text), parent_id)
 
 

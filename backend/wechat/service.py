@@ -16,7 +16,11 @@ from flask import current_app
 from backend.errors import DomainError
 from backend.extensions import get_redis
 from backend.tenants.crypto import decrypt_json
-from backend.tenants.service import stored_credentials_by_slug, tenant_credentials
+from backend.tenants.service import (
+    stored_credentials_by_slug,
+    stored_named_credentials_by_slug,
+    tenant_credentials,
+)
 from backend.wechat.credentials import (
     MiniProgramCredentials,
     OfficialAccountCredentials,
@@ -116,6 +120,33 @@ def mini_program_credentials(*, tenant_id: int) -> MiniProgramCredentials:
     if creds is None:
         raise ChannelNotConfigured("商户尚未配置小程序")
     return creds
+
+
+@lru_cache(maxsize=1024)
+def _decrypted_oa(public: tuple[tuple[str, Any], ...], secrets: str | None,
+                  key: str) -> OfficialAccountCredentials | None:
+    # As _decrypted_pay: keyed by the stored values, so never stale.
+    flat: dict[str, Any] = dict(public)
+    flat.update(decrypt_json(secrets))
+    return TenantWeChatCredentials.from_flat(flat).official_account
+
+
+@dataclass(frozen=True, slots=True)
+class TenantOfficialAccount:
+    tenant_id: int
+    name: str
+    creds: OfficialAccountCredentials
+
+
+def official_account_by_slug(*, slug: str) -> TenantOfficialAccount:
+    """(tenant id, brand name, official-account credentials) for a push to /oa/<slug>:
+    one narrow read (always current), the decryption done once per process for as long
+    as the stored values stay the same."""
+    tenant_id, name, public, secrets = stored_named_credentials_by_slug(slug=slug)
+    creds = _decrypted_oa(public, secrets, current_app.config["SIYU_SETTINGS"].encryption_key)
+    if creds is None:
+        raise ChannelNotConfigured("商户尚未配置公众号")
+    return TenantOfficialAccount(tenant_id, name, creds)
 
 
 def official_account_credentials(*, tenant_id: int) -> OfficialAccountCredentials:
