@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, text
+from sqlalchemy import CursorResult, Result, inspect, text
 from sqlalchemy.orm import Session
 
 from backend import tenancy  # noqa: F401  (installs the tenant scope on every session)
@@ -105,6 +105,20 @@ def expire_loaded(model: Any, ids: Iterable[int], attrs: Iterable[str] | None = 
         obj = session.identity_map.get(session.identity_key(model, row_id))  # type: ignore[arg-type]
         if obj is not None:
             session.expire(obj, names)
+
+
+def loaded(model: Any, ids: Iterable[int]) -> dict[int, Any] | None:
+    """The session's in-memory copies of these rows, by id, when it holds every one
+    (else None: the caller reads them). A read in this transaction would return these
+    very objects, unrefreshed, so taking them is the same answer without the round trip."""
+    session = _session()
+    out = {}
+    for row_id in ids:
+        obj = session.identity_map.get(session.identity_key(model, row_id))  # type: ignore[arg-type]
+        if obj is None or inspect(obj).expired_attributes:  # expired (a commit since): read afresh
+            return None
+        out[row_id] = obj
+    return out
 
 
 def rowcount(result: Result[Any]) -> int:

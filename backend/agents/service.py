@@ -522,6 +522,16 @@ def application_of_package(*, tenant_id: int, order_id: int) -> Application | No
         Application.tenant_id == tenant_id, Application.package_order_id == order_id).with_for_update())
 
 
+def applications_of_packages(*, tenant_id: int, order_ids: Sequence[int]) -> list[Application]:
+    """The applications whose level packages are among these orders, under their row
+    locks: one read for a batch of paid orders (most of which are none)."""
+    if not order_ids:
+        return []
+    return list(db.session.scalars(select(Application).where(
+        Application.tenant_id == tenant_id, Application.package_order_id.in_(sorted(set(order_ids))))
+        .order_by(Application.id).with_for_update()))
+
+
 def close_application(*, tenant_id: int, application_id: int, reason: str, now: datetime) -> Application:
     """A pending application closed by the system (its package order was cancelled or
     refunded before the review): rejected with the reason, audited."""

@@ -27,7 +27,7 @@ from backend.catalog.errors import (
     StockWouldGoNegative,
 )
 from backend.catalog.models import Product, Sku
-from backend.db import rowcount
+from backend.db import loaded, rowcount
 from backend.extensions import db
 from backend.money import apply_rate, yuan
 
@@ -337,13 +337,16 @@ def product_categories(*, tenant_id: int, product_ids: Sequence[int]) -> dict[in
 def price_skus(*, tenant_id: int, sku_ids: Sequence[int], agent_level: str | None,
                member_discount: Decimal | None = None) -> dict[int, PricedSku]:
     """Price SKUs for a buyer, checking each is enabled, on the shelf and permitted."""
-    skus = {s.id: s for s in db.session.scalars(select(Sku).where(Sku.tenant_id == tenant_id,
-                                                                  Sku.id.in_(sku_ids)))}
-    missing = [i for i in sku_ids if i not in skus or not skus[i].enabled]
+    # Priced twice in one unit of work (a restock checks the agent's price, then places
+    # its order): the rows already in the session are what a read would return.
+    skus = loaded(Sku, sku_ids) or {s.id: s for s in db.session.scalars(select(Sku).where(
+        Sku.tenant_id == tenant_id, Sku.id.in_(sku_ids)))}
+    missing = [i for i in sku_ids if i not in skus or skus[i].tenant_id != tenant_id or not skus[i].enabled]
     if missing:
         raise SkuNotFound(details={"sku_ids": missing})
-    products = {p.id: p for p in db.session.scalars(select(Product).where(
-        Product.tenant_id == tenant_id, Product.id.in_({s.product_id for s in skus.values()})))}
+    product_ids = {s.product_id for s in skus.values()}
+    products = loaded(Product, product_ids) or {p.id: p for p in db.session.scalars(select(Product).where(
+        Product.tenant_id == tenant_id, Product.id.in_(product_ids)))}
     out = {}
     for sku_id in sku_ids:
         sku = skus[sku_id]

@@ -241,6 +241,9 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
     if source not in RESTOCK_SOURCES:
         raise InvalidStockInput(details=[{"field": "source", "message": "进货来源须为 upline 或 platform"}])
     auth = agents.active_agent(tenant_id=tenant_id, member_id=member_id, now=now)
+    # Held for the whole placement: the upline lookup and the order read the buyer, and
+    # the session keeps only weak references to rows nobody holds (read once, not twice).
+    buyer = members.get_member(tenant_id=tenant_id, member_id=member_id)
     quantities: dict[int, int] = {}
     for sku_id, qty in items:
         quantities[sku_id] = quantities.get(sku_id, 0) + qty
@@ -270,9 +273,10 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
         source_type="restock", source_id=supplier_id, stock_source="none" if supplier_id else "catalog")
     lines = orders.order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
     restock = warehouse.record_restock(
-        tenant_id=tenant_id, buyer_id=member_id, supplier_id=supplier_id, order_id=order.id, now=now,
+        tenant_id=tenant_id, buyer_id=buyer.id, supplier_id=supplier_id, order_id=order.id, now=now,
         settlement_mode=policy.settlement_mode, paid_via=paid_via,
         lines=[{"sku_id": ln.sku_id, "quantity": ln.quantity, "unit_price_fen": ln.unit_price_fen} for ln in lines])
+    del priced  # held until the order priced the same SKUs (catalog.price_skus takes them from the session)
     return restock, order
 
 
@@ -302,14 +306,12 @@ def restock_with_stored_value(*, tenant_id: int, member_id: int, items: Sequence
     insufficient_balance, and nothing placed, when the stored value does not cover it."""
     restock, order = place_restock(tenant_id=tenant_id, member_id=member_id, items=items, source=source, now=now,
                                    paid_via="stored")
-    payable = orders.lock_for_payment(tenant_id=tenant_id, order_no=order.order_no)
-    if payable is None or payable.status != OrderStatus.CREATED:  # cannot happen: the order is this transaction's own
-        raise RestockStateConflict("进货单已支付或已取消")
-    # recorded as the order's stored-value part (stored_fen), so a refund goes back there
-    orders.apply_stored_value(tenant_id=tenant_id, order=payable, amount_fen=payable.payable_fen, now=now)
     finance.pay_with_stored_value(tenant_id=tenant_id, member_id=member_id, order_id=order.id,
-                                  amount_fen=payable.payable_fen, now=now)
-    orders.mark_paid(tenant_id=tenant_id, order=payable, transaction_id=None, paid_fen=0, paid_at=now, now=now)
+                                  amount_fen=order.payable_fen, now=now)
+    # The order is this transaction's own (locked by its INSERT, unpaid, no WeChat Pay
+    # order): paid in one UPDATE, recorded as its stored-value part (stored_fen), so a
+    # refund goes back there; no read of it first.
+    orders.mark_new_order_paid_from_stored_value(tenant_id=tenant_id, order=order, now=now)
     return restock, order
 
 
@@ -317,45 +319,58 @@ def _settlement_fen(tenant_id: int, r: RestockInfo, skus: Sequence[int] | None =
     """What the upline is owed for the pieces it supplied (of these SKUs; all when None):
     `upline` mode, what the buyer paid for them; `platform` mode, what they cost the
     upline (its own level's price)."""
-    lines = [ln for ln in r.lines if skus is None or ln["sku_id"] in skus]
-    if r.settlement_mode == "upline":
-        return sum(ln["unit_price_fen"] * ln["quantity"] for ln in lines)
-    up = members.get_member(tenant_id=tenant_id, member_id=r.supplier_id)
-    priced = {ln["sku_id"]: catalog.get_sku(tenant_id=tenant_id, sku_id=ln["sku_id"]) for ln in lines}
-    return sum(catalog.unit_price(priced[ln["sku_id"]], up.agent_level) * ln["quantity"] for ln in lines)
+    return _settlements_fen(tenant_id, [r], skus)[r.id]
 
 
-def _settle_restock(tenant_id: int, r: RestockInfo, now: datetime) -> None:
-    """Money for pieces an upline supplied (_settlement_fen), from the merchant account
-    to the upline's withdrawable balance, once per restock."""
-    if not r.supplier_id:
-        return
-    amount = _settlement_fen(tenant_id, r)
-    if amount <= 0:
-        return
-    ledger.post(tenant_id=tenant_id, key=f"restock:settle:{r.id}", kind="restock_settlement", now=now,
-                memo=f"进货单 {r.id} 货款结算给上级", member_id=r.supplier_id, order_id=r.order_id,
-                legs=[Leg(system(K.MERCHANT), -amount), Leg(member(K.MEMBER_AVAILABLE, r.supplier_id), amount)])
+def _settlements_fen(tenant_id: int, restocks: Sequence[RestockInfo],
+                     skus: Sequence[int] | None = None) -> dict[int, int]:
+    """_settlement_fen of several restocks (by restock id), the uplines' levels read in
+    one statement and each SKU once."""
+    lines = {r.id: [ln for ln in r.lines if skus is None or ln["sku_id"] in skus] for r in restocks}
+    out = {r.id: sum(ln["unit_price_fen"] * ln["quantity"] for ln in lines[r.id])
+           for r in restocks if r.settlement_mode == "upline"}
+    at_cost = [r for r in restocks if r.settlement_mode != "upline"]
+    if at_cost:
+        ups = members.reward_profiles(tenant_id=tenant_id, member_ids=[r.supplier_id for r in at_cost])
+        priced = {s: catalog.get_sku(tenant_id=tenant_id, sku_id=s)
+                  for s in sorted({ln["sku_id"] for r in at_cost for ln in lines[r.id]})}
+        for r in at_cost:
+            level = ups[r.supplier_id].agent_level if r.supplier_id in ups else None
+            out[r.id] = sum(catalog.unit_price(priced[ln["sku_id"]], level) * ln["quantity"] for ln in lines[r.id])
+    return out
+
+
+def _settle_restocks(tenant_id: int, restocks: Sequence[RestockInfo], now: datetime) -> None:
+    """Money for pieces uplines supplied (_settlement_fen), from the merchant account to
+    each upline's withdrawable balance, once per restock: one ledger batch."""
+    supplied = [r for r in restocks if r.supplier_id]
+    amounts = _settlements_fen(tenant_id, supplied)
+    ledger.post_many(tenant_id=tenant_id, now=now, postings=[ledger.PostingSpec(
+        key=f"restock:settle:{r.id}", kind="restock_settlement", memo=f"进货单 {r.id} 货款结算给上级",
+        member_id=r.supplier_id, order_id=r.order_id,
+        legs=[Leg(system(K.MERCHANT), -amounts[r.id]), Leg(member(K.MEMBER_AVAILABLE, r.supplier_id), amounts[r.id])])
+        for r in supplied if amounts[r.id] > 0])
 
 
 @listen("orders_followed_up")
 def on_orders_followed_up(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> None:
     """Paid restock orders (rewards already recorded): pieces in, money settled, and the
     order delivered to the cloud at once (it completes by the orders' job). A paid
-    application package is marked paid (its level waits for the approval)."""
-    for order_id in order_ids:
-        app = agents.application_of_package(tenant_id=tenant_id, order_id=order_id)
-        if app is not None and app.package_status == "unpaid":
+    application package is marked paid (its level waits for the approval). A whole
+    batch of the follow-up in a few statements: one read of the packages, one of the
+    restocks, one pieces batch, one money batch, one read of the orders to deliver."""
+    for app in agents.applications_of_packages(tenant_id=tenant_id, order_ids=order_ids):
+        if app.package_status == "unpaid":
             app.package_status = "paid"
-    for r in warehouse.restocks_of_orders(tenant_id=tenant_id, order_ids=order_ids, lock=True):
-        if not warehouse.restock_paid(tenant_id=tenant_id, restock=r, paid_via=r.paid_via or "wechat", now=now):
-            continue
-        _settle_restock(tenant_id, r, now)
-        try:
-            orders.ship_order(tenant_id=tenant_id, order_id=r.order_id, company="云仓入库", tracking_no=f"RS{r.id}",
-                              actor="system:warehouse", now=now)
-        except OrderStateConflict:  # refunded meanwhile by an operator: the pieces stay booked
-            pass
+    paid = warehouse.restocks_paid(
+        tenant_id=tenant_id, now=now,
+        restocks=warehouse.restocks_of_orders(tenant_id=tenant_id, order_ids=order_ids, lock=True))
+    if not paid:
+        return
+    _settle_restocks(tenant_id, paid, now)
+    # An order refunded meanwhile by an operator is not shipped: its pieces stay booked.
+    orders.ship_paid_orders(tenant_id=tenant_id, shipments={r.order_id: ("云仓入库", f"RS{r.id}") for r in paid},
+                            actor="system:warehouse", now=now)
 
 
 # The order whose refund refund_restock is opening: the buyer's own refund request

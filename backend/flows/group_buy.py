@@ -99,6 +99,10 @@ def seat_released_on_refund(*, order: Any, refund: Any, lines: Sequence[Any], no
 
 @listen("order_shipping")
 def ship_only_filled_groups(*, order: Any) -> None:
+    # A restock (the agent channel's order, delivered to the cloud by its follow-up) is
+    # never a group seat: no read for it.
+    if order.source_type == "restock":
+        return
     if not groups.may_ship(tenant_id=order.tenant_id, order_id=order.id):
         raise GroupNotFilled()
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.audit.service import record_audit
 from backend.bulk import id_in, in_batches
@@ -436,6 +437,27 @@ def apply_stored_value(*, tenant_id: int, order: PayableOrder, amount_fen: int, 
     expire_loaded(Order, [order.id])
 
 
+def mark_new_order_paid_from_stored_value(*, tenant_id: int, order: Order, now: datetime) -> None:
+    """An order placed in this very unit of work (its row is this transaction's own,
+    locked by its INSERT, unpaid, without a WeChat Pay order) paid wholly from stored
+    value at once: apply_stored_value and mark_paid as one UPDATE, with no read of the
+    order first. The stored value itself is the caller's to take (finance). The ORM
+    copy keeps the values written (nothing to reload)."""
+    if order.tenant_id != tenant_id or order.status != "created" or order.stored_fen or order.prepay_id:
+        raise OrderStateConflict(details={"status": order.status})
+    done = rowcount(db.session.execute(update(Order).where(
+        Order.tenant_id == tenant_id, Order.id == order.id, Order.status == "created", Order.stored_fen == 0,
+        Order.prepay_id.is_(None)).values(
+        status="paid", stored_fen=order.payable_fen, paid_fen=0, paid_at=now, followup_pending=True,
+        updated_at=now).execution_options(synchronize_session=False)))
+    if done != 1:
+        raise OrderStateConflict(details={"status": order.status})
+    for name, value in (("status", "paid"), ("stored_fen", order.payable_fen), ("paid_fen", 0), ("paid_at", now),
+                        ("followup_pending", True), ("updated_at", now)):
+        set_committed_value(order, name, value)
+    announce("order_paid", tenant_id=tenant_id, order_id=order.id)
+
+
 def mark_paid_offline(*, tenant_id: int, order: PayableOrder, reference: str, voucher_url: str | None,
                       now: datetime) -> int:
     """Finance recorded money received outside WeChat Pay for the unpaid order (under its
@@ -531,6 +553,45 @@ def ship_order(*, tenant_id: int, order_id: int, company: str, tracking_no: str,
                  target_id=order.id, before=before,
                  after={"status": order.status, "company": company, "tracking_no": tracking_no})
     return order
+
+
+def ship_paid_orders(*, tenant_id: int, shipments: Mapping[int, tuple[str, str]], actor: str,
+                     now: datetime) -> list[int]:
+    """`ship_order` for a batch of paid orders (order id -> (company, tracking number)):
+    the orders locked in one read, each shipped and audited as ship_order does. Orders
+    no longer paid (refunded or shipped meanwhile) are left as they are. Returns the
+    ids shipped."""
+    if not shipments:
+        return []
+    locked = db.session.scalars(select(Order).where(Order.tenant_id == tenant_id,
+                                                    Order.id.in_(sorted(shipments)))
+                                .order_by(Order.id).with_for_update().execution_options(populate_existing=True))
+    done = []
+    for order in locked:
+        if order.status != "paid":
+            continue
+        company, tracking_no = shipments[order.id]
+        announce("order_shipping", order=order)  # a listener may refuse (a group not yet formed)
+        record_audit(tenant_id=tenant_id, actor=actor, action="orders.ship", target_type="order",
+                     target_id=order.id,
+                     before={"status": order.status, "company": order.logistics_company,
+                             "tracking_no": order.tracking_no},
+                     after={"status": "shipped", "company": company, "tracking_no": tracking_no})
+        done.append(order)
+    if not done:
+        return []
+    # One UPDATE for the batch (the ORM would send one per order); the loaded orders
+    # take the same values without a flush of their own.
+    o = Order.__table__.c
+    db.session.execute(update(Order.__table__).where(o.tenant_id == tenant_id, o.id.in_([x.id for x in done]))
+                       .values(status="shipped", shipped_at=now, updated_at=now,
+                               logistics_company=case({x.id: shipments[x.id][0] for x in done}, value=o.id),
+                               tracking_no=case({x.id: shipments[x.id][1] for x in done}, value=o.id)))
+    for x in done:
+        for name, value in (("status", "shipped"), ("shipped_at", now), ("updated_at", now),
+                            ("logistics_company", shipments[x.id][0]), ("tracking_no", shipments[x.id][1])):
+            set_committed_value(x, name, value)
+    return [x.id for x in done]
 
 
 def confirm_receipt(*, tenant_id: int, member_id: int, order_id: int, now: datetime) -> Order:

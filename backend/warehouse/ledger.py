@@ -219,6 +219,106 @@ def post(*, tenant_id: int, key: str, kind: str, legs: Sequence[Leg], now: objec
     return Posted(posting_id, True)
 
 
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One posting of a batch (`post_many`)."""
+
+    key: str
+    kind: str
+    legs: Sequence[Leg]
+    ref_type: str | None = None
+    ref_id: int | None = None
+    memo: str = ""
+
+
+def post_many(*, tenant_id: int, postings: Sequence[Spec], now: object) -> list[Posted]:
+    """Post several movements at once, each once per key (results in the same order):
+    the paid-order follow-up books a whole batch of restocks this way, in five
+    statements instead of three or four per restock (and so holds its balance locks
+    for far less time).
+
+    1. the keys claimed with one INSERT IGNORE (RETURNING names those it inserted;
+       every other key was posted before and is a replay, touching nothing);
+    2. the balances changed by the claimed postings' NET change, in one guarded UPDATE
+       (missing balances created as `post` does). The guard is on the net change: the
+       batch commits as one, so no balance is ever seen below zero, which is the rule;
+       a caller whose postings each debit what was set aside for them (a restock's
+       held pieces) meets the per-posting rule as well;
+    3. the balance ids read once, and every posting's entries written in one INSERT.
+
+    InsufficientPieces when a net debit is not covered; the caller's unit of work then
+    rolls the batch back."""
+    keys_seen = [p.key for p in postings]
+    if len(set(keys_seen)) != len(keys_seen):
+        raise ValueError("duplicate keys in one batch")
+    for p in postings:
+        _check(p.legs)
+    if not postings:
+        return []
+    claimed = dict(bulk.insert_rows(_postings, [{
+        "tenant_id": tenant_id, "idem_key": p.key, "kind": p.kind, "ref_type": p.ref_type, "ref_id": p.ref_id,
+        "memo": p.memo[:200], "created_at": now} for p in postings], ignore=True,
+        returning=(_postings.c.idem_key, _postings.c.id)))
+    replayed = [p.key for p in postings if p.key not in claimed]
+    first: dict[str, int] = {}
+    if replayed:
+        first = dict(db.session.execute(select(_postings.c.idem_key, _postings.c.id).where(
+            _postings.c.tenant_id == tenant_id, _postings.c.idem_key.in_(replayed)).with_for_update(read=True))
+            .tuples().all())
+        if len(first) != len(replayed):  # a first poster rolled back between our INSERT and SELECT: again
+            return post_many(tenant_id=tenant_id, postings=postings, now=now)
+    mine = [p for p in postings if p.key in claimed]
+    per_posting: list[tuple[int, dict[Key, int]]] = []
+    net: dict[Key, int] = defaultdict(int)
+    for p in mine:
+        own: dict[Key, int] = defaultdict(int)
+        for leg in p.legs:
+            own[(leg.account[0], leg.account[1], leg.sku_id)] += leg.delta
+        per_posting.append((int(claimed[p.key]), own))
+        for k, d in own.items():
+            net[k] += d
+    if mine:
+        _apply_net(tenant_id, net)
+        touched = sorted({k for _, own in per_posting for k, d in own.items() if d})
+        ids = _ids(tenant_id, touched)
+        if len(ids) != len(touched):  # moved in and out within the batch, never held before: net zero
+            db.session.execute(insert_ignore(_balances), [
+                {"tenant_id": tenant_id, "kind": k, "owner_id": o, "sku_id": sk, "pieces": 0}
+                for k, o, sk in touched if (k, o, sk) not in ids])
+            ids = _ids(tenant_id, touched)
+        bulk.insert_rows(_entries, [
+            {"tenant_id": tenant_id, "posting_id": pid, "balance_id": ids[k], "delta": d, "created_at": now}
+            for pid, own in per_posting for k, d in sorted(own.items()) if d])
+    return [Posted(int(claimed[p.key]), True) if p.key in claimed else Posted(first[p.key], False)
+            for p in postings]
+
+
+def _ids(tenant_id: int, keys: Sequence[Key]) -> dict[Key, int]:
+    c = _balances.c
+    return {(r.kind, r.owner_id, r.sku_id): int(r.id) for r in db.session.execute(
+        select(c.id, c.kind, c.owner_id, c.sku_id).where(_match(tenant_id, keys))
+        .with_hint(_balances, _BY_KEY, dialect_name="mysql"))}
+
+
+def _apply_net(tenant_id: int, net: dict[Key, int]) -> None:
+    """The guarded UPDATE of `post`, for a net change of several postings (balances
+    with a zero net change are left alone: nothing to guard, nothing to lock)."""
+    keys = sorted(k for k, d in net.items() if d)
+    if not keys:
+        return
+    changed = _apply(tenant_id, net, keys)
+    if changed == len(keys):
+        return
+    there = _existing(tenant_id, keys, lock=True)
+    missing = [k for k in keys if k not in there]
+    if changed != len(keys) - len(missing):
+        raise _short(tenant_id, net, keys)
+    db.session.execute(insert_ignore(_balances), [
+        {"tenant_id": tenant_id, "kind": k, "owner_id": o, "sku_id": sk, "pieces": 0} for k, o, sk in missing])
+    if _apply(tenant_id, net, missing) != len(missing):
+        raise _short(tenant_id, net, keys)
+
+
 def posting_exists(*, tenant_id: int, key: str) -> bool:
     """Whether a posting with this key was made."""
     return db.session.scalar(select(_postings.c.id).where(
@@ -240,6 +340,19 @@ def balance(*, tenant_id: int, account: Account, sku_id: int) -> int:
     owner = [c.owner_id == account[1]] if account[0] == "agent" else []
     return int(db.session.scalar(select(func.sum(c.pieces)).where(
         c.tenant_id == tenant_id, c.kind == account[0], c.sku_id == sku_id, *owner)) or 0)
+
+
+def shards_of(*, tenant_id: int, keys: Sequence[str], kind: str) -> dict[str, Account]:
+    """`shard_of` for several postings' keys in one read."""
+    if not keys:
+        return {}
+    p, e, b = _postings.c, _entries.c, _balances.c
+    found = dict(db.session.execute(
+        select(p.idem_key, func.min(b.owner_id)).select_from(
+            _postings.join(_entries, e.posting_id == p.id).join(_balances, _balances.c.id == e.balance_id))
+        .where(p.tenant_id == tenant_id, p.idem_key.in_(list(keys)), b.kind == kind).group_by(p.idem_key))
+        .tuples().all())
+    return {k: (kind, int(found.get(k) or 0)) for k in keys}
 
 
 def shard_of(*, tenant_id: int, key: str, kind: str) -> Account:

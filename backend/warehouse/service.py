@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend import bulk
 from backend.agents import service as agents
@@ -34,6 +35,7 @@ from backend.warehouse.models import Dropship, Pickup, Restock, Transfer
 
 MAX_PIECES = 100_000
 _transfers = Transfer.__table__
+_restocks = Restock.__table__
 
 
 def _pieces_ok(n: Any) -> bool:
@@ -76,24 +78,37 @@ def restocks_of_orders(*, tenant_id: int, order_ids: Sequence[int], lock: bool =
     return list(db.session.scalars(stmt.order_by(Restock.id)))
 
 
-def restock_paid(*, tenant_id: int, restock: Restock, paid_via: str, now: datetime) -> bool:
-    """The restock's order is paid: its pieces into the buyer's cloud stock (from the
-    pieces held for it, or issued from the platform), once. Returns whether this call did it."""
-    if restock.status == "paid":
-        return False
-    if restock.status != "created":  # paid after cancellation: the payment path records it
-        return False
-    source = (ledger.shard_of(tenant_id=tenant_id, key=f"restock:hold:{restock.id}", kind="held")
-              if restock.supplier_id else brand("supply", restock.id))
-    legs = []
-    for ln in restock.lines:
-        legs += [Leg(source, ln["sku_id"], -ln["quantity"]), Leg(agent(restock.buyer_id), ln["sku_id"], ln["quantity"])]
-    ledger.post(tenant_id=tenant_id, key=f"restock:in:{restock.id}", kind="restock", legs=legs, now=now,
-                ref_type="restock", ref_id=restock.id, memo=f"进货单 {restock.id} 入云仓")
-    restock.status = "paid"
-    restock.paid_via = paid_via
-    restock.paid_at = now
-    return True
+def restocks_paid(*, tenant_id: int, restocks: Sequence[Restock], now: datetime) -> list[Restock]:
+    """These restocks' orders are paid (the paid-order follow-up of a batch, the rows
+    locked by the caller): the pieces of each into its buyer's cloud stock (from the
+    pieces held for it, or issued from the platform), once: one pieces posting per
+    restock, all written by one batch (`ledger.post_many`), and the rows marked paid in
+    one UPDATE. Returns those this call booked (already paid, or cancelled before the
+    payment, are left: the payment path records those)."""
+    due = [r for r in restocks if r.status == "created"]
+    if not due:
+        return []
+    held = ledger.shards_of(tenant_id=tenant_id, keys=[f"restock:hold:{r.id}" for r in due if r.supplier_id],
+                            kind="held")
+    specs = []
+    for r in due:
+        source = held[f"restock:hold:{r.id}"] if r.supplier_id else brand("supply", r.id)
+        legs = []
+        for ln in r.lines:
+            legs += [Leg(source, ln["sku_id"], -ln["quantity"]), Leg(agent(r.buyer_id), ln["sku_id"], ln["quantity"])]
+        specs.append(ledger.Spec(key=f"restock:in:{r.id}", kind="restock", legs=legs, ref_type="restock", ref_id=r.id,
+                                 memo=f"进货单 {r.id} 入云仓"))
+    ledger.post_many(tenant_id=tenant_id, postings=specs, now=now)
+    # One UPDATE for the batch; the loaded rows take the same values without a flush of their own.
+    db.session.execute(update(_restocks).where(_restocks.c.tenant_id == tenant_id,
+                                               _restocks.c.id.in_([r.id for r in due]))
+                       .values(status="paid", paid_at=now,
+                               paid_via=func.coalesce(_restocks.c.paid_via, "wechat")))
+    for r in due:
+        set_committed_value(r, "status", "paid")
+        set_committed_value(r, "paid_at", now)
+        set_committed_value(r, "paid_via", r.paid_via or "wechat")
+    return due
 
 
 def restock_cancelled(*, tenant_id: int, order_id: int, now: datetime) -> Restock | None:

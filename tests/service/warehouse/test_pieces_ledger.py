@@ -106,3 +106,43 @@ def test_brand_accounts_are_spread_over_shards_and_pieces_come_out_of_the_shard_
         assert ledger.check(tenant_id=t.id).ok
     with pytest.raises(ValueError):
         brand("agent", 1)
+
+
+def test_a_batch_posts_each_key_once_with_its_own_entries_and_guards_the_net_change(app, factory):
+    from backend.warehouse.ledger import Spec, brand
+
+    t = factory.tenant()
+    a, b, c = factory.member(t), factory.member(t), factory.member(t)
+    with unit_of_work():
+        _issue(t.id, a.id, 7, 10, "in")
+        for doc in (1, 2):
+            ledger.post(tenant_id=t.id, key=f"hold:{doc}", kind="x", now=utcnow(),
+                        legs=[Leg(agent(a.id), 7, -3), Leg(brand("held", doc), 7, 3)])
+    with app.app_context():
+        shards = ledger.shards_of(tenant_id=t.id, keys=["hold:1", "hold:2", "hold:none"], kind="held")
+        assert shards == {"hold:1": ("held", 1), "hold:2": ("held", 2), "hold:none": ("held", 0)}
+    specs = [Spec(key=f"in:{doc}", kind="restock", legs=[Leg(brand("held", doc), 7, -3), Leg(agent(b.id), 7, 3)])
+             for doc in (1, 2)]
+    with unit_of_work():
+        first = ledger.post_many(tenant_id=t.id, now=utcnow(), postings=specs)
+    # A replay in a batch with a new key: the old keys touch nothing, the new one posts
+    # (c has no balance row yet: created, as post does).
+    with unit_of_work():
+        again = ledger.post_many(tenant_id=t.id, now=utcnow(), postings=[
+            *specs, Spec(key="move", kind="transfer", legs=[Leg(agent(b.id), 7, -6), Leg(agent(c.id), 7, 6)])])
+    assert all(p.created for p in first) and [p.created for p in again] == [False, False, True]
+    assert [p.posting_id for p in again[:2]] == [p.posting_id for p in first]
+    # The net change of a batch is guarded: b holds nothing now, so this refuses and changes nothing.
+    with pytest.raises(InsufficientPieces), unit_of_work():
+        ledger.post_many(tenant_id=t.id, now=utcnow(), postings=[
+            Spec(key="x1", kind="transfer", legs=[Leg(agent(b.id), 7, -1), Leg(agent(a.id), 7, 1)])])
+    with app.app_context():
+        assert ledger.pieces_of(tenant_id=t.id, member_id=b.id) == {7: 0}
+        assert ledger.pieces_of(tenant_id=t.id, member_id=c.id) == {7: 6}
+        assert ledger.balance(tenant_id=t.id, account=ledger.HELD, sku_id=7) == 0
+        assert not ledger.posting_exists(tenant_id=t.id, key="x1")
+        report = ledger.check(tenant_id=t.id)
+        assert report.ok and report.postings == 6  # in, hold ×2, in:1, in:2, move
+        entries = db.session.execute(db.select(db.func.count()).select_from(ledger.StockEntry).where(
+            ledger.StockEntry.posting_id == first[0].posting_id)).scalar()
+        assert entries == 2
