@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.agents.types import ApplicationStatus, AuthorizationStatus, PackageStatus
 from backend.db import Base, BigId, TenantScoped, UTCDateTime
 from backend.orm import Fen
 
@@ -45,7 +46,7 @@ class ChannelSettings(TenantScoped, Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-APPLICATION_STATUSES = ("pending", "approved", "rejected")
+APPLICATION_STATUSES = tuple(ApplicationStatus)
 
 
 class Application(TenantScoped, Base):
@@ -71,7 +72,8 @@ class Application(TenantScoped, Base):
     # stored value. none | unpaid | paid | refunding | refunded | cancelled
     package_sku_id: Mapped[int | None] = mapped_column(BigId)
     package_order_id: Mapped[int | None] = mapped_column(BigId)
-    package_status: Mapped[str] = mapped_column(String(12), default="none", server_default="none", nullable=False)
+    package_status: Mapped[str] = mapped_column(String(12), default=PackageStatus.NONE.value, server_default="none",
+                                                nullable=False)
     reviewer_id: Mapped[int] = mapped_column(BigId, default=0, nullable=False)  # upline member; 0 = HQ
     status: Mapped[str] = mapped_column(String(12), nullable=False)
     reason: Mapped[str] = mapped_column(String(200), default="", nullable=False)
@@ -80,7 +82,7 @@ class Application(TenantScoped, Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-AUTH_STATUSES = ("active", "suspended", "revoked")
+AUTH_STATUSES = tuple(AuthorizationStatus)
 
 
 class Authorization(TenantScoped, Base):

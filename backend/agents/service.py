@@ -34,6 +34,7 @@ from backend.agents.errors import (
     RegionNotAuthorized,
 )
 from backend.agents.models import Application, Authorization, Certificate, ChannelSettings
+from backend.agents.types import ApplicationStatus, AuthorizationStatus, CertificateStatus, PackageStatus
 from backend.audit.service import record_audit
 from backend.catalog import service as catalog
 from backend.extensions import db
@@ -214,8 +215,8 @@ def check_can_sell(*, tenant_id: int, member_id: int, product_ids: Sequence[int]
 def _in_force(auth: Authorization | None, now: datetime) -> Authorization:
     if auth is None:
         raise NotAnAgent()
-    if auth.status != "active":
-        raise AuthorizationInactive(f"代理授权{'已暂停' if auth.status == 'suspended' else '已撤销'}")
+    if auth.status != AuthorizationStatus.ACTIVE:
+        raise AuthorizationInactive(f"代理授权{'已暂停' if auth.status == AuthorizationStatus.SUSPENDED else '已撤销'}")
     if not auth.valid_from <= now < auth.valid_until:
         raise AuthorizationExpired(f"代理授权已于 {auth.valid_until:%Y-%m-%d} 过期")
     return auth
@@ -263,7 +264,7 @@ def authorization_view(a: Authorization, *, now: datetime | None = None) -> dict
            "valid_from": a.valid_from.isoformat(), "valid_until": a.valid_until.isoformat(), "status": a.status,
            "status_reason": a.status_reason}
     if now is not None:
-        out["in_force"] = a.status == "active" and a.valid_from <= now < a.valid_until
+        out["in_force"] = a.status == AuthorizationStatus.ACTIVE and a.valid_from <= now < a.valid_until
     return out
 
 
@@ -316,7 +317,7 @@ def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: da
     upline = _supervisor(tenant_id, member_id, lv.rank)
     auth = find_authorization(tenant_id=tenant_id, member_id=member_id, lock=True)
     before = None if auth is None else authorization_view(auth)
-    level_changed = auth is None or auth.level != level or auth.status != "active"
+    level_changed = auth is None or auth.level != level or auth.status != AuthorizationStatus.ACTIVE
     if auth is None:
         auth = Authorization(tenant_id=tenant_id, member_id=member_id, created_at=now, valid_from=now)
         db.session.add(auth)
@@ -327,9 +328,9 @@ def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: da
     auth.categories = categories
     auth.regions = regions
     auth.valid_until = until
-    if auth.status != "active":
+    if auth.status != AuthorizationStatus.ACTIVE:
         auth.valid_from = now
-    auth.status = "active"
+    auth.status = AuthorizationStatus.ACTIVE
     auth.status_reason = ""
     auth.updated_at = now
     _check_not_empty(auth)
@@ -365,11 +366,11 @@ def follow_level(*, tenant_id: int, member_id: int, level: str | None, actor: st
     its authorization follows (audited); None when it has none in force to change.
     A level taken away revokes the authorization."""
     auth = find_authorization(tenant_id=tenant_id, member_id=member_id, lock=True)
-    if auth is None or auth.status == "revoked" or auth.level == level:
+    if auth is None or auth.status == AuthorizationStatus.REVOKED or auth.level == level:
         return None
     before = authorization_view(auth)
     if level is None:
-        auth.status = "revoked"
+        auth.status = AuthorizationStatus.REVOKED
         auth.status_reason = "代理等级已取消"
     else:
         auth.level = level
@@ -379,8 +380,9 @@ def follow_level(*, tenant_id: int, member_id: int, level: str | None, actor: st
     return auth
 
 
-STATUS_MOVES = {"suspend": ("active", "suspended"), "reinstate": ("suspended", "active"),
-                "revoke": (None, "revoked")}
+STATUS_MOVES = {"suspend": (AuthorizationStatus.ACTIVE, AuthorizationStatus.SUSPENDED),
+                "reinstate": (AuthorizationStatus.SUSPENDED, AuthorizationStatus.ACTIVE),
+                "revoke": (None, AuthorizationStatus.REVOKED)}
 
 
 def change_status(*, tenant_id: int, authorization_id: int, action: str, reason: str, actor: str,
@@ -390,20 +392,21 @@ def change_status(*, tenant_id: int, authorization_id: int, action: str, reason:
         raise InvalidAgentInput(details=[{"field": "action", "message": "操作须为 suspend、reinstate 或 revoke"}])
     auth = get_authorization(tenant_id=tenant_id, authorization_id=authorization_id, lock=True)
     source, target = STATUS_MOVES[action]
-    if auth.status == "revoked" or (source is not None and auth.status != source):
+    if auth.status == AuthorizationStatus.REVOKED or (source is not None and auth.status != source):
         raise AuthorizationStateConflict(f"授权当前为{_STATUS_NAMES[auth.status]}，不能{_ACTION_NAMES[action]}")
     before = authorization_view(auth)
     auth.status = target
     auth.status_reason = reason[:200]
     auth.updated_at = now
-    if target == "revoked":
+    if target == AuthorizationStatus.REVOKED:
         rewards.set_member_level(tenant_id=tenant_id, member_id=auth.member_id, actor=actor, agent_level=None)
     record_audit(tenant_id=tenant_id, actor=actor, action=f"agents.{action}", target_type="authorization",
                  target_id=auth.id, before=before, after=authorization_view(auth))
     return auth
 
 
-_STATUS_NAMES = {"active": "有效", "suspended": "暂停", "revoked": "已撤销"}
+_STATUS_NAMES: dict[str, str] = {AuthorizationStatus.ACTIVE: "有效", AuthorizationStatus.SUSPENDED: "暂停",
+                                 AuthorizationStatus.REVOKED: "已撤销"}
 _ACTION_NAMES = {"suspend": "暂停", "reinstate": "恢复", "revoke": "撤销"}
 
 
@@ -421,7 +424,7 @@ def _supervising(tenant_id: int, member_id: int, rank: int, levels_: Mapping[str
         return None
     auths = {a.member_id: a for a in db.session.scalars(select(Authorization).where(
         Authorization.tenant_id == tenant_id, Authorization.member_id.in_(ups),
-        Authorization.status == "active"))}
+        Authorization.status == AuthorizationStatus.ACTIVE))}
     for up in ups:
         a = auths.get(up)
         if a is not None and a.level in levels_ and levels_[a.level].rank > rank:
@@ -458,7 +461,8 @@ def apply(*, tenant_id: int, member_id: int, level: str, real_name: str, id_numb
     _check_scope(tenant_id, None, None, categories)
     members.get_member(tenant_id=tenant_id, member_id=member_id)
     pending = db.session.scalar(select(Application.id).where(
-        Application.tenant_id == tenant_id, Application.member_id == member_id, Application.status == "pending"))
+        Application.tenant_id == tenant_id, Application.member_id == member_id,
+        Application.status == ApplicationStatus.PENDING))
     if pending is not None:
         raise ApplicationPending(details={"application_id": pending})
     reviewer = 0
@@ -466,7 +470,8 @@ def apply(*, tenant_id: int, member_id: int, level: str, real_name: str, id_numb
         reviewer = _supervisor(tenant_id, member_id, lv.rank)
     app = Application(tenant_id=tenant_id, member_id=member_id, level=level, real_name=real_name,
                       id_number=id_number, phone=phone, province=province, city=city, images=images,
-                      categories=categories, package_fen=package_fen, reviewer_id=reviewer, status="pending", created_at=now)
+                      categories=categories, package_fen=package_fen, reviewer_id=reviewer, status=ApplicationStatus.PENDING,
+                      created_at=now)
     db.session.add(app)
     db.session.flush()
     return app
@@ -502,7 +507,7 @@ def application_to_decide(*, tenant_id: int, application_id: int, approve: bool,
     app = get_application(tenant_id=tenant_id, application_id=application_id, lock=True)
     if reviewer_member_id is not None and app.reviewer_id != reviewer_member_id:
         raise NotYourReview()
-    if app.status != "pending":
+    if app.status != ApplicationStatus.PENDING:
         raise ApplicationStateConflict()
     if not approve and not reason.strip():
         raise InvalidAgentInput(details=[{"field": "reason", "message": "驳回须填写原因"}])
@@ -513,7 +518,7 @@ def attach_package(*, tenant_id: int, application_id: int, sku_id: int, order_id
     """The application's level package order, waiting for payment."""
     app = get_application(tenant_id=tenant_id, application_id=application_id, lock=True)
     app.package_sku_id, app.package_order_id, app.package_fen = sku_id, order_id, amount_fen
-    app.package_status = "unpaid"
+    app.package_status = PackageStatus.UNPAID
 
 
 def application_of_package(*, tenant_id: int, order_id: int) -> Application | None:
@@ -536,8 +541,9 @@ def close_application(*, tenant_id: int, application_id: int, reason: str, now: 
     """A pending application closed by the system (its package order was cancelled or
     refunded before the review): rejected with the reason, audited."""
     app = get_application(tenant_id=tenant_id, application_id=application_id, lock=True)
-    if app.status == "pending":
-        app.status, app.reason, app.decided_by, app.decided_at = "rejected", reason[:200], "system:agents", now
+    if app.status == ApplicationStatus.PENDING:
+        app.status, app.reason, app.decided_by, app.decided_at = (ApplicationStatus.REJECTED, reason[:200],
+                                                                   "system:agents", now)
         record_audit(tenant_id=tenant_id, actor="system:agents", action="agents.application_rejected",
                      target_type="agent_application", target_id=app.id, before={"status": "pending"},
                      after={"status": "rejected", "reason": app.reason})
@@ -556,7 +562,7 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, re
     whether its level changed."""
     app = application_to_decide(tenant_id=tenant_id, application_id=application_id, approve=approve, reason=reason,
                                 reviewer_member_id=reviewer_member_id)
-    app.status = "approved" if approve else "rejected"
+    app.status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
     app.reason = reason[:200]
     app.decided_by = actor
     app.decided_at = now
@@ -603,13 +609,13 @@ def issue_certificate(*, tenant_id: int, authorization_id: int, products_text: s
     lv = _plan_levels(tenant_id).get(auth.level)
     for old in db.session.scalars(select(Certificate).where(
             Certificate.tenant_id == tenant_id, Certificate.authorization_id == auth.id,
-            Certificate.status == "valid").with_for_update()):
-        old.status = "superseded"
+            Certificate.status == CertificateStatus.VALID).with_for_update()):
+        old.status = CertificateStatus.SUPERSEDED
         old.ended_at = now
     cert = Certificate(tenant_id=tenant_id, serial=_serial(), authorization_id=auth.id, member_id=auth.member_id,
                        holder_name=auth.holder_name, level=auth.level, level_name=lv.name if lv else auth.level,
                        products_text=products_text[:255], region_text=region_text(auth.regions)[:255],
-                       valid_from=auth.valid_from, valid_until=auth.valid_until, status="valid", issued_at=now)
+                       valid_from=auth.valid_from, valid_until=auth.valid_until, status=CertificateStatus.VALID, issued_at=now)
     db.session.add(cert)
     db.session.flush()
     return cert
@@ -626,8 +632,8 @@ def revoke_certificates(*, tenant_id: int, authorization_id: int, now: datetime)
     n = 0
     for cert in db.session.scalars(select(Certificate).where(
             Certificate.tenant_id == tenant_id, Certificate.authorization_id == authorization_id,
-            Certificate.status == "valid").with_for_update()):
-        cert.status = "revoked"
+            Certificate.status == CertificateStatus.VALID).with_for_update()):
+        cert.status = CertificateStatus.REVOKED
         cert.ended_at = now
         n += 1
     return n
@@ -655,10 +661,10 @@ def verify_certificate(*, serial: str, now: datetime) -> dict[str, Any]:
         raise CertificateNotFound()
     auth = db.session.get(Authorization, cert.authorization_id)
     status = cert.status
-    if status == "valid" and auth is not None and auth.status == "suspended":
-        status = "suspended"
-    if status == "valid" and now >= cert.valid_until:
-        status = "expired"
+    if status == CertificateStatus.VALID and auth is not None and auth.status == AuthorizationStatus.SUSPENDED:
+        status = CertificateStatus.SUSPENDED
+    if status == CertificateStatus.VALID and now >= cert.valid_until:
+        status = CertificateStatus.EXPIRED
     return {"serial": cert.serial, "holder_name": cert.holder_name, "level": cert.level,
             "level_name": cert.level_name, "products": cert.products_text, "region": cert.region_text,
             "valid_from": cert.valid_from.date().isoformat(), "valid_until": cert.valid_until.date().isoformat(),
@@ -666,8 +672,9 @@ def verify_certificate(*, serial: str, now: datetime) -> dict[str, Any]:
             "tenant_id": cert.tenant_id, "certificate_id": cert.id}
 
 
-CERT_STATUS_TEXT = {"valid": "有效", "expired": "已过期", "superseded": "已被新证书替代", "revoked": "已撤销",
-                    "suspended": "授权暂停中"}
+CERT_STATUS_TEXT: dict[str, str] = {CertificateStatus.VALID: "有效", CertificateStatus.EXPIRED: "已过期",
+                                    CertificateStatus.SUPERSEDED: "已被新证书替代", CertificateStatus.REVOKED: "已撤销",
+                                    CertificateStatus.SUSPENDED: "授权暂停中"}
 
 
 def certificate_view(c: Certificate) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from typing import Any
 from backend.agents import rules as agent_rules
 from backend.agents import service as agents
 from backend.agents.errors import InvalidAgentInput, PackageUnpaid
+from backend.agents.types import ApplicationStatus, AuthorizationStatus, PackageStatus
 from backend.audit.service import record_audit
 from backend.catalog import service as catalog
 from backend.db import utcnow
@@ -60,7 +61,7 @@ from backend.warehouse.errors import (
     RestockLimitExceeded,
     RestockStateConflict,
 )
-from backend.warehouse.types import RestockInfo
+from backend.warehouse.types import RestockInfo, RestockStatus, TransferStatus
 
 RESTOCK_SOURCES = ("upline", "platform")
 
@@ -153,7 +154,7 @@ def _collect_package(tenant_id: int, app: Any, now: datetime) -> None:
         payment_methods.pay_with_stored_value(tenant_id=tenant_id, member_id=app.member_id, order_id=order.id,
                                               amount_fen=None, now=now)
     paid_order.ensure_followed_up(tenant_id=tenant_id, order_id=order.id, pending=True, now=now)
-    app.package_status = "paid"
+    app.package_status = PackageStatus.PAID
     rewards.buy_level(tenant_id=tenant_id, member_id=app.member_id, level=app.level, order_id=order.id)
 
 
@@ -168,13 +169,13 @@ def _return_package(tenant_id: int, app: Any, reason: str, actor: str, now: date
     if order.status == OrderStatus.CREATED:
         try:
             payments.cancel_unpaid(tenant_id=tenant_id, order_id=order.id, now=now, reason="agent_rejected")
-            app.package_status = "cancelled"
+            app.package_status = PackageStatus.CANCELLED
             return
         except OrderStateConflict:  # WeChat Pay took the money meanwhile (now applied): refund it
             pass
     payments.refund_order(tenant_id=tenant_id, order_id=order.id, order_line_id=None, actor=actor, now=now,
                           reason=f"代理申请未通过，礼包款退回：{reason}"[:200])
-    app.package_status = "refunding"
+    app.package_status = PackageStatus.REFUNDING
 
 
 def authorize(*, tenant_id: int, member_id: int, level: str, actor: str, now: datetime,
@@ -196,7 +197,7 @@ def update_authorization(*, tenant_id: int, authorization_id: int, changes: Mapp
     certificate prints the change (the old one is superseded)."""
     auth = agents.update_authorization(tenant_id=tenant_id, authorization_id=authorization_id, changes=changes,
                                        actor=actor, now=now)
-    if auth.status == "active":
+    if auth.status == AuthorizationStatus.ACTIVE:
         agents.issue_certificate(tenant_id=tenant_id, authorization_id=auth.id, now=now,
                                  products_text=products_text(tenant_id=tenant_id, auth=auth))
     return agents.authorization_view(auth, now=now)
@@ -207,7 +208,7 @@ def change_authorization_status(*, tenant_id: int, authorization_id: int, action
     """Suspend, reinstate or revoke; revoking revokes its certificates."""
     auth = agents.change_status(tenant_id=tenant_id, authorization_id=authorization_id, action=action,
                                 reason=reason, actor=actor, now=now)
-    if auth.status == "revoked":
+    if auth.status == AuthorizationStatus.REVOKED:
         agents.revoke_certificates(tenant_id=tenant_id, authorization_id=auth.id, now=now)
     return agents.authorization_view(auth, now=now)
 
@@ -221,7 +222,7 @@ def on_agent_level_changed(*, tenant_id: int, member_id: int, old_level: str | N
     auth = agents.follow_level(tenant_id=tenant_id, member_id=member_id, level=new_level, actor=actor, now=now)
     if auth is None:
         return
-    if auth.status == "revoked":
+    if auth.status == AuthorizationStatus.REVOKED:
         agents.revoke_certificates(tenant_id=tenant_id, authorization_id=auth.id, now=now)
     else:
         agents.issue_certificate(tenant_id=tenant_id, authorization_id=auth.id, now=now,
@@ -360,8 +361,8 @@ def on_orders_followed_up(*, tenant_id: int, order_ids: Sequence[int], now: date
     batch of the follow-up in a few statements: one read of the packages, one of the
     restocks, one pieces batch, one money batch, one read of the orders to deliver."""
     for app in agents.applications_of_packages(tenant_id=tenant_id, order_ids=order_ids):
-        if app.package_status == "unpaid":
-            app.package_status = "paid"
+        if app.package_status == PackageStatus.UNPAID:
+            app.package_status = PackageStatus.PAID
     paid = warehouse.restocks_paid(
         tenant_id=tenant_id, now=now,
         restocks=warehouse.restocks_of_orders(tenant_id=tenant_id, order_ids=order_ids, lock=True))
@@ -377,7 +378,8 @@ def on_orders_followed_up(*, tenant_id: int, order_ids: Sequence[int], now: date
 # through the shop stays refused (the pieces must leave the cloud stock first, and only
 # refund_restock moves them).
 _refunding_restock: ContextVar[int | None] = ContextVar("refunding_restock", default=None)
-_RESTOCK_STATUS_TEXT = {"created": "未支付", "cancelled": "已取消", "refunded": "已退款"}
+_RESTOCK_STATUS_TEXT: dict[str, str] = {RestockStatus.CREATED: "未支付", RestockStatus.CANCELLED: "已取消",
+                                        RestockStatus.REFUNDED: "已退款"}
 
 
 def refund_restock(*, tenant_id: int, restock_id: int, sku_id: int | None, reason: str, actor: str,
@@ -394,7 +396,7 @@ def refund_restock(*, tenant_id: int, restock_id: int, sku_id: int | None, reaso
     if sku_id is not None and rule != "lines":
         raise InvalidStockInput("品牌只允许进货单整单退款", details=[{"field": "sku_id", "message": "只能整单退款"}])
     r = warehouse.lock_restock(tenant_id=tenant_id, restock_id=restock_id)
-    if r.status != "paid":
+    if r.status != RestockStatus.PAID:
         raise RestockStateConflict(f"进货单{_RESTOCK_STATUS_TEXT.get(r.status, r.status)}，不能退款")
     line_id = None
     if sku_id is not None:
@@ -449,7 +451,7 @@ def on_order_cancelled(*, order: Any, now: datetime) -> None:
     """An unpaid order cancelled: a restock's held pieces back to the upline, a
     drop-ship order's pieces back to the agent."""
     if order.source_type == "agent_apply":
-        _package_ended(order, "cancelled", "礼包订单已取消，申请关闭", now)
+        _package_ended(order, PackageStatus.CANCELLED, "礼包订单已取消，申请关闭", now)
     elif order.source_type == "restock":
         warehouse.restock_cancelled(tenant_id=order.tenant_id, order_id=order.id, now=now)
     elif order.stock_source == "cloud":
@@ -466,7 +468,7 @@ def on_lines_refunded(*, order: Any, refund: Any, lines: Sequence[Any], now: dat
         _restock_money_back(order, refund, lines, now)
         return
     if order.source_type == "agent_apply":
-        _package_ended(order, "refunded", "礼包已退款，申请关闭", now)
+        _package_ended(order, PackageStatus.REFUNDED, "礼包已退款，申请关闭", now)
         return
     if order.stock_source != "cloud" or order.shipped_at is not None:
         return
@@ -477,12 +479,12 @@ def on_lines_refunded(*, order: Any, refund: Any, lines: Sequence[Any], now: dat
                                key=f"refund:{refund.id}")
 
 
-def _package_ended(order: Any, status: str, reason: str, now: datetime) -> None:
+def _package_ended(order: Any, status: PackageStatus, reason: str, now: datetime) -> None:
     app = agents.application_of_package(tenant_id=order.tenant_id, order_id=order.id)
     if app is None:
         return
     app.package_status = status
-    if app.status == "pending":
+    if app.status == ApplicationStatus.PENDING:
         agents.close_application(tenant_id=order.tenant_id, application_id=app.id, reason=reason, now=now)
         _alert(order.tenant_id, app.member_id, f"您的代理申请已关闭：{reason}", f"application:{app.id}:closed", now)
 
@@ -575,7 +577,7 @@ def transfer(*, tenant_id: int, from_id: int, to_id: int, sku_id: int, pieces: i
     t = warehouse.transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id, sku_id=sku_id,
                            product_id=lambda: catalog.get_sku(tenant_id=tenant_id, sku_id=sku_id).product_id,
                            pieces=pieces, client_token=client_token, note=note, now=now)
-    if t.status == "pending":
+    if t.status == TransferStatus.PENDING:
         _alert(tenant_id, to_id, f"您的上级转来 {t.pieces} 件货，请在代理中心确认收货。", f"transfer:{t.id}", now)
     return t
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime
 from backend.orm import Fen
+from backend.warehouse.types import PickupStatus, RestockStatus, TransferStatus
 
 Pieces = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -73,7 +74,7 @@ class StockEntry(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
-RESTOCK_STATUSES = ("created", "paid", "cancelled", "refunded")
+RESTOCK_STATUSES = tuple(RestockStatus)
 
 
 class Restock(TenantScoped, Base):
@@ -101,7 +102,7 @@ class Restock(TenantScoped, Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-TRANSFER_STATUSES = ("pending", "done", "rejected")
+TRANSFER_STATUSES = tuple(TransferStatus)
 
 
 class Transfer(TenantScoped, Base):
@@ -125,7 +126,7 @@ class Transfer(TenantScoped, Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-PICKUP_STATUSES = ("requested", "shipped")
+PICKUP_STATUSES = tuple(PickupStatus)
 
 
 class Pickup(TenantScoped, Base):
@@ -164,5 +165,5 @@ class Dropship(TenantScoped, Base):
     order_id: Mapped[int] = mapped_column(BigId, nullable=False)
     agent_id: Mapped[int] = mapped_column(BigId, nullable=False)
     lines: Mapped[Any] = mapped_column(JSON, nullable=False)  # {"sku_id": quantity}
-    status: Mapped[str] = mapped_column(String(12), nullable=False)  # consumed | returned
+    status: Mapped[str] = mapped_column(String(12), nullable=False)  # DropshipStatus
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -32,6 +32,7 @@ from backend.warehouse.errors import (
 )
 from backend.warehouse.ledger import Leg, agent, brand
 from backend.warehouse.models import Dropship, Pickup, Restock, Transfer
+from backend.warehouse.types import DropshipStatus, PickupStatus, RestockStatus, TransferStatus
 
 MAX_PIECES = 100_000
 _transfers = Transfer.__table__
@@ -53,7 +54,7 @@ def record_restock(*, tenant_id: int, buyer_id: int, supplier_id: int, order_id:
     the payment always finds them."""
     pieces = sum(ln["quantity"] for ln in lines)
     r = Restock(tenant_id=tenant_id, buyer_id=buyer_id, supplier_id=supplier_id, order_id=order_id,
-                status="created", settlement_mode=settlement_mode, lines=[dict(ln) for ln in lines],
+                status=RestockStatus.CREATED, settlement_mode=settlement_mode, lines=[dict(ln) for ln in lines],
                 pieces=pieces, amount_fen=sum(ln["quantity"] * ln["unit_price_fen"] for ln in lines),
                 paid_via=paid_via, created_at=now)
     db.session.add(r)
@@ -85,7 +86,7 @@ def restocks_paid(*, tenant_id: int, restocks: Sequence[Restock], now: datetime)
     restock, all written by one batch (`ledger.post_many`), and the rows marked paid in
     one UPDATE. Returns those this call booked (already paid, or cancelled before the
     payment, are left: the payment path records those)."""
-    due = [r for r in restocks if r.status == "created"]
+    due = [r for r in restocks if r.status == RestockStatus.CREATED]
     if not due:
         return []
     held = ledger.shards_of(tenant_id=tenant_id, keys=[f"restock:hold:{r.id}" for r in due if r.supplier_id],
@@ -102,10 +103,10 @@ def restocks_paid(*, tenant_id: int, restocks: Sequence[Restock], now: datetime)
     # One UPDATE for the batch; the loaded rows take the same values without a flush of their own.
     db.session.execute(update(_restocks).where(_restocks.c.tenant_id == tenant_id,
                                                _restocks.c.id.in_([r.id for r in due]))
-                       .values(status="paid", paid_at=now,
+                       .values(status=RestockStatus.PAID, paid_at=now,
                                paid_via=func.coalesce(_restocks.c.paid_via, "wechat")))
     for r in due:
-        set_committed_value(r, "status", "paid")
+        set_committed_value(r, "status", RestockStatus.PAID.value)
         set_committed_value(r, "paid_at", now)
         set_committed_value(r, "paid_via", r.paid_via or "wechat")
     return due
@@ -114,7 +115,7 @@ def restocks_paid(*, tenant_id: int, restocks: Sequence[Restock], now: datetime)
 def restock_cancelled(*, tenant_id: int, order_id: int, now: datetime) -> Restock | None:
     """The restock's order was cancelled unpaid: pieces set aside go back to the upline."""
     found = restocks_of_orders(tenant_id=tenant_id, order_ids=[order_id], lock=True)
-    if not found or found[0].status != "created":
+    if not found or found[0].status != RestockStatus.CREATED:
         return found[0] if found else None
     r = found[0]
     if r.supplier_id:
@@ -124,7 +125,7 @@ def restock_cancelled(*, tenant_id: int, order_id: int, now: datetime) -> Restoc
             legs += [Leg(held, ln["sku_id"], -ln["quantity"]), Leg(agent(r.supplier_id), ln["sku_id"], ln["quantity"])]
         ledger.post(tenant_id=tenant_id, key=f"restock:release:{r.id}", kind="restock_release", legs=legs, now=now,
                     ref_type="restock", ref_id=r.id, memo=f"进货单 {r.id} 取消，库存退回上级")
-    r.status = "cancelled"
+    r.status = RestockStatus.CANCELLED
     r.cancelled_at = now
     return r
 
@@ -161,7 +162,7 @@ def return_restock_pieces(*, tenant_id: int, restock: Restock, quantities: Mappi
 def restock_refunded(*, restock: Restock, whole: bool, now: datetime) -> None:
     """The restock's money came back: refunded when every line is."""
     if whole:
-        restock.status = "refunded"
+        restock.status = RestockStatus.REFUNDED
 
 
 def get_restock(*, tenant_id: int, restock_id: int, member_id: int | None = None) -> Restock:
@@ -212,7 +213,7 @@ def transfer(*, tenant_id: int, from_id: int, to_id: int, sku_id: int, product_i
     confirmation = agents.check_can_transfer(tenant_id=tenant_id, from_id=from_id, to_id=to_id,
                                              product_id=product_id, now=now)
     row = {"tenant_id": tenant_id, "from_id": from_id, "to_id": to_id, "sku_id": sku_id, "pieces": pieces,
-           "status": "pending" if confirmation else "done", "client_token": client_token, "note": note[:200],
+           "status": TransferStatus.PENDING if confirmation else TransferStatus.DONE, "client_token": client_token, "note": note[:200],
            "created_at": now, "decided_at": None if confirmation else now}
     # The client token's unique key makes the first request the only one: a replay inserts nothing.
     claimed = bulk.insert_rows(_transfers, [row], ignore=True, returning=(_transfers.c.id,))
@@ -238,14 +239,14 @@ def decide_transfer(*, tenant_id: int, transfer_id: int, member_id: int, accept:
                           .with_for_update())
     if t is None or t.to_id != member_id:
         raise TransferNotFound()
-    if t.status != "pending":
+    if t.status != TransferStatus.PENDING:
         raise TransferStateConflict()
     to = agent(t.to_id) if accept else agent(t.from_id)
     ledger.post(tenant_id=tenant_id, key=f"transfer:end:{t.id}", kind="transfer" if accept else "transfer_return",
                 legs=[Leg(ledger.shard_of(tenant_id=tenant_id, key=f"transfer:{t.id}", kind="held"), t.sku_id,
                           -t.pieces), Leg(to, t.sku_id, t.pieces)], now=now,
                 ref_type="transfer", ref_id=t.id, memo=f"转货 {t.id} {'确认收货' if accept else '拒收退回'}")
-    t.status = "done" if accept else "rejected"
+    t.status = TransferStatus.DONE if accept else TransferStatus.REJECTED
     t.decided_at = now
     return t
 
@@ -280,7 +281,7 @@ def request_pickup(*, tenant_id: int, member_id: int, sku_id: int, product_id: i
     agents.active_agent(tenant_id=tenant_id, member_id=member_id, now=now)
     p = Pickup(tenant_id=tenant_id, member_id=member_id, sku_id=sku_id, pieces=pieces, freight_fen=freight_fen,
                client_token=client_token, receiver_name=receiver["name"], receiver_phone=receiver["phone"],
-               receiver_address=receiver["address"], status="requested", created_at=now)
+               receiver_address=receiver["address"], status=PickupStatus.REQUESTED, created_at=now)
     db.session.add(p)
     db.session.flush()
     ledger.post(tenant_id=tenant_id, key=f"pickup:{p.id}", kind="pickup",
@@ -296,10 +297,10 @@ def ship_pickup(*, tenant_id: int, pickup_id: int, company: str, tracking_no: st
                           .with_for_update())
     if p is None:
         raise PickupNotFound()
-    if p.status not in ("requested", "shipped"):
+    if p.status not in (PickupStatus.REQUESTED, PickupStatus.SHIPPED):
         raise PickupStateConflict()
     before = pickup_view(p)
-    p.status = "shipped"
+    p.status = PickupStatus.SHIPPED
     p.logistics_company = company
     p.tracking_no = tracking_no
     p.shipped_at = p.shipped_at or now
@@ -339,7 +340,7 @@ def consume_for_order(*, tenant_id: int, order_id: int, agent_id: int, quantitie
                       now: datetime) -> Dropship:
     """A retail order ships from the agent's cloud stock (agent → shipped), once per order."""
     d = Dropship(tenant_id=tenant_id, order_id=order_id, agent_id=agent_id,
-                 lines={str(s): n for s, n in sorted(quantities.items())}, status="consumed", created_at=now)
+                 lines={str(s): n for s, n in sorted(quantities.items())}, status=DropshipStatus.CONSUMED, created_at=now)
     db.session.add(d)
     db.session.flush()
     legs = []
@@ -368,7 +369,7 @@ def return_for_order(*, tenant_id: int, order_id: int, quantities: Mapping[int, 
         ledger.post(tenant_id=tenant_id, key=f"dropship:return:{order_id}:{key}", kind="dropship_return", legs=legs,
                     now=now, ref_type="dropship", ref_id=d.id, memo=f"订单 {order_id} 取消/退款，库存退回代理")
     if quantities is None:
-        d.status = "returned"
+        d.status = DropshipStatus.RETURNED
     return d
 
 
