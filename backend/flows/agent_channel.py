@@ -236,7 +236,7 @@ _CLOUD_RECEIVER = orders.Receiver(name="云仓入库", phone="0", address="云�
 
 
 def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, int]], source: str,
-                  now: datetime, paid_via: str | None = None) -> tuple[RestockInfo, Any]:
+                  now: datetime, paid_via: str | None = None, hold: bool = True) -> tuple[RestockInfo, Any]:
     """An agent restocks from its upline or the platform at its own level's price; the
     order waits for payment, the upline's pieces are set aside. Returns (restock, order)."""
     if source not in RESTOCK_SOURCES:
@@ -275,7 +275,7 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
     lines = orders.order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
     restock = warehouse.record_restock(
         tenant_id=tenant_id, buyer_id=buyer.id, supplier_id=supplier_id, order_id=order.id, now=now,
-        settlement_mode=policy.settlement_mode, paid_via=paid_via,
+        settlement_mode=policy.settlement_mode, paid_via=paid_via, hold=hold,
         lines=[{"sku_id": ln.sku_id, "quantity": ln.quantity, "unit_price_fen": ln.unit_price_fen} for ln in lines])
     del priced  # held until the order priced the same SKUs (catalog.price_skus takes them from the session)
     return restock, order
@@ -306,13 +306,17 @@ def restock_with_stored_value(*, tenant_id: int, member_id: int, items: Sequence
     follow-up (rewards, pieces in, settlement) is the only thing left. 409
     insufficient_balance, and nothing placed, when the stored value does not cover it."""
     restock, order = place_restock(tenant_id=tenant_id, member_id=member_id, items=items, source=source, now=now,
-                                   paid_via="stored")
+                                   paid_via="stored", hold=False)
     finance.pay_with_stored_value(tenant_id=tenant_id, member_id=member_id, order_id=order.id,
                                   amount_fen=order.payable_fen, now=now)
     # The order is this transaction's own (locked by its INSERT, unpaid, no WeChat Pay
     # order): paid in one UPDATE, recorded as its stored-value part (stored_fen), so a
     # refund goes back there; no read of it first.
     orders.mark_new_order_paid_from_stored_value(tenant_id=tenant_id, order=order, now=now)
+    # The upline's pieces set aside last, right before the commit: the posting locks the
+    # upline's balance and a `held` shard that concurrent restocks (and the follow-up)
+    # write too. All in this one unit of work: short of pieces, nothing is placed or paid.
+    warehouse.hold_restock_pieces(tenant_id=tenant_id, restock=restock, now=now)
     return restock, order
 
 
@@ -363,15 +367,18 @@ def on_orders_followed_up(*, tenant_id: int, order_ids: Sequence[int], now: date
     for app in agents.applications_of_packages(tenant_id=tenant_id, order_ids=order_ids):
         if app.package_status == PackageStatus.UNPAID:
             app.package_status = PackageStatus.PAID
-    paid = warehouse.restocks_paid(
-        tenant_id=tenant_id, now=now,
-        restocks=warehouse.restocks_of_orders(tenant_id=tenant_id, order_ids=order_ids, lock=True))
-    if not paid:
+    due = [r for r in warehouse.restocks_of_orders(tenant_id=tenant_id, order_ids=order_ids, lock=True)
+           if r.status == RestockStatus.CREATED]  # paid already, or cancelled before the payment: not here
+    if not due:
         return
-    _settle_restocks(tenant_id, paid, now)
+    _settle_restocks(tenant_id, due, now)
     # An order refunded meanwhile by an operator is not shipped: its pieces stay booked.
-    orders.ship_paid_orders(tenant_id=tenant_id, shipments={r.order_id: ("云仓入库", f"RS{r.id}") for r in paid},
+    orders.ship_paid_orders(tenant_id=tenant_id, shipments={r.order_id: ("云仓入库", f"RS{r.id}") for r in due},
                             actor="system:warehouse", now=now)
+    # The pieces last, right before the batch commits: their posting locks the brand's
+    # `held` shards, which every new restock from an upline also writes (its pieces set
+    # aside), so the batch holds them for as short a time as it can.
+    warehouse.restocks_paid(tenant_id=tenant_id, restocks=due, now=now)
 
 
 # The order whose refund refund_restock is opening: the buyer's own refund request

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal, or_, select, update
 
 from backend.audit.service import record_audit
 from backend.auth.revocation import PrincipalState, forget_principal
@@ -364,27 +364,45 @@ def record_purchase(*, tenant_id: int, member_id: int, now: datetime) -> Member:
     return member
 
 
+# A buyer's purchase stamp (last_purchase_at, and the binding's expiry it renews) moves
+# only when it is at least this old. The paid-order follow-up stamps a whole batch's
+# buyers, and the UPDATE would hold their member rows' locks until the batch commits,
+# while every new order of the same buyers waits for them (an order's INSERT takes a
+# shared lock on its buyer's row: the foreign key). An agent restocking several times a
+# minute then queued behind every batch. A buyer stamped within the grain is not
+# written, so its row is not locked (the flows' paid_order.stamp_next_buyers stamps the
+# next batch's buyers in a short transaction of its own just before it); the stamp, and
+# so a binding's expiry after bind_expire_days, is exact to this grain.
+PURCHASE_STAMP_GRAIN = timedelta(minutes=1)
+
+
 def record_purchases(*, tenant_id: int, member_ids: Sequence[int], now: datetime) -> None:
     """record_purchase for a batch of buyers (the paid-order follow-up): parked bindings
-    confirmed one by one (rare), everyone else stamped in one UPDATE."""
+    confirmed one by one (rare), everyone else stamped in one UPDATE (to the minute:
+    PURCHASE_STAMP_GRAIN)."""
     ids = sorted(set(member_ids))
     if not ids:
         return
-    parked = set(db.session.scalars(select(Member.id).where(
-        Member.tenant_id == tenant_id, Member.id.in_(ids), Member.parent_id.is_(None),
-        Member.pending_parent_id.is_not(None))))
-    for member_id in sorted(parked):
+    # One plain read says who is parked and who is due a stamp; only those are written.
+    # (An UPDATE that merely failed its WHERE on a row would still have locked it, and
+    # keeps the lock when it had to wait for it.)
+    stale = or_(Member.last_purchase_at.is_(None), Member.last_purchase_at <= now - PURCHASE_STAMP_GRAIN)
+    rows = db.session.execute(select(
+        Member.id, and_(Member.parent_id.is_(None), Member.pending_parent_id.is_not(None)), stale)
+        .where(Member.tenant_id == tenant_id, Member.id.in_(ids))).all()
+    parked = sorted(r[0] for r in rows if r[1])
+    for member_id in parked:
         record_purchase(tenant_id=tenant_id, member_id=member_id, now=now)
-    rest = [i for i in ids if i not in parked]
-    if not rest:
+    due = sorted(r[0] for r in rows if r[2] and not r[1])
+    if not due:
         return
     values: dict[str, Any] = {"last_purchase_at": now}
     expires = bind_expiry(get_tenant(tenant_id=tenant_id), now)
     if expires is not None:
         values["bind_expires_at"] = case((Member.parent_id.is_not(None), expires), else_=Member.bind_expires_at)
-    db.session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id.in_(rest)).values(**values)
-                       .execution_options(synchronize_session=False))
-    expire_loaded(Member, rest, values)
+    db.session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id.in_(due), stale)
+                       .values(**values).execution_options(synchronize_session=False))
+    expire_loaded(Member, due, values)
 
 
 _members = Member.__table__

@@ -83,6 +83,11 @@ def claim_backlog(*, limit: int) -> list[Any]:
     return list(db.session.execute(stmt, {"limit": limit}))
 
 
+def pending_buyers(*, limit: int) -> list[tuple[int, int]]:
+    """(tenant_id, member_id) of the buyers of the oldest pending orders, without locking."""
+    return sorted({(r.tenant_id, r.member_id) for r in db.session.execute(_CLAIM, {"limit": limit})})
+
+
 def pending_ids(*, limit: int) -> list[tuple[int, int]]:
     """(tenant_id, order_id) of the oldest pending orders, without locking them."""
     return [(r.tenant_id, r.id) for r in db.session.execute(_CLAIM, {"limit": limit})]

@@ -32,7 +32,7 @@ from backend.warehouse.errors import (
 )
 from backend.warehouse.ledger import Leg, agent, brand
 from backend.warehouse.models import Dropship, Pickup, Restock, Transfer
-from backend.warehouse.types import DropshipStatus, PickupStatus, RestockStatus, TransferStatus
+from backend.warehouse.types import DropshipStatus, PickupStatus, RestockInfo, RestockStatus, TransferStatus
 
 MAX_PIECES = 100_000
 _transfers = Transfer.__table__
@@ -48,10 +48,11 @@ def _pieces_ok(n: Any) -> bool:
 
 def record_restock(*, tenant_id: int, buyer_id: int, supplier_id: int, order_id: int,
                    lines: Sequence[Mapping[str, int]], settlement_mode: str, now: datetime,
-                   paid_via: str | None = None) -> Restock:
+                   paid_via: str | None = None, hold: bool = True) -> Restock:
     """A restock placed (its order awaits payment, or `paid_via` pays it in this same
     unit of work). From an upline, its pieces are set aside at once (upline → held), so
-    the payment always finds them."""
+    the payment always finds them; `hold=False` leaves that to the caller's
+    `hold_restock_pieces` later in the same unit of work."""
     pieces = sum(ln["quantity"] for ln in lines)
     r = Restock(tenant_id=tenant_id, buyer_id=buyer_id, supplier_id=supplier_id, order_id=order_id,
                 status=RestockStatus.CREATED, settlement_mode=settlement_mode, lines=[dict(ln) for ln in lines],
@@ -59,14 +60,22 @@ def record_restock(*, tenant_id: int, buyer_id: int, supplier_id: int, order_id:
                 paid_via=paid_via, created_at=now)
     db.session.add(r)
     db.session.flush()
-    if supplier_id:
-        legs = []
-        for ln in lines:
-            legs += [Leg(agent(supplier_id), ln["sku_id"], -ln["quantity"]),
-                     Leg(brand("held", r.id), ln["sku_id"], ln["quantity"])]
-        ledger.post(tenant_id=tenant_id, key=f"restock:hold:{r.id}", kind="restock_hold", legs=legs, now=now,
-                    ref_type="restock", ref_id=r.id, memo=f"进货单 {r.id} 上级库存预留")
+    if hold:
+        hold_restock_pieces(tenant_id=tenant_id, restock=r, now=now)
     return r
+
+
+def hold_restock_pieces(*, tenant_id: int, restock: RestockInfo, now: datetime) -> None:
+    """Set a restock's pieces aside from its upline's cloud stock (upline → held), once;
+    InsufficientPieces when the upline does not hold them (the unit of work rolls back)."""
+    if not restock.supplier_id:
+        return
+    legs = []
+    for ln in restock.lines:
+        legs += [Leg(agent(restock.supplier_id), ln["sku_id"], -ln["quantity"]),
+                 Leg(brand("held", restock.id), ln["sku_id"], ln["quantity"])]
+    ledger.post(tenant_id=tenant_id, key=f"restock:hold:{restock.id}", kind="restock_hold", legs=legs, now=now,
+                ref_type="restock", ref_id=restock.id, memo=f"进货单 {restock.id} 上级库存预留")
 
 
 def restocks_of_orders(*, tenant_id: int, order_ids: Sequence[int], lock: bool = False) -> list[Restock]:

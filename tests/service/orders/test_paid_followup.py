@@ -241,3 +241,22 @@ def test_health_names_a_stalled_backlog(factory, shop, worker_mode, client, monk
     assert body["status"] == "ok"  # the web node still serves
     assert body["paid_followup"].startswith("stalled: 1 paid orders pending")
     assert "orders.follow_up_paid_orders" in body["paid_followup"]
+
+
+def test_a_purchase_stamp_moves_only_when_a_minute_old(factory):
+    # The follow-up leaves a buyer stamped within the minute unmatched (its row neither
+    # changed nor locked while new orders of the same buyer insert): exact to the minute.
+    from datetime import timedelta
+
+    from backend.members import service as members
+
+    t = factory.tenant(bind_expire_days=7)
+    buyer = factory.member(t, parent=factory.member(t))
+    first = utcnow().replace(microsecond=0)
+    for at in (first, first + timedelta(seconds=59), first + timedelta(seconds=61)):
+        with unit_of_work():
+            members.record_purchases(tenant_id=t.id, member_ids=[buyer.id], now=at)
+        db.session.expire_all()
+        row = members.get_member(tenant_id=t.id, member_id=buyer.id)
+        stamped = first if at < first + members.PURCHASE_STAMP_GRAIN else at
+        assert (row.last_purchase_at, row.bind_expires_at) == (stamped, stamped + timedelta(days=7))
