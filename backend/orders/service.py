@@ -443,16 +443,16 @@ def mark_new_order_paid_from_stored_value(*, tenant_id: int, order: Order, now: 
     value at once: apply_stored_value and mark_paid as one UPDATE, with no read of the
     order first. The stored value itself is the caller's to take (finance). The ORM
     copy keeps the values written (nothing to reload)."""
-    if order.tenant_id != tenant_id or order.status != "created" or order.stored_fen or order.prepay_id:
+    if order.tenant_id != tenant_id or order.status != OrderStatus.CREATED or order.stored_fen or order.prepay_id:
         raise OrderStateConflict(details={"status": order.status})
     done = rowcount(db.session.execute(update(Order).where(
-        Order.tenant_id == tenant_id, Order.id == order.id, Order.status == "created", Order.stored_fen == 0,
+        Order.tenant_id == tenant_id, Order.id == order.id, Order.status == OrderStatus.CREATED, Order.stored_fen == 0,
         Order.prepay_id.is_(None)).values(
-        status="paid", stored_fen=order.payable_fen, paid_fen=0, paid_at=now, followup_pending=True,
+        status=OrderStatus.PAID, stored_fen=order.payable_fen, paid_fen=0, paid_at=now, followup_pending=True,
         updated_at=now).execution_options(synchronize_session=False)))
     if done != 1:
         raise OrderStateConflict(details={"status": order.status})
-    for name, value in (("status", "paid"), ("stored_fen", order.payable_fen), ("paid_fen", 0), ("paid_at", now),
+    for name, value in (("status", OrderStatus.PAID.value), ("stored_fen", order.payable_fen), ("paid_fen", 0), ("paid_at", now),
                         ("followup_pending", True), ("updated_at", now)):
         set_committed_value(order, name, value)
     announce("order_paid", tenant_id=tenant_id, order_id=order.id)
@@ -568,7 +568,7 @@ def ship_paid_orders(*, tenant_id: int, shipments: Mapping[int, tuple[str, str]]
                                 .order_by(Order.id).with_for_update().execution_options(populate_existing=True))
     done = []
     for order in locked:
-        if order.status != "paid":
+        if order.status != OrderStatus.PAID:
             continue
         company, tracking_no = shipments[order.id]
         announce("order_shipping", order=order)  # a listener may refuse (a group not yet formed)
@@ -576,7 +576,7 @@ def ship_paid_orders(*, tenant_id: int, shipments: Mapping[int, tuple[str, str]]
                      target_id=order.id,
                      before={"status": order.status, "company": order.logistics_company,
                              "tracking_no": order.tracking_no},
-                     after={"status": "shipped", "company": company, "tracking_no": tracking_no})
+                     after={"status": OrderStatus.SHIPPED.value, "company": company, "tracking_no": tracking_no})
         done.append(order)
     if not done:
         return []
@@ -584,11 +584,11 @@ def ship_paid_orders(*, tenant_id: int, shipments: Mapping[int, tuple[str, str]]
     # take the same values without a flush of their own.
     o = Order.__table__.c
     db.session.execute(update(Order.__table__).where(o.tenant_id == tenant_id, o.id.in_([x.id for x in done]))
-                       .values(status="shipped", shipped_at=now, updated_at=now,
+                       .values(status=OrderStatus.SHIPPED, shipped_at=now, updated_at=now,
                                logistics_company=case({x.id: shipments[x.id][0] for x in done}, value=o.id),
                                tracking_no=case({x.id: shipments[x.id][1] for x in done}, value=o.id)))
     for x in done:
-        for name, value in (("status", "shipped"), ("shipped_at", now), ("updated_at", now),
+        for name, value in (("status", OrderStatus.SHIPPED.value), ("shipped_at", now), ("updated_at", now),
                             ("logistics_company", shipments[x.id][0]), ("tracking_no", shipments[x.id][1])):
             set_committed_value(x, name, value)
     return [x.id for x in done]
