@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from backend.analytics import service as analytics
 from backend.catalog.service import list_products, skus_of
 from backend.db import unit_of_work, utcnow
 from backend.finance import service as finance
@@ -288,5 +289,11 @@ def seed_demo_activity(tenant: TenantInfo, *, sandbox: Sandbox, send: Send) -> b
     if large >= 5_000:
         j.withdraw("demo-alice", large)
     j.run_jobs()
+    # The 经营看板 reads daily facts that the scheduler refreshes every 5 minutes; the
+    # history above is all today's, so today's facts are computed now, or a newcomer's
+    # first look at the dashboard shows zeros everywhere.
+    now = utcnow()
+    with unit_of_work():
+        analytics.refresh_day(tenant_id=tenant.id, day=analytics.china_day(now), now=now)
     log.info("demo: history played (%d rewards settled)", settled)
     return True

@@ -127,6 +127,9 @@ Siyu is running.
                  if bot else "off"}
   demo tenant   '{DEMO_SLUG}': back-office {base}/admin/ logins (username / password  role):
 {logins}
+                platform console: the 平台运营 tab, credential PLATFORM_ADMIN_TOKEN{
+                    " (platform-dev-token)" if settings.platform_admin_token == "platform-dev-token" else ""}
+                H5 shop {base}/h5/ (a phone page)
                 mini-program login codes {", ".join(c for c, _, _ in DEMO_MEMBERS[:3])} …
   try           curl -s {base}/api/v1/mp/login -H 'content-type: application/json' \\
                      -d '{{"tenant":"{DEMO_SLUG}","code":"demo-alice"}}'

@@ -921,8 +921,22 @@ def order_view(order: OrderInfo, lines: Sequence[OrderLine], *, admin: bool = Fa
     return out
 
 
-def refund_view(r: RefundInfo) -> dict[str, Any]:
-    return {"id": r.id, "refund_no": r.refund_no, "order_id": r.order_id, "whole": r.whole,
+def order_nos(*, tenant_id: int, order_ids: Sequence[int]) -> dict[int, str]:
+    """The order numbers of some orders of one tenant (one primary-key read), for lists
+    that show a refund or a line beside its order's number."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return {}
+    return {int(i): str(no) for i, no in db.session.execute(select(Order.id, Order.order_no).where(
+        Order.tenant_id == tenant_id, id_in(Order.id, ids)))}
+
+
+def refund_view(r: RefundInfo, *, order_no: str | None = None) -> dict[str, Any]:
+    """A refund as the API shows it, with its order's number (the people who handle it
+    search by that number, not by the id); lists pass it in from one `order_nos` read."""
+    if order_no is None:
+        order_no = order_nos(tenant_id=r.tenant_id, order_ids=[r.order_id]).get(r.order_id, "")
+    return {"id": r.id, "refund_no": r.refund_no, "order_id": r.order_id, "order_no": order_no, "whole": r.whole,
             "keeps_goods": r.keeps_goods,
             "order_line_ids": list(r.line_ids), "amount_fen": r.amount_fen, "amount": yuan(r.amount_fen),
             "freight_fen": r.freight_fen,

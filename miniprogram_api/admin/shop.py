@@ -159,7 +159,7 @@ def _order_out(order: Any) -> OrderDetailAdminOut:
     lines = orders.order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
     refunds = orders.list_refunds(tenant_id=order.tenant_id, order_id=order.id)
     return OrderDetailAdminOut(**orders.order_view(order, lines, admin=True),
-                               refunds=[orders.refund_view(r) for r in refunds])
+                               refunds=[orders.refund_view(r, order_no=order.order_no) for r in refunds])
 
 
 # ------------------------------------------------------------------ catalog
@@ -291,7 +291,8 @@ def list_refunds(principal: Principal, query: RefundPage) -> dict[str, Any]:
     """Refunds newest first (requests waiting for a decision: status=requested)."""
     rows = orders.list_refunds(tenant_id=principal.tenant_id, order_id=query.order_id, status=query.status,
                                before_id=query.before_id, limit=query.limit)
-    return page_of(rows, orders.refund_view, query.limit)
+    nos = orders.order_nos(tenant_id=principal.tenant_id, order_ids=[r.order_id for r in rows])
+    return page_of(rows, lambda r: orders.refund_view(r, order_no=nos.get(r.order_id, "")), query.limit)
 
 
 @route(bp, "/refunds/<int:refund_id>/approve", method="POST", auth="staff",

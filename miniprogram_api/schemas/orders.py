@@ -131,6 +131,7 @@ class RefundOut(Out):
     id: int
     refund_no: str
     order_id: int
+    order_no: str = Field(description="the order's number (订单号), what buyers and staff quote")
     whole: bool
     keeps_goods: bool = Field(description="money only: the order keeps its goods and still ships (团长免单)")
     order_line_ids: list[int]

@@ -174,9 +174,13 @@ def test_after_sales_refund_requests_approved_and_rejected(product, browser):
     _open(page, "售后退款")
     row = page.locator("tr", has_text=asked["refund_no"])
     row.get_by_text("买错规格了").wait_for()
+    assert asked["order_no"] == order["order_no"]
+    row.get_by_text(order["order_no"]).wait_for()  # the number staff quote, not the row id
     _shot(page, "admin-54-refund-requests")
     row.get_by_role("button", name="同意退款").click()
-    page.get_by_role("dialog", name="同意退款").get_by_role("button", name="同意退款").click()
+    approve = page.get_by_role("dialog", name="同意退款")
+    approve.get_by_text(f"订单 {order['order_no']}").wait_for()
+    approve.get_by_role("button", name="同意退款").click()
     page.locator(".el-message", has_text="已同意").wait_for()
     row.wait_for(state="detached")  # no longer waiting for a decision
     _wait(lambda: buyer.call("GET", f"/mp/shop/orders/{order['id']}/refunds")["items"][0]["status"] == "succeeded",
@@ -268,12 +272,15 @@ def test_an_authorization_revoked_after_confirmation(product, browser):
     d = page.get_by_role("dialog", name="撤销").filter(has=page.get_by_label("撤销原因"))
     d.wait_for()
     confirm = page.get_by_role("dialog", name="撤销").filter(has_text="撤销后不能恢复")
-    # asked first; without a reason the API refuses, its Chinese message beside the field
+    # without a reason the form refuses at once with the API's message ("必填") beside
+    # the field, before asking for a confirmation the API would refuse anyway
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/revoke" in r.url else None)
+    d.get_by_label("撤销原因").fill("   ")
     d.get_by_label("撤销原因").press("Control+Enter")  # Enter is a new line in a multi-line field
-    confirm.get_by_text(f"撤销 {holder} 的代理授权").wait_for()
-    confirm.get_by_role("button", name="撤销").click()
-    d.locator("[data-field=reason] .el-form-item__error").wait_for()
+    assert d.locator("[data-field=reason] .el-form-item__error").inner_text() == "必填"
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "撤销原因"
+    assert confirm.count() == 0 and posts == []
     assert next(a for a in boss.call("GET", "/admin/agents/authorizations?limit=50")["items"]
                 if a["member_id"] == member["id"])["status"] == "active"
     d.get_by_label("撤销原因").fill("合同到期未续约")

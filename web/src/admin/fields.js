@@ -63,6 +63,19 @@ export class FieldError extends Error {
   constructor(field, message) { super(message); this.field = field }
 }
 
+// The required fields left empty (blank text counts as empty), each with the API's own
+// message for a missing field ("必填"): a form checks them before it asks for a
+// confirmation, so nobody is asked to confirm what the API would refuse anyway.
+export function missingRequired(fields, values) {
+  const out = {}
+  for (const f of fields) {
+    if (!f.required || f.type === 'switch') continue
+    const raw = values[f.key]
+    if (raw === null || raw === undefined || (Array.isArray(raw) ? !raw.length : !String(raw).trim())) out[f.key] = '必填'
+  }
+  return out
+}
+
 export function toBody(fields, values) {
   const body = {}
   for (const f of fields) {

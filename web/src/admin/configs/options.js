@@ -33,8 +33,13 @@ export const skuPair = (v) => {
   return v ? { product_id, sku_id } : {}
 }
 
+// Suppliers that trade first: a page that needs one supplier opens on the first of them,
+// not on an application still waiting for review (which has no orders or statement yet).
+const SUPPLIER_STATUS = { pending: '待审核', rejected: '已驳回', suspended: '已暂停' }
 export const supplierOptions = async () => (await api.get('/admin/suppliers', { limit: 200 })).items
-  .map((s) => ({ value: s.id, label: `${s.name}（#${s.id}）` }))
+  .map((s) => ({ value: s.id, active: s.status === 'active',
+    label: `${s.name}（#${s.id}${SUPPLIER_STATUS[s.status] ? '，' + SUPPLIER_STATUS[s.status] : ''}）` }))
+  .sort((a, b) => Number(b.active) - Number(a.active))
 
 export const levelOptions = async () => {
   try {

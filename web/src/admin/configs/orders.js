@@ -13,7 +13,7 @@ export const refunds = {
   filters: [{ key: 'status', label: '全部状态', options: opts(REFUND), default: 'requested' }],
   columns: [
     { prop: 'id', label: '#', width: 60 }, { prop: 'refund_no', label: '退款单号', width: 170 },
-    { label: '订单', width: 80, render: (r) => `#${r.order_id}` }, { label: '范围', render: (r) => (r.whole ? '整单' : `${r.order_line_ids.length} 个商品`) },
+    { prop: 'order_no', label: '订单号', width: 200 }, { label: '范围', render: (r) => (r.whole ? '整单' : `${r.order_line_ids.length} 个商品`) },
     { prop: 'amount_fen', label: '金额', fmt: 'fen' }, { prop: 'reason', label: '原因', width: 160 },
     { prop: 'status', label: '状态', map: REFUND, tag: TAGS }, { prop: 'requested_by', label: '申请方', width: 90 },
     { prop: 'created_at', label: '申请时间', fmt: 'time', width: 150 }],
@@ -22,7 +22,7 @@ export const refunds = {
   actions: [
     { label: '同意退款', perm: 'refunds.manage', show: (r) => r.status === 'requested', path: (r) => `/admin/shop/refunds/${r.id}/approve`,
       confirmTitle: '同意退款', confirmText: '同意退款', success: '已同意，退款已提交微信支付',
-      confirm: (r) => `同意退款 ¥${yuan(r.amount_fen)}（订单 #${r.order_id}）？款项原路退回，提交后不能撤销。` },
+      confirm: (r) => `同意退款 ¥${yuan(r.amount_fen)}（订单 ${r.order_no}）？款项原路退回，提交后不能撤销。` },
     { label: '拒绝', perm: 'refunds.manage', type: 'danger', show: (r) => r.status === 'requested', title: '拒绝退款申请', submitText: '拒绝',
       path: (r) => `/admin/shop/refunds/${r.id}/reject`, success: '已拒绝',
       fields: [{ key: 'note', label: '拒绝说明', placeholder: '例如 商品已签收超过 7 天', hint: '买家可见，最多 64 个字' }] },
