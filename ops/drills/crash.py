@@ -4,13 +4,14 @@ they are killed and their servers fail.
 
 Processes: gunicorn (3 workers), the scheduler (`python -m backend.jobs`), the paid-order
 follow-up worker (`--only orders.follow_up_paid_orders`, PAID_FOLLOWUP=worker), the OA
-inbox worker (`--only oa.bind_followers`, OA_INBOX=worker) and the bot (`python -m bot`,
-in-memory puppet). WeChat is the sandbox, in this process: it signs the payment
+inbox worker (`--only oa.bind_followers`, OA_INBOX=worker), the mini-program binding
+worker (`--only members.bind_requests`, MP_BIND_INBOX=worker) and the bot (`python -m
+bot`, in-memory puppet). WeChat is the sandbox, in this process: it signs the payment
 notifications and follow events, and pays the withdrawals' transfers.
 
 Phases, with the load running throughout:
-1. kill -9 a gunicorn worker, the scheduler, the follow-up worker, the OA worker and the
-   bot; restart the four (gunicorn's master replaces its worker);
+1. kill -9 a gunicorn worker, the scheduler, the follow-up worker, the OA worker, the
+   binding worker and the bot; restart the five (gunicorn's master replaces its worker);
 2. kill -9 mariadbd and start it again: requests meanwhile must answer 503
    database_unavailable at once, never 500, and succeed again once it is back;
 3. kill -9 redis-server: payments, bindings and withdrawals go on, log-ins answer 429;
@@ -18,7 +19,8 @@ Phases, with the load running throughout:
 Every action is retried as its sender would (WeChat resends a notification or push that
 was not answered 2xx; the app resends a withdrawal with the same client token). Then,
 once the workers have drained: every paid order is paid once with its rewards once,
-every follower is bound once under the promoter, every withdrawal exists once and is
+every follower and every mini-program binder is bound once under the promoter, every
+withdrawal exists once and is
 paid, wallets equal what was credited less what was withdrawn, and `flask ledger check`
 is clean.
 
@@ -88,7 +90,8 @@ class Stats:
 
 
 class Load:
-    """Threads that pay orders, bind followers and withdraw until stopped."""
+    """Threads that pay orders, bind followers and mini-program members, and withdraw
+    until stopped."""
 
     def __init__(self, api: str, sandbox: Any, stats: Stats, *, sku: int, buyers: list[str],
                  withdrawers: list[str], invite_code: str, oa_appid: str) -> None:
@@ -99,6 +102,7 @@ class Load:
         self.lock = threading.Lock()
         self.paid: set[str] = set()          # order numbers the sandbox paid
         self.followers: set[str] = set()     # OA users who followed (events sent)
+        self.mp_binders: set[int] = set()    # members whose POST /mp/me/bind was queued or bound
         self.withdrawals: dict[str, tuple[str, int]] = {}  # client token -> (member token, fen)
         self.unacked_withdrawals: set[str] = set()
         self.n = 0
@@ -171,6 +175,20 @@ class Load:
 
         self.until_ok(push)
 
+    def mp_bind_one(self) -> None:
+        """A new member opens the mini-program through the promoter's share: logs in, then
+        binds by the scene (MP_BIND_INBOX=worker: queued, bound by the worker)."""
+        code = f"drill-mp-{self._next()}"
+        login = self.until_ok(lambda: self.http("POST", "/api/v1/mp/login", json={"tenant": "demo", "code": code}))
+        if login is None:
+            return
+        token, member_id = login.json()["token"], login.json()["member"]["id"]
+        bound = self.until_ok(lambda: self.http("POST", "/api/v1/mp/me/bind", token=token,
+                                                json={"source": "share", "scene": f"i={self.invite_code}"}))
+        if bound is not None:
+            with self.lock:
+                self.mp_binders.add(member_id)
+
     def withdraw_one(self) -> None:
         member = random.choice(self.withdrawers)
         token = f"drill-w-{self._next()}"
@@ -183,7 +201,8 @@ class Load:
                 self.unacked_withdrawals.add(token)
 
     def worker(self, kind: str) -> None:
-        action = {"pay": self.pay_one, "bind": self.bind_one, "withdraw": self.withdraw_one}[kind]
+        action = {"pay": self.pay_one, "bind": self.bind_one, "mp_bind": self.mp_bind_one,
+                  "withdraw": self.withdraw_one}[kind]
         while not self.stop.is_set():
             try:
                 action()
@@ -192,10 +211,10 @@ class Load:
                 time.sleep(0.5)
             # follows and withdrawals at a pace the loaded machine's workers keep up with
             # (the OA inbox worker binds in batches; the drill waits for it to drain)
-            time.sleep({"pay": 0.0, "bind": 0.25, "withdraw": 0.3}[kind])
+            time.sleep({"pay": 0.0, "bind": 0.25, "mp_bind": 0.25, "withdraw": 0.3}[kind])
 
     def start(self) -> None:
-        for kind in ("pay", "pay", "pay", "bind", "withdraw"):
+        for kind in ("pay", "pay", "pay", "bind", "mp_bind", "withdraw"):
             t = threading.Thread(target=self.worker, args=(kind,), daemon=True)
             t.start()
             self.threads.append(t)
@@ -259,7 +278,7 @@ def drill(c: Cleanup, seconds: float, started: float) -> int:
     sandbox = start_sandbox(port=0, auto_deliver=False, auto_settle=True)
     env = {**os.environ, "DATABASE_URL": db.url("siyu"), "REDIS_URL": redis.url(0), "SECRET_KEY": SECRET,
            "WECHAT_MODE": "sandbox", "WECHAT_SANDBOX_URL": sandbox.url, "PUBLIC_BASE_URL": api,
-           "PAID_FOLLOWUP": "worker", "OA_INBOX": "worker", "LOG_FORMAT": "json",
+           "PAID_FOLLOWUP": "worker", "OA_INBOX": "worker", "MP_BIND_INBOX": "worker", "LOG_FORMAT": "json",
            # every request here comes from one address: lift the per-address and per-member limits
            "RATE_LIMITS": "mp_login_ip=1000000/minute;withdraw_member=1000000/hour",
            "PYTHONPATH": str(ROOT)}
@@ -267,7 +286,7 @@ def drill(c: Cleanup, seconds: float, started: float) -> int:
         env.pop(k, None)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "WECHAT_MODE",
                                            "WECHAT_SANDBOX_URL", "PUBLIC_BASE_URL", "PAID_FOLLOWUP",
-                                           "OA_INBOX", "RATE_LIMITS")})
+                                           "OA_INBOX", "MP_BIND_INBOX", "RATE_LIMITS")})
 
     say("2. migrations, the demo tenant, a product with stock for the load, credited withdrawers")
     t = time.monotonic()
@@ -282,6 +301,7 @@ def drill(c: Cleanup, seconds: float, started: float) -> int:
         "scheduler": ([PYTHON, "-m", "backend.jobs"], env, "scheduler.out"),
         "followup": ([PYTHON, "-m", "backend.jobs", "--only", "orders.follow_up_paid_orders"], env, "followup.out"),
         "oa": ([PYTHON, "-m", "backend.jobs", "--only", "oa.bind_followers"], env, "oa.out"),
+        "mpbind": ([PYTHON, "-m", "backend.jobs", "--only", "members.bind_requests"], env, "mpbind.out"),
         "bot": ([PYTHON, "-m", "bot"], {**env, "BOT_TENANT": "demo", "BOT_MEMORY_PUPPET": "1",
                                         "BOT_WECOM_HOST": "127.0.0.1", "BOT_WECOM_PORT": str(bot_port)}, "bot.out"),
     }
@@ -296,7 +316,7 @@ def drill(c: Cleanup, seconds: float, started: float) -> int:
     wait_for("gunicorn answering /livez", lambda: requests.get(api + "/livez", timeout=2).ok, timeout=180)
     wait_for("the bot's WeCom callback port", lambda: port_open(bot_port), timeout=180)
     say(f"3. running: gunicorn (master {running['gunicorn'].pid}, workers "
-        f"{gunicorn_workers(running['gunicorn'].pid)}), scheduler, follow-up worker, OA worker, bot")
+        f"{gunicorn_workers(running['gunicorn'].pid)}), scheduler, follow-up worker, OA worker, binding worker, bot")
 
     stats = Stats()
     load = Load(api, sandbox, stats, sku=seeded["sku"], buyers=seeded["buyers"], withdrawers=seeded["withdrawers"],
@@ -308,13 +328,13 @@ def drill(c: Cleanup, seconds: float, started: float) -> int:
     stats.phase = "2 kill -9 processes"
     workers = gunicorn_workers(running["gunicorn"].pid)
     victim = workers[0]
-    say(f"4. kill -9: gunicorn worker {victim}, scheduler, follow-up worker, OA worker, bot")
+    say(f"4. kill -9: gunicorn worker {victim}, scheduler, follow-up worker, OA worker, binding worker, bot")
     os.kill(victim, signal.SIGKILL)
-    for name in ("scheduler", "followup", "oa", "bot"):
+    for name in ("scheduler", "followup", "oa", "mpbind", "bot"):
         os.killpg(running[name].pid, signal.SIGKILL)
         running[name].wait(timeout=30)
     time.sleep(2)
-    for name in ("scheduler", "followup", "oa", "bot"):
+    for name in ("scheduler", "followup", "oa", "mpbind", "bot"):
         launch(name)
     wait_for("gunicorn's replacement worker", lambda: len(gunicorn_workers(running["gunicorn"].pid)) == 3
              and victim not in gunicorn_workers(running["gunicorn"].pid), timeout=120)
@@ -434,13 +454,15 @@ def drain(db: MariaDB, sandbox: Any, api: str, load: Load) -> float:
         sandbox.deliver_pending()  # WeChat's resends of anything not yet answered 2xx
         pending = q(db, "SELECT (SELECT COUNT(*) FROM orders WHERE followup_pending = 1), "
                         "(SELECT COUNT(*) FROM oa_inbox WHERE pending = 1), "
+                        "(SELECT COUNT(*) FROM member_bind_inbox WHERE pending = 1), "
                         "(SELECT COUNT(*) FROM finance_withdrawals WHERE status IN ('pending', 'approved', 'paying'))")
         if time.monotonic() - last[0] > 10:
             last[0] = time.monotonic()
-            say(f"   pending: follow-ups, OA inbox, open withdrawals = {pending}")
-        return pending == [["0", "0", "0"]]
+            say(f"   pending: follow-ups, OA inbox, binding inbox, open withdrawals = {pending}")
+        return pending == [["0", "0", "0", "0"]]
 
-    wait_for("the follow-up backlog, the OA inbox and open withdrawals to drain", empty, timeout=300, every=2)
+    wait_for("the follow-up backlog, both binding inboxes and open withdrawals to drain", empty, timeout=300,
+             every=2)
     return time.monotonic() - t
 
 
@@ -471,6 +493,14 @@ def verify(c: Cleanup, db: MariaDB, env: dict[str, str], load: Load, stats: Stat
         problems.append(f"{len(load.followers)} followers sent, {len(fans)} bound")
     if badly_bound:
         problems.append(f"{len(badly_bound)} followers not bound exactly once under the promoter")
+    mp_ids = ",".join(str(i) for i in sorted(load.mp_binders)) or "0"
+    mp_rows = q(db, f"SELECT m.id, m.parent_id, (SELECT COUNT(*) FROM member_bindings b WHERE b.member_id = m.id), "
+                    f"(SELECT COUNT(*) FROM member_bind_inbox i WHERE i.member_id = m.id AND i.outcome = 'bound') "
+                    f"FROM members m WHERE m.tenant_id = {tid} AND m.id IN ({mp_ids})")
+    mp_bad = [r for r in mp_rows if r[1] != promoter or r[2] != "1" or r[3] not in ("0", "1")]
+    if len(mp_rows) != len(load.mp_binders) or mp_bad:
+        problems.append(f"mini-program binders: {len(load.mp_binders)} queued, {len(mp_rows)} found, "
+                        f"{len(mp_bad)} not bound exactly once under the promoter: {mp_bad[:3]}")
     wd = q(db, f"SELECT client_token, COUNT(*), MIN(status), SUM(amount_fen) FROM finance_withdrawals "
                f"WHERE tenant_id = {tid} AND client_token LIKE 'drill-w-%' GROUP BY client_token")
     acked = set(load.withdrawals) - load.unacked_withdrawals
@@ -509,11 +539,14 @@ def verify(c: Cleanup, db: MariaDB, env: dict[str, str], load: Load, stats: Stat
         problems.append(f"with Redis down {during[0]} payments and {during[1]} follows went through")
 
     print()
-    print("Crash drill (private mariadbd and redis-server; gunicorn x3, scheduler, follow-up worker, OA worker, bot)")
+    print("Crash drill (private mariadbd and redis-server; gunicorn x3, scheduler, follow-up worker, OA worker, "
+          "binding worker, bot)")
     print(f"  orders paid at WeChat            {len(paid):>6}   paid and followed up once: {len(paid) - len(not_paid)}"
           f"   rewards once per line: {len(paid) - len(wrong_rewards)}")
     print(f"  followers sent (OA subscribe)    {len(load.followers):>6}   bound once under the promoter: "
           f"{len(fans) - len(badly_bound)}")
+    print(f"  mini-program binders (inbox)     {len(load.mp_binders):>6}   bound once under the promoter: "
+          f"{len(mp_rows) - len(mp_bad)}")
     print(f"  withdrawals acknowledged         {len(acked):>6}   rows: {len(rows)}, doubled {len(doubled)}, "
           f"missing {len(missing)}, not paid {len(unpaid)}")
     print(f"  wallets = credited - withdrawn   {len(seeded['credited']) - len(wallets_off)}/{len(seeded['credited'])}")

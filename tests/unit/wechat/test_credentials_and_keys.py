@@ -68,8 +68,10 @@ def test_a_key_read_from_the_cache_is_the_derived_one_and_a_tampered_cache_is_ig
     p, q = (int(h, 16) for h in file.read_text().split())
     assert fresh("test:cache") == derived  # read back
     for forged in (f"{q:x} {p:x}", f"{p + 2:x} {q:x}", "not hex", ""):
-        file.write_text(forged)  # another label's primes, a composite, junk: searched again
-        assert fresh("test:cache") == derived
+        file.write_text(forged)  # another label's primes, a composite, junk: not taken
+        assert keys._cached_primes("test:cache", 2048) is None
+    file.write_text(f"{p:x} {q:x}")
+    assert keys._cached_primes("test:cache", 2048) == (p, q)
     keys.derived_rsa_key.cache_clear()
 
 
