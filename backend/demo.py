@@ -271,6 +271,12 @@ def seed_demo_activity(tenant: TenantInfo, *, sandbox: Sandbox, send: Send) -> b
     j.ship(order_id)
     order_id = j.order("demo-judy", {tea: 1, cup: 1})
     j.pay("demo-judy", order_id)
+    # 山间茶园's own tea, paid: the supplier login has a sub-order to ship (我的订单) and
+    # income frozen in its statement, instead of an empty portal.
+    supplied = "武夷岩茶·大红袍/125g 罐装"
+    if supplied in j.skus:
+        order_id = j.order("demo-dave", {supplied: 1})
+        j.pay("demo-dave", order_id)
     # Refunded through WeChat Pay: its rewards are cancelled.
     order_id = j.order("demo-frank", {cup: 1})
     j.pay("demo-frank", order_id)

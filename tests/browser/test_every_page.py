@@ -3,7 +3,8 @@ product would: no JavaScript error, no API call answered with an error the page 
 ask for, and a page that shows something (a heading and content, not a blank main area).
 The pages that the demo fills are checked for the demo's data where an empty page was
 once the first thing a newcomer saw (the dashboard before the scheduler's first
-refresh, a supplier page opened on a supplier still waiting for review)."""
+refresh, a supplier page opened on a supplier still waiting for review, a supplier
+portal without a single order)."""
 
 from __future__ import annotations
 
@@ -96,4 +97,6 @@ def test_every_demo_login_opens_every_page_of_its_menu(product, browser, role):
         if item in ("供应商订单", "供应商对账单"):  # opened on the supplier that trades, not an applicant
             assert page.get_by_role("combobox", name="供应商", exact=True).locator(
                 "xpath=ancestor::div[contains(@class, 'el-select__wrapper')]").inner_text().startswith("山间茶园")
+        if item == "我的订单":  # the supplier's demo order of its own tea, waiting to ship
+            page.locator("main tr").filter(has=page.get_by_role("button", name="发货")).first.wait_for()
     assert errors == []

@@ -86,3 +86,42 @@ def test_share_bind_buy_pay_commission(product, browser):
 def _wallet(base: str, code: str) -> dict[str, Any]:
     token = requests.post(f"{base}/api/v1/mp/login", json={"tenant": "demo", "code": code}, timeout=10).json()["token"]
     return requests.get(f"{base}/api/v1/mp/wallet", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+
+
+def test_a_promoter_opens_a_mini_shop_and_withdraws(product, browser):
+    """The rest of the promoter's journey on a phone: open a mini-shop and put a product
+    in it, then withdraw from the wallet (the demo approves small amounts by itself)."""
+    base = product["base"]
+    errors: list[str] = []
+    page = browser.new_context(**PHONE).new_page()
+    watch(page, errors)
+    _login(page, base, "demo-bob")  # a demo promoter with settled commission and no shop yet
+    page.get_by_role("link", name="我的").click()
+    page.get_by_role("link", name="我的小店").click()
+    page.get_by_text("开一家自己的小店").wait_for()
+    page.locator("input[name=shop-name]").fill("小波的茶铺")
+    page.get_by_role("button", name="开店").click()
+    page.get_by_role("heading", name="小波的茶铺").wait_for()
+    page.get_by_text("还没有上架商品").wait_for()
+    page.locator(".row", has_text="绑定粉丝").wait_for()  # every figure in Chinese, none by its API name
+    assert not re.search(r"[a-z]+_[a-z]+", page.locator(".card").first.inner_text())
+    page.get_by_role("combobox", name="挑选商品").locator(
+        "xpath=ancestor::div[contains(@class, 'el-select__wrapper')]").click()
+    page.get_by_role("option", name="明前龙井").click()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="加入小店").click()
+    page.locator(".row", has_text="明前龙井").wait_for()
+    shot(page, "h5-08-mini-shop")
+
+    before = _wallet(base, "demo-bob")
+    assert before["available_fen"] >= 100
+    page.goto(f"{base}/h5/#/me/wallet")
+    page.get_by_label("金额（元）").fill("1")
+    page.get_by_role("button", name="提现到微信零钱").click()
+    page.get_by_text("提现申请已提交").wait_for()
+    page.get_by_role("heading", name="提现记录").wait_for()
+    page.locator(".row", has_text="¥1.00").first.wait_for()
+    shot(page, "h5-09-withdrawn")
+    after = _wallet(base, "demo-bob")
+    assert before["available_fen"] - after["available_fen"] == 100
+    assert errors == []
