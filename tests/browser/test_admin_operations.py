@@ -10,6 +10,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from tests.browser.conftest import SCREENSHOTS, Api, shot, watch
 
 DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
@@ -36,12 +38,24 @@ def _open(page: Any, item: str, heading: str | None = None) -> None:
 
 
 def _choose(page: Any, label: str, option: str) -> None:
-    """Pick an option of an Element Plus select by its label."""
+    """Pick an option of an Element Plus select by its label.
+
+    Under load a click can land while the dropdown's opening transition runs and toggle
+    it shut again, leaving the option hidden: each try opens the list when its option is
+    not showing, and waits a while for the option to settle."""
     box = page.get_by_role("combobox", name=label, exact=True)
-    box.locator("xpath=ancestor::div[contains(@class, 'el-select__wrapper')]").click()  # the chosen text covers the input
+    wrapper = box.locator("xpath=ancestor::div[contains(@class, 'el-select__wrapper')]")  # the chosen text covers the input
     listbox = page.locator(f"#{box.get_attribute('aria-controls')}")  # this select's own options
-    listbox.wait_for()
-    listbox.get_by_role("option").filter(has_text=option).first.click()
+    item = listbox.get_by_role("option").filter(has_text=option).first
+    for _ in range(3):
+        if not item.is_visible():
+            wrapper.click()
+        try:
+            item.click(timeout=8_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    item.click()  # the last try fails with Playwright's own account of the option
 
 
 def _dialog(page: Any, title: str) -> Any:
