@@ -216,7 +216,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--mysql", default="mysql+pymysql://root@127.0.0.1:3306/bench_surgeperf_surge")
-    ap.add_argument("--redis", default="redis://127.0.0.1:6380/38")
+    ap.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     ap.add_argument("--mp-bind", choices=("worker", "inline"), default="worker",
                     help="MP_BIND_INBOX: mini-program bindings queued for the worker, or bound in the request")
     ap.add_argument("--port", type=int, default=0, help="the server's port (default: a free one)")
