@@ -179,3 +179,38 @@ def test_a_run_stopped_by_a_database_outage_is_one_warning_without_a_traceback(a
     records = [r for r in caplog.records if r.name == "siyu.jobs"]
     assert [(r.levelname, r.exc_info is None) for r in records] == [("WARNING", True), ("ERROR", False)]
     assert "job test.down not run: database unavailable" in records[0].getMessage()
+
+
+def test_an_idle_sub_second_poller_skips_ticks_until_it_finds_work_again(app, monkeypatch):
+    """An empty run of a 0.1 s poller quiets it for IDLE_POLL_SECONDS; a run that found
+    work keeps it at its own interval; slower jobs never skip."""
+    import backend.jobs as jobs
+
+    clock = [100.0]
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: clock[0])
+    backlog, runs = [0], []
+
+    def poll(*, now):
+        runs.append(clock[0])
+        done = min(backlog[0], 5)
+        backlog[0] -= done
+        return done
+
+    tick = jobs._runner(app, Job("test.poll", poll, 0.1))
+    tick()                      # nothing waits: idle from here
+    clock[0] += 0.1
+    tick()                      # skipped
+    clock[0] += jobs.IDLE_POLL_SECONDS
+    backlog[0] = 12
+    tick()                      # the quiet spell is over: finds 5
+    for _ in range(3):
+        clock[0] += 0.1
+        tick()                  # 5, 2, then 0 (idle again)
+    clock[0] += 0.1
+    tick()                      # skipped
+    assert [round(t, 3) for t in runs] == [100.0, 100.6, 100.7, 100.8, 100.9] and backlog == [0]
+
+    slow, slow_runs = jobs._runner(app, Job("test.slow", lambda *, now: slow_runs.append(1) or 0, 60)), []
+    slow()
+    slow()
+    assert slow_runs == [1, 1]
