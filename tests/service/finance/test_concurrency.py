@@ -125,7 +125,10 @@ def test_completions_racing_the_settlement_job_are_never_left_behind_the_mark(ap
     racers = [lambda o=o: finance.on_order_completed(tenant_id=tid, order_id=o, completed_at=T0 + days(1))
               for o in orders]
     racers += [lambda: finance.settle_due_batch(tenant_id=tid, now=T0 + days(2), limit=3) for _ in range(5)]
-    outcomes = race(app, racers)
+    # 25 threads on one chain's balances: InnoDB may pick any of them as a deadlock victim
+    # several times running (seen once in CI with 3 retries); the product's callers (the
+    # scheduler's next tick, the completion job) retry, and what is asserted is the mark.
+    outcomes = race(app, racers, retries=10)
     assert all(isinstance(o, int) for o in outcomes), outcomes
     jobs.settle_due_rewards(now=T0 + days(2))
     db.session.rollback()
