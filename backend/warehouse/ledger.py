@@ -189,21 +189,8 @@ def post(*, tenant_id: int, key: str, kind: str, legs: Sequence[Leg], now: objec
     net: dict[Key, int] = defaultdict(int)
     for leg in legs:
         net[(leg.account[0], leg.account[1], leg.sku_id)] += leg.delta
+    _apply_net(tenant_id, net)
     keys = sorted(k for k, d in net.items() if d)
-    # Fast path: every balance exists and covers its debit: one UPDATE.
-    changed = _apply(tenant_id, net, keys)
-    if changed != len(keys):
-        # Some rows are missing (an account's first movement of a SKU) or a debit is not
-        # covered. A locking read sees rows created and committed meanwhile; the rows
-        # there were all changed by the UPDATE unless a debit failed.
-        there = _existing(tenant_id, keys, lock=True)
-        missing = [k for k in keys if k not in there]
-        if changed != len(keys) - len(missing):
-            raise _short(tenant_id, net, keys)
-        db.session.execute(insert_ignore(_balances), [
-            {"tenant_id": tenant_id, "kind": k, "owner_id": o, "sku_id": sk, "pieces": 0} for k, o, sk in missing])
-        if _apply(tenant_id, net, missing) != len(missing):
-            raise _short(tenant_id, net, keys)
     c = _balances.c
     # The entries in one INSERT … SELECT: each balance's id and delta from its own row.
     if db.session.connection().dialect.name == "mysql":
@@ -301,14 +288,19 @@ def _ids(tenant_id: int, keys: Sequence[Key]) -> dict[Key, int]:
 
 
 def _apply_net(tenant_id: int, net: dict[Key, int]) -> None:
-    """The guarded UPDATE of `post`, for a net change of several postings (balances
-    with a zero net change are left alone: nothing to guard, nothing to lock)."""
+    """The guarded UPDATE of a net change of pieces, for one posting (`post`) or several
+    (`post_many`); balances with a zero net change are left alone: nothing to guard,
+    nothing to lock. InsufficientPieces when a debit is not covered."""
     keys = sorted(k for k, d in net.items() if d)
     if not keys:
         return
+    # Fast path: every balance exists and covers its debit: one UPDATE.
     changed = _apply(tenant_id, net, keys)
     if changed == len(keys):
         return
+    # Some rows are missing (an account's first movement of a SKU) or a debit is not
+    # covered. A locking read sees rows created and committed meanwhile; the rows there
+    # were all changed by the UPDATE unless a debit failed.
     there = _existing(tenant_id, keys, lock=True)
     missing = [k for k in keys if k not in there]
     if changed != len(keys) - len(missing):
