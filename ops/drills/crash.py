@@ -527,7 +527,10 @@ def verify(c: Cleanup, db: MariaDB, env: dict[str, str], load: Load, stats: Stat
         problems.append(f"flask ledger check: {check.stdout[-500:]} {check.stderr[-500:]}")
     fivehundreds = {p: n for p, cnt in stats.by_phase.items() for k, n in cnt.items() if k.startswith("500")}
     if fivehundreds:
-        problems.append(f"500 answers: {fivehundreds}")
+        # The workers' own account of it: the drill's folder is removed at the end.
+        log = (c.dir / "gunicorn.out").read_text(errors="replace").splitlines()
+        errors = [line[:600] for line in log if '"level": "ERROR"' in line or line.startswith("Traceback")]
+        problems.append(f"500 answers: {fivehundreds}; gunicorn's errors: {errors[-3:]}")
     down_codes = {code for status, code, _ in down_checks if status != 200}
     if not down_codes or down_codes != {"database_unavailable"}:
         problems.append(f"while the database was down a log-in answered {down_checks}")
