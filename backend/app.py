@@ -21,6 +21,7 @@ import backend.flows  # noqa: F401  (registers the flows' listeners for what dom
 from backend import returning
 from backend.cli import register_cli
 from backend.config import INSTANCE_DIR, Settings, load_settings
+from backend.db import is_retryable
 from backend.errors import DomainError
 from backend.extensions import db, redis_holder
 from backend.models_registry import domain_modules, import_all_models
@@ -146,6 +147,7 @@ def _security_headers(app: Flask, settings: Settings) -> None:
 
 
 DATABASE_UNAVAILABLE_MESSAGE = "服务暂时不可用，请稍后再试"
+DATABASE_BUSY_MESSAGE = "服务繁忙，请稍后再试"
 DATABASE_RETRY_AFTER_SECONDS = 5
 # MySQL client and server errors that mean "no usable connection right now", not a bug:
 # can't connect (2002, 2003), server gone or lost mid-query (2006, 2013), commands out of
@@ -193,6 +195,12 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(DBAPIError)
     @app.errorhandler(PoolTimeout)
     def _database(err: Exception) -> Any:
+        if is_retryable(err):
+            # Still a deadlock victim after the unit of work's retries: contention, not a
+            # bug; nothing was written, and the client may try again in a moment.
+            log.warning("database busy after retries: %s", str(getattr(err, "orig", None) or err)[:200])
+            return (jsonify({"code": "database_busy", "message": DATABASE_BUSY_MESSAGE}), 503,
+                    {"Retry-After": "1"})
         if not database_unavailable(err):
             return _unexpected(err)
         # The database is down or restarting: answer at once with a stable code the

@@ -154,11 +154,21 @@ def read_committed() -> None:
 _RETRYABLE_MYSQL = {1213, 1205}  # deadlock found; lock wait timeout
 
 
-def _is_retryable(exc: BaseException) -> bool:
+def is_retryable(exc: BaseException) -> bool:
+    """True when InnoDB chose this unit as a deadlock victim (or its lock wait timed out),
+    also when that error is the cause or context of the one raised: a deadlock inside a
+    SAVEPOINT (`begin_nested`) rolls back the whole transaction, so the ROLLBACK TO
+    SAVEPOINT that follows fails with 1305 "SAVEPOINT does not exist", chained to it."""
     from sqlalchemy.exc import OperationalError
 
-    if isinstance(exc, OperationalError) and exc.orig is not None and exc.orig.args:
-        return exc.orig.args[0] in _RETRYABLE_MYSQL
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OperationalError) and cur.orig is not None and cur.orig.args:
+            if cur.orig.args[0] in _RETRYABLE_MYSQL:
+                return True
+        cur = cur.__cause__ or cur.__context__
     return False
 
 
@@ -175,7 +185,7 @@ def run_in_unit_of_work(fn: Callable[[], T], *, retries: int = 3) -> T:
                 return fn()
         except Exception as exc:
             attempt += 1
-            if attempt > retries or not _is_retryable(exc):
+            if attempt > retries or not is_retryable(exc):
                 raise
             log.info("retrying unit of work after %s (attempt %d)", exc, attempt)
 

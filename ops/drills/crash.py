@@ -234,6 +234,18 @@ def _json(text: str) -> Any:
         return {}
 
 
+def _last_error(log_path: Path) -> str:
+    """The last logged error of the workers with its whole traceback: the drill's folder,
+    and the log with it, is removed at the end."""
+    lines = log_path.read_text(errors="replace").splitlines()
+    starts = ([i for i, line in enumerate(lines) if "unhandled error" in line]
+              or [i for i, line in enumerate(lines) if "ERROR" in line or line.startswith("Traceback")])
+    if not starts:
+        return "(no error logged)"
+    first = starts[-1]
+    return "\n".join(line[:400] for line in lines[first:first + 60])
+
+
 def gunicorn_workers(master: int) -> list[int]:
     out = []
     for entry in os.listdir("/proc"):
@@ -528,9 +540,7 @@ def verify(c: Cleanup, db: MariaDB, env: dict[str, str], load: Load, stats: Stat
     fivehundreds = {p: n for p, cnt in stats.by_phase.items() for k, n in cnt.items() if k.startswith("500")}
     if fivehundreds:
         # The workers' own account of it: the drill's folder is removed at the end.
-        log = (c.dir / "gunicorn.out").read_text(errors="replace").splitlines()
-        errors = [line[:600] for line in log if '"level": "ERROR"' in line or line.startswith("Traceback")]
-        problems.append(f"500 answers: {fivehundreds}; gunicorn's errors: {errors[-3:]}")
+        problems.append(f"500 answers: {fivehundreds}; gunicorn's last error:\n{_last_error(c.dir / 'gunicorn.out')}")
     down_codes = {code for status, code, _ in down_checks if status != 200}
     if not down_codes or down_codes != {"database_unavailable"}:
         problems.append(f"while the database was down a log-in answered {down_checks}")

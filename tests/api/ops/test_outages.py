@@ -90,6 +90,25 @@ def mysql_error(cls: type, code: int) -> Exception:
     return cls("SELECT 1", {}, pymysql.err.OperationalError(code, "x"))
 
 
+def test_a_request_still_deadlocked_after_its_retries_answers_503_busy(client: Any, factory: Any,
+                                                                       monkeypatch: Any) -> None:
+    """Contention, not a bug: the unit of work retried it whole three times; nothing was
+    written, and the client is told to try again in a moment (never a 500)."""
+    from backend.members import service as members
+
+    t = factory.tenant()
+    calls = []
+
+    def deadlocked(**_: Any) -> Any:
+        calls.append(1)
+        raise mysql_error(OperationalError, 1213)
+
+    monkeypatch.setattr(members, "login_with_code", deadlocked)
+    answer = client.post("/api/v1/mp/login", json={"tenant": t.slug, "code": "someone"})
+    assert (answer.status_code, answer.json) == (503, {"code": "database_busy", "message": "服务繁忙，请稍后再试"})
+    assert answer.headers["Retry-After"] == "1" and len(calls) == 4  # the first try and three retries
+
+
 @pytest.mark.parametrize("err, unavailable", [
     (mysql_error(OperationalError, 2003), True),   # can't connect
     (mysql_error(OperationalError, 2013), True),   # lost connection during query
