@@ -24,6 +24,7 @@ from backend.oa import inbox
 from backend.tenants.service import get_tenant_by_slug
 from backend.wechat import push_guard
 from backend.wechat import service as wx
+from backend.wechat.errors import PushBadSignature
 from backend.wechat.official_account import OaPush, parse_oa_push, render_oa_reply, verify_oa_url
 
 HELP = ("您好，欢迎来到{brand}！\n回复「邀请码」获取您的专属邀请码，"
@@ -48,9 +49,16 @@ def handle_push(*, tenant_slug: str, query: dict[str, Any], body: bytes,
                 now: datetime) -> OaResponse:
     """Verify a pushed event or message (signature, safe mode, freshness, not a replay),
     apply it, and render the reply body."""
-    tenant = wx.official_account_by_slug(slug=tenant_slug)  # one narrow read: a surge's every push
+    tenant = wx.official_account_by_slug(slug=tenant_slug)  # cached a few seconds: a surge's every push
+    try:
+        push = parse_oa_push(tenant.creds, query=query, body=body)
+    except PushBadSignature:
+        if not tenant.cached:
+            raise
+        # Rotated since they were cached? Judged again on the stored credentials.
+        tenant = wx.official_account_by_slug(slug=tenant_slug, fresh=True)
+        push = parse_oa_push(tenant.creds, query=query, body=body)
     creds = tenant.creds
-    push = parse_oa_push(creds, query=query, body=body)
     claim = push_guard.claim_nonce(channel="oa", account=creds.appid, query=query,
                                    now=now.timestamp())
     # Released if this unit of work does not commit, whatever fails (the handler, the

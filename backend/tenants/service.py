@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from flask import current_app, has_app_context
+from sqlalchemy import bindparam, event, select
 
 from backend.audit.service import record_audit
 from backend.extensions import db
@@ -116,11 +118,52 @@ def get_tenant(*, tenant_id: int) -> Tenant:
 
 _STATUS = select(Tenant.__table__.c.status).where(Tenant.__table__.c.id == bindparam("tenant_id"))
 
+# Every signed-in request asks whether its tenant is active, and a surge of them asked
+# the database each time (a round trip per request for a value that changes a few
+# times in a tenant's life). The answer is kept per process for this long: a tenant
+# suspended from another process (another gunicorn worker, a script, the database
+# itself) stops being served by this one within TENANT_STATUS_TTL_SECONDS; a change
+# made through the ORM in this process drops the entry at once (_forget_changed). A
+# security trade-off, kept short on purpose: do not raise it without saying why.
+TENANT_STATUS_TTL_SECONDS = 2.0
+_STATUS_CACHE = "siyu_tenant_status"
+_clock = time.monotonic  # tests move it forward
+
 
 def tenant_status(*, tenant_id: int) -> str | None:
-    """The tenant's status alone (None for no such tenant): every signed-in request asks
-    it, so it is one narrow Core read, not a load of the whole row."""
-    return db.session.connection().execute(_STATUS, {"tenant_id": tenant_id}).scalar()
+    """The tenant's status alone (None for no such tenant), as it was at most
+    TENANT_STATUS_TTL_SECONDS ago: one narrow Core read per tenant and process that often."""
+    cache = _status_cache()
+    now = _clock()
+    hit = cache.get(tenant_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    status = db.session.connection().execute(_STATUS, {"tenant_id": tenant_id}).scalar()
+    cache[tenant_id] = (now + TENANT_STATUS_TTL_SECONDS, status)
+    return status
+
+
+def _status_cache() -> dict[int, tuple[float, str | None]]:
+    cache = current_app.extensions.get(_STATUS_CACHE)
+    if cache is None:
+        cache = current_app.extensions.setdefault(_STATUS_CACHE, {})
+    return cache  # type: ignore[no-any-return]
+
+
+def forget_tenant_statuses() -> None:
+    """Drop this process's cached tenant statuses (tests; a restore)."""
+    if has_app_context():
+        current_app.extensions.pop(_STATUS_CACHE, None)
+
+
+@event.listens_for(Tenant, "after_insert")
+@event.listens_for(Tenant, "after_update")
+@event.listens_for(Tenant, "after_delete")
+def _forget_changed(_mapper: Any, _connection: Any, tenant: Tenant) -> None:
+    # A status written through the ORM in this process is seen by its next request
+    # (a flush before the commit: a read racing the commit is bounded by the TTL).
+    if has_app_context():
+        current_app.extensions.get(_STATUS_CACHE, {}).pop(tenant.id, None)
 
 
 def get_tenant_by_slug(*, slug: str) -> Tenant:

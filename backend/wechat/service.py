@@ -110,9 +110,11 @@ def pay_credentials_by_slug(*, slug: str, fresh: bool = False) -> TenantPay:
     return TenantPay(tenant_id, creds, cached=False)
 
 
-def forget_pay_credentials() -> None:
-    """Drop this process's cached pay credentials (tests; after a credential change)."""
+def forget_cached_credentials() -> None:
+    """Drop this process's cached pay and official-account credentials (tests; after a
+    credential change)."""
     current_app.extensions.pop(_PAY_CACHE, None)
+    current_app.extensions.pop(_OA_CACHE, None)
 
 
 def mini_program_credentials(*, tenant_id: int) -> MiniProgramCredentials:
@@ -136,16 +138,33 @@ class TenantOfficialAccount:
     tenant_id: int
     name: str
     creds: OfficialAccountCredentials
+    cached: bool = False  # from this process's cache (up to OA_CREDENTIALS_TTL_SECONDS old)
 
 
-def official_account_by_slug(*, slug: str) -> TenantOfficialAccount:
+# The official account's pushes (a follower surge's every request), as the payment
+# notification's: per process and slug, for a short while. A push that does not verify
+# against the cached credentials is checked again against the stored ones
+# (official_account_by_slug(fresh=True)), so a token or key rotation is picked up at its
+# first push; credentials the tenant has just replaced may still verify a push in another
+# process for at most this long (this process drops them when it commits the change).
+OA_CREDENTIALS_TTL_SECONDS = 5.0
+_OA_CACHE = "siyu_oa_credentials"
+
+
+def official_account_by_slug(*, slug: str, fresh: bool = False) -> TenantOfficialAccount:
     """(tenant id, brand name, official-account credentials) for a push to /oa/<slug>:
-    one narrow read (always current), the decryption done once per process for as long
-    as the stored values stay the same."""
+    from the cache unless `fresh`, else one narrow read, the decryption done once per
+    process for as long as the stored values stay the same."""
+    if not fresh:
+        hit = current_app.extensions.get(_OA_CACHE, {}).get(slug)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]  # type: ignore[no-any-return]
     tenant_id, name, public, secrets = stored_named_credentials_by_slug(slug=slug)
     creds = _decrypted_oa(public, secrets, current_app.config["SIYU_SETTINGS"].encryption_key)
     if creds is None:
         raise ChannelNotConfigured("商户尚未配置公众号")
+    current_app.extensions.setdefault(_OA_CACHE, {})[slug] = (
+        time.monotonic() + OA_CREDENTIALS_TTL_SECONDS, TenantOfficialAccount(tenant_id, name, creds, cached=True))
     return TenantOfficialAccount(tenant_id, name, creds)
 
 

@@ -11,7 +11,7 @@ from backend.auth.tokens import Principal
 from backend.db import after_commit
 from backend.flows import onboarding
 from backend.tenants import service as tenants
-from backend.wechat.service import forget_pay_credentials
+from backend.wechat.service import forget_cached_credentials
 from miniprogram_api.http import Body, Page, Query, page_of, route
 from miniprogram_api.schemas.members import TenantOut
 
@@ -81,7 +81,8 @@ def put_credentials(principal: Principal, body: Credentials, tenant_id: int) -> 
     tenant = tenants.update_credentials(tenant_id=tenant_id,
                                         credentials=body.model_dump(exclude_none=True),
                                         actor=principal.actor)
-    # This process's cached pay credentials go now; other processes' within 30 s, or
-    # at the first notification the old ones cannot verify.
-    after_commit(forget_pay_credentials)
+    # This process's cached pay and official-account credentials go now; other
+    # processes' within 30 s (pay) / 5 s (OA), or at the first notification or push the
+    # old ones cannot verify.
+    after_commit(forget_cached_credentials)
     return tenants.public_view(tenant)

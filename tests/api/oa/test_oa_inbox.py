@@ -97,6 +97,58 @@ def test_the_security_checks_still_come_first(client, factory, sandbox, oa_tenan
     assert _count(OaInboxEvent) == 1
 
 
+def test_a_surge_of_pushes_is_one_statement_each_after_the_first(client, factory, sandbox, oa_tenant, worker_mode):
+    # The tenant's credentials are kept per process for a few seconds: a push is its
+    # INSERT IGNORE into the inbox, not a read of the tenant first.
+    from sqlalchemy import event
+
+    promoter = factory.member(oa_tenant)
+    appid = _appid(oa_tenant)
+    seen: list[str] = []
+    send = flask_client_sender(client)
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    def counted(w: Any) -> Any:  # only what the endpoint runs
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            return send(w)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+
+    for i in range(4):
+        fields = sandbox._oa_fields(sandbox._oa(appid), f"surge-{i}", "event", Event="subscribe",
+                                    EventKey=f"qrscene_i={promoter.invite_code}")
+        assert sandbox.push_oa(appid, fields, send=counted).result.status_code == 200
+        if i == 0:
+            assert len(seen) == 2  # the tenant's credentials, then the INSERT
+            seen.clear()
+    assert len(seen) == 3 and all("oa_inbox" in s for s in seen)
+    assert _count(OaInboxEvent, OaInboxEvent.pending.is_(True)) == 4
+
+
+def test_rotated_credentials_are_picked_up_at_the_first_push_and_the_old_ones_refused(
+        client, factory, sandbox, oa_tenant, worker_mode):
+    # Rotated in another process (no cache of this one dropped): the first push signed
+    # with the new token does not verify against the cached one, is checked again
+    # against the stored credentials, and passes; a push with the old token then fails.
+    from backend.db import unit_of_work
+    from backend.tenants.service import update_credentials
+
+    promoter = factory.member(oa_tenant)
+    assert _follow(sandbox, client, oa_tenant, promoter, "before").result.status_code == 200  # cached
+    old = credentials(tenant_id=oa_tenant.id)
+    with unit_of_work():
+        update_credentials(tenant_id=oa_tenant.id, credentials={"oa_token": "rotated-token-0001"}, actor="test")
+    sandbox.register_tenant(credentials(tenant_id=oa_tenant.id), oa_push_url=f"/oa/{oa_tenant.slug}")
+    assert _follow(sandbox, client, oa_tenant, promoter, "after").result.status_code == 200
+    sandbox.register_tenant(old, oa_push_url=f"/oa/{oa_tenant.slug}")  # a sender that kept the old token
+    stale = _follow(sandbox, client, oa_tenant, promoter, "old-token")
+    assert stale.result.status_code == 403
+    assert _count(OaInboxEvent) == 2
+
+
 def test_a_crash_between_claim_and_commit_loses_nothing_and_doubles_nothing(
         app, client, factory, sandbox, oa_tenant, worker_mode, monkeypatch):
     promoter = factory.member(oa_tenant)

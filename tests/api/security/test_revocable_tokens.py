@@ -127,6 +127,63 @@ def test_a_suspended_tenants_member_and_staff_tokens_are_refused(client, factory
         assert (refused.status_code, refused.json["code"]) == (403, "tenant_suspended")
 
 
+def test_a_tenant_suspended_from_another_process_is_refused_within_the_status_ttl(client, factory, monkeypatch):
+    # Each process keeps a tenant's status for TENANT_STATUS_TTL_SECONDS (a surge's every
+    # request read it); a suspension written elsewhere (here: straight to the database,
+    # as another worker or an operator's script would) is seen once that runs out.
+    from sqlalchemy import text
+
+    from backend.tenants import service as tenants
+
+    assert tenants.TENANT_STATUS_TTL_SECONDS <= 5  # the promptness the trade-off promises
+    t = factory.tenant()
+    m_h = factory.member_headers(factory.member(t))
+    clock = [1000.0]
+    monkeypatch.setattr(tenants, "_clock", lambda: clock[0])
+    assert client.get("/api/v1/mp/agent/stock", headers=m_h).status_code == 200
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE tenants SET status = 'suspended' WHERE id = :i"), {"i": t.id})
+    db.session.rollback()  # a new request's snapshot (the tests share one session)
+    clock[0] += tenants.TENANT_STATUS_TTL_SECONDS / 2
+    assert client.get("/api/v1/mp/agent/stock", headers=m_h).status_code == 200  # still within the TTL
+    clock[0] += tenants.TENANT_STATUS_TTL_SECONDS / 2 + 0.01
+    refused = client.get("/api/v1/mp/agent/stock", headers=m_h)
+    assert (refused.status_code, refused.json["code"]) == (403, "tenant_suspended")
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE tenants SET status = 'active' WHERE id = :i"), {"i": t.id})
+    db.session.rollback()
+    assert client.get("/api/v1/mp/agent/stock", headers=m_h).status_code == 403
+    clock[0] += tenants.TENANT_STATUS_TTL_SECONDS + 0.01
+    assert client.get("/api/v1/mp/agent/stock", headers=m_h).status_code == 200
+
+
+def test_a_tenants_status_is_read_once_per_ttl_not_once_per_request(client, factory, monkeypatch):
+    from sqlalchemy import event
+
+    from backend.tenants import service as tenants
+
+    t = factory.tenant()
+    m_h = factory.member_headers(factory.member(t))
+    clock = [1000.0]
+    monkeypatch.setattr(tenants, "_clock", lambda: clock[0])
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):
+        if "FROM tenants" in statement and "status" in statement.split("FROM")[0]:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for _ in range(3):
+            assert client.get("/api/v1/mp/agent/stock", headers=m_h).status_code == 200
+        assert len(reads) == 1
+        clock[0] += tenants.TENANT_STATUS_TTL_SECONDS + 0.01
+        assert client.get("/api/v1/mp/agent/stock", headers=m_h).status_code == 200
+        assert len(reads) == 2
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
 def test_supplier_logout_ends_every_session_of_that_login_and_no_other(client, factory):
     from tests.suppliers_factories import SuppliersFactory
 
