@@ -339,14 +339,16 @@ def price_skus(*, tenant_id: int, sku_ids: Sequence[int], agent_level: str | Non
     """Price SKUs for a buyer, checking each is enabled, on the shelf and permitted."""
     # Priced twice in one unit of work (a restock checks the agent's price, then places
     # its order): the rows already in the session are what a read would return.
-    skus = loaded(Sku, sku_ids) or {s.id: s for s in db.session.scalars(select(Sku).where(
-        Sku.tenant_id == tenant_id, Sku.id.in_(sku_ids)))}
+    skus = loaded(Sku, sku_ids)
+    products = loaded(Product, {s.product_id for s in skus.values()}) if skus is not None else None
+    if skus is None or products is None:  # the SKUs and their products in one read
+        rows = db.session.execute(select(Sku, Product).join(Product, Product.id == Sku.product_id).where(
+            Sku.tenant_id == tenant_id, Sku.id.in_(sku_ids), Product.tenant_id == tenant_id)).tuples().all()
+        skus = {s.id: s for s, _ in rows}
+        products = {p.id: p for _, p in rows}
     missing = [i for i in sku_ids if i not in skus or skus[i].tenant_id != tenant_id or not skus[i].enabled]
     if missing:
         raise SkuNotFound(details={"sku_ids": missing})
-    product_ids = {s.product_id for s in skus.values()}
-    products = loaded(Product, product_ids) or {p.id: p for p in db.session.scalars(select(Product).where(
-        Product.tenant_id == tenant_id, Product.id.in_(product_ids)))}
     out = {}
     for sku_id in sku_ids:
         sku = skus[sku_id]

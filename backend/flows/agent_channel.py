@@ -268,11 +268,10 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
         agents.check_can_sell(tenant_id=tenant_id, member_id=up.member_id, product_ids=product_ids, now=now,
                               auth=up)
         supplier_id = up.member_id
-    order = orders.create_order(
+    order, lines = orders.create_order_with_lines(
         tenant_id=tenant_id, member_id=member_id, receiver=_CLOUD_RECEIVER, now=now, remark="云仓进货",
         items=[orders.LineRequest(sku_id=s, quantity=q) for s, q in sorted(quantities.items())],
         source_type="restock", source_id=supplier_id, stock_source="none" if supplier_id else "catalog")
-    lines = orders.order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
     restock = warehouse.record_restock(
         tenant_id=tenant_id, buyer_id=buyer.id, supplier_id=supplier_id, order_id=order.id, now=now,
         settlement_mode=policy.settlement_mode, paid_via=paid_via, hold=hold,

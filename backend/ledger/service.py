@@ -12,7 +12,8 @@ How `post` stays exactly-once and never overdraws, under any concurrency:
 2. the balance shards it touches are locked in ascending (account id, shard) order in
    one statement — the UPDATE that increments them, or first a SELECT … FOR UPDATE
    when a debit must be covered (it locks all shards of that account and checks their
-   sum) — so two postings never wait on each other's balances in a circle;
+   sum; a one-shard account's covered debit, a stored-value payment, is checked by the
+   UPDATE itself) — so two postings never wait on each other's balances in a circle;
 3. the entries are inserted, in the caller's transaction; `post_many` does all this
    for a batch of postings with one update and one insert for all of them.
 
@@ -288,6 +289,27 @@ def _balance_update(n: int) -> Any:
     return stmt
 
 
+_GUARDED_UPDATES: dict[tuple[int, int], Any] = {}
+
+
+def _guarded_update(n: int, guarded: int) -> Any:
+    """_balance_update of n shard rows, where the `guarded` ones named :g0… (each also
+    among the :i… ids: the one shard of an account with a covered debit) change only if
+    they stay at or above zero. Built once per (n, guarded)."""
+    stmt = _GUARDED_UPDATES.get((n, guarded))
+    if stmt is None:
+        if len(_GUARDED_UPDATES) >= 256:
+            _GUARDED_UPDATES.clear()
+        ids = [bindparam(f"i{k}", type_=_balances.c.id.type) for k in range(n)]
+        deltas = [bindparam(f"d{k}", type_=_balances.c.balance_fen.type) for k in range(n)]
+        added = case(dict(zip(ids, deltas, strict=True)), value=_balances.c.id, else_=0)
+        short = [and_(_balances.c.id == bindparam(f"g{k}", type_=_balances.c.id.type),
+                      _balances.c.balance_fen + added < 0) for k in range(guarded)]
+        stmt = _GUARDED_UPDATES[(n, guarded)] = update(_balances).where(
+            _balances.c.id.in_(ids), ~or_(*short)).values(balance_fen=_balances.c.balance_fen + added)
+    return stmt
+
+
 def _apply_to_balances(accounts: dict[AccountRef, AccountInfo], legs: Sequence[Leg]) -> None:
     delta: dict[int, int] = defaultdict(int)
     covered: set[int] = set()
@@ -311,6 +333,25 @@ def _apply_to_balances(accounts: dict[AccountRef, AccountInfo], legs: Sequence[L
             lock_ids.append(row)
             target[account_id] = row
     changes = {target[acc]: d for acc, d in delta.items() if d}
+    if len(covered) == 1 and info[min(covered)].shards == 1 and delta[min(covered)] < 0:
+        # The covered account (a member's stored value: one shard) is debited: one
+        # UPDATE applies the batch and checks it (the shard is left unchanged when it
+        # would go below zero, so the count falls short), walking the rows in ascending
+        # id order as below. Short: InsufficientBalance, and the caller's unit of work
+        # rolls back what the statement did change (as it rolls back the postings).
+        (account_id,) = covered
+        guarded = target[account_id]
+        ids = sorted(changes)
+        params = {f"i{k}": row_id for k, row_id in enumerate(ids)}
+        params.update((f"d{k}", changes[row_id]) for k, row_id in enumerate(ids))
+        params["g0"] = guarded
+        if rowcount(db.session.execute(_guarded_update(len(ids), 1), params)) == len(ids):
+            return
+        have = db.session.scalar(select(_balances.c.balance_fen).where(_balances.c.id == guarded))
+        if have is not None and have + changes[guarded] < 0:  # unchanged: short of money
+            raise InsufficientBalance(details={"account": info[account_id].kind, "balance_fen": int(have),
+                                               "needed_fen": -delta[account_id]})
+        raise RuntimeError("ledger balance shards missing; run `flask ledger check --fix`")
     if covered:
         # Read (and lock) every shard first: the covered sums must hold until commit.
         locked = dict(db.session.execute(

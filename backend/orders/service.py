@@ -141,6 +141,17 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
     nothing; only catalog stock here, the flows move cloud stock), and give it a
     payment deadline. The source is taken as given: whether a mini-shop may be
     credited is the checkout flow's to decide (backend/flows/checkout.py)."""
+    return create_order_with_lines(tenant_id=tenant_id, member_id=member_id, items=items, receiver=receiver,
+                                   now=now, remark=remark, source_type=source_type, source_id=source_id,
+                                   stock_source=stock_source)[0]
+
+
+def create_order_with_lines(*, tenant_id: int, member_id: int, items: Sequence[LineRequest], receiver: Receiver,
+                            now: datetime, remark: str = "", source_type: str | None = None,
+                            source_id: int | None = None,
+                            stock_source: str = "catalog") -> tuple[Order, list[OrderLine]]:
+    """create_order, returning the new lines too (one per SKU, in the order of the
+    items' first mention), so the caller need not read them back."""
     check_items(items, source_type, source_id)
     if stock_source not in STOCK_SOURCES:
         raise ValueError(f"unknown stock source {stock_source!r}")
@@ -165,15 +176,16 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
                   updated_at=now)
     db.session.add(order)
     db.session.flush()
-    for sku_id, qty in quantities.items():
-        p = priced[sku_id]
-        db.session.add(OrderLine(
-            tenant_id=tenant_id, order_id=order.id, product_id=p.product.id, sku_id=sku_id,
-            product_name=p.product.name, sku_name=p.sku.name, image_url=p.product.image_url, quantity=qty,
-            unit_price_fen=p.unit_price_fen, paid_fen=p.unit_price_fen * qty, cost_fen=p.sku.cost_fen * qty))
+    lines = [OrderLine(
+        tenant_id=tenant_id, order_id=order.id, product_id=priced[sku_id].product.id, sku_id=sku_id,
+        product_name=priced[sku_id].product.name, sku_name=priced[sku_id].sku.name,
+        image_url=priced[sku_id].product.image_url, quantity=qty, unit_price_fen=priced[sku_id].unit_price_fen,
+        paid_fen=priced[sku_id].unit_price_fen * qty, cost_fen=priced[sku_id].sku.cost_fen * qty)
+        for sku_id, qty in quantities.items()]
+    db.session.add_all(lines)
     db.session.flush()
     announce("order_placed", order=order, now=now)
-    return order
+    return order, lines
 
 
 def apply_discounts(*, tenant_id: int, order: Order, lines: Sequence[OrderLine],

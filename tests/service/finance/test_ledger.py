@@ -4,9 +4,10 @@ balances rebuilt from entries, the `flask ledger check` command."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from backend.db import unit_of_work
 from backend.extensions import db
@@ -100,6 +101,65 @@ def test_a_covered_debit_beyond_the_balance_is_409_and_writes_nothing(factory):
                     legs=[Leg(member(K.MEMBER_AVAILABLE, m.id), -1000, covered=True),
                           Leg(system(K.PAYOUT_TRANSIT), 1000)])
         assert ledger.balances_of(tenant_id=t.id, owner_id=m.id)[K.MEMBER_AVAILABLE] == 0
+
+
+def _stored(tenant_id: int, member_id: int, fen: int, key: str) -> None:
+    ledger.post(tenant_id=tenant_id, key=key, kind="test", now=T0,
+                legs=[Leg(system(K.WECHAT_CLEARING), -fen), Leg(member(K.MEMBER_STORED, member_id), fen)])
+
+
+def _pay_from_stored(tenant_id: int, member_id: int, fen: int, key: str) -> ledger.PostingResult:
+    return ledger.post(tenant_id=tenant_id, key=key, kind="test", now=T0,
+                       legs=[Leg(member(K.MEMBER_STORED, member_id), -fen, covered=True),
+                             Leg(system(K.MERCHANT), fen)])
+
+
+@contextmanager
+def _balance_statements():
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        if "ledger_balances" in statement:
+            seen.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_a_stored_value_payment_is_checked_by_the_one_update_that_applies_it(factory):
+    t = factory.tenant()
+    m = factory.member(t)
+    with unit_of_work():
+        _stored(t.id, m.id, 1000, "in")
+        _pay_from_stored(t.id, m.id, 1, "warm")  # the merchant's account exists
+    with _balance_statements() as seen, unit_of_work():
+        _pay_from_stored(t.id, m.id, 999, "all")
+    assert seen == ["UPDATE"]  # no locking read of the shard before it
+    with unit_of_work():
+        assert ledger.balances_of(tenant_id=t.id, owner_id=m.id) == {K.MEMBER_STORED: 0}
+        assert ledger.balances_of(tenant_id=t.id, owner_id=0)[K.MERCHANT] == 1000
+    assert_ledger_balanced(t)
+
+
+def test_a_stored_value_payment_beyond_the_balance_is_409_and_changes_no_balance(factory):
+    t = factory.tenant()
+    m = factory.member(t)
+    with unit_of_work():
+        _stored(t.id, m.id, 1000, "in")
+        _pay_from_stored(t.id, m.id, 400, "first")
+    with pytest.raises(InsufficientBalance) as caught, unit_of_work():
+        _pay_from_stored(t.id, m.id, 601, "second")
+    assert caught.value.details == {"account": K.MEMBER_STORED, "balance_fen": 600, "needed_fen": 601}
+    assert ledger.find_posting(tenant_id=t.id, key="second") is None
+    with unit_of_work():
+        assert ledger.balances_of(tenant_id=t.id, owner_id=m.id) == {K.MEMBER_STORED: 600}
+        assert ledger.balances_of(tenant_id=t.id, owner_id=0)[K.MERCHANT] == 400
+        assert _pay_from_stored(t.id, m.id, 600, "second").created  # exactly the balance: taken
+        assert ledger.balances_of(tenant_id=t.id, owner_id=m.id) == {K.MEMBER_STORED: 0}
+    assert_ledger_balanced(t)
 
 
 def test_an_uncovered_debit_may_take_a_member_below_zero(factory):
