@@ -7,9 +7,12 @@ its invite code (or staff code) names a member, that member is not the caller, i
 active promoter and is not below the caller, and the caller is not already bound to
 someone else (where the tenant forbids rebinding) — and answers those with the same
 Chinese errors and codes as the in-request binding, changing nothing. A request that
-passes is written to `member_bind_inbox` in ONE INSERT and answered `queued` with the
-promoter it names; a caller already bound to that very promoter is answered `bound`
-with nothing written.
+passes is written to `member_bind_inbox` and answered `queued` with the promoter it
+names; a caller already bound to that very promoter is answered `bound` with nothing
+written. The common case (an invite code, the caller bound to nobody) is ONE
+statement, an INSERT … SELECT from the promoter's row that inserts only when every
+check passes there; a request it does not insert takes the read, which finds the
+answer (a refusal, `bound`, or a rebinding the tenant allows, then the INSERT).
 
 The job `members.bind_requests` (every 0.25 s) drains the inbox in batches through the
 same batch binder as the official account's followers (backend/members/batch.py): the
@@ -27,8 +30,9 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, literal, select
 
+from backend import returning
 from backend.extensions import db
 from backend.inbox import BATCH, Inbox
 from backend.members import batch
@@ -59,6 +63,26 @@ _MY_PARENT = (select(_me.c.parent_id).where(_me.c.tenant_id == bindparam("tenant
 _PARENT = select(_m.c.id, _m.c.promoter_status, _m.c.path, _MY_PARENT.label("my_parent"))
 _BY_CODE = _PARENT.where(_m.c.tenant_id == bindparam("tenant_id"), _m.c.invite_code == bindparam("code"))
 _BY_ID = _PARENT.where(_m.c.tenant_id == bindparam("tenant_id"), _m.c.id == bindparam("parent_id"))
+# The common case in one statement: the request joins the inbox straight from the
+# promoter's row when every check the read below makes passes there (a promoter by
+# this code, not the caller, active, the caller not in its path, the caller bound to
+# nobody). Anything else inserts nothing and takes the read, which tells which answer
+# it is. The row's own parent_id comes back with RETURNING, or (MySQL 8, TiDB:
+# backend/returning.py) by its id, a second statement as before.
+def _typed(name: str) -> Any:
+    return bindparam(name, type_=_inbox.c[name].type)
+
+
+_FAST_FROM = (select(_typed("tenant_id"), _typed("member_id"), _m.c.id, _typed("source"), _typed("scene"),
+                     _typed("received_at"), literal(True, _inbox.c.pending.type))
+              .where(_m.c.tenant_id == bindparam("tenant_id"), _m.c.invite_code == bindparam("code"),
+                     _m.c.id != bindparam("member_id"), _m.c.promoter_status == PromoterStatus.ACTIVE,
+                     ~_m.c.path.like(bindparam("in_path")), _MY_PARENT.is_(None)))
+_FAST = insert(_inbox).from_select(
+    ["tenant_id", "member_id", "parent_id", "source", "scene", "received_at", "pending"], _FAST_FROM)
+_FAST_RETURNING = _FAST.returning(_inbox.c.parent_id)
+_PARENT_OF = select(_inbox.c.parent_id).where(_inbox.c.id == bindparam("id"))
+
 _LATEST = (select(_inbox.c.id, _inbox.c.parent_id, _inbox.c.pending, _inbox.c.outcome, _inbox.c.code,
                   _inbox.c.received_at)
            .where(_inbox.c.tenant_id == bindparam("tenant_id"), _inbox.c.member_id == bindparam("member_id"))
@@ -95,7 +119,13 @@ def request_binding(*, tenant_id: int, member_id: int, source: str, scene: str |
             stmt, params["parent_id"] = _BY_ID, members.resolve_scene_parent(tenant_id=tenant_id, scene=scene or "")
     # Core statements on the connection: the ORM's statement path would double this
     # request's CPU, and a surge's rate is its CPU.
-    row = db.session.connection().execute(stmt, params).first()
+    conn = db.session.connection()
+    if "code" in params:
+        parent_id = _queue_if_clear(conn, {**params, "source": source, "scene": scene, "received_at": now,
+                                           "in_path": f"%/{member_id}/%"})
+        if parent_id is not None:
+            return members.BindResult(BindOutcome.QUEUED, member_id, parent_id)
+    row = conn.execute(stmt, params).first()
     if row is None:
         raise InviteCodeUnknown() if "code" in params else MemberNotFound()
     parent_id, status, path, my_parent = row
@@ -110,9 +140,20 @@ def request_binding(*, tenant_id: int, member_id: int, source: str, scene: str |
         return members.BindResult(BindOutcome.BOUND, member_id, parent_id)
     if my_parent is not None and not get_tenant(tenant_id=tenant_id).allow_rebind:
         raise AlreadyBound()
-    db.session.connection().execute(_ACCEPT, {"tenant_id": tenant_id, "member_id": member_id, "parent_id": parent_id,
+    conn.execute(_ACCEPT, {"tenant_id": tenant_id, "member_id": member_id, "parent_id": parent_id,
                                               "source": source, "scene": scene, "received_at": now, "pending": True})
     return members.BindResult(BindOutcome.QUEUED, member_id, parent_id)
+
+
+def _queue_if_clear(conn: Any, params: dict[str, Any]) -> int | None:
+    """The request queued in one statement when every check passes on the promoter's
+    row (see _FAST); its promoter's id, or None with nothing written."""
+    if returning.supported(conn):
+        return conn.execute(_FAST_RETURNING, params).scalar()  # type: ignore[no-any-return]
+    result = conn.execute(_FAST, params)
+    if result.rowcount != 1:
+        return None
+    return conn.execute(_PARENT_OF, {"id": result.lastrowid}).scalar_one()  # type: ignore[no-any-return]
 
 
 def _code(raw: str) -> str:

@@ -108,6 +108,55 @@ def test_what_one_read_can_tell_is_refused_at_once_and_nothing_is_queued(client,
     assert _count(BindRequest) == 0
 
 
+def test_a_surge_binding_is_the_token_read_and_one_insert(client, factory, worker_mode):
+    # A new member's request: its token state (not cached yet) and ONE statement that
+    # queues the request straight from the promoter's row (the tenant's status is kept
+    # per process). Without RETURNING (MySQL 8, TiDB) the promoter's id is read back.
+    from sqlalchemy import event
+
+    from backend import returning
+
+    t = factory.tenant()
+    promoter = factory.member(t)
+    fans = [factory.member(t) for _ in range(3)]
+    headers = [factory.member_headers(f) for f in fans]
+    scene, promoter_id = f"i={promoter.invite_code}", promoter.id  # read here, not while counting
+    assert _bind(client, factory, factory.member(t), scene=scene).status_code == 200  # warm
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        answers = [client.post("/api/v1/mp/me/bind", headers=h, json={"source": "share", "scene": scene})
+                   for h in headers]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert [a.json for a in answers] == [{"status": "queued", "parent_id": promoter_id}] * 3
+    per_request = 2 if returning.supported(db.engine) else 3
+    assert len(seen) == 3 * per_request, "\n".join(s[:120] for s in seen)
+    assert sum(s.startswith("INSERT INTO member_bind_inbox") for s in seen) == 3
+    assert _drain() == 4
+    assert _count(Member, Member.parent_id == promoter_id) == 4
+
+
+def test_the_one_statement_queue_keeps_to_the_callers_tenant_and_leaves_rebinding_to_the_read(
+        client, factory, worker_mode):
+    t, other_tenant = factory.tenant(allow_rebind=True), factory.tenant()
+    first, second, stranger = factory.member(t), factory.member(t), factory.member(other_tenant)
+    fan = factory.member(t, parent=first)
+    resp = _bind(client, factory, fan, scene=f"i={stranger.invite_code}")  # another tenant's code
+    assert (resp.status_code, resp.json["code"]) == (404, "invite_code_unknown")
+    assert _count(BindRequest) == 0
+    # Bound already, and the tenant lets members change their promoter: queued by the read.
+    assert _bind(client, factory, fan, scene=f"i={second.invite_code}").json == {
+        "status": "queued", "parent_id": second.id}
+    assert _drain() == 1
+    me = client.get("/api/v1/mp/me", headers=factory.member_headers(fan)).json
+    assert (me["parent_id"], me["bind_request"]["status"]) == (second.id, "rebound")
+
+
 def test_what_changed_before_the_worker_is_decided_there_and_shown_to_the_member(client, factory, worker_mode):
     t = factory.tenant()
     promoter, other, fan = factory.member(t), factory.member(t), factory.member(t)
