@@ -109,10 +109,54 @@ def console_errors() -> list[str]:
 
 
 def watch(page: Any, errors: list[str]) -> None:
-    """Collect the page's JavaScript errors and CSP violations (a test asserts none)."""
+    """Collect the page's JavaScript errors and CSP violations (a test asserts none), and
+    count its API calls in flight (what `settle` waits on)."""
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error"
             and "Failed to load resource" not in msg.text else None)
+    pending = _PENDING[id(page)] = [0]
+
+    def started(req: Any) -> None:
+        if "/api/v1/" in req.url:
+            pending[0] += 1
+
+    def ended(req: Any) -> None:
+        if "/api/v1/" in req.url:
+            pending[0] -= 1
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
+    page.on("close", lambda _: _PENDING.pop(id(page), None))
+
+
+# A watched page's API calls in flight, by id(page).
+_PENDING: dict[int, list[int]] = {}
+
+
+def settle(page: Any, *, timeout: float = 15) -> None:
+    """Until the page has had no API call running and no loading mask showing for 0.15 s.
+
+    Playwright's "networkidle" waits a fixed half second of silence; over the hundred-odd
+    pages the browser tests open that was about a minute of each run. Pages not
+    `watch`ed fall back to it."""
+    pending = _PENDING.get(id(page))
+    if pending is None:
+        page.wait_for_load_state("networkidle")
+        return
+    deadline = time.monotonic() + timeout
+    quiet_since = None
+    while time.monotonic() < deadline:
+        busy = pending[0] > 0 or page.evaluate(
+            "() => [...document.querySelectorAll('.el-loading-mask')].some(m => m.offsetParent !== null)")
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 0.15:  # a page's second request follows its first
+            return
+        page.wait_for_timeout(30)
+    raise AssertionError(f"{page.url} never settled ({pending[0]} API calls running)")
 
 
 def run_in_product(product: dict[str, Any], code: str) -> str:

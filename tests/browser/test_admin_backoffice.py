@@ -7,7 +7,7 @@ import re
 import time
 from typing import Any
 
-from tests.browser.conftest import Api, run_in_product, shot, watch
+from tests.browser.conftest import Api, run_in_product, settle, shot, watch
 
 DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
 CREDIT_BONUSES_LATER = """
@@ -160,7 +160,7 @@ def test_every_page_of_the_menu_opens_and_the_team_tree_expands(product, browser
                                 ("优惠券", "优惠券", "admin-20-coupons"), ("直播间", "直播间", "admin-21-live")]:
         page.get_by_role("menuitem", name=item, exact=True).click()
         page.get_by_role("heading", name=heading).wait_for()
-        page.wait_for_load_state("networkidle")
+        settle(page)
         shot(page, name)
     # The poster editor previews what is typed, before saving.
     page.get_by_role("menuitem", name="海报模板").click()

@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import SCREENSHOTS, Api, shot, watch
+from tests.browser.conftest import SCREENSHOTS, Api, settle, shot, watch
 
 DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
 
@@ -34,7 +34,7 @@ def _log_in(browser: Any, base: str, errors: list[str], username: str = "boss", 
 def _open(page: Any, item: str, heading: str | None = None) -> None:
     page.get_by_role("menuitem", name=item, exact=True).click()
     page.get_by_role("heading", name=heading or item).wait_for()
-    page.wait_for_load_state("networkidle")
+    settle(page)
 
 
 def _choose(page: Any, label: str, option: str) -> None:
@@ -67,10 +67,9 @@ def _dialog(page: Any, title: str) -> Any:
 def _shot(page: Any, name: str, *, dialog: bool = False) -> None:
     """A screenshot once the page has settled (no request running, no loading mask fading);
     with a dialog open, of the window as the user sees it rather than the whole page."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => ![...document.querySelectorAll('.el-loading-mask')].some(m => m.offsetParent !== null)")
-    page.wait_for_timeout(300)
+    settle(page)
     if dialog:
+        page.wait_for_timeout(300)  # the dialog's opening transition
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     else:
@@ -285,7 +284,7 @@ def test_each_role_sees_the_menu_its_permissions_allow(product, browser):
     supplier = _log_in(browser, base, errors, "supplier", supplier=True)
     assert supplier.locator("li.el-menu-item").all_inner_texts() == ["我的商品", "我的订单", "收入与对账单", "提现"]
     supplier.get_by_role("heading", name="我的商品").wait_for()
-    supplier.wait_for_load_state("networkidle")
+    settle(supplier)
     _shot(supplier, "admin-29-supplier-portal")
     _open(supplier, "提现")
     supplier.get_by_text("可提现").first.wait_for()

@@ -8,12 +8,11 @@ portal without a single order)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import watch
+from tests.browser.conftest import settle, watch
 
 DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
 # Each role's menu, as the README's role table describes it (backend/auth/policy.py).
@@ -38,47 +37,17 @@ def _log_in(page: Any, base: str, role: str) -> None:
     page.locator("li.el-menu-item").first.wait_for()
 
 
-def _settle(page: Any, pending: dict[str, int]) -> None:
-    """Until no API call is running and no loading mask shows (faster than networkidle's
-    fixed half second, which over a hundred pages would cost a minute)."""
-    deadline = time.monotonic() + 15
-    quiet_since = None
-    while time.monotonic() < deadline:
-        busy = pending["n"] > 0 or page.evaluate(
-            "() => [...document.querySelectorAll('.el-loading-mask')].some(m => m.offsetParent !== null)")
-        if busy:
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 0.15:  # a page's second request follows its first
-            return
-        page.wait_for_timeout(30)
-    raise AssertionError(f"{page.url} never settled ({pending['n']} API calls running)")
-
-
 @pytest.mark.parametrize("role", list(MENUS))
 def test_every_demo_login_opens_every_page_of_its_menu(product, browser, role):
     base = product["base"]
     page = browser.new_context(**DESKTOP).new_page()
     errors: list[str] = []
     watch(page, errors)
-    pending = {"n": 0}
-
-    def started(req: Any) -> None:
-        if "/api/v1/" in req.url:
-            pending["n"] += 1
-
-    def ended(req: Any) -> None:
-        if "/api/v1/" in req.url:
-            pending["n"] -= 1
 
     def answered(res: Any) -> None:
         if "/api/v1/" in res.url and res.status >= 400:
             errors.append(f"HTTP {res.status} {res.request.method} {res.url}")
 
-    page.on("request", started)
-    page.on("requestfinished", ended)
-    page.on("requestfailed", ended)
     page.on("response", answered)
     _log_in(page, base, role)
     items = page.locator("li.el-menu-item").all_inner_texts()
@@ -86,7 +55,7 @@ def test_every_demo_login_opens_every_page_of_its_menu(product, browser, role):
     for item in items:
         page.get_by_role("menuitem", name=item, exact=True).click()
         page.wait_for_function("t => document.querySelector('.el-header .crumb')?.textContent.trim() === t", arg=item)
-        _settle(page, pending)
+        settle(page)
         main = page.locator("main")
         assert main.locator("h2, h3").count() >= 1, f"{role} · {item}: no heading"
         assert len(main.inner_text().strip()) > 20, f"{role} · {item}: an empty page"
