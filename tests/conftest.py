@@ -6,7 +6,9 @@ db per worker), else fakeredis.
 Markers: `mariadb` tests need real row locks and threads (MariaDB only); `redis`
 tests need a real Redis server. Outside CI they skip with a message when the
 server is absent; under CI=true the test command runs a MariaDB+Redis pass, and a
-missing server fails the run instead of skipping.
+missing server fails the run instead of skipping. The MariaDB pass leaves out the pure
+tests of tests/unit/ that never reach a database (no `app` fixture): the SQLite pass runs
+them, and they would run the same.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,6 +80,9 @@ def _fresh_mysql(url: str) -> None:
     recreate_mysql_database(url)
 
 
+UNIT_TESTS = Path(__file__).resolve().parent / "unit"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mariadb: needs MariaDB (real row locks, threads)")
     config.addinivalue_line("markers", "redis: needs a real Redis server")
@@ -86,6 +92,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     has_redis = bool(os.environ.get("REDIS_URL"))
     keep, dropped = [], []
     for item in items:
+        if (IS_MYSQL and UNIT_TESTS in item.path.parents and "app" not in item.fixturenames
+                and not item.get_closest_marker("redis")):
+            dropped.append(item)  # pure: the same on every database, the SQLite pass runs them
+            continue
         needs_db = item.get_closest_marker("mariadb") and not IS_MYSQL
         needs_redis = item.get_closest_marker("redis") and not has_redis
         if CI and (needs_db or needs_redis):

@@ -20,6 +20,11 @@ import pytest
 from backend.config import ROOT
 from backend.migrate import ensure_sqlite_folder, upgrade
 
+# Every product these tests start has its own SQLite file whatever the pass, so the
+# MariaDB pass of ./dev test would only repeat them (about 45 s of a worker).
+pytestmark = pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL")),
+                                reason="runs in the SQLite pass: the product it starts has its own SQLite file")
+
 
 def test_migrations_create_the_sqlite_folder(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/not/yet/there/siyu.sqlite"
