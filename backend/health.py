@@ -4,11 +4,21 @@ orders' follow-up (rewards, postings) is keeping up."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import text
 
 from backend.db import utcnow
 from backend.extensions import db, get_redis, redis_holder
 from backend.flows.paid_order import backlog
+
+
+class HealthStatus(StrEnum):
+    """The `status` of /livez, /readyz and /healthz (miniprogram_api/ops.py, meta.py)."""
+
+    OK = "ok"
+    DEGRADED = "degraded"  # /healthz: a dependency failed
+    UNAVAILABLE = "unavailable"  # /readyz: the database does not answer
 
 
 def check_ready() -> tuple[bool, dict[str, str]]:

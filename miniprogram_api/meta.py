@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from backend.auth import policy
 from backend.errors import DomainError
-from backend.health import check_health
+from backend.health import HealthStatus, check_health
 from miniprogram_api.http import ROUTES, Error, RouteDoc
 
 bp = Blueprint("meta", __name__)
@@ -59,7 +59,7 @@ EDGE_CODES = {
 @bp.get("/healthz")
 def healthz() -> Any:
     ok, checks = check_health()
-    return jsonify({"status": "ok" if ok else "degraded", **checks}), 200 if ok else 503
+    return jsonify({"status": HealthStatus.OK if ok else HealthStatus.DEGRADED, **checks}), 200 if ok else 503
 
 
 def error_codes() -> dict[str, tuple[int, str]]:

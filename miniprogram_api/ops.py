@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from backend.health import check_ready
+from backend.health import HealthStatus, check_ready
 from backend.scrape import render_metrics
 
 bp = Blueprint("ops", __name__)
@@ -22,13 +22,13 @@ bp = Blueprint("ops", __name__)
 
 @bp.get("/livez")
 def livez() -> Any:
-    return jsonify({"status": "ok"})
+    return jsonify({"status": HealthStatus.OK})
 
 
 @bp.get("/readyz")
 def readyz() -> Any:
     ok, checks = check_ready()
-    return jsonify({"status": "ok" if ok else "unavailable", **checks}), 200 if ok else 503
+    return jsonify({"status": HealthStatus.OK if ok else HealthStatus.UNAVAILABLE, **checks}), 200 if ok else 503
 
 
 @bp.get("/metrics")

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 from backend.extensions import connect_redis
-
-
-def free_port() -> int:
-    """A local port nobody listens on (bound, read and closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 def dead_redis() -> Any:

@@ -4,7 +4,9 @@
   (each with its reason at the import);
 - the own_models contract (tests/import_contracts.py) catches a domain importing
   another's models, however deep and wherever in the module;
-- a status is compared with its domain's enum, never a string literal.
+- a status is compared with its domain's enum, never a string literal, and is given
+  one (a keyword, an attribute, a column default, a dict entry, a parameter's default)
+  the same way.
 """
 
 from __future__ import annotations
@@ -162,16 +164,23 @@ def status_literal_comparisons(source: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def test_statuses_are_compared_with_their_enums_not_copied_literals() -> None:
-    over = {}
+def _checked_sources() -> list[tuple[str, str]]:
+    """(path, source) of every module of the code under the status rules."""
+    out = []
     for package in ("backend", "miniprogram_api", "bot"):
         for path in sorted((ROOT / package).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
-            if rel.startswith(STATUS_LITERALS_EXEMPT):
-                continue
-            found = status_literal_comparisons(path.read_text(encoding="utf-8"))
-            if len(found) > STATUS_LITERALS_ALLOWED.get(rel, 0):
-                over[rel] = found
+            if not rel.startswith(STATUS_LITERALS_EXEMPT):
+                out.append((rel, path.read_text(encoding="utf-8")))
+    return out
+
+
+def test_statuses_are_compared_with_their_enums_not_copied_literals() -> None:
+    over = {}
+    for rel, source in _checked_sources():
+        found = status_literal_comparisons(source)
+        if len(found) > STATUS_LITERALS_ALLOWED.get(rel, 0):
+            over[rel] = found
     assert not over, ("a status compared with a string literal (compare the domain's enum from "
                       f"backend/<domain>/types.py, adding the value there if it is new): {over}")
 
@@ -189,3 +198,101 @@ def test_the_status_literal_check_catches_every_form_and_passes_enums() -> None:
         "if order.kind == 'agent' or status is None: pass\n"
     )
     assert [line for line, _ in status_literal_comparisons(source)] == [1, 2, 3, 4, 5, 6]
+
+
+# A status is also given its enum's member, never a copied literal: a keyword
+# (`Order(status=...)`, `.values(status=...)`), an attribute or name, a tuple unpacking,
+# a dict entry (audit before/after, bulk rows, answers), a column default, a parameter's
+# default. Migrations are not checked: they keep the values they stored.
+_COLUMN_DEFAULTS = ("default", "server_default", "insert_default", "onupdate")
+
+
+def _status_name(name: object) -> bool:
+    return isinstance(name, str) and (name == "status" or name.endswith("_status"))
+
+
+def _is_status_target(node: ast.expr) -> bool:
+    if isinstance(node, ast.Subscript):
+        return isinstance(node.slice, ast.Constant) and _status_name(node.slice.value)
+    return _is_status(node)
+
+
+def _string_literals(node: ast.expr | None) -> bool:
+    """A string literal, or one on either side of a conditional expression."""
+    if isinstance(node, ast.IfExp):
+        return _string_literals(node.body) or _string_literals(node.orelse)
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def _column_default_literal(call: ast.expr) -> bool:
+    return isinstance(call, ast.Call) and any(
+        kw.arg in _COLUMN_DEFAULTS and _string_literals(kw.value) for kw in call.keywords)
+
+
+def status_literal_assignments(source: str) -> list[tuple[int, str]]:
+    """(line, code) of every string literal given to a status (`status`, `*_status`)."""
+    found: set[tuple[int, str]] = set()
+
+    def hit(node: ast.AST) -> None:
+        found.add((getattr(node, "lineno", 0), ast.unparse(node)))
+
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            if any(_status_name(kw.arg) and _string_literals(kw.value) for kw in node.keywords):
+                hit(node)
+            # Column("status", String(16), default="x") in a Core table
+            if (node.args and isinstance(node.args[0], ast.Constant) and _status_name(node.args[0].value)
+                    and _column_default_literal(node)):
+                hit(node)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if _is_status_target(target) and (_string_literals(node.value)
+                                                  or (node.value is not None and _column_default_literal(node.value))):
+                    hit(node)
+                elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(node.value, (ast.Tuple, ast.List)):
+                    if any(_is_status_target(t) and _string_literals(v)
+                           for t, v in zip(target.elts, node.value.elts, strict=False)):
+                        hit(node)
+        elif isinstance(node, ast.Dict):
+            if any(isinstance(k, ast.Constant) and _status_name(k.value) and _string_literals(v)
+                   for k, v in zip(node.keys, node.values, strict=True)):
+                hit(node)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            args = node.args
+            positional = args.posonlyargs + args.args
+            pairs = [*zip(positional[len(positional) - len(args.defaults):], args.defaults, strict=True),
+                     *zip(args.kwonlyargs, args.kw_defaults, strict=True)]
+            for a, d in pairs:
+                if _status_name(a.arg) and _string_literals(d):
+                    found.add((node.lineno, f"{a.arg}={ast.unparse(d)} (a parameter's default)"))
+    return sorted(found)
+
+
+def test_statuses_are_given_their_enums_not_copied_literals() -> None:
+    over = {rel: found for rel, source in _checked_sources() if (found := status_literal_assignments(source))}
+    assert not over, ("a string literal given to a status (use the member of the domain's enum from "
+                      f"backend/<domain>/types.py, adding the value there if it is new): {over}")
+
+
+def test_the_status_assignment_check_catches_every_form_and_passes_enums() -> None:
+    source = (
+        "Order(tenant_id=1, status='created')\n"
+        "q = update(Order).values(status='paid' if ok else OrderStatus.CREATED)\n"
+        "order.status = 'paid'\n"
+        "w.status, w.paid_at = 'paid', now\n"
+        "record(before={'status': 'pending'}, after={'review_status': x})\n"
+        "status: Mapped[str] = mapped_column(String(16), default='open', nullable=False)\n"
+        "t = Table('x', md, Column('status', String(8), server_default='new'))\n"
+        "def f(*, status: str = 'pending') -> None: pass\n"
+        "row['promoter_status'] = 'none'\n"
+        "status = 'none'\n"
+        "Order(status=OrderStatus.CREATED, kind='agent')\n"
+        "order.status = OrderStatus.PAID if ok else OrderStatus.CREATED\n"
+        "w.status, w.note = WithdrawalStatus.PAID, 'x'\n"
+        "record(before={'status': order.status, 'state': 'x'})\n"
+        "status: Mapped[str] = mapped_column(String(16), default=ShopStatus.OPEN)\n"
+        "def g(*, status: str | None = None, kind: str = 'a') -> None: pass\n"
+        "label = 'ok' if ok else 'MISMATCH'\n"
+    )
+    assert [line for line, _ in status_literal_assignments(source)] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]

@@ -72,7 +72,7 @@ class Application(TenantScoped, Base):
     # stored value. none | unpaid | paid | refunding | refunded | cancelled
     package_sku_id: Mapped[int | None] = mapped_column(BigId)
     package_order_id: Mapped[int | None] = mapped_column(BigId)
-    package_status: Mapped[str] = mapped_column(String(12), default=PackageStatus.NONE.value, server_default="none",
+    package_status: Mapped[str] = mapped_column(String(12), default=PackageStatus.NONE, server_default=PackageStatus.NONE,
                                                 nullable=False)
     reviewer_id: Mapped[int] = mapped_column(BigId, default=0, nullable=False)  # upline member; 0 = HQ
     status: Mapped[str] = mapped_column(String(12), nullable=False)

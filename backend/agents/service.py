@@ -545,8 +545,8 @@ def close_application(*, tenant_id: int, application_id: int, reason: str, now: 
         app.status, app.reason, app.decided_by, app.decided_at = (ApplicationStatus.REJECTED, reason[:200],
                                                                    "system:agents", now)
         record_audit(tenant_id=tenant_id, actor="system:agents", action="agents.application_rejected",
-                     target_type="agent_application", target_id=app.id, before={"status": "pending"},
-                     after={"status": "rejected", "reason": app.reason})
+                     target_type="agent_application", target_id=app.id, before={"status": ApplicationStatus.PENDING},
+                     after={"status": ApplicationStatus.REJECTED, "reason": app.reason})
     return app
 
 
@@ -576,7 +576,7 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, re
                                   now=now, product_ids=product_ids, categories=categories, regions=regions,
                                   holder_name=app.real_name)
     record_audit(tenant_id=tenant_id, actor=actor, action="agents.application_" + app.status,
-                 target_type="agent_application", target_id=app.id, before={"status": "pending"},
+                 target_type="agent_application", target_id=app.id, before={"status": ApplicationStatus.PENDING},
                  after={"status": app.status, "reason": app.reason})
     return app, auth, changed
 

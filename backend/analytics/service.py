@@ -21,8 +21,10 @@ from backend.analytics.models import DailyFact
 from backend.audit.service import record_audit
 from backend.extensions import db
 from backend.finance import statements as finance
+from backend.finance.types import WithdrawalStatus
 from backend.members import service as members
 from backend.orders import service as orders
+from backend.orders.types import OrderStatus, RefundStatus
 from backend.payments import service as payments
 from backend.rewards import service as rewards
 from backend.tenants import service as tenants
@@ -226,7 +228,7 @@ def platform_load(*, day: date, limit: int = 50) -> dict[str, Any]:
 def pending(*, tenant_id: int) -> dict[str, int]:
     """What waits for a person now: withdrawals to review, refunds to decide, paid orders
     to ship, payment issues to resolve."""
-    return {"withdrawals": finance.count_withdrawals(tenant_id=tenant_id, status="pending"),
-            "refunds": orders.count_refunds(tenant_id=tenant_id, status="requested"),
-            "to_ship": orders.count_orders(tenant_id=tenant_id, status="paid"),
+    return {"withdrawals": finance.count_withdrawals(tenant_id=tenant_id, status=WithdrawalStatus.PENDING),
+            "refunds": orders.count_refunds(tenant_id=tenant_id, status=RefundStatus.REQUESTED),
+            "to_ship": orders.count_orders(tenant_id=tenant_id, status=OrderStatus.PAID),
             "payment_issues": payments.count_open_issues(tenant_id=tenant_id)}

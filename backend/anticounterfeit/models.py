@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.anticounterfeit.types import AlertStatus
 from backend.db import Base, BigId, TenantScoped, UTCDateTime
 
 
@@ -91,7 +92,7 @@ class DiversionCase(TenantScoped, Base):
     cities: Mapped[str] = mapped_column(String(255), default="", nullable=False)
     scans: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     codes: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    status: Mapped[str] = mapped_column(String(12), default="open", nullable=False)  # open | closed
+    status: Mapped[str] = mapped_column(String(12), default=AlertStatus.OPEN, nullable=False)  # open | closed
     first_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     note: Mapped[str] = mapped_column(String(200), default="", nullable=False)

@@ -233,7 +233,7 @@ def _maybe_case(tenant_id: int, agent_id: int, province: str, city: str | None, 
     if found is None:
         bulk.insert_rows(DiversionCase.__table__, [{
             "tenant_id": tenant_id, "agent_id": agent_id, "province": province, "cities": cities, "scans": n,
-            "codes": codes, "status": "open", "first_at": now, "last_at": now, "note": ""}], ignore=True)
+            "codes": codes, "status": AlertStatus.OPEN, "first_at": now, "last_at": now, "note": ""}], ignore=True)
         record_audit(tenant_id=tenant_id, actor="system:anticounterfeit", action="anticounterfeit.diversion_alert",
                      target_type="member", target_id=agent_id, before=None,
                      after={"province": province, "scans": int(n), "codes": int(codes)})
@@ -241,7 +241,7 @@ def _maybe_case(tenant_id: int, agent_id: int, province: str, city: str | None, 
     found.cities = cities
     found.scans, found.codes, found.last_at = int(n), int(codes), now
     if found.status == AlertStatus.CLOSED:
-        found.status = "open"
+        found.status = AlertStatus.OPEN
 
 
 def list_cases(*, tenant_id: int, status: str | None = None, limit: int = 50) -> list[DiversionCase]:
@@ -258,7 +258,7 @@ def close_case(*, tenant_id: int, case_id: int, note: str, actor: str) -> Divers
     if found is None:
         raise CaseNotFound()
     before = case_view(found)
-    found.status = "closed"
+    found.status = AlertStatus.CLOSED
     found.note = note[:200]
     record_audit(tenant_id=tenant_id, actor=actor, action="anticounterfeit.close_case", target_type="ac_case",
                  target_id=found.id, before=before, after=case_view(found))

@@ -61,7 +61,7 @@ class RewardAccrual(TenantScoped, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(BigId, nullable=False)
     order_line_id: Mapped[int] = mapped_column(BigId, nullable=False)
-    status: Mapped[str] = mapped_column(String(12), default="frozen", nullable=False)
+    status: Mapped[str] = mapped_column(String(12), default=RewardStatus.FROZEN, nullable=False)
     amount_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # the members' share of the line
     beneficiaries: Mapped[int] = mapped_column(Integer, nullable=False)
     frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

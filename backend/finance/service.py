@@ -248,7 +248,7 @@ def _freeze(tenant_id: int, orders: Sequence[PaidOrder], now: datetime) -> dict[
         if f.created:  # a replayed line's accrual was written with its posting, by the first
             fresh.append((order_id, payouts))
             new_rows.append({"tenant_id": tenant_id, "order_id": order_id, "order_line_id": line_id,
-                             "status": "frozen", "amount_fen": f.amount_fen, "beneficiaries": f.beneficiaries,
+                             "status": RewardStatus.FROZEN, "amount_fen": f.amount_fen, "beneficiaries": f.beneficiaries,
                              "frozen_at": now, "freeze_posting_id": f.posting_id})
     if new_rows:
         bulk.insert_rows(_accruals, new_rows)
@@ -347,7 +347,7 @@ def _void(tenant_id: int, rows: Sequence[RewardAccrual], now: datetime) -> None:
     specs = [_void_spec(a, entries[a.id], reverse=a.status == RewardStatus.SETTLED) for a in rows]
     results = ledger.post_many(tenant_id=tenant_id, postings=specs, now=now, keys_owned=True)
     for a, result in zip(rows, results, strict=True):
-        a.status = "reversed" if a.status == RewardStatus.SETTLED else "cancelled"
+        a.status = RewardStatus.REVERSED if a.status == RewardStatus.SETTLED else RewardStatus.CANCELLED
         a.ended_at, a.void_posting_id = now, result.posting_id
 
 
@@ -489,7 +489,7 @@ def settle_due_batch(*, tenant_id: int, now: datetime, limit: int = 200) -> int:
                                now=now, keys_owned=True)
     db.session.execute(  # one statement for the batch, not one UPDATE per accrual
         update(RewardAccrual.__table__).where(RewardAccrual.__table__.c.id.in_([a.id for a in rows]))
-        .values(status="settled", ended_at=now, settle_posting_id=case(
+        .values(status=RewardStatus.SETTLED, ended_at=now, settle_posting_id=case(
             {a.id: r.posting_id for a, r in zip(rows, results, strict=True)},
             value=RewardAccrual.__table__.c.id)))
     settled: dict[int, list[int]] = {}  # member id -> [fen, order lines]
@@ -604,7 +604,7 @@ def create_recharge(*, tenant_id: int, member_id: int, amount_fen: int, now: dat
         raise RechargeInvalid("尚未绑定小程序微信身份，无法充值", code="payer_unknown")
     tenant = get_tenant(tenant_id=tenant_id)
     row = Recharge(tenant_id=tenant_id, member_id=member_id, amount_fen=amount_fen,
-                   bonus_fen=recharge_bonus(rules, amount_fen), status="created",
+                   bonus_fen=recharge_bonus(rules, amount_fen), status=RechargeStatus.CREATED,
                    out_trade_no=f"RC{now:%Y%m%d}{secrets.token_hex(8)}", created_at=now)
     db.session.add(row)
     db.session.flush()
@@ -648,7 +648,7 @@ def on_recharge_paid(*, tenant_id: int, transaction: Any, now: datetime) -> str:
     memo = f"充值 {row.amount_fen / 100:.2f} 元" + (f"，赠送 {row.bonus_fen / 100:.2f} 元" if row.bonus_fen else "")
     row.posting_id = ledger.post(tenant_id=tenant_id, key=f"recharge:{row.id}", kind="recharge", legs=legs,
                                  now=now, memo=memo, member_id=row.member_id).posting_id
-    row.status, row.transaction_id, row.paid_at = "paid", transaction.transaction_id, now
+    row.status, row.transaction_id, row.paid_at = RechargeStatus.PAID, transaction.transaction_id, now
     announce("recharge_paid", tenant_id=tenant_id, member_id=row.member_id, amount_fen=row.amount_fen, now=now)
     return "credited"
 

@@ -144,7 +144,7 @@ def apply_withdrawal(*, tenant_id: int, member_id: int, amount_fen: int, now: da
     tally.amount_fen += amount_fen
     tally.count += 1
     w = Withdrawal(tenant_id=tenant_id, member_id=member_id, client_token=client_token, amount_fen=amount_fen,
-                   fee_fen=fee, net_fen=net, status="pending", day=day, openid=m.openid,
+                   fee_fen=fee, net_fen=net, status=WithdrawalStatus.PENDING, day=day, openid=m.openid,
                    real_name=real_name or None, out_bill_no=_new_bill_no(now), created_at=now, updated_at=now)
     db.session.add(w)
     try:
@@ -162,7 +162,7 @@ def apply_withdrawal(*, tenant_id: int, member_id: int, amount_fen: int, now: da
         memo=f"提现申请 {amount_fen / 100:.2f} 元" + (f"（手续费 {fee / 100:.2f} 元）" if fee else ""),
         member_id=member_id, withdrawal_id=w.id).posting_id
     if rules.auto_approve_below_fen and amount_fen < rules.auto_approve_below_fen:
-        w.status, w.auto_approved, w.reviewed_by, w.reviewed_at = "approved", True, "system", now
+        w.status, w.auto_approved, w.reviewed_by, w.reviewed_at = WithdrawalStatus.APPROVED, True, "system", now
         _payout_after_commit(tenant_id, w.id, now)
     return w
 
@@ -201,9 +201,9 @@ def approve_withdrawal(*, tenant_id: int, withdrawal_id: int, actor: str, now: d
     w = _locked(tenant_id, withdrawal_id)
     if w.status != WithdrawalStatus.PENDING:
         raise WithdrawalStateConflict(details={"status": w.status})
-    w.status, w.reviewed_by, w.reviewed_at, w.review_note, w.updated_at = "approved", actor, now, note, now
+    w.status, w.reviewed_by, w.reviewed_at, w.review_note, w.updated_at = WithdrawalStatus.APPROVED, actor, now, note, now
     record_audit(tenant_id=tenant_id, actor=actor, action="finance.withdrawal.approve", target_type="withdrawal",
-                 target_id=w.id, before={"status": "pending"}, after={"status": "approved", "note": note})
+                 target_id=w.id, before={"status": WithdrawalStatus.PENDING}, after={"status": WithdrawalStatus.APPROVED, "note": note})
     _payout_after_commit(tenant_id, w.id, now)
     return w
 
@@ -214,10 +214,10 @@ def reject_withdrawal(*, tenant_id: int, withdrawal_id: int, actor: str, reason:
     if w.status != WithdrawalStatus.PENDING:
         raise WithdrawalStateConflict(details={"status": w.status})
     _return_money(tenant_id, w, now, f"提现被驳回，退回 {w.amount_fen / 100:.2f} 元：{reason}")
-    w.status, w.reviewed_by, w.reviewed_at, w.review_note, w.updated_at = "rejected", actor, now, reason, now
+    w.status, w.reviewed_by, w.reviewed_at, w.review_note, w.updated_at = WithdrawalStatus.REJECTED, actor, now, reason, now
     _tell_member(tenant_id, w, now, reason)
     record_audit(tenant_id=tenant_id, actor=actor, action="finance.withdrawal.reject", target_type="withdrawal",
-                 target_id=w.id, before={"status": "pending"}, after={"status": "rejected", "reason": reason})
+                 target_id=w.id, before={"status": WithdrawalStatus.PENDING}, after={"status": WithdrawalStatus.REJECTED, "reason": reason})
     return w
 
 
@@ -229,7 +229,7 @@ def cancel_withdrawal(*, tenant_id: int, member_id: int, withdrawal_id: int, now
     if w.status != WithdrawalStatus.PENDING:
         raise WithdrawalStateConflict(details={"status": w.status})
     _return_money(tenant_id, w, now, f"取消提现，退回 {w.amount_fen / 100:.2f} 元")
-    w.status, w.updated_at = "cancelled", now
+    w.status, w.updated_at = WithdrawalStatus.CANCELLED, now
     return w
 
 
@@ -257,7 +257,7 @@ def on_transfer_bill(*, tenant_id: int, bill: Any, now: datetime) -> str:
         # locks, and the sandbox may confirm while the creation call is in flight).
         done = rowcount(db.session.execute(
             update(Withdrawal).where(Withdrawal.id == w.id, Withdrawal.status.in_((WithdrawalStatus.APPROVED, WithdrawalStatus.PAYING)))
-            .values(status="paying", transfer_state=bill.state, updated_at=now,
+            .values(status=WithdrawalStatus.PAYING, transfer_state=bill.state, updated_at=now,
                     transfer_bill_no=bill.transfer_bill_no or w.transfer_bill_no,
                     package_info=bill.package_info or w.package_info)
             .execution_options(synchronize_session=False)))
@@ -270,13 +270,13 @@ def on_transfer_bill(*, tenant_id: int, bill: Any, now: datetime) -> str:
             tenant_id=tenant_id, key=f"withdraw:paid:{w.id}", kind="withdraw_paid", now=now,
             memo=f"提现到账 {w.net_fen / 100:.2f} 元（微信零钱）", member_id=w.member_id, withdrawal_id=w.id,
             legs=[Leg(system(K.PAYOUT_TRANSIT), -w.net_fen), Leg(system(K.WECHAT_CLEARING), w.net_fen)]).posting_id
-        w.status, w.paid_at, w.package_info = "paid", now, None
+        w.status, w.paid_at, w.package_info = WithdrawalStatus.PAID, now, None
         _tell_member(tenant_id, w, now)
         return "paid"
     if bill.state in ("FAIL", "CANCELLED"):
         reason = "收款人未在有效期内确认收款" if bill.state == "CANCELLED" else (bill.fail_reason or "转账失败")
         _return_money(tenant_id, w, now, f"提现未到账，退回 {w.amount_fen / 100:.2f} 元：{reason}")
-        w.status, w.fail_reason, w.package_info = "failed", reason, None
+        w.status, w.fail_reason, w.package_info = WithdrawalStatus.FAILED, reason, None
         _tell_member(tenant_id, w, now, reason)
         return "failed"
     raise AssertionError(f"unhandled transfer state {bill.state}")  # the states above are all
@@ -287,7 +287,7 @@ def _fail_refused(tenant_id: int, withdrawal_id: int, reason: str, now: datetime
     if w.status != WithdrawalStatus.APPROVED:
         return w.status
     _return_money(tenant_id, w, now, f"提现未到账，退回 {w.amount_fen / 100:.2f} 元：{reason}")
-    w.status, w.fail_reason, w.last_error, w.updated_at = "failed", reason[:200], reason[:200], now
+    w.status, w.fail_reason, w.last_error, w.updated_at = WithdrawalStatus.FAILED, reason[:200], reason[:200], now
     _tell_member(tenant_id, w, now, reason[:60])
     return "failed"
 

@@ -63,8 +63,8 @@ def record_offline_payment(*, tenant_id: int, order_id: int, reference: str, vou
     finance.record_offline_payment(tenant_id=tenant_id, order_id=order.id, amount_fen=amount, reference=reference,
                                    now=now)
     record_audit(tenant_id=tenant_id, actor=actor, action="order.offline_payment", target_type="order",
-                 target_id=order.id, before={"status": "created"},
-                 after={"status": "paid", "offline_fen": amount, "reference": reference, "voucher_url": voucher_url})
+                 target_id=order.id, before={"status": OrderStatus.CREATED},
+                 after={"status": OrderStatus.PAID, "offline_fen": amount, "reference": reference, "voucher_url": voucher_url})
     return {"order_id": order.id, "order_no": order.order_no, "offline_fen": amount, "reference": reference}
 
 

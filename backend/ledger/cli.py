@@ -60,8 +60,8 @@ def check(slug: str | None, fix: bool, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps({"tenant": tenant_slug, **report.as_dict()}, ensure_ascii=False))
             continue
-        status = "ok" if report.ok else "MISMATCH"
-        click.echo(f"{tenant_slug}: {status} accounts={report.accounts} postings={report.postings} "
+        verdict = "ok" if report.ok else "MISMATCH"
+        click.echo(f"{tenant_slug}: {verdict} accounts={report.accounts} postings={report.postings} "
                    f"entries={report.entries} sum={report.entries_total_fen} "
                    f"balances_sum={report.balances_total_fen}"
                    + (f" fixed={report.fixed}" if fix else ""))

@@ -9,6 +9,7 @@ from typing import Any
 from backend.catalog.service import list_products, skus_of
 from backend.db import utcnow
 from backend.live import service as live
+from backend.live.types import RoomStatus
 
 
 def seed(tenant: Any) -> None:
@@ -25,4 +26,4 @@ def seed(tenant: Any) -> None:
     live.set_products(tenant_id=tenant.id, room_id=room.id, items=[i for _, i in items], actor="demo")
     if items:
         live.set_explaining(tenant_id=tenant.id, room_id=room.id, product_id=items[0][0], actor="demo")
-    live.update_room(tenant_id=tenant.id, room_id=room.id, status="live", actor="demo", now=utcnow())
+    live.update_room(tenant_id=tenant.id, room_id=room.id, status=RoomStatus.LIVE, actor="demo", now=utcnow())

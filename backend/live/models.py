@@ -27,7 +27,7 @@ class LiveRoom(TenantScoped, Base):
     host_name: Mapped[str] = mapped_column(String(40), default="", nullable=False)  # 主播
     scheduled_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="upcoming", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=RoomStatus.UPCOMING, nullable=False)
     stream_kind: Mapped[str] = mapped_column(String(8), nullable=False)  # pull | wechat
     stream_url: Mapped[str | None] = mapped_column(String(1000))  # checked: public host, known scheme
     stream_platform: Mapped[str | None] = mapped_column(String(16))  # douyin | kuaishou | yy | other

@@ -287,7 +287,7 @@ def sync_wechat_rooms(*, tenant_id: int, actor: str, now: datetime) -> list[Live
             # WeChat's own CDN address of the recording: trusted as WeChat gives it.
             replays = api.get_live_replay_urls(room_id=info.room_id)
             if replays:
-                room.replay_url, room.status = replays[-1][:1000], "replay"
+                room.replay_url, room.status = replays[-1][:1000], RoomStatus.REPLAY
         out.append(room)
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="live.wechat_sync", target_type="tenant",

@@ -149,7 +149,7 @@ def create_coupon(*, tenant_id: int, spec: CouponSpec, actor: str) -> Coupon:
                  scope_product_ids=sorted(set(spec.product_ids)) or None,
                  scope_categories=sorted(set(spec.categories)) or None, valid_from=spec.valid_from,
                  valid_until=spec.valid_until, valid_days=spec.valid_days, total_stock=spec.total_stock, issued=0,
-                 per_member_limit=spec.per_member_limit, claimable=spec.claimable, status="active")
+                 per_member_limit=spec.per_member_limit, claimable=spec.claimable, status=OfferStatus.ACTIVE)
     db.session.add(row)
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="marketing.coupon_create", target_type="coupon",
@@ -285,7 +285,7 @@ def issue_coupon(*, tenant_id: int, coupon_id: int, member_id: int, source: str,
     else:
         start, end = coupon.valid_from or now, coupon.valid_until or now
     held = MemberCoupon(tenant_id=tenant_id, coupon_id=coupon_id, member_id=member_id, slot=free[0], source=source,
-                        issue_key=issue_key, issued_by=issued_by, status="unused", valid_from=start, valid_until=end,
+                        issue_key=issue_key, issued_by=issued_by, status=HeldCouponStatus.UNUSED, valid_from=start, valid_until=end,
                         claimed_at=now)
     db.session.add(held)
     db.session.flush()
@@ -371,7 +371,7 @@ def redeem(*, tenant_id: int, member_id: int, member_coupon_id: int, order_id: i
     done = rowcount(db.session.execute(update(MemberCoupon).where(
         MemberCoupon.tenant_id == tenant_id, MemberCoupon.id == member_coupon_id,
         MemberCoupon.member_id == member_id, MemberCoupon.status == HeldCouponStatus.UNUSED, MemberCoupon.valid_until > now)
-        .values(status="used", order_id=order_id, discount_fen=discount_fen, used_at=now)
+        .values(status=HeldCouponStatus.USED, order_id=order_id, discount_fen=discount_fen, used_at=now)
         .execution_options(synchronize_session=False)))
     if done != 1:
         raise CouponNotUsable("优惠券已使用或已过期")
@@ -387,7 +387,7 @@ def return_for_order(*, tenant_id: int, order_id: int, now: datetime, refund: bo
                                       MemberCoupon.status == HeldCouponStatus.USED)
     if refund:
         stmt = stmt.where(MemberCoupon.valid_until > now)
-    return int(rowcount(db.session.execute(stmt.values(status="unused", order_id=None, discount_fen=0, used_at=None,
+    return int(rowcount(db.session.execute(stmt.values(status=HeldCouponStatus.UNUSED, order_id=None, discount_fen=0, used_at=None,
                                               returned_at=now).execution_options(synchronize_session=False))))
 
 

@@ -74,7 +74,7 @@ def create_campaign(*, tenant_id: int, spec: CampaignSpec, sku_product_id: int, 
                         group_price_fen=spec.group_price_fen, group_size=spec.group_size,
                         time_limit_minutes=spec.time_limit_minutes, starts_at=spec.starts_at, ends_at=spec.ends_at,
                         leader_reward_points=spec.leader_reward_points, free_leader=spec.free_leader,
-                        status="active")
+                        status=OfferStatus.ACTIVE)
     db.session.add(row)
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="marketing.group_campaign_create",
@@ -128,7 +128,7 @@ def open_group(*, tenant_id: int, campaign_id: int, leader_id: int, now: datetim
     if c.status != OfferStatus.ACTIVE or not c.starts_at <= now < c.ends_at:
         raise CampaignClosed()
     group = GroupBuy(tenant_id=tenant_id, campaign_id=c.id, leader_id=leader_id, size=c.group_size, seats_taken=0,
-                     seats_paid=0, status="forming", expires_at=now + timedelta(minutes=c.time_limit_minutes),
+                     seats_paid=0, status=GroupStatus.FORMING, expires_at=now + timedelta(minutes=c.time_limit_minutes),
                      created_at=now)
     db.session.add(group)
     db.session.flush()
@@ -170,10 +170,10 @@ def attach_order(*, tenant_id: int, group_id: int, member_id: int, order_id: int
                                                      GroupSeat.member_id == member_id))
     if seat is None:
         seat = GroupSeat(tenant_id=tenant_id, group_id=group_id, member_id=member_id, order_id=order_id,
-                         leader=leader, status="reserved", created_at=now)
+                         leader=leader, status=SeatStatus.RESERVED, created_at=now)
         db.session.add(seat)
     else:
-        seat.order_id, seat.status, seat.created_at = order_id, "reserved", now
+        seat.order_id, seat.status, seat.created_at = order_id, SeatStatus.RESERVED, now
     db.session.flush()
     return seat
 
@@ -238,7 +238,7 @@ def seats_paid(*, tenant_id: int, order_ids: Sequence[int], now: datetime) -> li
                            .values(seats_paid=GroupBuy.seats_paid + 1).execution_options(synchronize_session=False))
         done = rowcount(db.session.execute(update(GroupBuy).where(
             GroupBuy.tenant_id == tenant_id, GroupBuy.id == seat.group_id, GroupBuy.status == GroupStatus.FORMING,
-            GroupBuy.seats_paid >= GroupBuy.size).values(status="filled", filled_at=now)
+            GroupBuy.seats_paid >= GroupBuy.size).values(status=GroupStatus.FILLED, filled_at=now)
             .execution_options(synchronize_session=False)))
         if done:
             group = get_group(tenant_id=tenant_id, group_id=seat.group_id)
@@ -284,7 +284,7 @@ def fail_due_groups(*, now: datetime, limit: int = 200) -> list[tuple[int, int]]
     for tenant_id, group_id in due:
         if rowcount(db.session.execute(update(GroupBuy).where(GroupBuy.id == group_id, GroupBuy.status == GroupStatus.FORMING,
                                                      GroupBuy.expires_at <= now)
-                              .values(status="failed", failed_at=now)
+                              .values(status=GroupStatus.FAILED, failed_at=now)
                               .execution_options(synchronize_session=False))):
             out.append((tenant_id, group_id))
     return out

@@ -48,7 +48,7 @@ def create_material(*, tenant_id: int, kind: str, title: str, body: str, media_u
     if errors:
         raise InvalidMarketingInput(details=errors)
     row = Material(tenant_id=tenant_id, kind=kind, title=title.strip(), body=body, media_urls=list(media_urls) or None,
-                   category=category.strip()[:40], product_id=product_id, status="active")
+                   category=category.strip()[:40], product_id=product_id, status=MaterialStatus.ACTIVE)
     db.session.add(row)
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="marketing.material_create", target_type="material",

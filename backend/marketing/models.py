@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime, utcnow
-from backend.marketing.types import HeldCouponStatus, OfferStatus
+from backend.marketing.types import GroupStatus, HeldCouponStatus, MaterialStatus, OfferStatus, SeatStatus
 from backend.orm import Fen
 
 COUPON_STATUSES = tuple(OfferStatus)
@@ -61,7 +61,7 @@ class Coupon(TenantScoped, Base):
     issued: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     per_member_limit: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
     claimable: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)  # coupon centre / product page
-    status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=OfferStatus.ACTIVE, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
@@ -84,7 +84,7 @@ class MemberCoupon(TenantScoped, Base):
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     issue_key: Mapped[str | None] = mapped_column(String(64))
     issued_by: Mapped[str | None] = mapped_column(String(40))  # staff:ID for grants
-    status: Mapped[str] = mapped_column(String(16), default="unused", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=HeldCouponStatus.UNUSED, nullable=False)
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -168,7 +168,7 @@ class PointsTask(TenantScoped, Base):
     points: Mapped[int] = mapped_column(Integer, nullable=False)
     repeat: Mapped[str] = mapped_column(String(8), default="once", nullable=False)  # once | daily
     claim_code: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=OfferStatus.ACTIVE, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
@@ -190,7 +190,7 @@ class GroupCampaign(TenantScoped, Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)  # no new groups after
     leader_reward_points: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     free_leader: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0", nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=OfferStatus.ACTIVE, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
@@ -214,7 +214,7 @@ class GroupBuy(TenantScoped, Base):
     size: Mapped[int] = mapped_column(Integer, nullable=False)
     seats_taken: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     seats_paid: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default="forming", nullable=False)  # forming | filled | failed
+    status: Mapped[str] = mapped_column(String(16), default=GroupStatus.FORMING, nullable=False)  # forming | filled | failed
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     filled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -242,7 +242,7 @@ class GroupSeat(TenantScoped, Base):
     member_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)
     order_id: Mapped[int] = mapped_column(BigId, nullable=False)
     leader: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default="reserved", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=SeatStatus.RESERVED, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
@@ -265,7 +265,7 @@ class Material(TenantScoped, Base):
     media_urls: Mapped[Any] = mapped_column(JSON, nullable=True)  # pictures, or the one video
     category: Mapped[str] = mapped_column(String(40), default="", nullable=False)
     product_id: Mapped[int | None] = mapped_column(BigId)
-    status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)  # active | hidden
+    status: Mapped[str] = mapped_column(String(16), default=MaterialStatus.ACTIVE, nullable=False)  # active | hidden
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 

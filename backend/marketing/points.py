@@ -311,7 +311,7 @@ def create_task(*, tenant_id: int, title: str, points: int, repeat: str, claim_c
     if errors:
         raise InvalidMarketingInput(details=errors)
     row = PointsTask(tenant_id=tenant_id, title=title.strip(), points=points, repeat=repeat,
-                     claim_code=claim_code or None, status="active")
+                     claim_code=claim_code or None, status=OfferStatus.ACTIVE)
     db.session.add(row)
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="marketing.points_task_create", target_type="points_task",

@@ -30,6 +30,7 @@ from backend.members.invite import new_invite_code
 from backend.members.models import Binding, Member, parse_path
 from backend.members.types import BindOutcome, Bound, PromoterStatus
 from backend.tenants.service import get_tenant
+from backend.tenants.types import PromoterMode
 
 _members = Member.__table__
 _bindings = Binding.__table__
@@ -75,7 +76,7 @@ def upsert_oa_followers(*, tenant_id: int, followers: Sequence[tuple[str, str | 
     if not rest:
         return found
     tenant = get_tenant(tenant_id=tenant_id)
-    status = "active" if tenant.promoter_mode == "auto" else "none"
+    status = PromoterStatus.ACTIVE if tenant.promoter_mode == PromoterMode.AUTO else PromoterStatus.NONE
     codes = _free_invite_codes(tenant_id, len(rest))
     insert_rows(_members, [
         {"tenant_id": tenant_id, "openid": None, "unionid": unionid, "oa_openid": openid, "nickname": "",

@@ -83,12 +83,12 @@ class Member(TenantScoped, Base):
     last_purchase_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     member_level: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active",
+    status: Mapped[str] = mapped_column(String(16), default=MemberStatus.ACTIVE, server_default=MemberStatus.ACTIVE,
                                         nullable=False)
     # Bumped by logout and by a freeze: tokens signed before stop working.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
                                                nullable=False)
-    promoter_status: Mapped[str] = mapped_column(String(16), default="none", nullable=False)
+    promoter_status: Mapped[str] = mapped_column(String(16), default=PromoterStatus.NONE, nullable=False)
     promoter_tier: Mapped[str] = mapped_column(String(32), default="normal", nullable=False)
     agent_level: Mapped[str | None] = mapped_column(String(32))
 
@@ -141,7 +141,7 @@ class PromoterApplication(TenantScoped, Base):
     real_name: Mapped[str] = mapped_column(String(40), nullable=False)
     phone: Mapped[str] = mapped_column(String(20), nullable=False)
     reason: Mapped[str] = mapped_column(String(500), default="", nullable=False)
-    status: Mapped[str] = mapped_column(String(12), default="pending", nullable=False)
+    status: Mapped[str] = mapped_column(String(12), default=PromoterApplicationStatus.PENDING, nullable=False)
     decided_by: Mapped[str | None] = mapped_column(String(40))
     reject_reason: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -81,9 +81,9 @@ def apply_for_promoter(*, tenant_id: int, member_id: int, real_name: str, phone:
     if member.promoter_status == PromoterStatus.PENDING:
         raise PromoterApplicationPending()
     application = PromoterApplication(tenant_id=tenant_id, member_id=member_id, real_name=real_name,
-                                      phone=phone, reason=reason, status="pending", created_at=now)
+                                      phone=phone, reason=reason, status=PromoterApplicationStatus.PENDING, created_at=now)
     db.session.add(application)
-    member.promoter_status = "pending"
+    member.promoter_status = PromoterStatus.PENDING
     db.session.flush()
     return application
 
@@ -119,13 +119,13 @@ def decide_application(*, tenant_id: int, application_id: int, approve: bool, ac
         raise RejectReasonRequired()
     member = _lock_member(tenant_id, application.member_id)
     before = {"status": application.status, "promoter_status": member.promoter_status}
-    application.status = "approved" if approve else "rejected"
+    application.status = PromoterApplicationStatus.APPROVED if approve else PromoterApplicationStatus.REJECTED
     application.decided_by, application.decided_at = actor, now
     application.reject_reason = None if approve else (reason or "").strip()
     if approve:
-        member.promoter_status = "active"
+        member.promoter_status = PromoterStatus.ACTIVE
     elif member.promoter_status == PromoterStatus.PENDING:
-        member.promoter_status = "none"
+        member.promoter_status = PromoterStatus.NONE
     record_audit(tenant_id=tenant_id, actor=actor, action=f"promoter_application.{application.status}",
                  target_type="promoter_application", target_id=application.id, before=before,
                  after={"status": application.status, "promoter_status": member.promoter_status,
@@ -145,11 +145,11 @@ def grant_promoter(*, tenant_id: int, member_ids: Sequence[int], now: datetime) 
         member = _lock_member(tenant_id, member_id)
         if member.promoter_status not in (PromoterStatus.NONE, PromoterStatus.PENDING):
             continue
-        member.promoter_status = "active"
+        member.promoter_status = PromoterStatus.ACTIVE
         changed.append(member_id)
         record_audit(tenant_id=tenant_id, actor="system", action="promoter.condition_met",
-                     target_type="member", target_id=member_id, before={"promoter_status": "none"},
-                     after={"promoter_status": "active"})
+                     target_type="member", target_id=member_id, before={"promoter_status": PromoterStatus.NONE},
+                     after={"promoter_status": PromoterStatus.ACTIVE})
         announce("promoter_status_changed", tenant_id=tenant_id, member_id=member_id,
                  outcome="condition_met", reason=None, now=now)
     db.session.flush()

@@ -38,7 +38,7 @@ from backend.members.scene import parse_scene
 from backend.members.types import BindOutcome, Bound, MemberStatus, PromoterStatus
 from backend.staff.service import get_staff
 from backend.tenants.service import get_tenant, get_tenant_by_slug
-from backend.tenants.types import BindOn, TenantInfo
+from backend.tenants.types import BindOn, PromoterMode, TenantInfo
 from backend.wechat.service import code_to_session
 
 # ------------------------------------------------------------------ accounts
@@ -81,7 +81,7 @@ def upsert_oa_follower(*, tenant_id: int, oa_openid: str, unionid: str | None,
 def _create_member(*, tenant_id: int, openid: str | None, unionid: str | None, nickname: str,
                    now: datetime, oa_openid: str | None = None) -> Member:
     tenant = get_tenant(tenant_id=tenant_id)
-    status = "active" if tenant.promoter_mode == "auto" else "none"
+    status = PromoterStatus.ACTIVE if tenant.promoter_mode == PromoterMode.AUTO else PromoterStatus.NONE
     for _ in range(8):
         code = new_invite_code()
         taken = db.session.scalar(select(Member.id).where(

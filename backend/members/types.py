@@ -42,6 +42,9 @@ class BindOutcome(StrEnum):
     REBOUND = "rebound"  # moved to a new parent (the tenant allows rebinding)
     QUEUED = "queued"  # MP_BIND_INBOX=worker: the binding worker decides (members.bind_inbox)
     REFUSED = "refused"  # the rules did not allow it (a queued request's outcome, a live-room entry)
+    # An entry point's answer (a shop visit, a staff code), never bind_member's: the visit
+    # made or changed no binding (already bound, or not bindable).
+    UNCHANGED = "unchanged"
 
 
 class BindSource(StrEnum):

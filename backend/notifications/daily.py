@@ -27,6 +27,7 @@ from backend.notifications.messages import BrandDay, DaySummary, day_window
 from backend.notifications.models import DailyRun
 from backend.notifications.routing import choose_route
 from backend.notifications.service import get_settings, insert_outbox_rows
+from backend.notifications.types import OutboxStatus
 
 CHUNK = 20000
 
@@ -140,7 +141,7 @@ def build_chunk(*, tenant_id: int, day: date, f: DayFigures, due: datetime, now:
         {"tenant_id": tenant_id, "member_id": s.member_id, "kind": "daily_summary",
          "dedupe_key": f"{key}{s.member_id}",
          "payload": replace(s, balance_fen=balances.get(s.member_id, 0)).as_payload(),
-         "priority": 1, "status": "bot_pending" if channel == "bot" else "pending", "channel": channel,
+         "priority": 1, "status": OutboxStatus.BOT_PENDING if channel == "bot" else OutboxStatus.PENDING, "channel": channel,
          "attempts": 0, "next_attempt_at": due, "created_at": now}
         for s, channel in summaries]
     insert_outbox_rows(rows)

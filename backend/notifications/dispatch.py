@@ -99,10 +99,10 @@ def recover_stale_claims(*, now: datetime) -> int:
     free = {"claim_token": None, "claimed_until": None}
     bot = rowcount(db.session.execute(
         update(OutboxMessage).where(*stale, OutboxMessage.channel == "bot")
-        .values(status="bot_pending", **free).execution_options(synchronize_session=False)))
+        .values(status=OutboxStatus.BOT_PENDING, **free).execution_options(synchronize_session=False)))
     server = rowcount(db.session.execute(
         update(OutboxMessage).where(*stale, or_(OutboxMessage.channel.is_(None), OutboxMessage.channel != "bot"))
-        .values(status="pending", **free).execution_options(synchronize_session=False)))
+        .values(status=OutboxStatus.PENDING, **free).execution_options(synchronize_session=False)))
     return int(bot) + int(server)
 
 
@@ -110,7 +110,7 @@ def _recover_stale_bot(tenant_id: int, now: datetime) -> int:
     return rowcount(db.session.execute(
         update(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.status == OutboxStatus.SENDING,
                                     OutboxMessage.channel == "bot", OutboxMessage.claimed_until < now)
-        .values(status="bot_pending", claim_token=None, claimed_until=None)
+        .values(status=OutboxStatus.BOT_PENDING, claim_token=None, claimed_until=None)
         .execution_options(synchronize_session=False)))
 
 
@@ -134,7 +134,7 @@ def claim(*, status: str, now: datetime, limit: int, tenant_id: int | None = Non
         return []
     db.session.execute(
         update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == status)
-        .values(status="sending", claim_token=token, claimed_until=now + timedelta(seconds=LEASE_SECONDS),
+        .values(status=OutboxStatus.SENDING, claim_token=token, claimed_until=now + timedelta(seconds=LEASE_SECONDS),
                 attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False))
     rows = db.session.execute(select(
@@ -167,13 +167,13 @@ def finish(*, claimed: Sequence[Claimed], outcome: Outcome, now: datetime) -> No
     """Record the outcome of a claimed batch (one unit of work)."""
     by_id = {c.id: c for c in claimed}
     for channel, ids in _group(outcome.sent).items():
-        _mark(ids, "sending", {"status": "sent", "channel": channel, "sent_at": now, "claim_token": None,
+        _mark(ids, "sending", {"status": OutboxStatus.SENT, "channel": channel, "sent_at": now, "claim_token": None,
                                "claimed_until": None, "last_error": None})
     for reason, ids in _group(outcome.skipped).items():
-        _mark(ids, "sending", {"status": "skipped", "last_error": reason[:255], "claim_token": None,
+        _mark(ids, "sending", {"status": OutboxStatus.SKIPPED, "last_error": reason[:255], "claim_token": None,
                                "claimed_until": None})
     for row_id, channel in outcome.routed.items():
-        _mark([row_id], "sending", {"status": "bot_pending", "channel": channel, "claim_token": None,
+        _mark([row_id], "sending", {"status": OutboxStatus.BOT_PENDING, "channel": channel, "claim_token": None,
                                     "claimed_until": None, "attempts": by_id[row_id].attempts - 1})
     for row_id, when in outcome.deferred.items():
         c = by_id[row_id]
@@ -183,7 +183,7 @@ def finish(*, claimed: Sequence[Claimed], outcome: Outcome, now: datetime) -> No
         c = by_id[row_id]
         give_up = c.attempts >= MAX_ATTEMPTS
         _mark([row_id], "sending", {
-            "status": "failed" if give_up else c.status_before, "last_error": error[:255],
+            "status": OutboxStatus.FAILED if give_up else c.status_before, "last_error": error[:255],
             "next_attempt_at": now + timedelta(seconds=min(3600, 30 * 2 ** c.attempts)),
             "claim_token": None, "claimed_until": None})
 
@@ -356,7 +356,7 @@ def deliver_due(*, now: datetime, batch: int = 200, max_batches: int = 50) -> De
     report = DeliveryReport()
     run_in_unit_of_work(lambda: recover_stale_claims(now=now))
     for _ in range(max_batches):
-        rows = run_in_unit_of_work(lambda: claim(status="pending", now=now, limit=batch))
+        rows = run_in_unit_of_work(lambda: claim(status=OutboxStatus.PENDING, now=now, limit=batch))
         if not rows:
             break
         outcome = _send_batch(rows, now)
@@ -378,7 +378,7 @@ def claim_bot_batch(*, tenant_id: int, now: datetime, limit: int = 20) -> tuple[
     """The bot process, step 1 (own unit of work): claim due personal-WeChat rows within
     the rate limit and render them. Returns (claimed, outcome so far, [(row, contact, text)])."""
     _recover_stale_bot(tenant_id, now)
-    rows = claim(status="bot_pending", now=now, limit=limit, tenant_id=tenant_id)
+    rows = claim(status=OutboxStatus.BOT_PENDING, now=now, limit=limit, tenant_id=tenant_id)
     outcome = Outcome()
     if not rows:
         return rows, outcome, []

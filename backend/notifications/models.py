@@ -49,7 +49,7 @@ class OutboxMessage(TenantScoped, Base):
     dedupe_key: Mapped[str] = mapped_column(String(96), nullable=False)
     payload: Mapped[Any] = mapped_column(JSON, nullable=False)  # figures, never text
     priority: Mapped[int] = mapped_column(SmallInteger, nullable=False, default=0)  # 0 alerts, 1 daily
-    status: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default=OutboxStatus.PENDING)
     channel: Mapped[str | None] = mapped_column(String(12))  # set when routed
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -57,7 +57,7 @@ def _outbox_row(*, tenant_id: int, member_id: int, kind: str, payload: Mapping[s
         raise ValueError("dedupe_key too long")
     json.dumps(payload)  # fail here, in the caller's code, not in the delivery job
     return {"tenant_id": tenant_id, "member_id": member_id, "kind": kind, "dedupe_key": dedupe_key,
-            "payload": dict(payload), "priority": priority, "status": "pending", "channel": None,
+            "payload": dict(payload), "priority": priority, "status": OutboxStatus.PENDING, "channel": None,
             "attempts": 0, "next_attempt_at": due, "created_at": now}
 
 

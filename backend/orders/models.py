@@ -44,7 +44,7 @@ class Order(TenantScoped, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     order_no: Mapped[str] = mapped_column(String(32), nullable=False)
     member_id: Mapped[int] = mapped_column(BigId, ForeignKey("members.id"), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default="created", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=OrderStatus.CREATED, nullable=False)
     goods_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # sum of the lines' amounts
     freight_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)  # by the tenant's rule (orders/rules.py)
     # What a free-shipping coupon took off the freight. payable = the lines' paid_fen +
@@ -112,7 +112,7 @@ class OrderLine(TenantScoped, Base):
     unit_price_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # price of one piece for this buyer
     paid_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # what the line costs the buyer (total)
     cost_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # cost price × quantity (profit base)
-    status: Mapped[str] = mapped_column(String(16), default="normal", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=LineStatus.NORMAL, nullable=False)
     refunded_fen: Mapped[int] = mapped_column(Fen, default=0, nullable=False)
 
 

@@ -168,7 +168,7 @@ def create_order_with_lines(*, tenant_id: int, member_id: int, items: Sequence[L
         catalog.reserve_stock(tenant_id=tenant_id, quantities=quantities)
     goods = sum(priced[s].unit_price_fen * q for s, q in quantities.items())
     policy = order_policy(tenant_id=tenant_id)
-    order = Order(tenant_id=tenant_id, order_no=new_order_no(now), member_id=member.id, status="created",
+    order = Order(tenant_id=tenant_id, order_no=new_order_no(now), member_id=member.id, status=OrderStatus.CREATED,
                   goods_fen=goods, freight_fen=0, payable_fen=goods, receiver_name=receiver.name,
                   receiver_phone=receiver.phone, receiver_address=receiver.address, remark=remark,
                   source_type=source_type, source_id=source_id, stock_source=stock_source,
@@ -365,7 +365,7 @@ def cancel_order(*, tenant_id: int, order_id: int, reason: str, now: datetime,
         return order
     if order.status != OrderStatus.CREATED:
         raise OrderStateConflict(details={"status": order.status})
-    order.status = "cancelled"
+    order.status = OrderStatus.CANCELLED
     order.cancelled_at = now
     order.cancel_reason = reason
     lines = order_lines(tenant_id=tenant_id, order_ids=[order.id])[order.id]
@@ -412,7 +412,7 @@ _LOCK_PAYABLE = (
 _MARK_PAID = (
     update(_orders_table)
     .where(_orders_table.c.id == bindparam("order_id"), _orders_table.c.status == OrderStatus.CREATED)
-    .values(status="paid", paid_fen=bindparam("b_paid_fen"), transaction_id=bindparam("b_transaction_id"),
+    .values(status=OrderStatus.PAID, paid_fen=bindparam("b_paid_fen"), transaction_id=bindparam("b_transaction_id"),
             paid_at=bindparam("b_paid_at"), followup_pending=True, updated_at=bindparam("b_now")))
 
 
@@ -479,7 +479,7 @@ def mark_paid_offline(*, tenant_id: int, order: PayableOrder, reference: str, vo
     offline = order.wechat_due_fen
     db.session.execute(update(Order).where(Order.tenant_id == tenant_id, Order.id == order.id,
                                            Order.status == OrderStatus.CREATED)
-                       .values(status="paid", offline_fen=offline, offline_reference=reference,
+                       .values(status=OrderStatus.PAID, offline_fen=offline, offline_reference=reference,
                                offline_voucher_url=voucher_url, paid_at=now, followup_pending=True,
                                updated_at=now).execution_options(synchronize_session=False))
     expire_loaded(Order, [order.id])
@@ -557,7 +557,7 @@ def ship_order(*, tenant_id: int, order_id: int, company: str, tracking_no: str,
     before = {"status": order.status, "company": order.logistics_company, "tracking_no": order.tracking_no}
     if order.status == OrderStatus.PAID:
         announce("order_shipping", order=order)  # a listener may refuse (a group not yet formed)
-        order.status = "shipped"
+        order.status = OrderStatus.SHIPPED
         order.shipped_at = now
     order.logistics_company = company
     order.tracking_no = tracking_no
@@ -614,7 +614,7 @@ def confirm_receipt(*, tenant_id: int, member_id: int, order_id: int, now: datet
         return order
     if order.status != OrderStatus.SHIPPED:
         raise OrderStateConflict(details={"status": order.status})
-    order.status = "received"
+    order.status = OrderStatus.RECEIVED
     order.received_at = now
     return order
 
@@ -627,7 +627,7 @@ def complete_order(*, tenant_id: int, order_id: int, now: datetime) -> Order:
         return order
     if order.status not in (OrderStatus.SHIPPED, OrderStatus.RECEIVED):
         raise OrderStateConflict(details={"status": order.status})
-    order.status = "completed"
+    order.status = OrderStatus.COMPLETED
     order.received_at = order.received_at or now
     order.completed_at = now
     # Its money (rewards start their after-sales window) and the rest: backend/flows.
@@ -753,14 +753,14 @@ def open_refund(*, tenant_id: int, order_id: int, order_line_id: int | None, rea
                             by_rule=not keeps_goods)
     amount += freight
     for ln in chosen:
-        ln.status = "refunding"
+        ln.status = LineStatus.REFUNDING
     whole = order_line_id is None
     if whole and not keeps_goods and order.status != OrderStatus.REFUNDING:
         order.status_before_refund = order.status
-        order.status = "refunding"
+        order.status = OrderStatus.REFUNDING
     refund = Refund(tenant_id=tenant_id, refund_no=_new_refund_no(now), order_id=order.id, whole=whole,
                     keeps_goods=keeps_goods, line_ids=[ln.id for ln in chosen], amount_fen=amount,
-                    freight_fen=freight, reason=reason, status="processing" if approved else "requested",
+                    freight_fen=freight, reason=reason, status=RefundStatus.PROCESSING if approved else RefundStatus.REQUESTED,
                     requested_by=requested_by, decided_by=requested_by if approved else None, created_at=now)
     db.session.add(refund)
     db.session.flush()
@@ -806,10 +806,10 @@ def approve_refund(*, tenant_id: int, refund_id: int, actor: str) -> Refund:
         return refund
     if refund.status != RefundStatus.REQUESTED:
         raise RefundStateConflict(details={"status": refund.status})
-    refund.status = "processing"
+    refund.status = RefundStatus.PROCESSING
     refund.decided_by = actor
     record_audit(tenant_id=tenant_id, actor=actor, action="orders.refund_approve", target_type="refund",
-                 target_id=refund.id, before={"status": "requested"}, after={"status": "processing"})
+                 target_id=refund.id, before={"status": RefundStatus.REQUESTED}, after={"status": RefundStatus.PROCESSING})
     return refund
 
 
@@ -820,13 +820,13 @@ def reject_refund(*, tenant_id: int, refund_id: int, actor: str, now: datetime, 
     refund = get_refund(tenant_id=tenant_id, refund_id=refund_id, lock=True)
     if refund.status != RefundStatus.REQUESTED:
         raise RefundStateConflict(details={"status": refund.status})
-    refund.status = "rejected"
+    refund.status = RefundStatus.REJECTED
     refund.decided_by = actor
     refund.failure = (note or "rejected")[:64]
     refund.completed_at = now
     _release_lines(order, refund)
     record_audit(tenant_id=tenant_id, actor=actor, action="orders.refund_reject", target_type="refund",
-                 target_id=refund.id, before={"status": "requested"}, after={"status": "rejected", "note": note})
+                 target_id=refund.id, before={"status": RefundStatus.REQUESTED}, after={"status": RefundStatus.REJECTED, "note": note})
     return refund
 
 
@@ -838,7 +838,7 @@ def _refund_lines(order: Order, refund: Refund) -> list[OrderLine]:
 def _release_lines(order: Order, refund: Refund) -> None:
     for ln in _refund_lines(order, refund):
         if ln.status == LineStatus.REFUNDING:
-            ln.status = "normal"
+            ln.status = LineStatus.NORMAL
     _settle_order_status(order)
 
 
@@ -848,7 +848,7 @@ def _settle_order_status(order: Order) -> None:
     db.session.flush()
     lines = order_lines(tenant_id=order.tenant_id, order_ids=[order.id])[order.id]
     if lines and all(ln.status == LineStatus.REFUNDED for ln in lines):
-        order.status = "refunded"
+        order.status = OrderStatus.REFUNDED
         return
     whole_open = db.session.scalar(select(Refund.id).where(
         Refund.tenant_id == order.tenant_id, Refund.order_id == order.id, Refund.whole.is_(True),
@@ -865,14 +865,14 @@ def refund_succeeded(*, order: Order, refund: Refund, wechat_refund_id: str | No
         return
     if refund.status != RefundStatus.PROCESSING:
         raise RefundStateConflict(details={"status": refund.status})
-    refund.status = "succeeded"
+    refund.status = RefundStatus.SUCCEEDED
     refund.wechat_status = WxRefundStatus.SUCCESS
     refund.wechat_refund_id = wechat_refund_id or refund.wechat_refund_id
     refund.completed_at = now
     lines = _refund_lines(order, refund)
     for ln in lines:
         ln.refunded_fen = ln.paid_fen
-        ln.status = "normal" if refund.keeps_goods else "refunded"
+        ln.status = LineStatus.NORMAL if refund.keeps_goods else LineStatus.REFUNDED
     order.refunded_fen += refund.amount_fen
     if order.shipped_at is None and order.stock_source == "catalog" and not refund.keeps_goods:
         catalog.release_stock(tenant_id=order.tenant_id, quantities=_quantities(lines))
@@ -885,7 +885,7 @@ def refund_failed(*, order: Order, refund: Refund, wechat_status: str, reason: s
     """WeChat Pay could not refund (ABNORMAL, CLOSED, refused): lines back to normal."""
     if refund.status in (RefundStatus.FAILED, RefundStatus.SUCCEEDED, RefundStatus.REJECTED):
         return
-    refund.status = "failed"
+    refund.status = RefundStatus.FAILED
     refund.wechat_status = wechat_status
     refund.failure = reason[:64]
     refund.completed_at = now

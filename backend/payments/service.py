@@ -33,6 +33,7 @@ from backend.orders.service import PayableOrder
 from backend.orders.types import OrderInfo, OrderStatus, RefundInfo, RefundStatus
 from backend.payments.errors import MemberHasNoOpenid, PaymentIssueNotFound
 from backend.payments.models import PaymentIssue
+from backend.payments.types import SandboxPaymentStatus
 from backend.wechat.credentials import PayCredentials
 from backend.wechat.errors import (
     NotificationBadSignature,
@@ -184,7 +185,7 @@ def pay_in_sandbox(*, tenant_id: int, member_id: int, order_id: int, now: dateti
         raise SandboxOnly()
     params = prepay(tenant_id=tenant_id, member_id=member_id, order_id=order_id, now=now)
     after_commit(lambda: gateway().sandbox_request_payment(params["request_payment"], appid=params["appid"]))
-    return {"order_id": order_id, "status": "submitted"}
+    return {"order_id": order_id, "status": SandboxPaymentStatus.SUBMITTED}
 
 
 # ------------------------------------------------------------------ notifications
@@ -417,7 +418,7 @@ def submit_refund(*, tenant_id: int, refund_id: int, now: datetime) -> RefundInf
         wx = pay.refund(out_refund_no=refund.refund_no, refund_fen=wechat_fen, total_fen=order.paid_fen,
                         out_trade_no=order.order_no, reason=refund.reason[:80] or None)
     except PayRequestRejected as exc:
-        orders.refund_failed(order=order, refund=refund, wechat_status="REJECTED",
+        orders.refund_failed(order=order, refund=refund, wechat_status=WxRefundStatus.REJECTED,
                              reason=f"wechat:{exc.wechat_code}", now=now)
         _record_issue(tenant_id=tenant_id, kind="refund_rejected", dedupe_key=refund.refund_no, order=order,
                       refund=refund, expected_fen=refund.amount_fen,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, TenantScoped, UTCDateTime
 from backend.orm import Fen
+from backend.reconciliation.types import DifferenceStatus
 
 DIFFERENCE_KINDS = ("missing_in_ledger", "missing_in_bill", "amount_mismatch", "fund_flow_total")
 
@@ -48,7 +49,7 @@ class ReconDifference(TenantScoped, Base):
     bill_fen: Mapped[int | None] = mapped_column(Fen)
     ledger_fen: Mapped[int | None] = mapped_column(Fen)
     note: Mapped[str] = mapped_column(String(255), default="", nullable=False)
-    status: Mapped[str] = mapped_column(String(12), default="open", nullable=False)  # open | resolved
+    status: Mapped[str] = mapped_column(String(12), default=DifferenceStatus.OPEN, nullable=False)  # open | resolved
     resolved_by: Mapped[str | None] = mapped_column(String(80))
     resolution: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -37,16 +37,16 @@ def record_run(*, tenant_id: int, bill_date: date, trade_rows: int, fund_rows: i
     run = db.session.scalar(select(ReconRun).where(ReconRun.tenant_id == tenant_id, ReconRun.bill_date == bill_date)
                             .with_for_update())
     if run is None:
-        run = ReconRun(tenant_id=tenant_id, bill_date=bill_date, status="failed", created_at=now, updated_at=now)
+        run = ReconRun(tenant_id=tenant_id, bill_date=bill_date, status=RunStatus.FAILED, created_at=now, updated_at=now)
         db.session.add(run)
         db.session.flush()
-    run.status = "failed" if error else ("differences" if differences else "matched")
+    run.status = RunStatus.FAILED if error else (RunStatus.DIFFERENCES if differences else RunStatus.MATCHED)
     run.trade_rows, run.fund_rows, run.differences = trade_rows, fund_rows, len(differences)
     run.bill_net_fen, run.ledger_net_fen, run.error, run.updated_at = bill_net_fen, ledger_net_fen, error, now
     if differences:
         db.session.execute(insert_ignore(ReconDifference.__table__), [
             {"tenant_id": tenant_id, "run_id": run.id, "bill_date": bill_date, "kind": d.kind, "ref": d.ref[:64],
-             "bill_fen": d.bill_fen, "ledger_fen": d.ledger_fen, "note": d.note[:255], "status": "open",
+             "bill_fen": d.bill_fen, "ledger_fen": d.ledger_fen, "note": d.note[:255], "status": DifferenceStatus.OPEN,
              "created_at": now} for d in differences])
     db.session.flush()
     return run
@@ -64,7 +64,7 @@ def list_runs(*, tenant_id: int, before_id: int | None = None, limit: int = 31) 
     return newest_first(ReconRun, tenant_id=tenant_id, before_id=before_id, limit=limit, where={})
 
 
-def list_differences(*, tenant_id: int, status: str | None = "open", before_id: int | None = None,
+def list_differences(*, tenant_id: int, status: str | None = DifferenceStatus.OPEN, before_id: int | None = None,
                      limit: int = 50) -> list[ReconDifference]:
     """Differences newest first (the open ones by default)."""
     return newest_first(ReconDifference, tenant_id=tenant_id, before_id=before_id, limit=limit,
@@ -80,9 +80,9 @@ def resolve_difference(*, tenant_id: int, difference_id: int, actor: str, resolu
         raise DifferenceNotFound()
     if d.status != DifferenceStatus.OPEN:
         raise DifferenceResolved()
-    d.status, d.resolved_by, d.resolution, d.resolved_at = "resolved", actor, resolution[:200], now
+    d.status, d.resolved_by, d.resolution, d.resolved_at = DifferenceStatus.RESOLVED, actor, resolution[:200], now
     record_audit(tenant_id=tenant_id, actor=actor, action="reconciliation.resolve", target_type="recon_difference",
-                 target_id=d.id, before={"status": "open"}, after={"status": "resolved", "resolution": resolution})
+                 target_id=d.id, before={"status": DifferenceStatus.OPEN}, after={"status": DifferenceStatus.RESOLVED, "resolution": resolution})
     return d
 
 

@@ -34,7 +34,7 @@ class RewardPlan(TenantScoped, Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     document: Mapped[Any] = mapped_column(JSON, nullable=False)  # canonical plan JSON (docs/plans.md)
-    status: Mapped[str] = mapped_column(String(16), default="draft", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=PlanStatus.DRAFT, nullable=False)
     created_by: Mapped[str] = mapped_column(String(80), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -105,7 +105,7 @@ def save_plan_version(*, tenant_id: int, document: Any, actor: str) -> RewardPla
     last = db.session.scalar(select(func.max(RewardPlan.version)).where(RewardPlan.tenant_id == tenant_id))
     version = (last or 0) + 1
     row = RewardPlan(tenant_id=tenant_id, version=version, name=plan.name, document=plan_to_json(plan),
-                     status="draft", created_by=actor)
+                     status=PlanStatus.DRAFT, created_by=actor)
     db.session.add(row)
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="reward_plan.save", target_type="reward_plan",
@@ -160,9 +160,9 @@ def activate_plan(*, tenant_id: int, version: int, actor: str, now: datetime) ->
     previous = db.session.scalar(select(RewardPlan).where(RewardPlan.tenant_id == tenant_id,
                                                           RewardPlan.status == PlanStatus.ACTIVE))
     if previous is not None and previous.id != row.id:
-        previous.status = "retired"
+        previous.status = PlanStatus.RETIRED
         db.session.flush()  # one active row at a time, even inside this transaction
-    row.status = "active"
+    row.status = PlanStatus.ACTIVE
     row.activated_at = now
     record_audit(tenant_id=tenant_id, actor=actor, action="reward_plan.activate", target_type="reward_plan",
                  target_id=version, before={"active_version": previous.version if previous else None},

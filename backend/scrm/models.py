@@ -215,7 +215,7 @@ class Reminder(TenantScoped, Base):
     staff_id: Mapped[int] = mapped_column(BigId, ForeignKey("staff_accounts.id"), nullable=False)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     note: Mapped[str] = mapped_column(String(200), default="", nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING, nullable=False)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

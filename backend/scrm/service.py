@@ -424,7 +424,7 @@ def arrive_by_scene(*, tenant_id: int, member_id: int, scene: str, now: datetime
     else:
         status = _claim(customer, staff, reason="mp_code", channel=channel,
                         code_id=code.id if code else None, now=now)
-    bind_status = "unchanged"
+    bind_status = BindOutcome.UNCHANGED
     if staff.member_id is not None or parsed.invite_code:
         pending_before = member.pending_parent_id
         try:
@@ -436,9 +436,9 @@ def arrive_by_scene(*, tenant_id: int, member_id: int, scene: str, now: datetime
             # "bound" is also the answer for an existing binding to the same parent; one made
             # now carries bound_at == now on the row bind_member locked and refreshed
             if result.status == BindOutcome.PENDING:
-                bind_status = "unchanged" if pending_before == result.parent_id else "pending"
+                bind_status = BindOutcome.UNCHANGED if pending_before == result.parent_id else BindOutcome.PENDING
             else:
-                bind_status = result.status if member.bound_at == now else "unchanged"
+                bind_status = result.status if member.bound_at == now else BindOutcome.UNCHANGED
     return Arrival(customer_id=customer.id, owner_staff_id=customer.owner_staff_id, status=status,
                    bind_status=bind_status)
 
@@ -692,7 +692,7 @@ def create_reminder(*, tenant_id: int, staff_id: int, customer_id: int, due_at: 
     if due_at.tzinfo is None or due_at < now - timedelta(minutes=5) or due_at > now + timedelta(days=366):
         raise InvalidReminder(details=[{"field": "due_at", "message": "须为现在到一年内的时间"}])
     reminder = Reminder(tenant_id=tenant_id, customer_id=customer.id, staff_id=staff.id,
-                        due_at=due_at, note=note, status="pending", created_at=now)
+                        due_at=due_at, note=note, status=ReminderStatus.PENDING, created_at=now)
     db.session.add(reminder)
     db.session.flush()
     record_event(customer=customer, kind="reminder", staff_id=staff.id, now=now, content=note,
@@ -716,7 +716,7 @@ def complete_reminder(*, tenant_id: int, staff_id: int, reminder_id: int, now: d
     staff = acting_staff(tenant_id=tenant_id, staff_id=staff_id)
     reminder = _reminder_for(tenant_id, staff, reminder_id)
     note = _text("note", note, max_len=1000)
-    reminder.status, reminder.done_at = "done", now
+    reminder.status, reminder.done_at = ReminderStatus.DONE, now
     customer = load_customer(tenant_id=tenant_id, customer_id=reminder.customer_id)
     record_event(customer=customer, kind="follow_up", staff_id=staff.id, now=now,
                  content=note or reminder.note or "完成了跟进提醒",
@@ -730,11 +730,11 @@ def cancel_reminder(*, tenant_id: int, staff_id: int, reminder_id: int, now: dat
     """Drop a reminder that is no longer needed."""
     staff = acting_staff(tenant_id=tenant_id, staff_id=staff_id)
     reminder = _reminder_for(tenant_id, staff, reminder_id)
-    reminder.status, reminder.done_at = "cancelled", now
+    reminder.status, reminder.done_at = ReminderStatus.CANCELLED, now
     return reminder
 
 
-def list_reminders(*, tenant_id: int, staff_id: int, status: str = "pending",
+def list_reminders(*, tenant_id: int, staff_id: int, status: str = ReminderStatus.PENDING,
                    due_before: datetime | None = None, after_id: int = 0,
                    limit: int = 50) -> list[Reminder]:
     """The staff member's reminders, soonest first (keyset by id within the status)."""

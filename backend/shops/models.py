@@ -27,7 +27,7 @@ class Shop(TenantScoped, Base):
     intro: Mapped[str] = mapped_column(String(200), default="", nullable=False)
     banner_url: Mapped[str] = mapped_column(String(512), default="", nullable=False)
     video_url: Mapped[str] = mapped_column(String(512), default="", nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default="open", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=ShopStatus.OPEN, nullable=False)
     version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

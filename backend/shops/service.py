@@ -372,10 +372,6 @@ def shop_stats(*, tenant_id: int, shop_ids: Sequence[int]) -> dict[int, dict[str
 
 # ------------------------------------------------------------------ visitors
 
-# A visit that made or changed no binding (already bound, or not bindable); the other
-# answers are members' BindOutcome.
-UNCHANGED = "unchanged"
-
 
 @dataclass(frozen=True)
 class ShopEntry:
@@ -397,7 +393,8 @@ def enter_shop(*, tenant_id: int, member_id: int, scene: str, now: datetime) -> 
     shop = get_open_shop(tenant_id=tenant_id, shop_id=parsed.shop_id)
     visitor = get_member(tenant_id=tenant_id, member_id=member_id)
     pending_before = visitor.pending_parent_id
-    status, parent_id = UNCHANGED, visitor.parent_id
+    status: str = BindOutcome.UNCHANGED
+    parent_id = visitor.parent_id
     try:
         result = bind_by_scene(tenant_id=tenant_id, member_id=member_id, scene=scene,
                                source="shop", now=now)
@@ -407,7 +404,7 @@ def enter_shop(*, tenant_id: int, member_id: int, scene: str, now: datetime) -> 
         parent_id = result.parent_id
         status = _new_binding(visitor, result.status, result.parent_id, pending_before, now)
     _record_visit(tenant_id=tenant_id, shop_id=shop.id, member_id=member_id, now=now,
-                  bound=status != UNCHANGED)
+                  bound=status != BindOutcome.UNCHANGED)
     return ShopEntry(shop_id=shop.id, bind_status=status, parent_id=parent_id)
 
 
@@ -417,8 +414,8 @@ def _new_binding(member: MemberInfo, status: str, parent_id: int, pending_before
     parent; what this visit did is told by the locked row it refreshed: a binding made now
     carries bound_at == now."""
     if status == BindOutcome.PENDING:
-        return UNCHANGED if pending_before == parent_id else BindOutcome.PENDING
-    return status if member.bound_at == now else UNCHANGED
+        return BindOutcome.UNCHANGED if pending_before == parent_id else BindOutcome.PENDING
+    return status if member.bound_at == now else BindOutcome.UNCHANGED
 
 
 def _record_visit(*, tenant_id: int, shop_id: int, member_id: int, now: datetime,

@@ -24,7 +24,7 @@ class StaffAccount(TenantScoped, Base):
     display_name: Mapped[str] = mapped_column(String(60), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
     role: Mapped[str] = mapped_column(String(16), nullable=False, default="sales")
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=StaffStatus.ACTIVE)
     # Bumped by logout, a role change or a deactivation: older tokens stop working.
     token_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
                                                server_default="0")

@@ -90,7 +90,7 @@ def on_orders_paid(*, tenant_id: int, orders: Sequence[PaidOrderLines], now: dat
             income = max(ln.paid_fen - commission - borne, 0)
             row = SupplierIncome(tenant_id=tenant_id, supplier_id=supplier_id, order_id=o.order_id,
                                  order_line_id=ln.id, paid_fen=ln.paid_fen, commission_rate=format(rate, "f"),
-                                 commission_fen=commission, rewards_fen=borne, income_fen=income, status="frozen",
+                                 commission_fen=commission, rewards_fen=borne, income_fen=income, status=IncomeStatus.FROZEN,
                                  frozen_at=now)
             rows.append(row)
             if income > 0:
@@ -144,7 +144,7 @@ def on_lines_refunded(*, tenant_id: int, order_line_ids: Sequence[int], now: dat
     returned = [r for r in rows if r.return_posting_id is not None]
     rows = [r for r in rows if r.return_posting_id is None]
     for r in returned:
-        r.status, r.ended_at, r.void_posting_id = "reversed", now, r.return_posting_id
+        r.status, r.ended_at, r.void_posting_id = IncomeStatus.REVERSED, now, r.return_posting_id
         out["reversed"].append(r.order_line_id)
     specs = [_void_spec(r) for r in rows if r.income_fen > 0]
     results = {s.key: res for s, res in zip(specs, ledger.post_many(tenant_id=tenant_id, postings=specs, now=now,
@@ -153,7 +153,7 @@ def on_lines_refunded(*, tenant_id: int, order_line_ids: Sequence[int], now: dat
         verb = "reverse" if r.status == IncomeStatus.SETTLED else "cancel"
         res = results.get(f"supplier:{verb}:{r.order_line_id}")
         r.void_posting_id = res.posting_id if res else None
-        r.status = "reversed" if verb == "reverse" else "cancelled"
+        r.status = IncomeStatus.REVERSED if verb == "reverse" else IncomeStatus.CANCELLED
         r.ended_at = now
         out["reversed" if verb == "reverse" else "cancelled"].append(r.order_line_id)
     db.session.flush()
@@ -190,7 +190,7 @@ def settle_to_balance(*, tenant_id: int, rows: Sequence[SupplierIncome], now: da
     for r in rows:
         res = results.get(f"supplier:settle:{r.order_line_id}")
         r.settle_posting_id = res.posting_id if res else None
-        r.status, r.ended_at = "settled", now
+        r.status, r.ended_at = IncomeStatus.SETTLED, now
     db.session.flush()
     return len(rows)
 

@@ -22,6 +22,7 @@ from backend.suppliers.types import (
     SharingStatus,
     SubOrderStatus,
     SupplierStatus,
+    SupplierUserStatus,
     SupplierWithdrawalStatus,
 )
 
@@ -61,7 +62,7 @@ class Supplier(TenantScoped, Base):
     contact_name: Mapped[str] = mapped_column(String(40), nullable=False)
     contact_phone: Mapped[str] = mapped_column(String(20), nullable=False)
     materials: Mapped[Any] = mapped_column(JSON, nullable=False, default=list)  # [{"kind", "url"}]
-    status: Mapped[str] = mapped_column(String(12), default="pending", nullable=False)
+    status: Mapped[str] = mapped_column(String(12), default=SupplierStatus.PENDING, nullable=False)
     commission_rate: Mapped[str | None] = mapped_column(String(16))  # its own rate; None = category/tenant
     sharing_receiver: Mapped[str | None] = mapped_column(String(32))  # its WeChat Pay mchid (分账接收方)
     bank_name: Mapped[str | None] = mapped_column(String(60))
@@ -86,7 +87,7 @@ class SupplierUser(TenantScoped, Base):
     username: Mapped[str] = mapped_column(String(60), nullable=False)
     display_name: Mapped[str] = mapped_column(String(60), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
-    status: Mapped[str] = mapped_column(String(12), default="active", nullable=False)
+    status: Mapped[str] = mapped_column(String(12), default=SupplierUserStatus.ACTIVE, nullable=False)
     # Bumped by logout: tokens signed before stop working (backend/auth/revocation.py).
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0", nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -105,7 +106,7 @@ class SupplierProduct(TenantScoped, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     supplier_id: Mapped[int] = mapped_column(BigId, nullable=False)
     product_id: Mapped[int] = mapped_column(BigId, nullable=False)
-    review_status: Mapped[str] = mapped_column(String(12), default="pending", nullable=False)
+    review_status: Mapped[str] = mapped_column(String(12), default=ReviewStatus.PENDING, nullable=False)
     # {"<sku id>": {"price_fen": 9900, "cost_fen": 5000}, "category": "茶叶"} waiting for
     # the operator (the category sets the commission rate, so it is reviewed too).
     pending_changes: Mapped[Any] = mapped_column(JSON, nullable=True)
@@ -132,7 +133,7 @@ class SubOrder(TenantScoped, Base):
     supplier_id: Mapped[int] = mapped_column(BigId, nullable=False)
     sub_no: Mapped[str] = mapped_column(String(40), nullable=False)  # order number + "-" + n
     line_ids: Mapped[Any] = mapped_column(JSON, nullable=False)  # the order lines it holds
-    status: Mapped[str] = mapped_column(String(12), default="open", nullable=False)
+    status: Mapped[str] = mapped_column(String(12), default=SubOrderStatus.OPEN, nullable=False)
     logistics_company: Mapped[str | None] = mapped_column(String(40))
     tracking_no: Mapped[str | None] = mapped_column(String(64))
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -170,7 +171,7 @@ class SupplierIncome(TenantScoped, Base):
     commission_fen: Mapped[int] = mapped_column(Fen, nullable=False)
     rewards_fen: Mapped[int] = mapped_column(Fen, nullable=False)  # borne by the supplier (0 if not)
     income_fen: Mapped[int] = mapped_column(Fen, nullable=False)
-    status: Mapped[str] = mapped_column(String(12), default="frozen", nullable=False)
+    status: Mapped[str] = mapped_column(String(12), default=IncomeStatus.FROZEN, nullable=False)
     frozen_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settle_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -201,7 +202,7 @@ class SharingOrder(TenantScoped, Base):
     transaction_id: Mapped[str] = mapped_column(String(64), nullable=False)
     out_order_no: Mapped[str] = mapped_column(String(32), nullable=False)
     wechat_order_id: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(12), default="requested", nullable=False)
+    status: Mapped[str] = mapped_column(String(12), default=SharingStatus.REQUESTED, nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

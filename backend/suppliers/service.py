@@ -197,7 +197,7 @@ def _new_user(tenant_id: int, supplier_id: int, username: str, password: str, di
         raise SupplierUsernameTaken()
     user = SupplierUser(tenant_id=tenant_id, supplier_id=supplier_id, username=username,
                         display_name=display_name[:60] or username, password_hash=hash_password(password),
-                        status="active", created_at=now)
+                        status=SupplierUserStatus.ACTIVE, created_at=now)
     db.session.add(user)
     db.session.flush()
     return user
@@ -212,7 +212,7 @@ def apply(*, tenant_id: int, application: Application, username: str, password: 
                  license_no=application.license_no, contact_name=application.contact_name.strip(),
                  contact_phone=application.contact_phone,
                  materials=[{"kind": str(m["kind"]).strip()[:20], "url": str(m["url"])} for m in application.materials],
-                 status="pending", created_at=now, updated_at=now)
+                 status=SupplierStatus.PENDING, created_at=now, updated_at=now)
     db.session.add(s)
     db.session.flush()
     user = _new_user(tenant_id, s.id, username, password, application.contact_name.strip(), now)
@@ -318,7 +318,7 @@ def review_supplier(*, tenant_id: int, supplier_id: int, approve: bool, actor: s
         s.commission_rate = _rate(commission_rate, "commission_rate", problems)
         if problems:
             raise InvalidSupplierInput(details=problems)
-    s.status = "active" if approve else "rejected"
+    s.status = SupplierStatus.ACTIVE if approve else SupplierStatus.REJECTED
     s.review_note, s.reviewed_by, s.reviewed_at, s.updated_at = note.strip()[:200] or None, actor, now, now
     record_audit(tenant_id=tenant_id, actor=actor, action="suppliers.review", target_type="supplier",
                  target_id=s.id, before=before, after=supplier_view(s))
@@ -424,7 +424,7 @@ def submit_product(*, tenant_id: int, supplier_id: int, submission: ProductSubmi
                                subtitle=submission.subtitle, description=submission.description,
                                image_url=submission.image_url, on_shelf=False, category=submission.category,
                                known_levels=rewards.agent_level_keys(tenant_id=tenant_id))
-    row = SupplierProduct(tenant_id=tenant_id, supplier_id=supplier_id, product_id=p.id, review_status="pending",
+    row = SupplierProduct(tenant_id=tenant_id, supplier_id=supplier_id, product_id=p.id, review_status=ReviewStatus.PENDING,
                           submitted_at=now)
     db.session.add(row)
     db.session.flush()
@@ -488,7 +488,7 @@ def edit_product(*, tenant_id: int, supplier_id: int, product_id: int, changes: 
     if pending != (row.pending_changes or {}):
         row.pending_changes = pending
         if row.review_status != ReviewStatus.PENDING:
-            row.review_status = "pending"
+            row.review_status = ReviewStatus.PENDING
             row.submitted_at = now
     db.session.flush()
     return row
@@ -525,10 +525,10 @@ def review_product(*, tenant_id: int, product_id: int, approve: bool, actor: str
                                known_levels=rewards.agent_level_keys(tenant_id=tenant_id))
         catalog.update_product(tenant_id=tenant_id, product_id=product_id, changes={"on_shelf": True}, actor=actor,
                                known_levels=rewards.agent_level_keys(tenant_id=tenant_id))
-        row.review_status = "approved"
+        row.review_status = ReviewStatus.APPROVED
         row.approved_at = row.approved_at or now
     else:
-        row.review_status = "rejected" if first_review else "approved"
+        row.review_status = ReviewStatus.REJECTED if first_review else ReviewStatus.APPROVED
     row.pending_changes = None
     row.review_note = note.strip()[:200] or None
     row.reviewed_by, row.reviewed_at = actor, now
@@ -544,7 +544,7 @@ def resubmit_product(*, tenant_id: int, supplier_id: int, product_id: int, now: 
     row = _own_product(tenant_id, supplier_id, product_id, lock=True)
     if row.review_status != ReviewStatus.REJECTED:
         raise ProductReviewConflict(details={"review_status": row.review_status})
-    row.review_status, row.submitted_at = "pending", now
+    row.review_status, row.submitted_at = ReviewStatus.PENDING, now
     db.session.flush()
     return row
 
@@ -600,7 +600,7 @@ def split_order(*, tenant_id: int, order_id: int, order_no: str, lines: Sequence
         sub = existing.get(supplier_id)
         if sub is None:
             sub = SubOrder(tenant_id=tenant_id, order_id=order_id, supplier_id=supplier_id, sub_no=f"{order_no}-{n}",
-                           line_ids=[ln.id for ln in own], status="open", created_at=now)
+                           line_ids=[ln.id for ln in own], status=SubOrderStatus.OPEN, created_at=now)
             db.session.add(sub)
         out.append(sub)
     db.session.flush()
@@ -650,11 +650,11 @@ def ship_sub_order(*, tenant_id: int, sub_order_id: int, supplier_id: int, compa
     if not 1 <= len(company) <= 40 or not re.fullmatch(r"[A-Za-z0-9-]{4,64}", tracking_no):
         raise InvalidSupplierInput(details=[{"field": "tracking_no", "message": "物流公司须填写，单号为 4–64 位字母数字"}])
     before = {"status": sub.status, "company": sub.logistics_company, "tracking_no": sub.tracking_no}
-    sub.status, sub.logistics_company, sub.tracking_no = "shipped", company, tracking_no
+    sub.status, sub.logistics_company, sub.tracking_no = SubOrderStatus.SHIPPED, company, tracking_no
     sub.shipped_at = sub.shipped_at or now
     db.session.flush()
     record_audit(tenant_id=tenant_id, actor=actor, action="suppliers.ship", target_type="sub_order",
-                 target_id=sub.id, before=before, after={"status": "shipped", "company": company,
+                 target_id=sub.id, before=before, after={"status": SubOrderStatus.SHIPPED, "company": company,
                                                          "tracking_no": tracking_no})
     return sub
 

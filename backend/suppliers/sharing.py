@@ -86,7 +86,7 @@ def request_split(*, tenant_id: int, order_id: int, order_no: str, transaction_i
     if existing is not None or not split:
         return list(rows), None
     so = SharingOrder(tenant_id=tenant_id, order_id=order_id, transaction_id=transaction_id,
-                      out_order_no=f"PS{order_no}"[:32], status="requested", created_at=now, updated_at=now)
+                      out_order_no=f"PS{order_no}"[:32], status=SharingStatus.REQUESTED, created_at=now, updated_at=now)
     db.session.add(so)
     db.session.flush()
     by_supplier: dict[int, list[SupplierIncome]] = {}
@@ -104,7 +104,7 @@ def request_split(*, tenant_id: int, order_id: int, order_no: str, transaction_i
         db.session.add(share)
         db.session.flush()
         for r in own:
-            r.status, r.share_id = "sharing", share.id
+            r.status, r.share_id = IncomeStatus.SHARING, share.id
     db.session.flush()
     return [r for r in rows if r not in split], so.id
 
@@ -122,7 +122,7 @@ def plan_unfreeze(*, tenant_id: int, order_id: int, order_no: str, transaction_i
     if open_rows is not None:
         return None
     so = SharingOrder(tenant_id=tenant_id, order_id=order_id, transaction_id=transaction_id,
-                      out_order_no=f"UF{order_no}"[:32], status="unfreezing", created_at=now, updated_at=now)
+                      out_order_no=f"UF{order_no}"[:32], status=SharingStatus.UNFREEZING, created_at=now, updated_at=now)
     db.session.add(so)
     db.session.flush()
     return so.id
@@ -145,7 +145,7 @@ def send_unfreeze(*, tenant_id: int, sharing_id: int, now: datetime) -> str:
     def done() -> str:
         row = _locked_sharing(tenant_id, sharing_id=sharing_id)
         assert row is not None
-        row.status, row.updated_at = "unfrozen", now
+        row.status, row.updated_at = SharingStatus.UNFROZEN, now
         return row.status
 
     return str(run_in_unit_of_work(done))
@@ -187,7 +187,7 @@ def _end_share(tenant_id: int, so: SharingOrder, share: SharingShare, result: st
     share.end_posting_id = posting.posting_id
     for r in _income_rows(tenant_id, share.id):
         if r.status == IncomeStatus.SHARING:
-            r.status, r.ended_at, r.settle_posting_id = "settled", now, posting.posting_id
+            r.status, r.ended_at, r.settle_posting_id = IncomeStatus.SETTLED, now, posting.posting_id
 
 
 def apply_result(*, tenant_id: int, answer: WxSharingOrder, now: datetime) -> str:
@@ -211,7 +211,7 @@ def apply_result(*, tenant_id: int, answer: WxSharingOrder, now: datetime) -> st
             _end_share(tenant_id, so, share, rec.result, now)
     so.wechat_order_id = answer.order_id or so.wechat_order_id
     if all(s.result != "PENDING" for s in shares.values()) and so.status == SharingStatus.REQUESTED:
-        so.status = "finished"
+        so.status = SharingStatus.FINISHED
     so.updated_at = now
     db.session.flush()
     return so.status
@@ -230,7 +230,7 @@ def _refused(tenant_id: int, sharing_id: int, reason: str, now: datetime) -> str
     for share in _shares(tenant_id, so.id):
         if share.result == "PENDING":
             _end_share(tenant_id, so, share, "CLOSED", now)
-    so.status, so.last_error, so.updated_at = "failed", reason[:200], now
+    so.status, so.last_error, so.updated_at = SharingStatus.FAILED, reason[:200], now
     return so.status
 
 

@@ -53,6 +53,9 @@ class SharingStatus(StrEnum):
     UNFROZEN = "unfrozen"
 
 
+# Not finance's WithdrawalStatus: a member may cancel a pending withdrawal (`cancelled`),
+# a supplier may not (suppliers.withdrawals has no such verb), so the admin and supplier
+# filters, which take this enum, would accept a value no supplier withdrawal can hold.
 class SupplierWithdrawalStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

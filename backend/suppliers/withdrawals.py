@@ -113,7 +113,7 @@ def apply_withdrawal(*, tenant_id: int, supplier_id: int, amount_fen: int, now: 
         raise WithdrawalDailyLimit("今日提现次数已用完", details={"count_limit": rules.withdraw_daily_count})
     w = SupplierWithdrawal(
         tenant_id=tenant_id, supplier_id=supplier_id, client_token=client_token, amount_fen=amount_fen, fee_fen=fee,
-        net_fen=net, status="pending", day=day, payout_mode=suppliers.get_rules(tenant_id=tenant_id).payout_mode,
+        net_fen=net, status=SupplierWithdrawalStatus.PENDING, day=day, payout_mode=suppliers.get_rules(tenant_id=tenant_id).payout_mode,
         bank_name=s.bank_name or "", bank_account_name=s.bank_account_name or "", bank_card_token=s.bank_card_token,
         bank_card_last4=s.bank_card_last4 or "", out_bill_no=f"SW{now:%Y%m%d}{secrets.token_hex(10)}",
         created_at=now, updated_at=now)
@@ -133,7 +133,7 @@ def apply_withdrawal(*, tenant_id: int, supplier_id: int, amount_fen: int, now: 
         memo=f"供应商提现申请 {yuan(amount_fen)} 元" + (f"（手续费 {yuan(fee)} 元）" if fee else ""),
         withdrawal_id=w.id).posting_id
     if rules.auto_approve_below_fen and amount_fen < rules.auto_approve_below_fen:
-        w.status, w.auto_approved, w.reviewed_by, w.reviewed_at = "approved", True, "system", now
+        w.status, w.auto_approved, w.reviewed_by, w.reviewed_at = SupplierWithdrawalStatus.APPROVED, True, "system", now
     return w
 
 
@@ -156,13 +156,13 @@ def review_withdrawal(*, tenant_id: int, withdrawal_id: int, approve: bool, acto
     if not approve and not note.strip():
         raise InvalidSupplierInput(details=[{"field": "note", "message": "驳回须写明原因"}])
     if approve:
-        w.status = "approved"
+        w.status = SupplierWithdrawalStatus.APPROVED
     else:
         _return_money(tenant_id, w, now, f"供应商提现被驳回，退回 {yuan(w.amount_fen)} 元：{note.strip()}")
-        w.status = "rejected"
+        w.status = SupplierWithdrawalStatus.REJECTED
     w.reviewed_by, w.reviewed_at, w.review_note, w.updated_at = actor, now, note.strip()[:200] or None, now
     record_audit(tenant_id=tenant_id, actor=actor, action="suppliers.withdrawal_review", target_type="withdrawal",
-                 target_id=w.id, before={"status": "pending"}, after={"status": w.status, "note": note})
+                 target_id=w.id, before={"status": SupplierWithdrawalStatus.PENDING}, after={"status": w.status, "note": note})
     return w
 
 
@@ -197,7 +197,7 @@ def export_batch(*, tenant_id: int, actor: str, now: datetime, limit: int = 500)
     batch_no = f"SB{now:%Y%m%d%H%M%S}{secrets.token_hex(3)}"
     lines = ["\ufeff" + _csv_line(BATCH_HEADER)]
     for w in rows:
-        w.status, w.batch_no, w.updated_at = "paying", batch_no, now
+        w.status, w.batch_no, w.updated_at = SupplierWithdrawalStatus.PAYING, batch_no, now
         lines.append(_csv_line([w.out_bill_no, w.bank_account_name, suppliers.card_number(w.bank_card_token),
                                 w.bank_name, yuan(w.net_fen), "供应商货款提现"]))
     db.session.flush()
@@ -224,13 +224,13 @@ def confirm_batch(*, tenant_id: int, batch_no: str, paid_ids: Sequence[int], fai
         if wid in failed:
             reason = failed[wid].strip()[:200] or "银行退票"
             _return_money(tenant_id, w, now, f"供应商提现打款失败，退回 {yuan(w.amount_fen)} 元：{reason}")
-            w.status, w.fail_reason = "failed", reason
+            w.status, w.fail_reason = SupplierWithdrawalStatus.FAILED, reason
         else:
             w.end_posting_id = ledger.post(
                 tenant_id=tenant_id, key=f"supplier-withdraw:paid:{w.id}", kind="supplier_withdraw_paid", now=now,
                 memo=f"供应商提现到账 {yuan(w.net_fen)} 元（银行卡尾号 {w.bank_card_last4}）", withdrawal_id=w.id,
                 legs=[Leg(system(K.PAYOUT_TRANSIT), -w.net_fen), Leg(system(K.OFFLINE_CLEARING), w.net_fen)]).posting_id
-            w.status, w.paid_at = "paid", now
+            w.status, w.paid_at = SupplierWithdrawalStatus.PAID, now
         w.updated_at = now
         out.append(w)
     record_audit(tenant_id=tenant_id, actor=actor, action="suppliers.payout_confirm", target_type="payout_batch",

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base, BigId, UTCDateTime, utcnow
+from backend.tenants.types import TenantStatus
 
 
 class Tenant(Base):
@@ -16,7 +17,7 @@ class Tenant(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default=TenantStatus.ACTIVE, nullable=False)
     # Public identifiers, in the clear because inbound calls are routed by them.
     mp_appid: Mapped[str | None] = mapped_column(String(40), unique=True)
     oa_appid: Mapped[str | None] = mapped_column(String(40), unique=True)

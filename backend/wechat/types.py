@@ -14,3 +14,6 @@ class WxRefundStatus(StrEnum):
     PROCESSING = "PROCESSING"
     CLOSED = "CLOSED"
     ABNORMAL = "ABNORMAL"
+    # Ours, spelled as WeChat's: WeChat Pay refused the refund request itself (an error
+    # answer, so no refund exists there); stored in Refund.wechat_status like the others.
+    REJECTED = "REJECTED"

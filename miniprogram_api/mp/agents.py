@@ -10,6 +10,7 @@ from flask import Blueprint, Response
 from pydantic import Field
 
 from backend.agents import service as agents
+from backend.agents.types import ApplicationStatus
 from backend.auth.tokens import Principal
 from backend.db import utcnow
 from backend.flows import agent_channel as channel
@@ -127,7 +128,7 @@ def my_applications(principal: Principal, query: PageQuery) -> dict[str, Any]:
 def reviews(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """Applications of my downline waiting for my review."""
     rows = agents.list_applications(tenant_id=principal.tenant_id, reviewer_id=principal.subject_id,
-                                    status="pending", before_id=query.before_id, limit=query.limit)
+                                    status=ApplicationStatus.PENDING, before_id=query.before_id, limit=query.limit)
     return page_of(rows, lambda a: agents.application_view(a, private=False), query.limit)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from tests.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -35,12 +36,6 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def product() -> Iterator[dict[str, Any]]:
     """The whole product with its demo tenant, as `./dev run` starts it."""
@@ -50,7 +45,7 @@ def product() -> Iterator[dict[str, Any]]:
         _unavailable(f"{CHROMIUM} is missing (./dev test installs chromium as root)")
     if not (ROOT / "web" / "dist" / "admin" / "index.html").is_file():
         _unavailable("web/dist is not built (./dev test builds it)")
-    port, sandbox_port = _free_port(), _free_port()
+    port, sandbox_port = free_ports(2)
     workdir = Path(tempfile.mkdtemp(prefix="siyu-browser-"))
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir}/product.sqlite", "PUBLIC_BASE_URL": base,

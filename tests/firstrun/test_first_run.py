@@ -19,6 +19,7 @@ import pytest
 
 from backend.config import ROOT
 from backend.migrate import ensure_sqlite_folder, upgrade
+from tests.ports import free_ports
 
 # Every product these tests start has its own SQLite file whatever the pass, so the
 # MariaDB pass of ./dev test would only repeat them (about 45 s of a worker).
@@ -42,16 +43,6 @@ def test_relative_sqlite_paths_are_made_relative_to_the_working_directory(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["instance"]
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _get(url: str, body: dict[str, object] | None = None) -> tuple[int, dict[str, object]]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
@@ -66,7 +57,7 @@ def _group_alive(pgid: int) -> list[str]:
 
 @pytest.mark.parametrize("stop", ["sigint-to-group", "sigterm-to-leader"])
 def test_run_starts_on_an_empty_folder_and_stops_everything(tmp_path: Path, stop: str) -> None:
-    api, sandbox, bot = _free_ports(3)
+    api, sandbox, bot = free_ports(3)
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path}/instance/siyu.sqlite",
                PUBLIC_BASE_URL=f"http://127.0.0.1:{api}",

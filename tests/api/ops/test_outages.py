@@ -17,7 +17,8 @@ from backend.app import database_unavailable
 from backend.extensions import db, redis_holder
 from backend.ratelimit import RateLimited, build_limiter
 from tests.finance_factories import assert_ledger_balanced, balances, give_available
-from tests.outage import dead_redis, free_port
+from tests.outage import dead_redis
+from tests.ports import free_port
 
 
 class RedisOutage:
