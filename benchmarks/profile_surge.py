@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("--mysql", default="", help="a MariaDB URL (recreated); default: SQLite in a temp folder")
     ap.add_argument("--redis", default="", help="a Redis URL (flushed); default: fakeredis")
     ap.add_argument("--n", type=int, default=300, help="timed requests per path")
-    ap.add_argument("--cprofile", choices=("mp", "oa", "base"), default=None)
+    ap.add_argument("--cprofile", choices=("mp", "oa", "base", "oa_worker", "mp_worker"), default=None)
     ap.add_argument("--rounds", type=int, default=5, help="the phases interleaved in this many rounds")
     ap.add_argument("--show-sql", action="store_true", help="print one request's statements per path")
     args = ap.parse_args()
@@ -190,7 +190,7 @@ def main() -> None:
             todo[name] = wires[warm:]
     totals = {name: {"n": 0, "cpu": 0.0, "wall": 0.0, "statements": 0, "redis": Counter(), "statuses": Counter()}
               for name in phases}
-    profiler = cProfile.Profile() if args.cprofile else None
+    profiler = cProfile.Profile(time.process_time) if args.cprofile else None
     for r in range(args.rounds):
         for name, wires in todo.items():
             chunk = wires[r * len(wires) // args.rounds:(r + 1) * len(wires) // args.rounds]
@@ -217,10 +217,43 @@ def main() -> None:
                          "wall_ms": round(t["wall"] / n * 1000, 3), "statements": round(t["statements"] / n, 2),
                          "redis_commands": round(sum(t["redis"].values()) / n, 2), "redis_kinds": dict(t["redis"]),
                          "mysql_commands_per_request": {k: round(v / n, 2) for k, v in t.get("wire", {}).items()}}
+    # The workers' side: what the requests above queued, drained in batches as the jobs
+    # process does (statements and CPU per event, the sandbox's unionid answers included).
+    from backend.db import run_in_unit_of_work
+    from backend.members import bind_inbox
+    from backend.oa import service as oa_service
+
+    for name, drain in (("oa_worker", oa_service.bind_followers), ("mp_worker", bind_inbox.bind_requests)):
+        statements.clear()
+        wire.clear()
+        worker_profiler = cProfile.Profile(time.process_time) if args.cprofile == name else None
+        t0, w0, applied, batches = time.process_time(), time.perf_counter(), 0, 0
+        with app.app_context():
+            while True:
+                if worker_profiler:
+                    worker_profiler.enable()
+                n = run_in_unit_of_work(drain)
+                if worker_profiler:
+                    worker_profiler.disable()
+                if not n:
+                    break
+                applied, batches = applied + n, batches + 1
+        cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+        results[name] = {"events": applied, "batches": batches, "cpu_ms": round(cpu / max(applied, 1) * 1000, 3),
+                         "wall_ms": round(wall / max(applied, 1) * 1000, 3),
+                         "statements": round(len(statements) / max(applied, 1), 2),
+                         "statements_per_batch": round(len(statements) / max(batches, 1), 1),
+                         "mysql_commands_per_event": {k: round(v / max(applied, 1), 2) for k, v in wire.items()}}
+        if worker_profiler:
+            profiler = worker_profiler
     if profiler:
         pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(int(os.environ.get("PROFILE_TOP", "45")))
     sandbox.stop()
     print(json.dumps(results, indent=2))
+    for name in ("oa_worker", "mp_worker"):
+        r = results[name]
+        print(f"{name}: {r['events']} events in {r['batches']} batches, {r['cpu_ms']:.3f} ms CPU and "
+              f"{r['statements']:.2f} statements per event ({r['statements_per_batch']} per batch)")
     print(f"{'path':6} {'cpu ms':>7} {'wall ms':>8} {'stmts':>6} {'redis':>6}  cpu vs base")
     for name in phases:
         r = results[name]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from flask import Blueprint, Response, current_app, has_app_context, jsonify, request
+from flask import Blueprint, Response, current_app, g, has_app_context, jsonify, request
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -325,9 +325,11 @@ def _current(principal: Principal) -> Principal:
 POLICED = ("staff", "supplier")
 
 
-def authenticate(auth: str | None, permission: str | None = None) -> Principal | None:
+def authenticate(auth: str | None, permission: str | None = None, *, check_state: bool = True) -> Principal | None:
     """Resolve the caller for a route's auth kind (member, staff, supplier, platform or
-    None); staff and supplier callers must hold the route's permission."""
+    None); staff and supplier callers must hold the route's permission. check_state=False
+    (a member route declared token_state="in_unit") leaves the token-state check to
+    the route's unit of work (see `route`)."""
     if auth is None:
         return None
     if auth == "platform":
@@ -336,7 +338,8 @@ def authenticate(auth: str | None, permission: str | None = None) -> Principal |
     principal = read_token(token)
     if principal.kind != auth:
         raise Forbidden()
-    principal = _current(principal)
+    if check_state:
+        principal = _current(principal)
     if auth in POLICED:
         scope = policy.scope(principal.role, permission)
         if scope is None:
@@ -410,6 +413,23 @@ def _check_tenant_active(tenant_id: int | None) -> None:
         raise TenantSuspended()
 
 
+_STATE_CHECKED = "siyu_token_state_checked"
+
+
+def authenticate_now(principal: Principal) -> None:
+    """In a token_state="in_unit" view: check the token state here, before what follows
+    (TokenRevoked / TokenInvalid when it fails)."""
+    _current(principal)
+    token_state_checked()
+
+
+def token_state_checked() -> None:
+    """Called by a token_state="in_unit" view whose own statement checked the caller's
+    token state (an active member at the token's version) in its WHERE: the route then
+    does not check it again."""
+    setattr(g, _STATE_CHECKED, True)
+
+
 # Codes every route of a kind may answer; route(errors=...) adds the route's own.
 AUTH_ERRORS = ("unauthorized", "token_expired", "token_invalid", "token_revoked", "forbidden",
                "tenant_suspended")
@@ -425,7 +445,7 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
           query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
           errors: Sequence[str] = (), summary: str = "", raw: bool = False,
           content: str | tuple[str, ...] | None = None, limit: str | None = None,
-          body_limit: str = "json") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+          body_limit: str = "json", token_state: str = "first") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a JSON endpoint. The view receives principal=, body=, query= and path args.
 
     response=Model (an `Out` subclass, or Items[Model] / Page[Model]) is what the view
@@ -446,9 +466,24 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
     Who may call a staff or supplier route is not declared here: backend/auth/policy.py
     derives the route's permission from its method and path, and its table says which
     roles hold it. Answers to callers without "pii.read" are masked (mask_pii).
+
+    `token_state`: a token's signature, age, kind and tenant are always checked first;
+    its principal's state (active, not revoked: backend/auth/revocation.py) is checked
+    before the view too ("first", the default), or — for a member route that writes
+    (not GET) and whose view writes nothing outside its unit of work before the commit
+    — "in_unit": the view may check it in the WHERE of its own statement and say so
+    (token_state_checked()); when it does not, the route checks it after the view and
+    before the commit (a revoked token's writes roll back), and before letting any
+    error of the view or its input through, so a revoked token is answered
+    token_revoked whatever it sent. A surge's binding saves the state's cache read,
+    database read and cache write that way.
     """
     if limit is not None and limit not in ratelimit.DEFAULTS:
         raise ValueError(f"unknown rate limit {limit!r}")
+    if token_state not in ("first", "in_unit"):
+        raise ValueError(f"{rule}: token_state is 'first' or 'in_unit'")
+    if token_state == "in_unit" and (auth != "member" or method == "GET" or limit is not None):
+        raise ValueError(f"{rule}: token_state='in_unit' is for member routes that write, without a rate limit")
     if roles is not None:
         raise TypeError(f"{rule}: roles= is gone; who may call a route is backend/auth/policy.py")
     if query is not None and issubclass(query, Out):
@@ -468,8 +503,22 @@ def route(bp: Blueprint, rule: str, *, method: str = "GET", auth: str | None = "
             limit_body(body_limit)
 
             def call() -> Any:
+                if token_state == "first":
+                    return serve(authenticate(auth, permission))
+                principal = authenticate(auth, permission, check_state=False)
+                setattr(g, _STATE_CHECKED, False)  # per attempt: a deadlock retry runs the view again
+                try:
+                    result = serve(principal)
+                except DomainError:
+                    if not getattr(g, _STATE_CHECKED, False):
+                        _current(principal)  # a revoked token's answer is token_revoked
+                    raise
+                if not getattr(g, _STATE_CHECKED, False):
+                    _current(principal)  # raises (and the unit of work rolls back) if revoked
+                return result
+
+            def serve(principal: Principal | None) -> Any:
                 kwargs: dict[str, Any] = dict(path)
-                principal = authenticate(auth, permission)
                 if limit is not None:
                     _count(limit, principal)
                 if auth is not None:

@@ -71,6 +71,18 @@ def principal_state(*, kind: str, tenant_id: int | None, subject_id: int | None,
     return state
 
 
+def remember_principal(*, kind: str, tenant_id: int, subject_id: int, state: PrincipalState) -> None:
+    """Cache the state a log-in just committed (the owning service calls this after its
+    commit), so the session's first request finds it instead of reading the database:
+    in a surge of new members that request is the binding. The same value, and the same
+    race with a revocation committed in between, as a cache miss's own SET."""
+    value = {"t": tenant_id, "s": state.status, "v": state.version, "r": state.role}
+    try:
+        get_redis().set(_key(kind, subject_id), json.dumps(value), ex=STATE_CACHE_SECONDS)
+    except REDIS_DOWN as exc:
+        redis_degraded("token state not cached at log-in", exc)
+
+
 def forget_principal(*, kind: str, subject_id: int) -> None:
     """Drop the cached state (the owning service calls this after committing a change)."""
     try:

@@ -49,7 +49,7 @@ from backend.members.errors import (
 from backend.members.invite import normalise_invite_code
 from backend.members.models import BindRequest, Member, parse_path
 from backend.members.scene import parse_scene
-from backend.members.types import BindOutcome, PromoterStatus
+from backend.members.types import BindOutcome, MemberStatus, PromoterStatus
 from backend.tenants.service import get_tenant
 
 _inbox = BindRequest.__table__
@@ -66,18 +66,23 @@ _BY_ID = _PARENT.where(_m.c.tenant_id == bindparam("tenant_id"), _m.c.id == bind
 # The common case in one statement: the request joins the inbox straight from the
 # promoter's row when every check the read below makes passes there (a promoter by
 # this code, not the caller, active, the caller not in its path, the caller bound to
-# nobody). Anything else inserts nothing and takes the read, which tells which answer
-# it is. The row's own parent_id comes back with RETURNING, or (MySQL 8, TiDB:
-# backend/returning.py) by its id, a second statement as before.
+# nobody) and, in the same WHERE, the caller's token state: an active member at the
+# token's version, what miniprogram_api/http.py would otherwise have read (from Redis,
+# or from here on a miss) before the view ran. Anything else inserts nothing and takes
+# the read, which tells which answer it is. The row's own parent_id comes back with
+# RETURNING, or (MySQL 8, TiDB: backend/returning.py) by its id, a second statement.
 def _typed(name: str) -> Any:
     return bindparam(name, type_=_inbox.c[name].type)
 
 
 _FAST_FROM = (select(_typed("tenant_id"), _typed("member_id"), _m.c.id, _typed("source"), _typed("scene"),
                      _typed("received_at"), literal(True, _inbox.c.pending.type))
+              .select_from(_m.join(_me, (_me.c.tenant_id == bindparam("tenant_id"))
+                                   & (_me.c.id == bindparam("member_id"))))
               .where(_m.c.tenant_id == bindparam("tenant_id"), _m.c.invite_code == bindparam("code"),
                      _m.c.id != bindparam("member_id"), _m.c.promoter_status == PromoterStatus.ACTIVE,
-                     ~_m.c.path.like(bindparam("in_path")), _MY_PARENT.is_(None)))
+                     ~_m.c.path.like(bindparam("in_path")), _me.c.parent_id.is_(None),
+                     _me.c.status == MemberStatus.ACTIVE, _me.c.token_version == bindparam("token_version")))
 _FAST = insert(_inbox).from_select(
     ["tenant_id", "member_id", "parent_id", "source", "scene", "received_at", "pending"], _FAST_FROM)
 _FAST_RETURNING = _FAST.returning(_inbox.c.parent_id)
@@ -99,9 +104,12 @@ def queued() -> bool:
 
 
 def request_binding(*, tenant_id: int, member_id: int, source: str, scene: str | None,
-                    invite_code: str | None, now: datetime) -> members.BindResult:
+                    invite_code: str | None, now: datetime, token_version: int | None = None) -> members.BindResult:
     """A binding asked for by the mini-program (exactly one of scene / invite code):
-    bound in the request (MP_BIND_INBOX=inline), or checked and queued (worker)."""
+    bound in the request (MP_BIND_INBOX=inline), or checked and queued (worker).
+    With `token_version` the one-statement queue also checks the caller is an active
+    member at that version (the result says `token_checked`); the caller checks the
+    token state itself whenever it does not say so."""
     if not queued():
         return members.bind_from_request(tenant_id=tenant_id, member_id=member_id, source=source, scene=scene,
                                          invite_code=invite_code, now=now)
@@ -120,11 +128,11 @@ def request_binding(*, tenant_id: int, member_id: int, source: str, scene: str |
     # Core statements on the connection: the ORM's statement path would double this
     # request's CPU, and a surge's rate is its CPU.
     conn = db.session.connection()
-    if "code" in params:
+    if "code" in params and token_version is not None:
         parent_id = _queue_if_clear(conn, {**params, "source": source, "scene": scene, "received_at": now,
-                                           "in_path": f"%/{member_id}/%"})
+                                           "in_path": f"%/{member_id}/%", "token_version": token_version})
         if parent_id is not None:
-            return members.BindResult(BindOutcome.QUEUED, member_id, parent_id)
+            return members.BindResult(BindOutcome.QUEUED, member_id, parent_id, token_checked=True)
     row = conn.execute(stmt, params).first()
     if row is None:
         raise InviteCodeUnknown() if "code" in params else MemberNotFound()

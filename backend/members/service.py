@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, and_, bindparam, case, func, literal, or_, select, update
 
 from backend.audit.service import record_audit
-from backend.auth.revocation import PrincipalState, forget_principal
+from backend.auth.revocation import PrincipalState, forget_principal, remember_principal
 from backend.bulk import id_in, in_batches
 from backend.db import after_commit, expire_loaded, read_committed, rowcount
 from backend.events import announce
@@ -195,6 +195,9 @@ class BindResult:
     status: BindOutcome
     member_id: int
     parent_id: int
+    # The caller's token state (active, this token version) was checked by the very
+    # statement that queued the request (bind_inbox.request_binding's token_version).
+    token_checked: bool = False
 
 
 def resolve_scene_parent(*, tenant_id: int, scene: str) -> int:
@@ -691,6 +694,10 @@ def login_with_code(*, tenant_slug: str, code: str, now: datetime) -> Member:
                            now=now)
     if member.status != MemberStatus.ACTIVE:
         raise MemberFrozen()
+    state, tenant_id, member_id = PrincipalState(status=member.status, version=member.token_version), tenant.id, member.id
+    # The token this log-in returns is used at once (a new member's next request binds
+    # it to whoever shared): its state goes into the cache with the commit.
+    after_commit(lambda: remember_principal(kind="member", tenant_id=tenant_id, subject_id=member_id, state=state))
     return member
 
 

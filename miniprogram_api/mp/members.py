@@ -12,7 +12,16 @@ from backend.db import utcnow
 from backend.members import bind_inbox
 from backend.members import service as members
 from backend.oa import service as oa
-from miniprogram_api.http import Body, Items, Page, Query, page_of, route
+from miniprogram_api.http import (
+    Body,
+    Items,
+    Page,
+    Query,
+    authenticate_now,
+    page_of,
+    route,
+    token_state_checked,
+)
 from miniprogram_api.schemas.common import Done
 from miniprogram_api.schemas.members import (
     BindOut,
@@ -86,16 +95,20 @@ def update_me(principal: Principal, body: ProfileIn) -> dict[str, Any]:
     return members.member_view(member, private=True)
 
 
-@route(bp, "/me/bind", method="POST", auth="member", body=BindIn, response=BindOut,
+@route(bp, "/me/bind", method="POST", auth="member", body=BindIn, response=BindOut, token_state="in_unit",
        errors=("already_bound", "binding_cycle", "invalid_scene", "invite_code_unknown", "member_not_found",
                "parent_not_promoter", "self_binding", "staff_not_found"))
 def bind(principal: Principal, body: BindIn) -> BindOut:
     """Bind to the promoter a share scene or an invite code names: in the request, or
     (MP_BIND_INBOX=worker) checked, queued and answered `queued` at once; the binding
     worker binds it a moment later (`GET /mp/me` shows the outcome)."""
+    if not bind_inbox.queued():
+        authenticate_now(principal)  # binding in the request sets things off: the token first
     result = bind_inbox.request_binding(tenant_id=principal.tenant_id, member_id=principal.subject_id,
                                         source=body.source, scene=body.scene, invite_code=body.invite_code,
-                                        now=utcnow())
+                                        now=utcnow(), token_version=principal.version)
+    if result.token_checked:  # the queueing statement checked the caller's token state
+        token_state_checked()
     return BindOut.model_validate(result)
 
 

@@ -108,10 +108,11 @@ def test_what_one_read_can_tell_is_refused_at_once_and_nothing_is_queued(client,
     assert _count(BindRequest) == 0
 
 
-def test_a_surge_binding_is_the_token_read_and_one_insert(client, factory, worker_mode):
-    # A new member's request: its token state (not cached yet) and ONE statement that
-    # queues the request straight from the promoter's row (the tenant's status is kept
-    # per process). Without RETURNING (MySQL 8, TiDB) the promoter's id is read back.
+def test_a_surge_binding_is_one_statement(client, factory, worker_mode):
+    # A new member's request is ONE statement: the request queued straight from the
+    # promoter's row, the caller's token state (active, this version) checked in the
+    # same WHERE, so neither Redis nor a read of the member first (the tenant's status
+    # is kept per process). Without RETURNING (MySQL 8, TiDB) the promoter's id is read back.
     from sqlalchemy import event
 
     from backend import returning
@@ -134,11 +135,71 @@ def test_a_surge_binding_is_the_token_read_and_one_insert(client, factory, worke
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert [a.json for a in answers] == [{"status": "queued", "parent_id": promoter_id}] * 3
-    per_request = 2 if returning.supported(db.engine) else 3
+    per_request = 1 if returning.supported(db.engine) else 2
     assert len(seen) == 3 * per_request, "\n".join(s[:120] for s in seen)
     assert sum(s.startswith("INSERT INTO member_bind_inbox") for s in seen) == 3
     assert _drain() == 4
     assert _count(Member, Member.parent_id == promoter_id) == 4
+
+
+def test_a_revoked_or_frozen_callers_binding_is_refused_as_such_and_writes_nothing(client, factory, worker_mode):
+    # The token state is checked in the queueing statement; whatever that statement and
+    # the read after it would answer, a revoked token is answered token_revoked first
+    # and its request is not queued.
+    t = factory.tenant()
+    promoter, fan, frozen = factory.member(t), factory.member(t), factory.member(t)
+    old, frozen_h = factory.member_headers(fan), factory.member_headers(frozen)
+    with unit_of_work():
+        members.logout(tenant_id=t.id, member_id=fan.id)
+        members.adjust_member(tenant_id=t.id, member_id=frozen.id, changes={"status": "frozen"}, actor="test")
+    scene = f"i={promoter.invite_code}"
+    for headers, body in ((old, {"source": "share", "scene": scene}),
+                          (old, {"source": "share", "scene": "i=ZZZZZZ"}),  # unknown code: still the token first
+                          (old, {"source": "share", "scene": f"i={fan.invite_code}"}),  # itself
+                          (old, {"source": "nonsense"}),  # an invalid body too
+                          (frozen_h, {"source": "share", "scene": scene})):
+        resp = client.post("/api/v1/mp/me/bind", headers=headers, json=body)
+        assert (resp.status_code, resp.json["code"]) == (401, "token_revoked"), (body, resp.json)
+    assert _count(BindRequest) == 0
+    # A fresh token of the same member binds.
+    fresh = factory.member_headers(db.session.get(Member, fan.id))
+    assert client.post("/api/v1/mp/me/bind", headers=fresh, json={"source": "share", "scene": scene}
+                       ).json["status"] == "queued"
+
+
+def test_inline_binding_checks_the_token_before_it_binds(client, factory):
+    t = factory.tenant()
+    promoter, fan = factory.member(t), factory.member(t)
+    old = factory.member_headers(fan)
+    with unit_of_work():
+        members.logout(tenant_id=t.id, member_id=fan.id)
+    resp = client.post("/api/v1/mp/me/bind", headers=old, json={"source": "share", "scene": f"i={promoter.invite_code}"})
+    assert (resp.status_code, resp.json["code"]) == (401, "token_revoked")
+    assert _count(Member, Member.parent_id == promoter.id) == 0
+
+
+def test_a_log_in_caches_the_token_state_its_next_request_checks(client, factory):
+    # The log-in caches the state it committed: the request that follows it checks the
+    # token against Redis, not the database; a log-out still ends the session at once.
+    from sqlalchemy import event
+
+    t = factory.tenant()
+    login = client.post("/api/v1/mp/login", json={"tenant": t.slug, "code": "wx-code-newcomer"})
+    assert login.status_code == 200
+    headers = {"Authorization": f"Bearer {login.json['token']}"}
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/api/v1/mp/me/team/summary", headers=headers).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert not [s for s in seen if s.startswith("SELECT members.status, members.token_version FROM")], seen
+    assert client.post("/api/v1/mp/logout", headers=headers).status_code == 200
+    assert client.get("/api/v1/mp/me", headers=headers).json["code"] == "token_revoked"
 
 
 def test_the_one_statement_queue_keeps_to_the_callers_tenant_and_leaves_rebinding_to_the_read(

@@ -207,3 +207,19 @@ def test_supplier_logout_ends_every_session_of_that_login_and_no_other(client, f
     again = client.post("/api/v1/admin/supplier/login", json={
         "tenant": t.slug, "username": username, "password": "password123"})
     assert client.get("/api/v1/admin/supplier/me", headers=_h(again.json["token"])).status_code == 200
+
+
+def test_only_member_routes_that_write_may_check_the_token_state_in_their_unit():
+    # token_state="in_unit" moves the check into the view's unit of work (rolled back
+    # if it fails): never for a GET (no unit), a staff route (roles) or a rate-limited one.
+    import pytest
+    from flask import Blueprint
+
+    from miniprogram_api.http import route
+
+    bp = Blueprint("in_unit_misuse", __name__)
+    for kwargs in ({"auth": "member"}, {"method": "POST", "auth": "staff"},
+                   {"method": "POST", "auth": "member", "limit": "mp_login_ip"},
+                   {"method": "POST", "auth": "member", "token_state": "later"}):
+        with pytest.raises(ValueError):
+            route(bp, "/x", **{"token_state": "in_unit", **kwargs})
