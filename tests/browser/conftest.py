@@ -38,7 +38,8 @@ def _unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def product() -> Iterator[dict[str, Any]]:
-    """The whole product with its demo tenant, as `./dev run` starts it."""
+    """The whole product with its demo tenant, as `./dev run` starts it, but for the bot
+    (no page needs it; its start was two seconds of CPU a worker)."""
     if os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("browser tests run in the SQLite pass (the product they start has its own database)")
     if not Path(CHROMIUM).is_file():
@@ -53,8 +54,8 @@ def product() -> Iterator[dict[str, Any]]:
     for key in ("REDIS_URL", "TEST_DATABASE_URL", "SIYU_ENV"):
         env.pop(key, None)
     log = open(workdir / "product.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "miniprogram_api", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "miniprogram_api", "--port", str(port), "--no-bot"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         while True:
