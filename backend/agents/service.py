@@ -39,6 +39,7 @@ from backend.audit.service import record_audit
 from backend.catalog import service as catalog
 from backend.extensions import db
 from backend.members import service as members
+from backend.process_cache import ProcessCache
 from backend.rewards import service as rewards
 from backend.rewards.errors import NoActivePlan
 
@@ -61,6 +62,34 @@ def get_settings(*, tenant_id: int) -> ChannelSettings:
                               certificate_days=365, restock_limits=None, package_payment="before_review",
                               restock_refund="whole")
     return row
+
+
+@dataclass(frozen=True)
+class RestockPolicy:
+    """What a restock reads of the channel policy: who is paid (platform | upline) and
+    the pieces per restock allowed by level key ({"l1": {"min_pieces": 10, "max_pieces": 5000}})."""
+
+    settlement_mode: str
+    restock_limits: Mapping[str, Mapping[str, int]]
+
+
+# Every restock read the policy row; it is kept per process for POLICY_TTL_SECONDS (a
+# change saved through this process is seen at once, one saved by another within that
+# time: backend/process_cache.py). Short on purpose: it is how long an old settlement
+# mode or limit can still be applied to a new restock.
+POLICY_TTL_SECONDS = 2.0
+_RESTOCK_POLICY: ProcessCache[RestockPolicy] = ProcessCache("restock_policy", POLICY_TTL_SECONDS)
+_RESTOCK_POLICY.forget_on_change(ChannelSettings, lambda row: row.tenant_id)
+
+
+def restock_policy(*, tenant_id: int) -> RestockPolicy:
+    """The tenant's settlement mode and restock limits, as saved at most
+    POLICY_TTL_SECONDS ago (at once when saved through this process)."""
+    def load() -> RestockPolicy:
+        row = get_settings(tenant_id=tenant_id)
+        return RestockPolicy(row.settlement_mode, {k: dict(v) for k, v in (row.restock_limits or {}).items()})
+
+    return _RESTOCK_POLICY.get(tenant_id, load)
 
 
 def settings_view(s: ChannelSettings) -> dict[str, Any]:
@@ -220,6 +249,27 @@ def _in_force(auth: Authorization | None, now: datetime) -> Authorization:
     if not auth.valid_from <= now < auth.valid_until:
         raise AuthorizationExpired(f"代理授权已于 {auth.valid_until:%Y-%m-%d} 过期")
     return auth
+
+
+def _buyer_read() -> Any:
+    a = Authorization.__table__
+    tenant_id: BindParameter[Any] = bindparam("tenant_id")
+    member_id: BindParameter[Any] = bindparam("member_id")
+    return select(*a.c, *members.buyer_facts_of(tenant_id=tenant_id, member_id=member_id)).where(
+        a.c.tenant_id == tenant_id, a.c.member_id == member_id)
+
+
+# Built once: a restock runs it on every request (Core, on the unit of work's connection).
+_BUYER_READ = _buyer_read()
+
+
+def agent_buying(*, tenant_id: int, member_id: int, now: datetime) -> Any:
+    """An agent about to buy (a restock): its authorization in force (else the same
+    refusals as active_agent) with what its order needs of the member — `buyer_path`,
+    `buyer_agent_level`, `buyer_member_level` — in one read. A plain row of the
+    authorization's columns plus those three, not an ORM object: read it, don't change it."""
+    row = db.session.connection().execute(_BUYER_READ, {"tenant_id": tenant_id, "member_id": member_id}).first()
+    return _in_force(row, now)  # type: ignore[arg-type]  # the row's columns suffice
 
 
 def _transfer_read() -> Any:
@@ -416,10 +466,14 @@ def _supervisor(tenant_id: int, member_id: int, rank: int) -> int:
     return found.member_id if found is not None else 0
 
 
-def _supervising(tenant_id: int, member_id: int, rank: int, levels_: Mapping[str, Level]) -> Authorization | None:
+def _supervising(tenant_id: int, member_id: int, rank: int, levels_: Mapping[str, Level],
+                 path: str | None = None) -> Authorization | None:
     """The authorization of the nearest upline agent (active) of a higher level than
-    `rank`: the uplines' ids from the member's path, their authorizations in one read."""
-    ups = members.upline_ids(members.get_member(tenant_id=tenant_id, member_id=member_id).path)[:30]
+    `rank`: the uplines' ids from the member's path (read unless given), their
+    authorizations in one read."""
+    if path is None:
+        path = members.get_member(tenant_id=tenant_id, member_id=member_id).path
+    ups = members.upline_ids(path)[:30]
     if not ups:
         return None
     auths = {a.member_id: a for a in db.session.scalars(select(Authorization).where(
@@ -433,14 +487,15 @@ def _supervising(tenant_id: int, member_id: int, rank: int, levels_: Mapping[str
 
 
 def supplying_upline(*, tenant_id: int, member_id: int, now: datetime,
-                     auth: Authorization | None = None) -> Authorization | None:
+                     auth: Authorization | None = None, path: str | None = None) -> Authorization | None:
     """The nearest upline agent in force whose level is above the member's: who supplies
-    its restocks from the upline. `auth`: the member's own, when the caller has it."""
+    its restocks from the upline. `auth`: the member's own, and `path` the member's
+    materialized path, when the caller has them."""
     auth = _in_force(auth, now) if auth is not None else active_agent(tenant_id=tenant_id, member_id=member_id,
                                                                        now=now)
     levels_ = _plan_levels(tenant_id)
     rank = levels_[auth.level].rank if auth.level in levels_ else 0
-    a = _supervising(tenant_id, member_id, rank, levels_)
+    a = _supervising(tenant_id, member_id, rank, levels_, path)
     return a if a is not None and a.valid_from <= now < a.valid_until else None
 
 

@@ -241,18 +241,17 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
     order waits for payment, the upline's pieces are set aside. Returns (restock, order)."""
     if source not in RESTOCK_SOURCES:
         raise InvalidStockInput(details=[{"field": "source", "message": "进货来源须为 upline 或 platform"}])
-    auth = agents.active_agent(tenant_id=tenant_id, member_id=member_id, now=now)
-    # Held for the whole placement: the upline lookup and the order read the buyer, and
-    # the session keeps only weak references to rows nobody holds (read once, not twice).
-    buyer = members.get_member(tenant_id=tenant_id, member_id=member_id)
+    # The authorization and what the order needs of the buyer (its path for the upline,
+    # its levels for the prices), in one read.
+    auth = agents.agent_buying(tenant_id=tenant_id, member_id=member_id, now=now)
     quantities: dict[int, int] = {}
     for sku_id, qty in items:
         quantities[sku_id] = quantities.get(sku_id, 0) + qty
     priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=auth.level)
     product_ids = sorted({p.product.id for p in priced.values()})
     agents.check_can_sell(tenant_id=tenant_id, member_id=member_id, product_ids=product_ids, now=now, auth=auth)
-    policy = agents.get_settings(tenant_id=tenant_id)
-    limits = (policy.restock_limits or {}).get(auth.level) or {}
+    policy = agents.restock_policy(tenant_id=tenant_id)
+    limits = policy.restock_limits.get(auth.level) or {}
     total = sum(quantities.values())
     lo, hi = limits.get("min_pieces", 0), limits.get("max_pieces")
     if total < lo or (hi is not None and total > hi):
@@ -262,7 +261,8 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
             f"本次 {total} 件", details={"min_pieces": lo, "max_pieces": hi, "pieces": total})
     supplier_id = 0
     if source == "upline":
-        up = agents.supplying_upline(tenant_id=tenant_id, member_id=member_id, now=now, auth=auth)
+        up = agents.supplying_upline(tenant_id=tenant_id, member_id=member_id, now=now, auth=auth,
+                                     path=auth.buyer_path)
         if up is None:
             raise NoSupplyingUpline()
         agents.check_can_sell(tenant_id=tenant_id, member_id=up.member_id, product_ids=product_ids, now=now,
@@ -271,9 +271,10 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
     order, lines = orders.create_order_with_lines(
         tenant_id=tenant_id, member_id=member_id, receiver=_CLOUD_RECEIVER, now=now, remark="云仓进货",
         items=[orders.LineRequest(sku_id=s, quantity=q) for s, q in sorted(quantities.items())],
-        source_type="restock", source_id=supplier_id, stock_source="none" if supplier_id else "catalog")
+        source_type="restock", source_id=supplier_id, stock_source="none" if supplier_id else "catalog",
+        buyer=orders.BuyerPricing(auth.buyer_agent_level, auth.buyer_member_level))
     restock = warehouse.record_restock(
-        tenant_id=tenant_id, buyer_id=buyer.id, supplier_id=supplier_id, order_id=order.id, now=now,
+        tenant_id=tenant_id, buyer_id=member_id, supplier_id=supplier_id, order_id=order.id, now=now,
         settlement_mode=policy.settlement_mode, paid_via=paid_via, hold=hold,
         lines=[{"sku_id": ln.sku_id, "quantity": ln.quantity, "unit_price_fen": ln.unit_price_fen} for ln in lines])
     del priced  # held until the order priced the same SKUs (catalog.price_skus takes them from the session)

@@ -431,6 +431,17 @@ def path_of(*, tenant_id: int | ColumnElement[Any], member_id: int | ColumnEleme
     return select(m.c.path).where(m.c.tenant_id == tenant_id, m.c.id == member_id).scalar_subquery()
 
 
+def buyer_facts_of(*, tenant_id: int | ColumnElement[Any], member_id: int | ColumnElement[Any]) -> list[Any]:
+    """What placing an order needs of its buyer — the materialized path, the agent level
+    (prices) and the member level (discount) — as labelled scalar subqueries (NULL for
+    no such member of the tenant), for a caller folding them into its own read."""
+    m = Member.__table__
+    found = (m.c.tenant_id == tenant_id, m.c.id == member_id)
+    return [select(m.c.path).where(*found).scalar_subquery().label("buyer_path"),
+            select(m.c.agent_level).where(*found).scalar_subquery().label("buyer_agent_level"),
+            select(m.c.member_level).where(*found).scalar_subquery().label("buyer_member_level")]
+
+
 def upline_ids(path: str) -> list[int]:
     """The upline of a member with this materialized path, nearest first."""
     return parse_path(path)[:-1][::-1]

@@ -39,6 +39,7 @@ from backend.orders.errors import (
 )
 from backend.orders.models import SOURCE_TYPES, STOCK_SOURCES, Order, OrderLine, OrderPolicy, Refund
 from backend.orders.types import LineStatus, OrderInfo, OrderStatus, RefundInfo, RefundStatus
+from backend.process_cache import ProcessCache
 from backend.wechat.types import WxRefundStatus
 
 DEFAULT_PAY_TIMEOUT_MINUTES = 30
@@ -47,6 +48,15 @@ MAX_LINES = 20
 MAX_QUANTITY = 999
 REFUNDABLE = ("paid", "shipped", "received", "completed", "refunding")
 OPEN_REFUND = ("requested", "processing")
+
+
+@dataclass(frozen=True)
+class BuyerPricing:
+    """What prices an order for its buyer (the caller read it with something else):
+    the agent level (level prices) and the member level (0: no discount)."""
+
+    agent_level: str | None
+    member_level: int
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,19 @@ def order_policy(*, tenant_id: int) -> OrderPolicy:
     return row or OrderPolicy(tenant_id=tenant_id, pay_timeout_minutes=DEFAULT_PAY_TIMEOUT_MINUTES,
                               auto_complete_days=DEFAULT_AUTO_COMPLETE_DAYS, freight_fen=0,
                               free_freight_over_fen=None, freight_by_region=None, freight_refund="unshipped")
+
+
+# Every order placed read the policy row for its payment deadline; the timeout is kept
+# per process for POLICY_TTL_SECONDS (saved through this process: seen at once; by
+# another: within that time; backend/process_cache.py).
+POLICY_TTL_SECONDS = 2.0
+_PAY_TIMEOUT: ProcessCache[int] = ProcessCache("order_pay_timeout", POLICY_TTL_SECONDS)
+_PAY_TIMEOUT.forget_on_change(OrderPolicy, lambda row: row.tenant_id)
+
+
+def pay_timeout_minutes(*, tenant_id: int) -> int:
+    """How long a new order waits for its payment, as saved at most POLICY_TTL_SECONDS ago."""
+    return _PAY_TIMEOUT.get(tenant_id, lambda: order_policy(tenant_id=tenant_id).pay_timeout_minutes)
 
 
 _FREIGHT_FIELDS = ("freight_fen", "free_freight_over_fen", "freight_by_region", "freight_refund")
@@ -148,10 +171,12 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
 
 def create_order_with_lines(*, tenant_id: int, member_id: int, items: Sequence[LineRequest], receiver: Receiver,
                             now: datetime, remark: str = "", source_type: str | None = None,
-                            source_id: int | None = None,
-                            stock_source: str = "catalog") -> tuple[Order, list[OrderLine]]:
+                            source_id: int | None = None, stock_source: str = "catalog",
+                            buyer: BuyerPricing | None = None) -> tuple[Order, list[OrderLine]]:
     """create_order, returning the new lines too (one per SKU, in the order of the
-    items' first mention), so the caller need not read them back."""
+    items' first mention), so the caller need not read them back. `buyer`: the buyer's
+    pricing when the caller has just read it with its own checks (the buyer is not
+    read again; the caller vouches that it is a member of this tenant)."""
     check_items(items, source_type, source_id)
     if stock_source not in STOCK_SOURCES:
         raise ValueError(f"unknown stock source {stock_source!r}")
@@ -160,19 +185,21 @@ def create_order_with_lines(*, tenant_id: int, member_id: int, items: Sequence[L
         quantities[item.sku_id] = quantities.get(item.sku_id, 0) + item.quantity
     if any(q > MAX_QUANTITY for q in quantities.values()):
         raise InvalidOrderInput(details=[{"field": "items", "message": f"单个规格最多购买 {MAX_QUANTITY} 件"}])
-    member = members.get_member(tenant_id=tenant_id, member_id=member_id)
-    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=member.agent_level,
+    if buyer is None:
+        member = members.get_member(tenant_id=tenant_id, member_id=member_id)
+        buyer = BuyerPricing(member.agent_level, member.member_level)
+    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=buyer.agent_level,
                                 member_discount=member_levels.member_discount(
-                                    tenant_id=tenant_id, member_level=member.member_level))
+                                    tenant_id=tenant_id, member_level=buyer.member_level))
     if stock_source == "catalog":
         catalog.reserve_stock(tenant_id=tenant_id, quantities=quantities)
     goods = sum(priced[s].unit_price_fen * q for s, q in quantities.items())
-    policy = order_policy(tenant_id=tenant_id)
-    order = Order(tenant_id=tenant_id, order_no=new_order_no(now), member_id=member.id, status=OrderStatus.CREATED,
+    pay_timeout = pay_timeout_minutes(tenant_id=tenant_id)
+    order = Order(tenant_id=tenant_id, order_no=new_order_no(now), member_id=member_id, status=OrderStatus.CREATED,
                   goods_fen=goods, freight_fen=0, payable_fen=goods, receiver_name=receiver.name,
                   receiver_phone=receiver.phone, receiver_address=receiver.address, remark=remark,
                   source_type=source_type, source_id=source_id, stock_source=stock_source,
-                  pay_deadline=now + timedelta(minutes=policy.pay_timeout_minutes), created_at=now,
+                  pay_deadline=now + timedelta(minutes=pay_timeout), created_at=now,
                   updated_at=now)
     db.session.add(order)
     db.session.flush()
@@ -449,6 +476,17 @@ def apply_stored_value(*, tenant_id: int, order: PayableOrder, amount_fen: int, 
     expire_loaded(Order, [order.id])
 
 
+# Built once (Core, on the unit of work's connection): no ORM execution or statement to
+# build per restock paid from stored value.
+_MARK_NEW_PAID_FROM_STORED = (
+    update(_orders_table)
+    .where(_orders_table.c.tenant_id == bindparam("b_tenant_id"), _orders_table.c.id == bindparam("b_order_id"),
+           _orders_table.c.status == OrderStatus.CREATED, _orders_table.c.stored_fen == 0,
+           _orders_table.c.prepay_id.is_(None))
+    .values(status=OrderStatus.PAID, stored_fen=bindparam("b_stored_fen"), paid_fen=0,
+            paid_at=bindparam("b_paid_at"), followup_pending=True, updated_at=bindparam("b_now")))
+
+
 def mark_new_order_paid_from_stored_value(*, tenant_id: int, order: Order, now: datetime) -> None:
     """An order placed in this very unit of work (its row is this transaction's own,
     locked by its INSERT, unpaid, without a WeChat Pay order) paid wholly from stored
@@ -457,11 +495,9 @@ def mark_new_order_paid_from_stored_value(*, tenant_id: int, order: Order, now: 
     copy keeps the values written (nothing to reload)."""
     if order.tenant_id != tenant_id or order.status != OrderStatus.CREATED or order.stored_fen or order.prepay_id:
         raise OrderStateConflict(details={"status": order.status})
-    done = rowcount(db.session.execute(update(Order).where(
-        Order.tenant_id == tenant_id, Order.id == order.id, Order.status == OrderStatus.CREATED, Order.stored_fen == 0,
-        Order.prepay_id.is_(None)).values(
-        status=OrderStatus.PAID, stored_fen=order.payable_fen, paid_fen=0, paid_at=now, followup_pending=True,
-        updated_at=now).execution_options(synchronize_session=False)))
+    done = rowcount(db.session.connection().execute(_MARK_NEW_PAID_FROM_STORED, {
+        "b_tenant_id": tenant_id, "b_order_id": order.id, "b_stored_fen": order.payable_fen, "b_paid_at": now,
+        "b_now": now}))
     if done != 1:
         raise OrderStateConflict(details={"status": order.status})
     for name, value in (("status", OrderStatus.PAID.value), ("stored_fen", order.payable_fen), ("paid_fen", 0), ("paid_at", now),

@@ -8,18 +8,20 @@ import dataclasses
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from backend import returning
 from backend.extensions import db
 
-# tenant status, the buyer's authorization, the buyer, the SKUs with their products,
-# the channel policy, the plan's levels, the upline's authorization, the order policy,
-# the order and its line, the supplier check, the restock, the stored-value posting
-# (claim, accounts, one guarded balance UPDATE, entries), the order paid, the pieces
-# set aside (claim, guarded UPDATE, entries). Without INSERT … RETURNING (MySQL 8,
+# The buyer's authorization with what its order needs of the member (path, levels),
+# the SKUs with their products, the plan's levels, the upline's authorization, the
+# order and its line, the supplier check, the restock, the stored-value posting (claim,
+# accounts, one guarded balance UPDATE, entries), the order paid, the pieces set aside
+# (claim, guarded UPDATE, entries). The tenant's status, the channel policy and the
+# order policy's pay timeout are kept per process for a couple of seconds
+# (backend/process_cache.py, tenants.tenant_status). Without INSERT … RETURNING (MySQL 8,
 # DB_RETURNING=off) each of the two claims reads its id back: two more.
-BUDGET = 20
+BUDGET = 16
 
 
 @contextmanager
@@ -61,3 +63,76 @@ def test_a_restock_paid_from_stored_value_costs_a_fixed_budget_of_statements(app
     # read once each: the SKUs come with their products, the order's lines are not read back
     assert not [s for s in seen if s.startswith("SELECT catalog_products")], seen
     assert not [s for s in seen if s.startswith("SELECT order_lines")], seen
+    assert not [s for s in seen if s.startswith("SELECT members")], seen  # read with the authorization
+
+
+def test_restock_limits_saved_here_apply_at_once_and_saved_elsewhere_within_the_policy_ttl(
+        app, client, factory, channel, monkeypatch):
+    from backend import process_cache
+    from backend.agents import service as agents
+
+    assert agents.POLICY_TTL_SECONDS <= 5  # the promptness the trade-off promises
+    clock = [1000.0]
+    monkeypatch.setattr(process_cache, "_clock", lambda: clock[0])
+    tenant, product_id, sku_id = channel.brand(restock_limits={"l2": {"max_pieces": 100}})
+    top, mid = channel.agents_chain(tenant, ["l1", "l2"])
+    channel.stock(tenant, top, sku_id, 500)
+    channel.stored_value(tenant, mid, 10_000_000)
+    h = factory.member_headers(mid)
+    boss = factory.staff_headers(factory.staff(tenant, role="boss"))
+
+    def restock(pieces: int) -> Any:
+        return client.post("/api/v1/mp/agent/restocks", headers=h, json={
+            "items": [{"sku_id": sku_id, "quantity": pieces}], "source": "upline", "pay": "stored"})
+
+    assert restock(50).status_code == 201
+    # saved through this process (the admin's PATCH): the next restock is held to it
+    saved = client.patch("/api/v1/admin/agents/settings", headers=boss,
+                         json={"restock_limits": {"l2": {"max_pieces": 40}}})
+    assert saved.status_code == 200, saved.json
+    refused = restock(50)
+    assert (refused.status_code, refused.json["code"]) == (400, "restock_limit_exceeded")
+    # saved by another process (no ORM write here): applied once the kept policy expires
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE agent_channel_settings SET restock_limits = :l WHERE tenant_id = :t"),
+                     {"l": '{"l2": {"max_pieces": 100}}', "t": tenant.id})
+    db.session.rollback()
+    clock[0] += agents.POLICY_TTL_SECONDS / 2
+    assert restock(50).json["code"] == "restock_limit_exceeded"  # still within the TTL
+    clock[0] += agents.POLICY_TTL_SECONDS / 2 + 0.01
+    assert restock(50).status_code == 201
+
+
+def test_an_order_policys_pay_timeout_saved_elsewhere_applies_within_the_policy_ttl(app, factory, shop,
+                                                                                    monkeypatch):
+    from datetime import timedelta
+
+    from backend import process_cache
+    from backend.db import unit_of_work, utcnow
+    from backend.orders import service as orders
+
+    clock = [1000.0]
+    monkeypatch.setattr(process_cache, "_clock", lambda: clock[0])
+    tenant = factory.tenant()
+    buyer = factory.member(tenant)
+    product_id, sku_id = shop.product(tenant, price_fen=1000, cost_fen=300, stock=100)
+
+    def deadline_minutes() -> float:
+        now = utcnow()
+        with unit_of_work():
+            order = orders.create_order(tenant_id=tenant.id, member_id=buyer.id, now=now,
+                                        items=[orders.LineRequest(sku_id=sku_id, quantity=1)],
+                                        receiver=orders.Receiver(name="张三", phone="13800138000", address="杭州"))
+            return (order.pay_deadline - now) / timedelta(minutes=1)
+
+    assert deadline_minutes() == orders.DEFAULT_PAY_TIMEOUT_MINUTES
+    with unit_of_work():  # saved through this process: at once
+        orders.update_order_policy(tenant_id=tenant.id, changes={"pay_timeout_minutes": 15}, actor="test")
+    assert deadline_minutes() == 15
+    with db.engine.begin() as conn:  # saved by another process: within the TTL
+        conn.execute(text("UPDATE order_policies SET pay_timeout_minutes = 45 WHERE tenant_id = :t"),
+                     {"t": tenant.id})
+    db.session.rollback()
+    assert deadline_minutes() == 15
+    clock[0] += orders.POLICY_TTL_SECONDS + 0.01
+    assert deadline_minutes() == 45
