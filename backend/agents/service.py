@@ -146,9 +146,10 @@ class Level:
     rank: int  # 1 = lowest
 
 
-def _plan_levels(tenant_id: int) -> dict[str, Level]:
+def _plan_levels(tenant_id: int, *, kept: bool = False) -> dict[str, Level]:
+    """The active plan's levels; `kept`: as known at most rewards.PLAN_TTL_SECONDS ago."""
     try:
-        plan = rewards.get_active_plan(tenant_id=tenant_id)
+        plan = (rewards.active_plan_kept if kept else rewards.get_active_plan)(tenant_id=tenant_id)
     except NoActivePlan:
         return {}
     return {k: Level(k, lv.name, lv.rank) for k, lv in plan.level_by_key.items()}
@@ -493,7 +494,7 @@ def supplying_upline(*, tenant_id: int, member_id: int, now: datetime,
     materialized path, when the caller has them."""
     auth = _in_force(auth, now) if auth is not None else active_agent(tenant_id=tenant_id, member_id=member_id,
                                                                        now=now)
-    levels_ = _plan_levels(tenant_id)
+    levels_ = _plan_levels(tenant_id, kept=True)  # read on every restock
     rank = levels_[auth.level].rank if auth.level in levels_ else 0
     a = _supervising(tenant_id, member_id, rank, levels_, path)
     return a if a is not None and a.valid_from <= now < a.valid_until else None

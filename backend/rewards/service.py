@@ -24,6 +24,7 @@ from backend.members import service as members
 from backend.members.service import get_member
 from backend.members.types import MemberInfo, PromoterStatus
 from backend.money import rate_text, yuan
+from backend.process_cache import ProcessCache
 from backend.rewards.conditions import MemberFacts, UpgradeDecision, decide_upgrade
 from backend.rewards.engine import (
     AgentTeam,
@@ -143,6 +144,29 @@ def active_plan_row(*, tenant_id: int) -> RewardPlan:
 def get_active_plan(*, tenant_id: int) -> Plan:
     """The tenant's active plan, parsed and stamped with its version."""
     return _stored_plan(tenant_id=tenant_id, version=None)
+
+
+# The active plan kept per process for PLAN_TTL_SECONDS, for callers that only read its
+# agent levels on a hot path (a restock's supplying upline): a plan activated through
+# this process is seen at once (mapper events, backend/process_cache.py), one activated
+# by another within that time. Rewards are always computed with get_active_plan.
+PLAN_TTL_SECONDS = 2.0
+_ACTIVE_PLAN: ProcessCache[Plan | None] = ProcessCache("active_plan", PLAN_TTL_SECONDS)
+_ACTIVE_PLAN.forget_on_change(RewardPlan, lambda row: row.tenant_id)
+
+
+def active_plan_kept(*, tenant_id: int) -> Plan:
+    """get_active_plan as it was at most PLAN_TTL_SECONDS ago (NoActivePlan likewise)."""
+    def load() -> Plan | None:
+        try:
+            return get_active_plan(tenant_id=tenant_id)
+        except NoActivePlan:
+            return None
+
+    plan = _ACTIVE_PLAN.get(tenant_id, load)
+    if plan is None:
+        raise NoActivePlan()
+    return plan
 
 
 def agent_level_keys(*, tenant_id: int) -> frozenset[str] | None:

@@ -27,6 +27,7 @@ from backend.db import after_commit, newest_first
 from backend.extensions import db
 from backend.finance.rules import parse_rate
 from backend.money import rate_text
+from backend.process_cache import ProcessCache
 from backend.rewards import service as rewards
 from backend.suppliers.errors import (
     InvalidSupplierInput,
@@ -561,6 +562,21 @@ def has_suppliers(*, tenant_id: int) -> bool:
     hooks skip tenants that do not run as a platform."""
     return db.session.scalar(select(SupplierProduct.id).where(SupplierProduct.tenant_id == tenant_id)
                              .limit(1)) is not None
+
+
+# has_suppliers for the hook on every order placed, kept per process for
+# SUPPLIERS_TTL_SECONDS: a tenant's first supplier product submitted through this
+# process is seen at once (mapper events, backend/process_cache.py), through another
+# within that time. A submitted product is off the shelf until the operator approves
+# it, a later step, so no order holds it within that time.
+SUPPLIERS_TTL_SECONDS = 2.0
+_HAS_SUPPLIERS: ProcessCache[bool] = ProcessCache("has_suppliers", SUPPLIERS_TTL_SECONDS)
+_HAS_SUPPLIERS.forget_on_change(SupplierProduct, lambda row: row.tenant_id)
+
+
+def has_suppliers_kept(*, tenant_id: int) -> bool:
+    """has_suppliers as answered at most SUPPLIERS_TTL_SECONDS ago (for orders placed)."""
+    return _HAS_SUPPLIERS.get(tenant_id, lambda: has_suppliers(tenant_id=tenant_id))
 
 
 def owners_of(*, tenant_id: int, product_ids: Sequence[int]) -> dict[int, tuple[int, str]]:

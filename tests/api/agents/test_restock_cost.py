@@ -14,14 +14,14 @@ from backend import returning
 from backend.extensions import db
 
 # The buyer's authorization with what its order needs of the member (path, levels),
-# the SKUs with their products, the plan's levels, the upline's authorization, the
-# order and its line, the supplier check, the restock, the stored-value posting (claim,
-# accounts, one guarded balance UPDATE, entries), the order paid, the pieces set aside
-# (claim, guarded UPDATE, entries). The tenant's status, the channel policy and the
-# order policy's pay timeout are kept per process for a couple of seconds
-# (backend/process_cache.py, tenants.tenant_status). Without INSERT … RETURNING (MySQL 8,
-# DB_RETURNING=off) each of the two claims reads its id back: two more.
-BUDGET = 16
+# the SKUs with their products, the upline's authorization, the order and its line,
+# the restock, the stored-value posting (claim, accounts, one guarded balance UPDATE,
+# entries), the order paid, the pieces set aside (claim, guarded UPDATE, entries). The
+# tenant's status, the channel policy, the order policy's pay timeout, the plan's
+# levels and whether the tenant has suppliers are kept per process for a couple of
+# seconds (backend/process_cache.py, tenants.tenant_status). Without INSERT …
+# RETURNING (MySQL 8, DB_RETURNING=off) each of the two claims reads its id back: two more.
+BUDGET = 14
 
 
 @contextmanager
