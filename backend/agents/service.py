@@ -269,6 +269,7 @@ def agent_buying(*, tenant_id: int, member_id: int, now: datetime) -> Any:
     refusals as active_agent) with what its order needs of the member — `buyer_path`,
     `buyer_agent_level`, `buyer_member_level` — in one read. A plain row of the
     authorization's columns plus those three, not an ORM object: read it, don't change it."""
+    db.session.flush()  # a Core read does not autoflush: an authorization changed in this unit of work counts
     row = db.session.connection().execute(_BUYER_READ, {"tenant_id": tenant_id, "member_id": member_id}).first()
     return _in_force(row, now)  # type: ignore[arg-type]  # the row's columns suffice
 
@@ -467,19 +468,26 @@ def _supervisor(tenant_id: int, member_id: int, rank: int) -> int:
     return found.member_id if found is not None else 0
 
 
+_auths = Authorization.__table__
+# Built once (Core, on the unit of work's connection): every restock runs it.
+_UPLINE_AUTHS = select(*_auths.c).where(
+    _auths.c.tenant_id == bindparam("tenant_id"), _auths.c.member_id.in_(bindparam("ids", expanding=True)),
+    _auths.c.status == AuthorizationStatus.ACTIVE)
+
+
 def _supervising(tenant_id: int, member_id: int, rank: int, levels_: Mapping[str, Level],
-                 path: str | None = None) -> Authorization | None:
+                 path: str | None = None) -> Any:
     """The authorization of the nearest upline agent (active) of a higher level than
-    `rank`: the uplines' ids from the member's path (read unless given), their
-    authorizations in one read."""
+    `rank`, as a plain row of its columns (read it, don't change it): the uplines' ids
+    from the member's path (read unless given), their authorizations in one read."""
     if path is None:
         path = members.get_member(tenant_id=tenant_id, member_id=member_id).path
     ups = members.upline_ids(path)[:30]
     if not ups:
         return None
-    auths = {a.member_id: a for a in db.session.scalars(select(Authorization).where(
-        Authorization.tenant_id == tenant_id, Authorization.member_id.in_(ups),
-        Authorization.status == AuthorizationStatus.ACTIVE))}
+    db.session.flush()  # a Core read does not autoflush: authorizations granted in this unit of work count
+    auths = {a.member_id: a for a in db.session.connection().execute(
+        _UPLINE_AUTHS, {"tenant_id": tenant_id, "ids": ups})}
     for up in ups:
         a = auths.get(up)
         if a is not None and a.level in levels_ and levels_[a.level].rank > rank:
@@ -488,10 +496,11 @@ def _supervising(tenant_id: int, member_id: int, rank: int, levels_: Mapping[str
 
 
 def supplying_upline(*, tenant_id: int, member_id: int, now: datetime,
-                     auth: Authorization | None = None, path: str | None = None) -> Authorization | None:
+                     auth: Authorization | None = None, path: str | None = None) -> Any:
     """The nearest upline agent in force whose level is above the member's: who supplies
-    its restocks from the upline. `auth`: the member's own, and `path` the member's
-    materialized path, when the caller has them."""
+    its restocks from the upline (its authorization as a plain row of columns, or None).
+    `auth`: the member's own, and `path` the member's materialized path, when the
+    caller has them."""
     auth = _in_force(auth, now) if auth is not None else active_agent(tenant_id=tenant_id, member_id=member_id,
                                                                        now=now)
     levels_ = _plan_levels(tenant_id, kept=True)  # read on every restock
