@@ -11,7 +11,8 @@ per tenant in the app (`current_app.extensions`) for `ttl` seconds:
 - a change written by another process (another gunicorn worker, a script) is seen here
   within `ttl` seconds. Keep it short: it is how long an old rule can still be applied.
 
-The tenant status cache (backend/tenants/service.py) is the same trade-off.
+The tenant status cache (backend/tenants/service.py, 2 s) is one of them, a security
+trade-off: a tenant suspended from another process is still served that long.
 """
 
 from __future__ import annotations

@@ -199,11 +199,9 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
     get_redis().flushdb()
     from backend.process_cache import forget_process_caches
-    from backend.tenants.service import forget_tenant_statuses
     from backend.wechat.service import forget_cached_credentials
 
     forget_cached_credentials()  # the next test's tenants reuse slugs (and, on SQLite, ids)
-    forget_tenant_statuses()
     forget_process_caches()
 
 

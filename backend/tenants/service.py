@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
-from flask import current_app, has_app_context
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, select
 
 from backend.audit.service import record_audit
 from backend.extensions import db
+from backend.process_cache import ProcessCache
 from backend.tenants.credential_keys import FLAT_KEYS
 from backend.tenants.crypto import decrypt_json, encrypt_json
 from backend.tenants.errors import TenantAppidTaken, TenantNotFound, TenantSlugTaken
@@ -123,47 +122,20 @@ _STATUS = select(Tenant.__table__.c.status).where(Tenant.__table__.c.id == bindp
 # times in a tenant's life). The answer is kept per process for this long: a tenant
 # suspended from another process (another gunicorn worker, a script, the database
 # itself) stops being served by this one within TENANT_STATUS_TTL_SECONDS; a change
-# made through the ORM in this process drops the entry at once (_forget_changed). A
+# made through the ORM in this process drops the entry at once. A
 # security trade-off, kept short on purpose: do not raise it without saying why.
 TENANT_STATUS_TTL_SECONDS = 2.0
-_STATUS_CACHE = "siyu_tenant_status"
-_clock = time.monotonic  # tests move it forward
+_STATUS_CACHE: ProcessCache[str | None] = ProcessCache("tenant_status", TENANT_STATUS_TTL_SECONDS)
+# A status written through the ORM in this process is seen by its next request (a flush
+# before the commit: a read racing the commit is bounded by the TTL).
+_STATUS_CACHE.forget_on_change(Tenant, lambda tenant: tenant.id)
 
 
 def tenant_status(*, tenant_id: int) -> str | None:
     """The tenant's status alone (None for no such tenant), as it was at most
     TENANT_STATUS_TTL_SECONDS ago: one narrow Core read per tenant and process that often."""
-    cache = _status_cache()
-    now = _clock()
-    hit = cache.get(tenant_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    status = db.session.connection().execute(_STATUS, {"tenant_id": tenant_id}).scalar()
-    cache[tenant_id] = (now + TENANT_STATUS_TTL_SECONDS, status)
-    return status
-
-
-def _status_cache() -> dict[int, tuple[float, str | None]]:
-    cache = current_app.extensions.get(_STATUS_CACHE)
-    if cache is None:
-        cache = current_app.extensions.setdefault(_STATUS_CACHE, {})
-    return cache  # type: ignore[no-any-return]
-
-
-def forget_tenant_statuses() -> None:
-    """Drop this process's cached tenant statuses (tests; a restore)."""
-    if has_app_context():
-        current_app.extensions.pop(_STATUS_CACHE, None)
-
-
-@event.listens_for(Tenant, "after_insert")
-@event.listens_for(Tenant, "after_update")
-@event.listens_for(Tenant, "after_delete")
-def _forget_changed(_mapper: Any, _connection: Any, tenant: Tenant) -> None:
-    # A status written through the ORM in this process is seen by its next request
-    # (a flush before the commit: a read racing the commit is bounded by the TTL).
-    if has_app_context():
-        current_app.extensions.get(_STATUS_CACHE, {}).pop(tenant.id, None)
+    return _STATUS_CACHE.get(tenant_id, lambda: db.session.connection().execute(
+        _STATUS, {"tenant_id": tenant_id}).scalar())
 
 
 def get_tenant_by_slug(*, slug: str) -> Tenant:

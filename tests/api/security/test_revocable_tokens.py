@@ -133,13 +133,14 @@ def test_a_tenant_suspended_from_another_process_is_refused_within_the_status_tt
     # as another worker or an operator's script would) is seen once that runs out.
     from sqlalchemy import text
 
+    from backend import process_cache
     from backend.tenants import service as tenants
 
     assert tenants.TENANT_STATUS_TTL_SECONDS <= 5  # the promptness the trade-off promises
     t = factory.tenant()
     m_h = factory.member_headers(factory.member(t))
     clock = [1000.0]
-    monkeypatch.setattr(tenants, "_clock", lambda: clock[0])
+    monkeypatch.setattr(process_cache, "_clock", lambda: clock[0])
     assert client.get("/api/v1/mp/agent/stock", headers=m_h).status_code == 200
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE tenants SET status = 'suspended' WHERE id = :i"), {"i": t.id})
@@ -160,12 +161,13 @@ def test_a_tenant_suspended_from_another_process_is_refused_within_the_status_tt
 def test_a_tenants_status_is_read_once_per_ttl_not_once_per_request(client, factory, monkeypatch):
     from sqlalchemy import event
 
+    from backend import process_cache
     from backend.tenants import service as tenants
 
     t = factory.tenant()
     m_h = factory.member_headers(factory.member(t))
     clock = [1000.0]
-    monkeypatch.setattr(tenants, "_clock", lambda: clock[0])
+    monkeypatch.setattr(process_cache, "_clock", lambda: clock[0])
     reads: list[str] = []
 
     def count(_conn, _cursor, statement, *_):
