@@ -52,10 +52,20 @@ class ProcessCache(Generic[T]):
         if hit is not None and hit[0] > now:
             return hit[1]
         value = load()
-        if len(entries) >= 4096:  # tenants this process served lately: a bound, not a policy
-            entries.clear()
-        entries[key] = (now + self.ttl, value)
+        self.put(key, value)
         return value
+
+    def peek(self, key: Hashable) -> T | None:
+        """The snapshot kept for `key` if it is still fresh, else None; never loads."""
+        hit = self._entries().get(key)
+        return hit[1] if hit is not None and hit[0] > _clock() else None
+
+    def put(self, key: Hashable, value: T) -> None:
+        """Keep `value` for `key` from now on (a caller that loaded it itself)."""
+        entries = self._entries()
+        if len(entries) >= 4096:  # keys this process served lately: a bound, not a policy
+            entries.clear()
+        entries[key] = (_clock() + self.ttl, value)
 
     def forget(self, key: Hashable | None = None) -> None:
         """Drop one key's snapshot (all of them with None) in this process."""

@@ -6,7 +6,6 @@ storage and credential decryption are decided in one place.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -15,6 +14,7 @@ from flask import current_app
 
 from backend.errors import DomainError
 from backend.extensions import get_redis
+from backend.process_cache import ProcessCache
 from backend.tenants.crypto import decrypt_json
 from backend.tenants.service import (
     stored_credentials_by_slug,
@@ -75,7 +75,6 @@ def _decrypted_pay(public: tuple[tuple[str, Any], ...], secrets: str | None, key
 # checked again against the stored ones (pay_credentials_by_slug(fresh=True)), so a key
 # rotation is picked up at its first notification; anything else waits at most this long.
 PAY_CREDENTIALS_TTL_SECONDS = 30.0
-_PAY_CACHE = "siyu_pay_credentials"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +84,12 @@ class TenantPay:
     cached: bool  # from this process's cache (up to PAY_CREDENTIALS_TTL_SECONDS old)
 
 
+_PAY_CACHE: ProcessCache[TenantPay] = ProcessCache("pay_credentials", PAY_CREDENTIALS_TTL_SECONDS)
+
+
 def cached_pay_credentials(*, slug: str) -> TenantPay | None:
     """The cached entry for this slug, if fresh; never touches the database."""
-    hit = current_app.extensions.get(_PAY_CACHE, {}).get(slug)
-    if hit is None or hit[0] <= time.monotonic():
-        return None
-    return TenantPay(hit[1], hit[2], cached=True)
+    return _PAY_CACHE.peek(slug)
 
 
 def pay_credentials_by_slug(*, slug: str, fresh: bool = False) -> TenantPay:
@@ -98,23 +97,22 @@ def pay_credentials_by_slug(*, slug: str, fresh: bool = False) -> TenantPay:
     `fresh`, else one narrow read, the decryption done once per process for as long as
     the stored values stay the same."""
     if not fresh:
-        hit = cached_pay_credentials(slug=slug)
+        hit = _PAY_CACHE.peek(slug)
         if hit is not None:
             return hit
     tenant_id, public, secrets = stored_credentials_by_slug(slug=slug)
     creds = _decrypted_pay(public, secrets, current_app.config["SIYU_SETTINGS"].encryption_key)
     if creds is None:
         raise ChannelNotConfigured("商户尚未配置微信支付")
-    current_app.extensions.setdefault(_PAY_CACHE, {})[slug] = (
-        time.monotonic() + PAY_CREDENTIALS_TTL_SECONDS, tenant_id, creds)
+    _PAY_CACHE.put(slug, TenantPay(tenant_id, creds, cached=True))
     return TenantPay(tenant_id, creds, cached=False)
 
 
 def forget_cached_credentials() -> None:
     """Drop this process's cached pay and official-account credentials (tests; after a
     credential change)."""
-    current_app.extensions.pop(_PAY_CACHE, None)
-    current_app.extensions.pop(_OA_CACHE, None)
+    _PAY_CACHE.forget()
+    _OA_CACHE.forget()
 
 
 def mini_program_credentials(*, tenant_id: int) -> MiniProgramCredentials:
@@ -148,7 +146,7 @@ class TenantOfficialAccount:
 # first push; credentials the tenant has just replaced may still verify a push in another
 # process for at most this long (this process drops them when it commits the change).
 OA_CREDENTIALS_TTL_SECONDS = 5.0
-_OA_CACHE = "siyu_oa_credentials"
+_OA_CACHE: ProcessCache[TenantOfficialAccount] = ProcessCache("oa_credentials", OA_CREDENTIALS_TTL_SECONDS)
 
 
 def official_account_by_slug(*, slug: str, fresh: bool = False) -> TenantOfficialAccount:
@@ -156,15 +154,14 @@ def official_account_by_slug(*, slug: str, fresh: bool = False) -> TenantOfficia
     from the cache unless `fresh`, else one narrow read, the decryption done once per
     process for as long as the stored values stay the same."""
     if not fresh:
-        hit = current_app.extensions.get(_OA_CACHE, {}).get(slug)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]  # type: ignore[no-any-return]
+        hit = _OA_CACHE.peek(slug)
+        if hit is not None:
+            return hit
     tenant_id, name, public, secrets = stored_named_credentials_by_slug(slug=slug)
     creds = _decrypted_oa(public, secrets, current_app.config["SIYU_SETTINGS"].encryption_key)
     if creds is None:
         raise ChannelNotConfigured("商户尚未配置公众号")
-    current_app.extensions.setdefault(_OA_CACHE, {})[slug] = (
-        time.monotonic() + OA_CREDENTIALS_TTL_SECONDS, TenantOfficialAccount(tenant_id, name, creds, cached=True))
+    _OA_CACHE.put(slug, TenantOfficialAccount(tenant_id, name, creds, cached=True))
     return TenantOfficialAccount(tenant_id, name, creds)
 
 
