@@ -37,24 +37,31 @@ def _free(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+def _below_ephemeral() -> int:
+    """The lowest port the kernel hands out to outgoing connections (32768 by default)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_ports(n: int) -> list[int]:
-    """Ports whose cluster-bus port (port + 10000) is free and in range too."""
+    """Ports whose cluster-bus port (port + 10000) is free too, both below the ephemeral
+    range: a port in it can be taken by any outgoing connection (another test's) between
+    this check and the server's bind, and the cluster then never forms."""
     rng = random.Random()
+    top = max(_below_ephemeral() - 10000, 12000)
     ports: list[int] = []
     while len(ports) < n:
-        p = rng.randrange(20000, 45000)
+        p = rng.randrange(10000, top)
         if p not in ports and _free(p) and _free(p + 10000):
             ports.append(p)
     return ports
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Three primaries on spare ports; the URL of one of them."""
-    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
-    if not (server and cli):
-        pytest.fail("redis-server and redis-cli are needed for the Redis Cluster test")
-    folder: Path = tmp_path_factory.mktemp("redis-cluster")
+def _start_cluster(server: str, cli: str, folder: Path) -> list[int]:
+    """Three primaries formed into a cluster; their ports. Raises with the nodes' own
+    account when the cluster does not form."""
     ports = _free_ports(3)
     for p in ports:
         (folder / str(p)).mkdir()
@@ -68,19 +75,46 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 if subprocess.run([cli, "-p", str(p), "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
                     break
                 time.sleep(0.1)
-        subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports], "--cluster-replicas", "0",
-                        "--cluster-yes"], check=True, capture_output=True, timeout=60)
+            else:
+                raise RuntimeError(f"redis-server on {p} never answered: {(folder / str(p) / 'log').read_text()[-800:]}")
+        made = subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
+                               "--cluster-replicas", "0", "--cluster-yes"], capture_output=True, text=True, timeout=60)
+        if made.returncode:
+            raise RuntimeError(f"redis-cli --cluster create: {made.stdout[-800:]} {made.stderr[-800:]}")
         for _ in range(100):
             info = subprocess.run([cli, "-p", str(ports[0]), "cluster", "info"], capture_output=True, text=True).stdout
             if "cluster_state:ok" in info:
-                break
+                return ports
             time.sleep(0.1)
-        else:
-            pytest.fail("the test cluster did not come up")
+        raise RuntimeError("the test cluster did not come up (cluster_state never ok)")
+    except BaseException:
+        _stop(cli, ports)
+        raise
+
+
+def _stop(cli: str, ports: list[int]) -> None:
+    for p in ports:
+        subprocess.run([cli, "-p", str(p), "shutdown", "nosave"], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Three primaries on spare ports; the URL of one of them. A start that fails (a
+    port taken in between) is tried again on other ports, twice at most."""
+    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if not (server and cli):
+        pytest.fail("redis-server and redis-cli are needed for the Redis Cluster test")
+    for attempt in range(3):
+        try:
+            ports = _start_cluster(server, cli, tmp_path_factory.mktemp("redis-cluster"))
+            break
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    try:
         yield f"redis+cluster://127.0.0.1:{ports[0]}"
     finally:
-        for p in ports:
-            subprocess.run([cli, "-p", str(p), "shutdown", "nosave"], capture_output=True)
+        _stop(cli, ports)
 
 
 @pytest.fixture()
