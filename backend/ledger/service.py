@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -271,43 +271,35 @@ def post_many(*, tenant_id: int, postings: Sequence[PostingSpec], now: datetime,
     return results
 
 
-_BALANCE_UPDATES: dict[int, Any] = {}
+_BALANCE_UPDATES: dict[tuple[int, bool], Any] = {}
 
 
-def _balance_update(n: int) -> Any:
+def _balance_update(n: int, *, guarded: bool = False) -> Any:
     """UPDATE adding a delta to each of n shard rows (:i0… ids ascending, :d0… deltas),
-    built once per n: no statement to build or cache key to compute per posting."""
-    stmt = _BALANCE_UPDATES.get(n)
+    built once per (n, guarded): no statement to build or cache key to compute per
+    posting. `guarded`: the row :g (one of the :i… ids, the one shard of an account with
+    a covered debit) changes only if it stays at or above zero."""
+    stmt = _BALANCE_UPDATES.get((n, guarded))
     if stmt is None:
         if len(_BALANCE_UPDATES) >= 256:
             _BALANCE_UPDATES.clear()
         ids = [bindparam(f"i{k}", type_=_balances.c.id.type) for k in range(n)]
         deltas = [bindparam(f"d{k}", type_=_balances.c.balance_fen.type) for k in range(n)]
-        stmt = _BALANCE_UPDATES[n] = update(_balances).where(_balances.c.id.in_(ids)).values(
-            balance_fen=_balances.c.balance_fen + case(dict(zip(ids, deltas, strict=True)), value=_balances.c.id,
-                                                       else_=0))
-    return stmt
-
-
-_GUARDED_UPDATES: dict[tuple[int, int], Any] = {}
-
-
-def _guarded_update(n: int, guarded: int) -> Any:
-    """_balance_update of n shard rows, where the `guarded` ones named :g0… (each also
-    among the :i… ids: the one shard of an account with a covered debit) change only if
-    they stay at or above zero. Built once per (n, guarded)."""
-    stmt = _GUARDED_UPDATES.get((n, guarded))
-    if stmt is None:
-        if len(_GUARDED_UPDATES) >= 256:
-            _GUARDED_UPDATES.clear()
-        ids = [bindparam(f"i{k}", type_=_balances.c.id.type) for k in range(n)]
-        deltas = [bindparam(f"d{k}", type_=_balances.c.balance_fen.type) for k in range(n)]
         added = case(dict(zip(ids, deltas, strict=True)), value=_balances.c.id, else_=0)
-        short = [and_(_balances.c.id == bindparam(f"g{k}", type_=_balances.c.id.type),
-                      _balances.c.balance_fen + added < 0) for k in range(guarded)]
-        stmt = _GUARDED_UPDATES[(n, guarded)] = update(_balances).where(
-            _balances.c.id.in_(ids), ~or_(*short)).values(balance_fen=_balances.c.balance_fen + added)
+        stmt = update(_balances).where(_balances.c.id.in_(ids))
+        if guarded:
+            stmt = stmt.where(~and_(_balances.c.id == bindparam("g", type_=_balances.c.id.type),
+                                    _balances.c.balance_fen + added < 0))
+        stmt = _BALANCE_UPDATES[(n, guarded)] = stmt.values(balance_fen=_balances.c.balance_fen + added)
     return stmt
+
+
+def _update_params(changes: Mapping[int, int]) -> dict[str, int]:
+    """_balance_update's parameters for these {shard row id: delta}, ids ascending."""
+    ids = sorted(changes)
+    params = {f"i{k}": row_id for k, row_id in enumerate(ids)}
+    params.update((f"d{k}", changes[row_id]) for k, row_id in enumerate(ids))
+    return params
 
 
 def _apply_to_balances(accounts: dict[AccountRef, AccountInfo], legs: Sequence[Leg]) -> None:
@@ -341,11 +333,8 @@ def _apply_to_balances(accounts: dict[AccountRef, AccountInfo], legs: Sequence[L
         # rolls back what the statement did change (as it rolls back the postings).
         (account_id,) = covered
         guarded = target[account_id]
-        ids = sorted(changes)
-        params = {f"i{k}": row_id for k, row_id in enumerate(ids)}
-        params.update((f"d{k}", changes[row_id]) for k, row_id in enumerate(ids))
-        params["g0"] = guarded
-        if rowcount(db.session.execute(_guarded_update(len(ids), 1), params)) == len(ids):
+        if rowcount(db.session.execute(_balance_update(len(changes), guarded=True),
+                                       {**_update_params(changes), "g": guarded})) == len(changes):
             return
         have = db.session.scalar(select(_balances.c.balance_fen).where(_balances.c.id == guarded))
         if have is not None and have + changes[guarded] < 0:  # unchanged: short of money
@@ -370,10 +359,7 @@ def _apply_to_balances(accounts: dict[AccountRef, AccountInfo], legs: Sequence[L
     # One statement for every shard the batch changes. Without a covered debit it is
     # also the lock: the UPDATE walks the primary key ascending, the same order as the
     # SELECT … FOR UPDATE above, so no two postings ever wait on each other in a circle.
-    ids = sorted(changes)
-    params = {f"i{k}": row_id for k, row_id in enumerate(ids)}
-    params.update((f"d{k}", changes[row_id]) for k, row_id in enumerate(ids))
-    done = db.session.execute(_balance_update(len(ids)), params)
+    done = db.session.execute(_balance_update(len(changes)), _update_params(changes))
     if not covered and rowcount(done) != len(changes):
         raise RuntimeError("ledger balance shards missing; run `flask ledger check --fix`")
 
