@@ -46,8 +46,9 @@ DEFAULT_PAY_TIMEOUT_MINUTES = 30
 DEFAULT_AUTO_COMPLETE_DAYS = 10
 MAX_LINES = 20
 MAX_QUANTITY = 999
-REFUNDABLE = ("paid", "shipped", "received", "completed", "refunding")
-OPEN_REFUND = ("requested", "processing")
+REFUNDABLE = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.RECEIVED, OrderStatus.COMPLETED,
+              OrderStatus.REFUNDING)
+OPEN_REFUND = (RefundStatus.REQUESTED, RefundStatus.PROCESSING)
 
 
 @dataclass(frozen=True)
@@ -203,12 +204,13 @@ def create_order_with_lines(*, tenant_id: int, member_id: int, items: Sequence[L
                   updated_at=now)
     db.session.add(order)
     db.session.flush()
-    lines = [OrderLine(
-        tenant_id=tenant_id, order_id=order.id, product_id=priced[sku_id].product.id, sku_id=sku_id,
-        product_name=priced[sku_id].product.name, sku_name=priced[sku_id].sku.name,
-        image_url=priced[sku_id].product.image_url, quantity=qty, unit_price_fen=priced[sku_id].unit_price_fen,
-        paid_fen=priced[sku_id].unit_price_fen * qty, cost_fen=priced[sku_id].sku.cost_fen * qty)
-        for sku_id, qty in quantities.items()]
+    lines = []
+    for sku_id, qty in quantities.items():
+        p = priced[sku_id]
+        lines.append(OrderLine(
+            tenant_id=tenant_id, order_id=order.id, product_id=p.product.id, sku_id=sku_id,
+            product_name=p.product.name, sku_name=p.sku.name, image_url=p.product.image_url, quantity=qty,
+            unit_price_fen=p.unit_price_fen, paid_fen=p.unit_price_fen * qty, cost_fen=p.sku.cost_fen * qty))
     db.session.add_all(lines)
     db.session.flush()
     announce("order_placed", order=order, now=now)
@@ -816,7 +818,7 @@ def _freight_back(order: Order, *, leaves_no_goods: bool, by_rule: bool = True) 
         return 0
     carried = db.session.scalar(select(Refund.id).where(
         Refund.tenant_id == order.tenant_id, Refund.order_id == order.id, Refund.freight_fen > 0,
-        Refund.status.in_(OPEN_REFUND + ("succeeded",))).limit(1))
+        Refund.status.in_((*OPEN_REFUND, RefundStatus.SUCCEEDED))).limit(1))
     rule = freight_rule(tenant_id=order.tenant_id) if by_rule else freight_rules.FreightRule(refund="always")
     return freight_rules.freight_refund_fen(rule, freight_paid_fen=paid,
                                             last_goods=True, shipped=order.shipped_at is not None,
