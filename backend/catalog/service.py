@@ -257,6 +257,16 @@ def get_sku(*, tenant_id: int, sku_id: int) -> Sku:
     return sku
 
 
+def get_skus(*, tenant_id: int, sku_ids: Collection[int]) -> dict[int, Sku]:
+    """These SKUs of this tenant by id, in one read; SkuNotFound when one is not."""
+    wanted = sorted(set(sku_ids))
+    skus = {s.id: s for s in db.session.scalars(select(Sku).where(Sku.tenant_id == tenant_id,
+                                                                  Sku.id.in_(wanted)))} if wanted else {}
+    if len(skus) != len(wanted):
+        raise SkuNotFound()
+    return skus
+
+
 def list_products(*, tenant_id: int, after_id: int = 0, limit: int = 50, on_shelf: bool | None = None,
                   q: str | None = None) -> list[Product]:
     """Products of a tenant in id order, keyset-paged, optionally by shelf state or name."""

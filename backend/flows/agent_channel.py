@@ -337,8 +337,7 @@ def _settlements_fen(tenant_id: int, restocks: Sequence[RestockInfo],
     at_cost = [r for r in restocks if r.settlement_mode != "upline"]
     if at_cost:
         ups = members.reward_profiles(tenant_id=tenant_id, member_ids=[r.supplier_id for r in at_cost])
-        priced = {s: catalog.get_sku(tenant_id=tenant_id, sku_id=s)
-                  for s in sorted({ln["sku_id"] for r in at_cost for ln in lines[r.id]})}
+        priced = catalog.get_skus(tenant_id=tenant_id, sku_ids={ln["sku_id"] for r in at_cost for ln in lines[r.id]})
         for r in at_cost:
             level = ups[r.supplier_id].agent_level if r.supplier_id in ups else None
             out[r.id] = sum(catalog.unit_price(priced[ln["sku_id"]], level) * ln["quantity"] for ln in lines[r.id])
