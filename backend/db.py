@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Result, inspect, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend import tenancy  # noqa: F401  (installs the tenant scope on every session)
 from backend.extensions import db as _db
@@ -119,6 +120,13 @@ def loaded(model: Any, ids: Iterable[int]) -> dict[int, Any] | None:
             return None
         out[row_id] = obj
     return out
+
+
+def keep_written(obj: Any, **values: Any) -> None:
+    """A loaded row takes the values a Core UPDATE just wrote to it, as committed state:
+    no flush of its own, nothing to reload."""
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
 
 
 def rowcount(result: Result[Any]) -> int:

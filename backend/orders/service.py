@@ -16,12 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.audit.service import record_audit
 from backend.bulk import id_in, in_batches
 from backend.catalog import service as catalog
-from backend.db import expire_loaded, newest_first, rowcount
+from backend.db import expire_loaded, keep_written, newest_first, rowcount
 from backend.events import announce
 from backend.extensions import db
 from backend.members import levels as member_levels
@@ -502,9 +501,8 @@ def mark_new_order_paid_from_stored_value(*, tenant_id: int, order: Order, now: 
         "b_now": now}))
     if done != 1:
         raise OrderStateConflict(details={"status": order.status})
-    for name, value in (("status", OrderStatus.PAID.value), ("stored_fen", order.payable_fen), ("paid_fen", 0), ("paid_at", now),
-                        ("followup_pending", True), ("updated_at", now)):
-        set_committed_value(order, name, value)
+    keep_written(order, status=OrderStatus.PAID.value, stored_fen=order.payable_fen, paid_fen=0, paid_at=now,
+                 followup_pending=True, updated_at=now)
     announce("order_paid", tenant_id=tenant_id, order_id=order.id)
 
 
@@ -638,9 +636,8 @@ def ship_paid_orders(*, tenant_id: int, shipments: Mapping[int, tuple[str, str]]
                                logistics_company=case({x.id: shipments[x.id][0] for x in done}, value=o.id),
                                tracking_no=case({x.id: shipments[x.id][1] for x in done}, value=o.id)))
     for x in done:
-        for name, value in (("status", OrderStatus.SHIPPED.value), ("shipped_at", now), ("updated_at", now),
-                            ("logistics_company", shipments[x.id][0]), ("tracking_no", shipments[x.id][1])):
-            set_committed_value(x, name, value)
+        keep_written(x, status=OrderStatus.SHIPPED.value, shipped_at=now, updated_at=now,
+                     logistics_company=shipments[x.id][0], tracking_no=shipments[x.id][1])
     return [x.id for x in done]
 
 

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
 from backend import bulk
 from backend.agents import service as agents
 from backend.audit.service import record_audit
+from backend.db import keep_written
 from backend.extensions import db
 from backend.warehouse import ledger
 from backend.warehouse.errors import (
@@ -115,9 +115,7 @@ def restocks_paid(*, tenant_id: int, restocks: Sequence[Restock], now: datetime)
                        .values(status=RestockStatus.PAID, paid_at=now,
                                paid_via=func.coalesce(_restocks.c.paid_via, "wechat")))
     for r in due:
-        set_committed_value(r, "status", RestockStatus.PAID.value)
-        set_committed_value(r, "paid_at", now)
-        set_committed_value(r, "paid_via", r.paid_via or "wechat")
+        keep_written(r, status=RestockStatus.PAID.value, paid_at=now, paid_via=r.paid_via or "wechat")
     return due
 
 
