@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, inspect, text
+from sqlalchemy import CursorResult, Result, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -88,6 +88,11 @@ def after_commit(fn: Callable[[], object]) -> None:
     session.info.setdefault(_HOOKS, []).append(fn)
 
 
+def in_unit_of_work() -> bool:
+    """Whether a unit of work is open (after_commit and after_rollback need one)."""
+    return bool(_session().info.get(_DEPTH, 0))
+
+
 def after_rollback(fn: Callable[[], None]) -> None:
     """Run fn if the current unit of work does not commit (an error, a failed commit, a
     deadlock about to be retried): to undo what it claimed outside the database."""
@@ -106,20 +111,6 @@ def expire_loaded(model: Any, ids: Iterable[int], attrs: Iterable[str] | None = 
         obj = session.identity_map.get(session.identity_key(model, row_id))  # type: ignore[arg-type]
         if obj is not None:
             session.expire(obj, names)
-
-
-def loaded(model: Any, ids: Iterable[int]) -> dict[int, Any] | None:
-    """The session's in-memory copies of these rows, by id, when it holds every one
-    (else None: the caller reads them). A read in this transaction would return these
-    very objects, unrefreshed, so taking them is the same answer without the round trip."""
-    session = _session()
-    out = {}
-    for row_id in ids:
-        obj = session.identity_map.get(session.identity_key(model, row_id))  # type: ignore[arg-type]
-        if obj is None or inspect(obj).expired_attributes:  # expired (a commit since): read afresh
-            return None
-        out[row_id] = obj
-    return out
 
 
 def keep_written(obj: Any, **values: Any) -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from backend.audit.service import record_audit
 from backend.catalog import cache
@@ -27,7 +27,7 @@ from backend.catalog.errors import (
     StockWouldGoNegative,
 )
 from backend.catalog.models import Product, Sku
-from backend.db import loaded, rowcount
+from backend.db import rowcount
 from backend.extensions import db
 from backend.money import apply_rate, yuan
 
@@ -47,12 +47,52 @@ class SkuSpec:
     enabled: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class SkuFacts:
+    """What pricing and an order line need of a SKU (read, not the ORM row)."""
+
+    id: int
+    product_id: int
+    name: str
+    price_fen: int
+    cost_fen: int
+    level_prices: Mapping[str, int] | None
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFacts:
+    """What pricing and an order line need of a SKU's product (read, not the ORM row)."""
+
+    id: int
+    name: str
+    image_url: str
+    on_shelf: bool
+    allowed_levels: Sequence[str] | None
+
+
+# SKU id -> the SKU and its product, as sku_rows reads them.
+SkuRows = Mapping[int, tuple[SkuFacts, ProductFacts]]
+
+
+class _Prices(Protocol):
+    @property
+    def price_fen(self) -> int: ...
+    @property
+    def level_prices(self) -> Any: ...
+
+
+class _Permitted(Protocol):
+    @property
+    def allowed_levels(self) -> Any: ...
+
+
 @dataclass(frozen=True)
 class PricedSku:
     """A SKU priced for one buyer: what orders.create_order reserves and charges."""
 
-    sku: Sku
-    product: Product
+    sku: SkuFacts
+    product: ProductFacts
     unit_price_fen: int
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -296,12 +336,12 @@ def skus_of(*, tenant_id: int, product_ids: Sequence[int]) -> dict[int, list[Sku
     return out
 
 
-def can_buy(product: Product, agent_level: str | None) -> bool:
+def can_buy(product: _Permitted, agent_level: str | None) -> bool:
     """The sale permission: everyone, or only the listed agent levels."""
     return product.allowed_levels is None or agent_level in product.allowed_levels
 
 
-def unit_price(sku: Sku, agent_level: str | None, member_discount: Decimal | None = None) -> int:
+def unit_price(sku: _Prices, agent_level: str | None, member_discount: Decimal | None = None) -> int:
     """What one piece costs a buyer: an agent's level price when the SKU has one for the
     buyer's agent level (the channel price wins), else the retail price less the
     buyer's member-level discount (rounded down to the fen, never below 1), else retail."""
@@ -344,25 +384,44 @@ def product_categories(*, tenant_id: int, product_ids: Sequence[int]) -> dict[in
         Product.tenant_id == tenant_id, Product.id.in_(sorted(set(product_ids))))).tuples().all())
 
 
+_sku, _product = Sku.__table__, Product.__table__
+# Built once (Core, on the unit of work's connection): every order and restock prices its
+# SKUs, and loading them as ORM rows (all 23 columns, the product's description too) cost
+# more than the rest of the pricing.
+_SKU_ROWS = (
+    select(_sku.c.id, _sku.c.product_id, _sku.c.name, _sku.c.price_fen, _sku.c.cost_fen, _sku.c.level_prices,
+           _sku.c.enabled, _product.c.name.label("product_name"), _product.c.image_url, _product.c.on_shelf,
+           _product.c.allowed_levels)
+    .join(_product, and_(_product.c.id == _sku.c.product_id, _product.c.tenant_id == _sku.c.tenant_id))
+    .where(_sku.c.tenant_id == bindparam("tenant_id"), _sku.c.id.in_(bindparam("ids", expanding=True))))
+
+
+def sku_rows(*, tenant_id: int, sku_ids: Collection[int]) -> dict[int, tuple[SkuFacts, ProductFacts]]:
+    """These SKUs of this tenant with their products, in one read (unknown ids left
+    out): what price_skus prices. A caller that prices the same SKUs twice in one unit
+    of work (a restock checks the agent's price, then places its order) reads once and
+    hands the rows to both."""
+    if not sku_ids:
+        return {}
+    db.session.flush()  # a Core read does not autoflush: a SKU changed in this unit of work counts
+    out = {}
+    for r in db.session.connection().execute(_SKU_ROWS, {"tenant_id": tenant_id, "ids": sorted(set(sku_ids))}):
+        out[r.id] = (SkuFacts(r.id, r.product_id, r.name, r.price_fen, r.cost_fen, r.level_prices, r.enabled),
+                     ProductFacts(r.product_id, r.product_name, r.image_url, r.on_shelf, r.allowed_levels))
+    return out
+
+
 def price_skus(*, tenant_id: int, sku_ids: Sequence[int], agent_level: str | None,
-               member_discount: Decimal | None = None) -> dict[int, PricedSku]:
-    """Price SKUs for a buyer, checking each is enabled, on the shelf and permitted."""
-    # Priced twice in one unit of work (a restock checks the agent's price, then places
-    # its order): the rows already in the session are what a read would return.
-    skus = loaded(Sku, sku_ids)
-    products = loaded(Product, {s.product_id for s in skus.values()}) if skus is not None else None
-    if skus is None or products is None:  # the SKUs and their products in one read
-        rows = db.session.execute(select(Sku, Product).join(Product, Product.id == Sku.product_id).where(
-            Sku.tenant_id == tenant_id, Sku.id.in_(sku_ids), Product.tenant_id == tenant_id)).tuples().all()
-        skus = {s.id: s for s, _ in rows}
-        products = {p.id: p for _, p in rows}
-    missing = [i for i in sku_ids if i not in skus or skus[i].tenant_id != tenant_id or not skus[i].enabled]
+               member_discount: Decimal | None = None, rows: SkuRows | None = None) -> dict[int, PricedSku]:
+    """Price SKUs for a buyer, checking each is enabled, on the shelf and permitted.
+    `rows`: what sku_rows just read of these SKUs in this unit of work (not read again)."""
+    found = sku_rows(tenant_id=tenant_id, sku_ids=sku_ids) if rows is None else rows
+    missing = [i for i in sku_ids if i not in found or not found[i][0].enabled]
     if missing:
         raise SkuNotFound(details={"sku_ids": missing})
     out = {}
     for sku_id in sku_ids:
-        sku = skus[sku_id]
-        product = products[sku.product_id]
+        sku, product = found[sku_id]
         if not product.on_shelf:
             raise ProductOffShelf(f"商品已下架：{product.name}", details={"product_id": product.id})
         if not can_buy(product, agent_level):

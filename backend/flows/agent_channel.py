@@ -236,9 +236,12 @@ _CLOUD_RECEIVER = orders.Receiver(name="云仓入库", phone="0", address="云�
 
 
 def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, int]], source: str,
-                  now: datetime, paid_via: str | None = None, hold: bool = True) -> tuple[RestockInfo, Any]:
+                  now: datetime, paid_via: str | None = None, hold: bool = True,
+                  paid_from_stored_value: bool = False) -> tuple[RestockInfo, Any]:
     """An agent restocks from its upline or the platform at its own level's price; the
-    order waits for payment, the upline's pieces are set aside. Returns (restock, order)."""
+    order waits for payment, the upline's pieces are set aside. Returns (restock, order).
+    `paid_from_stored_value`: the order is placed paid; the caller takes the stored
+    value in this unit of work (restock_with_stored_value)."""
     if source not in RESTOCK_SOURCES:
         raise InvalidStockInput(details=[{"field": "source", "message": "进货来源须为 upline 或 platform"}])
     # The authorization and what the order needs of the buyer (its path for the upline,
@@ -247,7 +250,8 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
     quantities: dict[int, int] = {}
     for sku_id, qty in items:
         quantities[sku_id] = quantities.get(sku_id, 0) + qty
-    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=auth.level)
+    rows = catalog.sku_rows(tenant_id=tenant_id, sku_ids=quantities)  # read once: checked here, priced by the order
+    priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=auth.level, rows=rows)
     product_ids = sorted({p.product.id for p in priced.values()})
     agents.check_can_sell(tenant_id=tenant_id, member_id=member_id, product_ids=product_ids, now=now, auth=auth)
     policy = agents.restock_policy(tenant_id=tenant_id)
@@ -272,12 +276,12 @@ def place_restock(*, tenant_id: int, member_id: int, items: Sequence[tuple[int, 
         tenant_id=tenant_id, member_id=member_id, receiver=_CLOUD_RECEIVER, now=now, remark="云仓进货",
         items=[orders.LineRequest(sku_id=s, quantity=q) for s, q in sorted(quantities.items())],
         source_type="restock", source_id=supplier_id, stock_source="none" if supplier_id else "catalog",
-        buyer=orders.BuyerPricing(auth.buyer_agent_level, auth.buyer_member_level))
+        buyer=orders.BuyerPricing(auth.buyer_agent_level, auth.buyer_member_level), sku_rows=rows,
+        paid_from_stored_value=paid_from_stored_value)
     restock = warehouse.record_restock(
         tenant_id=tenant_id, buyer_id=member_id, supplier_id=supplier_id, order_id=order.id, now=now,
         settlement_mode=policy.settlement_mode, paid_via=paid_via, hold=hold,
         lines=[{"sku_id": ln.sku_id, "quantity": ln.quantity, "unit_price_fen": ln.unit_price_fen} for ln in lines])
-    del priced  # held until the order priced the same SKUs (catalog.price_skus takes them from the session)
     return restock, order
 
 
@@ -305,14 +309,13 @@ def restock_with_stored_value(*, tenant_id: int, member_id: int, items: Sequence
     work, nothing read twice): the order is paid before anyone else can see it, so the
     follow-up (rewards, pieces in, settlement) is the only thing left. 409
     insufficient_balance, and nothing placed, when the stored value does not cover it."""
+    # The order is placed paid, recorded as its stored-value part (stored_fen), so a
+    # refund goes back there; the stored value is taken right after, in this unit of
+    # work, and a refusal (insufficient_balance) rolls the order back with it.
     restock, order = place_restock(tenant_id=tenant_id, member_id=member_id, items=items, source=source, now=now,
-                                   paid_via="stored", hold=False)
+                                   paid_via="stored", hold=False, paid_from_stored_value=True)
     finance.pay_with_stored_value(tenant_id=tenant_id, member_id=member_id, order_id=order.id,
                                   amount_fen=order.payable_fen, now=now)
-    # The order is this transaction's own (locked by its INSERT, unpaid, no WeChat Pay
-    # order): paid in one UPDATE, recorded as its stored-value part (stored_fen), so a
-    # refund goes back there; no read of it first.
-    orders.mark_new_order_paid_from_stored_value(tenant_id=tenant_id, order=order, now=now)
     # The upline's pieces set aside last, right before the commit: the posting locks the
     # upline's balance and a `held` shard that concurrent restocks (and the follow-up)
     # write too. All in this one unit of work: short of pieces, nothing is placed or paid.

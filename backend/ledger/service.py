@@ -33,7 +33,7 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, update
 
 from backend import bulk
 from backend.bulk import id_in, in_batches, insert_ignore
-from backend.db import rowcount
+from backend.db import after_commit, in_unit_of_work, rowcount
 from backend.extensions import db
 from backend.ledger.errors import InsufficientBalance, UnbalancedPosting
 from backend.ledger.models import (
@@ -46,6 +46,7 @@ from backend.ledger.models import (
     Posting,
     balance_row_id,
 )
+from backend.process_cache import ProcessCache
 
 AccountRef = tuple[str, int]  # (kind, owner key): member id, −supplier id, or 0 for the tenant's own
 
@@ -125,11 +126,38 @@ def _select_accounts(tenant_id: int, refs: Iterable[AccountRef], *, lock: bool =
     return out
 
 
+# An account never changes once created (its id, kind, owner and number of shards), and
+# is never deleted: every posting read the same rows again, a round trip per posting.
+# Accounts are kept per process once the unit of work that read or created them has
+# committed (never before: a rolled-back creation must not be remembered). The TTL only
+# bounds how long an unused entry stays; ProcessCache also bounds how many.
+_KNOWN: ProcessCache[AccountInfo] = ProcessCache("ledger_accounts", ttl=3600)
+
+
+def _remember(tenant_id: int, accounts: Iterable[AccountInfo]) -> None:
+    known = [(tenant_id, a.kind, a.owner_key, a) for a in accounts]
+    def keep() -> None:
+        for t, k, o, a in known:
+            _KNOWN.put((t, k, o), a)
+
+    if known and in_unit_of_work():
+        after_commit(keep)
+
+
 def ensure_accounts(*, tenant_id: int, refs: Iterable[AccountRef], now: datetime
                     ) -> dict[AccountRef, AccountInfo]:
     """The accounts named, created (with their balance shards) when missing."""
     wanted = set(refs)
-    found = _select_accounts(tenant_id, wanted)
+    found: dict[AccountRef, AccountInfo] = {}
+    for ref in wanted:
+        hit = _KNOWN.peek((tenant_id, *ref))
+        if hit is not None:
+            found[ref] = hit
+    if len(found) == len(wanted):
+        return found
+    read = _select_accounts(tenant_id, wanted - found.keys())
+    _remember(tenant_id, read.values())
+    found.update(read)
     missing = wanted - found.keys()
     if not missing:
         return found
@@ -142,6 +170,7 @@ def ensure_accounts(*, tenant_id: int, refs: Iterable[AccountRef], now: datetime
     db.session.execute(insert_ignore(_balances), [
         {"id": balance_row_id(a.id, s), "account_id": a.id, "shard": s, "balance_fen": 0}
         for a in sorted(created.values(), key=lambda a: a.id) for s in range(a.shards)])
+    _remember(tenant_id, created.values())
     found.update(created)
     return found
 

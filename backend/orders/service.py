@@ -172,11 +172,19 @@ def create_order(*, tenant_id: int, member_id: int, items: Sequence[LineRequest]
 def create_order_with_lines(*, tenant_id: int, member_id: int, items: Sequence[LineRequest], receiver: Receiver,
                             now: datetime, remark: str = "", source_type: str | None = None,
                             source_id: int | None = None, stock_source: str = "catalog",
-                            buyer: BuyerPricing | None = None) -> tuple[Order, list[OrderLine]]:
+                            buyer: BuyerPricing | None = None, sku_rows: catalog.SkuRows | None = None,
+                            paid_from_stored_value: bool = False) -> tuple[Order, list[OrderLine]]:
     """create_order, returning the new lines too (one per SKU, in the order of the
     items' first mention), so the caller need not read them back. `buyer`: the buyer's
     pricing when the caller has just read it with its own checks (the buyer is not
-    read again; the caller vouches that it is a member of this tenant)."""
+    read again; the caller vouches that it is a member of this tenant). `sku_rows`:
+    what catalog.sku_rows just read of these SKUs in this unit of work.
+
+    `paid_from_stored_value`: the order is paid wholly from the buyer's stored value in
+    this same unit of work (a restock paid at once). It is inserted paid, as
+    apply_stored_value and mark_paid would leave it, instead of inserted and then
+    updated; the caller takes the stored value (finance) before the unit commits, and a
+    refusal there rolls the order back with it."""
     check_items(items, source_type, source_id)
     if stock_source not in STOCK_SOURCES:
         raise ValueError(f"unknown stock source {stock_source!r}")
@@ -190,7 +198,7 @@ def create_order_with_lines(*, tenant_id: int, member_id: int, items: Sequence[L
         buyer = BuyerPricing(member.agent_level, member.member_level)
     priced = catalog.price_skus(tenant_id=tenant_id, sku_ids=list(quantities), agent_level=buyer.agent_level,
                                 member_discount=member_levels.member_discount(
-                                    tenant_id=tenant_id, member_level=buyer.member_level))
+                                    tenant_id=tenant_id, member_level=buyer.member_level), rows=sku_rows)
     if stock_source == "catalog":
         catalog.reserve_stock(tenant_id=tenant_id, quantities=quantities)
     goods = sum(priced[s].unit_price_fen * q for s, q in quantities.items())
@@ -201,6 +209,9 @@ def create_order_with_lines(*, tenant_id: int, member_id: int, items: Sequence[L
                   source_type=source_type, source_id=source_id, stock_source=stock_source,
                   pay_deadline=now + timedelta(minutes=pay_timeout), created_at=now,
                   updated_at=now)
+    if paid_from_stored_value:
+        order.status, order.stored_fen, order.paid_fen = OrderStatus.PAID, goods, 0
+        order.paid_at, order.followup_pending = now, True
     db.session.add(order)
     db.session.flush()
     lines = []
@@ -213,6 +224,8 @@ def create_order_with_lines(*, tenant_id: int, member_id: int, items: Sequence[L
     db.session.add_all(lines)
     db.session.flush()
     announce("order_placed", order=order, now=now)
+    if paid_from_stored_value:
+        announce("order_paid", tenant_id=tenant_id, order_id=order.id)
     return order, lines
 
 
@@ -475,35 +488,6 @@ def apply_stored_value(*, tenant_id: int, order: PayableOrder, amount_fen: int, 
         raise OrderStateConflict("订单已发起微信支付或已使用余额，不能再用余额支付",
                                  details={"status": order.status})
     expire_loaded(Order, [order.id])
-
-
-# Built once (Core, on the unit of work's connection): no ORM execution or statement to
-# build per restock paid from stored value.
-_MARK_NEW_PAID_FROM_STORED = (
-    update(_orders_table)
-    .where(_orders_table.c.tenant_id == bindparam("b_tenant_id"), _orders_table.c.id == bindparam("b_order_id"),
-           _orders_table.c.status == OrderStatus.CREATED, _orders_table.c.stored_fen == 0,
-           _orders_table.c.prepay_id.is_(None))
-    .values(status=OrderStatus.PAID, stored_fen=bindparam("b_stored_fen"), paid_fen=0,
-            paid_at=bindparam("b_paid_at"), followup_pending=True, updated_at=bindparam("b_now")))
-
-
-def mark_new_order_paid_from_stored_value(*, tenant_id: int, order: Order, now: datetime) -> None:
-    """An order placed in this very unit of work (its row is this transaction's own,
-    locked by its INSERT, unpaid, without a WeChat Pay order) paid wholly from stored
-    value at once: apply_stored_value and mark_paid as one UPDATE, with no read of the
-    order first. The stored value itself is the caller's to take (finance). The ORM
-    copy keeps the values written (nothing to reload)."""
-    if order.tenant_id != tenant_id or order.status != OrderStatus.CREATED or order.stored_fen or order.prepay_id:
-        raise OrderStateConflict(details={"status": order.status})
-    done = rowcount(db.session.connection().execute(_MARK_NEW_PAID_FROM_STORED, {
-        "b_tenant_id": tenant_id, "b_order_id": order.id, "b_stored_fen": order.payable_fen, "b_paid_at": now,
-        "b_now": now}))
-    if done != 1:
-        raise OrderStateConflict(details={"status": order.status})
-    keep_written(order, status=OrderStatus.PAID.value, stored_fen=order.payable_fen, paid_fen=0, paid_at=now,
-                 followup_pending=True, updated_at=now)
-    announce("order_paid", tenant_id=tenant_id, order_id=order.id)
 
 
 def mark_paid_offline(*, tenant_id: int, order: PayableOrder, reference: str, voucher_url: str | None,

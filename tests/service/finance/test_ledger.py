@@ -245,3 +245,36 @@ def test_flask_ledger_check_prints_each_tenant_and_fails_on_a_difference(app, fa
     report = json.loads(fixed.output)
     assert (report["tenant"], report["ok"], report["fixed"]) == ("badbrand", True, 1)
     assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+
+
+def test_accounts_are_read_once_per_process_and_only_once_their_creation_committed(app, factory):
+    """Accounts never change once created, so postings stop reading them after a commit;
+    one whose creating unit of work rolled back is not remembered (its id is gone)."""
+    t = factory.tenant()
+    m = factory.member(t)
+    reads: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT") and "ledger_accounts" in statement:
+            reads.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with pytest.raises(RuntimeError), unit_of_work():
+            credit(t.id, m.id, 100, "rolled-back")
+            raise RuntimeError("the unit of work fails after creating the accounts")
+        created_then_lost = len(reads)
+        with unit_of_work():
+            credit(t.id, m.id, 100, "first")  # reads (and creates) again: nothing was kept
+        assert len(reads) > created_then_lost
+        before = len(reads)
+        with unit_of_work():
+            credit(t.id, m.id, 200, "second")
+        assert len(reads) == before  # kept since the first committed
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    with unit_of_work():
+        assert ledger.balances_of(tenant_id=t.id, owner_id=m.id) == {K.MEMBER_AVAILABLE: 300}
+    assert_ledger_balanced(t)
