@@ -252,11 +252,20 @@ def _in_force(auth: Authorization | None, now: datetime) -> Authorization:
     return auth
 
 
+def _selling_facts() -> tuple[Any, ...]:
+    """What deciding whether an agent may sell or supply needs of its authorization
+    (_in_force, outside_products, the regions, the level): the hot reads take only these
+    columns, not the holder's name, the reason or the timestamps."""
+    a = Authorization.__table__
+    return (a.c.member_id, a.c.level, a.c.status, a.c.valid_from, a.c.valid_until, a.c.product_ids,
+            a.c.categories, a.c.regions)
+
+
 def _buyer_read() -> Any:
     a = Authorization.__table__
     tenant_id: BindParameter[Any] = bindparam("tenant_id")
     member_id: BindParameter[Any] = bindparam("member_id")
-    return select(*a.c, *members.buyer_facts_of(tenant_id=tenant_id, member_id=member_id)).where(
+    return select(*_selling_facts(), *members.buyer_facts_of(tenant_id=tenant_id, member_id=member_id)).where(
         a.c.tenant_id == tenant_id, a.c.member_id == member_id)
 
 
@@ -268,7 +277,8 @@ def agent_buying(*, tenant_id: int, member_id: int, now: datetime) -> Any:
     """An agent about to buy (a restock): its authorization in force (else the same
     refusals as active_agent) with what its order needs of the member — `buyer_path`,
     `buyer_agent_level`, `buyer_member_level` — in one read. A plain row of the
-    authorization's columns plus those three, not an ORM object: read it, don't change it."""
+    authorization's selling facts (_selling_facts) plus those three, not an ORM object:
+    read it, don't change it."""
     db.session.flush()  # a Core read does not autoflush: an authorization changed in this unit of work counts
     row = db.session.connection().execute(_BUYER_READ, {"tenant_id": tenant_id, "member_id": member_id}).first()
     return _in_force(row, now)  # type: ignore[arg-type]  # the row's columns suffice
@@ -470,7 +480,7 @@ def _supervisor(tenant_id: int, member_id: int, rank: int) -> int:
 
 _auths = Authorization.__table__
 # Built once (Core, on the unit of work's connection): every restock runs it.
-_UPLINE_AUTHS = select(*_auths.c).where(
+_UPLINE_AUTHS = select(*_selling_facts()).where(
     _auths.c.tenant_id == bindparam("tenant_id"), _auths.c.member_id.in_(bindparam("ids", expanding=True)),
     _auths.c.status == AuthorizationStatus.ACTIVE)
 
@@ -478,7 +488,7 @@ _UPLINE_AUTHS = select(*_auths.c).where(
 def _supervising(tenant_id: int, member_id: int, rank: int, levels_: Mapping[str, Level],
                  path: str | None = None) -> Any:
     """The authorization of the nearest upline agent (active) of a higher level than
-    `rank`, as a plain row of its columns (read it, don't change it): the uplines' ids
+    `rank`, as a plain row of its selling facts (read it, don't change it): the uplines' ids
     from the member's path (read unless given), their authorizations in one read."""
     if path is None:
         path = members.get_member(tenant_id=tenant_id, member_id=member_id).path
@@ -498,7 +508,7 @@ def _supervising(tenant_id: int, member_id: int, rank: int, levels_: Mapping[str
 def supplying_upline(*, tenant_id: int, member_id: int, now: datetime,
                      auth: Authorization | None = None, path: str | None = None) -> Any:
     """The nearest upline agent in force whose level is above the member's: who supplies
-    its restocks from the upline (its authorization as a plain row of columns, or None).
+    its restocks from the upline (its authorization's selling facts as a plain row, or None).
     `auth`: the member's own, and `path` the member's materialized path, when the
     caller has them."""
     auth = _in_force(auth, now) if auth is not None else active_agent(tenant_id=tenant_id, member_id=member_id,

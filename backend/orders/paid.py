@@ -22,12 +22,20 @@ from backend.orders.models import Order, OrderLine
 _orders = Order.__table__
 _lines = OrderLine.__table__
 
+# A batch of orders locked by id walks the primary key. Left to itself, MariaDB may
+# take a long IN list of one tenant's ids through ix_orders_tenant_id and lock every
+# order it passes on that range, new ones included: an order a restock has just
+# inserted (uncommitted) then blocks the follow-up, which holds the merchant's ledger
+# shards that restock is about to credit, and one of them dies in a deadlock.
+BY_ID = "FORCE INDEX (PRIMARY)"
+
 # A pending paid order as the follow-up reads it (under its row lock).
 _PENDING_COLUMNS = (_orders.c.id, _orders.c.member_id, _orders.c.paid_fen, _orders.c.paid_at)
 _PENDING_LOCKED = (
     select(*_PENDING_COLUMNS)
     .where(_orders.c.tenant_id == bindparam("tenant_id"), _orders.c.id.in_(bindparam("ids", expanding=True)),
            _orders.c.followup_pending.is_(True))
+    .with_hint(_orders, BY_ID, dialect_name="mysql")
     .order_by(_orders.c.id).with_for_update())
 _LINES = (
     select(_lines.c.id, _lines.c.order_id, _lines.c.product_id, _lines.c.sku_id, _lines.c.quantity,

@@ -54,12 +54,11 @@ def record_restock(*, tenant_id: int, buyer_id: int, supplier_id: int, order_id:
     the payment always finds them; `hold=False` leaves that to the caller's
     `hold_restock_pieces` later in the same unit of work."""
     pieces = sum(ln["quantity"] for ln in lines)
-    r = Restock(tenant_id=tenant_id, buyer_id=buyer_id, supplier_id=supplier_id, order_id=order_id,
-                status=RestockStatus.CREATED, settlement_mode=settlement_mode, lines=[dict(ln) for ln in lines],
-                pieces=pieces, amount_fen=sum(ln["quantity"] * ln["unit_price_fen"] for ln in lines),
-                paid_via=paid_via, created_at=now)
-    db.session.add(r)
-    db.session.flush()
+    [r] = bulk.insert_loaded(Restock, [dict(
+        tenant_id=tenant_id, buyer_id=buyer_id, supplier_id=supplier_id, order_id=order_id,
+        status=RestockStatus.CREATED, settlement_mode=settlement_mode, lines=[dict(ln) for ln in lines],
+        pieces=pieces, amount_fen=sum(ln["quantity"] * ln["unit_price_fen"] for ln in lines),
+        paid_via=paid_via, created_at=now)])
     if hold:
         hold_restock_pieces(tenant_id=tenant_id, restock=r, now=now)
     return r

@@ -184,3 +184,37 @@ def test_db_returning_off_turns_it_off_for_the_apps_engine(app):
     assert supported(db.engine) == ours == (os.environ.get("DB_RETURNING") != "off")
     with pytest.raises(ConfigError, match="DB_RETURNING"):
         load_settings({"DB_RETURNING": "sometimes"})
+
+
+def test_insert_loaded_hands_back_persistent_rows_as_a_read_would_and_later_changes_update_them(app, factory):
+    """bulk.insert_loaded: the new rows' ids in order, every column (the defaults too)
+    present without a read, and the objects the session's own: a change flushes as an
+    UPDATE of that row."""
+    from sqlalchemy import event, inspect
+
+    from backend.catalog.models import Product
+
+    tenant = factory.tenant()
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(statement.split()[0].upper())
+
+    with app.app_context():
+        engine = db.engine
+    with unit_of_work():
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            made = bulk.insert_loaded(Product, [dict(tenant_id=tenant.id, name="甲", on_shelf=True),
+                                                dict(tenant_id=tenant.id, name="乙", category="茶")])
+            seen = [(p.name, p.category, p.subtitle, p.on_shelf, p.created_at is not None) for p in made]
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+        assert seen == [("甲", "", "", True, True), ("乙", "茶", "", False, True)]
+        assert "SELECT" not in statements[statements.index("INSERT"):]  # nothing left to load
+        assert all(inspect(p).persistent for p in made) and made[0].id < made[1].id
+        made[1].name = "乙二"
+    with unit_of_work():
+        rows = db.session.execute(select(Product.id, Product.name, Product.category)
+                                  .where(Product.tenant_id == tenant.id).order_by(Product.id)).all()
+    assert [tuple(r) for r in rows] == [(made[0].id, "甲", ""), (made[1].id, "乙二", "茶")]
