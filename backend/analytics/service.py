@@ -133,13 +133,13 @@ def _series_rows(tenant_id: int, start: date, end: date) -> list[Any]:
             DailyFact.metric.not_in(TOP_METRICS))))
 
 
-def _totals(tenant_id: int, start: date, end: date) -> dict[str, int]:
-    """Sums per metric over a period (one grouped range read)."""
-    rows = db.session.execute(
-        select(DailyFact.metric, func.sum(DailyFact.value)).where(
+def _daily_totals(tenant_id: int, start: date, end: date) -> list[Any]:
+    """(day, metric, sum) of a period's total metrics, their dimensions summed in the
+    database (one grouped range read): the previous period's series."""
+    return list(db.session.execute(
+        select(DailyFact.day, DailyFact.metric, func.sum(DailyFact.value)).where(
             DailyFact.tenant_id == tenant_id, DailyFact.day >= start, DailyFact.day <= end,
-            DailyFact.metric.in_(TOTAL_METRICS)).group_by(DailyFact.metric))
-    return {m: int(v or 0) for m, v in rows}
+            DailyFact.metric.in_(TOTAL_METRICS)).group_by(DailyFact.day, DailyFact.metric)))
 
 
 def _change(current: int, previous: int) -> str | None:
@@ -186,15 +186,21 @@ def dashboard(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
     for i in range(1, span):
         if bound[i] == 0:
             bound[i] = bound[i - 1]
+    # the previous period day by day, aligned with this one (its first day beside this
+    # period's first day): the charts' comparison lines, and the totals' base
+    previous: dict[str, list[int]] = {k: [0] * span for k in TOTAL_METRICS}
+    for day, metric, value in _daily_totals(tenant_id, prev_start, prev_end):
+        previous[metric][(day - prev_start).days] += int(value or 0)
     cur = {k: sum(series[k]) for k in TOTAL_METRICS}
-    prev = _totals(tenant_id, prev_start, prev_end)
-    totals = {k: {"current": cur[k], "previous": prev.get(k, 0), "change_pct": _change(cur[k], prev.get(k, 0))}
+    prev = {k: sum(previous[k]) for k in TOTAL_METRICS}
+    totals = {k: {"current": cur[k], "previous": prev[k], "change_pct": _change(cur[k], prev[k])}
               for k in TOTAL_METRICS}
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "previous": {"start": prev_start.isoformat(), "end": prev_end.isoformat()},
         "days": [d.isoformat() for d in days],
         "series": {k: series[k] for k in (*TOTAL_METRICS, "bound_total")},
+        "previous_series": previous,
         "bindings_by_source": {k: v for k, v in sorted(by_dim["bindings"].items())},
         "commission_by_kind": {k: by_dim["commission"][k] for k in ("distribution", "agent", "bonus")},
         "totals": totals,

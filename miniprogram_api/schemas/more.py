@@ -28,6 +28,7 @@ class DashboardOut(Out):
     previous: PeriodOut
     days: list[str]
     series: dict[str, list[int]]
+    previous_series: dict[str, list[int]]  # the previous period's days, aligned with `days`
     bindings_by_source: dict[str, list[int]]
     commission_by_kind: dict[str, list[int]]
     totals: dict[str, TotalCompare]

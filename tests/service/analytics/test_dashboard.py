@@ -82,9 +82,20 @@ def test_the_previous_period_is_compared(app, factory):
     with unit_of_work():
         db.session.add_all([
             DailyFact(tenant_id=tenant.id, day=today, metric="sales_fen", dim="", value=15000),
-            DailyFact(tenant_id=tenant.id, day=today - timedelta(days=1), metric="sales_fen", dim="", value=10000)])
+            DailyFact(tenant_id=tenant.id, day=today - timedelta(days=1), metric="sales_fen", dim="", value=10000),
+            DailyFact(tenant_id=tenant.id, day=today - timedelta(days=3), metric="bindings", dim="share", value=2),
+            DailyFact(tenant_id=tenant.id, day=today - timedelta(days=3), metric="bindings", dim="oa_qrcode", value=3),
+            DailyFact(tenant_id=tenant.id, day=today - timedelta(days=4), metric="sales_fen", dim="", value=999)])
     view = analytics.dashboard(tenant_id=tenant.id, start=today, end=today)
     assert view["totals"]["sales_fen"] == {"current": 15000, "previous": 10000, "change_pct": "50.0"}
+    assert view["previous_series"]["sales_fen"] == [10000]
+    # two days against the two before them, day by day for the charts' comparison lines
+    view = analytics.dashboard(tenant_id=tenant.id, start=today - timedelta(days=1), end=today)
+    assert view["previous"]["start"] == (today - timedelta(days=3)).isoformat()
+    assert view["series"]["sales_fen"] == [10000, 15000]
+    assert view["previous_series"]["sales_fen"] == [0, 0]
+    assert view["previous_series"]["bindings"] == [5, 0]  # the sources summed
+    assert view["totals"]["bindings"] == {"current": 0, "previous": 5, "change_pct": "-100.0"}
 
 
 def test_a_backwards_or_overlong_period_is_refused(app, factory):
