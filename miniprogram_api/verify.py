@@ -83,6 +83,11 @@ def _place() -> tuple[str | None, str | None]:
     return request.args.get("province", "")[:20] or None, request.args.get("city", "")[:20] or None
 
 
+# Where this scan's place came from (ac.scan's place_source): the phone's location sent
+# with the scan, or the caller's address looked up in the offline ip2region data.
+PLACE_SOURCES = {"client": "手机定位", "ip": "网络位置（按 IP 估算）"}
+
+
 @bp.route("/scan/<code>", methods=["GET"])
 def scan_page(code: str) -> Response:
     """The scan page: authentic or not, the product, the first scan, the count, a warning on repeats."""
@@ -95,7 +100,9 @@ def scan_page(code: str) -> Response:
     css = "warn" if r["repeated"] else "ok"
     return page("防伪查询", f'<p class="{css}"><b>{html.escape(r["message"])}</b></p>' + _rows([
         ("商品", r["product_name"]), ("防伪码", r["code"]), ("查询次数", r["scan_count"]),
-        ("首次查询时间", r["first_scan_at"] or ""), ("首次查询地点", r["first_scan_place"])]))
+        ("首次查询时间", r["first_scan_at"] or ""), ("首次查询地点", r["first_scan_place"]),
+        ("本次查询定位", PLACE_SOURCES.get(r["place_source"], "未能定位"))]))
+
 
 
 @route(bp, "/api/v1/public/scan/<code>", method="POST", auth=None, body=ScanIn, response=ScanOut,

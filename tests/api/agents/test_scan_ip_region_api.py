@@ -49,6 +49,7 @@ def test_a_scan_without_a_location_is_placed_by_its_ip_and_outside_scans_open_a_
     assert client.get("/api/v1/admin/anticounterfeit/cases", headers=boss).json["items"] == []
     page = client.get(f"/scan/{codes[3]}", environ_base={"REMOTE_ADDR": SHANGHAI})
     assert page.status_code == 200 and "上海市" in page.text
+    assert "本次查询定位" in page.text and "网络位置（按 IP 估算）" in page.text  # the place_source, in words
     (case,) = client.get("/api/v1/admin/anticounterfeit/cases", headers=boss).json["items"]
     assert (case["agent_id"], case["province"], case["cities"], case["scans"]) == (agent.id, "上海市", "上海市", 3)
 
@@ -62,3 +63,5 @@ def test_a_location_sent_with_the_scan_wins_over_the_ip(client, factory, channel
     assert client.get("/api/v1/admin/anticounterfeit/cases", headers=boss).json["items"] == []
     local = client.post(f"/api/v1/public/scan/{codes[3]}", json={})  # the test client's 127.0.0.1: no place
     assert local.json["place_source"] is None and local.json["first_scan_place"] == "未知地点"
+    sent = client.get(f"/scan/{codes[0]}?province=浙江省&city=宁波市")
+    assert "手机定位" in sent.text and "网络位置" not in sent.text
