@@ -25,6 +25,7 @@ import * as suppliers from './configs/suppliers.js'
 import * as portal from './configs/portal.js'
 import * as marketing from './configs/marketing.js'
 import * as shopOrders from './configs/orders.js'
+import * as staffConfigs from './configs/staff.js'
 
 // A page made of one Resource config (a list with its forms and actions).
 const page = (config) => ({ name: config.title, render: () => h(Resource, { config }) })
@@ -90,6 +91,7 @@ export const MENU = [
   ] },
   { title: '系统', icon: 'Setting', items: [
     { path: 'audit', title: '操作日志', component: Audit, perm: 'audit.read' },
+    { path: 'system/staff', title: '员工账号', component: page(staffConfigs.accounts), perm: 'staff.manage' },
   ] },
   // The platform operator's console, across tenants (bearer PLATFORM_ADMIN_TOKEN).
   { title: '平台', icon: 'Platform', items: [
