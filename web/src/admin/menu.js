@@ -26,6 +26,7 @@ import * as portal from './configs/portal.js'
 import * as marketing from './configs/marketing.js'
 import * as shopOrders from './configs/orders.js'
 import * as staffConfigs from './configs/staff.js'
+import * as rules from './configs/rules.js'
 
 // A page made of one Resource config (a list with its forms and actions).
 const page = (config) => ({ name: config.title, render: () => h(Resource, { config }) })
@@ -36,6 +37,7 @@ export const MENU = [
   ] },
   { title: '会员', icon: 'User', items: [
     { path: 'members', title: '会员与团队', component: Members, perm: 'members.read' },
+    { path: 'members/promoter-applications', title: '推广员申请', component: page(rules.promoterApplications), perm: 'members.read' },
   ] },
   { title: '奖励', icon: 'Present', items: [
     { path: 'rewards/plans', title: '奖励方案', component: Plans, perm: 'rewards.read' },
