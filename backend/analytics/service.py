@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import BigInteger, and_, case, cast, delete, func, select
 
 from backend.analytics.errors import InvalidPeriod
 from backend.analytics.models import DailyFact
@@ -23,6 +23,7 @@ from backend.extensions import db
 from backend.finance import statements as finance
 from backend.finance.types import WithdrawalStatus
 from backend.members import service as members
+from backend.members.types import BindSource
 from backend.orders import service as orders
 from backend.orders.types import OrderStatus, RefundStatus
 from backend.payments import service as payments
@@ -124,22 +125,43 @@ def _check_period(start: date, end: date) -> None:
         raise InvalidPeriod(details=[{"field": "end", "message": InvalidPeriod.message}])
 
 
-def _series_rows(tenant_id: int, start: date, end: date) -> list[Any]:
-    """(day, metric, dim, value, updated_at) of the period's facts but the top lists:
-    plain tuples through the (tenant, day, metric, dim) key, a few dozen a day."""
-    return list(db.session.execute(
-        select(DailyFact.day, DailyFact.metric, DailyFact.dim, DailyFact.value, DailyFact.updated_at).where(
-            DailyFact.tenant_id == tenant_id, DailyFact.day >= start, DailyFact.day <= end,
-            DailyFact.metric.not_in(TOP_METRICS))))
+def _summed(metric: str, dims: Sequence[str] | None = None) -> Any:
+    """One column of a day's pivot: the day's sum of a metric (of some of its dimensions),
+    NULL when the day has no such fact. A whole integer on every database."""
+    match = DailyFact.metric == metric
+    if dims is not None:
+        match = and_(match, DailyFact.dim.in_(dims))
+    return cast(func.sum(case((match, DailyFact.value))), BigInteger)
 
 
-def _daily_totals(tenant_id: int, start: date, end: date) -> list[Any]:
-    """(day, metric, sum) of a period's total metrics, their dimensions summed in the
-    database (one grouped range read): the previous period's series."""
+# The pivot's columns after the day: one per series the dashboard draws. Commission kinds
+# are summed into their groups in the database (bonus: whatever is neither distribution
+# nor agent, as COMMISSION_GROUPS says of an unknown kind); bindings by their sources.
+_DISTRIBUTION = tuple(k for k, g in COMMISSION_GROUPS.items() if g == "distribution")
+_AGENT = tuple(k for k, g in COMMISSION_GROUPS.items() if g == "agent")
+SOURCES = tuple(BindSource)
+SERIES_METRICS = (*TOTAL_METRICS, "bound_total")
+_PIVOT = (
+    *((m, _summed(m)) for m in SERIES_METRICS),
+    *((f"source:{s}", _summed("bindings", (s,))) for s in SOURCES),
+    ("kind:distribution", _summed("commission_fen", _DISTRIBUTION)),
+    ("kind:agent", _summed("commission_fen", _AGENT)),
+)
+
+
+def _days(tenant_id: int, start: date, end: date, columns: Sequence[tuple[str, Any]],
+          with_updated: bool = False) -> list[Any]:
+    """The period's facts pivoted to one row per day that has any (day, then the columns'
+    sums, then the day's last refresh): one grouped range read through the (tenant, metric,
+    day) index. A year is 365 rows of a few dozen integers, where it was ~25 rows a day,
+    each decoded by the driver with its own timestamp (benchmarks/README.md, "Dashboard
+    and team tree")."""
+    cols = [DailyFact.day, *(c for _, c in columns)]
+    if with_updated:
+        cols.append(func.max(DailyFact.updated_at))
     return list(db.session.execute(
-        select(DailyFact.day, DailyFact.metric, func.sum(DailyFact.value)).where(
-            DailyFact.tenant_id == tenant_id, DailyFact.day >= start, DailyFact.day <= end,
-            DailyFact.metric.in_(TOTAL_METRICS)).group_by(DailyFact.day, DailyFact.metric)))
+        select(*cols).where(DailyFact.tenant_id == tenant_id, DailyFact.metric.in_(SERIES_METRICS),
+                            DailyFact.day >= start, DailyFact.day <= end).group_by(DailyFact.day)))
 
 
 def _change(current: int, previous: int) -> str | None:
@@ -166,21 +188,19 @@ def dashboard(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
     span = (end - start).days + 1
     prev_start, prev_end = start - timedelta(days=span), start - timedelta(days=1)
     days = [start + timedelta(days=i) for i in range(span)]
-    index = {d: i for i, d in enumerate(days)}
-    series: dict[str, list[int]] = defaultdict(lambda: [0] * span)
-    by_dim: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0] * span))
+    series: dict[str, list[int]] = {name: [0] * span for name, _ in _PIVOT}
     updated_at = None
-    for day, metric, dim, value, at in _series_rows(tenant_id, start, end):
+    for day, *values, at in _days(tenant_id, start, end, _PIVOT, with_updated=True):
+        i = (day - start).days
         updated_at = max(updated_at, at) if updated_at else at
-        i = index[day]
-        if metric == "bindings":
-            by_dim["bindings"][dim][i] += value
-            series["bindings"][i] += value
-        elif metric == "commission_fen":
-            by_dim["commission"][COMMISSION_GROUPS.get(dim, "bonus")][i] += value
-            series["commission_fen"][i] += value
-        else:
-            series[metric][i] += value
+        for (name, _), value in zip(_PIVOT, values, strict=True):
+            if value:
+                series[name][i] = int(value)
+    # bindings by the sources that bound anyone in the period; commission by its groups
+    bindings_by_source = {s: v for s in sorted(SOURCES) if any(v := series.pop(f"source:{s}"))}
+    commission_by_kind = {"distribution": series.pop("kind:distribution"), "agent": series.pop("kind:agent")}
+    commission_by_kind["bonus"] = [t - d - a for t, d, a in zip(
+        series["commission_fen"], commission_by_kind["distribution"], commission_by_kind["agent"], strict=True)]
     # the bound-members line carries its last known value over days without a snapshot
     bound = series["bound_total"]
     for i in range(1, span):
@@ -189,8 +209,12 @@ def dashboard(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
     # the previous period day by day, aligned with this one (its first day beside this
     # period's first day): the charts' comparison lines, and the totals' base
     previous: dict[str, list[int]] = {k: [0] * span for k in TOTAL_METRICS}
-    for day, metric, value in _daily_totals(tenant_id, prev_start, prev_end):
-        previous[metric][(day - prev_start).days] += int(value or 0)
+    totals_only = [(name, col) for name, col in _PIVOT if name in TOTAL_METRICS]
+    for day, *values in _days(tenant_id, prev_start, prev_end, totals_only):
+        i = (day - prev_start).days
+        for (name, _), value in zip(totals_only, values, strict=True):
+            if value:
+                previous[name][i] = int(value)
     cur = {k: sum(series[k]) for k in TOTAL_METRICS}
     prev = {k: sum(previous[k]) for k in TOTAL_METRICS}
     totals = {k: {"current": cur[k], "previous": prev[k], "change_pct": _change(cur[k], prev[k])}
@@ -201,8 +225,8 @@ def dashboard(*, tenant_id: int, start: date, end: date) -> dict[str, Any]:
         "days": [d.isoformat() for d in days],
         "series": {k: series[k] for k in (*TOTAL_METRICS, "bound_total")},
         "previous_series": previous,
-        "bindings_by_source": {k: v for k, v in sorted(by_dim["bindings"].items())},
-        "commission_by_kind": {k: by_dim["commission"][k] for k in ("distribution", "agent", "bonus")},
+        "bindings_by_source": bindings_by_source,
+        "commission_by_kind": commission_by_kind,
         "totals": totals,
         "top_products": _top(tenant_id, start, end, "top_product_fen"),
         "top_promoters": _top(tenant_id, start, end, "top_promoter_fen"),

@@ -117,3 +117,23 @@ def test_the_job_refreshes_every_active_tenant(app, factory, shop):
     today = analytics.china_day(utcnow())
     assert analytics.dashboard(tenant_id=b.id, start=today, end=today)["series"]["sales_fen"] == [3000]
     assert analytics.dashboard(tenant_id=a.id, start=today, end=today)["series"]["orders"] == [0]
+
+
+def test_commission_kinds_fall_into_their_groups_and_bindings_into_their_sources(app, factory):
+    from backend.analytics.models import DailyFact
+    from backend.extensions import db
+
+    tenant = factory.tenant()
+    today = analytics.china_day(utcnow())
+    facts = [("commission_fen", "dist_l1", 100), ("commission_fen", "dist_l3", 20), ("commission_fen", "agent_dividend", 7),
+             ("commission_fen", "team_performance", 3), ("commission_fen", "a_kind_not_known_yet", 1000),
+             ("bindings", "manual", 2), ("bindings", "share", 5), ("orders", "", 4)]
+    with unit_of_work():
+        db.session.add_all([DailyFact(tenant_id=tenant.id, day=today - timedelta(days=1), metric=m, dim=d, value=v)
+                            for m, d, v in facts])
+    view = analytics.dashboard(tenant_id=tenant.id, start=today - timedelta(days=2), end=today)
+    assert view["commission_by_kind"] == {"distribution": [0, 120, 0], "agent": [0, 7, 0], "bonus": [0, 1003, 0]}
+    assert view["series"]["commission_fen"] == [0, 1130, 0]
+    assert view["bindings_by_source"] == {"manual": [0, 2, 0], "share": [0, 5, 0]}  # only sources that bound anyone
+    assert view["series"]["bindings"] == [0, 7, 0] and view["series"]["orders"] == [0, 4, 0]
+    assert view["updated_at"] is not None
