@@ -277,8 +277,12 @@ def post_many(*, tenant_id: int, postings: Sequence[PostingSpec], now: datetime,
     else:
         # One INSERT IGNORE for the batch (keys claimed in the batch's order, as one by
         # one): RETURNING names the rows it inserted; every other key was posted before.
-        inserted = dict(bulk.insert_rows(_postings, [_posting_row(tenant_id, p, now) for p in postings],
-                                         ignore=True, returning=_POSTING_KEY_ID))
+        rows = [_posting_row(tenant_id, p, now) for p in postings]
+        if len(rows) == 1:  # one claim (a payment, a restock): its id in the OK packet, no result set
+            got = bulk.insert_rows(_postings, rows, ignore=True, returning=[_postings.c.id])
+            inserted = {postings[0].key: got[0][0]} if got else {}
+        else:
+            inserted = dict(bulk.insert_rows(_postings, rows, ignore=True, returning=_POSTING_KEY_ID))
         for p in postings:
             posting_id = inserted.get(p.key)
             if posting_id is not None:
