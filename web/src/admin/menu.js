@@ -27,6 +27,7 @@ import * as marketing from './configs/marketing.js'
 import * as shopOrders from './configs/orders.js'
 import * as staffConfigs from './configs/staff.js'
 import * as rules from './configs/rules.js'
+import * as scrm from './configs/scrm.js'
 
 // A page made of one Resource config (a list with its forms and actions).
 const page = (config) => ({ name: config.title, render: () => h(Resource, { config }) })
@@ -56,6 +57,7 @@ export const MENU = [
     { path: 'scrm/customers', title: '我的客户', component: Customers, perm: 'scrm.customers', homeOf: ['sales'] },
     // any staff member's own share poster with their staff code (finance and sales too)
     { path: 'scrm/poster', title: '我的海报', component: MyPoster, perm: 'posters.own' },
+    { path: 'scrm/tags', title: '客户标签', component: page(scrm.tagGroups), perm: 'scrm.manage' },
     { path: 'scrm/workload', title: '员工工作量', component: Workload, perm: 'scrm.manage' },
   ] },
   { title: '代理与云仓', icon: 'Shop', items: [
