@@ -115,6 +115,34 @@ def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]], *, ignore: bool
 
 M = TypeVar("M")
 
+# Per model: its table, primary key, and each other column as (attribute, column name,
+# how its missing value is made); worked out once, not on every insert.
+_LOADED_PLANS: dict[type, tuple[Table, Column[Any], str, list[tuple[str, str, Any]]]] = {}
+
+
+def _loaded_plan(model: type) -> tuple[Table, Column[Any], str, list[tuple[str, str, Any]]]:
+    plan = _LOADED_PLANS.get(model)
+    if plan is None:
+        mapper: Any = sa_inspect(model)
+        table: Table = mapper.local_table  # type: ignore[assignment]
+        pk = table.primary_key.columns[0]
+        columns = []
+        for attr in mapper.column_attrs:
+            col = attr.columns[0]
+            if col is pk:
+                continue
+            if col.default is not None and col.default.is_scalar:
+                fill: Any = ("value", col.default.arg)
+            elif col.default is not None and col.default.is_callable:
+                fill = ("call", col.default.arg)
+            elif col.server_default is not None:
+                fill = ("refuse", None)
+            else:
+                fill = ("value", None)
+            columns.append((attr.key, col.name, fill))
+        plan = _LOADED_PLANS[model] = (table, pk, mapper.get_property_by_column(pk).key, columns)
+    return plan
+
 
 def insert_loaded(model: type[M], rows: Sequence[Mapping[str, Any]]) -> list[M]:
     """INSERT new rows of an ORM model through insert_rows and hand them back as the
@@ -125,32 +153,25 @@ def insert_loaded(model: type[M], rows: Sequence[Mapping[str, Any]]) -> list[M]:
     changes to the objects flush as UPDATEs as usual. Only for models without ORM
     insert events (none listens on these) and with a single-column primary key."""
     db.session.flush()  # what the session holds unwritten goes first (these rows may refer to it)
-    mapper = sa_inspect(model)
-    table: Table = mapper.local_table  # type: ignore[assignment]
-    pk = table.primary_key.columns[0]
+    table, pk, pk_key, columns = _loaded_plan(model)
     full: list[dict[str, Any]] = []
     for values in rows:
         row = {}
-        for attr in mapper.column_attrs:
-            col = attr.columns[0]
-            if col is pk:
-                continue
-            if attr.key in values:
-                row[col.name] = values[attr.key]
-            elif col.default is not None and col.default.is_scalar:
-                row[col.name] = col.default.arg
-            elif col.default is not None and col.default.is_callable:
-                row[col.name] = col.default.arg(None)
-            elif col.server_default is not None:
-                raise ValueError(f"{table.name}.{col.name}: give it (its default is the server's)")
+        for key, name, (how, arg) in columns:
+            if key in values:
+                row[name] = values[key]
+            elif how == "value":
+                row[name] = arg
+            elif how == "call":
+                row[name] = arg(None)
             else:
-                row[col.name] = None
+                raise ValueError(f"{table.name}.{name}: give it (its default is the server's)")
         full.append(row)
     ids = [r[0] for r in insert_rows(table, full, returning=[pk])]
     out = []
     for row, new_id in zip(full, ids, strict=True):
-        obj = model(**{mapper.get_property_by_column(table.c[name]).key: v for name, v in row.items()})
-        setattr(obj, mapper.get_property_by_column(pk).key, new_id)
+        obj = model(**{key: row[name] for key, name, _ in columns})
+        setattr(obj, pk_key, new_id)
         make_transient_to_detached(obj)  # its values are what the database holds now
         db.session.add(obj)
         out.append(obj)
