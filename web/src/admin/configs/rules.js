@@ -80,3 +80,21 @@ export const promoterApplications = {
       success: '已驳回', fields: [{ key: 'reason', label: '驳回原因', type: 'textarea', required: true, rows: 2, hint: '会告知申请人' }] },
   ],
 }
+
+// 会员等级 (VIP levels and their discounts, PUT /admin/member-levels replaces the list):
+// a line per level, "1 银卡会员 0.95" (0.95 = 95 折). A member's level is set on the member.
+const levelLine = (l) => `${l.level} ${l.name} ${l.discount_rate}`
+function parseLevels(text) {
+  return String(text || '').split('\n').map((line) => line.trim()).filter(Boolean).map((line) => {
+    const [level, name, rate] = line.split(/[\s,，]+/)
+    return { level: Number(level), name: name || '', discount_rate: rate || '' }
+  })
+}
+export const memberLevels = {
+  title: '会员等级设置', method: 'PUT', path: '/admin/member-levels', success: '会员等级已保存', width: '560px',
+  load: () => api.get('/admin/member-levels'),
+  initial: (res) => ({ levels: res.items.map(levelLine).join('\n') }),
+  fields: [{ key: 'levels', label: '等级', type: 'textarea', rows: 6, placeholder: '每行一个等级：序号 名称 折扣\n1 银卡会员 0.95\n2 金卡会员 0.9',
+    hint: '折扣 0.95 即 95 折，1 为不打折；清空则取消全部会员等级。会员的等级在「会员与团队」的会员详情里调整。',
+    toApi: parseLevels, keepEmpty: true }],
+}
