@@ -51,3 +51,38 @@ export function diff(a, b) {
     path: p, before: fa[p] ?? '', after: fb[p] ?? '', change: !(p in fa) ? '新增' : !(p in fb) ? '删除' : '修改',
   }))
 }
+
+// A diff's path in the words of the plan form: "distribution.tiers[0].rates[0]" is
+// "三级分销 › 推广员等级「普通推广员」 › 一级比例". doc: the document the path is read in
+// (to name a tier or level by its name); an unknown key is shown as it is.
+const WORDS = {
+  name: '名称', cap: '单笔封顶', distribution: '三级分销', agents: '代理分红', base: '计算基数', depth: '分佣层级',
+  self_purchase: '自购返佣', enabled: '开启', tiers: '推广员等级', levels: '代理等级', key: '标识', upgrade: '升级条件',
+  overrides: '按商品设置', product_id: '商品', sku_id: '规格', fixed_fen: '每件金额', opt_out: '不参与分佣',
+  rate: '比例', mode: '分红方式', peer_bonus_rate: '平级奖比例', over_level_bonus_rate: '越级奖比例',
+  referral_bonus_fen: '推荐奖', lower: '下级', peer: '平级', over: '越级', team_performance: '团队业绩奖',
+  paid_to: '发放对象', min_sales_fen: '业绩门槛', fact: '条件', min: '门槛', min_level: '最低代理等级',
+  min_tier: '最低推广等级', all: '且', any: '或', excluded_products: '不参与分红商品', product_ids: '商品',
+  rates: '比例',
+}
+const ORDINAL = ['一级', '二级', '三级']
+export function pathText(path, doc = {}) {
+  const out = []
+  let node = doc
+  let parent = ''
+  for (const [, key, index] of path.matchAll(/([a-z_]+)|\[(\d+)\]/g)) {
+    if (key !== undefined) {
+      out.push(WORDS[key] || key)
+      node = node?.[key]
+      parent = key
+    } else {
+      const i = Number(index)
+      const item = Array.isArray(node) ? node[i] : undefined
+      if (parent === 'rates' || parent === 'fixed_fen') out[out.length - 1] = `${ORDINAL[i] || `第 ${i + 1} 级`}${WORDS[parent]}` // 一级比例
+      else if (item && typeof item === 'object' && (item.name || item.key)) out[out.length - 1] += `「${item.name || item.key}」`
+      else out[out.length - 1] += ` 第 ${i + 1} 项`
+      node = item
+    }
+  }
+  return out.join(' › ')
+}
