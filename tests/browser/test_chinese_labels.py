@@ -39,7 +39,7 @@ def test_members_and_the_audit_log_read_in_chinese(product, browser):
     table.locator("tr", has_text="小波").get_by_role("button", name="详情").click()
     settle(page)
     drawer = page.get_by_role("dialog")
-    drawer.get_by_text("普通会员").wait_for()  # the member (VIP) level 0, not "0"
+    drawer.locator(".el-descriptions").get_by_text("普通会员").wait_for()  # the member (VIP) level 0, not "0"
     drawer.get_by_role("tab", name="调整等级").click()
     drawer.locator("tr", has_text="推广等级").filter(has_text="普通推广员 → 银牌").wait_for()
     drawer.locator("tr", has_text="代理等级").filter(has_text="无 → 二级代理").filter(has_text="演示数据").wait_for()
