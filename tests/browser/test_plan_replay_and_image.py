@@ -57,10 +57,11 @@ def test_a_product_picture_uploaded_in_the_catalog_form(product, browser, tmp_pa
     row = page.locator("tr", has_text="紫砂品茗杯")
     row.get_by_role("button", name="编辑").click()
     d = _dialog(page, "编辑商品")
+    before = d.get_by_alt_text("商品图片").get_attribute("src")  # the demo's own picture
     d.get_by_label("上传商品图片").set_input_files(str(_png(tmp_path / "cup.png")))
-    d.get_by_alt_text("商品图片").wait_for()
+    page.wait_for_function("old => document.querySelector('img.preview')?.getAttribute('src') !== old", arg=before)
     src = d.get_by_alt_text("商品图片").get_attribute("src")
-    assert src and src.startswith("/api/v1/media/"), src
+    assert src and src.startswith("/api/v1/media/") and src != before, (before, src)
     _shot(page, "admin-catalog-image", dialog=True)
     d.get_by_role("button", name="保存").click()
     page.locator(".el-message", has_text="已保存").wait_for()
