@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, select
+from sqlalchemy import BindParameter, bindparam, func, select
 
 from backend.agents import rules
 from backend.agents.errors import (
@@ -558,6 +558,14 @@ def get_application(*, tenant_id: int, application_id: int, lock: bool = False) 
     if row is None:
         raise ApplicationNotFound()
     return row
+
+
+def count_applications_for_hq(*, tenant_id: int) -> int:
+    """Applications waiting for headquarters' review (those an upline agent reviews are
+    its own queue): the dashboard's 待审核代理申请."""
+    return int(db.session.scalar(select(func.count()).select_from(Application).where(
+        Application.tenant_id == tenant_id, Application.status == ApplicationStatus.PENDING,
+        Application.reviewer_id == 0)) or 0)
 
 
 def list_applications(*, tenant_id: int, status: str | None = None, reviewer_id: int | None = None,

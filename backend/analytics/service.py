@@ -16,18 +16,21 @@ from typing import Any
 
 from sqlalchemy import BigInteger, and_, case, cast, delete, func, select
 
+from backend.agents import service as agents
 from backend.analytics.errors import InvalidPeriod
 from backend.analytics.models import DailyFact
 from backend.audit.service import record_audit
 from backend.extensions import db
 from backend.finance import statements as finance
 from backend.finance.types import WithdrawalStatus
+from backend.members import promoters
 from backend.members import service as members
 from backend.members.types import BindSource
 from backend.orders import service as orders
 from backend.orders.types import OrderStatus, RefundStatus
 from backend.payments import service as payments
 from backend.rewards import service as rewards
+from backend.suppliers import service as suppliers
 from backend.tenants import service as tenants
 from backend.tenants.types import TenantStatus
 from backend.types import CHINA_TZ  # noqa: F401  (re-exported)
@@ -257,8 +260,13 @@ def platform_load(*, day: date, limit: int = 50) -> dict[str, Any]:
 
 def pending(*, tenant_id: int) -> dict[str, int]:
     """What waits for a person now: withdrawals to review, refunds to decide, paid orders
-    to ship, payment issues to resolve."""
+    to ship, payment issues to resolve, and the review queues — agent applications
+    headquarters decides, promoter applications, supplier applications, products and
+    withdrawals. Each an index range count."""
     return {"withdrawals": finance.count_withdrawals(tenant_id=tenant_id, status=WithdrawalStatus.PENDING),
             "refunds": orders.count_refunds(tenant_id=tenant_id, status=RefundStatus.REQUESTED),
             "to_ship": orders.count_orders(tenant_id=tenant_id, status=OrderStatus.PAID),
-            "payment_issues": payments.count_open_issues(tenant_id=tenant_id)}
+            "payment_issues": payments.count_open_issues(tenant_id=tenant_id),
+            "agent_applications": agents.count_applications_for_hq(tenant_id=tenant_id),
+            "promoter_applications": promoters.count_pending_applications(tenant_id=tenant_id),
+            **suppliers.pending_reviews(tenant_id=tenant_id)}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.audit.service import record_audit
 from backend.events import announce
@@ -93,6 +93,13 @@ def latest_application(*, tenant_id: int, member_id: int) -> PromoterApplication
     return db.session.scalar(select(PromoterApplication).where(
         PromoterApplication.tenant_id == tenant_id, PromoterApplication.member_id == member_id)
         .order_by(PromoterApplication.id.desc()).limit(1))
+
+
+def count_pending_applications(*, tenant_id: int) -> int:
+    """Promoter applications waiting for staff (promoter_mode `apply`)."""
+    return int(db.session.scalar(select(func.count()).select_from(PromoterApplication).where(
+        PromoterApplication.tenant_id == tenant_id,
+        PromoterApplication.status == PromoterApplicationStatus.PENDING)) or 0)
 
 
 def list_applications(*, tenant_id: int, status: str | None = None, after_id: int = 0,

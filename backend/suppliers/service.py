@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.audit.service import record_audit
 from backend.auth.lockout import throttled_login
@@ -48,8 +48,15 @@ from backend.suppliers.models import (
     SupplierProduct,
     SupplierSettings,
     SupplierUser,
+    SupplierWithdrawal,
 )
-from backend.suppliers.types import ReviewStatus, SubOrderStatus, SupplierStatus, SupplierUserStatus
+from backend.suppliers.types import (
+    ReviewStatus,
+    SubOrderStatus,
+    SupplierStatus,
+    SupplierUserStatus,
+    SupplierWithdrawalStatus,
+)
 from backend.tenants.crypto import decrypt_json, encrypt_json
 from backend.tenants.errors import TenantNotFound
 from backend.tenants.service import get_tenant_by_slug
@@ -295,6 +302,19 @@ def supplier_of_user(*, tenant_id: int, user_id: int, active: bool = True) -> Su
     if active and s.status != SupplierStatus.ACTIVE:
         raise SupplierNotActive(details={"status": s.status})
     return s
+
+
+def pending_reviews(*, tenant_id: int) -> dict[str, int]:
+    """What waits for the operator: supplier applications, products (new or changed) to
+    review, withdrawals to approve. Three index range counts."""
+    def count(model: Any, column: Any, value: str) -> int:
+        return int(db.session.scalar(select(func.count()).select_from(model).where(
+            model.tenant_id == tenant_id, column == value)) or 0)
+
+    return {"supplier_applications": count(Supplier, Supplier.status, SupplierStatus.PENDING),
+            "supplier_products": count(SupplierProduct, SupplierProduct.review_status, ReviewStatus.PENDING),
+            "supplier_withdrawals": count(SupplierWithdrawal, SupplierWithdrawal.status,
+                                          SupplierWithdrawalStatus.PENDING)}
 
 
 def list_suppliers(*, tenant_id: int, status: str | None = None, before_id: int | None = None,

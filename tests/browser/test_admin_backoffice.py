@@ -74,6 +74,11 @@ def test_log_in_read_dashboard_review_withdrawal_edit_plan_ship_order(product, b
     page.locator("canvas").first.wait_for()
     assert page.locator("canvas").count() >= 5
     page.get_by_text("待审核提现").wait_for()
+    # every review queue that waits on headquarters, each with the API's count
+    queues = boss.call("GET", "/admin/dashboard")["pending"]
+    for label, key in (("待审核代理申请", "agent_applications"), ("待审核推广员申请", "promoter_applications"),
+                       ("待审核供应商商品", "supplier_products")):
+        page.locator(".pending li", has_text=label).filter(has_text=str(queues[key])).wait_for()
     shot(page, "admin-02-dashboard")
 
     # Review the withdrawal (bulk selection, confirm).
