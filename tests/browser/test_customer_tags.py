@@ -46,3 +46,27 @@ def test_the_tag_library_kept_and_offered_to_sales(product, browser):
         "xpath=ancestor::div[contains(@class, 'el-select__wrapper')]").click()
     sales.get_by_role("option", name="普洱").wait_for()
     assert errors == []
+
+
+def test_an_auto_tagging_rule_created_and_stopped(product, browser):
+    base = product["base"]
+    errors: list[str] = []
+    page = _log_in(browser, base, errors, "operator")
+    _open(page, "自动打标", "自动打标规则")
+    page.locator("tr", has_text="来自 门店").wait_for()  # the demo's rules, in words
+    page.get_by_role("button", name="新建规则").click()
+    d = _dialog(page, "新建规则")
+    _choose(page, "打上标签", "意向 · 高意向")
+    d.locator("label.el-radio-button", has_text="聊天关键词").click()
+    d.get_by_role("textbox", name="关键词").press("Enter")  # none typed: 必填, nothing sent
+    d.get_by_text("必填").wait_for()
+    d.get_by_role("textbox", name="关键词").fill("试喝，样品")
+    d.get_by_role("textbox", name="关键词").press("Enter")
+    row = page.locator("tr", has_text="说到 试喝、样品")
+    row.get_by_text("意向 · 高意向").wait_for()
+    row.get_by_role("button", name="停用").click()
+    row.get_by_text("已停用").wait_for()
+    rules = Api(base).staff().call("GET", "/admin/scrm/tag-rules")["items"]
+    assert any(r["params"] == {"keywords": ["试喝", "样品"]} and not r["active"] for r in rules), rules
+    _shot(page, "admin-tag-rules")
+    assert errors == []

@@ -58,6 +58,7 @@ export const MENU = [
     // any staff member's own share poster with their staff code (finance and sales too)
     { path: 'scrm/poster', title: '我的海报', component: MyPoster, perm: 'posters.own' },
     { path: 'scrm/tags', title: '客户标签', component: page(scrm.tagGroups), perm: 'scrm.manage' },
+    { path: 'scrm/tag-rules', title: '自动打标', component: page(scrm.tagRules), perm: 'scrm.manage' },
     { path: 'scrm/workload', title: '员工工作量', component: Workload, perm: 'scrm.manage' },
   ] },
   { title: '代理与云仓', icon: 'Shop', items: [
