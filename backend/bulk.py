@@ -154,8 +154,11 @@ def insert_loaded(model: type[M], rows: Sequence[Mapping[str, Any]]) -> list[M]:
     insert events (none listens on these) and with a single-column primary key."""
     db.session.flush()  # what the session holds unwritten goes first (these rows may refer to it)
     table, pk, pk_key, columns = _loaded_plan(model)
+    known = {key for key, _, _ in columns}
     full: list[dict[str, Any]] = []
     for values in rows:
+        if not values.keys() <= known:  # a misspelt attribute would otherwise be dropped unseen
+            raise ValueError(f"{table.name}: no such columns {sorted(set(values) - known)}")
         row = {}
         for key, name, (how, arg) in columns:
             if key in values:

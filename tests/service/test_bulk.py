@@ -218,3 +218,5 @@ def test_insert_loaded_hands_back_persistent_rows_as_a_read_would_and_later_chan
         rows = db.session.execute(select(Product.id, Product.name, Product.category)
                                   .where(Product.tenant_id == tenant.id).order_by(Product.id)).all()
     assert [tuple(r) for r in rows] == [(made[0].id, "甲", ""), (made[1].id, "乙二", "茶")]
+    with pytest.raises(ValueError, match="no such columns"), unit_of_work():
+        bulk.insert_loaded(Product, [dict(tenant_id=tenant.id, name="丙", on_shelf=True, shelf=True)])
