@@ -26,6 +26,8 @@ from tests.ports import free_ports
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+# The back-office is shot and driven at a laptop's size, in Chinese.
+DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -185,3 +187,19 @@ class Api:
         self.headers = {"Authorization": "Bearer " + self.call(
             "POST", "/mp/login", {"tenant": "demo", "code": code})["token"]}
         return self
+
+
+def log_in(browser: Any, base: str, errors: list[str], username: str = "boss", supplier: bool = False) -> Any:
+    """A new desktop page logged in to /admin/ as one of the demo logins (the 供应商 tab
+    for a supplier), its console and API errors collected in `errors`."""
+    page = browser.new_context(**DESKTOP).new_page()
+    watch(page, errors)
+    page.goto(f"{base}/admin/")
+    if supplier:
+        page.get_by_role("tab", name="供应商").click()
+    page.get_by_label("商户标识").fill("demo")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill("demo1234")
+    page.keyboard.press("Enter")  # the form submits on Enter
+    page.locator("li.el-menu-item").first.wait_for()
+    return page

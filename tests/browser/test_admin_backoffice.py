@@ -7,9 +7,8 @@ import re
 import time
 from typing import Any
 
-from tests.browser.conftest import Api, run_in_product, settle, shot, watch
+from tests.browser.conftest import DESKTOP, Api, run_in_product, settle, shot, watch
 
-DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
 CREDIT_BONUSES_LATER = """
 from datetime import timedelta
 from backend.app import create_app

@@ -15,8 +15,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tests.browser.conftest import Api, run_in_product
-from tests.browser.test_admin_operations import _choose, _dialog, _log_in, _open, _shot
+from tests.browser.conftest import Api, log_in, run_in_product
+from tests.browser.test_admin_operations import _choose, _dialog, _open, _shot
 
 
 def _wait(check: Any, what: str, tries: int = 60) -> Any:
@@ -47,7 +47,7 @@ def test_category_authorization_channel_settings_and_a_restock_refund(product, b
     boss = Api(base).staff()
     newcomer = Api(base).member("browser-category-agent").call("GET", "/mp/me")
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
 
     # An authorization covering the whole 茶具 category, chosen from the catalog's categories.
     _open(page, "代理授权")
@@ -127,7 +127,7 @@ def test_sales_and_finance_share_their_own_poster_and_only_managers_edit_templat
     base = product["base"]
     errors: list[str] = []
     for username, name in (("sales", "小王"), ("finance", "小财")):  # the demo's own logins (README)
-        page = _log_in(browser, base, errors, username)
+        page = log_in(browser, base, errors, username)
         menu = page.locator("li.el-menu-item").all_inner_texts()
         assert "我的海报" in menu and "海报模板" not in menu, (username, menu)
         _open(page, "我的海报")
@@ -142,7 +142,7 @@ def test_sales_and_finance_share_their_own_poster_and_only_managers_edit_templat
         # the editor's address leads back to the role's own home
         page.goto(f"{base}/admin/#/posters")
         page.wait_for_url(lambda url: "/posters" not in url)
-    boss = _log_in(browser, base, errors)
+    boss = log_in(browser, base, errors)
     menu = boss.locator("li.el-menu-item").all_inner_texts()
     assert "我的海报" in menu and "海报模板" in menu
     assert errors == []
@@ -169,7 +169,7 @@ def test_after_sales_refund_requests_approved_and_rejected(product, browser):
     refused = other_buyer.call("POST", f"/mp/shop/orders/{other['id']}/refunds", {"reason": "不想要了"})
     assert asked["status"] == refused["status"] == "requested"
     errors: list[str] = []
-    page = _log_in(browser, base, errors, "finance")  # finance decides refunds too
+    page = log_in(browser, base, errors, "finance")  # finance decides refunds too
 
     _open(page, "售后退款")
     row = page.locator("tr", has_text=asked["refund_no"])
@@ -236,7 +236,7 @@ def test_the_boss_exports_the_suppliers_bank_batch(product, browser, tmp_path: P
     w = supplier.call("POST", "/admin/supplier/withdrawals", {"amount_fen": 3000, "client_token": "browser-batch-1"})
     assert w["status"] == "approved"  # below the demo's auto-approval: waits for the bank batch
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "供应商提现")
     _choose(page, "全部状态", "待打款")
     page.locator("tr", has_text="¥30.00").first.wait_for()
@@ -265,7 +265,7 @@ def test_an_authorization_revoked_after_confirmation(product, browser):
     granted = boss.call("POST", "/admin/agents/authorizations", {"member_id": member["id"], "level": "l3"})
     holder = granted["authorization"]["holder_name"]
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "代理授权")
     row = page.locator("tr").filter(has=page.get_by_role("cell", name=holder, exact=True))
     row.get_by_role("button", name="撤销").click()
@@ -302,7 +302,7 @@ def test_anti_counterfeit_codes_exported_for_printing(product, browser, tmp_path
     base = product["base"]
     boss = Api(base).staff()
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "防伪码")
     page.get_by_role("button", name="生成防伪码").click()
     d = _dialog(page, "生成防伪码")
@@ -337,7 +337,7 @@ def test_a_coupon_granted_to_a_member(product, browser):
         "name": "浏览器发放券", "kind": "threshold", "amount_off_fen": 500, "threshold_fen": 5000,
         "total_stock": 10, "valid_days": 7, "claimable": False})
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "优惠券")
     row = page.locator("tr", has_text="浏览器发放券")
     row.get_by_role("button", name="发给会员").click()

@@ -12,23 +12,7 @@ from typing import Any
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import SCREENSHOTS, Api, settle, shot, watch
-
-DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
-
-
-def _log_in(browser: Any, base: str, errors: list[str], username: str = "boss", supplier: bool = False) -> Any:
-    page = browser.new_context(**DESKTOP).new_page()
-    watch(page, errors)
-    page.goto(f"{base}/admin/")
-    if supplier:
-        page.get_by_role("tab", name="供应商").click()
-    page.get_by_label("商户标识").fill("demo")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("demo1234")
-    page.keyboard.press("Enter")  # the form submits on Enter
-    page.locator("li.el-menu-item").first.wait_for()
-    return page
+from tests.browser.conftest import SCREENSHOTS, Api, log_in, settle, shot
 
 
 def _open(page: Any, item: str, heading: str | None = None) -> None:
@@ -84,7 +68,7 @@ def test_marketing_coupon_with_a_chinese_field_error_then_group_buy(product, bro
     base = product["base"]
     boss = Api(base).staff()
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
 
     _open(page, "优惠券")
     page.get_by_role("button", name="新建优惠券").click()
@@ -146,7 +130,7 @@ def test_agent_application_review_and_supplier_product_approval(product, browser
     submitted = supplier.call("POST", "/admin/supplier/products", {
         "name": "浏览器高山茶", "skus": [{"name": "250g", "price_fen": 12800, "cost_fen": 7000, "stock": 20}]})
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
 
     _open(page, "代理申请")
     row = page.locator("tr", has_text="周浏览")
@@ -184,7 +168,7 @@ def test_live_room_with_a_product_explained_now(product, browser):
     base = product["base"]
     boss = Api(base).staff()
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "直播间")
     page.get_by_role("button", name="新建直播间").click()
     d = _dialog(page, "新建直播间")
@@ -221,7 +205,7 @@ def test_plan_product_setting_and_combined_condition_with_the_simulator(product,
     base = product["base"]
     boss = Api(base).staff()
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "奖励方案")
     page.get_by_label("普通推广员 一级比例").wait_for()
     overrides = page.get_by_test_id("overrides")
@@ -263,7 +247,7 @@ def test_plan_product_setting_and_combined_condition_with_the_simulator(product,
 def test_each_role_sees_the_menu_its_permissions_allow(product, browser):
     base = product["base"]
     errors: list[str] = []
-    finance = _log_in(browser, base, errors, "finance")  # the demo's own logins, one per role (README)
+    finance = log_in(browser, base, errors, "finance")  # the demo's own logins, one per role (README)
     menu = finance.locator("li.el-menu-item").all_inner_texts()
     for item in ("经营看板", "提现审核", "资金与对账", "对账差异", "供应商提现", "奖励方案", "操作日志"):
         assert item in menu, (item, menu)
@@ -277,11 +261,11 @@ def test_each_role_sees_the_menu_its_permissions_allow(product, browser):
     finance.get_by_role("button", name="确认批次结果").wait_for()
     _shot(finance, "admin-28-finance-menu")
 
-    operator = _log_in(browser, base, errors, "operator")
+    operator = log_in(browser, base, errors, "operator")
     menu = operator.locator("li.el-menu-item").all_inner_texts()
     assert "员工工作量" in menu and "防伪码" in menu and "供应商中心" not in menu
 
-    supplier = _log_in(browser, base, errors, "supplier", supplier=True)
+    supplier = log_in(browser, base, errors, "supplier", supplier=True)
     assert supplier.locator("li.el-menu-item").all_inner_texts() == ["我的商品", "我的订单", "收入与对账单", "提现"]
     supplier.get_by_role("heading", name="我的商品").wait_for()
     settle(supplier)
@@ -295,7 +279,7 @@ def test_catalog_form_by_keyboard_with_errors_beside_their_fields(product, brows
     base = product["base"]
     boss = Api(base).staff()
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "商品管理")
     page.get_by_role("button", name="新建商品").click()
     d = _dialog(page, "新建商品")
@@ -320,7 +304,7 @@ def test_catalog_form_by_keyboard_with_errors_beside_their_fields(product, brows
 def test_every_new_page_opens_for_the_boss(product, browser):
     base = product["base"]
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     pages = [("代理授权", None, "admin-34-authorizations"), ("云仓提货", None, "admin-35-pickups"),
              ("进货单", None, "admin-36-restocks"), ("防伪码", None, "admin-37-codes"),
              ("码段发放", "码段发放记录", "admin-38-code-shipments"), ("窜货案件", None, "admin-39-cases"),
@@ -348,7 +332,7 @@ def test_suspend_and_reinstate_an_agent_generate_codes_edit_points_rules_publish
     base = product["base"]
     boss = Api(base).staff()
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "代理授权")
     row = page.locator("tr", has_text="阿福")
     row.get_by_role("button", name="暂停").click()

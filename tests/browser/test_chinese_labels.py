@@ -5,31 +5,18 @@ entry of the 操作日志 by its action's, object's and actor's Chinese name."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from tests.browser.conftest import settle, shot, watch
+from tests.browser.conftest import log_in, settle, shot
 
-DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
 # the demo plan's keys (docs/examples/three_plus_three.json): none may show as text
 KEYS = re.compile(r"\b(normal|bronze|silver|gold|l1|l2|l3)\b")
-
-
-def _log_in(page: Any, base: str) -> None:
-    page.goto(f"{base}/admin/")
-    page.get_by_label("商户标识").fill("demo")
-    page.get_by_label("用户名").fill("operator")
-    page.get_by_label("密码").fill("demo1234")
-    page.keyboard.press("Enter")
-    page.locator("li.el-menu-item").first.wait_for()
-    settle(page)
 
 
 def test_members_and_the_audit_log_read_in_chinese(product, browser):
     base = product["base"]
     errors: list[str] = []
-    page = browser.new_context(**DESKTOP).new_page()
-    watch(page, errors)
-    _log_in(page, base)
+    page = log_in(browser, base, errors, "operator")
+    settle(page)
 
     page.get_by_role("menuitem", name="会员与团队", exact=True).click()
     settle(page)

@@ -4,14 +4,14 @@ added, one removed after confirmation), and the sales login then finds the new t
 
 from __future__ import annotations
 
-from tests.browser.conftest import Api, settle
-from tests.browser.test_admin_operations import _choose, _dialog, _log_in, _open, _shot
+from tests.browser.conftest import Api, log_in, settle
+from tests.browser.test_admin_operations import _choose, _dialog, _open, _shot
 
 
 def test_the_tag_library_kept_and_offered_to_sales(product, browser):
     base = product["base"]
     errors: list[str] = []
-    page = _log_in(browser, base, errors, "operator")
+    page = log_in(browser, base, errors, "operator")
     _open(page, "客户标签")
     page.get_by_role("button", name="新建标签组").click()
     d = _dialog(page, "新建标签组")
@@ -40,7 +40,7 @@ def test_the_tag_library_kept_and_offered_to_sales(product, browser):
     groups = Api(base).staff("sales").call("GET", "/scrm/tag-groups")["items"]
     assert [t["name"] for g in groups if g["name"] == "意向茶类" for t in g["tags"]] == ["绿茶", "岩茶", "普洱"]
 
-    sales = _log_in(browser, base, errors, "sales")
+    sales = log_in(browser, base, errors, "sales")
     settle(sales)
     sales.get_by_role("combobox", name="按标签筛选").locator(
         "xpath=ancestor::div[contains(@class, 'el-select__wrapper')]").click()
@@ -51,7 +51,7 @@ def test_the_tag_library_kept_and_offered_to_sales(product, browser):
 def test_an_auto_tagging_rule_created_and_stopped(product, browser):
     base = product["base"]
     errors: list[str] = []
-    page = _log_in(browser, base, errors, "operator")
+    page = log_in(browser, base, errors, "operator")
     _open(page, "自动打标", "自动打标规则")
     page.locator("tr", has_text="来自 门店").wait_for()  # the demo's rules, in words
     page.get_by_role("button", name="新建规则").click()

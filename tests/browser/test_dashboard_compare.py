@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from tests.browser.conftest import run_in_product, settle, shot, watch
+from tests.browser.conftest import log_in, run_in_product, settle, shot
 
-DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
 # A week of sales at 150.00 a day (3 orders), the week before at 100.00 (2 orders), and
 # bindings by two sources in both; prints the chosen week's first and last day.
 PAST_WEEKS = """
@@ -44,13 +43,7 @@ def test_finance_chooses_a_week_and_sees_it_against_the_week_before(product, bro
     base = product["base"]
     start, end = run_in_product(product, PAST_WEEKS).split()
     errors: list[str] = []
-    page = browser.new_context(**DESKTOP).new_page()
-    watch(page, errors)
-    page.goto(f"{base}/admin/")
-    page.get_by_label("商户标识").fill("demo")
-    page.get_by_label("用户名").fill("finance")
-    page.get_by_label("密码").fill("demo1234")
-    page.keyboard.press("Enter")
+    page = log_in(browser, base, errors, "finance")
     page.get_by_role("heading", name="经营看板").wait_for()
     settle(page)
 

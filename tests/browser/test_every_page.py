@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import settle, watch
+from tests.browser.conftest import DESKTOP, settle, watch
 
-DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
 # Each role's menu, as the README's role table describes it (backend/auth/policy.py).
 MENUS = {
     "boss": 35, "operator": 34, "finance": 27, "sales": 9, "supplier": 4, "platform": 2,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import requests
 
-from tests.browser.conftest import Api, settle
-from tests.browser.test_admin_operations import _choose, _dialog, _log_in, _open, _shot
+from tests.browser.conftest import Api, log_in, settle
+from tests.browser.test_admin_operations import _choose, _dialog, _open, _shot
 
 
 def test_vip_levels_named_given_and_a_member_frozen(product, browser):
@@ -18,7 +18,7 @@ def test_vip_levels_named_given_and_a_member_frozen(product, browser):
     member.call("PATCH", "/mp/me", {"nickname": "贵宾小周"})
     member_id = member.call("GET", "/mp/me")["id"]
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "会员与团队", "会员")
     try:
         page.get_by_role("button", name="会员等级设置").click()

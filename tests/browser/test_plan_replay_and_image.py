@@ -9,8 +9,8 @@ import struct
 import zlib
 from pathlib import Path
 
-from tests.browser.conftest import Api, settle
-from tests.browser.test_admin_operations import _dialog, _log_in, _open, _shot
+from tests.browser.conftest import Api, log_in, settle
+from tests.browser.test_admin_operations import _dialog, _open, _shot
 
 
 def _png(path: Path) -> Path:
@@ -27,7 +27,7 @@ def test_a_plan_version_replayed_then_activated(product, browser):
     base = product["base"]
     boss = Api(base).staff()
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "奖励方案")
     page.get_by_role("button", name="保存为新版本（草稿）").click()
     page.locator(".el-message", has_text="已保存为").first.wait_for()
@@ -52,7 +52,7 @@ def test_a_plan_version_replayed_then_activated(product, browser):
 def test_a_product_picture_uploaded_in_the_catalog_form(product, browser, tmp_path):
     base = product["base"]
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "商品管理")
     row = page.locator("tr", has_text="紫砂品茗杯")
     row.get_by_role("button", name="编辑").click()

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import settle, shot, watch
-
-DESKTOP = {"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN"}
+from tests.browser.conftest import DESKTOP, settle, shot, watch
 
 
 def _active_label(page) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import Api, settle, watch
-from tests.browser.test_admin_operations import _dialog, _log_in, _open, _shot
+from tests.browser.conftest import Api, log_in, settle, watch
+from tests.browser.test_admin_operations import _dialog, _open, _shot
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
 
@@ -30,7 +30,7 @@ def test_promoter_applications_turned_on_applied_rejected_and_approved(product, 
     before = boss.call("GET", "/admin/tenant")
     errors: list[str] = []
     try:
-        page = _log_in(browser, base, errors)
+        page = log_in(browser, base, errors)
         _open(page, "会员与团队", "会员")
         page.get_by_role("button", name="绑定与推广规则").click()
         d = _dialog(page, "绑定与推广规则")
@@ -92,7 +92,7 @@ def test_finance_changes_a_withdrawal_rule(product, browser):
     before = boss.call("GET", "/admin/finance/settings")
     errors: list[str] = []
     try:
-        page = _log_in(browser, base, errors, "finance")
+        page = log_in(browser, base, errors, "finance")
         _open(page, "提现审核")
         page.get_by_role("button", name="提现规则").click()
         d = _dialog(page, "提现规则")

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import requests
 
-from tests.browser.conftest import Api
-from tests.browser.test_admin_operations import _dialog, _log_in, _open, _shot
+from tests.browser.conftest import Api, log_in
+from tests.browser.test_admin_operations import _dialog, _open, _shot
 
 
 def test_the_boss_adds_changes_and_disables_a_staff_login(product, browser):
     base = product["base"]
     errors: list[str] = []
-    page = _log_in(browser, base, errors)
+    page = log_in(browser, base, errors)
     _open(page, "员工账号")
     page.locator("tr", has_text="小财").get_by_text("财务").wait_for()  # the demo's finance login
 
