@@ -147,8 +147,8 @@ def _loaded_plan(model: type) -> tuple[Table, Column[Any], str, list[tuple[str, 
 def insert_loaded(model: type[M], rows: Sequence[Mapping[str, Any]]) -> list[M]:
     """INSERT new rows of an ORM model through insert_rows and hand them back as the
     session's own persistent objects, as if just read: what `session.add` and a flush
-    give, without the unit of work's per-object flush (on the hot paths, a restock's
-    order, line and restock were a third of its request's ORM time). Every column gets
+    give, without the unit of work's per-object flush (the restock request's order, line
+    and restock; benchmarks/README.md, "Session 7"). Every column gets
     its value or its Python-side default, so nothing is left to load later; later
     changes to the objects flush as UPDATEs as usual. Only for models without ORM
     insert events (none listens on these) and with a single-column primary key."""

@@ -9,7 +9,7 @@ deadlock each other.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -94,7 +94,6 @@ class PricedSku:
     sku: SkuFacts
     product: ProductFacts
     unit_price_fen: int
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------ validation
